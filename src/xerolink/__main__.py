@@ -1,0 +1,3 @@
+from xerolink.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""The ``xerolink`` command: parse, call a service, render. Nothing else lives here.
+
+Each command group is a module of its own; this module assembles them and owns the
+one place where failures become an ``error:`` line and an exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+
+from xerolink import __version__
+from xerolink.cli._runtime import Runtime
+from xerolink.errors import ExitCode, XerolinkError
+from xerolink.redact import redact
+from xerolink.render import CSV, JSON, Renderer
+
+HELP = """Connect a CRM to Xero: see a customer's quotes, invoices and bills beside the CRM
+record, and create them, without opening the accounting system.
+
+Try it with no Xero account: `xerolink demo`.
+"""
+
+EPILOG = """Examples:
+
+  $ xerolink demo
+
+  $ xerolink connect --xero-url http://127.0.0.1:8080
+
+  $ xerolink config set sales_account 200
+
+  $ xerolink --json config list
+
+Exit codes: 0 ok, 1 unexpected error, 2 usage or bad input, 3 not connected or
+re-authorisation needed, 4 permission denied, 5 not found, 6 Xero refused,
+7 Xero unreachable."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"xerolink {__version__}\n")
+        raise typer.Exit(0)
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="xerolink",
+        help=HELP,
+        epilog=EPILOG,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="markdown",
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    )
+
+    @app.callback()
+    def root(
+        ctx: typer.Context,
+        version: Annotated[
+            bool,
+            typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                         callback=_version),
+        ] = False,
+        profile: Annotated[
+            str | None,
+            typer.Option("--profile", metavar="NAME",
+                         help="Isolated configuration, store and tokens [env XEROLINK_PROFILE]."),
+        ] = None,
+        json_output: Annotated[
+            bool, typer.Option("--json", help="Print one JSON document on stdout.")
+        ] = False,
+        csv_output: Annotated[bool, typer.Option("--csv", help="Print lists as CSV.")] = False,
+        debug: Annotated[
+            bool, typer.Option("--debug", help="Show a (redacted) traceback on errors.")
+        ] = False,
+        verbose: Annotated[
+            bool, typer.Option("--verbose", "-v", help="Report Xero calls made by this run.")
+        ] = False,
+    ) -> None:
+        rt: Runtime = ctx.obj
+        rt.profile_name = profile
+        rt.debug = rt.debug or debug
+        rt.verbose = verbose
+        rt.select_output(json=json_output, csv=csv_output)
+
+    from xerolink.cli import config as config_cmd
+    from xerolink.cli import sandbox as sandbox_cmd
+
+    app.add_typer(config_cmd.app, name="config", help="Read and change this profile's settings.")
+    app.add_typer(
+        sandbox_cmd.app, name="sandbox",
+        help="Run a local Xero-compatible server for trying and testing.",
+    )
+    return app
+
+
+def main(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> int:
+    """Run the command line; returns the exit code (see the README)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    rt = runtime or Runtime()
+    rt.debug = rt.debug or "--debug" in args
+    try:
+        command = typer.main.get_command(build_app())
+        result = command.main(args=args, prog_name="xerolink", standalone_mode=False, obj=rt)
+        return int(result) if isinstance(result, int) else 0
+    except XerolinkError as exc:
+        _report(rt, exc, str(exc))
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _renderer(rt).error("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            # Typer's (vendored click's) usage errors: unknown command, bad option value.
+            message = exc.format_message()
+            if "No such command" in message:
+                message += " Run 'xerolink --help' to see the commands."
+            _report(rt, exc, message, show_trace=False)
+            return int(ExitCode.USAGE) if exc.exit_code == 2 else int(exc.exit_code)
+        if type(exc).__name__ == "Abort":
+            _renderer(rt).error("aborted")
+            return int(ExitCode.INTERRUPTED)
+        _report(
+            rt,
+            exc,
+            f"unexpected {type(exc).__name__}: {exc} (run again with --debug for a traceback; "
+            "please report it)",
+        )
+        return int(ExitCode.UNEXPECTED)
+    finally:
+        rt.close()
+
+
+def _renderer(rt: Runtime) -> Renderer:
+    mode = rt.output if rt.output in (JSON, CSV) else "human"
+    return Renderer(mode=mode)
+
+
+def _report(rt: Runtime, exc: BaseException, message: str, *, show_trace: bool = True) -> None:
+    if rt.debug and show_trace:
+        trace = "".join(traceback.format_exception(exc))
+        sys.stderr.write(redact(trace))
+    _renderer(rt).error(message)

@@ -1,0 +1,77 @@
+"""``xerolink config``: this profile's settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import typer
+
+from xerolink.cli._runtime import Runtime, command
+from xerolink.render import Column
+
+app = typer.Typer(no_args_is_help=True)
+
+KEY = Annotated[str, typer.Argument(help="Setting name; `xerolink config list` shows them all.")]
+
+
+def _shown(key: str, value: Any) -> Any:
+    """Never print a password that a database URL may carry."""
+    if key == "database_url" and isinstance(value, str):
+        parts = urlsplit(value)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return urlunsplit(parts._replace(netloc=netloc))
+    return value
+
+
+@command(app, "list", lists=True, examples=["xerolink config list", "xerolink config list --json"])
+def list_settings(rt: Runtime) -> None:
+    """List every setting with its value (or default) and what it is for."""
+    from xerolink.config import SETTINGS
+
+    rows = [
+        {"key": key, "value": _shown(key, value), "set": is_set,
+         "description": SETTINGS[key].description}
+        for key, value, is_set in rt.config.items()
+    ]
+    rt.out.records(
+        rows,
+        [Column("key", "Setting"), Column("value", "Value"), Column("set", "Set"),
+         Column("description", "What it is for")],
+    )
+
+
+@command(app, "get", examples=["xerolink config get sales_account"])
+def get_setting(rt: Runtime, key: KEY) -> None:
+    """Print one setting's value (its default when it was never set)."""
+    value = _shown(key, rt.config.get(key))
+    if rt.out.is_human:
+        rt.out.line("" if value is None else str(value))
+    else:
+        rt.out.json({"key": key, "value": value, "set": rt.config.is_set(key)})
+
+
+@command(
+    app,
+    "set",
+    examples=["xerolink config set sales_account 200",
+              "xerolink config set xero_url http://127.0.0.1:8080"],
+)
+def set_setting(
+    rt: Runtime, key: KEY, value: Annotated[str, typer.Argument(help="The new value.")]
+) -> None:
+    """Change one setting; the value is checked before the file is (atomically) rewritten."""
+    stored = rt.config.set(key, value)
+    rt.out.key_values([("key", key), ("value", _shown(key, stored))],
+                      json_data={"key": key, "value": _shown(key, stored)})
+
+
+@command(app, "unset", examples=["xerolink config unset xero_url"])
+def unset_setting(rt: Runtime, key: KEY) -> None:
+    """Remove a setting so that its default applies again."""
+    removed = rt.config.unset(key)
+    if rt.out.is_human:
+        rt.out.line(f"{key} unset" if removed else f"{key} was not set")
+    else:
+        rt.out.json({"key": key, "removed": removed})

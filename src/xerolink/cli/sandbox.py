@@ -1,0 +1,85 @@
+"""``xerolink sandbox``: a local Xero-compatible server."""
+
+from __future__ import annotations
+
+import signal
+from typing import Annotated
+
+import typer
+
+from xerolink.cli._runtime import Runtime, command
+from xerolink.errors import UsageError
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@command(
+    app,
+    "serve",
+    examples=[
+        "xerolink sandbox serve --port 8080",
+        "xerolink sandbox serve --port 0 --contacts 10000 --auto-approve",
+        "xerolink sandbox serve --latency-ms 150 --no-rate-limits",
+    ],
+)
+def serve(
+    rt: Runtime,
+    host: Annotated[str, typer.Option(help="Loopback address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.", min=0, max=65535)] = 8080,
+    seed: Annotated[int, typer.Option(help="Seed of the demo data.")] = 1,
+    contacts: Annotated[
+        int, typer.Option(help="Contacts in the first organisation.", min=1, max=200_000)
+    ] = 200,
+    latency_ms: Annotated[
+        int, typer.Option(help="Latency added to every Xero call.", min=0, max=60_000)
+    ] = 0,
+    access_token_ttl: Annotated[
+        int, typer.Option(help="Access-token lifetime in seconds.", min=1, max=86_400)
+    ] = 1800,
+    rate_limits: Annotated[
+        bool, typer.Option("--rate-limits/--no-rate-limits", help="Enforce Xero's limits.")
+    ] = True,
+    auto_approve: Annotated[
+        bool, typer.Option(help="Skip the consent page: redirect at once, all organisations.")
+    ] = False,
+) -> None:
+    """Serve Xero's identity and accounting paths on loopback until interrupted.
+
+    The first line of stdout is the base URL; point xerolink at it with
+    `--xero-url URL`. Demo data comes from the seed; `GET /_sandbox/apps` lists the
+    registered apps and organisations.
+    """
+    from xerolink.sandbox import PKCE_CLIENT_ID, SandboxOptions, SandboxServer
+    from xerolink.sandbox.server import is_loopback
+
+    if not is_loopback(host):
+        raise UsageError(f"the sandbox only listens on loopback addresses, not {host!r}")
+    options = SandboxOptions(seed=seed, contacts=contacts, latency_ms=latency_ms,
+                             access_token_ttl=access_token_ttl, rate_limits=rate_limits,
+                             auto_approve=auto_approve)
+    try:
+        server = SandboxServer(options, host=host, port=port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    tenants = [{"tenant_id": t.tenant_id, "name": t.name}
+               for t in server.sandbox.tenants.values()]
+    if rt.out.is_human:
+        rt.out.line(server.base_url)
+        rt.out.notice(
+            f"xerolink sandbox: {len(tenants)} organisations, client id {PKCE_CLIENT_ID}; "
+            f"try: xerolink connect --xero-url {server.base_url}  (Ctrl-C stops)"
+        )
+    else:
+        rt.out.json_line({"base_url": server.base_url, "pkce_client_id": PKCE_CLIENT_ID,
+                          "tenants": tenants})
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,158 @@
+"""Per-profile settings in TOML: a fixed set of known keys, each validated on set."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from xerolink.errors import UsageError
+from xerolink.fileutil import atomic_write
+
+
+def _text(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if any(ord(ch) < 32 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _url(value: str) -> str:
+    value = _text(value).rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL such as http://127.0.0.1:8080")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ValueError("plain http is only allowed for a loopback host; use https")
+    return value
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 0 or number > 86400:
+        raise ValueError("must be a whole number of seconds from 0 to 86400")
+    return number
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of: {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def _postgres_url(value: str) -> str:
+    value = _text(value)
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be a postgresql:// URL")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    description: str
+    parse: Callable[[str], Any]
+    default: Any = None
+
+
+SETTINGS: dict[str, Setting] = {
+    s.key: s
+    for s in (
+        Setting("client_id", "OAuth2 client id of your Xero app, used by connect", _text),
+        Setting(
+            "xero_url",
+            "one host serving Xero's paths (a sandbox or compatible server); unset = real Xero",
+            _url,
+        ),
+        Setting("sales_account", "default account code for quote and invoice lines", _text, "200"),
+        Setting("purchases_account", "default account code for bill lines", _text, "300"),
+        Setting("sales_tax_type", "default tax type for quote and invoice lines", _text),
+        Setting("purchases_tax_type", "default tax type for bill lines", _text),
+        Setting("max_wait", "longest wait, in seconds, for Xero's minute limit", _positive_int, 60),
+        Setting(
+            "token_store",
+            "where tokens live: keyring (default) or file (a 0600 file, opt-in)",
+            _choice("keyring", "file"),
+            "keyring",
+        ),
+        Setting("database_url", "PostgreSQL URL for team mode; unset = local SQLite",
+                _postgres_url),
+    )
+}
+
+
+class Config:
+    """A profile's settings file. Reads are lazy; every write replaces the file atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._values: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        if self._values is None:
+            try:
+                with self.path.open("rb") as handle:
+                    self._values = tomllib.load(handle)
+            except FileNotFoundError:
+                self._values = {}
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise UsageError(
+                    f"{self.path} is not valid TOML ({exc}); fix or delete it"
+                ) from exc
+        return self._values
+
+    def get(self, key: str) -> Any:
+        setting = _known(key)
+        return self._load().get(key, setting.default)
+
+    def is_set(self, key: str) -> bool:
+        _known(key)
+        return key in self._load()
+
+    def items(self) -> list[tuple[str, Any, bool]]:
+        """Every known key with its value and whether it was set (else the default)."""
+        values = self._load()
+        return [(key, values.get(key, s.default), key in values) for key, s in SETTINGS.items()]
+
+    def set(self, key: str, raw: str) -> Any:
+        setting = _known(key)
+        try:
+            value = setting.parse(raw)
+        except ValueError as exc:
+            reason = str(exc) if "invalid literal" not in str(exc) else "must be a whole number"
+            raise UsageError(f"invalid value for {key}: {reason}") from exc
+        values = dict(self._load())
+        values[key] = value
+        self._write(values)
+        return value
+
+    def unset(self, key: str) -> bool:
+        _known(key)
+        values = dict(self._load())
+        existed = values.pop(key, None) is not None
+        if existed:
+            self._write(values)
+        return existed
+
+    def _write(self, values: dict[str, Any]) -> None:
+        import tomli_w
+
+        atomic_write(self.path, tomli_w.dumps(values).encode("utf-8"))
+        self._values = values
+
+
+def _known(key: str) -> Setting:
+    try:
+        return SETTINGS[key]
+    except KeyError:
+        raise UsageError(
+            f"unknown setting {key!r}; known settings: {', '.join(SETTINGS)}"
+        ) from None

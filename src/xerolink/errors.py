@@ -1,0 +1,67 @@
+"""Errors that reach the user, each tied to one documented exit code.
+
+Every failure a user can cause or meet is raised as a ``XerolinkError`` subclass;
+the CLI prints its message as one line on stderr and exits with its code. Anything
+else is a bug and exits 1.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    NOT_CONNECTED = 3
+    PERMISSION_DENIED = 4
+    NOT_FOUND = 5
+    XERO_REFUSED = 6
+    XERO_UNREACHABLE = 7
+    INTERRUPTED = 130
+
+
+class XerolinkError(Exception):
+    """A failure with a message meant for the user and an exit code."""
+
+    exit_code: ExitCode = ExitCode.UNEXPECTED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(XerolinkError):
+    """Bad input: an unknown option value, a malformed file, an invalid reference."""
+
+    exit_code = ExitCode.USAGE
+
+
+class NotConnectedError(XerolinkError):
+    """No Xero connection, or the connection needs re-authorisation."""
+
+    exit_code = ExitCode.NOT_CONNECTED
+
+
+class PermissionDeniedError(XerolinkError):
+    exit_code = ExitCode.PERMISSION_DENIED
+
+
+class NotFoundError(XerolinkError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class XeroRefusedError(XerolinkError):
+    """Xero answered, and said no: validation, a duplicate, the daily limit."""
+
+    exit_code = ExitCode.XERO_REFUSED
+
+
+class XeroUnreachableError(XerolinkError):
+    """Xero could not be reached or kept failing after bounded retries."""
+
+    exit_code = ExitCode.XERO_UNREACHABLE

@@ -1,0 +1,209 @@
+"""The one place that turns results into text: rich tables, JSON or CSV.
+
+Commands compute plain data (dataclasses, dicts, lists with ``Decimal`` amounts) and
+hand it here. In JSON mode stdout carries exactly one JSON document; in CSV mode one
+table. Human decoration, notices and errors go to stderr so pipes stay clean.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import enum
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TextIO
+
+from xerolink.redact import redact
+
+HUMAN, JSON, CSV = "human", "json", "csv"
+
+# A spreadsheet treats a cell that begins with one of these as a formula.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    justify: str = "left"  # "right" for amounts and counts
+    style: str | None = None
+
+
+def to_jsonable(value: Any) -> Any:
+    """Amounts become decimal strings (exact), dates ISO-8601, dataclasses dicts."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float):
+        raise TypeError("floats must not reach output: convert amounts to Decimal")
+    return value
+
+
+def csv_cell(value: Any) -> Any:
+    """Neutralise text that a spreadsheet would run as a formula; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        return format(value, "f") if isinstance(value, Decimal) else value
+    text = to_jsonable(value)
+    if not isinstance(text, str):
+        text = json.dumps(text, ensure_ascii=False)
+    if text.startswith(_FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def _human_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}" if value == value.quantize(Decimal("0.01")) else format(value, "f")
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC") if value.utcoffset() == 0 else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ", ".join(_human_cell(v) for v in value)
+    return str(value)
+
+
+@dataclass
+class Renderer:
+    mode: str = HUMAN
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    _console: Any = None
+    _err_console: Any = None
+
+    # -- consoles -------------------------------------------------------------
+    def _make_console(self, stream: TextIO) -> Any:
+        from rich.console import Console
+
+        return Console(
+            file=stream,
+            no_color=bool(os.environ.get("NO_COLOR")),
+            highlight=False,
+            soft_wrap=False,
+        )
+
+    @property
+    def console(self) -> Any:
+        if self._console is None:
+            self._console = self._make_console(self.stdout)
+        return self._console
+
+    @property
+    def err_console(self) -> Any:
+        if self._err_console is None:
+            self._err_console = self._make_console(self.stderr)
+        return self._err_console
+
+    @property
+    def is_human(self) -> bool:
+        return self.mode == HUMAN
+
+    def interactive(self) -> bool:
+        """Progress bars and prompts only when a person is watching stderr."""
+        return bool(getattr(self.stderr, "isatty", lambda: False)())
+
+    # -- structured output ----------------------------------------------------
+    def json(self, data: Any) -> None:
+        self.stdout.write(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False) + "\n")
+        self.stdout.flush()
+
+    def json_line(self, data: Any) -> None:
+        """One compact JSON document on one line: for streams a script reads line by line."""
+        self.stdout.write(json.dumps(to_jsonable(data), ensure_ascii=False) + "\n")
+        self.stdout.flush()
+
+    def records(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        columns: Sequence[Column],
+        *,
+        title: str | None = None,
+        empty: str = "No Records Found",
+        json_data: Any = None,
+    ) -> None:
+        """A list: a table for people, every column for CSV, the rows (or json_data) as JSON."""
+        if self.mode == JSON:
+            self.json(rows if json_data is None else json_data)
+        elif self.mode == CSV:
+            writer = csv.writer(self.stdout, lineterminator="\n")
+            writer.writerow([c.key for c in columns])
+            for row in rows:
+                writer.writerow([csv_cell(row.get(c.key)) for c in columns])
+            self.stdout.flush()
+        elif not rows:
+            self.console.print(empty)
+        else:
+            self.console.print(self.table(rows, columns, title=title))
+
+    def table(
+        self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, title: str | None
+    ) -> Any:
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left", header_style="bold")
+        for col in columns:
+            table.add_column(col.header, justify=col.justify, style=col.style)  # type: ignore[arg-type]
+        for row in rows:
+            table.add_row(*(_human_cell(row.get(c.key)) for c in columns))
+        return table
+
+    def key_values(self, pairs: Sequence[tuple[str, Any]], *, title: str | None = None,
+                   json_data: Any = None) -> None:
+        """A record shown as label: value lines; JSON gets json_data (or the pairs as a dict)."""
+        if self.mode == JSON:
+            self.json(dict(pairs) if json_data is None else json_data)
+            return
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left", show_header=False, box=None)
+        table.add_column(style="bold")
+        table.add_column()
+        for label, value in pairs:
+            table.add_row(f"{label}:", _human_cell(value))
+        self.console.print(table)
+
+    def print(self, *renderables: Any) -> None:
+        """Human-only output (headings, rich renderables); silent in JSON and CSV mode."""
+        if self.mode == HUMAN:
+            self.console.print(*renderables)
+
+    def line(self, text: str) -> None:
+        """A plain line on stdout in human mode, with no markup interpretation."""
+        if self.mode == HUMAN:
+            self.stdout.write(text + "\n")
+            self.stdout.flush()
+
+    # -- stderr ---------------------------------------------------------------
+    def notice(self, text: str) -> None:
+        """Something a person should see that is not the result (waits, hints)."""
+        self.stderr.write(redact(text) + "\n")
+        self.stderr.flush()
+
+    def error(self, message: str) -> None:
+        """The single error line. Secrets are masked even if a message carried one."""
+        one_line = " ".join(redact(message).split())
+        self.stderr.write(f"error: {one_line}\n")
+        self.stderr.flush()

@@ -1,0 +1,54 @@
+"""Play the user's browser on the sandbox's consent page: for the demo and for tests.
+
+Given an authorize URL, fetch it, and if a consent page comes back, submit "Allow"
+for the chosen organisations. Returns the redirect the browser would follow (to the
+client's loopback callback), without following it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+from urllib.parse import urlencode, urlsplit
+
+from xerolink.sandbox.server import is_loopback
+
+_REQUEST_ID = re.compile(r'name="request_id" value="([^"]+)"')
+_TENANT = re.compile(r'name="tenant" value="([^"]+)"')
+
+
+class ConsentError(RuntimeError):
+    pass
+
+
+def approve(authorize_url: str, *, tenants: list[str] | None = None, allow: bool = True,
+            timeout: float = 10.0) -> str:
+    """Return the Location the sandbox redirects to after the user's decision."""
+    parts = urlsplit(authorize_url)
+    if parts.scheme != "http" or not is_loopback(parts.hostname or ""):
+        raise ConsentError("only a sandbox on a loopback address can be approved automatically")
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        conn.request("GET", f"{parts.path}?{parts.query}")
+        response = conn.getresponse()
+        page = response.read().decode("utf-8", errors="replace")
+        if response.status in (301, 302, 303):
+            return response.getheader("Location") or ""
+        request_id = _REQUEST_ID.search(page)
+        if response.status != 200 or request_id is None:
+            raise ConsentError(f"the authorize page answered {response.status}")
+        offered = _TENANT.findall(page)
+        chosen = offered if tenants is None else [t for t in offered if t in tenants]
+        form = urlencode({"request_id": request_id.group(1),
+                          "decision": "allow" if allow else "deny", "tenant": chosen},
+                         doseq=True)
+        conn.request("POST", parts.path, body=form,
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        response.read()
+        location = response.getheader("Location")
+        if response.status not in (302, 303) or not location:
+            raise ConsentError(f"the consent form answered {response.status}")
+        return location
+    finally:
+        conn.close()

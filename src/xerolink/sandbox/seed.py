@@ -1,0 +1,422 @@
+"""Seeded demo organisations: contacts, quotes, invoices and bills that look like a
+real small business's books, relative to "today" so something is always overdue.
+
+Everything is derived from one ``random.Random(seed)``: the same seed, contact count
+and day give the same data, down to the ids.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+CENT = Decimal("0.01")
+
+FIRST_NAMES = (
+    "Aroha", "Ben", "Chloe", "Daniel", "Emma", "Finn", "Grace", "Hemi", "Isla", "James",
+    "Kiri", "Liam", "Mia", "Noah", "Olivia", "Pita", "Quinn", "Ruby", "Sam", "Tama", "Una",
+    "Vera", "Wiremu", "Xavier", "Yasmin", "Zoe", "Amelia", "Blake", "Caleb", "Dana", "Eli",
+    "Frances", "George", "Hana", "Ivan", "Jade", "Kyle", "Lucy", "Mason", "Nina", "Oscar",
+    "Paige", "Rangi", "Sophie", "Tom", "Ursula", "Victor", "Willow", "Anahera", "Bruno",
+    "Carmen", "Dmitri", "Eleni", "Fatima", "Gus", "Heidi", "Ines", "Jonas", "Keiko", "Leon",
+    "Mere", "Nikau",
+)
+LAST_NAMES = (
+    "Ngata", "Smith", "Williams", "Brown", "Wilson", "Taylor", "Anderson", "Thomas", "Walker",
+    "White", "Harris", "Martin", "Thompson", "Young", "King", "Lee", "Wright", "Clarke",
+    "Robinson", "Hall", "Allen", "Scott", "Green", "Baker", "Adams", "Campbell", "Edwards",
+    "Parata", "Tane", "Henare", "Mitchell", "Roberts", "Turner", "Phillips", "Evans", "Morris",
+    "Cook", "Bell", "Murphy", "Kelly", "Ward", "Cooper", "Stewart", "Reid", "Fraser", "Hughes",
+    "Patel", "Singh", "Chen", "Wang", "Kumar", "Nguyen", "Kim", "Tanaka", "Rossi", "Muller",
+    "Dubois", "Jensen", "Novak", "Silva", "Costa", "Olsen",
+)
+BUSINESS_WORDS = (
+    "Harbour", "Kauri", "Summit", "Tui", "Coastal", "Southern", "Totara", "Ridge", "Riverbank",
+    "Matai", "Pohutukawa", "Alpine", "Ironbark", "Silverfern", "Tasman", "Pacific", "Kowhai",
+    "Rimu", "Wattle", "Bluegum", "Granite", "Copper", "Cedar", "Maple", "Orchard",
+    "Lighthouse", "Keystone", "Meridian", "Northgate", "Redwood",
+)
+BUSINESS_KINDS = (
+    "Builders", "Plumbing", "Electrical", "Design", "Consulting", "Logistics", "Catering",
+    "Landscaping", "Joinery", "Printing", "Roofing", "Engineering", "Media", "Outfitters",
+    "Traders", "Supplies", "Motors", "Dental", "Bakery", "Studio",
+)
+BUSINESS_SUFFIXES = ("Ltd", "Limited", "& Co", "Group", "Partners", "Co-op")
+EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example.com")
+PRODUCTS = (
+    ("Consulting hours", Decimal("150.00")),
+    ("Site visit", Decimal("95.00")),
+    ("Design package", Decimal("1200.00")),
+    ("Annual support plan", Decimal("2400.00")),
+    ("Installation", Decimal("480.00")),
+    ("Materials", Decimal("36.50")),
+    ("Freight", Decimal("65.00")),
+    ("Training session", Decimal("320.00")),
+    ("Hardware kit", Decimal("899.99")),
+    ("Licence renewal", Decimal("249.00")),
+)
+
+# Units of each currency per one unit of the organisation's base currency.
+RATES_PER_NZD = {"NZD": Decimal("1"), "AUD": Decimal("0.9121"), "USD": Decimal("0.5934"),
+                 "GBP": Decimal("0.4712"), "EUR": Decimal("0.5467")}
+RATES_PER_AUD = {"AUD": Decimal("1"), "NZD": Decimal("1.0964"), "USD": Decimal("0.6506"),
+                 "GBP": Decimal("0.5166"), "EUR": Decimal("0.5994")}
+CURRENCY_NAMES = {"NZD": "New Zealand Dollar", "AUD": "Australian Dollar",
+                  "USD": "United States Dollar", "GBP": "Pound Sterling", "EUR": "Euro"}
+
+
+@dataclass
+class TaxRate:
+    tax_type: str
+    name: str
+    rate: Decimal  # percent
+
+
+@dataclass
+class Tenant:
+    """One organisation and everything in its books."""
+
+    tenant_id: str
+    organisation_id: str
+    name: str
+    short_code: str
+    base_currency: str
+    country_code: str
+    timezone: str
+    created: datetime
+    rates: dict[str, Decimal]
+    tax_rates: dict[str, TaxRate]
+    accounts: dict[str, str]  # code -> name
+    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quotes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invoices_by_contact: dict[str, list[str]] = field(default_factory=dict)
+    quotes_by_contact: dict[str, list[str]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # lower(name) -> contact id
+    next_invoice_number: int = 1
+    next_quote_number: int = 1
+
+
+TENANT_TEMPLATES = (
+    {
+        "name": "Kauri Bay Trading Ltd",
+        "short_code": "!kB7xQ",
+        "base_currency": "NZD",
+        "country_code": "NZ",
+        "timezone": "NEWZEALANDSTANDARDTIME",
+        "rates": RATES_PER_NZD,
+        "tax_rates": [TaxRate("OUTPUT2", "15% GST on Income", Decimal("15")),
+                      TaxRate("INPUT2", "15% GST on Expenses", Decimal("15")),
+                      TaxRate("NONE", "No GST", Decimal("0"))],
+        "sales_tax": "OUTPUT2",
+        "purchases_tax": "INPUT2",
+    },
+    {
+        "name": "Wattle & Stone Supplies Pty Ltd",
+        "short_code": "!wS4pL",
+        "base_currency": "AUD",
+        "country_code": "AU",
+        "timezone": "AUSEASTERNSTANDARDTIME",
+        "rates": RATES_PER_AUD,
+        "tax_rates": [TaxRate("OUTPUT", "GST on Income", Decimal("10")),
+                      TaxRate("INPUT", "GST on Expenses", Decimal("10")),
+                      TaxRate("EXEMPTOUTPUT", "GST Free Income", Decimal("0"))],
+        "sales_tax": "OUTPUT",
+        "purchases_tax": "INPUT",
+    },
+)
+
+ACCOUNTS = {"200": "Sales", "260": "Other Revenue", "300": "Purchases",
+            "400": "Advertising", "429": "General Expenses"}
+
+QUOTE_STATUSES = (("DRAFT", 3), ("SENT", 4), ("DECLINED", 1), ("ACCEPTED", 2),
+                  ("INVOICED", 1), ("DELETED", 1))
+INVOICE_STATUSES = (("DRAFT", 2), ("SUBMITTED", 1), ("AUTHORISED", 6), ("PAID", 5),
+                    ("VOIDED", 1), ("DELETED", 1))
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def line_amounts(
+    lines: list[dict[str, Any]], tax_rates: dict[str, TaxRate], amount_types: str
+) -> tuple[Decimal, Decimal, Decimal]:
+    """Fill each line's LineAmount and TaxAmount; return SubTotal, TotalTax, Total.
+
+    Exclusive: tax is added on top of each line. Inclusive: the line amount already
+    contains the tax. NoTax: no tax at all. Rounded per line, as Xero does.
+    """
+    sub_total = total_tax = Decimal("0")
+    for line in lines:
+        gross = money(line["Quantity"] * line["UnitAmount"])
+        discount = line.get("DiscountRate")
+        if discount:
+            gross = money(gross * (Decimal("100") - discount) / Decimal("100"))
+        rate = tax_rates[line["TaxType"]].rate if amount_types != "NoTax" else Decimal("0")
+        if amount_types == "Inclusive":
+            tax = money(gross * rate / (Decimal("100") + rate))
+            sub_total += gross - tax
+        else:
+            tax = money(gross * rate / Decimal("100"))
+            sub_total += gross
+        line["LineAmount"] = gross
+        line["TaxAmount"] = tax
+        total_tax += tax
+    return sub_total, total_tax, sub_total + total_tax
+
+
+class _Ids:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def __call__(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+
+def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
+
+
+def build_tenants(seed: int, contacts: int, today: date, now: datetime) -> list[Tenant]:
+    """Two organisations: the first with ``contacts`` contacts, the second smaller."""
+    rng = random.Random(seed)
+    new_id = _Ids(rng)
+    tenants = []
+    for index, template in enumerate(TENANT_TEMPLATES):
+        tenant = Tenant(
+            tenant_id=new_id(),
+            organisation_id=new_id(),
+            name=template["name"],
+            short_code=template["short_code"],
+            base_currency=template["base_currency"],
+            country_code=template["country_code"],
+            timezone=template["timezone"],
+            created=datetime(2019, 4, 1, tzinfo=UTC),
+            rates=dict(template["rates"]),
+            tax_rates={t.tax_type: t for t in template["tax_rates"]},
+            accounts=dict(ACCOUNTS),
+        )
+        count = contacts if index == 0 else max(min(contacts, 12), contacts // 5)
+        _populate(tenant, rng, new_id, count, today, now, template)
+        tenants.append(tenant)
+    return tenants
+
+
+def _populate(
+    tenant: Tenant,
+    rng: random.Random,
+    new_id: _Ids,
+    count: int,
+    today: date,
+    now: datetime,
+    template: dict[str, Any],
+) -> None:
+    used_emails: set[str] = set()
+    for n in range(count):
+        contact = _make_contact(tenant, rng, new_id, n, now, used_emails)
+        tenant.contacts[contact["ContactID"]] = contact
+        tenant.names[contact["Name"].lower()] = contact["ContactID"]
+        tenant.invoices_by_contact[contact["ContactID"]] = []
+        tenant.quotes_by_contact[contact["ContactID"]] = []
+    for contact in list(tenant.contacts.values()):
+        if contact["ContactStatus"] != "ACTIVE":
+            continue
+        documents = rng.choice((0, 2, 5, 8, 10, 12, 14, 16, 18, 25))
+        for _ in range(documents):
+            roll = rng.random()
+            if roll < 0.22:
+                _make_quote(tenant, rng, new_id, contact, today, now, template["sales_tax"])
+            elif roll < 0.72 or not contact["IsSupplier"]:
+                _make_invoice(tenant, rng, new_id, contact, "ACCREC", today, now,
+                              template["sales_tax"])
+            else:
+                _make_invoice(tenant, rng, new_id, contact, "ACCPAY", today, now,
+                              template["purchases_tax"])
+
+
+def _unique_name(tenant: Tenant, name: str, rng: random.Random) -> str:
+    candidate, tries = name, 0
+    while candidate.lower() in tenant.names:
+        tries += 1
+        candidate = f"{name} ({rng.randint(2, 999)})" if tries > 3 else (
+            f"{name.split(' ', 1)[0]} {chr(65 + rng.randrange(26))}. {name.split(' ', 1)[-1]}"
+        )
+    return candidate
+
+
+def _email(first: str, last: str, rng: random.Random, used: set[str]) -> str:
+    base = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
+    domain = rng.choice(EMAIL_DOMAINS)
+    email = f"{base}@{domain}"
+    n = 1
+    while email in used and rng.random() > 0.02:  # about 2% of clashes stay duplicated
+        n += 1
+        email = f"{base}{n}@{domain}"
+    used.add(email)
+    return email
+
+
+def _make_contact(
+    tenant: Tenant, rng: random.Random, new_id: _Ids, n: int, now: datetime, used: set[str]
+) -> dict[str, Any]:
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    is_business = rng.random() < 0.4
+    persons: list[dict[str, Any]] = []
+    if is_business:
+        name = (f"{rng.choice(BUSINESS_WORDS)} {rng.choice(BUSINESS_KINDS)} "
+                f"{rng.choice(BUSINESS_SUFFIXES)}")
+        email = f"accounts@{name.split()[0].lower()}{n}.example.com"
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            p_first, p_last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            persons.append({"FirstName": p_first, "LastName": p_last,
+                            "EmailAddress": _email(p_first, p_last, rng, used),
+                            "IncludeInEmails": rng.random() < 0.5})
+    else:
+        name = f"{first} {last}"
+        email = _email(first, last, rng, used) if rng.random() > 0.05 else ""
+        if rng.random() < 0.03:  # a near-duplicate spelling already on file
+            name = name.replace("o", "oh", 1) if "o" in name else name + " Jr"
+    name = _unique_name(tenant, name, rng)
+    contact: dict[str, Any] = {
+        "ContactID": new_id(),
+        "ContactNumber": f"C{n + 1:05d}",
+        "ContactStatus": "ARCHIVED" if rng.random() < 0.05 else "ACTIVE",
+        "Name": name,
+        "FirstName": first,
+        "LastName": last,
+        "EmailAddress": email,
+        "ContactPersons": persons,
+        "IsCustomer": True,
+        "IsSupplier": rng.random() < 0.3,
+        "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": f"{rng.randint(2000000, 9999999)}",
+                    "PhoneAreaCode": "09", "PhoneCountryCode": "64"}],
+        "Addresses": [{"AddressType": "POBOX", "AddressLine1": f"PO Box {rng.randint(1, 9999)}",
+                       "City": "Auckland", "PostalCode": f"{rng.randint(1000, 9999)}",
+                       "Country": tenant.country_code}],
+        "UpdatedDateUTC": now - timedelta(days=rng.randint(1, 400), seconds=rng.randint(0, 86399)),
+        "HasAttachments": False,
+        "HasValidationErrors": False,
+    }
+    if rng.random() < 0.08:
+        foreign = [c for c in tenant.rates if c != tenant.base_currency]
+        contact["DefaultCurrency"] = rng.choice(foreign)
+    return contact
+
+
+def _currency(tenant: Tenant, rng: random.Random, contact: dict[str, Any]) -> tuple[str, Decimal]:
+    code = contact.get("DefaultCurrency") or (
+        rng.choice(list(tenant.rates)) if rng.random() < 0.15 else tenant.base_currency
+    )
+    if code == tenant.base_currency:
+        return code, Decimal("1")
+    drift = Decimal(rng.randint(-200, 200)) / Decimal("10000")
+    return code, (tenant.rates[code] * (Decimal("1") + drift)).quantize(Decimal("0.000001"))
+
+
+def _lines(rng: random.Random, account: str, tax_type: str) -> list[dict[str, Any]]:
+    lines = []
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        description, price = rng.choice(PRODUCTS)
+        quantity = Decimal(rng.choice((1, 1, 2, 3, 5, 8, 10))) / (2 if rng.random() < 0.1 else 1)
+        lines.append({"Description": description, "Quantity": quantity, "UnitAmount": price,
+                      "AccountCode": account, "TaxType": tax_type})
+    return lines
+
+
+def _stamp(rng: random.Random, issued: date, now: datetime) -> datetime:
+    start = datetime(issued.year, issued.month, issued.day, tzinfo=UTC)
+    span = max(1, int((now - start).total_seconds()))
+    return start + timedelta(seconds=rng.randrange(span), milliseconds=rng.randrange(1000))
+
+
+def _make_invoice(
+    tenant: Tenant, rng: random.Random, new_id: _Ids, contact: dict[str, Any], kind: str,
+    today: date, now: datetime, tax_type: str,
+) -> None:
+    status = _weighted(rng, INVOICE_STATUSES)
+    issued = today - timedelta(days=rng.randint(1, 150))
+    due = issued + timedelta(days=rng.choice((7, 14, 20, 30, 60)))
+    account = "200" if kind == "ACCREC" else rng.choice(("300", "400", "429"))
+    currency, rate = _currency(tenant, rng, contact)
+    lines = _lines(rng, account, tax_type)
+    sub_total, total_tax, total = line_amounts(lines, tenant.tax_rates, "Exclusive")
+    paid = Decimal("0")
+    if status == "PAID":
+        paid = total
+    elif status == "AUTHORISED" and rng.random() < 0.25:
+        paid = money(total * Decimal(rng.choice((20, 25, 40, 50))) / Decimal("100"))
+    invoice = {
+        "InvoiceID": new_id(),
+        "Type": kind,
+        "InvoiceNumber": (f"INV-{tenant.next_invoice_number:05d}" if kind == "ACCREC"
+                          else f"SUP-{rng.randint(1000, 99999)}"),
+        "Reference": f"PO-{rng.randint(100, 9999)}" if rng.random() < 0.5 else "",
+        "ContactID": contact["ContactID"],
+        "Date": issued,
+        "DueDate": due,
+        "Status": status,
+        "LineAmountTypes": "Exclusive",
+        "LineItems": lines,
+        "SubTotal": sub_total,
+        "TotalTax": total_tax,
+        "Total": total,
+        "AmountDue": total - paid if status not in ("VOIDED", "DELETED") else Decimal("0"),
+        "AmountPaid": paid,
+        "AmountCredited": Decimal("0"),
+        "CurrencyCode": currency,
+        "CurrencyRate": rate,
+        "SentToContact": status in ("AUTHORISED", "PAID") and rng.random() < 0.7,
+        "UpdatedDateUTC": _stamp(rng, issued, now),
+        "FullyPaidOnDate": (issued + timedelta(days=rng.randint(0, 40))) if status == "PAID"
+        else None,
+    }
+    if kind == "ACCREC":
+        tenant.next_invoice_number += 1
+    _add_line_ids(invoice, new_id)
+    tenant.invoices[invoice["InvoiceID"]] = invoice
+    tenant.invoices_by_contact[contact["ContactID"]].append(invoice["InvoiceID"])
+
+
+def _make_quote(
+    tenant: Tenant, rng: random.Random, new_id: _Ids, contact: dict[str, Any],
+    today: date, now: datetime, tax_type: str,
+) -> None:
+    status = _weighted(rng, QUOTE_STATUSES)
+    issued = today - timedelta(days=rng.randint(0, 90))
+    currency, rate = _currency(tenant, rng, contact)
+    lines = _lines(rng, "200", tax_type)
+    sub_total, total_tax, total = line_amounts(lines, tenant.tax_rates, "Exclusive")
+    quote = {
+        "QuoteID": new_id(),
+        "QuoteNumber": f"QU-{tenant.next_quote_number:04d}",
+        "Reference": f"RFQ-{rng.randint(100, 999)}" if rng.random() < 0.4 else "",
+        "Title": rng.choice(("Proposal", "Quote", "Estimate", "Renewal")),
+        "Summary": "",
+        "Terms": "Valid for 30 days.",
+        "ContactID": contact["ContactID"],
+        "Date": issued,
+        "ExpiryDate": issued + timedelta(days=30),
+        "Status": status,
+        "LineAmountTypes": "EXCLUSIVE",
+        "LineItems": lines,
+        "SubTotal": sub_total,
+        "TotalTax": total_tax,
+        "Total": total,
+        "CurrencyCode": currency,
+        "CurrencyRate": rate,
+        "UpdatedDateUTC": _stamp(rng, issued, now),
+    }
+    tenant.next_quote_number += 1
+    _add_line_ids(quote, new_id)
+    tenant.quotes[quote["QuoteID"]] = quote
+    tenant.quotes_by_contact[contact["ContactID"]].append(quote["QuoteID"])
+
+
+def _add_line_ids(document: dict[str, Any], new_id: _Ids) -> None:
+    for line in document["LineItems"]:
+        line["LineItemID"] = new_id()

@@ -1,0 +1,392 @@
+"""The sandbox's HTTP server: one loopback host serving Xero's identity and accounting
+paths, Xero's limits, injected faults, and a control API under ``/_sandbox/``.
+
+Handlers run on threads; every change to the books happens under one lock, while
+latency is slept outside it so that concurrency limits are exercised for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import random
+import re
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from xerolink.sandbox.accounting import Accounting
+from xerolink.sandbox.identity import IdentityEndpoints, parse_form
+from xerolink.sandbox.seed import build_tenants
+from xerolink.sandbox.state import (
+    CUSTOM_CLIENT_ID,
+    PKCE_CLIENT_ID,
+    Faults,
+    Idempotency,
+    Identity,
+    Limiter,
+    SandboxClock,
+    SandboxOptions,
+    Stats,
+)
+
+Response = tuple[int, bytes, dict[str, str]]
+MAX_BODY = 10 * 1024 * 1024
+_ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F-]{36}|[A-Za-z]+-\d+)$")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
+    return status, json.dumps(data).encode("utf-8"), {
+        "Content-Type": "application/json; charset=utf-8", **(headers or {})}
+
+
+class Sandbox:
+    """The sandbox's state and request handling, independent of the socket server."""
+
+    def __init__(self, options: SandboxOptions) -> None:
+        self.options = options
+        self.clock = SandboxClock()
+        self.lock = threading.RLock()
+        now = datetime.fromtimestamp(self.clock.now(), UTC)
+        tenants = build_tenants(options.seed, options.contacts, now.date(), now)
+        self.tenants = {t.tenant_id: t for t in tenants}
+        self.identity = Identity(options, self.clock, list(self.tenants))
+        self.stats = Stats()
+        self.limiter = Limiter(options, self.clock)
+        self.faults = Faults()
+        self.idempotency = Idempotency()
+        self.accounting = Accounting(self.tenants, self.clock.now)
+        self.identity_endpoints = IdentityEndpoints(self.identity, self.stats, self.tenants,
+                                                    self.lock)
+        self.rng = random.Random(options.seed)
+        self.rng_lock = threading.Lock()
+
+    # -- entry point ----------------------------------------------------------------
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes
+               ) -> Response | None:
+        """Answer one request; None means: drop the connection without answering."""
+        parts = urlsplit(target)
+        path = parts.path.rstrip("/") or "/"
+        query = parse_qs(parts.query, keep_blank_values=True)
+        if path.startswith("/_sandbox"):
+            return self.control(method, path, query, body)
+        self._count(method, path)
+        faults = self.faults
+        latency = self.options.latency_ms + (faults.latency_ms if faults.applies_to(method)
+                                             else 0)
+        if path.lower().startswith("/api.xro/2.0"):
+            return self._accounting(method, path, query, headers, body, latency)
+        if latency:
+            time.sleep(latency / 1000)
+        injected = self._inject(method)
+        if injected is not None:
+            return None if injected == "drop" else injected
+        response = self._identity(method, path, query, headers, body)
+        if response[0] < 400 and method != "GET" and self._roll("commit_then_drop", method):
+            return None
+        return response
+
+    def _count(self, method: str, path: str) -> None:
+        segments = path.split("/")
+        shown = "/".join("{id}" if i > 3 and _ID_SEGMENT.match(s) else s
+                         for i, s in enumerate(segments))
+        if shown.lower().startswith("/connections/"):
+            shown = "/connections/{id}"
+        with self.stats.lock:
+            self.stats.total += 1
+            self.stats.by_endpoint[f"{method} {shown}"] += 1
+
+    def _roll(self, kind: str, method: str) -> bool:
+        faults = self.faults
+        rate = {"error": faults.error_rate, "drop": faults.drop_rate,
+                "commit_then_drop": faults.commit_then_drop_rate}[kind]
+        if rate <= 0 or not faults.applies_to(method):
+            return False
+        with self.rng_lock:
+            return self.rng.random() < rate
+
+    def _inject(self, method: str) -> Response | str | None:
+        if self._roll("error", method):
+            with self.rng_lock:
+                status = self.rng.choice((500, 503))
+            return _json(status, {"Title": "Service Unavailable" if status == 503 else
+                                  "Internal Server Error", "Status": status,
+                                  "Detail": "injected fault"})
+        if self._roll("drop", method):
+            return "drop"
+        return None
+
+    # -- identity -------------------------------------------------------------------
+    def _identity(self, method: str, path: str, query: dict[str, list[str]],
+                  headers: dict[str, str], body: bytes) -> Response:
+        lowered = path.lower()
+        endpoints = self.identity_endpoints
+        if lowered == "/identity/connect/authorize" and method in ("GET", "POST"):
+            return endpoints.authorize(method, query, parse_form(body) if body else {})
+        if lowered == "/connect/token" and method == "POST":
+            return endpoints.token(parse_form(body), headers)
+        if lowered == "/connect/revocation" and method == "POST":
+            return endpoints.revoke(parse_form(body), headers)
+        if lowered == "/connections" and method == "GET":
+            return endpoints.connections(method, None, _bearer(headers))
+        if lowered.startswith("/connections/") and method == "DELETE":
+            return endpoints.connections(method, path.split("/")[-1], _bearer(headers))
+        return _json(404, {"Title": "Not Found", "Status": 404, "Detail": f"no route {path}"})
+
+    # -- accounting -------------------------------------------------------------------
+    def _accounting(self, method: str, path: str, query: dict[str, list[str]],
+                    headers: dict[str, str], body: bytes, latency: int) -> Response | None:
+        with self.lock:
+            grant, reason = self.identity.grant_for_access_token(_bearer(headers))
+        if grant is None:
+            return _json(401, {"Type": None, "Title": "Unauthorized", "Status": 401,
+                               "Detail": reason or "missing token"},
+                         {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        tenant_id = headers.get("xero-tenant-id", "").strip().lower()
+        if tenant_id not in grant.connections:
+            return _json(403, {"Type": None, "Title": "Forbidden", "Status": 403,
+                               "Detail": "AuthenticationUnsuccessful"})
+        limit_headers: dict[str, str] = {}
+        if self.options.rate_limits:
+            problem, retry, limit_headers = self.limiter.acquire(tenant_id)
+            if problem is not None:
+                with self.stats.lock:
+                    self.stats.status_429 += 1
+                if self.faults.retry_after is not None:
+                    retry = self.faults.retry_after
+                return _json(429, {"Title": "Too Many Requests", "Status": 429,
+                                   "Detail": f"Rate limit exceeded: {problem}"},
+                             {**limit_headers, "Retry-After": str(retry),
+                              "X-Rate-Limit-Problem": problem})
+        try:
+            if latency:
+                time.sleep(latency / 1000)
+            injected = self._inject(method)
+            if injected is not None:
+                return None if injected == "drop" else injected
+            parts = [p for p in path.split("/")[3:] if p]
+            with self.lock:
+                response = self._accounting_locked(method, parts, query, headers, body,
+                                                   tenant_id, path)
+            if method in ("PUT", "POST") and response[0] < 400 and \
+                    self._roll("commit_then_drop", method):
+                return None
+            status, payload, extra = response
+            return status, payload, {**extra, **limit_headers}
+        finally:
+            if self.options.rate_limits:
+                self.limiter.release(tenant_id)
+
+    def _accounting_locked(self, method: str, parts: list[str], query: dict[str, list[str]],
+                           headers: dict[str, str], body: bytes, tenant_id: str, path: str
+                           ) -> Response:
+        key = headers.get("idempotency-key")
+        if method in ("PUT", "POST") and key:
+            if len(key) > 128:
+                return _json(400, {"ErrorNumber": 10, "Type": "ValidationException",
+                                   "Message": "Idempotency-Key must be 128 characters or fewer",
+                                   "Elements": []})
+            fingerprint = hashlib.sha256(
+                method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+            seen = self.idempotency.lookup(tenant_id, key)
+            if seen is not None:
+                if seen[0] != fingerprint:
+                    return _json(400, {"ErrorNumber": 10, "Type": "ValidationException",
+                                       "Message": "This Idempotency-Key was used for a "
+                                       "different request", "Elements": []})
+                return seen[1]
+            response = self.accounting.handle(method, parts, query, headers, body, tenant_id)
+            if response[0] < 500:
+                self.idempotency.remember(tenant_id, key, fingerprint, response)
+            return response
+        return self.accounting.handle(method, parts, query, headers, body, tenant_id)
+
+    # -- control API ------------------------------------------------------------------
+    def control(self, method: str, path: str, query: dict[str, list[str]], body: bytes
+                ) -> Response:
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError:
+            return _json(400, {"error": "the body must be JSON"})
+        if path == "/_sandbox/stats" and method == "GET":
+            return _json(200, self.stats.as_json())
+        if path == "/_sandbox/stats/reset" and method == "POST":
+            self.stats.reset()
+            return _json(200, self.stats.as_json())
+        if path == "/_sandbox/faults" and method == "POST":
+            return self._set_faults(data)
+        if path == "/_sandbox/faults" and method == "GET":
+            return _json(200, vars(self.faults))
+        if path == "/_sandbox/data" and method == "GET":
+            tenant = (query.get("tenant") or [""])[0].lower()
+            if tenant not in self.tenants:
+                return _json(404, {"error": "unknown tenant", "tenants": list(self.tenants)})
+            with self.lock:
+                payload = self.accounting.raw(tenant)
+            from xerolink.sandbox.xerojson import dumps
+
+            return 200, dumps(payload), {"Content-Type": "application/json; charset=utf-8"}
+        if path == "/_sandbox/apps" and method == "GET":
+            custom = self.identity.apps[CUSTOM_CLIENT_ID]
+            return _json(200, {
+                "pkce_client_id": PKCE_CLIENT_ID,
+                "custom_connection": {"client_id": custom.client_id,
+                                      "client_secret": custom.secret,
+                                      "tenant_id": custom.custom_tenant_id},
+                "tenants": [{"tenant_id": t.tenant_id, "name": t.name,
+                             "short_code": t.short_code, "base_currency": t.base_currency}
+                            for t in self.tenants.values()],
+            })
+        if path == "/_sandbox/clock" and method == "POST":
+            try:
+                advance = float(data.get("advance_seconds", 0))
+            except (TypeError, ValueError):
+                return _json(400, {"error": "advance_seconds must be a number"})
+            self.clock.offset += advance
+            return _json(200, {"offset_seconds": self.clock.offset})
+        if path == "/_sandbox/limits" and method == "POST":
+            return self._set_limits(data)
+        return _json(404, {"error": f"no control route {method} {path}"})
+
+    def _set_faults(self, data: dict[str, Any]) -> Response:
+        try:
+            faults = Faults(
+                latency_ms=int(data.get("latency_ms", 0)),
+                error_rate=float(data.get("error_rate", 0)),
+                drop_rate=float(data.get("drop_rate", 0)),
+                commit_then_drop_rate=float(data.get("commit_then_drop_rate", 0)),
+                retry_after=None if data.get("retry_after") is None
+                else int(data["retry_after"]),
+                methods=None if data.get("methods") is None
+                else [str(m).upper() for m in data["methods"]],
+            )
+        except (TypeError, ValueError):
+            return _json(400, {"error": "faults take numbers"})
+        for rate in (faults.error_rate, faults.drop_rate, faults.commit_then_drop_rate):
+            if not 0 <= rate <= 1:
+                return _json(400, {"error": "rates are between 0 and 1"})
+        if not 0 <= faults.latency_ms <= 60_000:
+            return _json(400, {"error": "latency_ms is between 0 and 60000"})
+        self.faults = faults
+        return _json(200, vars(faults))
+
+    def _set_limits(self, data: dict[str, Any]) -> Response:
+        o = self.options
+        try:
+            o.minute_limit = int(data.get("minute", o.minute_limit))
+            o.day_limit = int(data.get("day", o.day_limit))
+            o.concurrent_limit = int(data.get("concurrent", o.concurrent_limit))
+            o.rate_limits = bool(data.get("enabled", o.rate_limits))
+        except (TypeError, ValueError):
+            return _json(400, {"error": "limits take whole numbers"})
+        return _json(200, {"minute": o.minute_limit, "day": o.day_limit,
+                           "concurrent": o.concurrent_limit, "enabled": o.rate_limits})
+
+
+def _bearer(headers: dict[str, str]) -> str:
+    value = headers.get("authorization", "")
+    return value[7:].strip() if value.lower().startswith("bearer ") else ""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "xerolink-sandbox"
+    sys_version = ""
+
+    def _dispatch(self) -> None:
+        sandbox: Sandbox = self.server.sandbox  # type: ignore[attr-defined]
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self._send((413, b'{"error":"body too large"}', {"Content-Type": "application/json"}))
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        response = sandbox.handle(self.command, self.path, headers, body)
+        if response is None:
+            self.close_connection = True  # a dropped response: the client sees no answer
+            return
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        status, payload, headers = response
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Date", self.date_time_string())
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # quiet: the control API's stats are the sandbox's record
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+
+class SandboxServer:
+    """Start and stop the sandbox on a loopback port, in-process or from the CLI."""
+
+    def __init__(self, options: SandboxOptions | None = None, *, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        if not is_loopback(host):
+            raise ValueError(f"the sandbox only listens on loopback addresses, not {host}")
+        self.sandbox = Sandbox(options or SandboxOptions())
+        self._server = _Server((host, port), _Handler)
+        self._server.sandbox = self.sandbox  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        host = f"[{host}]" if ":" in str(host) else host
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="xerolink-sandbox", daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def close(self) -> None:
+        """Release the port after ``serve_forever`` returned (the CLI's path)."""
+        self._server.server_close()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,127 @@
+"""The store's schema, as ordered migrations. Never edit a released one: append.
+
+Each entry moves the schema from version ``i`` to ``i + 1``. Amounts are stored as
+decimal strings, times as ISO-8601 UTC strings.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: CRM records, connections, links and access settings.
+    """
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE crm_companies (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE crm_contacts (
+        id         TEXT PRIMARY KEY,
+        first_name TEXT NOT NULL DEFAULT '',
+        last_name  TEXT NOT NULL DEFAULT '',
+        email      TEXT NOT NULL DEFAULT '',
+        phone      TEXT NOT NULL DEFAULT '',
+        company_id TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX crm_contacts_company ON crm_contacts (company_id);
+    CREATE TABLE crm_deals (
+        id                 TEXT PRIMARY KEY,
+        title              TEXT NOT NULL,
+        value              TEXT,
+        currency           TEXT,
+        primary_contact_id TEXT,
+        updated_at         TEXT NOT NULL
+    );
+    CREATE TABLE crm_deal_participants (
+        deal_id    TEXT NOT NULL REFERENCES crm_deals (id) ON DELETE CASCADE,
+        contact_id TEXT NOT NULL,
+        PRIMARY KEY (deal_id, contact_id)
+    );
+    CREATE TABLE connections (
+        tenant_id     TEXT PRIMARY KEY,
+        tenant_name   TEXT NOT NULL,
+        short_code    TEXT,
+        base_currency TEXT,
+        timezone      TEXT,
+        country_code  TEXT,
+        xero_url      TEXT,
+        client_id     TEXT,
+        auth_kind     TEXT NOT NULL CHECK (auth_kind IN ('pkce', 'custom')),
+        scopes        TEXT,
+        connected_by  TEXT NOT NULL,
+        connected_at  TEXT NOT NULL,
+        active        INTEGER NOT NULL DEFAULT 0,
+        rate_limits   TEXT
+    );
+    CREATE UNIQUE INDEX connections_one_active ON connections (active) WHERE active = 1;
+    CREATE TABLE links (
+        tenant_id       TEXT NOT NULL,
+        crm_contact_id  TEXT NOT NULL REFERENCES crm_contacts (id) ON DELETE CASCADE,
+        xero_contact_id TEXT NOT NULL,
+        xero_name       TEXT NOT NULL DEFAULT '',
+        xero_email      TEXT NOT NULL DEFAULT '',
+        linked_by       TEXT NOT NULL,
+        linked_at       TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, crm_contact_id)
+    );
+    CREATE INDEX links_xero_contact ON links (tenant_id, xero_contact_id);
+    CREATE TABLE access (
+        tenant_id  TEXT NOT NULL,
+        user_name  TEXT NOT NULL,
+        role       TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+        granted_by TEXT NOT NULL,
+        granted_at TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, user_name)
+    );
+    """,
+    # 2: deal documents and the cache of Xero documents behind summaries.
+    """
+    CREATE TABLE deal_documents (
+        tenant_id   TEXT NOT NULL,
+        deal_id     TEXT NOT NULL REFERENCES crm_deals (id) ON DELETE CASCADE,
+        document_id TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('quote', 'invoice', 'bill')),
+        attached_by TEXT NOT NULL,
+        attached_at TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, deal_id, document_id)
+    );
+    CREATE TABLE xero_documents (
+        tenant_id       TEXT NOT NULL,
+        document_id     TEXT NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('quote', 'invoice', 'bill')),
+        xero_contact_id TEXT NOT NULL,
+        number          TEXT NOT NULL DEFAULT '',
+        reference       TEXT NOT NULL DEFAULT '',
+        status          TEXT NOT NULL,
+        issue_date      TEXT,
+        due_date        TEXT,
+        currency        TEXT NOT NULL,
+        currency_rate   TEXT NOT NULL,
+        total           TEXT NOT NULL,
+        amount_due      TEXT NOT NULL,
+        updated_utc     TEXT,
+        fetched_at      TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, document_id)
+    );
+    CREATE INDEX xero_documents_contact ON xero_documents (tenant_id, xero_contact_id);
+    CREATE TABLE contact_refreshes (
+        tenant_id       TEXT NOT NULL,
+        xero_contact_id TEXT NOT NULL,
+        refreshed_at    TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, xero_contact_id)
+    );
+    CREATE TABLE sync_state (
+        tenant_id      TEXT NOT NULL,
+        resource       TEXT NOT NULL,
+        modified_since TEXT,
+        synced_at      TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, resource)
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,383 @@
+"""The SQLite store: one file per profile, the only code that runs SQL.
+
+WAL lets readers work while one process writes; every write runs inside
+``BEGIN IMMEDIATE`` so concurrent writers queue on the busy timeout instead of
+failing half-way; the file is created 0600 before SQLite ever opens it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from xerolink.errors import XerolinkError
+from xerolink.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from xerolink.store.records import (
+    AccessEntry,
+    Connection,
+    CrmCompany,
+    CrmContact,
+    CrmDeal,
+    Link,
+)
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(XerolinkError):
+    """The store file cannot be used (locked too long, corrupt, newer schema)."""
+
+
+def _statements(script: str) -> list[str]:
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:60]}")
+    return statements
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="seconds")
+
+
+class SqliteStore:
+    def __init__(self, path: Path, *, migrations: Sequence[str] = MIGRATIONS) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+        try:
+            self._db = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate(migrations)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot open the store {path}: {exc}; `xerolink doctor` checks it"
+            ) from exc
+
+    # -- plumbing -------------------------------------------------------------
+    def close(self) -> None:
+        self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing: a write lock from the start, rolled back on any error."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    def _migrate(self, migrations: Sequence[str]) -> None:
+        current = self.schema_version()
+        if current > len(MIGRATIONS):
+            raise StoreError(
+                f"the store {self.path} has schema version {current}, newer than this "
+                f"xerolink understands ({len(MIGRATIONS)}); upgrade xerolink"
+            )
+        if current >= len(migrations):
+            return
+        with self.transaction() as db:
+            # Re-read inside the lock: another process may have migrated meanwhile.
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            for version in range(current, len(migrations)):
+                for statement in _statements(migrations[version]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {version + 1}")
+
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    @staticmethod
+    def latest_schema_version() -> int:
+        return SCHEMA_VERSION
+
+    def integrity_check(self) -> str:
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def table_counts(self) -> dict[str, int]:
+        names = [
+            r[0]
+            for r in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        # Table names come from sqlite_master, never from input.
+        return {n: self._db.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]  # noqa: S608
+                for n in names}
+
+    # -- settings ---------------------------------------------------------------
+    def get_setting(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- CRM records ------------------------------------------------------------
+    def upsert_crm_records(
+        self,
+        *,
+        contacts: Iterable[CrmContact] = (),
+        companies: Iterable[CrmCompany] = (),
+        deals: Iterable[CrmDeal] = (),
+        at: datetime,
+    ) -> int:
+        """Insert or update records by id, all in one transaction. Returns rows written."""
+        stamp, written = _iso(at), 0
+        with self.transaction() as db:
+            for company in companies:
+                db.execute(
+                    "INSERT INTO crm_companies (id, name, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+                    "updated_at = excluded.updated_at",
+                    (company.id, company.name, stamp),
+                )
+                written += 1
+            for c in contacts:
+                db.execute(
+                    "INSERT INTO crm_contacts "
+                    "(id, first_name, last_name, email, phone, company_id, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "first_name = excluded.first_name, last_name = excluded.last_name, "
+                    "email = excluded.email, phone = excluded.phone, "
+                    "company_id = excluded.company_id, updated_at = excluded.updated_at",
+                    (c.id, c.first_name, c.last_name, c.email, c.phone, c.company_id, stamp),
+                )
+                written += 1
+            for deal in deals:
+                db.execute(
+                    "INSERT INTO crm_deals "
+                    "(id, title, value, currency, primary_contact_id, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "title = excluded.title, value = excluded.value, "
+                    "currency = excluded.currency, "
+                    "primary_contact_id = excluded.primary_contact_id, "
+                    "updated_at = excluded.updated_at",
+                    (
+                        deal.id,
+                        deal.title,
+                        None if deal.value is None else str(deal.value),
+                        deal.currency,
+                        deal.primary_contact_id,
+                        stamp,
+                    ),
+                )
+                db.execute("DELETE FROM crm_deal_participants WHERE deal_id = ?", (deal.id,))
+                db.executemany(
+                    "INSERT OR IGNORE INTO crm_deal_participants (deal_id, contact_id) "
+                    "VALUES (?, ?)",
+                    [(deal.id, p) for p in deal.participant_ids],
+                )
+                written += 1
+        return written
+
+    def get_crm_contact(self, contact_id: str) -> CrmContact | None:
+        row = self._db.execute("SELECT * FROM crm_contacts WHERE id = ?", (contact_id,)).fetchone()
+        return None if row is None else _contact(row)
+
+    def list_crm_contacts(self) -> list[CrmContact]:
+        return [_contact(r) for r in self._db.execute("SELECT * FROM crm_contacts ORDER BY id")]
+
+    def count_crm_contacts(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM crm_contacts").fetchone()[0])
+
+    # -- connections ------------------------------------------------------------
+    def save_connection(self, conn: Connection) -> None:
+        """Record the connection and make it the active one (at most one is active)."""
+        with self.transaction() as db:
+            db.execute("UPDATE connections SET active = 0 WHERE active = 1")
+            db.execute(
+                "INSERT INTO connections (tenant_id, tenant_name, short_code, base_currency, "
+                "timezone, country_code, xero_url, client_id, auth_kind, scopes, connected_by, "
+                "connected_at, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
+                "ON CONFLICT (tenant_id) DO UPDATE SET tenant_name = excluded.tenant_name, "
+                "short_code = excluded.short_code, base_currency = excluded.base_currency, "
+                "timezone = excluded.timezone, country_code = excluded.country_code, "
+                "xero_url = excluded.xero_url, client_id = excluded.client_id, "
+                "auth_kind = excluded.auth_kind, scopes = excluded.scopes, "
+                "connected_by = excluded.connected_by, connected_at = excluded.connected_at, "
+                "active = 1",
+                (
+                    conn.tenant_id,
+                    conn.tenant_name,
+                    conn.short_code,
+                    conn.base_currency,
+                    conn.timezone,
+                    conn.country_code,
+                    conn.xero_url,
+                    conn.client_id,
+                    conn.auth_kind,
+                    conn.scopes,
+                    conn.connected_by,
+                    _iso(conn.connected_at),
+                ),
+            )
+
+    def active_connection(self) -> Connection | None:
+        row = self._db.execute("SELECT * FROM connections WHERE active = 1").fetchone()
+        return None if row is None else _connection(row)
+
+    def deactivate_connection(self, tenant_id: str) -> None:
+        """Forget that the tenant is connected; its links and settings stay."""
+        with self.transaction() as db:
+            db.execute("UPDATE connections SET active = 0 WHERE tenant_id = ?", (tenant_id,))
+
+    def record_rate_limits(self, tenant_id: str, limits_json: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE connections SET rate_limits = ? WHERE tenant_id = ?",
+                (limits_json, tenant_id),
+            )
+
+    # -- links --------------------------------------------------------------------
+    def put_link(self, link: Link, *, replace: bool) -> Link | None:
+        """Link a CRM contact; returns the link it replaced. Without replace, an
+        existing link to another Xero contact is left alone and returned unchanged."""
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT * FROM links WHERE tenant_id = ? AND crm_contact_id = ?",
+                (link.tenant_id, link.crm_contact_id),
+            ).fetchone()
+            previous = None if row is None else _link(row)
+            if previous and previous.xero_contact_id != link.xero_contact_id and not replace:
+                return previous
+            db.execute(
+                "INSERT INTO links (tenant_id, crm_contact_id, xero_contact_id, xero_name, "
+                "xero_email, linked_by, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant_id, crm_contact_id) DO UPDATE SET "
+                "xero_contact_id = excluded.xero_contact_id, xero_name = excluded.xero_name, "
+                "xero_email = excluded.xero_email, linked_by = excluded.linked_by, "
+                "linked_at = excluded.linked_at",
+                (
+                    link.tenant_id,
+                    link.crm_contact_id,
+                    link.xero_contact_id,
+                    link.xero_name,
+                    link.xero_email,
+                    link.linked_by,
+                    _iso(link.linked_at),
+                ),
+            )
+            return previous
+
+    def get_link(self, tenant_id: str, crm_contact_id: str) -> Link | None:
+        row = self._db.execute(
+            "SELECT * FROM links WHERE tenant_id = ? AND crm_contact_id = ?",
+            (tenant_id, crm_contact_id),
+        ).fetchone()
+        return None if row is None else _link(row)
+
+    def delete_link(self, tenant_id: str, crm_contact_id: str) -> bool:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM links WHERE tenant_id = ? AND crm_contact_id = ?",
+                (tenant_id, crm_contact_id),
+            )
+            return cursor.rowcount > 0
+
+    def list_links(self, tenant_id: str) -> list[Link]:
+        return [
+            _link(r)
+            for r in self._db.execute(
+                "SELECT * FROM links WHERE tenant_id = ? ORDER BY crm_contact_id", (tenant_id,)
+            )
+        ]
+
+    # -- access -------------------------------------------------------------------
+    def grant_access(self, entry: AccessEntry) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO access (tenant_id, user_name, role, granted_by, granted_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, user_name) DO UPDATE SET "
+                "role = excluded.role, granted_by = excluded.granted_by, "
+                "granted_at = excluded.granted_at",
+                (entry.tenant_id, entry.user, entry.role, entry.granted_by, _iso(entry.granted_at)),
+            )
+
+    def revoke_access(self, tenant_id: str, user: str) -> bool:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM access WHERE tenant_id = ? AND user_name = ?", (tenant_id, user)
+            )
+            return cursor.rowcount > 0
+
+    def list_access(self, tenant_id: str) -> list[AccessEntry]:
+        return [
+            AccessEntry(
+                tenant_id=r["tenant_id"],
+                user=r["user_name"],
+                role=r["role"],
+                granted_by=r["granted_by"],
+                granted_at=datetime.fromisoformat(r["granted_at"]),
+            )
+            for r in self._db.execute(
+                "SELECT * FROM access WHERE tenant_id = ? ORDER BY role, user_name", (tenant_id,)
+            )
+        ]
+
+
+def _contact(row: sqlite3.Row) -> CrmContact:
+    return CrmContact(
+        id=row["id"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        email=row["email"],
+        phone=row["phone"],
+        company_id=row["company_id"],
+    )
+
+
+def _connection(row: sqlite3.Row) -> Connection:
+    return Connection(
+        tenant_id=row["tenant_id"],
+        tenant_name=row["tenant_name"],
+        short_code=row["short_code"],
+        base_currency=row["base_currency"],
+        timezone=row["timezone"],
+        country_code=row["country_code"],
+        xero_url=row["xero_url"],
+        client_id=row["client_id"],
+        auth_kind=row["auth_kind"],
+        scopes=row["scopes"],
+        connected_by=row["connected_by"],
+        connected_at=datetime.fromisoformat(row["connected_at"]),
+        rate_limits=row["rate_limits"],
+    )
+
+
+def _link(row: sqlite3.Row) -> Link:
+    return Link(
+        tenant_id=row["tenant_id"],
+        crm_contact_id=row["crm_contact_id"],
+        xero_contact_id=row["xero_contact_id"],
+        xero_name=row["xero_name"],
+        xero_email=row["xero_email"],
+        linked_by=row["linked_by"],
+        linked_at=datetime.fromisoformat(row["linked_at"]),
+    )
+

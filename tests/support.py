@@ -1,0 +1,93 @@
+"""Helpers shared by the tests: talk to a sandbox the way a Xero client would."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import json
+import secrets
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from xerolink.sandbox import PKCE_CLIENT_ID
+from xerolink.sandbox.browser import approve
+
+REDIRECT = "http://127.0.0.1:8742/callback"
+SCOPES = "openid profile email offline_access accounting.transactions accounting.contacts " \
+         "accounting.settings.read"
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def authorize_url(base: str, challenge: str, state: str = "st4te", **extra: str) -> str:
+    params = {"response_type": "code", "client_id": PKCE_CLIENT_ID, "redirect_uri": REDIRECT,
+              "scope": SCOPES, "state": state, "code_challenge": challenge,
+              "code_challenge_method": "S256", **extra}
+    return f"{base}/identity/connect/authorize?{urlencode(params)}"
+
+
+def request(base: str, method: str, path: str, *, body: bytes | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def form(base: str, path: str, fields: dict[str, str], headers: dict[str, str] | None = None
+         ) -> tuple[int, dict[str, Any]]:
+    status, _, data = request(base, "POST", path, body=urlencode(fields).encode(),
+                              headers={"Content-Type": "application/x-www-form-urlencoded",
+                                       **(headers or {})})
+    return status, (json.loads(data) if data else {})
+
+
+def code_for(base: str, challenge: str, tenants: list[str] | None = None) -> str:
+    location = approve(authorize_url(base, challenge), tenants=tenants)
+    return parse_qs(urlsplit(location).query)["code"][0]
+
+
+def sandbox_token(base: str, tenants: list[str] | None = None) -> dict[str, Any]:
+    """A full PKCE round trip: consent, code, token."""
+    verifier, challenge = pkce_pair()
+    code = code_for(base, challenge, tenants)
+    status, token = form(base, "/connect/token", {
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "code_verifier": verifier, "client_id": PKCE_CLIENT_ID})
+    assert status == 200, token
+    return token
+
+
+def api(base: str, token: dict[str, Any], tenant: str, method: str, path: str,
+        body: Any = None, headers: dict[str, str] | None = None
+        ) -> tuple[int, dict[str, str], Any]:
+    """An Accounting API call with the bearer and tenant headers; JSON parsed as Decimal."""
+    all_headers = {"Authorization": f"Bearer {token['access_token']}",
+                   "xero-tenant-id": tenant, "Accept": "application/json", **(headers or {})}
+    payload = None
+    if body is not None:
+        payload = json.dumps(body, default=str).encode()
+        all_headers["Content-Type"] = "application/json"
+    status, response_headers, data = request(base, method, f"/api.xro/2.0{path}", body=payload,
+                                             headers=all_headers)
+    parsed = json.loads(data, parse_float=Decimal) if data else None
+    return status, response_headers, parsed
+
+
+def control(base: str, method: str, path: str, body: Any = None) -> Any:
+    payload = None if body is None else json.dumps(body).encode()
+    status, _, data = request(base, method, f"/_sandbox/{path}", body=payload,
+                              headers={"Content-Type": "application/json"})
+    assert status == 200, data
+    return json.loads(data, parse_float=Decimal)
