@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TextIO
 
@@ -78,7 +78,9 @@ def _human_cell(value: Any) -> str:
     if isinstance(value, Decimal):
         return f"{value:,.2f}" if value == value.quantize(Decimal("0.01")) else format(value, "f")
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC") if value.utcoffset() == 0 else str(value)
+        if value.utcoffset() == timedelta(0):
+            return value.strftime("%Y-%m-%d %H:%M UTC")
+        return value.isoformat(timespec="minutes")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):

@@ -21,7 +21,11 @@ def sdk(base: str, token: dict[str, Any]) -> tuple[Any, Any]:
     from xero_python.identity import IdentityApi
 
     holder = {"token": token}
-    client = ApiClient(Configuration(oauth2_token=OAuth2Token(client_id=PKCE_CLIENT_ID)),
+    # Configuration() returns a copy of the first instance and ignores its arguments,
+    # so the token hook is set on the copy.
+    configuration = Configuration()
+    configuration.oauth2_token = OAuth2Token(client_id=PKCE_CLIENT_ID)
+    client = ApiClient(configuration,
                        oauth2_token_getter=lambda: holder["token"],
                        oauth2_token_saver=lambda t: holder.update(token=t))
     return AccountingApi(client, base_url=f"{base}/api.xro/2.0"), IdentityApi(client, base)

@@ -81,15 +81,27 @@ def build_app() -> typer.Typer:
         verbose: Annotated[
             bool, typer.Option("--verbose", "-v", help="Report Xero calls made by this run.")
         ] = False,
+        max_wait: Annotated[
+            float | None,
+            typer.Option("--max-wait", metavar="SECONDS", min=0, max=3600,
+                         help="Longest wait for Xero's minute limit [config max_wait, 60]."),
+        ] = None,
     ) -> None:
         rt: Runtime = ctx.obj
+        rt.max_wait = max_wait
         rt.profile_name = profile
         rt.debug = rt.debug or debug
-        rt.verbose = verbose
+        rt.verbose = rt.verbose or verbose
         rt.select_output(json=json_output, csv=csv_output)
 
+    from xerolink.cli import access as access_cmd
     from xerolink.cli import config as config_cmd
+    from xerolink.cli import connection as connection_cmd
     from xerolink.cli import sandbox as sandbox_cmd
+
+    connection_cmd.register(app)
+    app.add_typer(access_cmd.app, name="access",
+                  help="Choose who may view Xero data in this profile (admins).")
 
     app.add_typer(config_cmd.app, name="config", help="Read and change this profile's settings.")
     app.add_typer(

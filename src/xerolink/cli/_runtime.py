@@ -80,14 +80,96 @@ class Runtime:
 
         return self._once("clock", lambda: clock_from_env(self.env))
 
+    # -- Xero --------------------------------------------------------------------
+    max_wait: float | None = None
+    gateways: list[Any] = field(default_factory=list)
+
+    @property
+    def token_store(self) -> Any:
+        from xerolink.tokenstore import open_token_store, token_store_kind
+
+        return self._once("token_store", lambda: open_token_store(
+            self.profile, token_store_kind(self.config.get("token_store"), self.env)))
+
+    def retry_policy(self) -> Any:
+        from xerolink.xero.http import RetryPolicy
+
+        return RetryPolicy()
+
+    def identity_client(self, endpoints: Any) -> Any:
+        from xerolink.xero.oauth import IdentityClient
+
+        return IdentityClient(endpoints, self.retry_policy())
+
+    def make_gateway(self, endpoints: Any, tokens: Any, tenant_id: str | None) -> Any:
+        from xerolink.xero.gateway import XeroGateway
+
+        wait = self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))
+        gateway = XeroGateway(endpoints, tokens, tenant_id=tenant_id, max_wait=wait,
+                              notice=self.out.notice, retry=self.retry_policy())
+        self.gateways.append(gateway)
+        return gateway
+
+    def token_manager(self, connection: Any) -> Any:
+        from xerolink.xero.endpoints import Endpoints
+        from xerolink.xero.tokens import TokenManager, file_lock
+
+        lock = file_lock(self.profile.lock_dir / f"tokens-{connection.tenant_id}.lock")
+        return TokenManager(self.token_store, self.identity_client(
+            Endpoints.at(connection.xero_url)), connection.tenant_id, lock,
+            now=lambda: self.clock.now().timestamp())
+
+    def gateway_for(self, connection: Any) -> Any:
+        """A gateway for the active connection, refreshing its token as needed."""
+        from xerolink.xero.endpoints import Endpoints
+
+        return self.make_gateway(Endpoints.at(connection.xero_url),
+                                 self.token_manager(connection), connection.tenant_id)
+
+    def connection_deps(self, endpoints: Any) -> Any:
+        from xerolink.services.connection import Deps
+
+        return Deps(store=self.store, token_store=self.token_store,
+                    identity=self.identity_client(endpoints), make_gateway=self.make_gateway,
+                    clock=self.clock, user=self.user)
+
+    def _finish_xero(self) -> None:
+        """Remember the last rate-limit headroom seen; report calls with --verbose."""
+        import json
+
+        calls: dict[str, int] = {}
+        retries, limits, tenant = 0, None, None
+        for gateway in self.gateways:
+            for label, count in gateway.log.calls.items():
+                calls[label] = calls.get(label, 0) + count
+            retries += gateway.log.retries
+            if gateway.log.limits and gateway.tenant_id:
+                limits, tenant = gateway.log.limits, gateway.tenant_id
+        if limits and tenant and "store" in self._cache:
+            self.store.record_rate_limits(tenant, json.dumps(limits))
+        if self.verbose:
+            detail = ", ".join(f"{label} x{count}" for label, count in sorted(calls.items()))
+            self.out.notice(f"xero calls: {sum(calls.values())} ({retries} retries)"
+                            + (f": {detail}" if detail else ""))
+
     def close(self) -> None:
-        store = self._cache.pop("store", None)
-        if store is not None:
-            store.close()
+        try:
+            if self.gateways:
+                self._finish_xero()
+        finally:
+            store = self._cache.pop("store", None)
+            if store is not None:
+                store.close()
 
 
 _JSON_OPTION = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")
+]
+_DEBUG_OPTION = Annotated[
+    bool, typer.Option("--debug", help="Show a (redacted) traceback on errors.")
+]
+_VERBOSE_OPTION = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Report the Xero calls this run made.")
 ]
 _CSV_OPTION = Annotated[
     bool, typer.Option("--csv", help="Print the list as CSV (formula cells neutralised).")
@@ -112,6 +194,14 @@ def command(
                 "json_output", inspect.Parameter.KEYWORD_ONLY, default=False,
                 annotation=_JSON_OPTION,
             ),
+            inspect.Parameter(
+                "debug_flag", inspect.Parameter.KEYWORD_ONLY, default=False,
+                annotation=_DEBUG_OPTION,
+            ),
+            inspect.Parameter(
+                "verbose_flag", inspect.Parameter.KEYWORD_ONLY, default=False,
+                annotation=_VERBOSE_OPTION,
+            ),
         ]
         if lists:
             extra.append(
@@ -125,6 +215,8 @@ def command(
         def run(**kwargs: Any) -> Any:
             ctx = kwargs.pop("ctx")
             rt: Runtime = ctx.find_root().obj
+            debug, verbose = kwargs.pop("debug_flag"), kwargs.pop("verbose_flag")
+            rt.debug, rt.verbose = rt.debug or debug, rt.verbose or verbose
             rt.select_output(
                 json=kwargs.pop("json_output") or rt.output == JSON,
                 csv=kwargs.pop("csv_output", False) or rt.output == CSV,

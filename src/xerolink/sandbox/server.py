@@ -179,10 +179,10 @@ class Sandbox:
                 return None if injected == "drop" else injected
             parts = [p for p in path.split("/")[3:] if p]
             with self.lock:
-                response = self._accounting_locked(method, parts, query, headers, body,
-                                                   tenant_id, path)
-            if method in ("PUT", "POST") and response[0] < 400 and \
-                    self._roll("commit_then_drop", method):
+                response, replayed = self._accounting_locked(method, parts, query, headers,
+                                                             body, tenant_id, path)
+            wrote = method in ("PUT", "POST") and response[0] < 400 and not replayed
+            if wrote and self._roll("commit_then_drop", method):
                 return None
             status, payload, extra = response
             return status, payload, {**extra, **limit_headers}
@@ -192,13 +192,14 @@ class Sandbox:
 
     def _accounting_locked(self, method: str, parts: list[str], query: dict[str, list[str]],
                            headers: dict[str, str], body: bytes, tenant_id: str, path: str
-                           ) -> Response:
+                           ) -> tuple[Response, bool]:
+        """The answer, and whether it is a replay of an earlier one (nothing written)."""
         key = headers.get("idempotency-key")
         if method in ("PUT", "POST") and key:
             if len(key) > 128:
                 return _json(400, {"ErrorNumber": 10, "Type": "ValidationException",
                                    "Message": "Idempotency-Key must be 128 characters or fewer",
-                                   "Elements": []})
+                                   "Elements": []}), False
             fingerprint = hashlib.sha256(
                 method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
             seen = self.idempotency.lookup(tenant_id, key)
@@ -206,13 +207,13 @@ class Sandbox:
                 if seen[0] != fingerprint:
                     return _json(400, {"ErrorNumber": 10, "Type": "ValidationException",
                                        "Message": "This Idempotency-Key was used for a "
-                                       "different request", "Elements": []})
-                return seen[1]
+                                       "different request", "Elements": []}), False
+                return seen[1], True
             response = self.accounting.handle(method, parts, query, headers, body, tenant_id)
             if response[0] < 500:
                 self.idempotency.remember(tenant_id, key, fingerprint, response)
-            return response
-        return self.accounting.handle(method, parts, query, headers, body, tenant_id)
+            return response, False
+        return self.accounting.handle(method, parts, query, headers, body, tenant_id), False
 
     # -- control API ------------------------------------------------------------------
     def control(self, method: str, path: str, query: dict[str, list[str]], body: bytes

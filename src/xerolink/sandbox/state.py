@@ -200,15 +200,19 @@ class Limiter:
             for window, span in ((minute, 60.0), (day, 86400.0), (self.app_minute, 60.0)):
                 while window and window[0] <= now - span:
                     window.popleft()
+            def wait(window: collections.deque[float], span: float) -> int:
+                """Seconds until the oldest call leaves the window (all of it if empty)."""
+                return max(1, int((window[0] if window else now) + span - now) + 1)
+
             problem, retry = None, 0
             if self.in_flight[tenant] >= o.concurrent_limit:
                 problem, retry = "concurrent", 1
             elif len(day) >= o.day_limit:
-                problem, retry = "day", max(1, int(day[0] + 86400 - now) + 1)
+                problem, retry = "day", wait(day, 86400.0)
             elif len(minute) >= o.minute_limit:
-                problem, retry = "minute", max(1, int(minute[0] + 60 - now) + 1)
+                problem, retry = "minute", wait(minute, 60.0)
             elif len(self.app_minute) >= o.app_minute_limit:
-                problem, retry = "appminute", max(1, int(self.app_minute[0] + 60 - now) + 1)
+                problem, retry = "appminute", wait(self.app_minute, 60.0)
             if problem is None:
                 self.in_flight[tenant] += 1
                 minute.append(now)

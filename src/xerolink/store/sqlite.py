@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from xerolink.errors import XerolinkError
+from xerolink.errors import UsageError, XerolinkError
 from xerolink.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from xerolink.store.records import (
     AccessEntry,
@@ -30,6 +31,10 @@ BUSY_TIMEOUT_MS = 30_000
 
 class StoreError(XerolinkError):
     """The store file cannot be used (locked too long, corrupt, newer schema)."""
+
+
+class LastAdminError(UsageError):
+    pass
 
 
 def _statements(script: str) -> list[str]:
@@ -62,7 +67,7 @@ class SqliteStore:
             )
             self._db.row_factory = sqlite3.Row
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._use_wal()
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate(migrations)
@@ -70,6 +75,22 @@ class SqliteStore:
             raise StoreError(
                 f"cannot open the store {path}: {exc}; `xerolink doctor` checks it"
             ) from exc
+
+    def _use_wal(self) -> None:
+        """Switch a new file to WAL (persistent). Two processes creating the same file
+        can race here, and SQLite answers that race with an immediate "locked" rather
+        than waiting, so it is retried, boundedly."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                mode = self._db.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     # -- plumbing -------------------------------------------------------------
     def close(self) -> None:
@@ -325,6 +346,54 @@ class SqliteStore:
                 "DELETE FROM access WHERE tenant_id = ? AND user_name = ?", (tenant_id, user)
             )
             return cursor.rowcount > 0
+
+    def role_of(self, tenant_id: str, user: str) -> str | None:
+        row = self._db.execute(
+            "SELECT role FROM access WHERE tenant_id = ? AND user_name = ?", (tenant_id, user)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def count_admins(self, tenant_id: str) -> int:
+        return int(self._db.execute(
+            "SELECT count(*) FROM access WHERE tenant_id = ? AND role = 'admin'", (tenant_id,)
+        ).fetchone()[0])
+
+    def has_any_access_entries(self) -> bool:
+        return self._db.execute("SELECT 1 FROM access LIMIT 1").fetchone() is not None
+
+    def is_admin_anywhere(self, user: str) -> bool:
+        return self._db.execute(
+            "SELECT 1 FROM access WHERE user_name = ? AND role = 'admin' LIMIT 1", (user,)
+        ).fetchone() is not None
+
+    def revoke_access_keeping_an_admin(self, tenant_id: str, users: list[str]) -> list[str]:
+        """Remove users' access in one transaction, or nothing at all if that would leave
+        the organisation without an admin."""
+        with self.transaction() as db:
+            removed = []
+            for user in users:
+                cursor = db.execute("DELETE FROM access WHERE tenant_id = ? AND user_name = ?",
+                                    (tenant_id, user))
+                if cursor.rowcount:
+                    removed.append(user)
+            admins = db.execute("SELECT count(*) FROM access WHERE tenant_id = ? AND "
+                                "role = 'admin'", (tenant_id,)).fetchone()[0]
+            if admins == 0:
+                raise LastAdminError("that would leave the organisation without an admin; "
+                                     "grant another admin first")
+            return removed
+
+    def counts_for_tenant(self, tenant_id: str) -> dict[str, int]:
+        """What a removed connection leaves behind, to say so."""
+        return {
+            "links": self._count("SELECT count(*) FROM links WHERE tenant_id = ?", tenant_id),
+            "deal_documents": self._count(
+                "SELECT count(*) FROM deal_documents WHERE tenant_id = ?", tenant_id),
+            "access": self._count("SELECT count(*) FROM access WHERE tenant_id = ?", tenant_id),
+        }
+
+    def _count(self, sql: str, *args: str) -> int:
+        return int(self._db.execute(sql, args).fetchone()[0])
 
     def list_access(self, tenant_id: str) -> list[AccessEntry]:
         return [

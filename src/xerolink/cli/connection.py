@@ -1,0 +1,258 @@
+"""``xerolink connect``, ``status`` and ``remove``: the Xero connection's lifecycle."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from xerolink.cli._runtime import Runtime, command
+from xerolink.errors import UsageError
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "connect", examples=[
+        "xerolink connect",
+        "xerolink connect --xero-url http://127.0.0.1:8080 --no-browser",
+        "xerolink connect --tenant 'Kauri Bay Trading Ltd'",
+        "printf '%s' \"$SECRET\" | xerolink connect --custom-connection --client-id ID "
+        "--client-secret-stdin",
+    ])(connect)
+    command(app, "status", examples=["xerolink status", "xerolink status --offline --json"])(
+        status)
+    command(app, "remove", examples=["xerolink remove", "xerolink remove --json"])(remove)
+
+
+def _xero_url(rt: Runtime, flag: str | None) -> str | None:
+    from xerolink.config import SETTINGS
+
+    raw = flag or rt.env.get("XEROLINK_XERO_URL") or rt.config.get("xero_url")
+    if not raw:
+        return None
+    try:
+        return str(SETTINGS["xero_url"].parse(raw))
+    except ValueError as exc:
+        raise UsageError(f"invalid --xero-url: {exc}") from None
+
+
+def _client_id(rt: Runtime, flag: str | None, endpoints: Any) -> str:
+    client_id = flag or rt.env.get("XEROLINK_CLIENT_ID") or rt.config.get("client_id")
+    if client_id:
+        return str(client_id).strip()
+    if endpoints.is_loopback:
+        from xerolink.xero.discovery import sandbox_client_id
+
+        discovered = sandbox_client_id(endpoints)
+        if discovered:
+            rt.out.notice(f"using the sandbox's app (client id {discovered})")
+            return discovered
+    raise UsageError(
+        "no client id: pass --client-id, set XEROLINK_CLIENT_ID, or run "
+        "`xerolink config set client_id ID` with your Xero app's client id")
+
+
+def _show_url(rt: Runtime, no_browser: bool) -> Any:
+    def show(url: str) -> None:
+        opened = False
+        if not no_browser:
+            import webbrowser
+
+            try:
+                opened = webbrowser.open(url)
+            except webbrowser.Error:
+                opened = False
+        rt.out.notice("Open this link to authorise xerolink in Xero:" if not opened
+                      else "Your browser should show Xero's consent page; if not, open:")
+        rt.out.notice(url)
+
+    return show
+
+
+def _chooser(rt: Runtime) -> Any:
+    if not sys.stdin.isatty() or not rt.out.is_human:
+        return None
+
+    def choose(tenants: list[Any]) -> Any:
+        for number, tenant in enumerate(tenants, start=1):
+            rt.out.notice(f"  {number}. {tenant.tenant_name}")
+        picked = typer.prompt("Which organisation", type=int, err=True)
+        if not 1 <= picked <= len(tenants):
+            raise UsageError(f"choose a number from 1 to {len(tenants)}")
+        return tenants[picked - 1]
+
+    return choose
+
+
+def connect(
+    rt: Runtime,
+    xero_url: Annotated[str | None, typer.Option(
+        "--xero-url", metavar="URL",
+        help="One host serving Xero's paths (a sandbox); default real Xero "
+             "[env XEROLINK_XERO_URL, config xero_url].")] = None,
+    client_id: Annotated[str | None, typer.Option(
+        "--client-id", help="Your Xero app's client id [env XEROLINK_CLIENT_ID, config].")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(
+        "--tenant", metavar="NAME_OR_ID", help="The organisation to connect.")] = None,
+    no_browser: Annotated[bool, typer.Option(
+        "--no-browser", help="Print the authorisation link on stderr instead.")] = False,
+    scopes: Annotated[str | None, typer.Option(
+        "--scopes", help="OAuth2 scopes to ask for (space-separated).")] = None,
+    port: Annotated[int, typer.Option(
+        "--port", min=0, max=65535, help="Loopback port for Xero's redirect.")] = 8742,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=1, max=3600, help="Seconds to wait for the browser.")] = 300,
+    custom_connection: Annotated[bool, typer.Option(
+        "--custom-connection",
+        help="Connect a Custom Connection (client credentials, no browser).")] = False,
+    client_secret_stdin: Annotated[bool, typer.Option(
+        "--client-secret-stdin",
+        help="Read the Custom Connection's secret from stdin [else XEROLINK_CLIENT_SECRET].")
+    ] = False,
+) -> None:
+    """Connect one Xero organisation (admins; anyone before the first connection).
+
+    Opens Xero's consent page in the browser and waits for its redirect to
+    http://127.0.0.1:PORT/callback (register that URI on your Xero app). Tokens go to
+    the OS keyring; links and settings for the organisation are kept across removes.
+    """
+    from xerolink.services import connection as service
+    from xerolink.xero.endpoints import Endpoints
+    from xerolink.xero.oauth import DEFAULT_SCOPES
+
+    if client_secret_stdin and not custom_connection:
+        raise UsageError("--client-secret-stdin goes with --custom-connection")
+    endpoints = Endpoints.at(_xero_url(rt, xero_url))
+    secret = _client_secret(rt, client_secret_stdin) if custom_connection else None
+    chosen_id = _client_id(rt, client_id, endpoints)
+    options = service.ConnectOptions(endpoints=endpoints, client_id=chosen_id,
+                                     scopes=" ".join((scopes or DEFAULT_SCOPES).split()),
+                                     tenant=tenant, port=port, timeout=timeout)
+    deps = rt.connection_deps(endpoints)
+    if secret is not None:
+        result = service.connect_custom(deps, options, secret)
+    else:
+        result = service.connect_pkce(deps, options, show_url=_show_url(rt, no_browser),
+                                      choose=_chooser(rt))
+    if rt.out.is_human:
+        rt.out.line("Xero connected successfully")
+        rt.out.line("Connection Status: Running")
+        rt.out.line(f"Connected Company: {result.tenant_name}")
+    else:
+        rt.out.json(_connection_json(result, service.RUNNING))
+
+
+def _client_secret(rt: Runtime, from_stdin: bool) -> str:
+    from xerolink.redact import register_secret
+
+    if from_stdin:
+        secret = sys.stdin.readline().strip()
+    else:
+        secret = (rt.env.get("XEROLINK_CLIENT_SECRET") or "").strip()
+    if not secret:
+        raise UsageError("a Custom Connection needs its secret: pipe it to "
+                         "--client-secret-stdin or set XEROLINK_CLIENT_SECRET")
+    register_secret(secret)
+    return secret
+
+
+def _connection_json(connection: Any, state: str) -> dict[str, Any]:
+    return {
+        "status": state,
+        "tenant_id": connection.tenant_id,
+        "tenant_name": connection.tenant_name,
+        "short_code": connection.short_code,
+        "base_currency": connection.base_currency,
+        "timezone": connection.timezone,
+        "auth_kind": connection.auth_kind,
+        "xero_url": connection.xero_url,
+        "connected_by": connection.connected_by,
+        "connected_at": connection.connected_at,
+    }
+
+
+def status(
+    rt: Runtime,
+    offline: Annotated[bool, typer.Option(
+        "--offline", help="Do not check the token with Xero (no call).")] = False,
+) -> None:
+    """Show the connection: status, company, tenant, tokens, access and rate limits.
+
+    Exits 0 when Running, 3 when Expired or Not connected.
+    """
+    from xerolink.services import connection as service
+
+    deps = rt.connection_deps(_endpoints_of(rt))
+    report = service.status(deps, rt.token_manager, offline=offline)
+    conn = report.connection
+    if not rt.out.is_human:
+        data: dict[str, Any] = {"status": report.status.split(" —")[0], "detail": report.status,
+                                "problem": report.problem, "verified": report.verified}
+        if conn is not None:
+            data.update(_connection_json(conn, data["status"]))
+            data.update({
+                "token_expires_at": report.token_expires_at,
+                "refresh_token_expires_at": report.refresh_token_expires_at,
+                "access": [{"user": a.user, "role": a.role} for a in report.access_entries],
+                "rate_limits": report.rate_limits,
+            })
+        rt.out.json(data)
+    else:
+        pairs: list[tuple[str, Any]] = [("Connection Status", report.status)]
+        if conn is not None:
+            pairs += [
+                ("Connected Company", conn.tenant_name),
+                ("Tenant ID", conn.tenant_id),
+                ("Base currency", conn.base_currency),
+                ("Connected by", f"{conn.connected_by} on {conn.connected_at:%Y-%m-%d %H:%M} UTC"),
+                ("Connection kind", "Custom Connection" if conn.auth_kind == "custom"
+                 else "OAuth2 (PKCE)"),
+                ("Xero", conn.xero_url or "https://api.xero.com"),
+                ("Access token expires", report.token_expires_at),
+                ("Refresh token expires", report.refresh_token_expires_at),
+                ("Access", ", ".join(f"{a.user} ({a.role})" for a in report.access_entries)),
+                ("Rate limits", _limits_text(report.rate_limits)),
+            ]
+        if report.problem:
+            pairs.append(("Problem", report.problem))
+        rt.out.key_values([(k, v) for k, v in pairs if v not in (None, "")])
+    if not report.running:
+        raise typer.Exit(3)
+
+
+def _endpoints_of(rt: Runtime) -> Any:
+    from xerolink.xero.endpoints import Endpoints
+
+    connection = rt.store.active_connection()
+    return Endpoints.at(connection.xero_url if connection else None)
+
+
+def _limits_text(limits: dict[str, Any] | None) -> str | None:
+    if not limits:
+        return None
+    return (f"{limits.get('minute_remaining', '?')} calls left this minute, "
+            f"{limits.get('day_remaining', '?')} today (seen {limits.get('seen_at', '?')})")
+
+
+def remove(rt: Runtime) -> None:
+    """Disconnect: revoke the token at Xero and forget it here (admins).
+
+    Links, deal documents and access settings stay under the organisation's id:
+    connecting the same organisation again brings them back.
+    """
+    from xerolink.services import connection as service
+
+    report = service.remove(rt.connection_deps(_endpoints_of(rt)))
+    if report.warning:
+        rt.out.notice(f"warning: {report.warning}")
+    if rt.out.is_human:
+        rt.out.line(f"Xero connection removed: {report.tenant_name}")
+        rt.out.line(f"Kept for a later reconnect: {report.kept['links']} links, "
+                    f"{report.kept['deal_documents']} deal documents, "
+                    f"{report.kept['access']} access entries")
+    else:
+        rt.out.json({"removed": True, "tenant_id": report.tenant_id,
+                     "tenant_name": report.tenant_name,
+                     "revoked_at_xero": report.revoked_at_xero, "kept": report.kept})
+

@@ -1,0 +1,118 @@
+"""Who may see Xero data in a profile, and who may change the connection.
+
+The user who first connects an organisation becomes its admin. Admins connect,
+remove and manage access; granted users (viewers) see and create Xero data;
+everyone else is refused. Locally this guards against mistakes, not attackers:
+anyone who can write the profile's files or set XEROLINK_USER can get around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from xerolink.errors import NotConnectedError, PermissionDeniedError, UsageError
+from xerolink.store import Store
+from xerolink.store.records import AccessEntry, Connection
+
+ADMIN, VIEWER = "admin", "viewer"
+NOT_CONNECTED = "not connected to Xero; an admin runs `xerolink connect` first"
+
+
+def denied(user: str) -> PermissionDeniedError:
+    return PermissionDeniedError(
+        "you do not have access to Xero details in this profile; ask an admin "
+        f"(xerolink access grant {user})")
+
+
+def active_connection(store: Store) -> Connection:
+    connection = store.active_connection()
+    if connection is None:
+        raise NotConnectedError(NOT_CONNECTED)
+    return connection
+
+
+def require_viewer(store: Store, user: str) -> Connection:
+    """The active connection, if the user may see its data."""
+    connection = active_connection(store)
+    if store.role_of(connection.tenant_id, user) not in (ADMIN, VIEWER):
+        raise denied(user)
+    return connection
+
+
+def require_admin(store: Store, user: str) -> Connection:
+    connection = active_connection(store)
+    if store.role_of(connection.tenant_id, user) != ADMIN:
+        raise PermissionDeniedError(
+            f"only an admin of {connection.tenant_name} can do this; ask an admin "
+            f"(xerolink access grant {user} --admin)")
+    return connection
+
+
+def check_may_connect(store: Store, user: str) -> None:
+    """Before the first connection anyone may connect; after it, only an admin."""
+    connection = store.active_connection()
+    if connection is not None:
+        if store.role_of(connection.tenant_id, user) != ADMIN:
+            raise PermissionDeniedError(
+                f"only an admin of {connection.tenant_name} can change the Xero connection; "
+                f"ask an admin (xerolink access grant {user} --admin)")
+        return
+    if store.has_any_access_entries() and not store.is_admin_anywhere(user):
+        raise PermissionDeniedError(
+            "only an admin of this profile can connect Xero; ask an admin "
+            f"(xerolink access grant {user} --admin)")
+
+
+def check_may_take_tenant(store: Store, tenant_id: str, tenant_name: str, user: str) -> bool:
+    """Whether the user may connect this organisation; returns True if they become its
+    first admin. An organisation with admins can only be reconnected by one of them."""
+    if store.count_admins(tenant_id) == 0:
+        return True
+    if store.role_of(tenant_id, user) != ADMIN:
+        raise PermissionDeniedError(
+            f"{tenant_name} already has admins in this profile and you are not one of "
+            f"them; ask one (xerolink access grant {user} --admin)")
+    return False
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    tenant_id: str
+    tenant_name: str
+    changed: list[str]
+    role: str | None  # None: revoked
+
+
+def grant(store: Store, acting_user: str, users: list[str], *, admin: bool,
+          at: datetime) -> AccessChange:
+    connection = require_admin(store, acting_user)
+    names = _clean(users)
+    role = ADMIN if admin else VIEWER
+    for name in names:
+        store.grant_access(AccessEntry(connection.tenant_id, name, role, acting_user, at))
+    return AccessChange(connection.tenant_id, connection.tenant_name, names, role)
+
+
+def revoke(store: Store, acting_user: str, users: list[str]) -> AccessChange:
+    connection = require_admin(store, acting_user)
+    removed = store.revoke_access_keeping_an_admin(connection.tenant_id, _clean(users))
+    return AccessChange(connection.tenant_id, connection.tenant_name, removed, None)
+
+
+def list_entries(store: Store, acting_user: str) -> tuple[Connection, list[AccessEntry]]:
+    connection = require_admin(store, acting_user)
+    return connection, store.list_access(connection.tenant_id)
+
+
+def _clean(users: list[str]) -> list[str]:
+    names = []
+    for user in users:
+        name = user.strip()
+        if not name or len(name) > 128 or any(ord(ch) < 32 for ch in name):
+            raise UsageError(f"invalid user name {user!r}")
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise UsageError("name at least one user")
+    return names

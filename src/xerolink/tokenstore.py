@@ -1,0 +1,174 @@
+"""Where a connection's tokens live: the OS keyring, or (opt-in) a 0600 file.
+
+Tokens never go to the store, the config file, or any output. Where no keyring
+backend works (a headless Linux box), xerolink refuses to fall back silently and
+names the opt-in instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from xerolink.errors import NotConnectedError
+from xerolink.fileutil import atomic_write
+from xerolink.profile import Profile
+from xerolink.redact import register_secret
+
+SERVICE = "xerolink"
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """What it takes to call Xero for one organisation."""
+
+    kind: str  # "pkce" or "custom"
+    client_id: str
+    access_token: str
+    expires_at: float  # epoch seconds
+    lifetime: float = 1800.0  # seconds the access token was issued for
+    refresh_token: str | None = None
+    refresh_issued_at: float | None = None  # refresh tokens die 60 days after issue if unused
+    client_secret: str | None = None  # Custom Connections re-authenticate with it
+    scope: str = ""
+
+    def expires_within(self, seconds: float, now: float | None = None) -> bool:
+        return self.expires_at - seconds <= (time.time() if now is None else now)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> TokenSet:
+        data = json.loads(text)
+        tokens = cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+        for secret in (tokens.access_token, tokens.refresh_token, tokens.client_secret):
+            register_secret(secret)
+        return tokens
+
+
+class TokenStoreUnavailable(NotConnectedError):
+    pass
+
+
+class TokenStore(Protocol):
+    description: str
+
+    def check(self) -> None:
+        """Raise TokenStoreUnavailable, with the way forward, if tokens cannot be kept."""
+
+    def load(self, tenant_id: str) -> TokenSet | None: ...
+
+    def save(self, tenant_id: str, tokens: TokenSet) -> None: ...
+
+    def delete(self, tenant_id: str) -> None: ...
+
+
+NO_KEYRING = (
+    "no OS keyring is available on this machine, so xerolink has nowhere safe to keep "
+    "Xero tokens; install and unlock a keyring backend (e.g. gnome-keyring or "
+    "keyrings.alt), or opt in to a private file with XEROLINK_TOKEN_STORE=file "
+    "(tokens in plain text, mode 0600, under XEROLINK_HOME)"
+)
+
+
+class KeyringTokenStore:
+    description = "OS keyring"
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+
+    def _name(self, tenant_id: str) -> str:
+        return f"{self.profile.name}:{tenant_id}"
+
+    def _keyring(self) -> Any:
+        import keyring
+
+        return keyring
+
+    def check(self) -> None:
+        keyring = self._keyring()
+        from keyring.backends import fail
+
+        backend = keyring.get_keyring()
+        if isinstance(backend, fail.Keyring):
+            raise TokenStoreUnavailable(NO_KEYRING)
+        try:
+            keyring.get_password(SERVICE, self._name("__probe__"))
+        except Exception as exc:  # any backend failure means: nowhere to keep tokens
+            raise TokenStoreUnavailable(
+                f"{NO_KEYRING} (the keyring said: {type(exc).__name__})") from exc
+
+    def load(self, tenant_id: str) -> TokenSet | None:
+        self.check()
+        text = self._keyring().get_password(SERVICE, self._name(tenant_id))
+        return None if text is None else TokenSet.from_json(text)
+
+    def save(self, tenant_id: str, tokens: TokenSet) -> None:
+        self.check()
+        self._keyring().set_password(SERVICE, self._name(tenant_id), tokens.to_json())
+
+    def delete(self, tenant_id: str) -> None:
+        self.check()
+        import keyring.errors
+
+        with contextlib.suppress(keyring.errors.PasswordDeleteError):
+            self._keyring().delete_password(SERVICE, self._name(tenant_id))
+
+
+class FileTokenStore:
+    """Opt-in plaintext tokens in one 0600 JSON file, replaced atomically."""
+
+    description = "file (XEROLINK_TOKEN_STORE=file)"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def check(self) -> None:
+        return None
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise TokenStoreUnavailable(
+                f"the token file {self.path} is damaged ({exc}); delete it and run "
+                "xerolink connect again") from exc
+
+    def load(self, tenant_id: str) -> TokenSet | None:
+        entry = self._read().get(tenant_id)
+        return None if entry is None else TokenSet.from_json(json.dumps(entry))
+
+    def save(self, tenant_id: str, tokens: TokenSet) -> None:
+        data = self._read()
+        data[tenant_id] = asdict(tokens)
+        atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))
+
+    def delete(self, tenant_id: str) -> None:
+        data = self._read()
+        if data.pop(tenant_id, None) is not None:
+            atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))
+
+
+def token_store_kind(config_value: str | None, env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    kind = (env.get("XEROLINK_TOKEN_STORE") or config_value or "keyring").strip().lower()
+    if kind not in ("keyring", "file"):
+        from xerolink.errors import UsageError
+
+        raise UsageError(f"XEROLINK_TOKEN_STORE must be keyring or file, not {kind!r}")
+    return kind
+
+
+def open_token_store(profile: Profile, kind: str) -> TokenStore:
+    if kind == "file":
+        return FileTokenStore(profile.token_file)
+    return KeyringTokenStore(profile)

@@ -1,0 +1,311 @@
+"""The Xero gateway: every accounting and connections call goes through ``_call``.
+
+Built on xero-python (it builds the requests) with xerolink's own transport rules:
+at most 5 requests in flight; GETs, and writes that carry an Idempotency-Key,
+retried on 5xx and dropped connections with bounded backoff; 429 honoured
+(minute and concurrent limits waited out up to ``max_wait``, the day limit fails
+fast); a 401 refreshes the token once; rate-limit headers recorded; Xero's
+validation messages turned into one readable line.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from xerolink.errors import (
+    NotConnectedError,
+    NotFoundError,
+    XeroRefusedError,
+    XeroUnreachableError,
+)
+from xerolink.xero.endpoints import Endpoints
+from xerolink.xero.http import MAX_IN_FLIGHT, RetryPolicy, pool_manager, transport_errors
+from xerolink.xero.jsonutil import MalformedAnswer, loads, text
+
+
+class TokenProvider(Protocol):
+    def access_token(self, rejected: str | None = None) -> str: ...
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    tenant_id: str
+    tenant_name: str
+    tenant_type: str
+    connection_id: str
+
+
+@dataclass(frozen=True)
+class OrganisationInfo:
+    name: str
+    short_code: str
+    base_currency: str
+    timezone: str
+    country_code: str
+
+
+class _BearerAuth:
+    """Plugged into xero-python's configuration: the SDK asks it for the header of each
+    request; the token is the one this thread obtained from the TokenProvider."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def get_auth_settings(self) -> Callable[[Any], dict[str, str]]:
+        def settings(api_client: Any) -> dict[str, str]:
+            return {"type": "oauth2", "in": "header", "key": "Authorization",
+                    "value": f"Bearer {self.local.token}"}
+
+        return settings
+
+
+@dataclass
+class CallLog:
+    """What this run cost: calls by endpoint, retries, waits, last rate-limit headroom."""
+
+    calls: collections.Counter[str] = field(default_factory=collections.Counter)
+    retries: int = 0
+    waited_seconds: float = 0.0
+    limits: dict[str, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+class XeroGateway:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        tokens: TokenProvider,
+        *,
+        tenant_id: str | None = None,
+        max_wait: float = 60.0,
+        notice: Callable[[str], None] = lambda _text: None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        http: Any = None,
+    ) -> None:
+        self.endpoints = endpoints
+        self.tokens = tokens
+        self.tenant_id = tenant_id
+        self.max_wait = max_wait
+        self.notice = notice
+        self.retry = retry or RetryPolicy(sleep=sleep)
+        self.sleep = sleep
+        self.log = CallLog()
+        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._auth = _BearerAuth()
+        self._http = http
+        self._client: Any = None
+
+    # -- SDK wiring --------------------------------------------------------------
+    def _api_client(self) -> Any:
+        if self._client is None:
+            from xero_python.api_client import ApiClient, Configuration
+
+            configuration = Configuration()
+            configuration.oauth2_token = self._auth  # xerolink owns the token
+            client = ApiClient(configuration, pool_threads=1)
+            client.rest_client.pool_manager = self._http or pool_manager()
+            client.user_agent = "xerolink"
+            self._client = client
+        return self._client
+
+    def accounting_api(self) -> Any:
+        from xero_python.accounting import AccountingApi
+
+        return AccountingApi(self._api_client(), base_url=self.endpoints.accounting)
+
+    def identity_api(self) -> Any:
+        from xero_python.identity import IdentityApi
+
+        return IdentityApi(self._api_client(), base_url=self.endpoints.identity)
+
+    @staticmethod
+    def deserialize(model: str, data: Any, module: str = "accounting") -> Any:
+        """xero-python's own models, for callers that want them."""
+        from xero_python.api_client import ModelFinder
+        from xero_python.api_client.deserializer import deserialize
+
+        finder = ModelFinder(importlib.import_module(f"xero_python.{module}.models"))
+        return deserialize(model, data, finder)
+
+    # -- the one call path ----------------------------------------------------------
+    def call(self, label: str, invoke: Callable[[], Any], *, idempotent: bool) -> Any:
+        """Run one SDK call (made with ``_preload_content=False``) and return parsed JSON.
+
+        ``idempotent``: safe to send again (a GET, or a write with an Idempotency-Key).
+        """
+        from xero_python.exceptions import ApiException
+
+        attempt, reauthorised, waited = 0, False, 0.0
+        while True:
+            token = self.tokens.access_token()
+            self._auth.local.token = token
+            try:
+                with self._slots:
+                    with self.log.lock:
+                        self.log.calls[label] += 1
+                    response = invoke()
+                    body, headers = response.data, response.headers
+                    response.release_conn()
+                self._note_limits(headers)
+                return loads(body)
+            except ApiException as exc:
+                self._note_limits(exc.headers or {})
+                status = exc.status or 0
+                if status == 401 and not reauthorised:
+                    reauthorised = True
+                    self.tokens.access_token(rejected=token)
+                    continue
+                if status == 429:
+                    waited += self._wait_for_limit(exc.headers or {}, waited, label)
+                    continue
+                if status >= 500 and idempotent and attempt + 1 < self.retry.attempts:
+                    attempt = self._backoff(attempt)
+                    continue
+                raise self._refusal(status, exc.body or b"", label) from None
+            except MalformedAnswer as exc:
+                if idempotent and attempt + 1 < self.retry.attempts:
+                    attempt = self._backoff(attempt)
+                    continue
+                raise XeroUnreachableError(
+                    f"Xero's answer to {label} could not be read ({exc}); try again") from None
+            except transport_errors() as exc:
+                if idempotent and attempt + 1 < self.retry.attempts:
+                    attempt = self._backoff(attempt)
+                    continue
+                raise XeroUnreachableError(
+                    f"Xero could not be reached for {label} ({type(exc).__name__}) after "
+                    f"{attempt + 1} tries; check the network and try again") from None
+
+    def _backoff(self, attempt: int) -> int:
+        with self.log.lock:
+            self.log.retries += 1
+        self.retry.pause(attempt)
+        return attempt + 1
+
+    def _wait_for_limit(self, headers: Any, waited: float, label: str) -> float:
+        problem = text(_header(headers, "X-Rate-Limit-Problem")).lower() or "minute"
+        try:
+            retry_after = max(1.0, float(_header(headers, "Retry-After") or 60))
+        except ValueError:
+            retry_after = 60.0
+        if problem == "day":
+            resets = datetime.now(UTC) + timedelta(seconds=retry_after)
+            hours, minutes = divmod(int(retry_after) // 60, 60)
+            raise XeroRefusedError(
+                f"Xero's daily call limit for this organisation is used up; it resets in "
+                f"about {hours} h {minutes} min (at {resets:%Y-%m-%d %H:%M} UTC)")
+        if waited + retry_after > self.max_wait:
+            raise XeroRefusedError(
+                f"Xero's {problem} rate limit is reached and waiting {int(retry_after)} s more "
+                f"would pass --max-wait ({int(self.max_wait)} s); try again shortly")
+        self.notice(f"Xero's {problem} rate limit reached during {label}; waiting "
+                    f"{int(retry_after)} s")
+        self.sleep(retry_after)
+        with self.log.lock:
+            self.log.waited_seconds += retry_after
+        return retry_after
+
+    def _note_limits(self, headers: Any) -> None:
+        seen = {}
+        for name, key in (("X-MinLimit-Remaining", "minute_remaining"),
+                          ("X-DayLimit-Remaining", "day_remaining"),
+                          ("X-AppMinLimit-Remaining", "app_minute_remaining")):
+            value = _header(headers, name)
+            if value is not None and str(value).isdigit():
+                seen[key] = int(value)
+        if seen:
+            seen["seen_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            with self.log.lock:
+                self.log.limits = seen
+
+    @staticmethod
+    def _refusal(status: int, body: bytes, label: str) -> Exception:
+        if status == 401:
+            return NotConnectedError("Xero rejected the connection's token; run "
+                                     "`xerolink connect`")
+        if status == 403:
+            return NotConnectedError("Xero says this organisation is no longer connected to "
+                                     "the app; run `xerolink connect`")
+        if status == 404:
+            return NotFoundError(f"{label}: Xero has no such record")
+        if status >= 500:
+            return XeroUnreachableError(f"Xero kept failing ({status}) for {label}; try again")
+        return XeroRefusedError(f"Xero refused {label}: {validation_message(body)}")
+
+    # -- calls ---------------------------------------------------------------------
+    def connections(self) -> list[TenantInfo]:
+        api = self.identity_api()
+        data = self.call("GET connections",
+                         lambda: api.get_connections(_preload_content=False), idempotent=True)
+        if not isinstance(data, list):
+            raise XeroUnreachableError("Xero's connections answer was not a list")
+        return [TenantInfo(text(c.get("tenantId")).lower(), text(c.get("tenantName")),
+                           text(c.get("tenantType")), text(c.get("id"))) for c in data]
+
+    def organisation(self) -> OrganisationInfo:
+        api, tenant = self.accounting_api(), self._tenant()
+        data = self.call("GET Organisation",
+                         lambda: api.get_organisations(tenant, _preload_content=False),
+                         idempotent=True)
+        try:
+            org = data["Organisations"][0]
+        except (KeyError, IndexError, TypeError):
+            raise XeroUnreachableError("Xero's Organisation answer had no organisation") from None
+        return OrganisationInfo(text(org.get("Name")), text(org.get("ShortCode")),
+                                text(org.get("BaseCurrency")), text(org.get("Timezone")),
+                                text(org.get("CountryCode")))
+
+    def _tenant(self) -> str:
+        if not self.tenant_id:
+            raise NotConnectedError("no Xero organisation is chosen; run `xerolink connect`")
+        return self.tenant_id
+
+    @staticmethod
+    def new_idempotency_key() -> str:
+        return str(uuid.uuid4())
+
+
+def _header(headers: Any, name: str) -> Any:
+    if headers is None:
+        return None
+    getter = getattr(headers, "get", None)
+    if getter is None:
+        return None
+    value = getter(name)
+    if value is None:
+        value = getter(name.lower())
+    return value
+
+
+def validation_message(body: bytes) -> str:
+    """Xero's ValidationException as one readable line."""
+    try:
+        data = loads(body) if body else {}
+    except MalformedAnswer as exc:
+        return f"an answer that is {exc}"
+    messages: list[str] = []
+    if isinstance(data, dict):
+        for element in data.get("Elements") or []:
+            for error in (element or {}).get("ValidationErrors") or []:
+                message = text((error or {}).get("Message")).strip()
+                if message and message not in messages:
+                    messages.append(message)
+        if not messages:
+            for key in ("Message", "Detail", "error_description", "Title"):
+                if data.get(key):
+                    messages.append(text(data[key]))
+                    break
+    return "; ".join(messages)[:500] or "no reason given"

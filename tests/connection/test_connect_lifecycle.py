@@ -1,0 +1,206 @@
+"""connect, status, remove and access, run as a new user would, against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from support import control
+from xerolink.sandbox import SandboxOptions, SandboxServer
+from xerolink.store.records import CrmContact, Link
+from xerolink.store.sqlite import SqliteStore
+
+KAURI, WATTLE = "Kauri Bay Trading Ltd", "Wattle & Stone Supplies Pty Ltd"
+
+
+def _store(env) -> SqliteStore:
+    return SqliteStore(env.home / "profiles" / "default" / "xerolink.db")
+
+
+def test_connect_status_remove_and_reconnect_keep_links_per_organisation(env, sandbox) -> None:
+    base = sandbox.base_url
+    result = env.connect(base, "--tenant", KAURI)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["Xero connected successfully",
+                                          "Connection Status: Running",
+                                          f"Connected Company: {KAURI}"]
+    status = env.run("status", "--json")
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert (report["status"], report["tenant_name"], report["verified"]) == (
+        "Running", KAURI, True)
+    kauri = report["tenant_id"]
+
+    store = _store(env)
+    now = datetime.now(UTC)
+    store.upsert_crm_records(contacts=[CrmContact("42", "Ada", "Lovelace")], at=now)
+    store.put_link(Link(kauri, "42", "xero-contact-1", "alice", now), replace=False)
+    store.close()
+
+    removed = env.run("remove", "--json")
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(removed.stdout)["kept"] == {"links": 1, "deal_documents": 0, "access": 1}
+    assert json.loads(removed.stdout)["revoked_at_xero"] is True
+    gone = env.run("status", "--json")
+    assert gone.returncode == 3 and json.loads(gone.stdout)["status"] == "Not connected"
+    assert json.loads(env.keyring.read_text()) == {}, "remove deletes the stored tokens"
+
+    again = env.connect(base, "--tenant", KAURI)
+    assert again.returncode == 0, again.stderr
+    store = _store(env)
+    assert [link.crm_contact_id for link in store.list_links(kauri)] == ["42"]
+    store.close()
+
+    other = env.connect(base, "--tenant", WATTLE)
+    assert other.returncode == 0, other.stderr
+    store = _store(env)
+    active = store.active_connection()
+    assert active.tenant_name == WATTLE and store.list_links(active.tenant_id) == []
+    store.close()
+
+
+def test_twenty_status_processes_after_expiry_refresh_once_and_keep_the_newest(env) -> None:
+    server = SandboxServer(SandboxOptions(seed=2, contacts=10, access_token_ttl=4))
+    base = server.start()
+    try:
+        assert env.connect(base, "--tenant", KAURI).returncode == 0
+        time.sleep(4.5)  # the access token has expired
+        control(base, "POST", "stats/reset")
+        procs = [env.start("status", "--json") for _ in range(20)]
+        results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+        for code, out, err in results:
+            assert code == 0, err
+            assert json.loads(out)["status"] == "Running"
+        stats = control(base, "GET", "stats")
+        assert stats["invalid_grant"] == 0
+        assert stats["token_grants"] == {"refresh_token": 1}
+        stored = json.loads(next(iter(json.loads(env.keyring.read_text()).values())))
+        live = [token for token, record in server.sandbox.identity.refresh_tokens.items()
+                if record.used_at is None]
+        assert live == [stored["refresh_token"]], "the stored refresh token is the newest"
+    finally:
+        server.stop()
+
+
+def test_a_dead_refresh_token_ends_in_expired_and_exit_3_without_looping(env, sandbox) -> None:
+    base = sandbox.base_url
+    assert env.connect(base, "--tenant", KAURI).returncode == 0
+    keys = json.loads(env.keyring.read_text())
+    name, text = next(iter(keys.items()))
+    tokens = json.loads(text)
+    from support import form
+    from xerolink.sandbox import PKCE_CLIENT_ID
+
+    form(base, "/connect/revocation", {"token": tokens["refresh_token"],
+                                       "client_id": PKCE_CLIENT_ID})
+    tokens["expires_at"] = 0  # make xerolink want a refresh
+    keys[name] = json.dumps(tokens)
+    env.keyring.write_text(json.dumps(keys))
+    control(base, "POST", "stats/reset")
+    result = env.run("status")
+    assert result.returncode == 3
+    assert "Expired — run xerolink connect" in result.stdout
+    assert control(base, "GET", "stats")["invalid_grant"] == 1
+    summary = env.run("remove")
+    assert summary.returncode == 0, "an admin can still remove an expired connection"
+
+
+def test_access_settings_guard_every_command(env, sandbox) -> None:
+    assert env.connect(sandbox.base_url, "--tenant", KAURI).returncode == 0
+    stranger = env.run("status", user="mallory")
+    assert stranger.returncode == 4
+    assert stranger.stderr == ("error: you do not have access to Xero details in this "
+                               "profile; ask an admin (xerolink access grant mallory)\n")
+    for args in (["remove"], ["access", "list"], ["access", "grant", "mallory"]):
+        assert env.run(*args, user="mallory").returncode == 4, args
+    assert env.connect(sandbox.base_url, "--tenant", KAURI, user="mallory").returncode == 4
+    assert env.run("access", "grant", "bob").returncode == 0
+    assert env.run("status", "--offline", user="bob").returncode == 0
+    assert env.run("remove", user="bob").returncode == 4
+    assert env.run("access", "revoke", "alice").returncode == 2, "the last admin stays"
+    listing = json.loads(env.run("access", "list", "--json").stdout)
+    assert [(row["user"], row["role"]) for row in listing] == [("alice", "admin"),
+                                                               ("bob", "viewer")]
+    assert env.run("access", "revoke", "bob").returncode == 0
+    assert env.run("status", "--offline", user="bob").returncode == 4
+
+
+def test_several_organisations_without_a_terminal_need_tenant(env, sandbox) -> None:
+    result = env.connect(sandbox.base_url)
+    assert result.returncode == 2
+    assert "pass --tenant with one of" in result.stderr and KAURI in result.stderr
+    assert env.run("status").returncode == 3, "nothing was connected"
+    revoked = [r for r in sandbox.sandbox.identity.grants.values() if r.revoked]
+    assert len(revoked) == 1, "the unused authorisation is revoked"
+
+
+def test_a_single_chosen_organisation_needs_no_tenant_flag(env, sandbox) -> None:
+    wattle = next(t for t in sandbox.sandbox.tenants.values() if t.name == WATTLE)
+    result = env.connect(sandbox.base_url, tenants=[wattle.tenant_id])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"Connected Company: {WATTLE}"
+
+
+def test_cancelling_in_xero_changes_nothing(env, sandbox) -> None:
+    result = env.connect(sandbox.base_url, allow=False)
+    assert result.returncode == 3
+    assert "cancelled in Xero" in result.stderr
+    assert not (env.home / "profiles" / "default" / "tokens.json").exists()
+
+
+def test_without_a_keyring_connect_names_the_opt_in_and_stores_nothing(env, sandbox) -> None:
+    env.vars["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    result = env.run("connect", "--xero-url", sandbox.base_url, "--no-browser")
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: no OS keyring is available")
+    assert "XEROLINK_TOKEN_STORE=file" in lines[-1]
+    assert "Traceback" not in result.stderr
+    store = _store(env)
+    assert store.active_connection() is None
+    store.close()
+    filed = env.connect(sandbox.base_url, "--tenant", KAURI)
+    assert filed.returncode == 3, "still refused without the opt-in"
+    env.vars["XEROLINK_TOKEN_STORE"] = "file"
+    result = env.connect(sandbox.base_url, "--tenant", KAURI)
+    assert result.returncode == 0, result.stderr
+    token_file = env.home / "profiles" / "default" / "tokens.json"
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_custom_connection_reads_its_secret_from_stdin_and_renews(env, sandbox) -> None:
+    base = sandbox.base_url
+    custom = control(base, "GET", "apps")["custom_connection"]
+    result = env.run("connect", "--custom-connection", "--xero-url", base, "--client-id",
+                     custom["client_id"], "--client-secret-stdin",
+                     stdin=custom["client_secret"] + "\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"Connected Company: {KAURI}"
+    assert custom["client_secret"] not in result.stdout + result.stderr
+    keys = json.loads(env.keyring.read_text())
+    name, text = next(iter(keys.items()))
+    tokens = json.loads(text)
+    tokens["expires_at"] = 0
+    keys[name] = json.dumps(tokens)
+    env.keyring.write_text(json.dumps(keys))
+    assert env.run("status").returncode == 0
+    assert control(base, "GET", "stats")["token_grants"]["client_credentials"] == 2
+    wrong = env.run("connect", "--custom-connection", "--xero-url", base, "--client-id",
+                    custom["client_id"], "--client-secret-stdin", stdin="nope\n")
+    assert wrong.returncode == 6 and "invalid_client" in wrong.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--client-secret-stdin"], "goes with --custom-connection"),
+    (["--custom-connection", "--client-id", "X"], "needs its secret"),
+    (["--xero-url", "http://example.com"], "loopback"),
+])
+def test_bad_connect_input_is_one_line_and_exit_2(env, sandbox, args, message) -> None:
+    if "--xero-url" not in args:
+        args = ["--xero-url", sandbox.base_url, *args]
+    result = env.run("connect", *args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and message in result.stderr
