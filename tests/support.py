@@ -91,3 +91,56 @@ def control(base: str, method: str, path: str, body: Any = None) -> Any:
                               headers={"Content-Type": "application/json"})
     assert status == 200, data
     return json.loads(data, parse_float=Decimal)
+
+
+def connect_profile(server: Any, home: Any, *, tenant_index: int = 0, user: str = "alice",
+                    profile: str = "default") -> str:
+    """A profile connected to a sandbox organisation without the browser dance (the
+    connect flow has tests of its own): tokens in the file store, the connection
+    recorded, the user its admin. Returns the tenant id. Needs
+    XEROLINK_TOKEN_STORE=file in the environment of the commands that follow."""
+    import time
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from xerolink.store.records import AccessEntry, Connection
+    from xerolink.store.sqlite import SqliteStore
+    from xerolink.tokenstore import FileTokenStore, TokenSet
+
+    tenant = list(server.sandbox.tenants.values())[tenant_index]
+    answer = sandbox_token(server.base_url)
+    folder = Path(home) / "profiles" / profile
+    FileTokenStore(folder / "tokens.json").save(tenant.tenant_id, TokenSet(
+        "pkce", PKCE_CLIENT_ID, answer["access_token"], time.time() + 1800,
+        refresh_token=answer["refresh_token"], refresh_issued_at=time.time()))
+    store = SqliteStore(folder / "xerolink.db")
+    now = datetime.now(UTC)
+    store.save_connection(Connection(tenant.tenant_id, tenant.name, "pkce", user, now,
+                                     short_code=tenant.short_code,
+                                     base_currency=tenant.base_currency,
+                                     timezone=tenant.timezone,
+                                     country_code=tenant.country_code,
+                                     xero_url=server.base_url, client_id=PKCE_CLIENT_ID))
+    store.grant_access(AccessEntry(tenant.tenant_id, user, "admin", user, now))
+    store.close()
+    return tenant.tenant_id
+
+
+def crm_csv_from_sandbox(server: Any, path: Any, *, tenant_index: int = 0, limit: int | None
+                         = None, email_every: int = 1) -> list[dict[str, Any]]:
+    """CRM contacts made from a sandbox organisation's contacts (so emails match)."""
+    import csv
+
+    tenant = list(server.sandbox.tenants.values())[tenant_index]
+    rows = []
+    for number, contact in enumerate(list(tenant.contacts.values())[:limit], start=1):
+        email = contact.get("EmailAddress") or ""
+        rows.append({"id": str(number), "first_name": contact.get("FirstName", ""),
+                     "last_name": contact.get("LastName", ""),
+                     "email": email if number % email_every == 0 else "",
+                     "phone": "", "company_id": ""})
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows

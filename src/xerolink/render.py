@@ -7,13 +7,14 @@ table. Human decoration, notices and errors go to stderr so pipes stay clean.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import enum
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -197,6 +198,18 @@ class Renderer:
         if self.mode == HUMAN:
             self.stdout.write(text + "\n")
             self.stdout.flush()
+
+    @contextlib.contextmanager
+    def progress(self, description: str) -> Iterator[Callable[[int, int | None], None]]:
+        """A progress bar on stderr when a person is watching; otherwise nothing."""
+        if not self.interactive():
+            yield lambda done, total: None
+            return
+        from rich.progress import Progress
+
+        with Progress(console=self.err_console, transient=True) as bar:
+            task = bar.add_task(description, total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
 
     # -- stderr ---------------------------------------------------------------
     def notice(self, text: str) -> None:

@@ -97,11 +97,16 @@ def build_app() -> typer.Typer:
     from xerolink.cli import access as access_cmd
     from xerolink.cli import config as config_cmd
     from xerolink.cli import connection as connection_cmd
+    from xerolink.cli import crm as crm_cmd
+    from xerolink.cli import linking as linking_cmd
     from xerolink.cli import sandbox as sandbox_cmd
 
     connection_cmd.register(app)
     app.add_typer(access_cmd.app, name="access",
                   help="Choose who may view Xero data in this profile (admins).")
+    app.add_typer(crm_cmd.app, name="crm",
+                  help="Import and list CRM contacts, companies and deals.")
+    linking_cmd.register(app)
 
     app.add_typer(config_cmd.app, name="config", help="Read and change this profile's settings.")
     app.add_typer(

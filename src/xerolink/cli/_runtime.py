@@ -126,6 +126,15 @@ class Runtime:
         return self.make_gateway(Endpoints.at(connection.xero_url),
                                  self.token_manager(connection), connection.tenant_id)
 
+    def linking_deps(self) -> Any:
+        """Dependencies of the commands that read or write Xero data (needs access)."""
+        from xerolink.services.access import require_viewer
+        from xerolink.services.linking import Deps
+
+        connection = require_viewer(self.store, self.user)
+        return Deps(store=self.store, gateway=self.gateway_for(connection),
+                    connection=connection, user=self.user, now=self.clock.now)
+
     def connection_deps(self, endpoints: Any) -> Any:
         from xerolink.services.connection import Deps
 

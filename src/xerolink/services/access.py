@@ -40,6 +40,15 @@ def require_viewer(store: Store, user: str) -> Connection:
     return connection
 
 
+def require_viewer_if_connected(store: Store, user: str) -> Connection | None:
+    """CRM-only commands work before any connection; once connected, they need access."""
+    connection = store.active_connection()
+    if connection is not None and store.role_of(connection.tenant_id, user) not in (
+            ADMIN, VIEWER):
+        raise denied(user)
+    return connection
+
+
 def require_admin(store: Store, user: str) -> Connection:
     connection = active_connection(store)
     if store.role_of(connection.tenant_id, user) != ADMIN:

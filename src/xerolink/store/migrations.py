@@ -122,6 +122,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (tenant_id, resource)
     );
     """,
+    # 3: a local copy of the organisation's Xero contacts, for suggestions and auto-link.
+    """
+    CREATE TABLE xero_contacts (
+        tenant_id   TEXT NOT NULL,
+        contact_id  TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        first_name  TEXT NOT NULL DEFAULT '',
+        last_name   TEXT NOT NULL DEFAULT '',
+        email       TEXT NOT NULL DEFAULT '',
+        persons     TEXT NOT NULL DEFAULT '[]',
+        status      TEXT NOT NULL,
+        updated_utc TEXT,
+        PRIMARY KEY (tenant_id, contact_id)
+    );
+    CREATE INDEX xero_contacts_email ON xero_contacts (tenant_id, email);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

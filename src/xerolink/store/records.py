@@ -72,3 +72,31 @@ class AccessEntry:
     role: str  # "admin" or "viewer"
     granted_by: str
     granted_at: datetime
+
+
+@dataclass(frozen=True)
+class XeroContact:
+    """What xerolink keeps of a Xero contact to suggest and auto-link."""
+
+    contact_id: str
+    name: str
+    status: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    persons: tuple[tuple[str, str, str], ...] = ()  # (first, last, email) of ContactPersons
+    updated_utc: datetime | None = None
+
+    @property
+    def emails(self) -> list[str]:
+        found = [self.email.lower()] if self.email else []
+        return found + [p[2].lower() for p in self.persons if p[2]]
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """A link with the CRM contact it belongs to, for listing."""
+
+    link: Link
+    crm_name: str
+    crm_email: str

@@ -8,6 +8,7 @@ failing half-way; the file is created 0600 before SQLite ever opens it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import time
@@ -24,6 +25,8 @@ from xerolink.store.records import (
     CrmContact,
     CrmDeal,
     Link,
+    LinkView,
+    XeroContact,
 )
 
 BUSY_TIMEOUT_MS = 30_000
@@ -227,6 +230,47 @@ class SqliteStore:
     def count_crm_contacts(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM crm_contacts").fetchone()[0])
 
+    def list_crm_companies(self) -> list[CrmCompany]:
+        return [CrmCompany(r["id"], r["name"])
+                for r in self._db.execute("SELECT id, name FROM crm_companies ORDER BY id")]
+
+    def get_crm_company(self, company_id: str) -> CrmCompany | None:
+        row = self._db.execute("SELECT id, name FROM crm_companies WHERE id = ?",
+                               (company_id,)).fetchone()
+        return None if row is None else CrmCompany(row["id"], row["name"])
+
+    def company_members(self, company_id: str) -> list[CrmContact]:
+        return [_contact(r) for r in self._db.execute(
+            "SELECT * FROM crm_contacts WHERE company_id = ? ORDER BY id", (company_id,))]
+
+    def list_crm_deals(self) -> list[CrmDeal]:
+        return [self._deal(r) for r in self._db.execute("SELECT * FROM crm_deals ORDER BY id")]
+
+    def get_crm_deal(self, deal_id: str) -> CrmDeal | None:
+        row = self._db.execute("SELECT * FROM crm_deals WHERE id = ?", (deal_id,)).fetchone()
+        return None if row is None else self._deal(row)
+
+    def _deal(self, row: sqlite3.Row) -> CrmDeal:
+        from decimal import Decimal
+
+        participants = tuple(r[0] for r in self._db.execute(
+            "SELECT contact_id FROM crm_deal_participants WHERE deal_id = ? ORDER BY rowid",
+            (row["id"],)))
+        return CrmDeal(id=row["id"], title=row["title"],
+                       value=None if row["value"] is None else Decimal(row["value"]),
+                       currency=row["currency"], primary_contact_id=row["primary_contact_id"],
+                       participant_ids=participants)
+
+    def delete_crm_record(self, kind: str, record_id: str) -> bool:
+        """Remove a CRM record; a contact's links and a deal's documents go with it."""
+        table = {"contact": "crm_contacts", "company": "crm_companies", "deal": "crm_deals"}[kind]
+        with self.transaction() as db:
+            if kind == "company":
+                db.execute("UPDATE crm_contacts SET company_id = NULL WHERE company_id = ?",
+                           (record_id,))
+            cursor = db.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))  # noqa: S608
+            return cursor.rowcount > 0
+
     # -- connections ------------------------------------------------------------
     def save_connection(self, conn: Connection) -> None:
         """Record the connection and make it the active one (at most one is active)."""
@@ -328,6 +372,81 @@ class SqliteStore:
                 "SELECT * FROM links WHERE tenant_id = ? ORDER BY crm_contact_id", (tenant_id,)
             )
         ]
+
+    def list_link_views(self, tenant_id: str) -> list[LinkView]:
+        rows = self._db.execute(
+            "SELECT l.*, c.first_name, c.last_name, c.email FROM links l "
+            "JOIN crm_contacts c ON c.id = l.crm_contact_id WHERE l.tenant_id = ? "
+            "ORDER BY l.crm_contact_id", (tenant_id,))
+        return [LinkView(_link(r), " ".join(p for p in (r["first_name"], r["last_name"]) if p),
+                         r["email"]) for r in rows]
+
+    def unlinked_crm_contacts(self, tenant_id: str) -> list[CrmContact]:
+        return [_contact(r) for r in self._db.execute(
+            "SELECT * FROM crm_contacts c WHERE NOT EXISTS (SELECT 1 FROM links l WHERE "
+            "l.tenant_id = ? AND l.crm_contact_id = c.id) ORDER BY c.id", (tenant_id,))]
+
+    def count_links(self, tenant_id: str) -> int:
+        return self._count("SELECT count(*) FROM links WHERE tenant_id = ?", tenant_id)
+
+    def add_links_if_unlinked(self, links: list[Link]) -> int:
+        """Add links in one transaction, leaving any CRM contact that is already linked
+        alone (another run may have linked it meanwhile). Returns links added."""
+        with self.transaction() as db:
+            added = 0
+            for link in links:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO links (tenant_id, crm_contact_id, xero_contact_id, "
+                    "xero_name, xero_email, linked_by, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (link.tenant_id, link.crm_contact_id, link.xero_contact_id, link.xero_name,
+                     link.xero_email, link.linked_by, _iso(link.linked_at)))
+                added += cursor.rowcount
+            return added
+
+    # -- the local copy of Xero contacts ------------------------------------------------
+    def upsert_xero_contacts(self, tenant_id: str, contacts: list[XeroContact]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO xero_contacts (tenant_id, contact_id, name, first_name, last_name, "
+                "email, persons, status, updated_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant_id, contact_id) DO UPDATE SET name = excluded.name, "
+                "first_name = excluded.first_name, last_name = excluded.last_name, "
+                "email = excluded.email, persons = excluded.persons, status = excluded.status, "
+                "updated_utc = excluded.updated_utc",
+                [(tenant_id, c.contact_id, c.name, c.first_name, c.last_name, c.email,
+                  json.dumps([list(p) for p in c.persons]), c.status,
+                  None if c.updated_utc is None else c.updated_utc.isoformat())
+                 for c in contacts])
+
+    def xero_contacts(self, tenant_id: str) -> list[XeroContact]:
+        return [_xero_contact(r) for r in self._db.execute(
+            "SELECT * FROM xero_contacts WHERE tenant_id = ? ORDER BY name", (tenant_id,))]
+
+    def get_xero_contact(self, tenant_id: str, contact_id: str) -> XeroContact | None:
+        row = self._db.execute(
+            "SELECT * FROM xero_contacts WHERE tenant_id = ? AND contact_id = ?",
+            (tenant_id, contact_id)).fetchone()
+        return None if row is None else _xero_contact(row)
+
+    def get_sync_state(self, tenant_id: str, resource: str) -> tuple[str | None, str] | None:
+        """(modified_since, synced_at) of a resource's local copy, or None if never synced."""
+        row = self._db.execute(
+            "SELECT modified_since, synced_at FROM sync_state WHERE tenant_id = ? AND "
+            "resource = ?", (tenant_id, resource)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def set_sync_state(self, tenant_id: str, resource: str, modified_since: str | None,
+                       synced_at: str) -> None:
+        with self.transaction() as db:
+            _put_sync_state(db, tenant_id, resource, modified_since, synced_at)
+
+    def finish_sync(self, tenant_id: str, in_progress: str, resource: str,
+                    modified_since: str | None, synced_at: str) -> None:
+        """End a full read: forget where to resume, record the watermark, atomically."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM sync_state WHERE tenant_id = ? AND resource = ?",
+                       (tenant_id, in_progress))
+            _put_sync_state(db, tenant_id, resource, modified_since, synced_at)
 
     # -- access -------------------------------------------------------------------
     def grant_access(self, entry: AccessEntry) -> None:
@@ -450,3 +569,25 @@ def _link(row: sqlite3.Row) -> Link:
         linked_at=datetime.fromisoformat(row["linked_at"]),
     )
 
+
+def _put_sync_state(db: sqlite3.Connection, tenant_id: str, resource: str,
+                    modified_since: str | None, synced_at: str) -> None:
+    db.execute(
+        "INSERT INTO sync_state (tenant_id, resource, modified_since, synced_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, resource) DO UPDATE SET "
+        "modified_since = excluded.modified_since, synced_at = excluded.synced_at",
+        (tenant_id, resource, modified_since, synced_at))
+
+
+def _xero_contact(row: sqlite3.Row) -> XeroContact:
+    return XeroContact(
+        contact_id=row["contact_id"],
+        name=row["name"],
+        status=row["status"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        email=row["email"],
+        persons=tuple(tuple(p) for p in json.loads(row["persons"])),  # type: ignore[misc]
+        updated_utc=None if row["updated_utc"] is None else datetime.fromisoformat(
+            row["updated_utc"]),
+    )

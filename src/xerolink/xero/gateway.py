@@ -268,6 +268,46 @@ class XeroGateway:
                                 text(org.get("BaseCurrency")), text(org.get("Timezone")),
                                 text(org.get("CountryCode")))
 
+    def contacts_page(self, page: int, *, modified_since: datetime | None = None,
+                      page_size: int = 1000) -> tuple[list[dict[str, Any]], int]:
+        """One page of the organisation's contacts, archived included, with contact
+        persons (so no summaryOnly). Returns the contacts and Xero's page count."""
+        api, tenant = self.accounting_api(), self._tenant()
+        extra: dict[str, Any] = {}
+        if modified_since is not None:
+            extra["if_modified_since"] = modified_since
+        data = self.call("GET Contacts", lambda: api.get_contacts(
+            tenant, page=page, page_size=page_size, include_archived=True,
+            _preload_content=False, **extra), idempotent=True)
+        contacts = list(data.get("Contacts") or [])
+        pages = (data.get("pagination") or {}).get("pageCount")
+        return contacts, int(pages) if pages is not None else page
+
+    def get_contact(self, contact_id: str) -> dict[str, Any]:
+        api, tenant = self.accounting_api(), self._tenant()
+        data = self.call("GET Contacts/{id}", lambda: api.get_contact(
+            tenant, contact_id, _preload_content=False), idempotent=True)
+        try:
+            return dict(data["Contacts"][0])
+        except (KeyError, IndexError, TypeError):
+            raise NotFoundError(f"Xero has no contact {contact_id}") from None
+
+    def search_contacts(self, term: str, *, page_size: int = 100) -> list[dict[str, Any]]:
+        api, tenant = self.accounting_api(), self._tenant()
+        data = self.call("GET Contacts", lambda: api.get_contacts(
+            tenant, search_term=term, page=1, page_size=page_size, _preload_content=False),
+            idempotent=True)
+        return list(data.get("Contacts") or [])
+
+    def create_contact(self, fields: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """PUT one contact. The key is the same across retries, so a retry after a lost
+        answer cannot create a second contact."""
+        api, tenant = self.accounting_api(), self._tenant()
+        data = self.call("PUT Contacts", lambda: api.create_contacts(
+            tenant, {"Contacts": [fields]}, idempotency_key=idempotency_key,
+            _preload_content=False), idempotent=True)
+        return dict(data["Contacts"][0])
+
     def _tenant(self) -> str:
         if not self.tenant_id:
             raise NotConnectedError("no Xero organisation is chosen; run `xerolink connect`")

@@ -1,0 +1,225 @@
+"""``suggest``, ``search``, ``link``, ``unlink``, ``links`` and ``create-contact``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from xerolink.cli._runtime import Runtime, command
+from xerolink.errors import UsageError
+from xerolink.render import Column
+
+REF = Annotated[str, typer.Argument(help="A CRM contact: contact:ID or a bare id.")]
+XERO_COLUMNS = [Column("name", "Name"), Column("email", "Email"),
+                Column("xero_contact_id", "ContactID")]
+LINK_COLUMNS = [Column("crm", "CRM record"), Column("crm_name", "CRM name"),
+                Column("crm_email", "CRM email"), Column("xero_name", "Xero contact"),
+                Column("xero_contact_id", "Xero ContactID"), Column("linked_by", "Linked by"),
+                Column("linked_at", "Linked at")]
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "suggest", lists=True, examples=[
+        "xerolink suggest contact:42", "xerolink suggest 42 --json"])(suggest)
+    command(app, "search", lists=True, examples=[
+        "xerolink search Ngata", "xerolink search --first Aroha --last Ngata"])(search)
+    command(app, "link", examples=[
+        "xerolink link contact:42 3f1c9d2e-0b7a-4c41-9a51-2f6a4b0c7d11",
+        "xerolink link contact:42 --first",
+        "xerolink link --auto --dry-run",
+        "xerolink link --auto --json"])(link)
+    command(app, "unlink", examples=["xerolink unlink contact:42"])(unlink)
+    command(app, "links", lists=True, examples=["xerolink links", "xerolink links --csv"])(links)
+    command(app, "create-contact", examples=[
+        "xerolink create-contact contact:42",
+        "xerolink create-contact contact:42 --name 'Ngata Design Ltd' --yes"])(create_contact)
+
+
+def _xero_row(contact: Any, **extra: Any) -> dict[str, Any]:
+    return {"xero_contact_id": contact.contact_id, "name": contact.name,
+            "first_name": contact.first_name, "last_name": contact.last_name,
+            "email": contact.email, **extra}
+
+
+def suggest(rt: Runtime, ref: REF) -> None:
+    """Xero contacts that may be this CRM contact: by email (including contact
+    persons'), then by name, ranked, each with why it matched."""
+    from xerolink.services import linking
+    from xerolink.services.crm import parse_ref
+
+    target = parse_ref(ref)
+    found = linking.suggest(rt.linking_deps(), target)
+    rows = [_xero_row(s.contact, score=s.score, reason=s.reason) for s in found]
+    rt.out.records(rows, [*XERO_COLUMNS, Column("score", "Score", justify="right"),
+                          Column("reason", "Why")], title=f"Suggestions for {target}")
+
+
+def search(
+    rt: Runtime,
+    text: Annotated[str | None, typer.Argument(help="Text to look for in names and "
+                                               "emails.")] = None,
+    first: Annotated[str | None, typer.Option("--first", help="First name.")] = None,
+    last: Annotated[str | None, typer.Option("--last", help="Last name.")] = None,
+) -> None:
+    """Search Xero contacts by name (one Xero call)."""
+    from xerolink.services import linking
+
+    found = linking.search(rt.linking_deps(), text, first, last)
+    rt.out.records([_xero_row(c) for c in found], XERO_COLUMNS)
+
+
+def link(
+    rt: Runtime,
+    ref: Annotated[str | None, typer.Argument(help="A CRM contact: contact:ID or a bare "
+                                              "id.")] = None,
+    xero_contact_id: Annotated[str | None, typer.Argument(
+        metavar="XERO_CONTACT_ID", help="The Xero ContactID to link.")] = None,
+    first: Annotated[bool, typer.Option("--first", help="Link the top suggestion.")] = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Replace an existing link to another Xero contact.")] = False,
+    auto: Annotated[bool, typer.Option(
+        "--auto", help="Link every unlinked CRM contact whose email matches exactly one "
+        "Xero contact.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="With --auto: report, link nothing.")] = False,
+) -> None:
+    """Link a CRM contact to one Xero contact (checked to exist first)."""
+    from xerolink.services import linking
+    from xerolink.services.crm import parse_ref
+
+    if auto:
+        if ref or xero_contact_id or first or replace:
+            raise UsageError("--auto takes no reference, ContactID, --first or --replace")
+        _auto(rt, dry_run)
+        return
+    if dry_run:
+        raise UsageError("--dry-run goes with --auto")
+    if not ref:
+        raise UsageError("name the CRM contact to link (or use --auto)")
+    if first == bool(xero_contact_id):
+        raise UsageError("give either a Xero ContactID or --first")
+    target = parse_ref(ref)
+    if xero_contact_id:
+        linking.check_xero_id(xero_contact_id)
+    deps = rt.linking_deps()
+    result = (linking.link_first(deps, target, replace=replace) if first
+              else linking.link(deps, target, xero_contact_id or "", replace=replace))
+    new = result.link
+    if rt.out.is_human:
+        if result.unchanged:
+            rt.out.line(f"{target} is already linked to {new.xero_name} ({new.xero_contact_id})")
+        else:
+            rt.out.line(f"Linked {target} to {new.xero_name} ({new.xero_contact_id})"
+                        + (f", replacing {result.replaced.xero_name}"
+                           if result.replaced else ""))
+    else:
+        rt.out.json({"crm": str(target), "xero_contact_id": new.xero_contact_id,
+                     "xero_name": new.xero_name, "unchanged": result.unchanged,
+                     "replaced": None if result.replaced is None else {
+                         "xero_contact_id": result.replaced.xero_contact_id,
+                         "xero_name": result.replaced.xero_name}})
+
+
+def _auto(rt: Runtime, dry_run: bool) -> None:
+    from xerolink.services import linking
+
+    deps = rt.linking_deps()
+    with rt.out.progress("Reading Xero contacts") as progress:
+        report = linking.auto_link(deps, dry_run=dry_run, progress=progress)
+    calls = deps.gateway.log.total
+    if not rt.out.is_human:
+        rt.out.json({"dry_run": dry_run, "linked": report.linked,
+                     "ambiguous": report.ambiguous, "unmatched": report.unmatched,
+                     "already_linked": report.already_linked,
+                     "xero_contacts_fetched": report.synced.fetched if report.synced else 0,
+                     "xero_calls": calls})
+        return
+    verb = "Would link" if dry_run else "Linked"
+    rt.out.key_values([
+        (verb, len(report.linked)),
+        ("Ambiguous (several Xero contacts share the email)", len(report.ambiguous)),
+        ("Unmatched", len(report.unmatched)),
+        ("Already linked before this run", report.already_linked),
+        ("Xero calls", calls),
+    ], title="Auto-link" + (" (dry run)" if dry_run else ""))
+    if report.ambiguous:
+        rows = [{"crm": a["crm"], "email": a["email"],
+                 "candidates": ", ".join(c["xero_name"] for c in a["candidates"])}
+                for a in report.ambiguous[:20]]
+        rt.out.records(rows, [Column("crm", "CRM record"), Column("email", "Email"),
+                              Column("candidates", "Xero candidates")],
+                       title="Ambiguous: link these yourself (xerolink link REF ID)")
+        if len(report.ambiguous) > 20:
+            rt.out.line(f"... and {len(report.ambiguous) - 20} more; --json lists them all")
+
+
+def unlink(rt: Runtime, ref: REF) -> None:
+    """Remove a CRM contact's link to Xero."""
+    from xerolink.services import linking
+    from xerolink.services.access import require_viewer
+    from xerolink.services.crm import parse_ref
+
+    target = parse_ref(ref)
+    connection = require_viewer(rt.store, rt.user)
+    removed = linking.unlink(rt.store, connection.tenant_id, target)
+    if rt.out.is_human:
+        rt.out.line(f"Unlinked {target} from {removed.xero_name} ({removed.xero_contact_id})")
+    else:
+        rt.out.json({"crm": str(target), "unlinked_xero_contact_id": removed.xero_contact_id})
+
+
+def links(rt: Runtime) -> None:
+    """Every link in the connected organisation: CRM record, Xero contact, who, when."""
+    from xerolink.services.access import require_viewer
+
+    connection = require_viewer(rt.store, rt.user)
+    rows = [{"crm": f"contact:{v.link.crm_contact_id}", "crm_name": v.crm_name,
+             "crm_email": v.crm_email, "xero_contact_id": v.link.xero_contact_id,
+             "xero_name": v.link.xero_name, "linked_by": v.link.linked_by,
+             "linked_at": v.link.linked_at}
+            for v in rt.store.list_link_views(connection.tenant_id)]
+    rt.out.records(rows, LINK_COLUMNS)
+
+
+def create_contact(
+    rt: Runtime,
+    ref: REF,
+    name: Annotated[str | None, typer.Option("--name", help="Xero contact name (unique "
+                                             "in Xero).")] = None,
+    first_name: Annotated[str | None, typer.Option("--first-name")] = None,
+    last_name: Annotated[str | None, typer.Option("--last-name")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    phone: Annotated[str | None, typer.Option("--phone")] = None,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Link the new contact even if one is linked already.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Create the Xero contact from the CRM record (flags override fields) and link it.
+
+    Shows what will be sent and asks on a terminal. If Xero refuses (a duplicate name,
+    say), nothing is linked.
+    """
+    from xerolink.services import linking
+    from xerolink.services.crm import parse_ref
+
+    target = parse_ref(ref)
+    deps = rt.linking_deps()
+    contact, new = linking.prepare_contact(deps.store, target, name=name,
+                                           first_name=first_name, last_name=last_name,
+                                           email=email, phone=phone)
+    if not yes and sys.stdin.isatty():
+        rt.out.notice(f"About to create in {deps.connection.tenant_name}: Name={new.name!r} "
+                      f"FirstName={new.first_name!r} LastName={new.last_name!r} "
+                      f"EmailAddress={new.email!r} Phone={new.phone!r}")
+        if not typer.confirm("Create this Xero contact?", default=True, err=True):
+            raise UsageError("cancelled; nothing was created")
+    result = linking.create_contact(deps, contact, new, replace=replace)
+    created = result.link
+    if rt.out.is_human:
+        rt.out.line(f"Created Xero contact {created.xero_name} ({created.xero_contact_id}) "
+                    f"and linked it to {target}")
+    else:
+        rt.out.json({"crm": str(target), "xero_contact_id": created.xero_contact_id,
+                     "xero_name": created.xero_name, "sent": new.as_xero()})

@@ -1,0 +1,359 @@
+"""Linking CRM contacts to Xero contacts: one Xero contact per CRM contact.
+
+Suggestions and auto-link match against a local copy of the organisation's Xero
+contacts, read in pages of 1,000 once and then kept current with If-Modified-Since
+(usually one call), so neither ever spends a call per CRM contact.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from xerolink.errors import NotFoundError, UsageError
+from xerolink.services.crm import Ref
+from xerolink.store import Store
+from xerolink.store.records import Connection, CrmContact, Link, XeroContact
+from xerolink.xero import models
+from xerolink.xero.gateway import XeroGateway
+
+CONTACTS = "contacts"
+FULL_SYNC = "contacts.full"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+BATCH = 1000
+MAX_PAGES = 1000  # a bound on any paging loop: a million contacts
+
+Progress = Callable[[int, int | None], None]  # (done, total or None)
+
+
+@dataclass
+class Deps:
+    store: Store
+    gateway: XeroGateway
+    connection: Connection
+    user: str
+    now: Callable[[], datetime]
+
+    @property
+    def tenant(self) -> str:
+        return self.connection.tenant_id
+
+
+# -- the local copy of Xero contacts ----------------------------------------------------
+@dataclass(frozen=True)
+class SyncResult:
+    fetched: int
+    full: bool
+    pages: int
+
+
+def sync_contacts(deps: Deps, progress: Progress | None = None) -> SyncResult:
+    """Bring the local copy up to date: resume or start a full read, else fetch only
+    what changed since the last sync."""
+    store, tenant = deps.store, deps.tenant
+    state = store.get_sync_state(tenant, CONTACTS)
+    full = store.get_sync_state(tenant, FULL_SYNC)
+    if state is not None and full is None:
+        since = datetime.fromisoformat(state[0]) if state[0] else None
+        fetched, pages, newest = _read_pages(deps, 1, since, progress)
+        if newest is not None and (since is None or newest > since):
+            store.set_sync_state(tenant, CONTACTS, newest.isoformat(), deps.now().isoformat())
+        return SyncResult(fetched, False, pages)
+    start_page, started = 1, deps.now()
+    if full is not None:  # an interrupted full read: carry on where it stopped
+        start_page, started = int(full[0] or 1), datetime.fromisoformat(full[1])
+    else:
+        store.set_sync_state(tenant, FULL_SYNC, "1", started.isoformat())
+    fetched, pages, newest = _read_pages(deps, start_page, None, progress, started=started)
+    # Anything changed while the read was under way must be fetched next time.
+    watermark = started - timedelta(minutes=5)
+    if newest is not None and newest < watermark:
+        watermark = newest
+    store.finish_sync(tenant, FULL_SYNC, CONTACTS, watermark.isoformat(),
+                      deps.now().isoformat())
+    return SyncResult(fetched, True, pages)
+
+
+def _read_pages(deps: Deps, start: int, since: datetime | None, progress: Progress | None,
+                *, started: datetime | None = None) -> tuple[int, int, datetime | None]:
+    """Read pages from ``start``; with ``started`` (a full read), record after each page
+    where to resume."""
+    fetched, calls, newest, page = 0, 0, None, start
+    while page <= MAX_PAGES:
+        raw, page_count = deps.gateway.contacts_page(page, modified_since=since)
+        calls += 1
+        contacts = [models.contact(c) for c in raw]
+        deps.store.upsert_xero_contacts(deps.tenant, contacts)
+        fetched += len(contacts)
+        for contact in contacts:
+            if contact.updated_utc and (newest is None or contact.updated_utc > newest):
+                newest = contact.updated_utc
+        if started is not None:
+            deps.store.set_sync_state(deps.tenant, FULL_SYNC, str(page + 1),
+                                      started.isoformat())
+        if progress is not None:
+            progress(page, page_count or page)
+        if len(raw) < 1000 or page >= page_count:
+            break
+        page += 1
+    return fetched, calls, newest
+
+
+# -- suggestions -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Suggestion:
+    contact: XeroContact
+    score: int
+    reason: str
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def rank(crm: CrmContact, candidates: list[XeroContact], company_name: str = "",
+         limit: int = 10) -> list[Suggestion]:
+    """Xero contacts that may be this CRM contact: email first, then name."""
+    email = crm.email.lower()
+    full = _norm(crm.name)
+    company = _norm(company_name)
+    found: dict[str, Suggestion] = {}
+
+    def offer(contact: XeroContact, score: int, reason: str) -> None:
+        best = found.get(contact.contact_id)
+        if best is None or score > best.score:
+            found[contact.contact_id] = Suggestion(contact, score, reason)
+
+    for contact in candidates:
+        if contact.status != "ACTIVE":
+            continue
+        if email and contact.email == email:
+            offer(contact, 100, "email matches the contact's email")
+            continue
+        person = next((p for p in contact.persons if email and p[2] == email), None)
+        if person is not None:
+            offer(contact, 95, f"email matches contact person {person[0]} {person[1]}".strip())
+            continue
+        names = {_norm(contact.name), _norm(f"{contact.first_name} {contact.last_name}")}
+        names.discard("")
+        if full and full in names:
+            offer(contact, 80, "name matches")
+            continue
+        if company and _norm(contact.name) == company:
+            offer(contact, 60, "name matches the CRM contact's company")
+            continue
+        if full:
+            for name in names:
+                matcher = difflib.SequenceMatcher(None, full, name)
+                if matcher.real_quick_ratio() >= 0.8 and matcher.quick_ratio() >= 0.8:
+                    ratio = matcher.ratio()
+                    if ratio >= 0.8:
+                        offer(contact, int(ratio * 70), f"name is similar ({ratio:.0%})")
+    return sorted(found.values(), key=lambda s: (-s.score, s.contact.name.lower()))[:limit]
+
+
+def crm_contact(store: Store, ref: Ref) -> CrmContact:
+    if ref.kind != "contact":
+        raise UsageError(f"{ref} is a {ref.kind}; this command takes a contact")
+    contact = store.get_crm_contact(ref.id)
+    if contact is None:
+        raise NotFoundError(f"no CRM contact {ref}; `xerolink crm list contacts` shows them")
+    return contact
+
+
+def suggest(deps: Deps, ref: Ref) -> list[Suggestion]:
+    contact = crm_contact(deps.store, ref)
+    sync_contacts(deps)
+    company = deps.store.get_crm_company(contact.company_id) if contact.company_id else None
+    return rank(contact, deps.store.xero_contacts(deps.tenant),
+                company.name if company else "")
+
+
+# -- search ------------------------------------------------------------------------------
+def search(deps: Deps, text: str | None, first: str | None, last: str | None
+           ) -> list[XeroContact]:
+    """Xero contacts by name, asked of Xero itself (one call) and narrowed here."""
+    words = [w for w in (text, last, first) if w and w.strip()]
+    if not words:
+        raise UsageError("give TEXT, --first or --last to search for")
+    term = words[0].strip()
+    if len(term) > 100:
+        raise UsageError("search text must be 100 characters or fewer")
+    found = [models.contact(c) for c in deps.gateway.search_contacts(term)]
+
+    def keep(c: XeroContact) -> bool:
+        if first and not _matches(first, (c.first_name, c.name.split(" ")[0])):
+            return False
+        return not (last and not _matches(last, (c.last_name, c.name.split(" ")[-1])))
+
+    return [c for c in found if keep(c)]
+
+
+def _matches(wanted: str, values: tuple[str, ...]) -> bool:
+    needle = wanted.strip().lower()
+    return any(v.lower().startswith(needle) for v in values if v)
+
+
+# -- link, unlink ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LinkResult:
+    link: Link
+    replaced: Link | None
+    unchanged: bool = False
+
+
+def check_xero_id(xero_id: str) -> str:
+    if not _GUID.match(xero_id.strip()):
+        raise UsageError(f"{xero_id[:60]!r} is not a Xero ContactID (a GUID such as "
+                         "3f1c9d2e-0b7a-4c41-9a51-2f6a4b0c7d11)")
+    return xero_id.strip().lower()
+
+
+def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> LinkResult:
+    contact = crm_contact(deps.store, ref)
+    contact_id = check_xero_id(xero_id)
+    existing = deps.store.get_link(deps.tenant, contact.id)
+    if existing and existing.xero_contact_id == contact_id:
+        return LinkResult(existing, None, unchanged=True)
+    if existing and not replace:
+        raise UsageError(f"{ref} is already linked to {existing.xero_name or 'Xero contact'} "
+                         f"({existing.xero_contact_id}); pass --replace to link "
+                         f"{contact_id} instead")
+    xero = models.contact(deps.gateway.get_contact(contact_id))
+    if xero.status != "ACTIVE":
+        raise UsageError(f"Xero contact {xero.name} is {xero.status.lower()}; link an "
+                         "active contact")
+    deps.store.upsert_xero_contacts(deps.tenant, [xero])
+    new = Link(deps.tenant, contact.id, xero.contact_id, deps.user, deps.now(), xero.name,
+               xero.email)
+    replaced = deps.store.put_link(new, replace=replace)
+    if replaced is not None and replaced.xero_contact_id != new.xero_contact_id and not replace:
+        raise UsageError(f"{ref} was linked by someone else meanwhile; run again with --replace")
+    return LinkResult(new, replaced)
+
+
+def link_first(deps: Deps, ref: Ref, *, replace: bool) -> LinkResult:
+    suggestions = suggest(deps, ref)
+    if not suggestions:
+        raise NotFoundError(f"no Xero contact looks like {ref}; try `xerolink search` or "
+                            f"`xerolink create-contact {ref}`")
+    return link(deps, ref, suggestions[0].contact.contact_id, replace=replace)
+
+
+def unlink(store: Store, tenant_id: str, ref: Ref) -> Link:
+    contact = crm_contact(store, ref)
+    existing = store.get_link(tenant_id, contact.id)
+    if existing is None or not store.delete_link(tenant_id, contact.id):
+        raise NotFoundError(f"{ref} is not linked")
+    return existing
+
+
+# -- create the Xero contact -------------------------------------------------------------
+@dataclass(frozen=True)
+class NewContact:
+    name: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+
+    def as_xero(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"Name": self.name}
+        if self.first_name:
+            fields["FirstName"] = self.first_name
+        if self.last_name:
+            fields["LastName"] = self.last_name
+        if self.email:
+            fields["EmailAddress"] = self.email
+        if self.phone:
+            fields["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": self.phone}]
+        return fields
+
+
+def prepare_contact(store: Store, ref: Ref, *, name: str | None, first_name: str | None,
+                    last_name: str | None, email: str | None, phone: str | None
+                    ) -> tuple[CrmContact, NewContact]:
+    """What would be sent: the CRM record's fields, overridden by the flags, checked."""
+    contact = crm_contact(store, ref)
+    first = (first_name if first_name is not None else contact.first_name).strip()
+    last = (last_name if last_name is not None else contact.last_name).strip()
+    mail = (email if email is not None else contact.email).strip()
+    chosen = (name if name is not None else (f"{first} {last}".strip() or mail)).strip()
+    if not chosen:
+        raise UsageError("the Xero contact needs a name: pass --name")
+    for label, value, limit in (("name", chosen, 255), ("first name", first, 255),
+                                ("last name", last, 255), ("email", mail, 255),
+                                ("phone", (phone or contact.phone).strip(), 50)):
+        if len(value) > limit or any(ord(c) < 32 for c in value):
+            raise UsageError(f"the {label} must be at most {limit} characters of text")
+    if mail and not _EMAIL.match(mail):
+        raise UsageError(f"{mail!r} is not an email address")
+    return contact, NewContact(chosen, first, last, mail, (phone or contact.phone).strip())
+
+
+def create_contact(deps: Deps, contact: CrmContact, new: NewContact, *, replace: bool
+                   ) -> LinkResult:
+    existing = deps.store.get_link(deps.tenant, contact.id)
+    if existing and not replace:
+        raise UsageError(f"contact:{contact.id} is already linked to {existing.xero_name} "
+                         f"({existing.xero_contact_id}); pass --replace to link a new one")
+    created = models.contact(deps.gateway.create_contact(
+        new.as_xero(), deps.gateway.new_idempotency_key()))
+    deps.store.upsert_xero_contacts(deps.tenant, [created])
+    link_record = Link(deps.tenant, contact.id, created.contact_id, deps.user, deps.now(),
+                       created.name, created.email)
+    replaced = deps.store.put_link(link_record, replace=True)
+    return LinkResult(link_record, replaced)
+
+
+# -- auto-link ---------------------------------------------------------------------------
+@dataclass
+class AutoLinkReport:
+    dry_run: bool
+    linked: list[dict[str, str]] = field(default_factory=list)
+    ambiguous: list[dict[str, Any]] = field(default_factory=list)
+    unmatched: list[dict[str, str]] = field(default_factory=list)
+    already_linked: int = 0
+    synced: SyncResult | None = None
+
+
+def auto_link(deps: Deps, *, dry_run: bool, progress: Progress | None = None) -> AutoLinkReport:
+    """Link every unlinked CRM contact whose email matches exactly one Xero contact."""
+    report = AutoLinkReport(dry_run=dry_run)
+    report.synced = sync_contacts(deps, progress)
+    by_email: dict[str, dict[str, XeroContact]] = {}
+    for contact in deps.store.xero_contacts(deps.tenant):
+        if contact.status != "ACTIVE":
+            continue
+        for email in contact.emails:
+            by_email.setdefault(email, {})[contact.contact_id] = contact
+    report.already_linked = deps.store.count_links(deps.tenant)
+    unlinked = deps.store.unlinked_crm_contacts(deps.tenant)
+    for start in range(0, len(unlinked), BATCH):
+        batch: list[Link] = []
+        for crm in unlinked[start:start + BATCH]:
+            ref = f"contact:{crm.id}"
+            matches = by_email.get(crm.email.lower(), {}) if crm.email else {}
+            if len(matches) == 1:
+                xero = next(iter(matches.values()))
+                batch.append(Link(deps.tenant, crm.id, xero.contact_id, deps.user, deps.now(),
+                                  xero.name, xero.email))
+                report.linked.append({"crm": ref, "email": crm.email,
+                                      "xero_contact_id": xero.contact_id,
+                                      "xero_name": xero.name})
+            elif matches:
+                report.ambiguous.append({"crm": ref, "email": crm.email, "candidates": [
+                    {"xero_contact_id": c.contact_id, "xero_name": c.name}
+                    for c in sorted(matches.values(), key=lambda c: c.name)]})
+            else:
+                report.unmatched.append({"crm": ref, "email": crm.email,
+                                         "reason": "no email" if not crm.email
+                                         else "no Xero contact has this email"})
+        if batch and not dry_run:
+            deps.store.add_links_if_unlinked(batch)  # committed batch by batch
+    return report
