@@ -107,6 +107,9 @@ def build_app() -> typer.Typer:
     app.add_typer(crm_cmd.app, name="crm",
                   help="Import and list CRM contacts, companies and deals.")
     linking_cmd.register(app)
+    from xerolink.cli import documents as documents_cmd
+
+    documents_cmd.register(app)
 
     app.add_typer(config_cmd.app, name="config", help="Read and change this profile's settings.")
     app.add_typer(

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from xerolink.sandbox import pages
 from xerolink.sandbox.accounting import Accounting
 from xerolink.sandbox.identity import IdentityEndpoints, parse_form
 from xerolink.sandbox.seed import build_tenants
@@ -36,6 +37,7 @@ from xerolink.sandbox.state import (
 
 Response = tuple[int, bytes, dict[str, str]]
 MAX_BODY = 10 * 1024 * 1024
+MAX_TARGET = 8192  # a common request-line limit: longer URLs get 414
 _ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F-]{36}|[A-Za-z]+-\d+)$")
 
 
@@ -83,6 +85,10 @@ class Sandbox:
         query = parse_qs(parts.query, keep_blank_values=True)
         if path.startswith("/_sandbox"):
             return self.control(method, path, query, body)
+        if method == "GET" and (path.startswith("/app/") or
+                                path.lower() == "/organisationlogin/default.aspx"):
+            with self.lock:
+                return pages.view(self.tenants, path, query)
         self._count(method, path)
         faults = self.faults
         latency = self.options.latency_ms + (faults.latency_ms if faults.applies_to(method)
@@ -318,6 +324,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.rfile.read(length) if length else b""
+        if len(self.path) > MAX_TARGET:
+            self._send((414, b'{"Title":"URI Too Long","Status":414}',
+                        {"Content-Type": "application/json"}))
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
         response = sandbox.handle(self.command, self.path, headers, body)
         if response is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 
@@ -100,3 +100,24 @@ class LinkView:
     link: Link
     crm_name: str
     crm_email: str
+
+
+@dataclass(frozen=True)
+class CachedDocument:
+    """A quote, invoice or bill as last read from Xero. For quotes, ``due_date`` holds
+    the expiry date."""
+
+    document_id: str
+    kind: str  # "quote", "invoice" (ACCREC) or "bill" (ACCPAY)
+    xero_contact_id: str
+    number: str
+    reference: str
+    status: str
+    issue_date: date | None
+    due_date: date | None
+    currency: str
+    currency_rate: Decimal
+    total: Decimal
+    amount_due: Decimal
+    updated_utc: datetime | None
+    fetched_at: datetime

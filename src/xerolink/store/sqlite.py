@@ -20,6 +20,7 @@ from xerolink.errors import UsageError, XerolinkError
 from xerolink.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from xerolink.store.records import (
     AccessEntry,
+    CachedDocument,
     Connection,
     CrmCompany,
     CrmContact,
@@ -448,6 +449,99 @@ class SqliteStore:
                        (tenant_id, in_progress))
             _put_sync_state(db, tenant_id, resource, modified_since, synced_at)
 
+    # -- the cache of Xero documents ------------------------------------------------------
+    def replace_contact_documents(self, tenant_id: str, contact_ids: list[str],
+                                  kinds: tuple[str, ...], documents: list[CachedDocument],
+                                  *, refreshed_at: datetime | None) -> None:
+        """The contacts' documents of these kinds are now exactly ``documents``."""
+        with self.transaction() as db:
+            marks = ",".join("?" * len(kinds))
+            for start in range(0, len(contact_ids), 500):
+                chunk = contact_ids[start:start + 500]
+                db.execute(
+                    f"DELETE FROM xero_documents WHERE tenant_id = ? AND kind IN ({marks}) "  # noqa: S608
+                    f"AND xero_contact_id IN ({','.join('?' * len(chunk))})",
+                    (tenant_id, *kinds, *chunk))
+            _put_documents(db, tenant_id, documents)
+            if refreshed_at is not None:
+                db.executemany(
+                    "INSERT INTO contact_refreshes (tenant_id, xero_contact_id, refreshed_at) "
+                    "VALUES (?, ?, ?) ON CONFLICT (tenant_id, xero_contact_id) DO UPDATE SET "
+                    "refreshed_at = excluded.refreshed_at",
+                    [(tenant_id, c, _iso(refreshed_at)) for c in contact_ids])
+
+    def replace_all_documents(self, tenant_id: str, kind: str,
+                              documents: list[CachedDocument]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM xero_documents WHERE tenant_id = ? AND kind = ?",
+                       (tenant_id, kind))
+            _put_documents(db, tenant_id, documents)
+
+    def apply_document_changes(self, tenant_id: str, upserts: list[CachedDocument],
+                               deletes: list[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM xero_documents WHERE tenant_id = ? AND document_id = ?",
+                           [(tenant_id, d) for d in deletes])
+            _put_documents(db, tenant_id, upserts)
+
+    def mark_contacts_current(self, tenant_id: str, since: datetime, at: datetime) -> int:
+        """Contacts refreshed at or after ``since`` are now current as of ``at``."""
+        with self.transaction() as db:
+            return db.execute(
+                "UPDATE contact_refreshes SET refreshed_at = ? WHERE tenant_id = ? AND "
+                "refreshed_at >= ?", (_iso(at), tenant_id, _iso(since))).rowcount
+
+    def contact_refresh_times(self, tenant_id: str) -> dict[str, datetime]:
+        return {r[0]: datetime.fromisoformat(r[1]) for r in self._db.execute(
+            "SELECT xero_contact_id, refreshed_at FROM contact_refreshes WHERE tenant_id = ?",
+            (tenant_id,))}
+
+    def documents_for_contacts(self, tenant_id: str, contact_ids: list[str]
+                               ) -> list[CachedDocument]:
+        found = self._documents_where(tenant_id, "xero_contact_id", contact_ids)
+        return sorted(found, key=lambda d: (d.kind, d.issue_date or datetime.min.date(),
+                                            d.number))
+
+    def documents_by_ids(self, tenant_id: str, ids: list[str]) -> list[CachedDocument]:
+        return self._documents_where(tenant_id, "document_id", ids)
+
+    def _documents_where(self, tenant_id: str, column: str, values: list[str]
+                         ) -> list[CachedDocument]:
+        """Documents whose ``column`` (a fixed name, never input) is one of ``values``,
+        in chunks that stay under SQLite's parameter limit."""
+        found: list[CachedDocument] = []
+        for start in range(0, len(values), 500):
+            chunk = values[start:start + 500]
+            found += [_document(r) for r in self._db.execute(
+                f"SELECT * FROM xero_documents WHERE tenant_id = ? AND {column} IN "  # noqa: S608
+                f"({','.join('?' * len(chunk))})", (tenant_id, *chunk))]
+        return found
+
+    # -- deal documents -------------------------------------------------------------------
+    def attach_deal_documents(self, tenant_id: str, deal_id: str,
+                              documents: list[tuple[str, str]], user: str,
+                              at: datetime) -> int:
+        with self.transaction() as db:
+            added = 0
+            for document_id, kind in documents:
+                added += db.execute(
+                    "INSERT OR IGNORE INTO deal_documents (tenant_id, deal_id, document_id, "
+                    "kind, attached_by, attached_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (tenant_id, deal_id, document_id, kind, user, _iso(at))).rowcount
+            return added
+
+    def detach_deal_documents(self, tenant_id: str, deal_id: str, document_ids: list[str]
+                              ) -> int:
+        with self.transaction() as db:
+            return sum(db.execute(
+                "DELETE FROM deal_documents WHERE tenant_id = ? AND deal_id = ? AND "
+                "document_id = ?", (tenant_id, deal_id, d)).rowcount for d in document_ids)
+
+    def deal_documents(self, tenant_id: str, deal_id: str) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self._db.execute(
+            "SELECT document_id, kind FROM deal_documents WHERE tenant_id = ? AND deal_id = ? "
+            "ORDER BY attached_at, document_id", (tenant_id, deal_id))]
+
     # -- access -------------------------------------------------------------------
     def grant_access(self, entry: AccessEntry) -> None:
         with self.transaction() as db:
@@ -567,6 +661,44 @@ def _link(row: sqlite3.Row) -> Link:
         xero_email=row["xero_email"],
         linked_by=row["linked_by"],
         linked_at=datetime.fromisoformat(row["linked_at"]),
+    )
+
+
+def _put_documents(db: sqlite3.Connection, tenant_id: str,
+                   documents: list[CachedDocument]) -> None:
+    db.executemany(
+        "INSERT INTO xero_documents (tenant_id, document_id, kind, xero_contact_id, number, "
+        "reference, status, issue_date, due_date, currency, currency_rate, total, amount_due, "
+        "updated_utc, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (tenant_id, document_id) DO UPDATE SET kind = excluded.kind, "
+        "xero_contact_id = excluded.xero_contact_id, number = excluded.number, "
+        "reference = excluded.reference, status = excluded.status, "
+        "issue_date = excluded.issue_date, due_date = excluded.due_date, "
+        "currency = excluded.currency, currency_rate = excluded.currency_rate, "
+        "total = excluded.total, amount_due = excluded.amount_due, "
+        "updated_utc = excluded.updated_utc, fetched_at = excluded.fetched_at",
+        [(tenant_id, d.document_id, d.kind, d.xero_contact_id, d.number, d.reference, d.status,
+          None if d.issue_date is None else d.issue_date.isoformat(),
+          None if d.due_date is None else d.due_date.isoformat(), d.currency,
+          str(d.currency_rate), str(d.total), str(d.amount_due),
+          None if d.updated_utc is None else d.updated_utc.isoformat(), _iso(d.fetched_at))
+         for d in documents])
+
+
+def _document(row: sqlite3.Row) -> CachedDocument:
+    from datetime import date
+    from decimal import Decimal
+
+    return CachedDocument(
+        document_id=row["document_id"], kind=row["kind"], xero_contact_id=row["xero_contact_id"],
+        number=row["number"], reference=row["reference"], status=row["status"],
+        issue_date=None if row["issue_date"] is None else date.fromisoformat(row["issue_date"]),
+        due_date=None if row["due_date"] is None else date.fromisoformat(row["due_date"]),
+        currency=row["currency"], currency_rate=Decimal(row["currency_rate"]),
+        total=Decimal(row["total"]), amount_due=Decimal(row["amount_due"]),
+        updated_utc=None if row["updated_utc"] is None else datetime.fromisoformat(
+            row["updated_utc"]),
+        fetched_at=datetime.fromisoformat(row["fetched_at"]),
     )
 
 

@@ -31,6 +31,10 @@ from xerolink.xero.http import MAX_IN_FLIGHT, RetryPolicy, pool_manager, transpo
 from xerolink.xero.jsonutil import MalformedAnswer, loads, text
 
 
+class UriTooLong(XeroRefusedError):
+    """Xero refused a URL as too long: send fewer ids per request."""
+
+
 class TokenProvider(Protocol):
     def access_token(self, rejected: str | None = None) -> str: ...
 
@@ -241,6 +245,8 @@ class XeroGateway:
                                      "the app; run `xerolink connect`")
         if status == 404:
             return NotFoundError(f"{label}: Xero has no such record")
+        if status == 414:
+            return UriTooLong(f"Xero refused {label}: the request URL is too long")
         if status >= 500:
             return XeroUnreachableError(f"Xero kept failing ({status}) for {label}; try again")
         return XeroRefusedError(f"Xero refused {label}: {validation_message(body)}")
@@ -307,6 +313,66 @@ class XeroGateway:
             tenant, {"Contacts": [fields]}, idempotency_key=idempotency_key,
             _preload_content=False), idempotent=True)
         return dict(data["Contacts"][0])
+
+    def invoices_page(self, page: int, *, contact_ids: list[str] | None = None,
+                      statuses: tuple[str, ...] | None = None, ids: list[str] | None = None,
+                      modified_since: datetime | None = None
+                      ) -> tuple[list[dict[str, Any]], int]:
+        """A page of up to 1,000 invoices and bills, summaryOnly, filtered by Xero."""
+        api, tenant = self.accounting_api(), self._tenant()
+        extra: dict[str, Any] = {}
+        if contact_ids:
+            extra["contact_i_ds"] = contact_ids
+        if statuses:
+            extra["statuses"] = list(statuses)
+        if ids:
+            extra["i_ds"] = ids
+        if modified_since is not None:
+            extra["if_modified_since"] = modified_since
+        data = self.call("GET Invoices", lambda: api.get_invoices(
+            tenant, page=page, page_size=1000, summary_only=True, _preload_content=False,
+            **extra), idempotent=True)
+        pages = (data.get("pagination") or {}).get("pageCount")
+        return list(data.get("Invoices") or []), int(pages) if pages is not None else page
+
+    def quotes_page(self, page: int, *, contact_id: str | None = None,
+                    status: str | None = None, modified_since: datetime | None = None
+                    ) -> list[dict[str, Any]]:
+        """A page of up to 100 quotes (Xero's Quotes endpoint has no pageSize)."""
+        api, tenant = self.accounting_api(), self._tenant()
+        extra: dict[str, Any] = {}
+        if contact_id:
+            extra["contact_id"] = contact_id
+        if status:
+            extra["status"] = status
+        if modified_since is not None:
+            extra["if_modified_since"] = modified_since
+        data = self.call("GET Quotes", lambda: api.get_quotes(
+            tenant, page=page, _preload_content=False, **extra), idempotent=True)
+        return list(data.get("Quotes") or [])
+
+    def get_quote(self, quote_id: str) -> dict[str, Any]:
+        api, tenant = self.accounting_api(), self._tenant()
+        data = self.call("GET Quotes/{id}", lambda: api.get_quote(
+            tenant, quote_id, _preload_content=False), idempotent=True)
+        try:
+            return dict(data["Quotes"][0])
+        except (KeyError, IndexError, TypeError):
+            raise NotFoundError(f"Xero has no quote {quote_id}") from None
+
+    def create_invoice(self, fields: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        api, tenant = self.accounting_api(), self._tenant()
+        data = self.call("PUT Invoices", lambda: api.create_invoices(
+            tenant, {"Invoices": [fields]}, idempotency_key=idempotency_key,
+            _preload_content=False), idempotent=True)
+        return dict(data["Invoices"][0])
+
+    def create_quote(self, fields: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        api, tenant = self.accounting_api(), self._tenant()
+        data = self.call("PUT Quotes", lambda: api.create_quotes(
+            tenant, {"Quotes": [fields]}, idempotency_key=idempotency_key,
+            _preload_content=False), idempotent=True)
+        return dict(data["Quotes"][0])
 
     def _tenant(self) -> str:
         if not self.tenant_id:

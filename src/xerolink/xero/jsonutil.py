@@ -56,5 +56,13 @@ def amount(value: Any) -> Decimal:
         raise MalformedAnswer(f"{value!r} is not an amount") from exc
 
 
+CENT = Decimal("0.01")
+
+
+def money(value: Any) -> Decimal:
+    """A Xero money amount (always in cents) as Decimal with two places."""
+    return amount(value).quantize(CENT)
+
+
 def text(value: Any) -> str:
     return "" if value is None else str(value)

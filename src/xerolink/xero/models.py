@@ -24,3 +24,52 @@ def contact(data: dict[str, Any]) -> XeroContact:
         persons=persons,
         updated_utc=ms_datetime(data.get("UpdatedDateUTC")),
     )
+
+
+OPEN_QUOTE_STATUSES = ("DRAFT", "SENT")
+OPEN_INVOICE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
+
+
+def invoice(data: dict[str, Any], fetched_at: Any) -> Any:
+    """An invoice (ACCREC) or bill (ACCPAY) as a cached document."""
+    from xerolink.store.records import CachedDocument
+    from xerolink.xero.jsonutil import amount, money, ms_date
+
+    return CachedDocument(
+        document_id=text(data.get("InvoiceID")).lower(),
+        kind="bill" if text(data.get("Type")).upper() == "ACCPAY" else "invoice",
+        xero_contact_id=text((data.get("Contact") or {}).get("ContactID")).lower(),
+        number=text(data.get("InvoiceNumber")),
+        reference=text(data.get("Reference")),
+        status=text(data.get("Status")).upper(),
+        issue_date=ms_date(data.get("Date")),
+        due_date=ms_date(data.get("DueDate")),
+        currency=text(data.get("CurrencyCode")).upper(),
+        currency_rate=amount(data.get("CurrencyRate")) or amount(1),
+        total=money(data.get("Total")),
+        amount_due=money(data.get("AmountDue")),
+        updated_utc=ms_datetime(data.get("UpdatedDateUTC")),
+        fetched_at=fetched_at,
+    )
+
+
+def quote(data: dict[str, Any], fetched_at: Any) -> Any:
+    from xerolink.store.records import CachedDocument
+    from xerolink.xero.jsonutil import amount, money, ms_date
+
+    return CachedDocument(
+        document_id=text(data.get("QuoteID")).lower(),
+        kind="quote",
+        xero_contact_id=text((data.get("Contact") or {}).get("ContactID")).lower(),
+        number=text(data.get("QuoteNumber")),
+        reference=text(data.get("Reference")),
+        status=text(data.get("Status")).upper(),
+        issue_date=ms_date(data.get("Date")),
+        due_date=ms_date(data.get("ExpiryDate")),
+        currency=text(data.get("CurrencyCode")).upper(),
+        currency_rate=amount(data.get("CurrencyRate")) or amount(1),
+        total=money(data.get("Total")),
+        amount_due=money(0),
+        updated_utc=ms_datetime(data.get("UpdatedDateUTC")),
+        fetched_at=fetched_at,
+    )

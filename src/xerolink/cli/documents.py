@@ -1,0 +1,364 @@
+"""``summary``, ``refresh``, ``details``, ``view``, ``create-quote|invoice|bill`` and
+``deal``: what sales ops open xerolink for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from xerolink.cli._runtime import Runtime, command
+from xerolink.errors import ExitCode, UsageError
+from xerolink.render import Column
+
+REF = Annotated[str, typer.Argument(help="contact:ID (or a bare id), company:ID or deal:ID.")]
+DOC_COLUMNS = [Column("type", "Type"), Column("number", "Number"), Column("date", "Date"),
+               Column("due_date", "Due / expiry"), Column("status", "Status"),
+               Column("total", "Total", justify="right"),
+               Column("amount_due", "Amount due", justify="right"),
+               Column("currency", "Currency"), Column("link", "View in Xero")]
+
+deal_app = typer.Typer(no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "summary", examples=["xerolink summary contact:42",
+                                      "xerolink summary company:7 --refresh",
+                                      "xerolink summary deal:9 --json"])(summary)
+    command(app, "refresh", examples=["xerolink refresh contact:42",
+                                      "xerolink refresh --all"])(refresh)
+    command(app, "details", lists=True, examples=[
+        "xerolink details contact:42", "xerolink details company:7 --invoices --status AUTHORISED",
+        "xerolink details contact:42 --csv"])(details)
+    command(app, "view", examples=["xerolink view contact:42",
+                                   "xerolink view 7d0c6b3e-2f1a-4c9e-8b57-0e4f2a6d9c13 --open"])(
+        view)
+    for kind in ("quote", "invoice", "bill"):
+        command(app, f"create-{kind}", examples=_create_examples(kind))(_creator(kind))
+    app.add_typer(deal_app, name="deal",
+                  help="Choose the quotes, invoices and bills that belong to a deal.")
+
+
+def _deps(rt: Runtime) -> Any:
+    return rt.linking_deps()
+
+
+# -- summary -----------------------------------------------------------------------------
+def summary(
+    rt: Runtime,
+    ref: REF,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Fetch from Xero first.")] = False,
+) -> None:
+    """Open quotes, overdue and outstanding invoices, overdue and outstanding bills:
+    each a count and a total in the organisation's base currency.
+
+    Figures come from the local cache when present (no Xero call); --refresh fetches.
+    If Xero cannot be reached, cached figures are shown marked stale and the exit
+    code is 7.
+    """
+    from xerolink.services import reports
+    from xerolink.services import summary as definitions
+    from xerolink.services.crm import parse_ref
+
+    target = parse_ref(ref)
+    deps = _deps(rt)
+    report = reports.summarize(deps, target, refresh=refresh)
+    now = rt.clock.now()
+    if not rt.out.is_human:
+        rt.out.json(report.as_json(now))
+    else:
+        base = report.base_currency
+        rows = []
+        for name in definitions.FIGURES:
+            figure = report.figures[name]
+            others = {c: v for c, v in figure.by_currency.items() if c != base}
+            rows.append({"figure": definitions.LABELS[name], "count": figure.count,
+                         "total": figure.total,
+                         "by_currency": ", ".join(f"{v:,.2f} {c}" for c, v in
+                                                  sorted(figure.by_currency.items()))
+                         if others else ""})
+        rt.out.print(f"[bold]{report.title}[/bold] ({report.record}) in "
+                     f"{deps.connection.tenant_name}")
+        rt.out.records(rows, [Column("figure", "Summary"),
+                              Column("count", "Count", justify="right"),
+                              Column("total", f"Total {base}", justify="right"),
+                              Column("by_currency", "By currency")])
+        rt.out.line(_freshness(report, now))
+        if report.members:
+            rt.out.records(report.members, [Column("ref", "Member"), Column("name", "Name"),
+                                            Column("linked", "Linked"),
+                                            Column("xero_name", "Xero contact")],
+                           title="Members")
+        if report.record.startswith("deal:"):
+            rt.out.records(report.documents, [Column("type", "Type"),
+                                              Column("number", "Number"),
+                                              Column("status", "Status"),
+                                              Column("total", "Total", justify="right"),
+                                              Column("amount_due", "Amount due", justify="right"),
+                                              Column("currency", "Currency")],
+                           title="Deal documents", empty="No documents are attached to "
+                           "this deal: xerolink deal suggest " + report.record)
+    if report.stale:
+        rt.out.notice(f"warning: Xero could not be reached; these figures are from the cache "
+                      f"({report.problem})")
+        raise typer.Exit(int(ExitCode.XERO_UNREACHABLE))
+
+
+def _freshness(report: Any, now: Any) -> str:
+    if report.as_of is None:
+        return "No figures yet."
+    minutes = int((now - report.as_of).total_seconds() // 60)
+    age = "just now" if minutes < 1 else (f"{minutes} min ago" if minutes < 120
+                                          else f"{minutes // 60} h ago")
+    source = "STALE (Xero unreachable)" if report.stale else (
+        "from the cache" if report.cached else "fetched from Xero")
+    return f"Figures as of {report.as_of:%Y-%m-%d %H:%M} UTC ({age}), {source}."
+
+
+# -- refresh -----------------------------------------------------------------------------
+def refresh(
+    rt: Runtime,
+    ref: Annotated[str | None, typer.Argument(help="contact:ID, company:ID or deal:ID.")] = None,
+    all_records: Annotated[bool, typer.Option("--all", help="Every linked contact.")] = False,
+) -> None:
+    """Fetch the documents behind summaries from Xero now."""
+    from xerolink.services import documents, reports
+    from xerolink.services.crm import parse_ref
+
+    if all_records == bool(ref):
+        raise UsageError("give a record to refresh, or --all")
+    deps = _deps(rt)
+    before = deps.gateway.log.total
+    if all_records:
+        contacts = sorted({v.link.xero_contact_id
+                           for v in deps.store.list_link_views(deps.tenant)})
+        with rt.out.progress("Refreshing linked contacts") as progress:
+            stats = documents.refresh_contacts(deps, contacts, progress=progress)
+        what, count, docs = "all linked contacts", len(contacts), stats.documents
+    else:
+        target = parse_ref(ref or "")
+        report = reports.summarize(deps, target, refresh=True)
+        what = str(target)
+        count = len(reports.resolve(deps, target).contact_ids)
+        docs = sum(f.count for f in report.figures.values())
+    calls = deps.gateway.log.total - before
+    if rt.out.is_human:
+        rt.out.line(f"Refreshed {what}: {count} Xero contacts in {calls} Xero calls")
+    else:
+        rt.out.json({"refreshed": "all" if all_records else what, "contacts": count,
+                     "documents": docs, "xero_calls": calls})
+
+
+# -- details and view --------------------------------------------------------------------
+def details(
+    rt: Runtime,
+    ref: REF,
+    quotes: Annotated[bool, typer.Option("--quotes", help="Quotes.")] = False,
+    invoices: Annotated[bool, typer.Option("--invoices", help="Sales invoices.")] = False,
+    bills: Annotated[bool, typer.Option("--bills", help="Bills.")] = False,
+    status: Annotated[str | None, typer.Option(
+        "--status", metavar="S", help="Only this status (DRAFT, SENT, SUBMITTED, "
+        "AUTHORISED).")] = None,
+    refresh_first: Annotated[bool, typer.Option("--refresh", help="Fetch first.")] = False,
+) -> None:
+    """The open documents behind the summary, with their View in Xero links.
+
+    The cache keeps open quotes (DRAFT, SENT) and unpaid invoices and bills (DRAFT,
+    SUBMITTED, AUTHORISED); paid, voided and declined documents are not listed.
+    """
+    from xerolink.services import reports
+    from xerolink.services.crm import parse_ref
+
+    allowed = ("DRAFT", "SENT", "SUBMITTED", "AUTHORISED")
+    if status and status.upper() not in allowed:
+        raise UsageError(f"--status must be one of {', '.join(allowed)}: details lists open "
+                         "documents only")
+    kinds = {k for k, on in (("quote", quotes), ("invoice", invoices), ("bill", bills)) if on}
+    rows, stale, problem = reports.details(_deps(rt), parse_ref(ref),
+                                           kinds=kinds or {"quote", "invoice", "bill"},
+                                           status=status, refresh=refresh_first)
+    rt.out.records(rows, DOC_COLUMNS)
+    if stale:
+        rt.out.notice(f"warning: Xero could not be reached; listed from the cache ({problem})")
+        raise typer.Exit(int(ExitCode.XERO_UNREACHABLE))
+
+
+def view(
+    rt: Runtime,
+    target: Annotated[str, typer.Argument(metavar="REF|DOC_ID",
+                                          help="A linked contact, or a document's id.")],
+    open_browser: Annotated[bool, typer.Option("--open", help="Open it in the browser.")] = False,
+) -> None:
+    """Print (or open) the View in Xero link of a linked contact or a document."""
+    from xerolink.services import reports
+
+    what, url = reports.view(_deps(rt), target)
+    if open_browser:
+        import webbrowser
+
+        if not webbrowser.open(url):
+            rt.out.notice("could not open a browser; here is the link")
+    if rt.out.is_human:
+        rt.out.line(url)
+    else:
+        rt.out.json({"target": target, "what": what, "url": url})
+
+
+# -- create --------------------------------------------------------------------------------
+def _create_examples(kind: str) -> list[str]:
+    base = f"xerolink create-{kind} contact:42 --line \"Consulting;3;150\""
+    if kind == "quote":
+        return [base + " --title Proposal --expiry-date 2026-12-31",
+                "xerolink create-quote contact:42 --file quote.json --deal 9"]
+    return [base + " --due-date 2026-12-20",
+            f"xerolink create-{kind} contact:42 --line \"Widgets;10;12.50;200;OUTPUT2\" --json"]
+
+
+def _creator(kind: str) -> Any:
+    def create_document(
+        rt: Runtime,
+        ref: Annotated[str, typer.Argument(help="A linked CRM contact: contact:ID.")],
+        line: Annotated[list[str] | None, typer.Option(
+            "--line", help="\"description;quantity;unit_amount[;account_code[;tax_type]]\" "
+            "(repeat for more lines).")] = None,
+        file: Annotated[Path | None, typer.Option(
+            "--file", help="A JSON document: {\"lines\": [{\"description\", \"quantity\", "
+            "\"unit_amount\", \"account_code\", \"tax_type\"}], \"date\", ...}.")] = None,
+        date_: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default "
+                                                  "today).")] = None,
+        due_date: Annotated[str | None, typer.Option(
+            "--due-date", help="YYYY-MM-DD (invoices and bills).")] = None,
+        expiry_date: Annotated[str | None, typer.Option(
+            "--expiry-date", help="YYYY-MM-DD (quotes).")] = None,
+        title: Annotated[str | None, typer.Option("--title", help="Quote title.")] = None,
+        reference: Annotated[str | None, typer.Option("--reference")] = None,
+        currency: Annotated[str | None, typer.Option("--currency", help="e.g. USD.")] = None,
+        deal: Annotated[str | None, typer.Option(
+            "--deal", help="Also attach the new document to this deal (deal:ID or ID).")
+        ] = None,
+    ) -> None:
+        from xerolink.services import create as service
+        from xerolink.services.crm import parse_ref
+
+        target = parse_ref(ref)
+        deal_id = parse_ref(deal, default="deal").id if deal else None
+        if deal and parse_ref(deal, default="deal").kind != "deal":
+            raise UsageError("--deal takes a deal (deal:ID)")
+        if file and line:
+            raise UsageError("give --line or --file, not both")
+        if file:
+            draft = service.from_file(file, kind)
+            overrides = {"date": date_, "due_date": due_date, "expiry_date": expiry_date}
+            for name, value in overrides.items():
+                if value:
+                    setattr(draft, name, service._date(value, f"--{name.replace('_', '-')}"))
+        else:
+            draft = service.Draft(
+                kind, [service.parse_line(spec, n) for n, spec in enumerate(line or [], 1)],
+                service._date(date_, "--date"), service._date(due_date, "--due-date"),
+                service._date(expiry_date, "--expiry-date"),
+                service._text(title, "--title", 100),
+                service._text(reference, "--reference", 255), currency)
+        if reference and file:
+            draft.reference = service._text(reference, "--reference", 255)
+        if title and file:
+            draft.title = service._text(title, "--title", 100)
+        if currency and file:
+            draft.currency = currency
+        sales = kind != "bill"
+        defaults = {"account": rt.config.get("sales_account" if sales else "purchases_account"),
+                    "tax_type": rt.config.get("sales_tax_type" if sales
+                                              else "purchases_tax_type")}
+        deps = _deps(rt)
+        service.check(draft, today=service.organisation_today(deps), defaults=defaults)
+        created = service.create(deps, target, draft, deal_id=deal_id)
+        doc = created.document
+        if rt.out.is_human:
+            label = {"quote": "quote", "invoice": "draft invoice", "bill": "draft bill"}[kind]
+            rt.out.line(f"Created {label} {doc.number or doc.document_id} for "
+                        f"{doc.total:,.2f} {doc.currency}"
+                        + (f", attached to deal:{deal_id}" if deal_id else ""))
+            rt.out.line(f"View in Xero: {created.link}")
+        else:
+            rt.out.json({"type": doc.kind, "document_id": doc.document_id,
+                         "number": doc.number, "status": doc.status, "total": doc.total,
+                         "currency": doc.currency, "link": created.link,
+                         "deal": f"deal:{deal_id}" if deal_id else None})
+
+    create_document.__name__ = f"create_{kind}"
+    create_document.__doc__ = {
+        "quote": "Create a quote (DRAFT) for a linked contact.",
+        "invoice": "Create a draft sales invoice for a linked contact.",
+        "bill": "Create a draft bill for a linked contact (a supplier).",
+    }[kind] + ("\n\n    Lines from --line or --file; amounts are decimals (at most 4 places); "
+               "the account code and tax type default to the config's; nothing is sent "
+               "until every field checks out. The create carries an Idempotency-Key.")
+    return create_document
+
+
+# -- deals ---------------------------------------------------------------------------------
+DEAL = Annotated[str, typer.Argument(help="deal:ID (or a bare deal id).")]
+DOC_IDS = Annotated[list[str], typer.Argument(metavar="DOC_ID...", help="Document ids.")]
+
+
+def _deal_ref(text: str) -> Any:
+    from xerolink.services.crm import parse_ref
+
+    ref = parse_ref(text, default="deal")
+    if ref.kind != "deal":
+        raise UsageError(f"{ref} is not a deal; use deal:ID")
+    return ref
+
+
+@command(deal_app, "suggest", lists=True, examples=["xerolink deal suggest deal:9"])
+def deal_suggest(
+    rt: Runtime, deal: DEAL,
+    refresh_first: Annotated[bool, typer.Option("--refresh", help="Fetch first.")] = False,
+) -> None:
+    """The open documents of the deal's primary contact and participants (those linked)."""
+    from xerolink.services import deals
+
+    rows, unlinked = deals.suggest(_deps(rt), _deal_ref(deal), refresh=refresh_first)
+    rt.out.records(rows, [Column("document_id", "Document id"), *DOC_COLUMNS[:8],
+                          Column("attached", "Attached")])
+    if unlinked:
+        rt.out.notice(f"not linked, so not included: {', '.join(unlinked)}")
+
+
+@command(deal_app, "attach", examples=["xerolink deal attach deal:9 7d0c6b3e-... 1a2b3c4d-..."])
+def deal_attach(rt: Runtime, deal: DEAL, document_ids: DOC_IDS) -> None:
+    """Attach documents (of the deal's linked people) to the deal."""
+    from xerolink.services import deals
+
+    added = deals.attach(_deps(rt), _deal_ref(deal), document_ids)
+    _deal_result(rt, deal, "attached", added)
+
+
+@command(deal_app, "detach", examples=["xerolink deal detach deal:9 7d0c6b3e-..."])
+def deal_detach(rt: Runtime, deal: DEAL, document_ids: DOC_IDS) -> None:
+    """Detach documents from the deal."""
+    from xerolink.services import deals
+
+    removed = deals.detach(_deps(rt), _deal_ref(deal), document_ids)
+    _deal_result(rt, deal, "detached", removed)
+
+
+@command(deal_app, "docs", lists=True, examples=["xerolink deal docs deal:9 --json"])
+def deal_docs(rt: Runtime, deal: DEAL) -> None:
+    """The documents attached to the deal."""
+    from xerolink.services import reports
+
+    report = reports.summarize(_deps(rt), _deal_ref(deal), refresh=False)
+    rt.out.records(report.documents, [Column("document_id", "Document id"), *DOC_COLUMNS],
+                   empty="No documents are attached")
+
+
+def _deal_result(rt: Runtime, deal: str, verb: str, count: int) -> None:
+    ref = _deal_ref(deal)
+    if rt.out.is_human:
+        preposition = "to" if verb == "attached" else "from"
+        plural = "s" if count != 1 else ""
+        rt.out.line(f"{count} document{plural} {verb} {preposition} {ref}")
+    else:
+        rt.out.json({"deal": str(ref), verb: count})

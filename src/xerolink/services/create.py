@@ -1,0 +1,259 @@
+"""Creating a quote, a draft invoice or a draft bill for a linked contact.
+
+Everything is checked before anything is sent: lines (description, quantity and
+unit amount as Decimal, at most 4 decimal places, finite, within Xero's range),
+dates, currency, lengths, and the optional deal. The create carries an
+Idempotency-Key, so a retry after a lost answer cannot make a second document.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from xerolink.errors import NotFoundError, UsageError
+from xerolink.services import reports, summary
+from xerolink.services.crm import Ref
+from xerolink.services.linking import Deps
+from xerolink.store.records import CachedDocument
+from xerolink.xero import models
+
+KINDS = ("quote", "invoice", "bill")
+LIMIT = Decimal("1e12")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CODE = re.compile(r"^[A-Za-z0-9._-]{1,30}$")
+
+
+@dataclass(frozen=True)
+class Line:
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    account_code: str | None = None
+    tax_type: str | None = None
+
+    def as_xero(self) -> dict[str, Any]:
+        line: dict[str, Any] = {"Description": self.description, "Quantity": self.quantity,
+                                "UnitAmount": self.unit_amount}
+        if self.account_code:
+            line["AccountCode"] = self.account_code
+        if self.tax_type:
+            line["TaxType"] = self.tax_type
+        return line
+
+
+@dataclass
+class Draft:
+    kind: str
+    lines: list[Line]
+    date: date | None = None
+    due_date: date | None = None
+    expiry_date: date | None = None
+    title: str | None = None
+    reference: str | None = None
+    currency: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def amount(text: Any, label: str) -> Decimal:
+    """A Decimal from text, refusing floats' surprises: NaN, inf, 1e309, > 4 places."""
+    if isinstance(text, bool | float):
+        raise UsageError(f"{label} must be written as a decimal number in quotes, not {text!r}")
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise UsageError(f"{label} {str(text)[:30]!r} is not a number") from None
+    if not value.is_finite():
+        raise UsageError(f"{label} must be a finite number")
+    if abs(value) >= LIMIT:
+        raise UsageError(f"{label} must be less than 1,000,000,000,000")
+    if value.as_tuple().exponent < -4:  # type: ignore[operator]
+        raise UsageError(f"{label} has more than 4 decimal places")
+    return value
+
+
+def _text(value: Any, label: str, limit: int, *, required: bool = False) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise UsageError(f"{label} is required")
+        return None
+    if not isinstance(value, str | int):
+        raise UsageError(f"{label} must be text")
+    text = str(value).strip()
+    if required and not text:
+        raise UsageError(f"{label} is required")
+    if len(text) > limit or any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise UsageError(f"{label} must be at most {limit} characters of text")
+    return text or None
+
+
+def _code(value: Any, label: str) -> str | None:
+    text = _text(value, label, 30)
+    if text is not None and not _CODE.match(text):
+        raise UsageError(f"{label} {text!r} is not a valid code")
+    return text
+
+
+def parse_line(spec: str, number: int) -> Line:
+    """``description;quantity;unit_amount[;account_code[;tax_type]]``."""
+    parts = [p.strip() for p in spec.split(";")]
+    if not 3 <= len(parts) <= 5:
+        raise UsageError(f"--line {number}: write it as \"description;quantity;unit_amount"
+                         "[;account_code[;tax_type]]\"")
+    return _line(parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else None,
+                 parts[4] if len(parts) > 4 else None, f"line {number}")
+
+
+def _line(description: Any, quantity: Any, unit: Any, account: Any, tax: Any,
+          label: str) -> Line:
+    text = _text(description, f"{label} description", 4000, required=True) or ""
+    qty = amount(quantity, f"{label} quantity")
+    if qty <= 0:
+        raise UsageError(f"{label} quantity must be greater than zero")
+    price = amount(unit, f"{label} unit amount")
+    if len((qty * price).as_tuple().digits) > 15:
+        raise UsageError(f"{label}: quantity × unit amount has too many digits")
+    return Line(text, qty, price, _code(account, f"{label} account code"),
+                _code(tax, f"{label} tax type"))
+
+
+def _date(value: Any, label: str) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise UsageError(f"{label} {str(value)[:30]!r} is not a date (YYYY-MM-DD)") from None
+
+
+def from_file(path: Path, kind: str) -> Draft:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFoundError(f"no such file: {path}") from None
+    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
+        raise UsageError(f"cannot read {path} as UTF-8 text ({type(exc).__name__})") from None
+    def no_constants(name: str) -> None:
+        raise UsageError(f"{path}: {name} is not a number")
+
+    try:
+        data = json.loads(text, parse_float=str, parse_int=str, parse_constant=no_constants)
+    except ValueError as exc:
+        raise UsageError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} must hold one JSON object")
+    known = {"lines", "date", "due_date", "expiry_date", "title", "summary", "reference",
+             "currency"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise UsageError(f"{path}: unknown key {unknown[0]!r} (keys: {', '.join(sorted(known))})")
+    raw_lines = data.get("lines")
+    if not isinstance(raw_lines, list) or not raw_lines:
+        raise UsageError(f"{path}: \"lines\" must be a non-empty list")
+    lines = []
+    for number, line in enumerate(raw_lines, start=1):
+        if not isinstance(line, dict):
+            raise UsageError(f"{path}: line {number} must be an object")
+        lines.append(_line(line.get("description"), line.get("quantity", "1"),
+                           line.get("unit_amount"), line.get("account_code"),
+                           line.get("tax_type"), f"line {number}"))
+    draft = Draft(kind, lines, _date(data.get("date"), "date"),
+                  _date(data.get("due_date"), "due_date"),
+                  _date(data.get("expiry_date"), "expiry_date"),
+                  _text(data.get("title"), "title", 100),
+                  _text(data.get("reference"), "reference", 255),
+                  _text(data.get("currency"), "currency", 3))
+    if data.get("summary") is not None:
+        draft.extra["Summary"] = _text(data.get("summary"), "summary", 3000)
+    return draft
+
+
+def check(draft: Draft, *, today: date, defaults: dict[str, str | None]) -> Draft:
+    """Fill defaults and refuse what Xero would (or should) refuse."""
+    if not draft.lines:
+        raise UsageError("give at least one --line \"description;quantity;unit_amount\" or "
+                         "--file")
+    if len(draft.lines) > 100:
+        raise UsageError("at most 100 lines")
+    draft.date = draft.date or today
+    if draft.kind == "quote":
+        if draft.due_date is not None:
+            raise UsageError("quotes have --expiry-date, not --due-date")
+        if draft.expiry_date and draft.expiry_date < draft.date:
+            raise UsageError("the expiry date is before the quote date")
+    else:
+        if draft.expiry_date is not None or draft.title is not None:
+            raise UsageError("--expiry-date and --title are for quotes")
+        if draft.due_date and draft.due_date < draft.date:
+            raise UsageError("the due date is before the date")
+    if draft.currency:
+        draft.currency = draft.currency.upper()
+        if not _CURRENCY.match(draft.currency):
+            raise UsageError(f"{draft.currency!r} is not a three-letter currency code")
+    account = defaults.get("account")
+    tax = defaults.get("tax_type")
+    draft.lines = [Line(line.description, line.quantity, line.unit_amount,
+                        line.account_code or account, line.tax_type or tax)
+                   for line in draft.lines]
+    return draft
+
+
+def xero_fields(draft: Draft, contact_id: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {"Contact": {"ContactID": contact_id},
+                              "Date": draft.date.isoformat() if draft.date else None,
+                              "LineItems": [line.as_xero() for line in draft.lines],
+                              "Status": "DRAFT"}
+    if draft.kind != "quote":
+        fields["Type"] = "ACCPAY" if draft.kind == "bill" else "ACCREC"
+        fields["LineAmountTypes"] = "Exclusive"
+        if draft.due_date:
+            fields["DueDate"] = draft.due_date.isoformat()
+    else:
+        fields["LineAmountTypes"] = "EXCLUSIVE"
+        if draft.expiry_date:
+            fields["ExpiryDate"] = draft.expiry_date.isoformat()
+        if draft.title:
+            fields["Title"] = draft.title
+    if draft.reference:
+        fields["Reference"] = draft.reference
+    if draft.currency:
+        fields["CurrencyCode"] = draft.currency
+    fields.update({k: v for k, v in draft.extra.items() if v is not None})
+    return fields
+
+
+@dataclass(frozen=True)
+class Created:
+    document: CachedDocument
+    link: str
+    deal: str | None
+
+
+def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None) -> Created:
+    scope = reports.resolve(deps, ref)
+    if ref.kind != "contact":
+        raise UsageError(f"create documents for a contact (contact:ID), not a {ref.kind}")
+    if deal_id is not None and deps.store.get_crm_deal(deal_id) is None:
+        raise NotFoundError(f"no CRM deal deal:{deal_id}")
+    fields = xero_fields(draft, scope.contact_ids[0])
+    key = deps.gateway.new_idempotency_key()
+    now = deps.now()
+    if draft.kind == "quote":
+        document = models.quote(deps.gateway.create_quote(fields, key), now)
+    else:
+        document = models.invoice(deps.gateway.create_invoice(fields, key), now)
+    deps.store.apply_document_changes(deps.tenant, [document], [])
+    if deal_id is not None:
+        deps.store.attach_deal_documents(deps.tenant, deal_id,
+                                         [(document.document_id, document.kind)], deps.user,
+                                         now)
+    return Created(document, reports.link_for(deps, document), deal_id)
+
+
+def organisation_today(deps: Deps) -> date:
+    return summary.organisation_today(deps.now(), deps.connection.timezone)

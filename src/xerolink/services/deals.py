@@ -1,0 +1,79 @@
+"""Deal documents: the quotes, invoices and bills chosen for a deal from its primary
+contact's and participants' documents. A deal's summary counts exactly these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xerolink.errors import NotFoundError, UsageError
+from xerolink.services import documents, reports
+from xerolink.services.crm import Ref
+from xerolink.services.linking import Deps, check_xero_id
+from xerolink.store.records import CrmDeal
+
+
+def _deal(deps: Deps, ref: Ref) -> CrmDeal:
+    if ref.kind != "deal":
+        raise UsageError(f"{ref} is not a deal; use deal:ID")
+    deal = deps.store.get_crm_deal(ref.id)
+    if deal is None:
+        raise NotFoundError(f"no CRM deal {ref}")
+    return deal
+
+
+def deal_contacts(deps: Deps, deal: CrmDeal) -> tuple[list[str], list[str]]:
+    """(linked Xero ContactIDs, CRM refs of people who are not linked)."""
+    people = [p for p in (deal.primary_contact_id, *deal.participant_ids) if p]
+    linked, unlinked = [], []
+    for person in dict.fromkeys(people):
+        link = deps.store.get_link(deps.tenant, person)
+        if link is None:
+            unlinked.append(f"contact:{person}")
+        elif link.xero_contact_id not in linked:
+            linked.append(link.xero_contact_id)
+    return linked, unlinked
+
+
+def suggest(deps: Deps, ref: Ref, *, refresh: bool) -> tuple[list[dict[str, Any]], list[str]]:
+    """Documents of the deal's linked people, to choose from; and who is not linked."""
+    deal = _deal(deps, ref)
+    contacts, unlinked = deal_contacts(deps, deal)
+    if contacts:
+        times = deps.store.contact_refresh_times(deps.tenant)
+        wanted = contacts if refresh else [c for c in contacts if c not in times]
+        if wanted:
+            documents.refresh_contacts(deps, wanted, single=len(wanted) == 1)
+    attached = {d for d, _ in deps.store.deal_documents(deps.tenant, deal.id)}
+    rows = [{**reports.document_row(deps, d), "attached": d.document_id in attached}
+            for d in deps.store.documents_for_contacts(deps.tenant, contacts)]
+    return rows, unlinked
+
+
+def attach(deps: Deps, ref: Ref, document_ids: list[str]) -> int:
+    deal = _deal(deps, ref)
+    ids = [check_document_id(d) for d in document_ids]
+    contacts, _ = deal_contacts(deps, deal)
+    found = documents.find(deps, ids)
+    strangers = [d for d in ids if found[d].xero_contact_id not in contacts]
+    if strangers:
+        raise UsageError(f"{strangers[0]} belongs to none of {ref}'s linked people (primary "
+                         "contact and participants); `xerolink deal suggest` lists theirs")
+    return deps.store.attach_deal_documents(deps.tenant, deal.id,
+                                            [(d, found[d].kind) for d in ids], deps.user,
+                                            deps.now())
+
+
+def detach(deps: Deps, ref: Ref, document_ids: list[str]) -> int:
+    deal = _deal(deps, ref)
+    ids = [check_document_id(d) for d in document_ids]
+    removed = deps.store.detach_deal_documents(deps.tenant, deal.id, ids)
+    if removed == 0:
+        raise NotFoundError(f"none of those documents is attached to {ref}")
+    return removed
+
+
+def check_document_id(text: str) -> str:
+    try:
+        return check_xero_id(text)
+    except UsageError:
+        raise UsageError(f"{text[:60]!r} is not a Xero document id (a GUID)") from None

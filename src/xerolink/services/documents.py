@@ -1,0 +1,204 @@
+"""Keeping the local cache of quotes, invoices and bills current, in as few calls as
+Xero's API allows.
+
+Invoices and bills: a contact never read before is fetched with ``ContactIDs``
+(batched as many to a call as the URL allows), open statuses only, ``summaryOnly``,
+1,000 a page. Contacts already read are kept current by one organisation-wide
+``If-Modified-Since`` call. Quotes (filtered by Xero on one contact and one status at
+a time, 100 a page) come per contact for a few contacts, or else from a local copy
+of the organisation's open quotes kept current the same way.
+
+The watermark rule: a contact's documents are current as of its ``refreshed_at``;
+the invoice watermark W is a time such that every change after W is fetched by the
+next incremental call. Watermarks are taken five minutes before the work began, so
+a modest clock difference with Xero loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from xerolink.services.linking import Deps
+from xerolink.store.records import CachedDocument
+from xerolink.xero import models
+from xerolink.xero.gateway import UriTooLong
+
+INVOICES, QUOTES = "invoices", "quotes"
+MARGIN = timedelta(minutes=5)
+MAX_QUERY_CHARS = 7000  # comfortably under the common 8 KiB request-line limit
+ID_CHARS = 39  # a GUID and an encoded comma
+QUOTE_COPY_THRESHOLD = 5  # more contacts than this: use the organisation's quote copy
+MAX_PAGES = 1000
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class RefreshStats:
+    contacts: int = 0
+    documents: int = 0
+    calls_before: int = 0
+    calls: int = 0
+
+
+def _watermark(deps: Deps, resource: str) -> datetime | None:
+    state = deps.store.get_sync_state(deps.tenant, resource)
+    return datetime.fromisoformat(state[0]) if state and state[0] else None
+
+
+def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False,
+                     progress: Progress | None = None) -> RefreshStats:
+    """Bring the cached documents of these Xero contacts up to date."""
+    stats = RefreshStats(contacts=len(contact_ids), calls_before=deps.gateway.log.total)
+    started = deps.now()
+    ids = list(dict.fromkeys(c.lower() for c in contact_ids))
+    watermark = _watermark(deps, INVOICES)
+    refreshed = deps.store.contact_refresh_times(deps.tenant)
+    if single:
+        cold = ids
+        covered: list[str] = []
+    else:
+        covered = [c for c in ids if watermark and c in refreshed
+                   and refreshed[c] >= watermark]
+        cold = [c for c in ids if c not in set(covered)]
+    done = 0
+    if covered and watermark is not None:
+        _invoices_since(deps, watermark, started)
+        done += len(covered)
+        if progress:
+            progress(done, len(ids))
+    for batch in _batches(cold):
+        done += _invoices_for(deps, batch, started)
+        if progress:
+            progress(done, len(ids))
+    if not single and (watermark is None or covered):
+        # Every contact read now is current as of ``started``; so is everyone the
+        # incremental call covered. Changes after this watermark come next time.
+        deps.store.set_sync_state(deps.tenant, INVOICES, (started - MARGIN).isoformat(),
+                                  started.isoformat())
+    _refresh_quotes(deps, ids, started)
+    stats.documents = len(deps.store.documents_for_contacts(deps.tenant, ids))
+    stats.calls = deps.gateway.log.total - stats.calls_before
+    return stats
+
+
+def _batches(ids: list[str]) -> list[list[str]]:
+    size = max(1, MAX_QUERY_CHARS // ID_CHARS)
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _invoices_for(deps: Deps, contact_ids: list[str], started: datetime) -> int:
+    """A cold read of these contacts' open invoices and bills; halves on a 414."""
+    try:
+        documents = _read_invoice_pages(deps, contact_ids=contact_ids,
+                                        statuses=models.OPEN_INVOICE_STATUSES)
+    except UriTooLong:
+        if len(contact_ids) == 1:
+            raise
+        half = len(contact_ids) // 2
+        return (_invoices_for(deps, contact_ids[:half], started)
+                + _invoices_for(deps, contact_ids[half:], started))
+    deps.store.replace_contact_documents(deps.tenant, contact_ids, ("invoice", "bill"),
+                                         documents, refreshed_at=started)
+    return len(contact_ids)
+
+
+def _read_invoice_pages(deps: Deps, **filters: object) -> list[CachedDocument]:
+    documents: list[CachedDocument] = []
+    now = deps.now()
+    for page in range(1, MAX_PAGES + 1):
+        raw, page_count = deps.gateway.invoices_page(page, **filters)  # type: ignore[arg-type]
+        documents += [models.invoice(d, now) for d in raw]
+        if len(raw) < 1000 or page >= page_count:
+            break
+    return documents
+
+
+def _invoices_since(deps: Deps, watermark: datetime, started: datetime) -> None:
+    """One organisation-wide incremental read, applied to every current contact."""
+    changed = _read_invoice_pages(deps, modified_since=watermark)
+    current = {c for c, at in deps.store.contact_refresh_times(deps.tenant).items()
+               if at >= watermark}
+    relevant = [d for d in changed if d.xero_contact_id in current]
+    keep = [d for d in relevant if d.status in models.OPEN_INVOICE_STATUSES]
+    gone = [d.document_id for d in relevant if d.status not in models.OPEN_INVOICE_STATUSES]
+    deps.store.apply_document_changes(deps.tenant, keep, gone)
+    deps.store.mark_contacts_current(deps.tenant, watermark, started)
+
+
+def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> None:
+    watermark = _watermark(deps, QUOTES)
+    if watermark is not None:
+        changed = _read_quote_pages(deps, modified_since=watermark)
+        keep = [q for q in changed if q.status in models.OPEN_QUOTE_STATUSES]
+        gone = [q.document_id for q in changed if q.status not in models.OPEN_QUOTE_STATUSES]
+        deps.store.apply_document_changes(deps.tenant, keep, gone)
+    elif len(contact_ids) <= QUOTE_COPY_THRESHOLD:
+        for contact_id in contact_ids:
+            quotes = _read_quote_pages(deps, contact_id=contact_id)
+            deps.store.replace_contact_documents(
+                deps.tenant, [contact_id], ("quote",),
+                [q for q in quotes if q.status in models.OPEN_QUOTE_STATUSES],
+                refreshed_at=None)
+        return
+    else:
+        open_quotes: list[CachedDocument] = []
+        for status in models.OPEN_QUOTE_STATUSES:
+            open_quotes += _read_quote_pages(deps, status=status)
+        deps.store.replace_all_documents(deps.tenant, "quote", open_quotes)
+    deps.store.set_sync_state(deps.tenant, QUOTES, (started - MARGIN).isoformat(),
+                              started.isoformat())
+
+
+def _read_quote_pages(deps: Deps, **filters: object) -> list[CachedDocument]:
+    quotes: list[CachedDocument] = []
+    now = deps.now()
+    for page in range(1, MAX_PAGES + 1):
+        raw = deps.gateway.quotes_page(page, **filters)  # type: ignore[arg-type]
+        quotes += [models.quote(q, now) for q in raw]
+        if len(raw) < 100:
+            break
+    return quotes
+
+
+def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:
+    """Re-read specific documents (a deal's): invoices and bills by IDs in batches,
+    quotes one by one unless the quote copy is current. Returns documents read."""
+    now = deps.now()
+    invoice_ids = [d for d, kind in document_ids if kind in ("invoice", "bill")]
+    read: list[CachedDocument] = []
+    for batch in _batches(invoice_ids):
+        read += _read_invoice_pages(deps, ids=batch)
+    quote_ids = [d for d, kind in document_ids if kind == "quote"]
+    if quote_ids and _watermark(deps, QUOTES) is not None:
+        _refresh_quotes(deps, [], now)
+        cached = {d.document_id for d in deps.store.documents_by_ids(deps.tenant, quote_ids)}
+        quote_ids = [q for q in quote_ids if q not in cached]
+    for quote_id in quote_ids:
+        read.append(models.quote(deps.gateway.get_quote(quote_id), now))
+    deps.store.apply_document_changes(deps.tenant, read, [])
+    return len(read)
+
+
+def find(deps: Deps, document_ids: list[str]) -> dict[str, CachedDocument]:
+    """Documents by id, from the cache or else from Xero (invoices and bills by IDs in
+    one call per batch, then any others as quotes). Unknown ids raise NotFoundError."""
+    from xerolink.errors import NotFoundError
+
+    wanted = list(dict.fromkeys(d.lower() for d in document_ids))
+    found = {d.document_id: d for d in deps.store.documents_by_ids(deps.tenant, wanted)}
+    missing = [d for d in wanted if d not in found]
+    if missing:
+        refresh_documents(deps, [(d, "invoice") for d in missing])
+        found.update({d.document_id: d for d in deps.store.documents_by_ids(deps.tenant,
+                                                                            missing)})
+    for document_id in [d for d in wanted if d not in found]:
+        try:
+            refresh_documents(deps, [(document_id, "quote")])
+        except NotFoundError:
+            raise NotFoundError(f"Xero has no quote, invoice or bill {document_id}") from None
+        found.update({d.document_id: d for d in deps.store.documents_by_ids(
+            deps.tenant, [document_id])})
+    return found

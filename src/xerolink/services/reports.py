@@ -1,0 +1,206 @@
+"""Summaries, document lists and View in Xero links for contacts, companies and deals.
+
+Figures come from the local cache when it has them; ``refresh`` (or a record never
+read) fetches. When Xero cannot be reached, a cached summary is still returned,
+marked stale with its age; with no cache there is nothing to show.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from xerolink.errors import NotFoundError, UsageError, XeroUnreachableError
+from xerolink.services import documents, summary
+from xerolink.services.crm import Ref
+from xerolink.services.linking import Deps
+from xerolink.store.records import CachedDocument
+from xerolink.xero import deeplinks
+from xerolink.xero.endpoints import Endpoints
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+KIND_NAMES = {"quote": "Quote", "invoice": "Invoice", "bill": "Bill"}
+
+
+@dataclass
+class Scope:
+    """What a CRM record covers in Xero."""
+
+    ref: Ref
+    title: str
+    contact_ids: list[str] = field(default_factory=list)  # Xero ContactIDs
+    members: list[dict[str, Any]] = field(default_factory=list)  # companies
+    deal_documents: list[tuple[str, str]] = field(default_factory=list)  # deals
+
+
+def resolve(deps: Deps, ref: Ref) -> Scope:
+    store, tenant = deps.store, deps.tenant
+    if ref.kind == "contact":
+        contact = store.get_crm_contact(ref.id)
+        if contact is None:
+            raise NotFoundError(f"no CRM contact {ref}")
+        link = store.get_link(tenant, contact.id)
+        if link is None:
+            raise NotFoundError(f"{ref} is not linked to a Xero contact; link it first: "
+                                f"xerolink suggest {ref}")
+        return Scope(ref, f"{contact.name or contact.email} ({link.xero_name})",
+                     [link.xero_contact_id])
+    if ref.kind == "company":
+        company = store.get_crm_company(ref.id)
+        if company is None:
+            raise NotFoundError(f"no CRM company {ref}")
+        scope = Scope(ref, company.name)
+        for member in store.company_members(company.id):
+            link = store.get_link(tenant, member.id)
+            scope.members.append({"ref": f"contact:{member.id}", "name": member.name,
+                                  "linked": link is not None,
+                                  "xero_contact_id": link.xero_contact_id if link else None,
+                                  "xero_name": link.xero_name if link else None})
+            if link is not None and link.xero_contact_id not in scope.contact_ids:
+                scope.contact_ids.append(link.xero_contact_id)
+        return scope
+    deal = store.get_crm_deal(ref.id)
+    if deal is None:
+        raise NotFoundError(f"no CRM deal {ref}")
+    return Scope(ref, deal.title, deal_documents=store.deal_documents(tenant, deal.id))
+
+
+@dataclass
+class SummaryReport:
+    record: str
+    title: str
+    tenant_id: str
+    base_currency: str
+    as_of: datetime | None
+    cached: bool
+    stale: bool
+    problem: str | None
+    figures: dict[str, summary.Figure]
+    members: list[dict[str, Any]] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self, now: datetime) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "record": self.record, "tenant_id": self.tenant_id,
+            "base_currency": self.base_currency,
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "age_seconds": None if self.as_of is None else int((now - self.as_of).total_seconds()),
+            "cached": self.cached, "stale": self.stale,
+        }
+        if self.stale:
+            data["problem"] = self.problem
+        data.update({name: self.figures[name].as_json() for name in summary.FIGURES})
+        if self.record.startswith("company:"):
+            data["members"] = self.members
+        if self.record.startswith("deal:"):
+            data["documents"] = self.documents
+        return data
+
+
+def _ensure(deps: Deps, scope: Scope, *, refresh: bool) -> tuple[bool, bool, str | None]:
+    """Fetch what is needed; returns (fetched, stale, problem)."""
+    if scope.ref.kind == "deal":
+        ids = [d for d, _ in scope.deal_documents]
+        have = {d.document_id for d in deps.store.documents_by_ids(deps.tenant, ids)}
+        wanted = scope.deal_documents if refresh else [
+            (d, k) for d, k in scope.deal_documents if d not in have]
+        complete = len(have) == len(ids)
+        work = (lambda: documents.refresh_documents(deps, wanted)) if wanted else None
+    else:
+        times = deps.store.contact_refresh_times(deps.tenant)
+        missing = [c for c in scope.contact_ids if c not in times]
+        wanted_contacts = scope.contact_ids if refresh else missing
+        complete = not missing
+        work = (lambda: documents.refresh_contacts(
+            deps, wanted_contacts, single=len(wanted_contacts) == 1)) if wanted_contacts else None
+    if work is None:
+        return False, False, None
+    try:
+        work()
+    except XeroUnreachableError as exc:
+        if complete and (scope.contact_ids or scope.deal_documents):
+            return False, True, str(exc)
+        raise XeroUnreachableError(
+            f"Error fetching details from Xero ({exc}); check the connection and try again "
+            f"with `xerolink refresh {scope.ref}`") from None
+    return True, False, None
+
+
+def scope_documents(deps: Deps, scope: Scope) -> list[CachedDocument]:
+    if scope.ref.kind == "deal":
+        ids = [d for d, _ in scope.deal_documents]
+        return deps.store.documents_by_ids(deps.tenant, ids)
+    return deps.store.documents_for_contacts(deps.tenant, scope.contact_ids)
+
+
+def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
+    scope = resolve(deps, ref)
+    fetched, stale, problem = _ensure(deps, scope, refresh=refresh)
+    docs = scope_documents(deps, scope)
+    today = summary.organisation_today(deps.now(), deps.connection.timezone)
+    report = SummaryReport(
+        record=str(ref), title=scope.title, tenant_id=deps.tenant,
+        base_currency=deps.connection.base_currency or "", as_of=_as_of(deps, scope, docs),
+        cached=not fetched, stale=stale, problem=problem,
+        figures=summary.figures(docs, today), members=scope.members,
+    )
+    if ref.kind == "deal":
+        found = {d.document_id: d for d in docs}
+        report.documents = [
+            document_row(deps, found[d]) if d in found else
+            {"document_id": d, "type": kind, "missing": True}
+            for d, kind in scope.deal_documents]
+    return report
+
+
+def _as_of(deps: Deps, scope: Scope, docs: list[CachedDocument]) -> datetime | None:
+    if scope.ref.kind == "deal":
+        times = [d.fetched_at for d in docs]
+    else:
+        refreshed = deps.store.contact_refresh_times(deps.tenant)
+        times = [refreshed[c] for c in scope.contact_ids if c in refreshed]
+    return min(times) if times else None
+
+
+def link_for(deps: Deps, doc: CachedDocument) -> str:
+    return deeplinks.document(Endpoints.at(deps.connection.xero_url),
+                              deps.connection.short_code or "", doc.kind, doc.document_id)
+
+
+def document_row(deps: Deps, doc: CachedDocument) -> dict[str, Any]:
+    return {"document_id": doc.document_id, "type": doc.kind, "number": doc.number,
+            "reference": doc.reference, "xero_contact_id": doc.xero_contact_id,
+            "date": doc.issue_date, "due_date": doc.due_date, "status": doc.status,
+            "total": doc.total, "amount_due": doc.amount_due, "currency": doc.currency,
+            "link": link_for(deps, doc)}
+
+
+def details(deps: Deps, ref: Ref, *, kinds: set[str], status: str | None,
+            refresh: bool) -> tuple[list[dict[str, Any]], bool, str | None]:
+    scope = resolve(deps, ref)
+    _, stale, problem = _ensure(deps, scope, refresh=refresh)
+    wanted_status = status.upper() if status else None
+    rows = [document_row(deps, d) for d in scope_documents(deps, scope)
+            if d.kind in kinds and (wanted_status is None or d.status == wanted_status)]
+    rows.sort(key=lambda r: (r["type"], str(r["date"] or ""), r["number"]))
+    return rows, stale, problem
+
+
+def view(deps: Deps, target: str) -> tuple[str, str]:
+    """The View in Xero link of a linked contact or a document: (what, url)."""
+    text = target.strip()
+    endpoints = Endpoints.at(deps.connection.xero_url)
+    short = deps.connection.short_code or ""
+    if _GUID.match(text):
+        doc = documents.find(deps, [text])[text.lower()]
+        return (f"{KIND_NAMES[doc.kind]} {doc.number}".strip(),
+                deeplinks.document(endpoints, short, doc.kind, doc.document_id))
+    from xerolink.services.crm import parse_ref
+
+    ref = parse_ref(text)
+    if ref.kind != "contact":
+        raise UsageError("view takes a contact (contact:ID) or a document's id")
+    scope = resolve(deps, ref)
+    return scope.title, deeplinks.contact(endpoints, short, scope.contact_ids[0])

@@ -1,0 +1,105 @@
+"""What a customer owes, what is late, what is quoted: five figures from documents.
+
+Definitions (also in the README):
+- open quote: status DRAFT or SENT; amount Total.
+- outstanding invoice: ACCREC, AUTHORISED, AmountDue above 0; amount AmountDue.
+- overdue invoice: an outstanding invoice whose DueDate is before today in the
+  organisation's timezone.
+- outstanding and overdue bills: the same for ACCPAY.
+A document's base-currency amount is amount / CurrencyRate, rounded half-up to the
+cent; totals add those. Per-currency totals add the documents' own amounts. All
+arithmetic is Decimal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from xerolink.store.records import CachedDocument
+
+CENT = Decimal("0.01")
+FIGURES = ("open_quotes", "overdue_invoices", "outstanding_invoices", "overdue_bills",
+           "outstanding_bills")
+LABELS = {"open_quotes": "Open quotes", "overdue_invoices": "Overdue invoices",
+          "outstanding_invoices": "Outstanding invoices", "overdue_bills": "Overdue bills",
+          "outstanding_bills": "Outstanding bills"}
+
+# Xero's organisation timezones are Windows names; these are the IANA zones behind them.
+XERO_TIMEZONES = {
+    "NEWZEALANDSTANDARDTIME": "Pacific/Auckland", "AUSEASTERNSTANDARDTIME": "Australia/Sydney",
+    "EAUSTRALIASTANDARDTIME": "Australia/Brisbane", "CENAUSTRALIASTANDARDTIME":
+    "Australia/Adelaide", "AUSCENTRALSTANDARDTIME": "Australia/Darwin",
+    "WAUSTRALIASTANDARDTIME": "Australia/Perth", "TASMANIASTANDARDTIME": "Australia/Hobart",
+    "GMTSTANDARDTIME": "Europe/London", "GREENWICHSTANDARDTIME": "Atlantic/Reykjavik",
+    "WEUROPESTANDARDTIME": "Europe/Berlin", "ROMANCESTANDARDTIME": "Europe/Paris",
+    "CENTRALEUROPEANSTANDARDTIME": "Europe/Warsaw", "CENTRALEUROPESTANDARDTIME":
+    "Europe/Budapest", "GTBSTANDARDTIME": "Europe/Bucharest", "FLESTANDARDTIME":
+    "Europe/Kiev", "EASTERNSTANDARDTIME": "America/New_York", "CENTRALSTANDARDTIME":
+    "America/Chicago", "MOUNTAINSTANDARDTIME": "America/Denver", "USMOUNTAINSTANDARDTIME":
+    "America/Phoenix", "PACIFICSTANDARDTIME": "America/Los_Angeles", "ALASKANSTANDARDTIME":
+    "America/Anchorage", "HAWAIIANSTANDARDTIME": "Pacific/Honolulu", "ATLANTICSTANDARDTIME":
+    "America/Halifax", "NEWFOUNDLANDSTANDARDTIME": "America/St_Johns",
+    "CANADACENTRALSTANDARDTIME": "America/Regina", "SINGAPORESTANDARDTIME": "Asia/Singapore",
+    "CHINASTANDARDTIME": "Asia/Shanghai", "TOKYOSTANDARDTIME": "Asia/Tokyo",
+    "KOREASTANDARDTIME": "Asia/Seoul", "INDIASTANDARDTIME": "Asia/Kolkata",
+    "ARABIANSTANDARDTIME": "Asia/Dubai", "SOUTHAFRICASTANDARDTIME": "Africa/Johannesburg",
+    "FIJISTANDARDTIME": "Pacific/Fiji", "TONGASTANDARDTIME": "Pacific/Tongatapu",
+    "SAMOASTANDARDTIME": "Pacific/Apia", "SEASIASTANDARDTIME": "Asia/Bangkok",
+    "UTC": "UTC", "COORDINATEDUNIVERSALTIME": "UTC",
+}
+
+
+def organisation_today(now: datetime, xero_timezone: str | None) -> date:
+    """Today where the organisation is (UTC for a timezone xerolink does not know)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = XERO_TIMEZONES.get((xero_timezone or "").upper().replace(" ", ""), "UTC")
+    try:
+        return now.astimezone(ZoneInfo(name)).date()
+    except ZoneInfoNotFoundError:
+        return now.date()
+
+
+@dataclass
+class Figure:
+    count: int = 0
+    total: Decimal = Decimal("0.00")
+    by_currency: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, amount: Decimal, currency: str, rate: Decimal) -> None:
+        self.count += 1
+        self.total += to_base(amount, rate)
+        self.by_currency[currency] = self.by_currency.get(currency, Decimal("0.00")) + amount
+
+    def as_json(self) -> dict[str, object]:
+        return {"count": self.count, "total": _money(self.total),
+                "by_currency": {k: _money(v) for k, v in sorted(self.by_currency.items())}}
+
+
+def _money(value: Decimal) -> str:
+    return format(value.quantize(CENT, rounding=ROUND_HALF_UP), "f")
+
+
+def to_base(amount: Decimal, rate: Decimal) -> Decimal:
+    """amount / CurrencyRate in the base currency, rounded half-up to the cent."""
+    if rate <= 0:
+        raise ValueError(f"a CurrencyRate of {rate} cannot convert {amount}")
+    return (amount / rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def figures(documents: list[CachedDocument], today: date) -> dict[str, Figure]:
+    result = {name: Figure() for name in FIGURES}
+    for doc in documents:
+        if doc.kind == "quote":
+            if doc.status in ("DRAFT", "SENT"):
+                result["open_quotes"].add(doc.total, doc.currency, doc.currency_rate)
+            continue
+        if doc.status != "AUTHORISED" or doc.amount_due <= 0:
+            continue
+        kind = "invoices" if doc.kind == "invoice" else "bills"
+        result[f"outstanding_{kind}"].add(doc.amount_due, doc.currency, doc.currency_rate)
+        if doc.due_date is not None and doc.due_date < today:
+            result[f"overdue_{kind}"].add(doc.amount_due, doc.currency, doc.currency_rate)
+    return result
