@@ -110,6 +110,9 @@ def build_app() -> typer.Typer:
     from xerolink.cli import documents as documents_cmd
 
     documents_cmd.register(app)
+    from xerolink.cli import demo as demo_cmd
+
+    demo_cmd.register(app)
 
     app.add_typer(config_cmd.app, name="config", help="Read and change this profile's settings.")
     app.add_typer(

@@ -83,6 +83,8 @@ class Runtime:
     # -- Xero --------------------------------------------------------------------
     max_wait: float | None = None
     gateways: list[Any] = field(default_factory=list)
+    # Who opens authorisation links: None means the user's browser. The demo plays it.
+    browser: Callable[[str], None] | None = None
 
     @property
     def token_store(self) -> Any:

@@ -54,6 +54,9 @@ def _client_id(rt: Runtime, flag: str | None, endpoints: Any) -> str:
 
 def _show_url(rt: Runtime, no_browser: bool) -> Any:
     def show(url: str) -> None:
+        if rt.browser is not None:
+            rt.browser(url)
+            return
         opened = False
         if not no_browser:
             import webbrowser

@@ -45,8 +45,9 @@ def resolve(deps: Deps, ref: Ref) -> Scope:
         if link is None:
             raise NotFoundError(f"{ref} is not linked to a Xero contact; link it first: "
                                 f"xerolink suggest {ref}")
-        return Scope(ref, f"{contact.name or contact.email} ({link.xero_name})",
-                     [link.xero_contact_id])
+        name = contact.name or contact.email
+        title = name if link.xero_name in ("", name) else f"{name} (Xero: {link.xero_name})"
+        return Scope(ref, title, [link.xero_contact_id])
     if ref.kind == "company":
         company = store.get_crm_company(ref.id)
         if company is None:

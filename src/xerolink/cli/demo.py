@@ -1,0 +1,238 @@
+"""``xerolink demo``: the whole job in one command, against the built-in sandbox.
+
+It runs the real commands, in-process, each under a heading that names it: a
+sandbox on a free loopback port, a temporary home, connect through the real PKCE
+flow (the demo plays the browser), sample CRM records, auto-link, a deal's
+documents, then status, summaries and documents.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from xerolink.cli._runtime import Runtime, command
+from xerolink.errors import XerolinkError
+from xerolink.render import JSON, Renderer
+
+ORGANISATION = "Kauri Bay Trading Ltd"
+PROFILE = "demo"
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "demo", examples=["xerolink demo", "xerolink demo --keep",
+                                   "xerolink demo --json"])(demo)
+
+
+def demo(
+    rt: Runtime,
+    home: Annotated[Path | None, typer.Option(
+        "--home", help="Use this folder as XEROLINK_HOME (kept afterwards).")] = None,
+    keep: Annotated[bool, typer.Option(
+        "--keep", help="Leave the sandbox running and the home in place, and say how to "
+        "carry on.")] = False,
+) -> None:
+    """See what xerolink is for in a minute, with no Xero account and no set-up."""
+    from xerolink.sandbox.browser import approve
+
+    chosen_home = home.resolve() if home else Path(tempfile.mkdtemp(prefix="xerolink-demo-"))
+    sandbox, base, pid = _start_sandbox(keep)
+    env = {k: v for k, v in rt.env.items() if not k.startswith("XEROLINK_")}
+    env.update({"XEROLINK_HOME": str(chosen_home), "XEROLINK_PROFILE": PROFILE,
+                "XEROLINK_USER": rt.user})
+    notes: list[str] = []
+    file_store = _needs_file_store(env)
+    if file_store:
+        env["XEROLINK_TOKEN_STORE"] = "file"  # noqa: S105 - a setting, not a secret
+        notes.append("No OS keyring on this machine: the demo keeps its tokens in a private "
+                     "file in its temporary home (XEROLINK_TOKEN_STORE=file).")
+    steps = _Steps(rt, env, play_browser=lambda url: _follow(approve, url))
+    try:
+        for note in notes:
+            rt.out.notice(note)
+        result = steps.run_all(base)
+        result.update({"home": str(chosen_home), "xero_url": base, "profile": PROFILE,
+                       "token_store": "file" if file_store else "keyring", "kept": keep})
+        if keep:
+            result["sandbox_pid"] = pid
+            result["next"] = _next_steps(chosen_home, file_store, pid)
+        if rt.out.is_human:
+            if keep:
+                rt.out.print("\n[bold]Carry on where the demo stopped[/bold]")
+                for line in result["next"]:
+                    rt.out.line(line)
+        else:
+            rt.out.json(result)
+    finally:
+        if not keep:
+            _clean_up(env, sandbox, chosen_home, created=home is None)
+
+
+def _needs_file_store(env: dict[str, str]) -> bool:
+    from xerolink.profile import resolve_profile
+    from xerolink.tokenstore import KeyringTokenStore, TokenStoreUnavailable
+
+    if env.get("XEROLINK_TOKEN_STORE", "").lower() == "file":
+        return True
+    try:
+        KeyringTokenStore(resolve_profile(PROFILE, env)).check()
+    except TokenStoreUnavailable:
+        return True
+    return False
+
+
+def _start_sandbox(keep: bool) -> tuple[Any, str, int | None]:
+    """In-process, or (with --keep) as a process that outlives the demo."""
+    if not keep:
+        from xerolink.sandbox import SandboxOptions, SandboxServer
+
+        server = SandboxServer(SandboxOptions(seed=1, contacts=200))
+        return server, server.start(), None
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "xerolink", "sandbox", "serve", "--port", "0", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        start_new_session=True, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    try:
+        base = json.loads(line)["base_url"]
+    except (ValueError, KeyError):
+        proc.kill()
+        raise XerolinkError("the sandbox did not start; run `xerolink sandbox serve` to "
+                            "see why") from None
+    return None, base, proc.pid
+
+
+def _follow(approve: Callable[..., str], url: str) -> None:
+    """Play the browser: consent, then the redirect to xerolink's callback."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    def go() -> None:
+        location = approve(url)
+        parts = urlsplit(location)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        conn.request("GET", f"{parts.path}?{parts.query}")
+        conn.getresponse().read()
+        conn.close()
+
+    threading.Thread(target=go, daemon=True).start()
+
+
+class _Steps:
+    def __init__(self, rt: Runtime, env: dict[str, str], play_browser: Callable[[str], None]):
+        self.rt = rt
+        self.env = env
+        self.play_browser = play_browser
+        self.human = rt.out.is_human
+
+    def run(self, args: list[str], *, show: bool = True) -> Any:
+        """Run one command; in human mode it prints under a heading, and its JSON (run
+        quietly a second way) is what the demo keeps."""
+        from xerolink.cli import main
+
+        line = "xerolink " + " ".join(a if " " not in a else repr(a) for a in args)
+        if self.human and show:
+            self.rt.out.print()
+            self.rt.out.print(f"[bold cyan]$ {line}[/bold cyan]")
+        out, err = io.StringIO(), io.StringIO()
+        quiet = not (self.human and show)
+        runtime = Runtime(env=self.env, renderer_factory=(
+            (lambda mode: Renderer(mode=JSON if mode != "csv" else mode, stdout=out,
+                                   stderr=err)) if quiet else
+            (lambda mode: Renderer(mode=mode))))
+        runtime.browser = self.play_browser
+        code = main([*args, "--json"] if quiet else args, runtime=runtime)
+        if code != 0:
+            message = err.getvalue().strip().splitlines()[-1:] if quiet else []
+            raise XerolinkError(f"the demo's step `{line}` failed"
+                                + (f": {message[0]}" if message else ""))
+        return json.loads(out.getvalue()) if quiet else None
+
+    def run_all(self, base: str) -> dict[str, Any]:
+        from importlib.resources import as_file, files
+
+        data = files("xerolink").joinpath("sample_data")
+        result: dict[str, Any] = {}
+        self._heading("Setting up: $ xerolink connect --xero-url URL; xerolink crm import "
+                      "(sample contacts, companies, deals); xerolink link --auto; "
+                      "xerolink deal attach deal:d1 ...")
+        result["connect"] = self.run(["connect", "--xero-url", base, "--tenant", ORGANISATION,
+                                      "--port", "0"], show=False)
+        imports = {}
+        for name in ("contacts.csv", "companies.csv", "deals.json"):
+            with as_file(data.joinpath(name)) as path:
+                imports[name] = self.run(["crm", "import", str(path)], show=False)
+        result["imports"] = imports
+        result["auto_link"] = self.run(["link", "--auto"], show=False)
+        offered = self.run(["deal", "suggest", "deal:d1"], show=False)
+        chosen = [d["document_id"] for d in offered][:3]
+        result["deal_attach"] = self.run(["deal", "attach", "deal:d1", *chosen], show=False)
+        linked = len(result["auto_link"]["linked"])
+        if self.human:
+            self.rt.out.line(
+                f"Connected {result['connect']['tenant_name']}; imported "
+                f"{imports['contacts.csv']['imported']} contacts, "
+                f"{imports['companies.csv']['imported']} companies and "
+                f"{imports['deals.json']['imported']} deals; auto-linked {linked} contacts "
+                f"({len(result['auto_link']['ambiguous'])} ambiguous, "
+                f"{len(result['auto_link']['unmatched'])} unmatched); attached "
+                f"{len(chosen)} documents to deal:d1.")
+        for key, args in (("status", ["status"]),
+                          ("contact_summary", ["summary", "contact:c1"]),
+                          ("company_summary", ["summary", "company:harbour"]),
+                          ("deal_summary", ["summary", "deal:d1"]),
+                          ("contact_details", ["details", "contact:c1"])):
+            if self.human:
+                self.run(args)
+            result[key] = self.run(args, show=False) if not self.human else None
+        return result
+
+    def _heading(self, text: str) -> None:
+        if self.human:
+            self.rt.out.print(f"[bold]{text}[/bold]")
+
+
+def _next_steps(home: Path, file_store: bool, pid: int | None) -> list[str]:
+    lines = [f"export XEROLINK_HOME={home}", f"export XEROLINK_PROFILE={PROFILE}"]
+    if file_store:
+        lines.append("export XEROLINK_TOKEN_STORE=file")
+    lines += ["xerolink summary company:summit",
+              "xerolink suggest contact:c29",
+              "xerolink create-invoice contact:c2 --line \"Consulting;3;150\"",
+              f"(stop the sandbox with: kill {pid})"]
+    return lines
+
+
+def _clean_up(env: dict[str, str], sandbox: Any, home: Path, *, created: bool) -> None:
+    from xerolink.profile import resolve_profile
+    from xerolink.store.sqlite import SqliteStore
+    from xerolink.tokenstore import open_token_store, token_store_kind
+
+    try:
+        profile = resolve_profile(PROFILE, env)
+        if profile.store_path.exists():
+            store = SqliteStore(profile.store_path)
+            connection = store.active_connection()
+            store.close()
+            if connection is not None and env.get("XEROLINK_TOKEN_STORE") != "file":
+                open_token_store(profile, token_store_kind(None, env)).delete(
+                    connection.tenant_id)
+    except XerolinkError:
+        pass
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+        if created:
+            shutil.rmtree(home, ignore_errors=True)
+        os.environ.get("XEROLINK_HOME")  # the user's own settings were never changed

@@ -1,0 +1,86 @@
+"""`xerolink demo` as a new user runs it, on a machine with no OS keyring."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib.resources import files
+
+from xerolink.sandbox.seed import build_tenants
+
+FIGURES = ("open_quotes", "overdue_invoices", "outstanding_invoices", "overdue_bills",
+           "outstanding_bills")
+
+
+def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 60):
+    base = {k: v for k, v in os.environ.items() if not k.startswith("XEROLINK_")}
+    base["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    return subprocess.run([sys.executable, "-m", "xerolink", *args], capture_output=True,
+                          text=True, timeout=timeout, env={**base, **(env or {})})
+
+
+def test_the_demo_prints_every_section_quickly_and_cleans_up() -> None:
+    started = time.perf_counter()
+    result = _run("demo")
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 15, f"the demo took {elapsed:.1f}s"
+    for heading in ("$ xerolink status", "$ xerolink summary contact:c1",
+                    "$ xerolink summary company:harbour", "$ xerolink summary deal:d1",
+                    "$ xerolink details contact:c1"):
+        assert heading in result.stdout
+    assert "Connection Status:" in result.stdout and "Running" in result.stdout
+    assert "Open quotes" in result.stdout and "Overdue invoices" in result.stdout
+    notes = [line for line in result.stderr.splitlines() if line]
+    assert notes == ["No OS keyring on this machine: the demo keeps its tokens in a private "
+                     "file in its temporary home (XEROLINK_TOKEN_STORE=file)."]
+
+
+def test_demo_json_parses_and_matches_summary_against_the_kept_sandbox(tmp_path) -> None:
+    result = _run("demo", "--keep", "--json", "--home", str(tmp_path / "home"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    try:
+        assert report["kept"] is True and report["token_store"] == "file"
+        assert len(report["auto_link"]["linked"]) >= 24
+        assert report["deal_attach"]["attached"] >= 1
+        env = {"XEROLINK_HOME": report["home"], "XEROLINK_PROFILE": report["profile"],
+               "XEROLINK_TOKEN_STORE": "file"}
+        for key, ref in (("contact_summary", "contact:c1"),
+                         ("company_summary", "company:harbour"),
+                         ("deal_summary", "deal:d1")):
+            again = _run("summary", ref, "--json", "--refresh", env=env)
+            assert again.returncode == 0, again.stderr
+            fresh = json.loads(again.stdout)
+            assert {k: fresh[k] for k in FIGURES} == {k: report[key][k] for k in FIGURES}
+        assert report["contact_details"], "contact:c1 has documents"
+    finally:
+        os.kill(report["sandbox_pid"], signal.SIGTERM)
+
+
+def test_sample_data_relates_to_the_seed_as_the_demo_says() -> None:
+    now = datetime.now(UTC)
+    kauri = build_tenants(1, 200, now.date(), now)[0]
+    emails, persons, names = {}, {}, set()
+    for contact in kauri.contacts.values():
+        if contact["ContactStatus"] != "ACTIVE":
+            continue
+        if contact["EmailAddress"]:
+            emails[contact["EmailAddress"]] = emails.get(contact["EmailAddress"], 0) + 1
+        for person in contact["ContactPersons"]:
+            persons[person["EmailAddress"]] = persons.get(person["EmailAddress"], 0) + 1
+        names.add(contact["Name"].lower())
+    text = files("xerolink").joinpath("sample_data/contacts.csv").read_text()
+    rows = list(csv.DictReader(text.splitlines()))
+    by_email = [r for r in rows if emails.get(r["email"]) == 1]
+    by_person = [r for r in rows if persons.get(r["email"]) == 1]
+    by_name = [r for r in rows if r["email"] not in emails and r["email"] not in persons
+               and f"{r['first_name']} {r['last_name']}".lower() in names]
+    unknown = [r for r in rows if r not in by_email + by_person + by_name]
+    assert (len(by_email), len(by_person), len(by_name), len(unknown)) == (24, 4, 5, 3)
