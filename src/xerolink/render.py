@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from xerolink.redact import redact
 
 HUMAN, JSON, CSV = "human", "json", "csv"
+WIDE = 200  # columns a console needs before tables add their wide-only columns
 
 # A spreadsheet treats a cell that begins with one of these as a formula.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -32,8 +33,11 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 class Column:
     key: str
     header: str
-    justify: str = "left"  # "right" for amounts and counts
+    justify: str = "left"  # "right" for amounts and counts: never wrapped or clipped
     style: str | None = None
+    wrap: bool = False  # free text may wrap; codes, dates and numbers never break
+    wide_only: bool = False  # shown in a table only when the console has room
+    link_key: str | None = None  # cell becomes a terminal hyperlink to row[link_key]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -101,8 +105,12 @@ class Renderer:
     def _make_console(self, stream: TextIO) -> Any:
         from rich.console import Console
 
+        # Piped output is read in logs and pagers: give tables room unless COLUMNS says.
+        piped = not getattr(stream, "isatty", lambda: False)()
+        width = 160 if piped and not os.environ.get("COLUMNS") else None
         return Console(
             file=stream,
+            width=width,
             no_color=bool(os.environ.get("NO_COLOR")),
             highlight=False,
             soft_wrap=False,
@@ -165,12 +173,28 @@ class Renderer:
         self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, title: str | None
     ) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
+        rows = list(rows)
+        shown = [c for c in columns if not c.wide_only or self.console.width >= WIDE]
         table = Table(title=title, title_justify="left", header_style="bold")
-        for col in columns:
-            table.add_column(col.header, justify=col.justify, style=col.style)  # type: ignore[arg-type]
+        for col in shown:
+            cells = [_human_cell(row.get(col.key)) for row in rows]
+            if col.justify == "right":  # amounts and counts: whole, always
+                width = max([len(col.header), *(len(c) for c in cells)])
+                table.add_column(col.header, justify="right", style=col.style, no_wrap=True,
+                                 min_width=width)
+            elif col.wrap:
+                table.add_column(col.header, style=col.style, overflow="fold")
+            else:
+                table.add_column(col.header, style=col.style, no_wrap=True)
         for row in rows:
-            table.add_row(*(_human_cell(row.get(c.key)) for c in columns))
+            cells = []
+            for col in shown:
+                text = _human_cell(row.get(col.key))
+                url = row.get(col.link_key) if col.link_key else None
+                cells.append(Text(text, style=f"link {url}") if url else text)
+            table.add_row(*cells)
         return table
 
     def key_values(self, pairs: Sequence[tuple[str, Any]], *, title: str | None = None,

@@ -38,7 +38,7 @@ def list_settings(rt: Runtime) -> None:
     rt.out.records(
         rows,
         [Column("key", "Setting"), Column("value", "Value"), Column("set", "Set"),
-         Column("description", "What it is for")],
+         Column("description", "What it is for", wrap=True)],
     )
 
 

@@ -13,13 +13,14 @@ from xerolink.render import Column
 
 app = typer.Typer(no_args_is_help=True)
 
-CONTACT_COLUMNS = [Column("ref", "Reference"), Column("name", "Name"), Column("email", "Email"),
+CONTACT_COLUMNS = [Column("ref", "Reference"), Column("name", "Name", wrap=True),
+                   Column("email", "Email", wrap=True),
                    Column("phone", "Phone"), Column("company_id", "Company"),
                    Column("xero_contact", "Xero contact")]
-COMPANY_COLUMNS = [Column("ref", "Reference"), Column("name", "Name"),
+COMPANY_COLUMNS = [Column("ref", "Reference"), Column("name", "Name", wrap=True),
                    Column("members", "Members", justify="right"),
                    Column("linked_members", "Linked", justify="right")]
-DEAL_COLUMNS = [Column("ref", "Reference"), Column("title", "Title"),
+DEAL_COLUMNS = [Column("ref", "Reference"), Column("title", "Title", wrap=True),
                 Column("value", "Value", justify="right"), Column("currency", "Currency"),
                 Column("primary_contact_id", "Primary contact"),
                 Column("participant_ids", "Participants")]
@@ -59,7 +60,7 @@ def import_records(
                     + (f"; skipped {len(result.skipped)} invalid rows" if result.skipped else ""))
         if result.skipped:
             rt.out.records(result.skipped, [Column("row", "Row", justify="right"),
-                                            Column("reason", "Why it was skipped")])
+                                            Column("reason", "Why it was skipped", wrap=True)])
     else:
         rt.out.json({"kind": result.kind, "format": result.fmt, "imported": result.imported,
                      "skipped": result.skipped})

@@ -10,14 +10,15 @@ import typer
 
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import ExitCode, UsageError
-from xerolink.render import Column
+from xerolink.render import WIDE, Column
 
 REF = Annotated[str, typer.Argument(help="contact:ID (or a bare id), company:ID or deal:ID.")]
-DOC_COLUMNS = [Column("type", "Type"), Column("number", "Number"), Column("date", "Date"),
-               Column("due_date", "Due / expiry"), Column("status", "Status"),
-               Column("total", "Total", justify="right"),
+DOC_COLUMNS = [Column("type", "Type"), Column("number", "Number", link_key="link"),
+               Column("date", "Date"), Column("due_date", "Due"),
+               Column("status", "Status"), Column("total", "Total", justify="right"),
                Column("amount_due", "Amount due", justify="right"),
-               Column("currency", "Currency"), Column("link", "View in Xero")]
+               Column("currency", "Currency"),
+               Column("link", "View in Xero", wide_only=True)]
 
 deal_app = typer.Typer(no_args_is_help=True)
 
@@ -83,12 +84,13 @@ def summary(
         rt.out.records(rows, [Column("figure", "Summary"),
                               Column("count", "Count", justify="right"),
                               Column("total", f"Total {base}", justify="right"),
-                              Column("by_currency", "By currency")])
+                              Column("by_currency", "By currency", wrap=True)])
         rt.out.line(_freshness(report, now))
         if report.members:
-            rt.out.records(report.members, [Column("ref", "Member"), Column("name", "Name"),
+            rt.out.records(report.members, [Column("ref", "Member"),
+                                            Column("name", "Name", wrap=True),
                                             Column("linked", "Linked"),
-                                            Column("xero_name", "Xero contact")],
+                                            Column("xero_name", "Xero contact", wrap=True)],
                            title="Members")
         if report.record.startswith("deal:"):
             rt.out.records(report.documents, [Column("type", "Type"),
@@ -179,6 +181,9 @@ def details(
                                            kinds=kinds or {"quote", "invoice", "bill"},
                                            status=status, refresh=refresh_first)
     rt.out.records(rows, DOC_COLUMNS)
+    if rows and rt.out.is_human and rt.out.console.width < WIDE:
+        rt.out.line("Numbers link to Xero in terminals that support links; --json and --csv "
+                    "include the View in Xero links, and `xerolink view DOC_ID` prints one.")
     if stale:
         rt.out.notice(f"warning: Xero could not be reached; listed from the cache ({problem})")
         raise typer.Exit(int(ExitCode.XERO_UNREACHABLE))

@@ -12,10 +12,11 @@ from xerolink.errors import UsageError
 from xerolink.render import Column
 
 REF = Annotated[str, typer.Argument(help="A CRM contact: contact:ID or a bare id.")]
-XERO_COLUMNS = [Column("name", "Name"), Column("email", "Email"),
+XERO_COLUMNS = [Column("name", "Name", wrap=True), Column("email", "Email", wrap=True),
                 Column("xero_contact_id", "ContactID")]
-LINK_COLUMNS = [Column("crm", "CRM record"), Column("crm_name", "CRM name"),
-                Column("crm_email", "CRM email"), Column("xero_name", "Xero contact"),
+LINK_COLUMNS = [Column("crm", "CRM record"), Column("crm_name", "CRM name", wrap=True),
+                Column("crm_email", "CRM email", wrap=True),
+                Column("xero_name", "Xero contact", wrap=True),
                 Column("xero_contact_id", "Xero ContactID"), Column("linked_by", "Linked by"),
                 Column("linked_at", "Linked at")]
 
@@ -53,7 +54,7 @@ def suggest(rt: Runtime, ref: REF) -> None:
     found = linking.suggest(rt.linking_deps(), target)
     rows = [_xero_row(s.contact, score=s.score, reason=s.reason) for s in found]
     rt.out.records(rows, [*XERO_COLUMNS, Column("score", "Score", justify="right"),
-                          Column("reason", "Why")], title=f"Suggestions for {target}")
+                          Column("reason", "Why", wrap=True)], title=f"Suggestions for {target}")
 
 
 def search(
@@ -149,7 +150,7 @@ def _auto(rt: Runtime, dry_run: bool) -> None:
                  "candidates": ", ".join(c["xero_name"] for c in a["candidates"])}
                 for a in report.ambiguous[:20]]
         rt.out.records(rows, [Column("crm", "CRM record"), Column("email", "Email"),
-                              Column("candidates", "Xero candidates")],
+                              Column("candidates", "Xero candidates", wrap=True)],
                        title="Ambiguous: link these yourself (xerolink link REF ID)")
         if len(report.ambiguous) > 20:
             rt.out.line(f"... and {len(report.ambiguous) - 20} more; --json lists them all")
