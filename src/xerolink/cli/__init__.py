@@ -111,8 +111,10 @@ def build_app() -> typer.Typer:
 
     documents_cmd.register(app)
     from xerolink.cli import demo as demo_cmd
+    from xerolink.cli import doctor as doctor_cmd
 
     demo_cmd.register(app)
+    doctor_cmd.register(app)
 
     app.add_typer(config_cmd.app, name="config", help="Read and change this profile's settings.")
     app.add_typer(

@@ -118,7 +118,8 @@ class Sandbox:
     def _roll(self, kind: str, method: str) -> bool:
         faults = self.faults
         rate = {"error": faults.error_rate, "drop": faults.drop_rate,
-                "commit_then_drop": faults.commit_then_drop_rate}[kind]
+                "commit_then_drop": faults.commit_then_drop_rate,
+                "garbage": faults.garbage_rate}[kind]
         if rate <= 0 or not faults.applies_to(method):
             return False
         with self.rng_lock:
@@ -133,6 +134,14 @@ class Sandbox:
                                   "Detail": "injected fault"})
         if self._roll("drop", method):
             return "drop"
+        if self._roll("garbage", method):
+            with self.rng_lock:
+                html = self.rng.random() < 0.5
+            if html:
+                return 200, b"<!DOCTYPE html><html><body>Service maintenance</body></html>", {
+                    "Content-Type": "text/html"}
+            return 200, b'{"Id":"x","Status":"OK","Invoices":[{"InvoiceID":"', {
+                "Content-Type": "application/json"}
         return None
 
     # -- identity -------------------------------------------------------------------
@@ -277,12 +286,14 @@ class Sandbox:
                 commit_then_drop_rate=float(data.get("commit_then_drop_rate", 0)),
                 retry_after=None if data.get("retry_after") is None
                 else int(data["retry_after"]),
+                garbage_rate=float(data.get("garbage_rate", 0)),
                 methods=None if data.get("methods") is None
                 else [str(m).upper() for m in data["methods"]],
             )
         except (TypeError, ValueError):
             return _json(400, {"error": "faults take numbers"})
-        for rate in (faults.error_rate, faults.drop_rate, faults.commit_then_drop_rate):
+        for rate in (faults.error_rate, faults.drop_rate, faults.commit_then_drop_rate,
+                     faults.garbage_rate):
             if not 0 <= rate <= 1:
                 return _json(400, {"error": "rates are between 0 and 1"})
         if not 0 <= faults.latency_ms <= 60_000:
@@ -296,10 +307,12 @@ class Sandbox:
             o.minute_limit = int(data.get("minute", o.minute_limit))
             o.day_limit = int(data.get("day", o.day_limit))
             o.concurrent_limit = int(data.get("concurrent", o.concurrent_limit))
+            o.minute_window = float(data.get("minute_window", o.minute_window))
             o.rate_limits = bool(data.get("enabled", o.rate_limits))
         except (TypeError, ValueError):
             return _json(400, {"error": "limits take whole numbers"})
-        return _json(200, {"minute": o.minute_limit, "day": o.day_limit,
+        return _json(200, {"minute": o.minute_limit, "minute_window": o.minute_window,
+                           "day": o.day_limit,
                            "concurrent": o.concurrent_limit, "enabled": o.rate_limits})
 
 

@@ -27,6 +27,7 @@ class SandboxOptions:
     refresh_grace: int = 1800
     code_ttl: int = 300
     minute_limit: int = 60
+    minute_window: float = 60.0  # tests shorten it to see a minute limit clear
     day_limit: int = 5000
     concurrent_limit: int = 5
     app_minute_limit: int = 10_000
@@ -106,6 +107,7 @@ class Faults:
     drop_rate: float = 0.0
     commit_then_drop_rate: float = 0.0
     retry_after: int | None = None
+    garbage_rate: float = 0.0  # a 200 whose body is an HTML page or truncated JSON
     methods: list[str] | None = None  # None: every method
 
     def applies_to(self, method: str) -> bool:
@@ -197,7 +199,8 @@ class Limiter:
         o = self.options
         with self.lock:
             minute, day = self.minute[tenant], self.day[tenant]
-            for window, span in ((minute, 60.0), (day, 86400.0), (self.app_minute, 60.0)):
+            for window, span in ((minute, o.minute_window), (day, 86400.0),
+                                 (self.app_minute, 60.0)):
                 while window and window[0] <= now - span:
                     window.popleft()
             def wait(window: collections.deque[float], span: float) -> int:
@@ -210,7 +213,7 @@ class Limiter:
             elif len(day) >= o.day_limit:
                 problem, retry = "day", wait(day, 86400.0)
             elif len(minute) >= o.minute_limit:
-                problem, retry = "minute", wait(minute, 60.0)
+                problem, retry = "minute", wait(minute, o.minute_window)
             elif len(self.app_minute) >= o.app_minute_limit:
                 problem, retry = "appminute", wait(self.app_minute, 60.0)
             if problem is None:

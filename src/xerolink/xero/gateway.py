@@ -79,6 +79,8 @@ class CallLog:
     retries: int = 0
     waited_seconds: float = 0.0
     limits: dict[str, Any] = field(default_factory=dict)
+    server_date: str | None = None  # Xero's Date header, for clock-skew checks
+    server_date_seen_at: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -223,6 +225,11 @@ class XeroGateway:
         return retry_after
 
     def _note_limits(self, headers: Any) -> None:
+        date = _header(headers, "Date")
+        if date:
+            with self.log.lock:
+                self.log.server_date = str(date)
+                self.log.server_date_seen_at = datetime.now(UTC)
         seen = {}
         for name, key in (("X-MinLimit-Remaining", "minute_remaining"),
                           ("X-DayLimit-Remaining", "day_remaining"),

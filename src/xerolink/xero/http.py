@@ -32,7 +32,7 @@ def pool_manager(maxsize: int = MAX_IN_FLIGHT) -> Any:
 class RetryPolicy:
     """Bounded exponential backoff with jitter: at most ``attempts`` tries in all."""
 
-    attempts: int = 5
+    attempts: int = 7
     base_delay: float = 0.25
     max_delay: float = 4.0
     sleep: Callable[[float], None] = time.sleep

@@ -1,0 +1,46 @@
+"""Twenty xerolink processes at once, after the access token expired."""
+
+from __future__ import annotations
+
+import json
+
+from support import connect_profile, control, crm_csv_from_sandbox
+from xerolink.store.sqlite import SqliteStore
+
+
+def test_twenty_processes_refreshing_linking_and_summarising_at_once(proc, sandbox, tmp_path
+                                                                     ) -> None:
+    tenant = connect_profile(sandbox, proc.home)
+    rows = crm_csv_from_sandbox(sandbox, tmp_path / "crm.csv", limit=30)
+    assert proc.run("crm", "import", str(tmp_path / "crm.csv")).returncode == 0
+    books = sandbox.sandbox.tenants[tenant]
+    store = SqliteStore(proc.home / "profiles" / "default" / "xerolink.db")
+    # Half are linked now (for summaries), half will be linked by the processes.
+    xero_ids = list(books.contacts)
+    for n in range(1, 8):
+        assert proc.run("link", str(n), xero_ids[n]).returncode == 0
+    store.close()
+    proc.expire_token()
+    control(sandbox.base_url, "POST", "stats/reset")
+    jobs = ([proc.start("status", "--json") for _ in range(6)]
+            + [proc.start("link", str(n), xero_ids[n]) for n in range(10, 17)]
+            + [proc.start("summary", str(n), "--refresh", "--json") for n in range(1, 8)])
+    assert len(jobs) == 20
+    for job in jobs:
+        _, err = job.communicate(timeout=120)
+        assert job.returncode == 0, err
+    stats = control(sandbox.base_url, "GET", "stats")
+    assert stats["invalid_grant"] == 0
+    assert stats["token_grants"] == {"refresh_token": 1}
+    store = SqliteStore(proc.home / "profiles" / "default" / "xerolink.db")
+    assert store.integrity_check() == "ok"
+    links = store.list_links(tenant)
+    assert sorted(int(link.crm_contact_id) for link in links) == [*range(1, 8), *range(10, 17)]
+    assert len({link.crm_contact_id for link in links}) == len(links), "no link doubled"
+    store.close()
+    stored = json.loads((proc.home / "profiles" / "default" / "tokens.json").read_text())
+    live = [t for t, record in sandbox.sandbox.identity.refresh_tokens.items()
+            if record.used_at is None and not sandbox.sandbox.identity.grants[
+                record.grant_id].revoked]
+    assert stored[tenant]["refresh_token"] in live
+    assert rows
