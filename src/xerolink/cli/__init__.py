@@ -7,9 +7,8 @@ one place where failures become an ``error:`` line and an exit code.
 from __future__ import annotations
 
 import sys
-import traceback
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 import typer
 
@@ -27,12 +26,10 @@ Try it with no Xero account: `xerolink demo`.
 
 EPILOG = """Examples:
 
+\b
   $ xerolink demo
-
   $ xerolink connect --xero-url http://127.0.0.1:8080
-
   $ xerolink config set sales_account 200
-
   $ xerolink --json config list
 
 Exit codes: 0 ok, 1 unexpected error, 2 usage or bad input, 3 not connected or
@@ -46,7 +43,7 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-def build_app() -> typer.Typer:
+def build_app(only: str | None = None) -> typer.Typer:
     app = typer.Typer(
         name="xerolink",
         help=HELP,
@@ -54,7 +51,7 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
-        rich_markup_mode="markdown",
+        rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     )
 
@@ -94,34 +91,60 @@ def build_app() -> typer.Typer:
         rt.verbose = rt.verbose or verbose
         rt.select_output(json=json_output, csv=csv_output)
 
-    from xerolink.cli import access as access_cmd
-    from xerolink.cli import config as config_cmd
-    from xerolink.cli import connection as connection_cmd
-    from xerolink.cli import crm as crm_cmd
-    from xerolink.cli import linking as linking_cmd
-    from xerolink.cli import sandbox as sandbox_cmd
-
-    connection_cmd.register(app)
-    app.add_typer(access_cmd.app, name="access",
-                  help="Choose who may view Xero data in this profile (admins).")
-    app.add_typer(crm_cmd.app, name="crm",
-                  help="Import and list CRM contacts, companies and deals.")
-    linking_cmd.register(app)
-    from xerolink.cli import documents as documents_cmd
-
-    documents_cmd.register(app)
-    from xerolink.cli import demo as demo_cmd
-    from xerolink.cli import doctor as doctor_cmd
-
-    demo_cmd.register(app)
-    doctor_cmd.register(app)
-
-    app.add_typer(config_cmd.app, name="config", help="Read and change this profile's settings.")
-    app.add_typer(
-        sandbox_cmd.app, name="sandbox",
-        help="Run a local Xero-compatible server for trying and testing.",
-    )
+    for names, register in _COMMANDS:
+        if only is None or only in names:
+            register(app)
     return app
+
+
+def _module(name: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"xerolink.cli.{name}")
+
+
+def _group(module: str, name: str, help_text: str) -> Callable[[typer.Typer], None]:
+    return lambda app: app.add_typer(_module(module).app, name=name, help=help_text)
+
+
+# Every command, by the module that defines it, in the order help lists them. main()
+# registers only the module of the command being run, so a run pays for one module's
+# commands, not all of them.
+_COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer], None]]] = [
+    (("connect", "status", "remove"), lambda app: _module("connection").register(app)),
+    (("access",), _group("access", "access",
+                         "Choose who may view Xero data in this profile (admins).")),
+    (("crm",), _group("crm", "crm", "Import and list CRM contacts, companies and deals.")),
+    (("suggest", "search", "link", "unlink", "links", "create-contact"),
+     lambda app: _module("linking").register(app)),
+    (("summary", "refresh", "details", "view", "create-quote", "create-invoice",
+      "create-bill", "deal"), lambda app: _module("documents").register(app)),
+    (("demo",), lambda app: _module("demo").register(app)),
+    (("doctor",), lambda app: _module("doctor").register(app)),
+    (("config",), _group("config", "config", "Read and change this profile's settings.")),
+    (("sandbox",), _group("sandbox", "sandbox",
+                          "Run a local Xero-compatible server for trying and testing.")),
+]
+_VALUED_OPTIONS = ("--profile", "--max-wait")
+
+
+def _command_name(args: Sequence[str]) -> str | None:
+    """The command a run names (the first argument that is not a root option), if it is
+    one of xerolink's; None means: build every command (help, errors, no command)."""
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        if arg in _VALUED_OPTIONS:
+            position += 2
+            continue
+        if arg.startswith("-"):
+            if arg in ("--help", "-h", "--version"):
+                return None
+            position += 1
+            continue
+        known = any(arg in names for names, _ in _COMMANDS)
+        return arg if known else None
+    return None
 
 
 def main(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> int:
@@ -130,7 +153,7 @@ def main(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> i
     rt = runtime or Runtime()
     rt.debug = rt.debug or "--debug" in args
     try:
-        command = typer.main.get_command(build_app())
+        command = typer.main.get_command(build_app(_command_name(args)))
         result = command.main(args=args, prog_name="xerolink", standalone_mode=False, obj=rt)
         return int(result) if isinstance(result, int) else 0
     except XerolinkError as exc:
@@ -170,6 +193,8 @@ def _renderer(rt: Runtime) -> Renderer:
 
 def _report(rt: Runtime, exc: BaseException, message: str, *, show_trace: bool = True) -> None:
     if rt.debug and show_trace:
+        import traceback
+
         trace = "".join(traceback.format_exception(exc))
         sys.stderr.write(redact(trace))
     _renderer(rt).error(message)

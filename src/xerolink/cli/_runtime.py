@@ -134,8 +134,8 @@ class Runtime:
         from xerolink.services.linking import Deps
 
         connection = require_viewer(self.store, self.user)
-        return Deps(store=self.store, gateway=self.gateway_for(connection),
-                    connection=connection, user=self.user, now=self.clock.now)
+        return Deps(store=self.store, connection=connection, user=self.user,
+                    now=self.clock.now, make_gateway=lambda: self.gateway_for(connection))
 
     def connection_deps(self, endpoints: Any) -> Any:
         from xerolink.services.connection import Deps
@@ -239,7 +239,8 @@ def command(
         run.__annotations__ = {p.name: p.annotation for p in params}
         epilog = None
         if examples:
-            epilog = "Examples:\n\n" + "\n\n".join(f"  $ {e}" for e in examples)
+            # \b keeps click from rewrapping the block: one example a line.
+            epilog = "Examples:\n\n\b\n" + "\n".join(f"  $ {e}" for e in examples)
         app.command(name, epilog=epilog)(run)
         return fn
 

@@ -8,14 +8,7 @@ documents, then status, summaries and documents.
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +37,8 @@ def demo(
         "carry on.")] = False,
 ) -> None:
     """See what xerolink is for in a minute, with no Xero account and no set-up."""
+    import tempfile
+
     from xerolink.sandbox.browser import approve
 
     chosen_home = home.resolve() if home else Path(tempfile.mkdtemp(prefix="xerolink-demo-"))
@@ -94,6 +89,9 @@ def _needs_file_store(env: dict[str, str]) -> bool:
 
 def _start_sandbox(keep: bool) -> tuple[Any, str, int | None]:
     """In-process, or (with --keep) as a process that outlives the demo."""
+    import subprocess
+    import sys
+
     if not keep:
         from xerolink.sandbox import SandboxOptions, SandboxServer
 
@@ -116,6 +114,7 @@ def _start_sandbox(keep: bool) -> tuple[Any, str, int | None]:
 def _follow(approve: Callable[..., str], url: str) -> None:
     """Play the browser: consent, then the redirect to xerolink's callback."""
     import http.client
+    import threading
     from urllib.parse import urlsplit
 
     def go() -> None:
@@ -139,6 +138,8 @@ class _Steps:
     def run(self, args: list[str], *, show: bool = True) -> Any:
         """Run one command; in human mode it prints under a heading, and its JSON (run
         quietly a second way) is what the demo keeps."""
+        import io
+
         from xerolink.cli import main
 
         line = "xerolink " + " ".join(a if " " not in a else repr(a) for a in args)
@@ -215,6 +216,8 @@ def _next_steps(home: Path, file_store: bool, pid: int | None) -> list[str]:
 
 
 def _clean_up(env: dict[str, str], sandbox: Any, home: Path, *, created: bool) -> None:
+    import shutil
+
     from xerolink.profile import resolve_profile
     from xerolink.store.sqlite import SqliteStore
     from xerolink.tokenstore import open_token_store, token_store_kind
@@ -235,4 +238,3 @@ def _clean_up(env: dict[str, str], sandbox: Any, home: Path, *, created: bool) -
             sandbox.stop()
         if created:
             shutil.rmtree(home, ignore_errors=True)
-        os.environ.get("XEROLINK_HOME")  # the user's own settings were never changed

@@ -12,14 +12,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xerolink.errors import NotFoundError, UsageError
 from xerolink.services.crm import Ref
 from xerolink.store import Store
 from xerolink.store.records import Connection, CrmContact, Link, XeroContact
 from xerolink.xero import models
-from xerolink.xero.gateway import XeroGateway
+
+if TYPE_CHECKING:
+    from xerolink.xero.gateway import XeroGateway
 
 CONTACTS = "contacts"
 FULL_SYNC = "contacts.full"
@@ -33,11 +35,21 @@ Progress = Callable[[int, int | None], None]  # (done, total or None)
 
 @dataclass
 class Deps:
+    """What the Xero-data services use. The gateway is made on first use, so answers
+    from the cache never load the HTTP stack or touch the tokens."""
+
     store: Store
-    gateway: XeroGateway
     connection: Connection
     user: str
     now: Callable[[], datetime]
+    make_gateway: Callable[[], XeroGateway]
+    _gateway: XeroGateway | None = None
+
+    @property
+    def gateway(self) -> XeroGateway:
+        if self._gateway is None:
+            self._gateway = self.make_gateway()
+        return self._gateway
 
     @property
     def tenant(self) -> str:

@@ -52,11 +52,13 @@ def authorize_url(endpoints: Endpoints, *, client_id: str, redirect_uri: str, sc
 class IdentityClient:
     endpoints: Endpoints
     retry: RetryPolicy
-    http: Any = None
+    pool: Any = None  # built on first use: commands that never call Xero never load urllib3
 
-    def __post_init__(self) -> None:
-        if self.http is None:
-            self.http = pool_manager()
+    @property
+    def http(self) -> Any:
+        if self.pool is None:
+            self.pool = pool_manager()
+        return self.pool
 
     def post_form(self, url: str, fields: dict[str, str], *, retry: bool,
                   basic: tuple[str, str] | None = None) -> dict[str, Any]:

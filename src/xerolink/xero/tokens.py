@@ -51,12 +51,19 @@ def token_set_from_answer(answer: dict, *, kind: str, client_id: str, now: float
 
 
 def file_lock(path: Path) -> Callable[[], AbstractContextManager[object]]:
-    """An inter-process lock on a file beside the store (the single-user default)."""
-    from filelock import FileLock
+    """An inter-process lock on a file beside the store (the single-user default),
+    created the first time a refresh needs it."""
+    made: list[AbstractContextManager[object]] = []
 
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = FileLock(str(path), timeout=LOCK_TIMEOUT, mode=0o600)
-    return lambda: lock
+    def lock() -> AbstractContextManager[object]:
+        if not made:
+            from filelock import FileLock
+
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            made.append(FileLock(str(path), timeout=LOCK_TIMEOUT, mode=0o600))
+        return made[0]
+
+    return lock
 
 
 class TokenManager:
