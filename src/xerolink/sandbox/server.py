@@ -58,12 +58,13 @@ def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Resp
 class Sandbox:
     """The sandbox's state and request handling, independent of the socket server."""
 
-    def __init__(self, options: SandboxOptions) -> None:
+    def __init__(self, options: SandboxOptions, tenants: list[Any] | None = None) -> None:
         self.options = options
         self.clock = SandboxClock()
         self.lock = threading.RLock()
         now = datetime.fromtimestamp(self.clock.now(), UTC)
-        tenants = build_tenants(options.seed, options.contacts, now.date(), now)
+        if tenants is None:
+            tenants = build_tenants(options.seed, options.contacts, now.date(), now)
         self.tenants = {t.tenant_id: t for t in tenants}
         self.identity = Identity(options, self.clock, list(self.tenants))
         self.stats = Stats()
@@ -309,6 +310,8 @@ class Sandbox:
             o.concurrent_limit = int(data.get("concurrent", o.concurrent_limit))
             o.minute_window = float(data.get("minute_window", o.minute_window))
             o.rate_limits = bool(data.get("enabled", o.rate_limits))
+            if data.get("reset"):
+                self.limiter.reset()
         except (TypeError, ValueError):
             return _json(400, {"error": "limits take whole numbers"})
         return _json(200, {"minute": o.minute_limit, "minute_window": o.minute_window,
@@ -375,10 +378,10 @@ class SandboxServer:
     """Start and stop the sandbox on a loopback port, in-process or from the CLI."""
 
     def __init__(self, options: SandboxOptions | None = None, *, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, tenants: list[Any] | None = None) -> None:
         if not is_loopback(host):
             raise ValueError(f"the sandbox only listens on loopback addresses, not {host}")
-        self.sandbox = Sandbox(options or SandboxOptions())
+        self.sandbox = Sandbox(options or SandboxOptions(), tenants)
         self._server = _Server((host, port), _Handler)
         self._server.sandbox = self.sandbox  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None

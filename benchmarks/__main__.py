@@ -1,0 +1,335 @@
+"""Run the benchmarks: ``python -m benchmarks [--scale small|full] [--latency-ms 150]``.
+
+Starts the sandbox with Xero's rate limits on and the given latency per call, prepares
+the data and one xerolink profile per scenario, then measures xerolink and the
+baseline side by side: Xero calls (the sandbox's own count), wall time, 429s and peak
+memory. Prints a markdown table and writes benchmarks/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.data import SCALES, Plan, build
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {  # full scale, from the issue
+    "contact": {"calls": 2}, "company_cold": {"calls": 15}, "company_warm": {"calls": 3},
+    "refresh_all_cold": {"calls": 20}, "refresh_all_warm": {"calls": 4},
+    "auto_link": {"calls": 11, "peak_mb": 250},
+}
+SPEEDUP = 20
+
+
+class Bench:
+    def __init__(self, plan: Plan, latency: int, cap: float) -> None:
+        from xerolink.sandbox import SandboxOptions, SandboxServer
+
+        self.plan = plan
+        self.cap = cap
+        self.server = SandboxServer(SandboxOptions(latency_ms=latency), tenants=[plan.tenant])
+        self.base = self.server.start()
+        self.home = Path(tempfile.mkdtemp(prefix="xerolink-bench-"))
+        self.tenant = plan.tenant.tenant_id
+
+    # -- the sandbox's control API ------------------------------------------------
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.base}/_sandbox/{path}", data=data,  # noqa: S310 - loopback
+                                         method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return json.loads(response.read())
+
+    def fresh(self) -> None:
+        self.control("POST", "stats/reset")
+        self.control("POST", "limits", {"reset": True})
+
+    # -- set-up ---------------------------------------------------------------------
+    def xerolink(self, profile: str, *args: str) -> Any:
+        """Run a command in-process (set-up, not measured)."""
+        import io
+        import os
+
+        from xerolink.cli import main
+        from xerolink.cli._runtime import Runtime
+        from xerolink.render import Renderer
+
+        buffer = io.StringIO()
+        runtime = Runtime(env={**os.environ, "XEROLINK_HOME": str(self.home),
+                               "XEROLINK_PROFILE": profile, "XEROLINK_TOKEN_STORE": "file",
+                               "XEROLINK_USER": "bench"},
+                          renderer_factory=lambda mode: Renderer(mode="json", stdout=buffer,
+                                                                 stderr=io.StringIO()))
+        runtime.browser = self._play_browser
+        code = main([*args, "--json"], runtime=runtime)
+        if code != 0:
+            raise SystemExit(f"set-up step failed ({code}): xerolink {' '.join(args)}")
+        return json.loads(buffer.getvalue()) if buffer.getvalue() else None
+
+    @staticmethod
+    def _play_browser(url: str) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+
+        from xerolink.sandbox.browser import approve
+
+        def go() -> None:
+            location = urlsplit(approve(url))
+            conn = http.client.HTTPConnection(location.hostname, location.port, timeout=30)
+            conn.request("GET", f"{location.path}?{location.query}")
+            conn.getresponse().read()
+
+        threading.Thread(target=go, daemon=True).start()
+
+    def profile(self, name: str, contacts: list[str], company: str | None = None,
+                link: bool = True) -> None:
+        self.xerolink(name, "connect", "--xero-url", self.base, "--port", "0")
+        path = self.home / f"{name}.csv"
+        rows = ["id,first_name,last_name,email,company_id"]
+        for contact in contacts:
+            n = self.plan.tenant.contacts[contact]["ContactNumber"][1:]
+            rows.append(f"b{int(n)},Person,{n},{self.plan.emails[contact]},{company or ''}")
+        path.write_text("\n".join(rows) + "\n")
+        self.xerolink(name, "crm", "import", str(path))
+        if company:
+            (self.home / "co.csv").write_text(f"id,name\n{company},Big Company\n")
+            self.xerolink(name, "crm", "import", str(self.home / "co.csv"))
+        if link:
+            self.xerolink(name, "link", "--auto")
+
+    def baseline_token(self) -> str:
+        from urllib.parse import parse_qs, urlsplit
+
+        from xerolink.sandbox import PKCE_CLIENT_ID
+        from xerolink.sandbox.browser import approve
+        from xerolink.xero.endpoints import Endpoints
+        from xerolink.xero.http import RetryPolicy
+        from xerolink.xero.oauth import IdentityClient, authorize_url, pkce_pair
+
+        endpoints = Endpoints.at(self.base)
+        verifier, challenge = pkce_pair()
+        redirect = "http://127.0.0.1:9/callback"
+        location = approve(authorize_url(endpoints, client_id=PKCE_CLIENT_ID,
+                                         redirect_uri=redirect,
+                                         scopes="offline_access accounting.transactions",
+                                         state="bench", challenge=challenge))
+        code = parse_qs(urlsplit(location).query)["code"][0]
+        answer = IdentityClient(endpoints, RetryPolicy()).exchange_code(
+            client_id=PKCE_CLIENT_ID, code=code, redirect_uri=redirect, verifier=verifier)
+        return str(answer["access_token"])
+
+    # -- measuring ------------------------------------------------------------------------
+    def measure(self, *worker_args: str) -> dict[str, Any]:
+        out = self.home / "result.json"
+        self.fresh()
+        subprocess.run([sys.executable, "-m", "benchmarks.worker", str(out), *worker_args],
+                       check=True, cwd=ROOT, timeout=self.cap + 300)
+        result = json.loads(out.read_text())
+        stats = self.control("GET", "stats")
+        result["calls"] = stats["total"]
+        result["status_429"] = stats["status_429"]
+        return result
+
+    def mine(self, profile: str, *args: str) -> dict[str, Any]:
+        result = self.measure("xerolink", str(self.home), profile, *args)
+        if result["exit"] != 0:
+            raise SystemExit(f"xerolink {' '.join(args)} exited {result['exit']}")
+        return result
+
+    def theirs(self, token: str, kind: str, items: list[str]) -> dict[str, Any]:
+        ids = self.home / "ids.json"
+        ids.write_text(json.dumps(items))
+        return self.measure("baseline", self.base, token, self.tenant, str(self.cap), kind,
+                            str(ids))
+
+    def change_documents(self, token: str, count: int) -> None:
+        """Void ``count`` outstanding invoices through the API, as a user would in Xero."""
+        changed = 0
+        for contact in self.plan.linked[10:]:
+            for invoice_id in self.plan.tenant.invoices_by_contact[contact]:
+                if self.plan.tenant.invoices[invoice_id]["Status"] != "AUTHORISED":
+                    continue
+                body = json.dumps({"Invoices": [{"Status": "VOIDED"}]}).encode()
+                request = urllib.request.Request(  # noqa: S310 - loopback
+                    f"{self.base}/api.xro/2.0/Invoices/{invoice_id}", data=body, method="POST",
+                    headers={"Authorization": f"Bearer {token}", "xero-tenant-id": self.tenant,
+                             "Content-Type": "application/json"})
+                urllib.request.urlopen(request, timeout=30).read()  # noqa: S310 - loopback
+                changed += 1
+                break
+            if changed >= count:
+                return
+
+    def startup(self, profile: str, args: list[str], runs: int = 10) -> float:
+        import os
+
+        env = {**os.environ, "XEROLINK_HOME": str(self.home), "XEROLINK_PROFILE": profile,
+               "XEROLINK_TOKEN_STORE": "file", "XEROLINK_USER": "bench"}
+        exe = str(Path(sys.executable).with_name("xerolink"))
+        command = [exe] if Path(exe).exists() else [sys.executable, "-m", "xerolink"]
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([*command, *args], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    def close(self) -> None:
+        import shutil
+
+        self.server.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def run(scale_name: str, latency: int, cap: float) -> dict[str, Any]:
+    scale = SCALES[scale_name]
+    started = time.perf_counter()
+    plan = build(scale)
+    bench = Bench(plan, latency, cap)
+    try:
+        bench.profile("contact", [plan.big_customer])
+        bench.profile("company", plan.company, company="big")
+        bench.profile("all", plan.linked)
+        bench.profile("autolink", list(plan.tenant.contacts), link=False)
+        token = bench.baseline_token()
+        rows: dict[str, dict[str, Any]] = {}
+        big_ref = "b0"
+        rows["contact"] = {"label": "1. contact summary refresh (5 quotes, 40 invoices, "
+                           "10 bills)",
+                           "xerolink": bench.mine("contact", "refresh", big_ref),
+                           "baseline": bench.theirs(token, "contacts", [plan.big_customer])}
+        company_baseline = bench.theirs(token, "contacts", plan.company)
+        rows["company_cold"] = {"label": f"2. company of {len(plan.company)}, cold",
+                                "xerolink": bench.mine("company", "refresh", "company:big"),
+                                "baseline": company_baseline}
+        rows["company_warm"] = {"label": f"2. company of {len(plan.company)}, warm",
+                                "xerolink": bench.mine("company", "refresh", "company:big"),
+                                "baseline": company_baseline}
+        all_baseline = bench.theirs(token, "contacts", plan.linked)
+        rows["refresh_all_cold"] = {"label": f"3. refresh --all, {len(plan.linked)} of "
+                                    f"{scale.contacts} contacts, cold",
+                                    "xerolink": bench.mine("all", "refresh", "--all"),
+                                    "baseline": all_baseline}
+        bench.change_documents(token, 20)
+        rows["refresh_all_warm"] = {"label": "3. refresh --all, warm (20 documents changed)",
+                                    "xerolink": bench.mine("all", "refresh", "--all"),
+                                    "baseline": all_baseline}
+        rows["auto_link"] = {"label": f"4. link --auto, {scale.contacts} x {scale.contacts}",
+                             "xerolink": bench.mine("autolink", "link", "--auto"),
+                             "baseline": bench.theirs(token, "auto_link",
+                                                      list(plan.emails.values()))}
+        create = bench.mine("contact", "create-invoice", big_ref, "--line", "Design;2;150",
+                            "--line", "Build;10;95.5", "--line", "Freight;1;65")
+        bench.xerolink("contact", "summary", big_ref)
+        startup = {"help": bench.startup("contact", ["--help"]),
+                   "cached_summary_json": bench.startup("contact",
+                                                        ["summary", big_ref, "--json"])}
+    finally:
+        bench.close()
+    return report(scale_name, latency, cap, rows, create, startup, time.perf_counter() - started)
+
+
+def report(scale: str, latency: int, cap: float, rows: dict[str, dict[str, Any]],
+           create: dict[str, Any], startup: dict[str, float], elapsed: float) -> dict[str, Any]:
+    checks = []
+    for key, row in rows.items():
+        mine, theirs = row["xerolink"], row["baseline"]
+        ratio = theirs["wall"] / mine["wall"] if mine["wall"] else float("inf")
+        row["speedup"] = round(ratio, 1)
+        row["speedup_is_lower_bound"] = bool(theirs.get("capped"))
+        target = TARGETS.get(key, {})
+        if scale == "full":
+            if "calls" in target:
+                checks.append((f"{key}: calls <= {target['calls']}",
+                               mine["calls"] <= target["calls"]))
+            if "peak_mb" in target:
+                checks.append((f"{key}: peak memory < {target['peak_mb']} MB",
+                               mine["peak_mb"] < target["peak_mb"]))
+            checks.append((f"{key}: no 429 for xerolink", mine["status_429"] == 0))
+            if not key.endswith("_warm"):
+                checks.append((f"{key}: {SPEEDUP}x faster than the baseline",
+                               ratio >= SPEEDUP))
+    if scale == "full":
+        checks.append(("start-up: --help under 110 ms", startup["help"] < 0.110))
+        checks.append(("start-up: cached summary --json under 120 ms",
+                       startup["cached_summary_json"] < 0.120))
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scale": scale, "latency_ms": latency, "baseline_cap_s": cap,
+        "machine": {"python": platform.python_version(), "cpus": _cpus(),
+                    "platform": platform.platform()},
+        "rows": rows, "create_invoice": create, "startup_s": startup,
+        "targets": [{"target": name, "met": met} for name, met in checks],
+        "elapsed_s": round(elapsed, 1),
+    }
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def markdown(result: dict[str, Any]) -> str:
+    def secs(row: dict[str, Any]) -> str:
+        text = f"{row['wall']:.2f} s"
+        return f"over {text}" if row.get("capped") else text
+
+    lines = [f"Scale {result['scale']}, {result['latency_ms']} ms latency per call, Xero's "
+             f"rate limits on; baseline stopped after {result['baseline_cap_s']:.0f} s.", "",
+             "| scenario | xerolink calls | baseline calls | xerolink time | baseline time "
+             "| speed-up | 429s (x / b) | peak MB (x / b) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in result["rows"].values():
+        mine, theirs = row["xerolink"], row["baseline"]
+        speedup = f"{'≥ ' if row['speedup_is_lower_bound'] else ''}{row['speedup']}x"
+        lines.append(f"| {row['label']} | {mine['calls']} | {theirs['calls']}"
+                     f"{'+' if theirs.get('capped') else ''} | {secs(mine)} | {secs(theirs)} | "
+                     f"{speedup} | {mine['status_429']} / {theirs['status_429']} | "
+                     f"{mine['peak_mb']:.0f} / {theirs['peak_mb']:.0f} |")
+    create = result["create_invoice"]
+    lines += ["", f"5. create-invoice with 3 lines: {create['calls']} call, "
+              f"{create['wall']:.2f} s.",
+              f"6. start-up (median of 10): `xerolink --help` "
+              f"{result['startup_s']['help'] * 1000:.0f} ms; cached `summary --json` "
+              f"{result['startup_s']['cached_summary_json'] * 1000:.0f} ms."]
+    if result["targets"]:
+        lines += ["", "Targets: " + "; ".join(
+            f"{t['target']}: {'met' if t['met'] else 'MISSED'}" for t in result["targets"])]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="full")
+    parser.add_argument("--latency-ms", type=int, default=150)
+    parser.add_argument("--baseline-cap", type=float, default=None,
+                        help="seconds before a baseline run is stopped (default: 100 full, "
+                        "10 small)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" /
+                        "latest.json")
+    args = parser.parse_args(argv)
+    cap = args.baseline_cap or (100.0 if args.scale == "full" else 10.0)
+    result = run(args.scale, args.latency_ms, cap)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
