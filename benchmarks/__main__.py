@@ -15,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -73,26 +72,13 @@ class Bench:
                                "XEROLINK_USER": "bench"},
                           renderer_factory=lambda mode: Renderer(mode="json", stdout=buffer,
                                                                  stderr=io.StringIO()))
-        runtime.browser = self._play_browser
+        from xerolink.sandbox.browser import follow_in_background
+
+        runtime.browser = follow_in_background
         code = main([*args, "--json"], runtime=runtime)
         if code != 0:
             raise SystemExit(f"set-up step failed ({code}): xerolink {' '.join(args)}")
         return json.loads(buffer.getvalue()) if buffer.getvalue() else None
-
-    @staticmethod
-    def _play_browser(url: str) -> None:
-        import http.client
-        from urllib.parse import urlsplit
-
-        from xerolink.sandbox.browser import approve
-
-        def go() -> None:
-            location = urlsplit(approve(url))
-            conn = http.client.HTTPConnection(location.hostname, location.port, timeout=30)
-            conn.request("GET", f"{location.path}?{location.query}")
-            conn.getresponse().read()
-
-        threading.Thread(target=go, daemon=True).start()
 
     def profile(self, name: str, contacts: list[str], company: str | None = None,
                 link: bool = True) -> None:

@@ -158,6 +158,31 @@ class FileTokenStore:
             atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))
 
 
+class DatabaseTokenStore:
+    """A team's shared token set, in the team database (readable only by granted roles).
+    Used inside the store's row lock, so a refresh is one transaction."""
+
+    description = "team database"
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def check(self) -> None:
+        return None
+
+    def load(self, tenant_id: str) -> TokenSet | None:
+        text = self.store.load_token(tenant_id)
+        return None if text is None else TokenSet.from_json(text)
+
+    def save(self, tenant_id: str, tokens: TokenSet) -> None:
+        from datetime import UTC, datetime
+
+        self.store.save_token(tenant_id, tokens.to_json(), datetime.now(UTC))
+
+    def delete(self, tenant_id: str) -> None:
+        self.store.delete_token(tenant_id)
+
+
 def token_store_kind(config_value: str | None, env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     kind = (env.get("XEROLINK_TOKEN_STORE") or config_value or "keyring").strip().lower()

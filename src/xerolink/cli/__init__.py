@@ -121,6 +121,8 @@ _COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer], None]]] = [
       "create-bill", "deal"), lambda app: _module("documents").register(app)),
     (("demo",), lambda app: _module("demo").register(app)),
     (("doctor",), lambda app: _module("doctor").register(app)),
+    (("team",), _group("team", "team",
+                       "Share links, access and the Xero connection through PostgreSQL.")),
     (("config",), _group("config", "config", "Read and change this profile's settings.")),
     (("sandbox",), _group("sandbox", "sandbox",
                           "Run a local Xero-compatible server for trying and testing.")),
@@ -188,7 +190,7 @@ def main(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> i
 
 def _renderer(rt: Runtime) -> Renderer:
     mode = rt.output if rt.output in (JSON, CSV) else "human"
-    return Renderer(mode=mode)
+    return rt.renderer_factory(mode)
 
 
 def _report(rt: Runtime, exc: BaseException, message: str, *, show_trace: bool = True) -> None:

@@ -63,15 +63,29 @@ class Runtime:
         return self._once("config", lambda: Config(self.profile.config_path))
 
     @property
+    def database_url(self) -> str | None:
+        from xerolink.store import database_url
+
+        return database_url(self.config.get("database_url"), self.env)
+
+    @property
+    def team(self) -> bool:
+        """Team mode: the profile's store is a shared PostgreSQL database."""
+        return bool(self.database_url)
+
+    @property
     def store(self) -> Any:
         from xerolink.store import open_store
 
-        return self._once("store", lambda: open_store(self.profile))
+        return self._once("store", lambda: open_store(self.profile, self.database_url))
 
     @property
     def user(self) -> str:
+        """XEROLINK_USER or the login name; in team mode, the database login."""
         from xerolink.profile import current_user
 
+        if self.team:
+            return self._once("user", lambda: self.store.login)
         return self._once("user", lambda: current_user(self.env))
 
     @property
@@ -90,6 +104,10 @@ class Runtime:
     def token_store(self) -> Any:
         from xerolink.tokenstore import open_token_store, token_store_kind
 
+        if self.team:
+            from xerolink.tokenstore import DatabaseTokenStore
+
+            return self._once("token_store", lambda: DatabaseTokenStore(self.store))
         return self._once("token_store", lambda: open_token_store(
             self.profile, token_store_kind(self.config.get("token_store"), self.env)))
 
@@ -116,7 +134,13 @@ class Runtime:
         from xerolink.xero.endpoints import Endpoints
         from xerolink.xero.tokens import TokenManager, file_lock
 
-        lock = file_lock(self.profile.lock_dir / f"tokens-{connection.tenant_id}.lock")
+        if self.team:  # the database's row lock coordinates every machine of the team
+            store = self.store
+
+            def lock() -> Any:
+                return store.token_lock(connection.tenant_id)
+        else:
+            lock = file_lock(self.profile.lock_dir / f"tokens-{connection.tenant_id}.lock")
         return TokenManager(self.token_store, self.identity_client(
             Endpoints.at(connection.xero_url)), connection.tenant_id, lock,
             now=lambda: self.clock.now().timestamp())

@@ -39,7 +39,7 @@ def demo(
     """See what xerolink is for in a minute, with no Xero account and no set-up."""
     import tempfile
 
-    from xerolink.sandbox.browser import approve
+    from xerolink.sandbox.browser import follow_in_background
 
     chosen_home = home.resolve() if home else Path(tempfile.mkdtemp(prefix="xerolink-demo-"))
     sandbox, base, pid = _start_sandbox(keep)
@@ -52,7 +52,7 @@ def demo(
         env["XEROLINK_TOKEN_STORE"] = "file"  # noqa: S105 - a setting, not a secret
         notes.append("No OS keyring on this machine: the demo keeps its tokens in a private "
                      "file in its temporary home (XEROLINK_TOKEN_STORE=file).")
-    steps = _Steps(rt, env, play_browser=lambda url: _follow(approve, url))
+    steps = _Steps(rt, env, play_browser=follow_in_background)
     try:
         for note in notes:
             rt.out.notice(note)
@@ -109,23 +109,6 @@ def _start_sandbox(keep: bool) -> tuple[Any, str, int | None]:
         raise XerolinkError("the sandbox did not start; run `xerolink sandbox serve` to "
                             "see why") from None
     return None, base, proc.pid
-
-
-def _follow(approve: Callable[..., str], url: str) -> None:
-    """Play the browser: consent, then the redirect to xerolink's callback."""
-    import http.client
-    import threading
-    from urllib.parse import urlsplit
-
-    def go() -> None:
-        location = approve(url)
-        parts = urlsplit(location)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        conn.request("GET", f"{parts.path}?{parts.query}")
-        conn.getresponse().read()
-        conn.close()
-
-    threading.Thread(target=go, daemon=True).start()
 
 
 class _Steps:

@@ -52,3 +52,20 @@ def approve(authorize_url: str, *, tenants: list[str] | None = None, allow: bool
         return location
     finally:
         conn.close()
+
+
+def follow_in_background(authorize_url: str, *, tenants: list[str] | None = None) -> None:
+    """Play the whole browser while a client waits on its callback: consent, then the
+    redirect to the client's loopback callback, on a thread of its own."""
+    import threading
+
+    def go() -> None:
+        location = urlsplit(approve(authorize_url, tenants=tenants))
+        conn = http.client.HTTPConnection(location.hostname, location.port, timeout=30)
+        try:
+            conn.request("GET", f"{location.path}?{location.query}")
+            conn.getresponse().read()
+        finally:
+            conn.close()
+
+    threading.Thread(target=go, daemon=True).start()

@@ -138,6 +138,15 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX xero_contacts_email ON xero_contacts (tenant_id, email);
     """,
+    # 4: the shared token set of a team's connection (team mode keeps it here; a single
+    # user's tokens stay in the OS keyring and this table stays empty).
+    """
+    CREATE TABLE xero_tokens (
+        tenant_id  TEXT PRIMARY KEY,
+        token      TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
