@@ -172,3 +172,12 @@ def test_a_viewer_can_renew_the_shared_token(team, pg, team_db) -> None:
     with psycopg.connect(alice.url, autocommit=True) as conn:
         renewed = json.loads(conn.execute("SELECT token FROM xerolink.xero_tokens").fetchone()[0])
     assert renewed["expires_at"] > 0 and renewed["refresh_token"] != token["refresh_token"]
+
+
+def test_doctor_in_team_mode_reports_the_shared_token_store(team) -> None:
+    alice = team[0]
+    checks = {c["check"]: c for c in alice.json("doctor")}
+    assert checks["token store"]["status"] == "ok"
+    assert "team database" in checks["token store"]["detail"]
+    assert "keyring backend" not in checks
+    assert checks["clock"]["status"] == "ok"

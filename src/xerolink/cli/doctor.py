@@ -32,7 +32,11 @@ def doctor(
     kind = token_store_kind(rt.config.get("token_store"), rt.env)
     store = rt.store
     connection = store.active_connection()
-    results.append(checks.keyring_backend(kind, rt.token_store, connection is not None))
+    if rt.team:
+        results.append(checks.Check("token store", checks.OK,
+                                    f"the team database ({store.path}), shared by the team"))
+    else:
+        results.append(checks.keyring_backend(kind, rt.token_store, connection is not None))
     results.append(checks.store_health(store))
     tokens = None
     if connection is not None:
