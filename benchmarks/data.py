@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from xerolink.sandbox.seed import ACCOUNTS, RATES_PER_NZD, TENANT_TEMPLATES, Tenant, line_amounts
@@ -128,6 +128,3 @@ def build(scale: Scale, seed: int = 5) -> Plan:
         invoice(contact, "ACCREC", "PAID", -90)
     return Plan(tenant, big, linked, linked[1:scale.company + 1], emails)
 
-
-def today_in(plan: Plan) -> date:
-    return datetime.now(UTC).date()

@@ -11,7 +11,6 @@ validation messages turned into one readable line.
 from __future__ import annotations
 
 import collections
-import importlib
 import threading
 import time
 import uuid
@@ -136,15 +135,6 @@ class XeroGateway:
         from xero_python.identity import IdentityApi
 
         return IdentityApi(self._api_client(), base_url=self.endpoints.identity)
-
-    @staticmethod
-    def deserialize(model: str, data: Any, module: str = "accounting") -> Any:
-        """xero-python's own models, for callers that want them."""
-        from xero_python.api_client import ModelFinder
-        from xero_python.api_client.deserializer import deserialize
-
-        finder = ModelFinder(importlib.import_module(f"xero_python.{module}.models"))
-        return deserialize(model, data, finder)
 
     # -- the one call path ----------------------------------------------------------
     def call(self, label: str, invoke: Callable[[], Any], *, idempotent: bool) -> Any:
