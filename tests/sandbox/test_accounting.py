@@ -216,3 +216,19 @@ def test_status_changes_follow_xeros_rules(sandbox) -> None:
     status, _, body = api(base, token, tenant, "POST", f"/Invoices/{authorised['InvoiceID']}",
                           {"Invoices": [{"Status": "VOIDED"}]})
     assert status == 200 and body["Invoices"][0]["AmountDue"] == 0
+
+
+def test_xero_pythons_token_api_refreshes_against_the_sandbox(sandbox, monkeypatch) -> None:
+    """xero-python has no code exchange (xerolink's identity client does it); its TokenApi
+    refreshes once its token URL, a class attribute, is pointed at the sandbox."""
+    from xero_python.api_client import ApiClient, Configuration
+    from xero_python.api_client.oauth2 import TokenApi
+
+    base = sandbox.base_url
+    first = sandbox_token(base)
+    monkeypatch.setattr(TokenApi, "refresh_token_url", f"{base}/connect/token")
+    token_api = TokenApi(ApiClient(Configuration()), PKCE_CLIENT_ID, "")
+    renewed = token_api.refresh_token(first["refresh_token"], first["scope"].split())
+    assert renewed["access_token"] != first["access_token"]
+    assert renewed["refresh_token"] != first["refresh_token"]
+    assert control(base, "GET", "stats")["token_grants"]["refresh_token"] == 1
