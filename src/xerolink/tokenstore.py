@@ -83,6 +83,7 @@ class KeyringTokenStore:
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
+        self._checked = False
 
     def _name(self, tenant_id: str) -> str:
         return f"{self.profile.name}:{tenant_id}"
@@ -93,6 +94,8 @@ class KeyringTokenStore:
         return keyring
 
     def check(self) -> None:
+        if self._checked:
+            return
         keyring = self._keyring()
         from keyring.backends import fail
 
@@ -104,6 +107,7 @@ class KeyringTokenStore:
         except Exception as exc:  # any backend failure means: nowhere to keep tokens
             raise TokenStoreUnavailable(
                 f"{NO_KEYRING} (the keyring said: {type(exc).__name__})") from exc
+        self._checked = True
 
     def load(self, tenant_id: str) -> TokenSet | None:
         self.check()

@@ -107,7 +107,9 @@ def test_a_contact_refresh_takes_two_calls_and_a_cached_summary_none(cli, connec
     assert again["cached"] is True and again["as_of"] == first["as_of"]
     assert {k: again[k] for k in FIGURES} == {k: first[k] for k in FIGURES}
     control(sandbox.base_url, "POST", "stats/reset")
-    assert cli.json("refresh", ref)["xero_calls"] <= 2
+    refreshed = cli.json("refresh", ref)
+    assert refreshed["xero_calls"] <= 2
+    assert refreshed["documents"] == len(cli.json("details", ref)), "each document once"
 
 
 def test_an_unlinked_contact_is_not_found(cli, connected, tmp_path) -> None:

@@ -17,7 +17,7 @@ import typer
 
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import XerolinkError
-from xerolink.render import JSON, Renderer
+from xerolink.render import Renderer
 
 ORGANISATION = "Kauri Bay Trading Ltd"
 PROFILE = "demo"
@@ -132,8 +132,7 @@ class _Steps:
         out, err = io.StringIO(), io.StringIO()
         quiet = not (self.human and show)
         runtime = Runtime(env=self.env, renderer_factory=(
-            (lambda mode: Renderer(mode=JSON if mode != "csv" else mode, stdout=out,
-                                   stderr=err)) if quiet else
+            (lambda mode: Renderer(mode=mode, stdout=out, stderr=err)) if quiet else
             (lambda mode: Renderer(mode=mode))))
         runtime.browser = self.play_browser
         code = main([*args, "--json"] if quiet else args, runtime=runtime)

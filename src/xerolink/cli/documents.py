@@ -140,10 +140,8 @@ def refresh(
         what, count, docs = "all linked contacts", len(contacts), stats.documents
     else:
         target = parse_ref(ref or "")
-        report = reports.summarize(deps, target, refresh=True)
-        what = str(target)
-        count = len(reports.resolve(deps, target).contact_ids)
-        docs = sum(f.count for f in report.figures.values())
+        scope, found = reports.refresh(deps, target)
+        what, count, docs = str(target), len(scope.contact_ids), len(found)
     calls = deps.gateway.log.total - before
     if rt.out.is_human:
         rt.out.line(f"Refreshed {what}: {count} Xero contacts in {calls} Xero calls")

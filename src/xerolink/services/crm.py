@@ -32,7 +32,7 @@ COLUMNS = {
 REQUIRED = {"contacts": ("id",), "companies": ("id", "name"), "deals": ("id", "title")}
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_FIELD = 1000
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
@@ -241,7 +241,7 @@ def _ident(record: dict[str, Any], key: str, *, required: bool) -> str | None:
 
 def _contact(record: dict[str, Any]) -> CrmContact:
     email = _text(record, "email")
-    if email and not _EMAIL.match(email):
+    if email and not EMAIL.match(email):
         raise _RowError(f"email {email[:60]!r} is not an email address")
     contact = CrmContact(
         id=_ident(record, "id", required=True) or "",

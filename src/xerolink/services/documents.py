@@ -207,22 +207,29 @@ def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:
 
 
 def find(deps: Deps, document_ids: list[str]) -> dict[str, CachedDocument]:
-    """Documents by id, from the cache or else from Xero (invoices and bills by IDs in
-    one call per batch, then any others as quotes). Unknown ids raise NotFoundError."""
+    """Documents by id, from the cache or else from Xero: invoices and bills by IDs (one
+    call per batch), then one update of the quote copy if there is one, then any still
+    unknown as quotes one by one. Unknown ids raise NotFoundError."""
     from xerolink.errors import NotFoundError
 
     wanted = list(dict.fromkeys(d.lower() for d in document_ids))
-    found = {d.document_id: d for d in deps.store.documents_by_ids(deps.tenant, wanted)}
-    missing = [d for d in wanted if d not in found]
-    if missing:
-        refresh_documents(deps, [(d, "invoice") for d in missing])
-        found.update({d.document_id: d for d in deps.store.documents_by_ids(deps.tenant,
-                                                                            missing)})
+
+    def known() -> dict[str, CachedDocument]:
+        return {d.document_id: d for d in deps.store.documents_by_ids(deps.tenant, wanted)}
+
+    found = known()
+    if len(found) < len(wanted):
+        refresh_documents(deps, [(d, "invoice") for d in wanted if d not in found])
+        found = known()
+    if len(found) < len(wanted) and _watermark(deps, QUOTES) is not None:
+        _refresh_quotes(deps, [], deps.now())
+        found = known()
+    now = deps.now()
     for document_id in [d for d in wanted if d not in found]:
         try:
-            refresh_documents(deps, [(document_id, "quote")])
+            document = models.quote(deps.gateway.get_quote(document_id), now)
         except NotFoundError:
             raise NotFoundError(f"Xero has no quote, invoice or bill {document_id}") from None
-        found.update({d.document_id: d for d in deps.store.documents_by_ids(
-            deps.tenant, [document_id])})
+        deps.store.apply_document_changes(deps.tenant, [document], [])
+        found[document_id] = document
     return found

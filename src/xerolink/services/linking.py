@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from xerolink.errors import NotFoundError, UsageError
-from xerolink.services.crm import Ref
+from xerolink.services.crm import EMAIL, Ref
 from xerolink.store import Store
 from xerolink.store.records import Connection, CrmContact, Link, XeroContact
 from xerolink.xero import models
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 CONTACTS = "contacts"
 FULL_SYNC = "contacts.full"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 BATCH = 1000
 MAX_PAGES = 1000  # a bound on any paging loop: a million contacts
 
@@ -219,8 +218,13 @@ class LinkResult:
     unchanged: bool = False
 
 
+def is_xero_id(text: str) -> bool:
+    """A Xero id (ContactID, InvoiceID, QuoteID): a GUID."""
+    return bool(_GUID.match(text.strip()))
+
+
 def check_xero_id(xero_id: str) -> str:
-    if not _GUID.match(xero_id.strip()):
+    if not is_xero_id(xero_id):
         raise UsageError(f"{xero_id[:60]!r} is not a Xero ContactID (a GUID such as "
                          "3f1c9d2e-0b7a-4c41-9a51-2f6a4b0c7d11)")
     return xero_id.strip().lower()
@@ -303,7 +307,7 @@ def prepare_contact(store: Store, ref: Ref, *, name: str | None, first_name: str
                                 ("phone", (phone or contact.phone).strip(), 50)):
         if len(value) > limit or any(ord(c) < 32 for c in value):
             raise UsageError(f"the {label} must be at most {limit} characters of text")
-    if mail and not _EMAIL.match(mail):
+    if mail and not EMAIL.match(mail):
         raise UsageError(f"{mail!r} is not an email address")
     return contact, NewContact(chosen, first, last, mail, (phone or contact.phone).strip())
 

@@ -7,7 +7,6 @@ marked stale with its age; with no cache there is nothing to show.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,12 +14,11 @@ from typing import Any
 from xerolink.errors import NotFoundError, UsageError, XeroUnreachableError
 from xerolink.services import documents, summary
 from xerolink.services.crm import Ref
-from xerolink.services.linking import Deps
+from xerolink.services.linking import Deps, is_xero_id
 from xerolink.store.records import CachedDocument
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 KIND_NAMES = {"quote": "Quote", "invoice": "Invoice", "bill": "Bill"}
 
 
@@ -136,6 +134,15 @@ def scope_documents(deps: Deps, scope: Scope) -> list[CachedDocument]:
     return deps.store.documents_for_contacts(deps.tenant, scope.contact_ids)
 
 
+def refresh(deps: Deps, ref: Ref) -> tuple[Scope, list[CachedDocument]]:
+    """Fetch a record's documents now; returns what it covers and the documents."""
+    scope = resolve(deps, ref)
+    _, stale, problem = _ensure(deps, scope, refresh=True)
+    if stale:  # refresh means fetch: falling back to the cache is not an answer here
+        raise XeroUnreachableError(problem or "Xero could not be reached")
+    return scope, scope_documents(deps, scope)
+
+
 def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
     scope = resolve(deps, ref)
     fetched, stale, problem = _ensure(deps, scope, refresh=refresh)
@@ -194,7 +201,7 @@ def view(deps: Deps, target: str) -> tuple[str, str]:
     text = target.strip()
     endpoints = Endpoints.at(deps.connection.xero_url)
     short = deps.connection.short_code or ""
-    if _GUID.match(text):
+    if is_xero_id(text):
         doc = documents.find(deps, [text])[text.lower()]
         return (f"{KIND_NAMES[doc.kind]} {doc.number}".strip(),
                 deeplinks.document(endpoints, short, doc.kind, doc.document_id))
