@@ -30,3 +30,14 @@ def test_the_runner_measures_both_sides_and_writes_results(tmp_path) -> None:
     assert data["rows"]["contact"]["xerolink"]["calls"] <= 2
     assert data["create_invoice"]["calls"] == 1
     assert 0 < data["startup_s"]["help"] < 5
+
+
+def test_a_workers_peak_memory_is_its_own_not_its_parents() -> None:
+    """A worker started by a large runner must report its own peak, not the runner's."""
+    ballast = bytearray(200 * 1024 * 1024)  # touched, so resident in this process
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    result = subprocess.run(
+        [sys.executable, "-c", "from benchmarks.worker import peak_mb; print(peak_mb())"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=True)
+    del ballast
+    assert 1 < float(result.stdout) < 150
