@@ -178,11 +178,14 @@ def link_for(deps: Deps, doc: CachedDocument) -> str:
 
 
 def document_row(deps: Deps, doc: CachedDocument) -> dict[str, Any]:
+    """A document for listing. A quote has no amount due in Xero: it is null, not 0.00,
+    which would read as paid."""
     return {"document_id": doc.document_id, "type": doc.kind, "number": doc.number,
             "reference": doc.reference, "xero_contact_id": doc.xero_contact_id,
             "date": doc.issue_date, "due_date": doc.due_date, "status": doc.status,
-            "total": doc.total, "amount_due": doc.amount_due, "currency": doc.currency,
-            "link": link_for(deps, doc)}
+            "total": doc.total,
+            "amount_due": None if doc.kind == "quote" else doc.amount_due,
+            "currency": doc.currency, "link": link_for(deps, doc)}
 
 
 def details(deps: Deps, ref: Ref, *, kinds: set[str], status: str | None,
