@@ -110,7 +110,8 @@ class Bench:
         redirect = "http://127.0.0.1:9/callback"
         location = approve(authorize_url(endpoints, client_id=PKCE_CLIENT_ID,
                                          redirect_uri=redirect,
-                                         scopes="offline_access accounting.transactions",
+                                         scopes="offline_access accounting.transactions "
+                                         "accounting.contacts",
                                          state="bench", challenge=challenge))
         code = parse_qs(urlsplit(location).query)["code"][0]
         answer = IdentityClient(endpoints, RetryPolicy()).exchange_code(

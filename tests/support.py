@@ -53,15 +53,17 @@ def form(base: str, path: str, fields: dict[str, str], headers: dict[str, str] |
     return status, (json.loads(data) if data else {})
 
 
-def code_for(base: str, challenge: str, tenants: list[str] | None = None) -> str:
-    location = approve(authorize_url(base, challenge), tenants=tenants)
+def code_for(base: str, challenge: str, tenants: list[str] | None = None,
+             scopes: str = SCOPES) -> str:
+    location = approve(authorize_url(base, challenge, scope=scopes), tenants=tenants)
     return parse_qs(urlsplit(location).query)["code"][0]
 
 
-def sandbox_token(base: str, tenants: list[str] | None = None) -> dict[str, Any]:
+def sandbox_token(base: str, tenants: list[str] | None = None, scopes: str = SCOPES
+                  ) -> dict[str, Any]:
     """A full PKCE round trip: consent, code, token."""
     verifier, challenge = pkce_pair()
-    code = code_for(base, challenge, tenants)
+    code = code_for(base, challenge, tenants, scopes)
     status, token = form(base, "/connect/token", {
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
         "code_verifier": verifier, "client_id": PKCE_CLIENT_ID})
@@ -81,8 +83,11 @@ def api(base: str, token: dict[str, Any], tenant: str, method: str, path: str,
         all_headers["Content-Type"] = "application/json"
     status, response_headers, data = request(base, method, f"/api.xro/2.0{path}", body=payload,
                                              headers=all_headers)
-    parsed = json.loads(data, parse_float=Decimal) if data else None
-    return status, response_headers, parsed
+    if not data:
+        return status, response_headers, None
+    if "json" not in response_headers.get("content-type", ""):
+        return status, response_headers, data.decode("utf-8")  # Xero's plain-text 404
+    return status, response_headers, json.loads(data, parse_float=Decimal)
 
 
 def control(base: str, method: str, path: str, body: Any = None) -> Any:
@@ -94,7 +99,7 @@ def control(base: str, method: str, path: str, body: Any = None) -> Any:
 
 
 def connect_profile(server: Any, home: Any, *, tenant_index: int = 0, user: str = "alice",
-                    profile: str = "default") -> str:
+                    profile: str = "default", scopes: str = SCOPES) -> str:
     """A profile connected to a sandbox organisation without the browser dance (the
     connect flow has tests of its own): tokens in the file store, the connection
     recorded, the user its admin. Returns the tenant id. Needs
@@ -108,7 +113,7 @@ def connect_profile(server: Any, home: Any, *, tenant_index: int = 0, user: str 
     from xerolink.tokenstore import FileTokenStore, TokenSet
 
     tenant = list(server.sandbox.tenants.values())[tenant_index]
-    answer = sandbox_token(server.base_url)
+    answer = sandbox_token(server.base_url, tenants=[tenant.tenant_id], scopes=scopes)
     folder = Path(home) / "profiles" / profile
     FileTokenStore(folder / "tokens.json").save(tenant.tenant_id, TokenSet(
         "pkce", PKCE_CLIENT_ID, answer["access_token"], time.time() + 1800,
@@ -120,7 +125,8 @@ def connect_profile(server: Any, home: Any, *, tenant_index: int = 0, user: str 
                                      base_currency=tenant.base_currency,
                                      timezone=tenant.timezone,
                                      country_code=tenant.country_code,
-                                     xero_url=server.base_url, client_id=PKCE_CLIENT_ID))
+                                     xero_url=server.base_url, client_id=PKCE_CLIENT_ID,
+                                     scopes=answer.get("scope")))
     store.grant_access(AccessEntry(tenant.tenant_id, user, "admin", user, now))
     store.close()
     return tenant.tenant_id

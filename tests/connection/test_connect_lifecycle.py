@@ -54,7 +54,8 @@ def test_connect_status_remove_and_reconnect_keep_links_per_organisation(env, sa
     assert [link.crm_contact_id for link in store.list_links(kauri)] == ["42"]
     store.close()
 
-    other = env.connect(base, "--tenant", WATTLE)
+    wattle = next(t.tenant_id for t in sandbox.sandbox.tenants.values() if t.name == WATTLE)
+    other = env.connect(base, "--tenant", WATTLE, tenants=[wattle])  # chosen at consent
     assert other.returncode == 0, other.stderr
     store = _store(env)
     active = store.active_connection()
@@ -129,12 +130,24 @@ def test_access_settings_guard_every_command(env, sandbox) -> None:
 
 
 def test_several_organisations_without_a_terminal_need_tenant(env, sandbox) -> None:
+    sandbox.sandbox.options.bulk_connections = True  # an Advanced-tier app
     result = env.connect(sandbox.base_url)
     assert result.returncode == 2
     assert "pass --tenant with one of" in result.stderr and KAURI in result.stderr
     assert env.run("status").returncode == 3, "nothing was connected"
     revoked = [r for r in sandbox.sandbox.identity.grants.values() if r.revoked]
     assert len(revoked) == 1, "the unused authorisation is revoked"
+
+
+def test_one_organisation_per_consent_unless_bulk_connections(env, sandbox) -> None:
+    from support import authorize_url, pkce_pair, request
+
+    page = request(sandbox.base_url, "GET", authorize_url(sandbox.base_url, pkce_pair()[1])
+                   .removeprefix(sandbox.base_url))[2].decode()
+    assert page.count('type="radio" name="tenant"') == 2 and 'type="checkbox"' not in page
+    result = env.connect(sandbox.base_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"Connected Company: {KAURI}"
 
 
 def test_a_single_chosen_organisation_needs_no_tenant_flag(env, sandbox) -> None:

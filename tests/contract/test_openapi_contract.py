@@ -57,7 +57,9 @@ def specs() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[dict[str, Any]]:
-    server = SandboxServer(SandboxOptions(seed=3, contacts=40))
+    # Both organisations in one consent (an Advanced-tier app): the connection cases
+    # need a second connection.
+    server = SandboxServer(SandboxOptions(seed=3, contacts=40, bulk_connections=True))
     base = server.start()
     token = sandbox_token(base)
     tenant = next(iter(server.sandbox.tenants))

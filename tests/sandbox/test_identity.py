@@ -151,6 +151,7 @@ def test_deleting_a_connection_removes_that_organisation_only(sandbox) -> None:
     import json
 
     base = sandbox.base_url
+    sandbox.sandbox.options.bulk_connections = True  # both organisations in one consent
     token = sandbox_token(base)
     auth = {"Authorization": f"Bearer {token['access_token']}"}
     connections = json.loads(request(base, "GET", "/connections", headers=auth)[2])

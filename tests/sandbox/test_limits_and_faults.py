@@ -14,7 +14,9 @@ from xerolink.sandbox import SandboxOptions, SandboxServer
 
 @pytest.fixture
 def limited() -> SandboxServer:
-    server = SandboxServer(SandboxOptions(seed=5, contacts=20))
+    # Both organisations in one consent (an Advanced-tier app): the limits are per
+    # organisation, and one token reaching both shows it.
+    server = SandboxServer(SandboxOptions(seed=5, contacts=20, bulk_connections=True))
     server.start()
     yield server
     server.stop()

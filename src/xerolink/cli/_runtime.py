@@ -121,12 +121,14 @@ class Runtime:
 
         return IdentityClient(endpoints, self.retry_policy())
 
-    def make_gateway(self, endpoints: Any, tokens: Any, tenant_id: str | None) -> Any:
+    def make_gateway(self, endpoints: Any, tokens: Any, tenant_id: str | None,
+                     scopes: str | None = None) -> Any:
         from xerolink.xero.gateway import XeroGateway
 
         wait = self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))
         gateway = XeroGateway(endpoints, tokens, tenant_id=tenant_id, max_wait=wait,
-                              notice=self.out.notice, retry=self.retry_policy())
+                              notice=self.out.notice, retry=self.retry_policy(),
+                              scopes=scopes)
         self.gateways.append(gateway)
         return gateway
 
@@ -150,7 +152,8 @@ class Runtime:
         from xerolink.xero.endpoints import Endpoints
 
         return self.make_gateway(Endpoints.at(connection.xero_url),
-                                 self.token_manager(connection), connection.tenant_id)
+                                 self.token_manager(connection), connection.tenant_id,
+                                 connection.scopes)
 
     def linking_deps(self) -> Any:
         """Dependencies of the commands that read or write Xero data (needs access)."""

@@ -134,16 +134,20 @@ def connect(
                                      tenant=tenant, port=port, timeout=timeout)
     deps = rt.connection_deps(endpoints)
     if secret is not None:
-        result = service.connect_custom(deps, options, secret)
+        connected = service.connect_custom(deps, options, secret)
     else:
-        result = service.connect_pkce(deps, options, show_url=_show_url(rt, no_browser),
-                                      choose=_chooser(rt))
+        connected = service.connect_pkce(deps, options, show_url=_show_url(rt, no_browser),
+                                         choose=_chooser(rt))
+    result = connected.connection
     if rt.out.is_human:
         rt.out.line("Xero connected successfully")
         rt.out.line("Connection Status: Running")
         rt.out.line(f"Connected Company: {result.tenant_name}")
+        for note in connected.notes:
+            rt.out.notice(f"note: {note}")
     else:
-        rt.out.json(_connection_json(result, service.RUNNING))
+        rt.out.json({**_connection_json(result, service.RUNNING),
+                     "notes": list(connected.notes)})
 
 
 def _client_secret(rt: Runtime, from_stdin: bool) -> str:

@@ -73,9 +73,13 @@ def summary(
         rows = []
         for name in definitions.FIGURES:
             figure = report.figures[name]
+            if name in report.unavailable:
+                rows.append({"figure": definitions.LABELS[name], "count": None,
+                             "total": None, "by_currency": "unavailable"})
+                continue
             others = {c: v for c, v in figure.by_currency.items() if c != base}
             rows.append({"figure": definitions.LABELS[name], "count": figure.count,
-                         "total": figure.total,
+                         "total": figure.total if base else None,
                          "by_currency": ", ".join(f"{v:,.2f} {c}" for c, v in
                                                   sorted(figure.by_currency.items()))
                          if others else ""})
@@ -83,9 +87,12 @@ def summary(
                      f"{deps.connection.tenant_name}")
         rt.out.records(rows, [Column("figure", "Summary"),
                               Column("count", "Count", justify="right"),
-                              Column("total", f"Total {base}", justify="right"),
+                              Column("total", f"Total {base}" if base else
+                                     "Total (base unknown)", justify="right"),
                               Column("by_currency", "By currency", wrap=True)])
         rt.out.line(_freshness(report, now))
+        for note in report.notes:
+            rt.out.line(f"Note: {note}.")
         if report.members:
             rt.out.records(report.members, [Column("ref", "Member"),
                                             Column("name", "Name", wrap=True),
@@ -123,21 +130,29 @@ def refresh(
     rt: Runtime,
     ref: Annotated[str | None, typer.Argument(help="contact:ID, company:ID or deal:ID.")] = None,
     all_records: Annotated[bool, typer.Option("--all", help="Every linked contact.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With --all: start even if the job looks larger than what is left "
+        "of Xero's daily call allowance.")] = False,
 ) -> None:
-    """Fetch the documents behind summaries from Xero now."""
+    """Fetch the documents behind summaries from Xero now.
+
+    With --all, the job's calls are estimated first; if that is more than what is left
+    of today's allowance (from Xero's X-DayLimit-Remaining), it stops before the first
+    call with exit 6.
+    """
     from xerolink.services import documents, reports
     from xerolink.services.crm import parse_ref
 
     if all_records == bool(ref):
         raise UsageError("give a record to refresh, or --all")
+    if force and not all_records:
+        raise UsageError("--force goes with --all")
     deps = _deps(rt)
     before = deps.gateway.log.total
     if all_records:
-        contacts = sorted({v.link.xero_contact_id
-                           for v in deps.store.list_link_views(deps.tenant)})
         with rt.out.progress("Refreshing linked contacts") as progress:
-            stats = documents.refresh_contacts(deps, contacts, progress=progress)
-        what, count, docs = "all linked contacts", len(contacts), stats.documents
+            stats = documents.refresh_all(deps, force=force, progress=progress)
+        what, count, docs = "all linked contacts", stats.contacts, stats.documents
     else:
         target = parse_ref(ref or "")
         scope, found = reports.refresh(deps, target)

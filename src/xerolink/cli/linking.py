@@ -85,6 +85,9 @@ def link(
         "Xero contact.")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="With --auto: report, link nothing.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With --auto: start even if the job looks larger than what is left "
+        "of Xero's daily call allowance.")] = False,
 ) -> None:
     """Link a CRM contact to one Xero contact (checked to exist first)."""
     from xerolink.services import linking
@@ -93,10 +96,10 @@ def link(
     if auto:
         if ref or xero_contact_id or first or replace:
             raise UsageError("--auto takes no reference, ContactID, --first or --replace")
-        _auto(rt, dry_run)
+        _auto(rt, dry_run, force)
         return
-    if dry_run:
-        raise UsageError("--dry-run goes with --auto")
+    if dry_run or force:
+        raise UsageError("--dry-run and --force go with --auto")
     if not ref:
         raise UsageError("name the CRM contact to link (or use --auto)")
     if first == bool(xero_contact_id):
@@ -123,12 +126,12 @@ def link(
                          "xero_name": result.replaced.xero_name}})
 
 
-def _auto(rt: Runtime, dry_run: bool) -> None:
+def _auto(rt: Runtime, dry_run: bool, force: bool) -> None:
     from xerolink.services import linking
 
     deps = rt.linking_deps()
     with rt.out.progress("Reading Xero contacts") as progress:
-        report = linking.auto_link(deps, dry_run=dry_run, progress=progress)
+        report = linking.auto_link(deps, dry_run=dry_run, progress=progress, force=force)
     calls = deps.gateway.log.total
     if not rt.out.is_human:
         rt.out.json({"dry_run": dry_run, "linked": report.linked,

@@ -11,6 +11,7 @@ from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import UsageError
 
 app = typer.Typer(no_args_is_help=True)
+OPTIONAL_ENDPOINTS = frozenset({"organisation", "quotes", "currencies"})
 
 
 @command(
@@ -20,6 +21,8 @@ app = typer.Typer(no_args_is_help=True)
         "xerolink sandbox serve --port 8080",
         "xerolink sandbox serve --port 0 --contacts 10000 --auto-approve",
         "xerolink sandbox serve --latency-ms 150 --no-rate-limits",
+        "xerolink sandbox serve --day-limit 1000",
+        "xerolink sandbox serve --without Organisation,Quotes",
     ],
 )
 def serve(
@@ -42,6 +45,28 @@ def serve(
     auto_approve: Annotated[
         bool, typer.Option(help="Skip the consent page: redirect at once, all organisations.")
     ] = False,
+    day_limit: Annotated[
+        int, typer.Option(help="Calls a day per organisation (Xero's Starter tier: 1000).",
+                          min=0, max=1_000_000)
+    ] = 5000,
+    minute_limit: Annotated[
+        int, typer.Option(help="Calls a minute per organisation.", min=0, max=100_000)
+    ] = 60,
+    concurrent_limit: Annotated[
+        int, typer.Option(help="Calls in flight per organisation.", min=1, max=100)
+    ] = 5,
+    bulk_connections: Annotated[
+        bool, typer.Option(help="Let one consent connect several organisations (Xero's "
+                           "Advanced tier); by default the consent page offers one.")
+    ] = False,
+    granular_only: Annotated[
+        bool, typer.Option(help="Act as an app created since 2 March 2026: broad scopes such "
+                           "as accounting.transactions are refused.")
+    ] = False,
+    without: Annotated[
+        str, typer.Option(help="Endpoints not to serve, comma-separated (Organisation, "
+                          "Quotes, Currencies), as some Xero-compatible servers do.")
+    ] = "",
 ) -> None:
     """Serve Xero's identity and accounting paths on loopback until interrupted.
 
@@ -54,9 +79,17 @@ def serve(
 
     if not is_loopback(host):
         raise UsageError(f"the sandbox only listens on loopback addresses, not {host!r}")
+    skipped = frozenset(w.strip().lower() for w in without.split(",") if w.strip())
+    unknown = sorted(skipped - OPTIONAL_ENDPOINTS)
+    if unknown:
+        raise UsageError(f"--without takes Organisation, Quotes or Currencies, not "
+                         f"{unknown[0][:40]!r}")
     options = SandboxOptions(seed=seed, contacts=contacts, latency_ms=latency_ms,
                              access_token_ttl=access_token_ttl, rate_limits=rate_limits,
-                             auto_approve=auto_approve)
+                             auto_approve=auto_approve, day_limit=day_limit,
+                             minute_limit=minute_limit, concurrent_limit=concurrent_limit,
+                             bulk_connections=bulk_connections, granular_only=granular_only,
+                             without=skipped)
     try:
         server = SandboxServer(options, host=host, port=port)
     except OSError as exc:

@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -46,6 +46,10 @@ class NotFound(Exception):
     pass
 
 
+class QueryParseError(Exception):
+    """A ``where`` or ``order`` Xero cannot parse: its QueryParseException (16)."""
+
+
 # What an error element echoes back: the identifiers the spec's Element defines.
 _ELEMENT_KEYS = ("ContactID", "InvoiceID", "CreditNoteID", "BankTransactionID",
                  "BatchPaymentID", "ItemID", "PurchaseOrderID", "ValidationErrors")
@@ -59,9 +63,20 @@ def _validation_response(exc: BadRequest) -> Response:
 
 
 def _not_found() -> Response:
-    body = {"Title": "Not Found", "Status": 404,
-            "Detail": "The resource you're looking for cannot be found"}
-    return 404, json.dumps(body).encode(), dict(JSON_HEADERS)
+    """Xero answers an unknown id (or a route it does not have) in plain text."""
+    return 404, b"The resource you're looking for cannot be found", {
+        "Content-Type": "text/plain; charset=utf-8"}
+
+
+def _query_parse_response(exc: QueryParseError) -> Response:
+    body = {"ErrorNumber": 16, "Type": "QueryParseException", "Message": str(exc)}
+    return 400, json.dumps(body).encode(), dict(JSON_HEADERS)
+
+
+def _unit_places(q: dict[str, str]) -> int:
+    """``unitdp=4`` opts in to four decimal places for unit amounts; otherwise Xero
+    rounds them to two, on the way in and on the way out."""
+    return 4 if q.get("unitdp", "").strip() == "4" else 2
 
 
 class Accounting:
@@ -112,15 +127,17 @@ class Accounting:
                 if method == "GET":
                     return self.get_invoices(tenant, q, headers, item)
                 if method in ("PUT", "POST"):
-                    return self.write_invoices(tenant, method, body, item)
+                    return self.write_invoices(tenant, method, body, item, _unit_places(q))
             if resource == "quotes":
                 if method == "GET":
                     return self.get_quotes(tenant, q, headers, item)
                 if method in ("PUT", "POST"):
-                    return self.write_quotes(tenant, method, body, item)
+                    return self.write_quotes(tenant, method, body, item, _unit_places(q))
             raise NotFound
         except BadRequest as exc:
             return _validation_response(exc)
+        except QueryParseError as exc:
+            return _query_parse_response(exc)
         except NotFound:
             return _not_found()
 
@@ -208,7 +225,7 @@ class Accounting:
         for clause in reversed([c.strip() for c in order.split(",") if c.strip()]):
             words = clause.split()
             if len(words) > 2 or (len(words) == 2 and words[1].upper() not in ("ASC", "DESC")):
-                raise BadRequest([f"cannot order by {clause!r}"])
+                raise QueryParseError(f"cannot order by {clause!r}")
             path = words[0].split(".")
             descending = len(words) == 2 and words[1].upper() == "DESC"
             try:
@@ -218,7 +235,7 @@ class Accounting:
                     reverse=descending,
                 )
             except WhereError as exc:
-                raise BadRequest([str(exc)]) from None
+                raise QueryParseError(str(exc)) from None
         return items
 
     @staticmethod
@@ -230,7 +247,7 @@ class Accounting:
             predicate = compile_where(where, resolve)
             return [r for r in items if predicate(r)]
         except WhereError as exc:
-            raise BadRequest([str(exc)]) from None
+            raise QueryParseError(str(exc)) from None
 
     @staticmethod
     def _paginate(items: list[dict[str, Any]], page: int | None, size: int
@@ -345,6 +362,8 @@ class Accounting:
                 existing = tenant.contacts.get(contact_id)
                 if existing is None:
                     raise NotFound
+                if method == "PUT":
+                    raise BadRequest([_PUT_CREATES], {"ContactID": contact_id})
             errors, fields = _validate_contact(element, existing)
             name_key = (fields.get("Name") or (existing or {}).get("Name", "")).lower()
             owner = tenant.names.get(name_key)
@@ -397,8 +416,8 @@ class Accounting:
 
         return resolve
 
-    def invoice_json(self, tenant: Tenant, inv: dict[str, Any], *, lines: bool
-                     ) -> dict[str, Any]:
+    def invoice_json(self, tenant: Tenant, inv: dict[str, Any], *, lines: bool,
+                     places: int = 4) -> dict[str, Any]:
         contact = tenant.contacts.get(inv["ContactID"], {})
         out: dict[str, Any] = {
             "Type": inv["Type"],
@@ -432,7 +451,7 @@ class Accounting:
         if inv.get("FullyPaidOnDate"):
             out["FullyPaidOnDate"] = ms_date(inv["FullyPaidOnDate"])
         if lines:
-            out["LineItems"] = [_line_json(line) for line in inv["LineItems"]]
+            out["LineItems"] = [_line_json(line, places) for line in inv["LineItems"]]
             out["Payments"] = []
             out["CreditNotes"] = []
             out["Prepayments"] = []
@@ -446,7 +465,8 @@ class Accounting:
                 (i for i in tenant.invoices.values() if i["InvoiceNumber"] == item), None)
             if inv is None:
                 raise NotFound
-            return self.envelope("Invoices", [self.invoice_json(tenant, inv, lines=True)])
+            return self.envelope("Invoices", [self.invoice_json(tenant, inv, lines=True,
+                                                                places=_unit_places(q))])
         page, size = self._page(q, 100)
         summary = q.get("summaryonly", "").lower() == "true"
         ids = self._guids(q.get("ids"), "IDs")
@@ -485,14 +505,15 @@ class Accounting:
         chosen, meta = self._paginate(items, page, size)
         lines = page is not None and not summary
         return self.envelope("Invoices",
-                             [self.invoice_json(tenant, i, lines=lines) for i in chosen], meta)
+                             [self.invoice_json(tenant, i, lines=lines, places=_unit_places(q))
+                              for i in chosen], meta)
 
-    def write_invoices(self, tenant: Tenant, method: str, body: bytes, item: str | None
-                       ) -> Response:
+    def write_invoices(self, tenant: Tenant, method: str, body: bytes, item: str | None,
+                       places: int) -> Response:
         numbers_seen: set[str] = set()
-        staged = _stage(_elements(body, "Invoices"), item, "InvoiceID", tenant.invoices,
-                        INVOICE_TRANSITIONS,
-                        lambda e: self._validate_invoice(tenant, e, numbers_seen))
+        staged = _stage(method, _elements(body, "Invoices"), item, "InvoiceID",
+                        tenant.invoices, INVOICE_TRANSITIONS,
+                        lambda e: self._validate_invoice(tenant, e, numbers_seen, places))
         now, results = self.now(), []
         for existing, fields in staged:
             if existing is None:
@@ -510,11 +531,12 @@ class Accounting:
                     existing["AmountDue"] = Decimal("0")
                 existing["UpdatedDateUTC"] = now
                 invoice = existing
-            results.append(self.invoice_json(tenant, invoice, lines=True))
+            results.append(self.invoice_json(tenant, invoice, lines=True, places=places))
         return self.envelope("Invoices", results)
 
     def _validate_invoice(self, tenant: Tenant, element: dict[str, Any],
-                          numbers_seen: set[str]) -> tuple[list[str], dict[str, Any]]:
+                          numbers_seen: set[str], places: int
+                          ) -> tuple[list[str], dict[str, Any]]:
         errors: list[str] = []
         kind = element.get("Type")
         if kind not in ("ACCREC", "ACCPAY"):
@@ -535,7 +557,7 @@ class Accounting:
             amount_types = "Exclusive"
         sales = kind != "ACCPAY"
         lines = self._lines(tenant, element.get("LineItems"), errors, sales=sales,
-                            require_account=status != "DRAFT")
+                            require_account=status != "DRAFT", places=places)
         if status != "DRAFT" and not lines:
             errors.append("At least one line item is required for an approved invoice")
         currency, rate = self._currency(tenant, element, contact_id, errors)
@@ -588,7 +610,7 @@ class Accounting:
         return str(contact["ContactID"])
 
     def _lines(self, tenant: Tenant, raw: Any, errors: list[str], *, sales: bool,
-               require_account: bool) -> list[dict[str, Any]]:
+               require_account: bool, places: int) -> list[dict[str, Any]]:
         if raw is None:
             return []
         if not isinstance(raw, list):
@@ -622,6 +644,9 @@ class Accounting:
             if quantity is not None and unit is not None:
                 if quantity.as_tuple().exponent < -4 or unit.as_tuple().exponent < -4:  # type: ignore[operator]
                     errors.append(f"Line {number}: at most 4 decimal places are allowed")
+                # Without unitdp=4 Xero keeps the unit amount to two places, and the
+                # line amount follows from what it kept.
+                unit = unit.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
                 lines.append({"Description": description, "Quantity": quantity,
                               "UnitAmount": unit, "AccountCode": None if account is None
                               else str(account), "TaxType": tax_type})
@@ -646,7 +671,8 @@ class Accounting:
         return code, value or tenant.rates[code]
 
     # -- quotes -----------------------------------------------------------------------
-    def quote_json(self, tenant: Tenant, quote: dict[str, Any]) -> dict[str, Any]:
+    def quote_json(self, tenant: Tenant, quote: dict[str, Any], *, places: int = 4
+                   ) -> dict[str, Any]:
         contact = tenant.contacts.get(quote["ContactID"], {})
         out = {
             "QuoteID": quote["QuoteID"],
@@ -655,7 +681,7 @@ class Accounting:
             "Terms": quote.get("Terms", ""),
             "Contact": {"ContactID": quote["ContactID"], "Name": contact.get("Name", ""),
                         "HasValidationErrors": False},
-            "LineItems": [_line_json(line) for line in quote["LineItems"]],
+            "LineItems": [_line_json(line, places) for line in quote["LineItems"]],
             "Date": ms_date(quote["Date"]),
             "DateString": date_string(quote["Date"]),
             "Status": quote["Status"],
@@ -681,7 +707,8 @@ class Accounting:
             quote = tenant.quotes.get(item.lower())
             if quote is None:
                 raise NotFound
-            return self.envelope("Quotes", [self.quote_json(tenant, quote)])
+            return self.envelope("Quotes", [self.quote_json(tenant, quote,
+                                                            places=_unit_places(q))])
         if "pagesize" in q:
             raise BadRequest(["pageSize is not supported for Quotes; pages hold 100 quotes"])
         page, _ = self._page(q, None)
@@ -722,12 +749,13 @@ class Accounting:
         items = self._order(items, q.get("order"), self._document_resolver(tenant))
         if page is not None:
             items = items[(page - 1) * QUOTES_PER_PAGE: page * QUOTES_PER_PAGE]
-        return self.envelope("Quotes", [self.quote_json(tenant, x) for x in items])
+        return self.envelope("Quotes", [self.quote_json(tenant, x, places=_unit_places(q))
+                                        for x in items])
 
-    def write_quotes(self, tenant: Tenant, method: str, body: bytes, item: str | None
-                     ) -> Response:
-        staged = _stage(_elements(body, "Quotes"), item, "QuoteID", tenant.quotes,
-                        QUOTE_TRANSITIONS, lambda e: self._validate_quote(tenant, e))
+    def write_quotes(self, tenant: Tenant, method: str, body: bytes, item: str | None,
+                     places: int) -> Response:
+        staged = _stage(method, _elements(body, "Quotes"), item, "QuoteID", tenant.quotes,
+                        QUOTE_TRANSITIONS, lambda e: self._validate_quote(tenant, e, places))
         now, results = self.now(), []
         for existing, fields in staged:
             if existing is None:
@@ -742,10 +770,10 @@ class Accounting:
                 existing.update(fields)
                 existing["UpdatedDateUTC"] = now
                 quote = existing
-            results.append(self.quote_json(tenant, quote))
+            results.append(self.quote_json(tenant, quote, places=places))
         return self.envelope("Quotes", results)
 
-    def _validate_quote(self, tenant: Tenant, element: dict[str, Any]
+    def _validate_quote(self, tenant: Tenant, element: dict[str, Any], places: int
                         ) -> tuple[list[str], dict[str, Any]]:
         errors: list[str] = []
         contact_id = self._contact_for(tenant, element, errors)
@@ -762,7 +790,7 @@ class Accounting:
             errors.append("LineAmountTypes must be EXCLUSIVE, INCLUSIVE or NOTAX")
             amount_types = "EXCLUSIVE"
         lines = self._lines(tenant, element.get("LineItems"), errors, sales=True,
-                            require_account=False)
+                            require_account=False, places=places)
         if not lines and not errors:
             errors.append("At least one line item is required")
         currency, rate = self._currency(tenant, element, contact_id, errors)
@@ -798,6 +826,8 @@ class Accounting:
         }
 
 
+_PUT_CREATES = ("PUT creates new records only; this one exists already: use POST to update "
+                "it")
 CONTACT_FIELDS = {"ContactID", "ContactNumber", "ContactStatus", "Name", "FirstName", "LastName",
                   "EmailAddress", "IsSupplier", "IsCustomer", "UpdatedDateUTC", "DefaultCurrency"}
 DOCUMENT_FIELDS = {"InvoiceID", "QuoteID", "Type", "Status", "InvoiceNumber", "QuoteNumber",
@@ -824,9 +854,10 @@ def _sort_key(value: Any) -> Any:
     return value if value is not None else 0
 
 
-def _line_json(line: dict[str, Any]) -> dict[str, Any]:
+def _line_json(line: dict[str, Any], places: int) -> dict[str, Any]:
+    unit = line["UnitAmount"].quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     out = {"LineItemID": line.get("LineItemID"), "Description": line["Description"],
-           "Quantity": line["Quantity"], "UnitAmount": line["UnitAmount"],
+           "Quantity": line["Quantity"], "UnitAmount": unit,
            "TaxType": line["TaxType"], "TaxAmount": line["TaxAmount"],
            "LineAmount": line["LineAmount"], "Tracking": []}
     if line.get("AccountCode"):
@@ -852,11 +883,12 @@ def _elements(body: bytes, key: str) -> list[dict[str, Any]]:
 Validator = Callable[[dict[str, Any]], tuple[list[str], dict[str, Any]]]
 
 
-def _stage(elements: list[dict[str, Any]], item: str | None, id_key: str,
+def _stage(method: str, elements: list[dict[str, Any]], item: str | None, id_key: str,
            existing_by_id: dict[str, dict[str, Any]], transitions: dict[str, set[str]],
            validate_new: Validator) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
     """Validate every element before anything changes: Xero's summarizeErrors, where one
-    bad element fails the whole request. Returns (existing or None, fields) pairs."""
+    bad element fails the whole request. Returns (existing or None, fields) pairs. PUT
+    only creates; POST creates or updates."""
     staged: list[tuple[dict[str, Any] | None, dict[str, Any]]] = []
     failed = False
     for element in elements:
@@ -864,6 +896,8 @@ def _stage(elements: list[dict[str, Any]], item: str | None, id_key: str,
         existing = existing_by_id.get(document_id) if document_id else None
         if document_id and existing is None:
             raise NotFound
+        if existing is not None and method == "PUT":
+            raise BadRequest([_PUT_CREATES], {id_key: document_id})
         if existing is not None:
             errors, fields = _validate_document_update(element, existing, transitions)
         else:

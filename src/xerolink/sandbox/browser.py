@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 from xerolink.sandbox.server import is_loopback
 
 _REQUEST_ID = re.compile(r'name="request_id" value="([^"]+)"')
-_TENANT = re.compile(r'name="tenant" value="([^"]+)"')
+_TENANT = re.compile(r'type="(radio|checkbox)" name="tenant" value="([^"]+)"')
 
 
 class ConsentError(RuntimeError):
@@ -37,8 +37,11 @@ def approve(authorize_url: str, *, tenants: list[str] | None = None, allow: bool
         request_id = _REQUEST_ID.search(page)
         if response.status != 200 or request_id is None:
             raise ConsentError(f"the authorize page answered {response.status}")
-        offered = _TENANT.findall(page)
+        found = _TENANT.findall(page)
+        offered = [tenant for _, tenant in found]
         chosen = offered if tenants is None else [t for t in offered if t in tenants]
+        if found and found[0][0] == "radio":
+            chosen = chosen[:1]  # one organisation per consent unless bulk connections
         form = urlencode({"request_id": request_id.group(1),
                           "decision": "allow" if allow else "deny", "tenant": chosen},
                          doseq=True)

@@ -16,6 +16,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from xerolink.sandbox.scopes import BROAD_ONLY
 from xerolink.sandbox.state import AuthCode, Identity, PendingConsent, Stats
 
 Response = tuple[int, bytes, dict[str, str]]
@@ -90,6 +91,8 @@ class IdentityEndpoints:
         scopes = " ".join(params.get("scope", "").split())
         if not scopes:
             return fail("invalid_scope")
+        if self.identity.options.granular_only and set(scopes.split()) & BROAD_ONLY:
+            return fail("invalid_scope")  # apps created since 2 March 2026
         with self.lock:
             if self.identity.options.auto_approve:
                 return self._approve(client_id, redirect_uri, state, challenge, scopes,
@@ -98,7 +101,8 @@ class IdentityEndpoints:
             self.identity.pending[request_id] = PendingConsent(
                 client_id, redirect_uri, state, challenge, scopes, self.identity.clock.now()
             )
-        return _html(200, _consent_page(request_id, app.name, scopes, self.tenants))
+        return _html(200, _consent_page(request_id, app.name, scopes, self.tenants,
+                                        bulk=self.identity.options.bulk_connections))
 
     def _consent_decision(self, form: dict[str, list[str]]) -> Response:
         request_id = form.get("request_id", [""])[0]
@@ -112,10 +116,15 @@ class IdentityEndpoints:
                 return _redirect(_with_query(pending.redirect_uri,
                                              {"error": "access_denied", **extra}))
             picked = form.get("tenant", [])
-            chosen = list(self.tenants) if "all" in picked else [
-                t for t in picked if t in self.tenants]
+            bulk = self.identity.options.bulk_connections
+            chosen = list(self.tenants) if "all" in picked and bulk else [
+                t for t in dict.fromkeys(picked) if t in self.tenants]
             if not chosen:
                 return _html(400, _error_page("invalid_request", "Choose an organisation."))
+            if len(chosen) > 1 and not bulk:
+                return _html(400, _error_page(
+                    "invalid_request", "Connecting several organisations at once needs "
+                    "Xero's Advanced tier; choose one."))
             return self._approve(pending.client_id, pending.redirect_uri, pending.state,
                                  pending.challenge, pending.scopes, chosen)
 
@@ -211,9 +220,9 @@ class IdentityEndpoints:
             return _oauth_error("unauthorized_client", "not a custom connection app")
         grant = next((g for g in self.identity.grants.values()
                       if g.client_id == app.client_id and not g.revoked), None)
-        if grant is None:
+        if grant is None:  # a Custom Connection's scopes are chosen on the app
             grant = self.identity.new_grant(
-                app.client_id, "accounting.transactions accounting.contacts "
+                app.client_id, "accounting.invoices accounting.contacts "
                 "accounting.settings.read", [app.custom_tenant_id])
         return _json(200, self.identity.issue(grant, with_refresh=False))
 
@@ -239,7 +248,8 @@ class IdentityEndpoints:
             grant, reason = self.identity.grant_for_access_token(bearer)
             if grant is None:
                 return _json(401, {"Type": None, "Title": "Unauthorized", "Status": 401,
-                                   "Detail": reason},
+                                   "Detail": reason, "Instance": secrets.token_hex(16),
+                                   "Extensions": {}},
                              {"WWW-Authenticate": 'Bearer error="invalid_token"'})
             if method == "DELETE" and connection_id:
                 for tenant_id, conn_id in list(grant.connections.items()):
@@ -277,11 +287,15 @@ def _error_page(error: str, description: str) -> str:
             f"<p>{html.escape(description)}</p>")
 
 
-def _consent_page(request_id: str, app_name: str, scopes: str, tenants: dict[str, Any]) -> str:
+def _consent_page(request_id: str, app_name: str, scopes: str, tenants: dict[str, Any],
+                  *, bulk: bool) -> str:
+    # Since March 2026 one consent connects one organisation unless the app is on the
+    # Advanced tier ("bulk connections"): radio buttons, or checkboxes for bulk.
+    kind = "checkbox" if bulk else "radio"
     options = "".join(
-        f'<label><input type="checkbox" name="tenant" value="{html.escape(t)}" checked> '
-        f"{html.escape(tenant.name)}</label><br>"
-        for t, tenant in tenants.items()
+        f'<label><input type="{kind}" name="tenant" value="{html.escape(t)}"'
+        f'{" checked" if bulk or i == 0 else ""}> {html.escape(tenant.name)}</label><br>'
+        for i, (t, tenant) in enumerate(tenants.items())
     )
     scope_items = "".join(f"<li>{html.escape(s)}</li>" for s in scopes.split())
     return f"""<!doctype html>

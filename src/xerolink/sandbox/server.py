@@ -14,12 +14,13 @@ import random
 import re
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from xerolink.sandbox import pages
+from xerolink.sandbox import pages, scopes
 from xerolink.sandbox.accounting import Accounting
 from xerolink.sandbox.identity import IdentityEndpoints, parse_form
 from xerolink.sandbox.seed import build_tenants
@@ -37,7 +38,8 @@ from xerolink.sandbox.state import (
 
 Response = tuple[int, bytes, dict[str, str]]
 MAX_BODY = 10 * 1024 * 1024
-MAX_TARGET = 8192  # a common request-line limit: longer URLs get 414
+# Xero's plain-text answer for a URL it will not route (too long, or an unknown id).
+NOT_FOUND_TEXT = b"The resource you're looking for cannot be found"
 _ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F-]{36}|[A-Za-z]+-\d+)$")
 
 
@@ -53,6 +55,19 @@ def is_loopback(host: str) -> bool:
 def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
     return status, json.dumps(data).encode("utf-8"), {
         "Content-Type": "application/json; charset=utf-8", **(headers or {})}
+
+
+def not_found_text() -> Response:
+    return 404, NOT_FOUND_TEXT, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def unauthorized(detail: str) -> Response:
+    """Xero's 401 problem body; ``Detail`` says why (TokenExpired,
+    AuthenticationUnsuccessful, AuthorizationUnsuccessful)."""
+    return _json(401, {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": detail,
+                       "Instance": str(uuid.uuid4()), "Extensions": {}},
+                 {"WWW-Authenticate": 'Bearer error="invalid_token"'} if detail !=
+                 "AuthorizationUnsuccessful" else {})
 
 
 class Sandbox:
@@ -160,7 +175,7 @@ class Sandbox:
             return endpoints.connections(method, None, _bearer(headers))
         if lowered.startswith("/connections/") and method == "DELETE":
             return endpoints.connections(method, path.split("/")[-1], _bearer(headers))
-        return _json(404, {"Title": "Not Found", "Status": 404, "Detail": f"no route {path}"})
+        return not_found_text()
 
     # -- accounting -------------------------------------------------------------------
     def _accounting(self, method: str, path: str, query: dict[str, list[str]],
@@ -168,10 +183,16 @@ class Sandbox:
         with self.lock:
             grant, reason = self.identity.grant_for_access_token(_bearer(headers))
         if grant is None:
-            return _json(401, {"Type": None, "Title": "Unauthorized", "Status": 401,
-                               "Detail": reason or "missing token"},
-                         {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return unauthorized(reason)
+        parts = [p for p in path.split("/")[3:] if p]
+        resource = parts[0].lower() if parts else ""
+        if resource in self.options.without:
+            return not_found_text()  # a Xero-compatible server that does not serve it
+        if not scopes.permits(grant.scopes, resource, method):
+            return unauthorized("AuthorizationUnsuccessful")
         tenant_id = headers.get("xero-tenant-id", "").strip().lower()
+        if not tenant_id and len(grant.connections) == 1 and self.identity.is_custom(grant):
+            tenant_id = next(iter(grant.connections))  # Custom Connections need no header
         if tenant_id not in grant.connections:
             return _json(403, {"Type": None, "Title": "Forbidden", "Status": 403,
                                "Detail": "AuthenticationUnsuccessful"})
@@ -181,19 +202,20 @@ class Sandbox:
             if problem is not None:
                 with self.stats.lock:
                     self.stats.status_429 += 1
-                if self.faults.retry_after is not None:
+                if self.faults.retry_after is not None and retry is not None:
                     retry = self.faults.retry_after
+                extra = {"X-Rate-Limit-Problem": problem}
+                if retry is not None:  # Xero sends none with the concurrent limit
+                    extra["Retry-After"] = str(retry)
                 return _json(429, {"Title": "Too Many Requests", "Status": 429,
                                    "Detail": f"Rate limit exceeded: {problem}"},
-                             {**limit_headers, "Retry-After": str(retry),
-                              "X-Rate-Limit-Problem": problem})
+                             {**limit_headers, **extra})
         try:
             if latency:
                 time.sleep(latency / 1000)
             injected = self._inject(method)
             if injected is not None:
                 return None if injected == "drop" else injected
-            parts = [p for p in path.split("/")[3:] if p]
             with self.lock:
                 response, replayed = self._accounting_locked(method, parts, query, headers,
                                                              body, tenant_id, path)
@@ -308,6 +330,8 @@ class Sandbox:
             o.minute_limit = int(data.get("minute", o.minute_limit))
             o.day_limit = int(data.get("day", o.day_limit))
             o.concurrent_limit = int(data.get("concurrent", o.concurrent_limit))
+            if "without" in data:
+                o.without = frozenset(str(w).lower() for w in data["without"])
             o.minute_window = float(data.get("minute_window", o.minute_window))
             o.rate_limits = bool(data.get("enabled", o.rate_limits))
             if data.get("reset"):
@@ -315,8 +339,8 @@ class Sandbox:
         except (TypeError, ValueError):
             return _json(400, {"error": "limits take whole numbers"})
         return _json(200, {"minute": o.minute_limit, "minute_window": o.minute_window,
-                           "day": o.day_limit,
-                           "concurrent": o.concurrent_limit, "enabled": o.rate_limits})
+                           "day": o.day_limit, "concurrent": o.concurrent_limit,
+                           "enabled": o.rate_limits, "without": sorted(o.without)})
 
 
 def _bearer(headers: dict[str, str]) -> str:
@@ -340,23 +364,36 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.rfile.read(length) if length else b""
-        if len(self.path) > MAX_TARGET:
-            self._send((414, b'{"Title":"URI Too Long","Status":414}',
-                        {"Content-Type": "application/json"}))
+        # Xero measures the whole URL: scheme, host and target.
+        url_length = len(f"https://{self.headers.get('Host') or ''}{self.path}")
+        if not self.path.startswith("/_sandbox"):
+            with sandbox.stats.lock:
+                sandbox.stats.longest_url = max(sandbox.stats.longest_url, url_length)
+        if url_length > sandbox.options.max_url:
+            self._send(not_found_text())
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         response = sandbox.handle(self.command, self.path, headers, body)
         if response is None:
             self.close_connection = True  # a dropped response: the client sees no answer
             return
+        if not self.path.startswith("/_sandbox"):
+            with sandbox.stats.lock:
+                sandbox.stats.bytes_sent += len(response[1])
         self._send(response)
 
     def _send(self, response: Response) -> None:
+        from email.utils import formatdate
+
+        sandbox: Sandbox = self.server.sandbox  # type: ignore[attr-defined]
         status, payload, headers = response
-        self.send_response(status)
+        self.send_response_only(status)
+        self.send_header("Server", self.version_string())
+        # One Date header, from the sandbox's clock (which the control API can move),
+        # so that clients' clock-skew checks can be tested.
+        self.send_header("Date", formatdate(sandbox.clock.now(), usegmt=True))
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Date", self.date_time_string())
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if self.command != "HEAD":

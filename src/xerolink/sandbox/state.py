@@ -4,6 +4,7 @@ tokens, Xero's rate limits, call statistics, injected faults and idempotency key
 from __future__ import annotations
 
 import collections
+import math
 import secrets
 import threading
 import time
@@ -32,6 +33,11 @@ class SandboxOptions:
     concurrent_limit: int = 5
     app_minute_limit: int = 10_000
     custom_client_secret: str | None = None
+    # Real Xero's defaults, each a documented behaviour (docs/xero-fidelity.md):
+    max_url: int = 2048  # longer request URLs get Xero's plain-text 404
+    bulk_connections: bool = False  # consent offers one organisation (Advanced tier: several)
+    granular_only: bool = False  # an app created since 2 March 2026: no broad scopes
+    without: frozenset[str] = frozenset()  # endpoints this server does not serve
 
 
 class SandboxClock:
@@ -166,13 +172,17 @@ class Identity:
         """The live grant behind a bearer token, or None and the reason."""
         record = self.access_tokens.get(token)
         if record is None:
-            return None, "invalid token"
+            return None, "AuthenticationUnsuccessful"
         if record.expires <= self.clock.now():
-            return None, "TokenExpired: token expired"
+            return None, f"TokenExpired: token expired at {_us_time(record.expires)}"
         grant = self.grants.get(record.grant_id)
         if grant is None or grant.revoked:
-            return None, "token revoked"
+            return None, "AuthenticationUnsuccessful"
         return grant, ""
+
+    def is_custom(self, grant: Grant) -> bool:
+        app = self.apps.get(grant.client_id)
+        return app is not None and app.custom_tenant_id is not None
 
     def revoke_grant(self, grant_id: str) -> None:
         grant = self.grants.get(grant_id)
@@ -181,59 +191,73 @@ class Identity:
 
 
 class Limiter:
-    """Xero's per-tenant limits: in flight, per rolling minute, per rolling day."""
+    """Xero's per-organisation limits: calls in flight, and calls per minute and per day
+    counted in fixed windows. Each organisation's windows start at its first call, so
+    they reset at different times for different organisations, as Xero's do."""
 
     def __init__(self, options: SandboxOptions, clock: SandboxClock) -> None:
         self.options = options
         self.clock = clock
         self.lock = threading.Lock()
         self.in_flight: collections.Counter[str] = collections.Counter()
-        Window = collections.deque[float]
-        self.minute: dict[str, Window] = collections.defaultdict(collections.deque)
-        self.day: dict[str, Window] = collections.defaultdict(collections.deque)
-        self.app_minute: collections.deque[float] = collections.deque()
+        self.anchor: dict[str, float] = {}  # organisation -> when its windows began
+        self.minute: dict[str, tuple[int, int]] = {}  # organisation -> (window, calls)
+        self.day: dict[str, tuple[int, int]] = {}
+        self.app_minute: tuple[int, int] = (0, 0)
 
-    def acquire(self, tenant: str) -> tuple[str | None, int, dict[str, str]]:
-        """Take a slot: returns (problem or None, retry-after seconds, headers)."""
+    @staticmethod
+    def _count(windows: dict[str, tuple[int, int]], key: str, index: int) -> int:
+        seen = windows.get(key)
+        return seen[1] if seen is not None and seen[0] == index else 0
+
+    def acquire(self, tenant: str) -> tuple[str | None, int | None, dict[str, str]]:
+        """Take a slot: (problem or None, Retry-After seconds or None, headers). A
+        concurrent-limit refusal carries no Retry-After, as Xero documents."""
         now = self.clock.now()
         o = self.options
         with self.lock:
-            minute, day = self.minute[tenant], self.day[tenant]
-            for window, span in ((minute, o.minute_window), (day, 86400.0),
-                                 (self.app_minute, 60.0)):
-                while window and window[0] <= now - span:
-                    window.popleft()
-            def wait(window: collections.deque[float], span: float) -> int:
-                """Seconds until the oldest call leaves the window (all of it if empty)."""
-                return max(1, int((window[0] if window else now) + span - now) + 1)
+            anchor = self.anchor.setdefault(tenant, now)
+            span = max(o.minute_window, 0.001)
+            minute_index = int((now - anchor) // span)
+            day_index = int((now - anchor) // 86400.0)
+            app_index = int(now // 60.0)
+            minute = self._count(self.minute, tenant, minute_index)
+            day = self._count(self.day, tenant, day_index)
+            app = self.app_minute[1] if self.app_minute[0] == app_index else 0
 
-            problem, retry = None, 0
+            def until(index: int, length: float, origin: float) -> int:
+                return max(1, math.ceil(origin + (index + 1) * length - now))
+
+            problem: str | None = None
+            retry: int | None = None
             if self.in_flight[tenant] >= o.concurrent_limit:
-                problem, retry = "concurrent", 1
-            elif len(day) >= o.day_limit:
-                problem, retry = "day", wait(day, 86400.0)
-            elif len(minute) >= o.minute_limit:
-                problem, retry = "minute", wait(minute, o.minute_window)
-            elif len(self.app_minute) >= o.app_minute_limit:
-                problem, retry = "appminute", wait(self.app_minute, 60.0)
+                problem = "concurrent"
+            elif day >= o.day_limit:
+                problem, retry = "day", until(day_index, 86400.0, anchor)
+            elif minute >= o.minute_limit:
+                problem, retry = "minute", until(minute_index, span, anchor)
+            elif app >= o.app_minute_limit:
+                problem, retry = "appminute", until(app_index, 60.0, 0.0)
             if problem is None:
                 self.in_flight[tenant] += 1
-                minute.append(now)
-                day.append(now)
-                self.app_minute.append(now)
+                minute, day, app = minute + 1, day + 1, app + 1
+                self.minute[tenant] = (minute_index, minute)
+                self.day[tenant] = (day_index, day)
+                self.app_minute = (app_index, app)
             headers = {
-                "X-MinLimit-Remaining": str(max(0, o.minute_limit - len(minute))),
-                "X-DayLimit-Remaining": str(max(0, o.day_limit - len(day))),
-                "X-AppMinLimit-Remaining": str(max(0, o.app_minute_limit - len(self.app_minute))),
+                "X-MinLimit-Remaining": str(max(0, o.minute_limit - minute)),
+                "X-DayLimit-Remaining": str(max(0, o.day_limit - day)),
+                "X-AppMinLimit-Remaining": str(max(0, o.app_minute_limit - app)),
             }
             return problem, retry, headers
 
     def reset(self) -> None:
         """Forget past calls (for benchmarks that measure runs one after another)."""
         with self.lock:
+            self.anchor.clear()
             self.minute.clear()
             self.day.clear()
-            self.app_minute.clear()
+            self.app_minute = (0, 0)
 
     def release(self, tenant: str) -> None:
         with self.lock:
@@ -247,6 +271,8 @@ class Stats:
     status_429: int = 0
     token_grants: collections.Counter[str] = field(default_factory=collections.Counter)
     invalid_grant: int = 0
+    bytes_sent: int = 0  # response bodies of Xero's paths: what a client downloads
+    longest_url: int = 0  # the longest request URL seen, in characters
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def as_json(self) -> dict[str, Any]:
@@ -257,6 +283,8 @@ class Stats:
                 "status_429": self.status_429,
                 "token_grants": dict(self.token_grants),
                 "invalid_grant": self.invalid_grant,
+                "bytes_sent": self.bytes_sent,
+                "longest_url": self.longest_url,
             }
 
     def reset(self) -> None:
@@ -266,6 +294,8 @@ class Stats:
             self.status_429 = 0
             self.token_grants.clear()
             self.invalid_grant = 0
+            self.bytes_sent = 0
+            self.longest_url = 0
 
 
 class Idempotency:
@@ -283,6 +313,13 @@ class Idempotency:
                  response: tuple[int, bytes, dict[str, str]]) -> None:
         with self.lock:
             self.seen.setdefault((scope, key), (fingerprint, response))
+
+
+def _us_time(epoch: float) -> str:
+    """Xero's wording of an expiry time: month/day/year, 24-hour clock, UTC."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC).strftime("%m/%d/%Y %H:%M:%S")
 
 
 def _uuid() -> str:

@@ -19,7 +19,13 @@ from xerolink.store import Store
 from xerolink.store.records import AccessEntry, Connection
 from xerolink.tokenstore import TokenSet, TokenStore
 from xerolink.xero.endpoints import Endpoints
-from xerolink.xero.gateway import OrganisationInfo, TenantInfo, XeroGateway
+from xerolink.xero.gateway import (
+    EndpointUnavailable,
+    OrganisationInfo,
+    ScopeMissing,
+    TenantInfo,
+    XeroGateway,
+)
 from xerolink.xero.oauth import IdentityClient, OAuthError, authorize_url, pkce_pair
 from xerolink.xero.tokens import ReauthorisationNeeded, StaticTokens, token_set_from_answer
 
@@ -40,6 +46,14 @@ class ConnectOptions:
     timeout: float = 300.0
 
 
+@dataclass(frozen=True)
+class Connected:
+    """A new connection, and what xerolink could not read about the organisation."""
+
+    connection: Connection
+    notes: tuple[str, ...] = ()
+
+
 @dataclass
 class Deps:
     """What the connection services use, handed in explicitly."""
@@ -53,7 +67,7 @@ class Deps:
 
 
 def connect_pkce(deps: Deps, options: ConnectOptions, *, show_url: Callable[[str], None],
-                 choose: ChooseTenant | None) -> Connection:
+                 choose: ChooseTenant | None) -> Connected:
     """The authorization-code flow with PKCE, through the user's browser."""
     from xerolink.xero.callback import CallbackServer
 
@@ -84,7 +98,7 @@ def connect_pkce(deps: Deps, options: ConnectOptions, *, show_url: Callable[[str
     return _finish(deps, options, tokens, choose)
 
 
-def connect_custom(deps: Deps, options: ConnectOptions, client_secret: str) -> Connection:
+def connect_custom(deps: Deps, options: ConnectOptions, client_secret: str) -> Connected:
     """A Custom Connection: client credentials, one organisation, no browser."""
     access.check_may_connect(deps.store, deps.user)
     deps.token_store.check()
@@ -101,13 +115,25 @@ def connect_custom(deps: Deps, options: ConnectOptions, client_secret: str) -> C
 
 
 def _finish(deps: Deps, options: ConnectOptions, tokens: TokenSet,
-            choose: ChooseTenant | None) -> Connection:
-    """Choose the organisation, read it, check access, then store tokens and connection."""
+            choose: ChooseTenant | None) -> Connected:
+    """Choose the organisation, read it, check access, then store tokens and connection.
+
+    A connection that cannot read the Organisation (no accounting.settings.read, or a
+    server without the endpoint) still connects, under the connection's tenant name,
+    and says what that leaves out."""
+    notes: list[str] = []
     try:
         gateway = deps.make_gateway(options.endpoints, StaticTokens(tokens.access_token), None)
         tenant = _pick_tenant(gateway.connections(), options.tenant, choose)
-        organisation = deps.make_gateway(options.endpoints, StaticTokens(tokens.access_token),
-                                         tenant.tenant_id).organisation()
+        try:
+            organisation = deps.make_gateway(
+                options.endpoints, StaticTokens(tokens.access_token), tenant.tenant_id
+            ).organisation()
+        except (EndpointUnavailable, ScopeMissing) as exc:
+            organisation = OrganisationInfo(tenant.tenant_name, "", "", "", "")
+            notes.append(f"could not read the organisation's settings ({exc}); summaries "
+                         "show totals per currency only, View in Xero links open in the "
+                         "organisation last used in Xero, and today is taken in UTC")
         first_admin = access.check_may_take_tenant(deps.store, tenant.tenant_id,
                                                    tenant.tenant_name, deps.user)
     except XerolinkError:
@@ -123,7 +149,7 @@ def _finish(deps: Deps, options: ConnectOptions, tokens: TokenSet,
                                             deps.user, now))
     if previous is not None and previous.tenant_id != tenant.tenant_id:
         deps.token_store.delete(previous.tenant_id)
-    return connection
+    return Connected(connection, tuple(notes))
 
 
 def _pick_tenant(tenants: list[TenantInfo], wanted: str | None,

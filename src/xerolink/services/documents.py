@@ -2,7 +2,9 @@
 Xero's API allows.
 
 Invoices and bills: a contact never read before is fetched with ``ContactIDs``
-(batched as many to a call as the URL allows), open statuses only, ``summaryOnly``,
+(batched as many to a call as keeps the URL under Xero's limit of about 2,048
+characters, and split again if Xero still finds it too long), open statuses only,
+``summaryOnly``,
 1,000 a page. Contacts already read are kept current by one organisation-wide
 ``If-Modified-Since`` call. Quotes (filtered by Xero on one contact and one status at
 a time, 100 a page) come per contact for a few contacts, or else from a local copy
@@ -12,6 +14,10 @@ The watermark rule: a contact's documents are current as of its ``refreshed_at``
 the invoice watermark W is a time such that every change after W is fetched by the
 next incremental call. Watermarks are taken five minutes before the work began, so
 a modest clock difference with Xero loses nothing.
+
+Quotes are optional: a connection or server that cannot read them (no Quotes
+endpoint, or Xero's AuthorizationUnsuccessful for it) leaves the other four figures
+intact, and the store remembers why quotes are unavailable until a read succeeds.
 """
 
 from __future__ import annotations
@@ -23,12 +29,11 @@ from datetime import datetime, timedelta
 from xerolink.services.linking import Deps
 from xerolink.store.records import CachedDocument
 from xerolink.xero import models
-from xerolink.xero.gateway import UriTooLong
+from xerolink.xero.gateway import EndpointUnavailable, ScopeMissing, UriTooLong, id_batch_size
 
 INVOICES, QUOTES = "invoices", "quotes"
+QUOTES_UNAVAILABLE = "quotes-unavailable"  # sync_state: why quotes cannot be read
 MARGIN = timedelta(minutes=5)
-MAX_QUERY_CHARS = 7000  # comfortably under the common 8 KiB request-line limit
-ID_CHARS = 39  # a GUID and an encoded comma
 QUOTE_COPY_THRESHOLD = 5  # more contacts than this: use the organisation's quote copy
 MAX_PAGES = 1000
 
@@ -74,7 +79,7 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
         done += len(covered)
         if progress:
             progress(done, len(ids))
-    for batch in _batches(cold):
+    for batch in _batches(deps, cold):
         done += _invoices_for(deps, batch, started)
         if progress:
             progress(done, len(ids))
@@ -89,6 +94,37 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
     return stats
 
 
+def estimate_calls(deps: Deps, contact_ids: list[str]) -> int:
+    """The fewest calls ``refresh_contacts`` will make for these contacts (more if a
+    batch or the quote copy runs to several pages): the incremental call for the
+    contacts already current, one per id batch for the rest, and the quotes."""
+    ids = list(dict.fromkeys(c.lower() for c in contact_ids))
+    if not ids:
+        return 0
+    watermark = _watermark(deps, INVOICES)
+    refreshed = deps.store.contact_refresh_times(deps.tenant)
+    covered = [c for c in ids if watermark and c in refreshed and refreshed[c] >= watermark]
+    cold = len(ids) - len(covered)
+    size = id_batch_size(deps.connection.xero_url)
+    calls = (1 if covered else 0) + -(-cold // size)
+    if _watermark(deps, QUOTES) is not None:
+        return calls + 1
+    return calls + (len(ids) if len(ids) <= QUOTE_COPY_THRESHOLD
+                    else len(models.OPEN_QUOTE_STATUSES))
+
+
+def refresh_all(deps: Deps, *, force: bool, progress: Progress | None = None
+                ) -> RefreshStats:
+    """Every linked contact's documents, after checking the job fits in what is left
+    of Xero's daily allowance (``--force`` skips the check)."""
+    from xerolink.services import budget
+
+    contacts = sorted({v.link.xero_contact_id for v in deps.store.list_link_views(deps.tenant)})
+    budget.check(deps.connection, f"refreshing {len(contacts)} linked contacts",
+                 estimate_calls(deps, contacts), now=deps.now(), force=force)
+    return refresh_contacts(deps, contacts, progress=progress)
+
+
 def _refresh_one(deps: Deps, contact_id: str, started: datetime) -> None:
     """One contact: its invoices and its quotes fetched at the same time (two calls in
     about one round trip), then written together."""
@@ -99,31 +135,61 @@ def _refresh_one(deps: Deps, contact_id: str, started: datetime) -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         invoices = pool.submit(_read_invoice_pages, deps, contact_ids=[contact_id],
                                statuses=models.OPEN_INVOICE_STATUSES)
-        quotes = pool.submit(_read_quote_pages, deps, contact_id=contact_id)
+        quotes = pool.submit(_optional_quotes, deps, contact_id=contact_id)
         documents, quote_docs = invoices.result(), quotes.result()
     deps.store.replace_contact_documents(deps.tenant, [contact_id], ("invoice", "bill"),
                                          documents, refreshed_at=started)
-    deps.store.replace_contact_documents(
-        deps.tenant, [contact_id], ("quote",),
-        [q for q in quote_docs if q.status in models.OPEN_QUOTE_STATUSES], refreshed_at=None)
+    if quote_docs is not None:
+        deps.store.replace_contact_documents(
+            deps.tenant, [contact_id], ("quote",),
+            [q for q in quote_docs if q.status in models.OPEN_QUOTE_STATUSES],
+            refreshed_at=None)
 
 
-def _batches(ids: list[str]) -> list[list[str]]:
-    size = max(1, MAX_QUERY_CHARS // ID_CHARS)
+def quotes_unavailable(deps: Deps) -> str | None:
+    """Why this connection cannot read quotes, or None if it can (or never tried)."""
+    state = deps.store.get_sync_state(deps.tenant, QUOTES_UNAVAILABLE)
+    return state[0] if state else None
+
+
+def _optional_quotes(deps: Deps, **filters: object) -> list[CachedDocument] | None:
+    """Quotes, or None (and the reason remembered) when they cannot be read."""
+    try:
+        quotes = _read_quote_pages(deps, **filters)
+    except (EndpointUnavailable, ScopeMissing) as exc:
+        deps.store.set_sync_state(deps.tenant, QUOTES_UNAVAILABLE, str(exc),
+                                  deps.now().isoformat())
+        return None
+    if quotes_unavailable(deps):
+        deps.store.set_sync_state(deps.tenant, QUOTES_UNAVAILABLE, None,
+                                  deps.now().isoformat())
+    return quotes
+
+
+def _batches(deps: Deps, ids: list[str]) -> list[list[str]]:
+    size = id_batch_size(deps.connection.xero_url)
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
-def _invoices_for(deps: Deps, contact_ids: list[str], started: datetime) -> int:
-    """A cold read of these contacts' open invoices and bills; halves on a 414."""
+def _split_on_too_long(deps: Deps, key: str, ids: list[str], **filters: object
+                       ) -> list[CachedDocument]:
+    """Invoices for an id list; if Xero finds the URL too long after all (it answers
+    404, 400 or 414), the list is halved and each half asked for (at most log2(n)
+    levels, since one id always fits)."""
     try:
-        documents = _read_invoice_pages(deps, contact_ids=contact_ids,
-                                        statuses=models.OPEN_INVOICE_STATUSES)
+        return _read_invoice_pages(deps, **{key: ids}, **filters)
     except UriTooLong:
-        if len(contact_ids) == 1:
+        if len(ids) == 1:
             raise
-        half = len(contact_ids) // 2
-        return (_invoices_for(deps, contact_ids[:half], started)
-                + _invoices_for(deps, contact_ids[half:], started))
+        half = len(ids) // 2
+        return (_split_on_too_long(deps, key, ids[:half], **filters)
+                + _split_on_too_long(deps, key, ids[half:], **filters))
+
+
+def _invoices_for(deps: Deps, contact_ids: list[str], started: datetime) -> int:
+    """A cold read of these contacts' open invoices and bills."""
+    documents = _split_on_too_long(deps, "contact_ids", contact_ids,
+                                   statuses=models.OPEN_INVOICE_STATUSES)
     deps.store.replace_contact_documents(deps.tenant, contact_ids, ("invoice", "bill"),
                                          documents, refreshed_at=started)
     return len(contact_ids)
@@ -155,13 +221,17 @@ def _invoices_since(deps: Deps, watermark: datetime, started: datetime) -> None:
 def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> None:
     watermark = _watermark(deps, QUOTES)
     if watermark is not None:
-        changed = _read_quote_pages(deps, modified_since=watermark)
+        changed = _optional_quotes(deps, modified_since=watermark)
+        if changed is None:
+            return
         keep = [q for q in changed if q.status in models.OPEN_QUOTE_STATUSES]
         gone = [q.document_id for q in changed if q.status not in models.OPEN_QUOTE_STATUSES]
         deps.store.apply_document_changes(deps.tenant, keep, gone)
     elif len(contact_ids) <= QUOTE_COPY_THRESHOLD:
         for contact_id in contact_ids:
-            quotes = _read_quote_pages(deps, contact_id=contact_id)
+            quotes = _optional_quotes(deps, contact_id=contact_id)
+            if quotes is None:
+                return
             deps.store.replace_contact_documents(
                 deps.tenant, [contact_id], ("quote",),
                 [q for q in quotes if q.status in models.OPEN_QUOTE_STATUSES],
@@ -170,7 +240,10 @@ def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> No
     else:
         open_quotes: list[CachedDocument] = []
         for status in models.OPEN_QUOTE_STATUSES:
-            open_quotes += _read_quote_pages(deps, status=status)
+            some = _optional_quotes(deps, status=status)
+            if some is None:
+                return
+            open_quotes += some
         deps.store.replace_all_documents(deps.tenant, "quote", open_quotes)
     deps.store.set_sync_state(deps.tenant, QUOTES, (started - MARGIN).isoformat(),
                               started.isoformat())
@@ -193,8 +266,8 @@ def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:
     now = deps.now()
     invoice_ids = [d for d, kind in document_ids if kind in ("invoice", "bill")]
     read: list[CachedDocument] = []
-    for batch in _batches(invoice_ids):
-        read += _read_invoice_pages(deps, ids=batch)
+    for batch in _batches(deps, invoice_ids):
+        read += _split_on_too_long(deps, "ids", batch)
     quote_ids = [d for d, kind in document_ids if kind == "quote"]
     if quote_ids and _watermark(deps, QUOTES) is not None:
         _refresh_quotes(deps, [], now)

@@ -338,8 +338,23 @@ class AutoLinkReport:
     synced: SyncResult | None = None
 
 
-def auto_link(deps: Deps, *, dry_run: bool, progress: Progress | None = None) -> AutoLinkReport:
+def estimate_sync_calls(deps: Deps) -> int:
+    """The fewest calls ``sync_contacts`` makes: one for an incremental read; for a
+    full read, a page per 1,000 contacts (the CRM's count standing in for Xero's,
+    which is not known before reading)."""
+    state = deps.store.get_sync_state(deps.tenant, CONTACTS)
+    if state is not None and deps.store.get_sync_state(deps.tenant, FULL_SYNC) is None:
+        return 1
+    return max(1, -(-len(deps.store.unlinked_crm_contacts(deps.tenant)) // 1000))
+
+
+def auto_link(deps: Deps, *, dry_run: bool, progress: Progress | None = None,
+              force: bool = False) -> AutoLinkReport:
     """Link every unlinked CRM contact whose email matches exactly one Xero contact."""
+    from xerolink.services import budget
+
+    budget.check(deps.connection, "auto-linking", estimate_sync_calls(deps), now=deps.now(),
+                 force=force)
     report = AutoLinkReport(dry_run=dry_run)
     report.synced = sync_contacts(deps, progress)
     by_email: dict[str, dict[str, XeroContact]] = {}

@@ -79,18 +79,34 @@ class SummaryReport:
     figures: dict[str, summary.Figure]
     members: list[dict[str, Any]] = field(default_factory=list)
     documents: list[dict[str, Any]] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)  # figure -> why
+
+    @property
+    def notes(self) -> list[str]:
+        """What the figures leave out, in words (also in --json)."""
+        notes = []
+        if not self.base_currency:
+            notes.append("the organisation's base currency is unknown (the connection "
+                         "cannot read Xero's Organisation), so totals are per currency only")
+        for name, reason in self.unavailable.items():
+            notes.append(f"{summary.LABELS[name].lower()} are unavailable: {reason}")
+        return notes
 
     def as_json(self, now: datetime) -> dict[str, Any]:
         data: dict[str, Any] = {
             "record": self.record, "tenant_id": self.tenant_id,
-            "base_currency": self.base_currency,
+            "base_currency": self.base_currency or None,
             "as_of": None if self.as_of is None else self.as_of.isoformat(),
             "age_seconds": None if self.as_of is None else int((now - self.as_of).total_seconds()),
             "cached": self.cached, "stale": self.stale,
         }
         if self.stale:
             data["problem"] = self.problem
-        data.update({name: self.figures[name].as_json() for name in summary.FIGURES})
+        data.update({name: summary.unavailable_json(self.unavailable[name])
+                     if name in self.unavailable else
+                     self.figures[name].as_json(base_known=bool(self.base_currency))
+                     for name in summary.FIGURES})
+        data["notes"] = self.notes
         if self.record.startswith("company:"):
             data["members"] = self.members
         if self.record.startswith("deal:"):
@@ -154,6 +170,9 @@ def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
         cached=not fetched, stale=stale, problem=problem,
         figures=summary.figures(docs, today), members=scope.members,
     )
+    why = documents.quotes_unavailable(deps)
+    if why:
+        report.unavailable["open_quotes"] = why
     if ref.kind == "deal":
         found = {d.document_id: d for d in docs}
         report.documents = [

@@ -73,9 +73,18 @@ class Figure:
         self.total += to_base(amount, rate)
         self.by_currency[currency] = self.by_currency.get(currency, Decimal("0.00")) + amount
 
-    def as_json(self) -> dict[str, object]:
-        return {"count": self.count, "total": _money(self.total),
+    def as_json(self, *, base_known: bool = True) -> dict[str, object]:
+        """``total`` is in the base currency, so it is null when that is unknown (a
+        connection that cannot read the Organisation); ``by_currency`` always holds."""
+        return {"available": True, "count": self.count,
+                "total": _money(self.total) if base_known else None,
                 "by_currency": {k: _money(v) for k, v in sorted(self.by_currency.items())}}
+
+
+def unavailable_json(reason: str) -> dict[str, object]:
+    """A figure this connection cannot compute (quotes it cannot read)."""
+    return {"available": False, "count": None, "total": None, "by_currency": {},
+            "reason": reason}
 
 
 def _money(value: Decimal) -> str:

@@ -1,16 +1,21 @@
-"""The Xero gateway: every accounting and connections call goes through ``_call``.
+"""The Xero gateway: every accounting and connections call goes through ``call``.
 
 Built on xero-python (it builds the requests) with xerolink's own transport rules:
-at most 5 requests in flight; GETs, and writes that carry an Idempotency-Key,
-retried on 5xx and dropped connections with bounded backoff; 429 honoured
-(minute and concurrent limits waited out up to ``max_wait``, the day limit fails
-fast); a 401 refreshes the token once; rate-limit headers recorded; Xero's
-validation messages turned into one readable line.
+at most 5 requests in flight, each with a connect and a read timeout; GETs, and
+writes that carry an Idempotency-Key, retried on 5xx and dropped connections with
+bounded backoff; 429s honoured as Xero sends them (a minute limit's Retry-After
+waited out up to ``max_wait``, the concurrent limit, which has no Retry-After,
+retried after short growing pauses, the day limit failing fast); a 401 refreshes the
+token once unless Xero says the scope is missing; URLs kept under Xero's length
+limit; rate-limit headers and bytes downloaded recorded; Xero's validation messages
+turned into one readable line. Every behaviour relied on here has its source in
+docs/xero-fidelity.md.
 """
 
 from __future__ import annotations
 
 import collections
+import math
 import threading
 import time
 import uuid
@@ -32,6 +37,31 @@ from xerolink.xero.jsonutil import MalformedAnswer, loads, text
 
 class UriTooLong(XeroRefusedError):
     """Xero refused a URL as too long: send fewer ids per request."""
+
+
+class ScopeMissing(NotConnectedError):
+    """Xero's 401 AuthorizationUnsuccessful: the token lacks the call's scope (or the
+    app's tier lacks the endpoint). Refreshing cannot help; reconnecting with the
+    scope can."""
+
+    def __init__(self, message: str, scope: str | None) -> None:
+        super().__init__(message)
+        self.scope = scope
+
+
+class EndpointUnavailable(XeroRefusedError):
+    """The server does not serve this endpoint (a 404 on a list, not on an id)."""
+
+
+# Xero answers a URL longer than about 2,048 characters with a plain-text 404; stay
+# well under it (docs/xero-fidelity.md).
+MAX_URL = 2000
+_URL_RESERVE = 220  # the path and every other parameter of an id-list request
+ID_CHARS = 39  # a GUID and a URL-encoded comma (%2C)
+# The concurrent limit's 429 has no Retry-After: short growing pauses instead.
+BUSY_FIRST_PAUSE, BUSY_MAX_PAUSE, BUSY_MAX_TRIES = 0.1, 1.0, 40
+CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 60.0
+UNIT_DP = 4  # unit amounts to four decimal places, as xerolink accepts them
 
 
 class TokenProvider(Protocol):
@@ -78,6 +108,7 @@ class CallLog:
     retries: int = 0
     waited_seconds: float = 0.0
     limits: dict[str, Any] = field(default_factory=dict)
+    bytes_in: int = 0  # response bodies downloaded: Xero bills egress by the GB
     server_date: str | None = None  # Xero's Date header, for clock-skew checks
     server_date_seen_at: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -99,8 +130,12 @@ class XeroGateway:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         http: Any = None,
+        scopes: str | None = None,
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
     ) -> None:
         self.endpoints = endpoints
+        self.scopes = scopes  # what the connection was granted, for advice on a 401
+        self.timeout = timeout
         self.tokens = tokens
         self.tenant_id = tenant_id
         self.max_wait = max_wait
@@ -114,6 +149,14 @@ class XeroGateway:
         self._client: Any = None
 
     # -- SDK wiring --------------------------------------------------------------
+    @property
+    def raw(self) -> dict[str, Any]:
+        """Arguments for every SDK call: the answer unparsed (xerolink parses it, as
+        Decimal), and a connect and a read timeout. xero-python otherwise passes
+        ``timeout=None`` to urllib3, overriding the pool's timeouts: a silent server
+        would hold a call forever."""
+        return {"_preload_content": False, "_request_timeout": self.timeout}
+
     def _api_client(self) -> Any:
         if self._client is None:
             from xero_python.api_client import ApiClient, Configuration
@@ -137,14 +180,17 @@ class XeroGateway:
         return IdentityApi(self._api_client(), base_url=self.endpoints.identity)
 
     # -- the one call path ----------------------------------------------------------
-    def call(self, label: str, invoke: Callable[[], Any], *, idempotent: bool) -> Any:
-        """Run one SDK call (made with ``_preload_content=False``) and return parsed JSON.
+    def call(self, label: str, invoke: Callable[[], Any], *, idempotent: bool,
+             many_ids: bool = False) -> Any:
+        """Run one SDK call (made with ``**self.raw``) and return parsed JSON.
 
         ``idempotent``: safe to send again (a GET, or a write with an Idempotency-Key).
+        ``many_ids``: the URL carries a list of several ids, so a 400, 404 or 414 means
+        "too long" (Xero's answer past about 2,048 characters), not "no such record".
         """
         from xero_python.exceptions import ApiException
 
-        attempt, reauthorised, waited = 0, False, 0.0
+        attempt, reauthorised, waited, busy = 0, False, 0.0, 0
         while True:
             token = self.tokens.access_token()
             self._auth.local.token = token
@@ -155,22 +201,27 @@ class XeroGateway:
                     response = invoke()
                     body, headers = response.data, response.headers
                     response.release_conn()
-                self._note_limits(headers)
+                self._note_limits(headers, body)
                 return loads(body)
             except ApiException as exc:
-                self._note_limits(exc.headers or {})
+                self._note_limits(exc.headers or {}, exc.body)
                 status = exc.status or 0
-                if status == 401 and not reauthorised:
-                    reauthorised = True
-                    self.tokens.access_token(rejected=token)
-                    continue
+                if status == 401:
+                    reason = _problem_detail(exc.body)
+                    if "AuthorizationUnsuccessful" in reason:
+                        raise self._scope_missing(label) from None
+                    if not reauthorised:  # TokenExpired, AuthenticationUnsuccessful
+                        reauthorised = True
+                        self.tokens.access_token(rejected=token)
+                        continue
                 if status == 429:
-                    waited += self._wait_for_limit(exc.headers or {}, waited, label)
+                    pause, busy = self._wait_for_limit(exc.headers or {}, waited, busy, label)
+                    waited += pause
                     continue
                 if status >= 500 and idempotent and attempt + 1 < self.retry.attempts:
                     attempt = self._backoff(attempt)
                     continue
-                raise self._refusal(status, exc.body or b"", label) from None
+                raise self._refusal(status, exc.body or b"", label, many_ids) from None
             except MalformedAnswer as exc:
                 if idempotent and attempt + 1 < self.retry.attempts:
                     attempt = self._backoff(attempt)
@@ -191,30 +242,67 @@ class XeroGateway:
         self.retry.pause(attempt)
         return attempt + 1
 
-    def _wait_for_limit(self, headers: Any, waited: float, label: str) -> float:
-        problem = text(_header(headers, "X-Rate-Limit-Problem")).lower() or "minute"
+    def _wait_for_limit(self, headers: Any, waited: float, busy: int, label: str
+                        ) -> tuple[float, int]:
+        """Sleep as a 429 asks; returns (seconds slept, concurrent refusals so far)."""
+        problem = text(_header(headers, "X-Rate-Limit-Problem")).lower()
         try:
-            retry_after = max(1.0, float(_header(headers, "Retry-After") or 60))
+            raw = _header(headers, "Retry-After")
+            retry_after = None if raw in (None, "") else max(0.0, float(raw))
         except ValueError:
-            retry_after = 60.0
+            retry_after = None
+        if retry_after is not None and not math.isfinite(retry_after):
+            retry_after = None
         if problem == "day":
-            resets = datetime.now(UTC) + timedelta(seconds=retry_after)
-            hours, minutes = divmod(int(retry_after) // 60, 60)
+            seconds = retry_after if retry_after is not None else 86400.0
+            resets = datetime.now(UTC) + timedelta(seconds=seconds)
+            hours, minutes = divmod(int(seconds) // 60, 60)
             raise XeroRefusedError(
                 f"Xero's daily call limit for this organisation is used up; it resets in "
                 f"about {hours} h {minutes} min (at {resets:%Y-%m-%d %H:%M} UTC)")
-        if waited + retry_after > self.max_wait:
-            raise XeroRefusedError(
-                f"Xero's {problem} rate limit is reached and waiting {int(retry_after)} s more "
-                f"would pass --max-wait ({int(self.max_wait)} s); try again shortly")
-        self.notice(f"Xero's {problem} rate limit reached during {label}; waiting "
-                    f"{int(retry_after)} s")
-        self.sleep(retry_after)
+        if retry_after is None:
+            # The concurrent limit (Xero sends no Retry-After with it): another
+            # process holds the slots; they free within a round trip or so.
+            busy += 1
+            pause = min(BUSY_MAX_PAUSE, BUSY_FIRST_PAUSE * (1.5 ** (busy - 1)))
+            pause *= 0.5 + self.retry.rng.random() / 2
+            if busy > BUSY_MAX_TRIES or waited + pause > self.max_wait:
+                raise XeroRefusedError(
+                    f"Xero kept answering that too many calls to this organisation are in "
+                    f"flight ({busy} tries for {label}); try again shortly")
+        else:
+            pause = max(1.0, retry_after)
+            if waited + pause > self.max_wait:
+                raise XeroRefusedError(
+                    f"Xero's {problem or 'minute'} rate limit is reached and waiting "
+                    f"{int(pause)} s more would pass --max-wait ({int(self.max_wait)} s); "
+                    "try again shortly")
+            self.notice(f"Xero's {problem or 'minute'} rate limit reached during {label}; "
+                        f"waiting {int(pause)} s")
+        self.sleep(pause)
         with self.log.lock:
-            self.log.waited_seconds += retry_after
-        return retry_after
+            self.log.waited_seconds += pause
+        return pause, busy
 
-    def _note_limits(self, headers: Any) -> None:
+    def _scope_missing(self, label: str) -> ScopeMissing:
+        from xerolink.xero.scopes import broad_equivalent, needed_for, with_scope
+
+        needed = needed_for(label)
+        if needed is None:
+            return ScopeMissing(f"Xero refused {label}: this connection is not authorised "
+                                "for it (AuthorizationUnsuccessful); an admin can run "
+                                "`xerolink connect` again", None)
+        broad = broad_equivalent(needed)
+        also = f" (or {broad} on apps created before March 2026)" if broad else ""
+        return ScopeMissing(
+            f"this connection lacks the {needed} scope that {label} needs{also}; an admin "
+            f"can grant it with: xerolink connect --scopes \"{with_scope(self.scopes, needed)}\"",
+            needed)
+
+    def _note_limits(self, headers: Any, body: Any) -> None:
+        if body:
+            with self.log.lock:
+                self.log.bytes_in += len(body)
         date = _header(headers, "Date")
         if date:
             with self.log.lock:
@@ -233,7 +321,11 @@ class XeroGateway:
                 self.log.limits = seen
 
     @staticmethod
-    def _refusal(status: int, body: bytes, label: str) -> Exception:
+    def _refusal(status: int, body: bytes, label: str, many_ids: bool) -> Exception:
+        if many_ids and status in (400, 404, 414):
+            return UriTooLong(f"Xero refused {label}: the request URL is too long")
+        if status == 404 and "{id}" not in label:
+            return EndpointUnavailable(f"this Xero server does not serve {label}")
         if status == 401:
             return NotConnectedError("Xero rejected the connection's token; run "
                                      "`xerolink connect`")
@@ -252,7 +344,7 @@ class XeroGateway:
     def connections(self) -> list[TenantInfo]:
         api = self.identity_api()
         data = self.call("GET connections",
-                         lambda: api.get_connections(_preload_content=False), idempotent=True)
+                         lambda: api.get_connections(**self.raw), idempotent=True)
         if not isinstance(data, list):
             raise XeroUnreachableError("Xero's connections answer was not a list")
         return [TenantInfo(text(c.get("tenantId")).lower(), text(c.get("tenantName")),
@@ -261,7 +353,7 @@ class XeroGateway:
     def organisation(self) -> OrganisationInfo:
         api, tenant = self.accounting_api(), self._tenant()
         data = self.call("GET Organisation",
-                         lambda: api.get_organisations(tenant, _preload_content=False),
+                         lambda: api.get_organisations(tenant, **self.raw),
                          idempotent=True)
         try:
             org = data["Organisations"][0]
@@ -281,7 +373,7 @@ class XeroGateway:
             extra["if_modified_since"] = modified_since
         data = self.call("GET Contacts", lambda: api.get_contacts(
             tenant, page=page, page_size=page_size, include_archived=True,
-            _preload_content=False, **extra), idempotent=True)
+            **self.raw, **extra), idempotent=True)
         contacts = list(data.get("Contacts") or [])
         pages = (data.get("pagination") or {}).get("pageCount")
         return contacts, int(pages) if pages is not None else page
@@ -289,7 +381,7 @@ class XeroGateway:
     def get_contact(self, contact_id: str) -> dict[str, Any]:
         api, tenant = self.accounting_api(), self._tenant()
         data = self.call("GET Contacts/{id}", lambda: api.get_contact(
-            tenant, contact_id, _preload_content=False), idempotent=True)
+            tenant, contact_id, **self.raw), idempotent=True)
         try:
             return dict(data["Contacts"][0])
         except (KeyError, IndexError, TypeError):
@@ -298,7 +390,7 @@ class XeroGateway:
     def search_contacts(self, term: str, *, page_size: int = 100) -> list[dict[str, Any]]:
         api, tenant = self.accounting_api(), self._tenant()
         data = self.call("GET Contacts", lambda: api.get_contacts(
-            tenant, search_term=term, page=1, page_size=page_size, _preload_content=False),
+            tenant, search_term=term, page=1, page_size=page_size, **self.raw),
             idempotent=True)
         return list(data.get("Contacts") or [])
 
@@ -308,7 +400,7 @@ class XeroGateway:
         api, tenant = self.accounting_api(), self._tenant()
         data = self.call("PUT Contacts", lambda: api.create_contacts(
             tenant, {"Contacts": [fields]}, idempotency_key=idempotency_key,
-            _preload_content=False), idempotent=True)
+            **self.raw), idempotent=True)
         return dict(data["Contacts"][0])
 
     def invoices_page(self, page: int, *, contact_ids: list[str] | None = None,
@@ -326,9 +418,10 @@ class XeroGateway:
             extra["i_ds"] = ids
         if modified_since is not None:
             extra["if_modified_since"] = modified_since
+        many = len(contact_ids or ()) > 1 or len(ids or ()) > 1
         data = self.call("GET Invoices", lambda: api.get_invoices(
             tenant, page=page, page_size=1000, summary_only=True, _preload_content=False,
-            **extra), idempotent=True)
+            _request_timeout=self.timeout, **extra), idempotent=True, many_ids=many)
         pages = (data.get("pagination") or {}).get("pageCount")
         return list(data.get("Invoices") or []), int(pages) if pages is not None else page
 
@@ -345,31 +438,44 @@ class XeroGateway:
         if modified_since is not None:
             extra["if_modified_since"] = modified_since
         data = self.call("GET Quotes", lambda: api.get_quotes(
-            tenant, page=page, _preload_content=False, **extra), idempotent=True)
+            tenant, page=page, **self.raw, **extra), idempotent=True)
         return list(data.get("Quotes") or [])
 
     def get_quote(self, quote_id: str) -> dict[str, Any]:
         api, tenant = self.accounting_api(), self._tenant()
         data = self.call("GET Quotes/{id}", lambda: api.get_quote(
-            tenant, quote_id, _preload_content=False), idempotent=True)
+            tenant, quote_id, **self.raw), idempotent=True)
         try:
             return dict(data["Quotes"][0])
         except (KeyError, IndexError, TypeError):
             raise NotFoundError(f"Xero has no quote {quote_id}") from None
 
     def create_invoice(self, fields: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """PUT one invoice or bill with ``unitdp=4``: without it Xero rounds unit
+        amounts to two places (1000 x 0.1648 would become a 160.00 line)."""
         api, tenant = self.accounting_api(), self._tenant()
         data = self.call("PUT Invoices", lambda: api.create_invoices(
-            tenant, {"Invoices": [fields]}, idempotency_key=idempotency_key,
-            _preload_content=False), idempotent=True)
+            tenant, {"Invoices": [fields]}, unitdp=UNIT_DP, idempotency_key=idempotency_key,
+            **self.raw), idempotent=True)
         return dict(data["Invoices"][0])
 
     def create_quote(self, fields: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """PUT one quote with ``unitdp=4``. xero-python's ``create_quotes`` has no
+        ``unitdp`` argument, so this request is built on the SDK's own client."""
         api, tenant = self.accounting_api(), self._tenant()
-        data = self.call("PUT Quotes", lambda: api.create_quotes(
-            tenant, {"Quotes": [fields]}, idempotency_key=idempotency_key,
-            _preload_content=False), idempotent=True)
+        client = api.api_client
+        headers = {"xero-tenant-id": tenant, "Idempotency-Key": idempotency_key,
+                   "Accept": "application/json", "Content-Type": "application/json"}
+        data = self.call("PUT Quotes", lambda: client.call_api(
+            api.get_resource_url("/Quotes"), "PUT", {}, [("unitdp", UNIT_DP)], headers,
+            body={"Quotes": [fields]}, post_params=[], files={}, response_type="Quotes",
+            response_model_finder=api.get_model_finder(), auth_settings=["OAuth2"],
+            _return_http_data_only=True, collection_formats={}, **self.raw), idempotent=True)
         return dict(data["Quotes"][0])
+
+    @property
+    def id_batch_size(self) -> int:
+        return id_batch_size(self.endpoints.base_url)
 
     def _tenant(self) -> str:
         if not self.tenant_id:
@@ -379,6 +485,13 @@ class XeroGateway:
     @staticmethod
     def new_idempotency_key() -> str:
         return str(uuid.uuid4())
+
+
+def id_batch_size(xero_url: str | None) -> int:
+    """How many GUIDs one id-list request may carry and keep its URL within
+    ``MAX_URL``: 45 against api.xero.com."""
+    budget = MAX_URL - len(Endpoints.at(xero_url).accounting) - _URL_RESERVE
+    return max(1, budget // ID_CHARS)
 
 
 def _header(headers: Any, name: str) -> Any:
@@ -391,6 +504,16 @@ def _header(headers: Any, name: str) -> Any:
     if value is None:
         value = getter(name.lower())
     return value
+
+
+def _problem_detail(body: bytes | None) -> str:
+    """The ``Detail`` of Xero's 401 problem body ("TokenExpired: ...",
+    "AuthenticationUnsuccessful", "AuthorizationUnsuccessful"); empty if unreadable."""
+    try:
+        data = loads(body) if body else {}
+    except MalformedAnswer:
+        return ""
+    return text(data.get("Detail")) if isinstance(data, dict) else ""
 
 
 def validation_message(body: bytes) -> str:
