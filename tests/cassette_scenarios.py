@@ -1,0 +1,171 @@
+"""The exchanges the gateway's cassettes hold: every call xerolink makes, and each
+error shape real Xero gives. ``scripts/record_cassettes.py`` runs these against a
+server (the sandbox, or a real organisation) to record them; ``tests/cassettes``
+replays them with no server at all.
+
+A scenario gets a ``Ctx``: a way to make a gateway with given tokens, the ids it
+works on, and (sandbox only) the control API to provoke errors real Xero gives on
+its own. Recorded URLs are rewritten to https://api.xero.com, and tokens, tenant
+ids and email addresses are scrubbed, so replays use those placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+REAL_XERO = "https://api.xero.com"
+TENANT = "00000000-0000-4000-8000-00000000000a"  # the scrubbed tenant id
+MISSING_ID = "00000000-0000-4000-8000-000000000404"
+
+
+class ScriptedTokens:
+    """Hands out tokens in order: the next one each time Xero rejects the current.
+    Counts the refreshes a real TokenManager would have made."""
+
+    def __init__(self, *tokens: str) -> None:
+        self.tokens = list(tokens)
+        self.index = 0
+        self.refreshes = 0
+
+    def access_token(self, rejected: str | None = None) -> str:
+        if rejected is not None and rejected == self.tokens[self.index]:
+            self.refreshes += 1
+            self.index = min(self.index + 1, len(self.tokens) - 1)
+        return self.tokens[self.index]
+
+
+@dataclass
+class Ctx:
+    """What a scenario uses. ``tokens``: name -> token ("good", "expired", "bogus",
+    "contacts_only"); in replays every token is a placeholder."""
+
+    gateway: Callable[..., Any]  # (tokens provider, **gateway options) -> XeroGateway
+    tokens: dict[str, str]
+    contact_ids: list[str]
+    search_term: str
+    taken_name: str
+    control: Callable[[str, dict[str, Any]], Any] | None = None  # sandbox only
+    slept: list[float] = field(default_factory=list)
+
+
+def _gw(ctx: Ctx, *names: str, **options: Any) -> Any:
+    provider = ScriptedTokens(*(ctx.tokens[n] for n in names or ("good",)))
+    gateway = ctx.gateway(provider, **options)
+    gateway.provider = provider
+    return gateway
+
+
+def _line_fields(contact_id: str) -> dict[str, Any]:
+    return {"Contact": {"ContactID": contact_id}, "Date": date(2026, 11, 26).isoformat(),
+            "LineAmountTypes": "NoTax",
+            "LineItems": [{"Description": "Metered energy (kWh)", "Quantity": "1000",
+                           "UnitAmount": "0.1648"}]}
+
+
+# -- every call xerolink makes --------------------------------------------------------
+def connections(ctx: Ctx) -> Any:
+    return _gw(ctx).connections()
+
+
+def organisation(ctx: Ctx) -> Any:
+    return _gw(ctx).organisation()
+
+
+def contacts_page(ctx: Ctx) -> Any:
+    return _gw(ctx).contacts_page(1)
+
+
+def search_contacts(ctx: Ctx) -> Any:
+    return _gw(ctx).search_contacts(ctx.search_term)
+
+
+def invoices_by_contact_ids(ctx: Ctx) -> Any:
+    gateway = _gw(ctx)
+    batch = ctx.contact_ids[:gateway.id_batch_size]
+    return gateway.invoices_page(1, contact_ids=batch,
+                                 statuses=("DRAFT", "SUBMITTED", "AUTHORISED"))
+
+
+def quotes_for_contact(ctx: Ctx) -> Any:
+    return _gw(ctx).quotes_page(1, contact_id=ctx.contact_ids[0])
+
+
+def create_invoice(ctx: Ctx) -> Any:
+    fields = {**_line_fields(ctx.contact_ids[0]), "Type": "ACCREC", "Status": "DRAFT"}
+    return _gw(ctx).create_invoice(fields, "cassette-invoice-1")
+
+
+def create_quote(ctx: Ctx) -> Any:
+    fields = {**_line_fields(ctx.contact_ids[0]), "Status": "DRAFT"}
+    fields["LineAmountTypes"] = "NOTAX"
+    return _gw(ctx).create_quote(fields, "cassette-quote-1")
+
+
+def create_contact(ctx: Ctx) -> Any:
+    return _gw(ctx).create_contact({"Name": "Cassette Recording Ltd", "FirstName": "Cass",
+                                    "LastName": "Ette"}, "cassette-contact-1")
+
+
+# -- each error shape ------------------------------------------------------------------
+def long_id_list(ctx: Ctx) -> Any:
+    """60 GUIDs: past 2,048 characters Xero answers a plain-text 404."""
+    return _gw(ctx).invoices_page(1, contact_ids=ctx.contact_ids[:60])
+
+
+def unknown_id(ctx: Ctx) -> Any:
+    return _gw(ctx).get_quote(MISSING_ID)
+
+
+def concurrent_429(ctx: Ctx) -> Any:
+    """A 429 for the concurrent limit (no Retry-After), then the call goes through."""
+    assert ctx.control is not None
+    ctx.control("limits", {"concurrent": 0})
+
+    def sleep(seconds: float) -> None:
+        ctx.slept.append(seconds)
+        ctx.control("limits", {"concurrent": 5})  # type: ignore[misc]
+
+    return _gw(ctx, sleep=sleep).organisation()
+
+
+def scope_missing(ctx: Ctx) -> Any:
+    gateway = _gw(ctx, "contacts_only", scopes="offline_access accounting.contacts.read")
+    try:
+        return gateway.invoices_page(1, contact_ids=ctx.contact_ids[:1])
+    finally:
+        ctx.slept.append(float(gateway.provider.refreshes))
+
+
+def token_expired(ctx: Ctx) -> Any:
+    gateway = _gw(ctx, "expired", "good")
+    result = gateway.organisation()
+    return result, gateway.provider.refreshes
+
+
+def bad_token(ctx: Ctx) -> Any:
+    gateway = _gw(ctx, "bogus", "good")
+    result = gateway.organisation()
+    return result, gateway.provider.refreshes
+
+
+def query_parse(ctx: Ctx) -> Any:
+    gateway = _gw(ctx)
+    api = gateway.accounting_api()
+    return gateway.call("GET Invoices", lambda: api.get_invoices(
+        gateway.tenant_id, where='Status=="AUTHORISED', **gateway.raw), idempotent=True)
+
+
+def validation(ctx: Ctx) -> Any:
+    return _gw(ctx).create_contact({"Name": ctx.taken_name}, "cassette-contact-taken")
+
+
+SCENARIOS: dict[str, Callable[[Ctx], Any]] = {f.__name__: f for f in (
+    connections, organisation, contacts_page, search_contacts, invoices_by_contact_ids,
+    quotes_for_contact, create_invoice, create_quote, create_contact, long_id_list,
+    unknown_id, concurrent_429, scope_missing, token_expired, bad_token, query_parse,
+    validation)}
+# Errors that only the sandbox's control API can provoke on demand.
+SANDBOX_ONLY = {"concurrent_429", "token_expired"}
