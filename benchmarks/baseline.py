@@ -37,6 +37,7 @@ class Baseline:
         self.api = AccountingApi(client, base_url=f"{base}/api.xro/2.0")
         self.tenant = tenant
         self.deadline = deadline
+        self.done = 0  # items (contacts or emails) finished before any cap
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         from xero_python.exceptions import ApiException
@@ -49,7 +50,7 @@ class Baseline:
             except ApiException as exc:
                 if exc.status != 429:
                     raise
-                wait = float((exc.headers or {}).get("Retry-After", 1))
+                wait = float((exc.headers or {}).get("Retry-After") or 1)
                 if time.monotonic() + wait > self.deadline:
                     raise Capped from None
                 time.sleep(wait)
@@ -70,6 +71,7 @@ class Baseline:
             if len(quotes) < 100:
                 break
             page += 1
+        self.done += 1
         return documents
 
     def contacts(self, contact_ids: list[str]) -> int:
@@ -81,4 +83,5 @@ class Baseline:
             found = self._call(self.api.get_contacts, search_term=email).contacts
             if len(found) == 1:
                 linked += 1
+            self.done += 1
         return linked

@@ -75,6 +75,7 @@ def main() -> None:
             result["capped"] = False
         except Capped:
             result["capped"] = True
+        result["done"], result["items"] = runner.done, len(items)
         result["wall"] = time.perf_counter() - started
         result["exit"] = 0
     result["peak_mb"] = peak_mb()

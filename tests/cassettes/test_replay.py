@@ -50,7 +50,7 @@ def replay(name: str) -> tuple[Any, Ctx, Any]:
                              allow_playback_repeats=False) as cassette:
         try:
             result: Any = SCENARIOS[name](ctx)
-        except Exception as exc:  # noqa: BLE001 - the errors are what is tested
+        except Exception as exc:  # the errors are what is tested
             result = exc
         assert cassette.all_played, f"{name}: not every recorded exchange was asked for"
     return result, ctx, cassette
