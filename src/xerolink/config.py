@@ -39,6 +39,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _timeout(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError("must be a whole number of seconds from 1 to 600") from None
+    if not 1 <= number <= 600:
+        raise ValueError("must be a whole number of seconds from 1 to 600")
+    return number
+
+
 def _choice(*choices: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if value not in choices:
@@ -77,6 +87,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("sales_tax_type", "default tax type for quote and invoice lines", _text),
         Setting("purchases_tax_type", "default tax type for bill lines", _text),
         Setting("max_wait", "longest wait, in seconds, for Xero's minute limit", _positive_int, 60),
+        Setting("connect_timeout", "seconds to wait for a connection to Xero", _timeout, 10),
+        Setting("read_timeout", "seconds to wait for Xero's answer once connected (a call "
+                "that times out is tried once more, then the command exits 7)", _timeout, 60),
         Setting(
             "token_store",
             "where tokens live: keyring (default) or file (a 0600 file, opt-in)",
@@ -92,8 +105,9 @@ SETTINGS: dict[str, Setting] = {
 class Config:
     """A profile's settings file. Reads are lazy; every write replaces the file atomically."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, prepare: Callable[[], None] | None = None) -> None:
         self.path = path
+        self.prepare = prepare  # creates the profile's (private) folders before a write
         self._values: dict[str, Any] | None = None
 
     def _load(self) -> dict[str, Any]:
@@ -107,11 +121,34 @@ class Config:
                 raise UsageError(
                     f"{self.path} is not valid TOML ({exc}); fix or delete it"
                 ) from exc
+            except OSError as exc:  # under a file, or unreadable
+                raise UsageError(f"cannot read {self.path} ({exc.strerror or exc})") from None
         return self._values
 
     def get(self, key: str) -> Any:
+        """The value, checked as ``config set`` checks it: a hand-edited file with a
+        value of the wrong kind is a usage error naming the key, not a crash later."""
         setting = _known(key)
-        return self._load().get(key, setting.default)
+        values = self._load()
+        if key not in values:
+            return setting.default
+        problem = self.problem(key)
+        if problem is not None:
+            raise UsageError(f"{self.path}: {problem}; fix it with `xerolink config set "
+                             f"{key} VALUE` or `xerolink config unset {key}`")
+        return setting.parse(_as_text(values[key]))
+
+    def problem(self, key: str) -> str | None:
+        """Why the file's value for ``key`` is invalid, or None."""
+        values = self._load()
+        if key not in values:
+            return None
+        try:
+            SETTINGS[key].parse(_as_text(values[key]))
+        except (ValueError, TypeError) as exc:
+            reason = str(exc) if "invalid literal" not in str(exc) else "must be a whole number"
+            return f"{key} = {values[key]!r} is invalid: {reason}"
+        return None
 
     def is_set(self, key: str) -> bool:
         _known(key)
@@ -145,8 +182,16 @@ class Config:
     def _write(self, values: dict[str, Any]) -> None:
         import tomli_w
 
+        if self.prepare is not None:
+            self.prepare()
         atomic_write(self.path, tomli_w.dumps(values).encode("utf-8"))
         self._values = values
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TypeError(f"must be a single value, not {type(value).__name__}")
+    return str(value)
 
 
 def _known(key: str) -> Setting:

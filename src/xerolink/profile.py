@@ -44,8 +44,24 @@ class Profile:
         return self.data_dir / "locks"
 
     def ensure_dirs(self) -> None:
+        """Create the profile's folders; every folder xerolink creates (the root, any
+        missing parent of it, and everything below) is private to the user (0700,
+        whatever the umask). Folders that already exist are left as they are."""
         for folder in (self.config_dir, self.data_dir):
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            missing = [p for p in (folder, *folder.parents) if not p.exists()]
+            for path in reversed(missing):
+                try:
+                    path.mkdir(mode=0o700)
+                    path.chmod(0o700)
+                except FileExistsError:
+                    continue  # made by another process meanwhile
+                except OSError as exc:
+                    raise UsageError(
+                        f"xerolink cannot keep its files in {path} ({exc.strerror or exc}); "
+                        "point XEROLINK_HOME at a folder you can write") from None
+            if not folder.is_dir():
+                raise UsageError(f"xerolink cannot keep its files in {folder} (not a "
+                                 "folder); point XEROLINK_HOME at a folder you can write")
 
 
 def resolve_profile(name: str | None, env: Mapping[str, str] | None = None) -> Profile:
@@ -59,7 +75,11 @@ def resolve_profile(name: str | None, env: Mapping[str, str] | None = None) -> P
         )
     home = env.get("XEROLINK_HOME")
     if home:
-        base = Path(home).expanduser() / "profiles" / chosen
+        root = Path(home).expanduser()
+        if root.exists() and not root.is_dir():
+            raise UsageError(f"XEROLINK_HOME is {root}, which is not a folder; point it at "
+                             "a folder (it is created if missing)")
+        base = root / "profiles" / chosen
         return Profile(chosen, base, base)
     import platformdirs
 

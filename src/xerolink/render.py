@@ -13,6 +13,7 @@ import dataclasses
 import enum
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,20 @@ WIDE = 200  # columns a console needs before tables add their wide-only columns
 
 # A spreadsheet treats a cell that begins with one of these as a formula.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+# Characters a terminal acts on rather than shows: C0 and C1 controls (ESC starts
+# colour, cursor and OSC-8 hyperlink sequences), DEL, and the bidi controls that make
+# text read in another order than it is stored. Data shows them as \uXXXX.
+_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                     "\u2066-\u2069]")
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """Text from data (CRM files, Xero, the store) made safe to print literally: no
+    control or bidi character reaches the terminal; each is shown as ``\\uXXXX``.
+    Tables and single lines also show a newline as ``\\u000a``."""
+    shown = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return shown if keep_newlines else shown.replace("\n", "\\u000a")
 
 
 @dataclass(frozen=True)
@@ -108,12 +123,16 @@ class Renderer:
         # Piped output is read in logs and pagers: give tables room unless COLUMNS says.
         piped = not getattr(stream, "isatty", lambda: False)()
         width = 160 if piped and not os.environ.get("COLUMNS") else None
+        # markup and emoji off: no string is ever read as Rich markup ("[/]",
+        # "[link=...]") or an emoji code (":warning:"); styled headings are Text.
         return Console(
             file=stream,
             width=width,
             no_color=bool(os.environ.get("NO_COLOR")),
             highlight=False,
             soft_wrap=False,
+            markup=False,
+            emoji=False,
         )
 
     @property
@@ -177,9 +196,10 @@ class Renderer:
 
         rows = list(rows)
         shown = [c for c in columns if not c.wide_only or self.console.width >= WIDE]
-        table = Table(title=title, title_justify="left", header_style="bold")
+        table = Table(title=Text(printable(title)) if title else None, title_justify="left",
+                      header_style="bold")
         for col in shown:
-            cells = [_human_cell(row.get(col.key)) for row in rows]
+            cells = [printable(_human_cell(row.get(col.key))) for row in rows]
             if col.justify == "right":  # amounts and counts: whole, always
                 width = max([len(col.header), *(len(c) for c in cells)])
                 table.add_column(col.header, justify="right", style=col.style, no_wrap=True,
@@ -191,9 +211,10 @@ class Renderer:
         for row in rows:
             cells = []
             for col in shown:
-                text = _human_cell(row.get(col.key))
+                text = printable(_human_cell(row.get(col.key)))
                 url = row.get(col.link_key) if col.link_key else None
-                cells.append(Text(text, style=f"link {url}") if url else text)
+                cells.append(Text(text, style=f"link {url}") if url and _safe_url(url)
+                             else Text(text))
             table.add_row(*cells)
         return table
 
@@ -204,23 +225,35 @@ class Renderer:
             self.json(dict(pairs) if json_data is None else json_data)
             return
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=title, title_justify="left", show_header=False, box=None)
+        table = Table(title=Text(printable(title)) if title else None, title_justify="left",
+                      show_header=False, box=None)
         table.add_column(style="bold")
         table.add_column()
         for label, value in pairs:
-            table.add_row(f"{label}:", _human_cell(value))
+            table.add_row(Text(f"{label}:"), Text(printable(_human_cell(value))))
         self.console.print(table)
 
     def print(self, *renderables: Any) -> None:
-        """Human-only output (headings, rich renderables); silent in JSON and CSV mode."""
+        """Human-only output (rich renderables; a string is printed literally, never as
+        markup); silent in JSON and CSV mode."""
         if self.mode == HUMAN:
-            self.console.print(*renderables)
+            self.console.print(*(printable(r, keep_newlines=True) if isinstance(r, str)
+                                 else r for r in renderables))
+
+    def heading(self, text: str, style: str = "bold") -> None:
+        """A styled line whose text (which may hold data) is shown literally."""
+        from rich.text import Text
+
+        if self.mode == HUMAN:
+            self.console.print(Text(printable(text), style=style))
 
     def line(self, text: str) -> None:
-        """A plain line on stdout in human mode, with no markup interpretation."""
+        """A plain line on stdout in human mode, with no markup interpretation and no
+        control character reaching the terminal."""
         if self.mode == HUMAN:
-            self.stdout.write(text + "\n")
+            self.stdout.write(printable(text) + "\n")
             self.stdout.flush()
 
     @contextlib.contextmanager
@@ -238,11 +271,18 @@ class Renderer:
     # -- stderr ---------------------------------------------------------------
     def notice(self, text: str) -> None:
         """Something a person should see that is not the result (waits, hints)."""
-        self.stderr.write(redact(text) + "\n")
+        self.stderr.write(printable(redact(text), keep_newlines=True) + "\n")
         self.stderr.flush()
 
     def error(self, message: str) -> None:
         """The single error line. Secrets are masked even if a message carried one."""
-        one_line = " ".join(redact(message).split())
+        one_line = printable(" ".join(redact(message).split()))
         self.stderr.write(f"error: {one_line}\n")
         self.stderr.flush()
+
+
+def _safe_url(url: Any) -> bool:
+    """Only http(s) links with nothing a terminal could misread become hyperlinks."""
+    text = str(url)
+    return text.startswith(("https://", "http://")) and not _UNSAFE.search(text) \
+        and " " not in text

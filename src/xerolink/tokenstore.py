@@ -131,8 +131,9 @@ class FileTokenStore:
 
     description = "file (XEROLINK_TOKEN_STORE=file)"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, prepare: Any = None) -> None:
         self.path = path
+        self.prepare = prepare  # creates the profile's (private) folders before a write
 
     def check(self) -> None:
         return None
@@ -154,6 +155,8 @@ class FileTokenStore:
     def save(self, tenant_id: str, tokens: TokenSet) -> None:
         data = self._read()
         data[tenant_id] = asdict(tokens)
+        if self.prepare is not None:
+            self.prepare()
         atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))
 
     def delete(self, tenant_id: str) -> None:
@@ -199,5 +202,5 @@ def token_store_kind(config_value: str | None, env: Mapping[str, str] | None = N
 
 def open_token_store(profile: Profile, kind: str) -> TokenStore:
     if kind == "file":
-        return FileTokenStore(profile.token_file)
+        return FileTokenStore(profile.token_file, prepare=profile.ensure_dirs)
     return KeyringTokenStore(profile)

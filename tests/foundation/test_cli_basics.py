@@ -84,7 +84,7 @@ def test_profiles_are_isolated(home, capsys) -> None:
 def test_csv_output_of_a_list(home, capsys) -> None:
     assert main(["config", "list", "--csv"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "key,value,set,description"
+    assert out[0] == "key,value,set,problem,description"
     assert main(["config", "get", "client_id", "--json", "--csv"]) == 2
 
 

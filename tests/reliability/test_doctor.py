@@ -51,3 +51,81 @@ def test_an_expired_refresh_token_is_a_problem_and_exit_1(cli, sandbox, home, mo
     checks = {c["check"]: c for c in json.loads(out)}
     assert checks["refresh token"]["status"] == "problem"
     assert checks["refresh token"]["action"] == "run xerolink connect"
+
+
+# -- the states doctor exists for: each a finding with its remedy, never a crash --------
+def _db(home):
+    return home / "profiles" / "default" / "xerolink.db"
+
+
+def _doctor(cli) -> tuple[int, dict]:
+    code, out, err = cli("doctor", "--offline", "--json")
+    assert "unexpected" not in err, err
+    return code, {c["check"]: c for c in json.loads(out)}
+
+
+def test_a_corrupted_store_page_is_a_finding(cli, connected, home) -> None:
+    path = _db(home)
+    data = bytearray(path.read_bytes())
+    assert len(data) > 8192
+    data[4096:8192] = b"\xde\xad\xbe\xef" * 1024  # a page of the b-trees overwritten
+    path.write_bytes(bytes(data))
+    code, checks = _doctor(cli)
+    assert code == 1
+    assert checks["store"]["status"] == "problem"
+    assert "backup" in checks["store"]["action"]
+
+
+def test_a_file_that_is_not_a_database_is_a_finding(cli, connected, home) -> None:
+    _db(home).write_bytes(b"this is not a database, just text " * 200)
+    code, checks = _doctor(cli)
+    assert code == 1 and checks["store"]["status"] == "problem"
+
+
+def test_a_store_from_a_newer_xerolink_says_upgrade(cli, connected, home) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(_db(home))
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    db.close()
+    code, checks = _doctor(cli)
+    assert code == 1 and "upgrade xerolink" in checks["store"]["action"]
+
+
+def test_a_token_file_readable_by_others_is_a_problem_not_mode_0600(cli, connected,
+                                                                     home) -> None:
+    path = home / "profiles" / "default" / "tokens.json"
+    path.chmod(0o644)
+    code, checks = _doctor(cli)
+    assert code == 1
+    assert checks["token store"]["status"] == "problem"
+    assert "0644" in checks["token store"]["detail"] and "0600" not in \
+        checks["token store"]["detail"]
+    assert checks["token store"]["action"] == f"chmod 600 {path}"
+
+
+def test_a_damaged_token_file_is_not_reported_as_no_tokens(cli, connected, home) -> None:
+    (home / "profiles" / "default" / "tokens.json").write_text("{ not json")
+    code, checks = _doctor(cli)
+    assert code == 1
+    assert "damaged" in checks["tokens"]["detail"]
+    assert "no tokens are stored" not in checks["tokens"]["detail"]
+
+
+def test_an_unreachable_xero_is_a_network_finding_not_reconnect(cli, connected, home,
+                                                                sandbox) -> None:
+    sandbox.stop()
+    _, out, _ = cli("doctor", "--json")
+    checks = {c["check"]: c for c in json.loads(out)}
+    assert checks["Xero"]["status"] == "warning"
+    assert "network" in checks["Xero"]["action"]
+    assert "connect" not in checks["Xero"]["action"]
+
+
+def test_a_stranger_sees_no_more_in_doctor_than_status_shows(cli, connected, monkeypatch
+                                                             ) -> None:
+    monkeypatch.setenv("XEROLINK_USER", "mallory")
+    assert cli("status")[0] == 4
+    _, text, _ = cli("doctor", "--offline", "--json")
+    assert connected not in text and "Kauri" not in text and "alice" not in text

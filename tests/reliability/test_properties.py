@@ -18,16 +18,25 @@ from xerolink.services import summary
 from xerolink.services.create import amount, parse_line
 from xerolink.services.crm import Ref, _contact, _deal, _RowError, parse_ref
 from xerolink.store.records import CachedDocument
+from xerolink.validation import has_unsafe
 
 SETTINGS = settings(max_examples=200, deadline=None)
 ids = st.text(st.characters(min_codepoint=33, max_codepoint=0x2FFF), min_size=1,
-              max_size=128).filter(lambda s: s == s.strip())
+              max_size=128).filter(lambda s: s == s.strip() and not has_unsafe(s))
 
 
 @SETTINGS
 @given(st.sampled_from(["contact", "company", "deal"]), ids)
 def test_references_round_trip(kind, ident) -> None:
     assert parse_ref(f"{kind}:{ident}") == Ref(kind, ident)
+
+
+@SETTINGS
+@given(st.text(min_size=1, max_size=20), st.sampled_from(["\x7f", "\x9b", "\u202e",
+                                                          "\u2066", "\x1b"]))
+def test_an_id_with_a_control_or_bidi_character_is_refused(text, bad) -> None:
+    with pytest.raises(UsageError):
+        parse_ref(f"contact:{text[:5]}{bad}{text[5:]}x")
 
 
 @SETTINGS

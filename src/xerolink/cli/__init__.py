@@ -6,6 +6,7 @@ one place where failures become an ``error:`` line and an exit code.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ import typer
 
 from xerolink import __version__
 from xerolink.cli._runtime import Runtime
-from xerolink.errors import ExitCode, XerolinkError
+from xerolink.errors import ExitCode, UsageError, XerolinkError
 from xerolink.redact import redact
 from xerolink.render import CSV, JSON, Renderer
 
@@ -85,6 +86,8 @@ def build_app(only: str | None = None) -> typer.Typer:
         ] = None,
     ) -> None:
         rt: Runtime = ctx.obj
+        if max_wait is not None and not math.isfinite(max_wait):  # nan passes min/max
+            raise UsageError("--max-wait takes a number of seconds from 0 to 3600")
         rt.max_wait = max_wait
         rt.profile_name = profile
         rt.debug = rt.debug or debug
@@ -157,6 +160,9 @@ def main(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> i
     try:
         command = typer.main.get_command(build_app(_command_name(args)))
         result = command.main(args=args, prog_name="xerolink", standalone_mode=False, obj=rt)
+        if result == ExitCode.INTERRUPTED:
+            # Typer turns Ctrl-C (KeyboardInterrupt) into a silent exit 130.
+            _renderer(rt).error("interrupted")
         return int(result) if isinstance(result, int) else 0
     except XerolinkError as exc:
         _report(rt, exc, str(exc))
@@ -175,7 +181,9 @@ def main(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> i
             _report(rt, exc, message, show_trace=False)
             return int(ExitCode.USAGE) if exc.exit_code == 2 else int(exc.exit_code)
         if type(exc).__name__ == "Abort":
-            _renderer(rt).error("aborted")
+            # Ctrl-C reaches here as click's Abort, raised from the KeyboardInterrupt.
+            interrupted = isinstance(exc.__context__, KeyboardInterrupt)
+            _renderer(rt).error("interrupted" if interrupted else "aborted")
             return int(ExitCode.INTERRUPTED)
         _report(
             rt,

@@ -60,7 +60,8 @@ class Runtime:
     def config(self) -> Any:
         from xerolink.config import Config
 
-        return self._once("config", lambda: Config(self.profile.config_path))
+        return self._once("config", lambda: Config(self.profile.config_path,
+                                                   prepare=self.profile.ensure_dirs))
 
     @property
     def database_url(self) -> str | None:
@@ -116,10 +117,15 @@ class Runtime:
 
         return RetryPolicy()
 
+    def timeouts(self) -> tuple[float, float]:
+        """(connect, read) seconds for every call to Xero, from the profile's config."""
+        return (float(self.config.get("connect_timeout")),
+                float(self.config.get("read_timeout")))
+
     def identity_client(self, endpoints: Any) -> Any:
         from xerolink.xero.oauth import IdentityClient
 
-        return IdentityClient(endpoints, self.retry_policy())
+        return IdentityClient(endpoints, self.retry_policy(), timeout=self.timeouts())
 
     def make_gateway(self, endpoints: Any, tokens: Any, tenant_id: str | None,
                      scopes: str | None = None) -> Any:
@@ -128,7 +134,7 @@ class Runtime:
         wait = self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))
         gateway = XeroGateway(endpoints, tokens, tenant_id=tenant_id, max_wait=wait,
                               notice=self.out.notice, retry=self.retry_policy(),
-                              scopes=scopes)
+                              scopes=scopes, timeout=self.timeouts())
         self.gateways.append(gateway)
         return gateway
 

@@ -32,14 +32,19 @@ def list_settings(rt: Runtime) -> None:
 
     rows = [
         {"key": key, "value": _shown(key, value), "set": is_set,
-         "description": SETTINGS[key].description}
+         "problem": rt.config.problem(key), "description": SETTINGS[key].description}
         for key, value, is_set in rt.config.items()
     ]
     rt.out.records(
         rows,
         [Column("key", "Setting"), Column("value", "Value"), Column("set", "Set"),
+         Column("problem", "Problem", wrap=True),
          Column("description", "What it is for", wrap=True)],
     )
+    bad = [r["key"] for r in rows if r["problem"]]
+    if bad:
+        rt.out.notice(f"warning: invalid in {rt.config.path}: {', '.join(bad)}; fix with "
+                      "`xerolink config set KEY VALUE` or `xerolink config unset KEY`")
 
 
 @command(app, "get", examples=["xerolink config get sales_account"])

@@ -64,7 +64,8 @@ def demo(
             result["next"] = _next_steps(chosen_home, file_store, pid)
         if rt.out.is_human:
             if keep:
-                rt.out.print("\n[bold]Carry on where the demo stopped[/bold]")
+                rt.out.print()
+                rt.out.heading("Carry on where the demo stopped")
                 for line in result["next"]:
                     rt.out.line(line)
         else:
@@ -128,7 +129,7 @@ class _Steps:
         line = "xerolink " + " ".join(a if " " not in a else repr(a) for a in args)
         if self.human and show:
             self.rt.out.print()
-            self.rt.out.print(f"[bold cyan]$ {line}[/bold cyan]")
+            self.rt.out.heading(f"$ {line}", style="bold cyan")
         out, err = io.StringIO(), io.StringIO()
         quiet = not (self.human and show)
         runtime = Runtime(env=self.env, renderer_factory=(
@@ -183,7 +184,7 @@ class _Steps:
 
     def _heading(self, text: str) -> None:
         if self.human:
-            self.rt.out.print(f"[bold]{text}[/bold]")
+            self.rt.out.heading(text)
 
 
 def _next_steps(home: Path, file_store: bool, pid: int | None) -> list[str]:

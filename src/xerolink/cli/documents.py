@@ -83,8 +83,7 @@ def summary(
                          "by_currency": ", ".join(f"{v:,.2f} {c}" for c, v in
                                                   sorted(figure.by_currency.items()))
                          if others else ""})
-        rt.out.print(f"[bold]{report.title}[/bold] ({report.record}) in "
-                     f"{deps.connection.tenant_name}")
+        rt.out.heading(f"{report.title} ({report.record}) in {deps.connection.tenant_name}")
         rt.out.records(rows, [Column("figure", "Summary"),
                               Column("count", "Count", justify="right"),
                               Column("total", f"Total {base}" if base else
@@ -260,8 +259,8 @@ def _creator(kind: str) -> Any:
         from xerolink.services.crm import parse_ref
 
         target = parse_ref(ref)
-        deal_id = parse_ref(deal, default="deal").id if deal else None
-        if deal and parse_ref(deal, default="deal").kind != "deal":
+        deal_id = parse_ref(deal, default="deal").id if deal is not None else None
+        if deal is not None and parse_ref(deal, default="deal").kind != "deal":
             raise UsageError("--deal takes a deal (deal:ID)")
         if file and line:
             raise UsageError("give --line or --file, not both")
@@ -292,6 +291,8 @@ def _creator(kind: str) -> Any:
         service.check(draft, today=service.organisation_today(deps), defaults=defaults)
         created = service.create(deps, target, draft, deal_id=deal_id)
         doc = created.document
+        if created.resumed:
+            rt.out.notice(f"note: {created.resumed}")
         if rt.out.is_human:
             label = {"quote": "quote", "invoice": "draft invoice", "bill": "draft bill"}[kind]
             rt.out.line(f"Created {label} {doc.number or doc.document_id} for "
@@ -302,7 +303,8 @@ def _creator(kind: str) -> Any:
             rt.out.json({"type": doc.kind, "document_id": doc.document_id,
                          "number": doc.number, "status": doc.status, "total": doc.total,
                          "currency": doc.currency, "link": created.link,
-                         "deal": f"deal:{deal_id}" if deal_id else None})
+                         "deal": f"deal:{deal_id}" if deal_id else None,
+                         "resumed": created.resumed})
 
     create_document.__name__ = f"create_{kind}"
     create_document.__doc__ = {

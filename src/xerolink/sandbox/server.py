@@ -410,6 +410,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client went away (killed, timed out): nothing to answer
+        super().handle_error(request, client_address)
+
 
 class SandboxServer:
     """Start and stop the sandbox on a loopback port, in-process or from the CLI."""

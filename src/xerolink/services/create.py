@@ -4,28 +4,42 @@ Everything is checked before anything is sent: lines (description, quantity and
 unit amount as Decimal, at most 4 decimal places, finite, within Xero's range),
 dates, currency, lengths, and the optional deal. The create carries an
 Idempotency-Key, so a retry after a lost answer cannot make a second document.
+
+A create interrupted while Xero had it (Ctrl-C, a killed process, a dropped network)
+leaves its intent in the store: the request's fingerprint and key. Running the same
+command again finds it. Within Xero's idempotency window the same key is sent, so
+Xero answers with the document it already made; after it (Xero remembers keys for a
+limited, undocumented time, so xerolink assumes minutes), the contact's documents
+changed since the intent are searched for this one first, and only if it is not
+there is it created.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from xerolink.errors import NotFoundError, UsageError
+from xerolink import validation
+from xerolink.errors import NotFoundError, UsageError, XerolinkError, XeroUnreachableError
 from xerolink.services import reports, summary
 from xerolink.services.crm import Ref
 from xerolink.services.linking import Deps
-from xerolink.store.records import CachedDocument
+from xerolink.store.records import CachedDocument, CreateIntent
 from xerolink.xero import models
 
 KINDS = ("quote", "invoice", "bill")
+# How long Xero is trusted to remember an Idempotency-Key: undocumented (third-party
+# notes say minutes), so the stricter reading.
+IDEMPOTENCY_WINDOW = timedelta(minutes=5)
+LOOKBACK = timedelta(minutes=5)  # clock difference allowed when searching for a create
 LIMIT = Decimal("1e12")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+LINE_KEYS = frozenset({"description", "quantity", "unit_amount", "account_code", "tax_type"})
 _CODE = re.compile(r"^[A-Za-z0-9._-]{1,30}$")
 
 
@@ -64,10 +78,14 @@ def amount(text: Any, label: str) -> Decimal:
     """A Decimal from text, refusing floats' surprises: NaN, inf, 1e309, > 4 places."""
     if isinstance(text, bool | float):
         raise UsageError(f"{label} must be written as a decimal number in quotes, not {text!r}")
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise UsageError(f"{label} {str(text)[:30]!r} is not a number") from None
+    parsed = validation.decimal(str(text))
+    if parsed is None and str(text).strip().lstrip("+-").lower() in ("nan", "snan", "inf",
+                                                                      "infinity"):
+        raise UsageError(f"{label} must be a finite number")
+    if parsed is None:
+        raise UsageError(f"{label} {str(text)[:30]!r} is not a number (digits 0-9, an "
+                         "optional point, no separators)")
+    value = parsed
     if not value.is_finite():
         raise UsageError(f"{label} must be a finite number")
     if abs(value) >= LIMIT:
@@ -87,7 +105,7 @@ def _text(value: Any, label: str, limit: int, *, required: bool = False) -> str 
     text = str(value).strip()
     if required and not text:
         raise UsageError(f"{label} is required")
-    if len(text) > limit or any(ord(c) < 32 and c not in "\n\t" for c in text):
+    if len(text) > limit or validation.has_unsafe(text, allow_newlines=True):
         raise UsageError(f"{label} must be at most {limit} characters of text")
     return text or None
 
@@ -125,10 +143,11 @@ def _line(description: Any, quantity: Any, unit: Any, account: Any, tax: Any,
 def _date(value: Any, label: str) -> date | None:
     if value in (None, ""):
         return None
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise UsageError(f"{label} {str(value)[:30]!r} is not a date (YYYY-MM-DD)") from None
+    parsed = validation.iso_date(str(value))
+    if parsed is None:
+        raise UsageError(f"{label} {str(value)[:30]!r} is not a date (YYYY-MM-DD, from "
+                         f"{validation.FIRST_YEAR} to {validation.LAST_YEAR})")
+    return parsed
 
 
 def from_file(path: Path, kind: str) -> Draft:
@@ -145,6 +164,8 @@ def from_file(path: Path, kind: str) -> Draft:
         data = json.loads(text, parse_float=str, parse_int=str, parse_constant=no_constants)
     except ValueError as exc:
         raise UsageError(f"{path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: JSON nested too deeply to be a document") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path} must hold one JSON object")
     known = {"lines", "date", "due_date", "expiry_date", "title", "summary", "reference",
@@ -159,6 +180,10 @@ def from_file(path: Path, kind: str) -> Draft:
     for number, line in enumerate(raw_lines, start=1):
         if not isinstance(line, dict):
             raise UsageError(f"{path}: line {number} must be an object")
+        extra = sorted(set(line) - LINE_KEYS)
+        if extra:
+            raise UsageError(f"{path}: line {number} has an unknown key {extra[0]!r} (keys: "
+                             f"{', '.join(sorted(LINE_KEYS))})")
         lines.append(_line(line.get("description"), line.get("quantity", "1"),
                            line.get("unit_amount"), line.get("account_code"),
                            line.get("tax_type"), f"line {number}"))
@@ -192,9 +217,10 @@ def check(draft: Draft, *, today: date, defaults: dict[str, str | None]) -> Draf
         if draft.due_date and draft.due_date < draft.date:
             raise UsageError("the due date is before the date")
     if draft.currency:
-        draft.currency = draft.currency.upper()
-        if not _CURRENCY.match(draft.currency):
-            raise UsageError(f"{draft.currency!r} is not a three-letter currency code")
+        code = validation.currency(draft.currency)
+        if code is None:
+            raise UsageError(f"{draft.currency[:10]!r} is not a three-letter currency code")
+        draft.currency = code
     account = defaults.get("account")
     tax = defaults.get("tax_type")
     draft.lines = [Line(line.description, line.quantity, line.unit_amount,
@@ -232,6 +258,13 @@ class Created:
     document: CachedDocument
     link: str
     deal: str | None
+    resumed: str | None = None  # how an interrupted earlier run was completed, in words
+
+
+def fingerprint(kind: str, fields: dict[str, Any]) -> str:
+    """The same request gives the same fingerprint (the date defaults to today)."""
+    text = json.dumps({"kind": kind, "fields": fields}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None) -> Created:
@@ -240,19 +273,90 @@ def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None) -> Create
         raise UsageError(f"create documents for a contact (contact:ID), not a {ref.kind}")
     if deal_id is not None and deps.store.get_crm_deal(deal_id) is None:
         raise NotFoundError(f"no CRM deal deal:{deal_id}")
-    fields = xero_fields(draft, scope.contact_ids[0])
-    key = deps.gateway.new_idempotency_key()
+    contact_id = scope.contact_ids[0]
+    fields = xero_fields(draft, contact_id)
+    request_print = fingerprint(draft.kind, fields)
     now = deps.now()
-    if draft.kind == "quote":
-        document = models.quote(deps.gateway.create_quote(fields, key), now)
-    else:
-        document = models.invoice(deps.gateway.create_invoice(fields, key), now)
+    earlier = deps.store.get_create_intent(deps.tenant, request_print)
+    document, resumed, key = None, None, deps.gateway.new_idempotency_key()
+    if earlier is not None:
+        sent = f"an identical {draft.kind} sent at {earlier.created_at:%H:%M} UTC was interrupted"
+        if now - earlier.created_at <= IDEMPOTENCY_WINDOW:
+            key = earlier.idempotency_key
+            resumed = f"{sent}; its Idempotency-Key was sent again, so Xero makes no second one"
+        else:
+            document = _find_sent(deps, draft, fields, earlier.created_at)
+            resumed = f"{sent} and " + ("was found in Xero, so it was not created again"
+                                         if document else "is not in Xero, so it was created now")
+    if document is None:
+        document = _send(deps, draft, fields, CreateIntent(
+            deps.tenant, request_print, key, draft.kind, ref.id, contact_id, deps.user,
+            earlier.created_at if earlier and key == earlier.idempotency_key else now))
     deps.store.apply_document_changes(deps.tenant, [document], [])
+    deps.store.delete_create_intent(deps.tenant, request_print)
     if deal_id is not None:
         deps.store.attach_deal_documents(deps.tenant, deal_id,
                                          [(document.document_id, document.kind)], deps.user,
                                          now)
-    return Created(document, reports.link_for(deps, document), deal_id)
+    return Created(document, reports.link_for(deps, document), deal_id, resumed)
+
+
+def _send(deps: Deps, draft: Draft, fields: dict[str, Any], intent: CreateIntent
+          ) -> CachedDocument:
+    """Record the intent, then send. Xero's refusal removes it (nothing was made); an
+    unknown outcome (no answer, an interruption) keeps it for the rerun."""
+    deps.store.put_create_intent(intent)
+    try:
+        if draft.kind == "quote":
+            return models.quote(deps.gateway.create_quote(fields, intent.idempotency_key),
+                                deps.now())
+        return models.invoice(deps.gateway.create_invoice(fields, intent.idempotency_key),
+                              deps.now())
+    except XeroUnreachableError:
+        raise
+    except XerolinkError:
+        deps.store.delete_create_intent(deps.tenant, intent.fingerprint)
+        raise
+
+
+def _find_sent(deps: Deps, draft: Draft, fields: dict[str, Any], since: datetime
+               ) -> CachedDocument | None:
+    """The document an interrupted create made, if Xero has it: the contact's documents
+    changed since the intent, matched on type, dates, reference, currency and the
+    lines' subtotal (one call)."""
+    contact_id = fields["Contact"]["ContactID"]
+    after = since - LOOKBACK
+    if draft.kind == "quote":
+        candidates = deps.gateway.quotes_page(1, contact_id=contact_id, modified_since=after)
+    else:
+        candidates, _ = deps.gateway.invoices_page(1, contact_ids=[contact_id],
+                                                   modified_since=after)
+    subtotal = sum((_cents(line.quantity * line.unit_amount) for line in draft.lines),
+                   Decimal("0"))
+    wanted = {"Date": fields.get("Date"), "DueDate": fields.get("DueDate"),
+              "ExpiryDate": fields.get("ExpiryDate"), "Type": fields.get("Type"),
+              "Reference": fields.get("Reference") or "", "Status": "DRAFT"}
+    now = deps.now()
+    for raw in reversed(candidates):
+        seen = {"Date": _day(raw.get("DateString")), "DueDate": _day(raw.get("DueDateString")),
+                "ExpiryDate": _day(raw.get("ExpiryDateString")), "Type": raw.get("Type"),
+                "Reference": raw.get("Reference") or "", "Status": raw.get("Status")}
+        if any(wanted[k] is not None and wanted[k] != seen[k] for k in wanted):
+            continue
+        if draft.currency and raw.get("CurrencyCode") != draft.currency:
+            continue
+        if Decimal(str(raw.get("SubTotal", "0"))) != subtotal:
+            continue
+        return models.quote(raw, now) if draft.kind == "quote" else models.invoice(raw, now)
+    return None
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _day(text: Any) -> str | None:
+    return str(text)[:10] if text else None
 
 
 def organisation_today(deps: Deps) -> date:

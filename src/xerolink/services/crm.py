@@ -15,10 +15,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
 from xerolink.store import Store
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
@@ -33,8 +34,6 @@ REQUIRED = {"contacts": ("id",), "companies": ("id", "name"), "deals": ("id", "t
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_FIELD = 1000
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
 
 
@@ -62,7 +61,7 @@ def parse_ref(text: str, *, default: str = "contact") -> Ref:
 
 
 def _check_id(ident: str, what: str) -> None:
-    if not ident or len(ident) > 128 or any(ord(c) < 32 for c in ident) or ident != ident.strip():
+    if not ident or len(ident) > 128 or validation.has_unsafe(ident) or ident != ident.strip():
         raise UsageError(f"invalid {what}: an id is 1 to 128 characters with no control "
                          "characters or surrounding spaces")
 
@@ -120,6 +119,8 @@ def _is_single_json(text: str) -> bool:
         json.loads(text)
     except ValueError:
         return False
+    except RecursionError:
+        return True  # parsed as JSON next, and refused there with the reason
     return True
 
 
@@ -134,6 +135,8 @@ def _rows(text: str, fmt: str, name: str) -> tuple[list[str], Iterator[tuple[int
             data = json.loads(text)
         except ValueError as exc:
             raise UsageError(f"{name} is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise UsageError(f"{name}: JSON nested too deeply to be CRM records") from None
         if isinstance(data, dict):
             lists = [v for k, v in data.items() if k in KINDS and isinstance(v, list)]
             data = lists[0] if len(lists) == 1 else None
@@ -149,6 +152,9 @@ def _rows(text: str, fmt: str, name: str) -> tuple[list[str], Iterator[tuple[int
                 records.append((number, json.loads(line)))
             except ValueError as exc:
                 raise UsageError(f"{name} line {number} is not valid JSON ({exc})") from None
+            except RecursionError:
+                raise UsageError(f"{name} line {number}: JSON nested too deeply to be a "
+                                 "CRM record") from None
     for number, record in records:
         if not isinstance(record, dict):
             raise UsageError(f"{name} record {number} is not an object")
@@ -221,9 +227,9 @@ def _text(record: dict[str, Any], key: str, *, phone: bool = False) -> str:
     text = str(value).strip()
     if len(text) > MAX_FIELD:
         raise _RowError(f"{key} is longer than {MAX_FIELD} characters")
-    if any(ord(c) < 32 for c in text):
-        raise _RowError(f"{key} contains control characters")
-    if text.startswith(_FORMULA) and not (phone and _PHONE.match(text)):
+    if validation.has_unsafe(text):
+        raise _RowError(f"{key} contains control or bidi characters")
+    if validation.looks_like_formula(text) and not (phone and _PHONE.match(text)):
         raise _RowError(f"{key} starts with {text[0]!r}, which spreadsheets run as a formula")
     return text
 
@@ -270,23 +276,26 @@ def _deal(record: dict[str, Any]) -> CrmDeal:
     raw_value = record.get("value")
     value = None
     if raw_value not in (None, ""):
-        if isinstance(raw_value, bool | float):
+        if isinstance(raw_value, bool | float) or not isinstance(raw_value, str | int):
             raise _RowError("value must be written as a decimal number, e.g. \"1500.00\"")
-        try:
-            value = Decimal(str(raw_value).strip())
-        except InvalidOperation:
-            raise _RowError(f"value {str(raw_value)[:30]!r} is not a number") from None
+        value = validation.decimal(str(raw_value))
+        if value is None:
+            raise _RowError(f"value {str(raw_value)[:30]!r} is not a number (digits 0-9, "
+                            "an optional point, no separators)")
         if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
             raise _RowError("value must be a finite amount from 0 up to 999,999,999,999")
         if value.as_tuple().exponent < -4:  # type: ignore[operator]
             raise _RowError("value has more than 4 decimal places")
-    currency = _text(record, "currency").upper() or None
-    if currency and not _CURRENCY.match(currency):
-        raise _RowError(f"currency {currency[:10]!r} is not a three-letter code")
+    written = _text(record, "currency")
+    currency = validation.currency(written) if written else None
+    if written and currency is None:
+        raise _RowError(f"currency {written[:10]!r} is not a three-letter code")
     participants = record.get("participant_ids")
     if participants in (None, ""):
         ids: list[str] = []
     elif isinstance(participants, list):
+        if not all(isinstance(p, str | int) and not isinstance(p, bool) for p in participants):
+            raise _RowError("participant_ids must hold ids (text or whole numbers)")
         ids = [str(p).strip() for p in participants]
     elif isinstance(participants, str):
         ids = [p.strip() for p in participants.split(";")]
@@ -294,7 +303,7 @@ def _deal(record: dict[str, Any]) -> CrmDeal:
         raise _RowError("participant_ids must be a list, or ids separated by ';'")
     ids = [p for p in ids if p]
     for participant in ids:
-        if len(participant) > 128 or any(ord(c) < 32 for c in participant):
+        if len(participant) > 128 or validation.has_unsafe(participant):
             raise _RowError("a participant id is invalid")
     return CrmDeal(
         id=_ident(record, "id", required=True) or "",

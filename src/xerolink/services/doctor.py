@@ -1,13 +1,23 @@
 """``xerolink doctor``: check this machine's and this profile's set-up, and say what
-to do about each finding. Problems make the command exit 1; warnings do not."""
+to do about each finding. Problems make the command exit 1; warnings do not.
+
+Doctor exists for broken set-ups, so it opens nothing it cannot survive: a damaged
+or foreign store file, a store from a newer xerolink, a damaged token file, an
+unreachable Xero are each a finding with its own remedy, never the error that every
+other command gives. A user without access sees no more of the connection than
+``status`` would show them.
+"""
 
 from __future__ import annotations
 
+import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
@@ -39,8 +49,15 @@ def keyring_backend(kind: str, token_store: Any, connected: bool) -> Check:
     from xerolink.tokenstore import TokenStoreUnavailable
 
     if kind == "file":
+        path = getattr(token_store, "path", None)
+        mode = _mode(path)
+        if mode is not None and mode & 0o077:
+            return Check("token store", PROBLEM,
+                         f"the token file {path} is readable by others (mode {mode:04o})",
+                         f"chmod 600 {path}")
+        shown = f" (mode {mode:04o})" if mode is not None else ""
         return Check("token store", WARNING if connected else OK,
-                     "tokens are kept in a plain-text file (mode 0600), by your choice "
+                     f"tokens are kept in a plain-text file{shown}, by your choice "
                      "(XEROLINK_TOKEN_STORE=file)",
                      "prefer an OS keyring where one is available" if connected else "")
     try:
@@ -71,12 +88,28 @@ def store_health(store: Any) -> Check:
     return Check("store", OK, f"{store.path} (schema {version}, integrity ok)")
 
 
-def connection_checks(connection: Any, tokens: Any, now: datetime) -> list[Check]:
+def _mode(path: Path | None) -> int | None:
+    try:
+        return stat.S_IMODE(path.stat().st_mode) if path is not None else None
+    except OSError:
+        return None
+
+
+def connection_checks(connection: Any, tokens: Any, now: datetime, *,
+                      may_view: bool = True, tokens_problem: str | None = None
+                      ) -> list[Check]:
     if connection is None:
         return [Check("connection", WARNING, "not connected", "run xerolink connect")]
-    checks = [Check("connection", OK, f"{connection.tenant_name} ({connection.tenant_id}), "
-                    f"connected by {connection.connected_by} on "
-                    f"{connection.connected_at:%Y-%m-%d}")]
+    if may_view:
+        detail = (f"{connection.tenant_name} ({connection.tenant_id}), connected by "
+                  f"{connection.connected_by} on {connection.connected_at:%Y-%m-%d}")
+    else:  # what status refuses a stranger, doctor does not show them either
+        detail = "an organisation is connected (its details need access)"
+    checks = [Check("connection", OK, detail)]
+    if tokens_problem is not None:
+        checks.append(Check("tokens", PROBLEM, tokens_problem,
+                            "delete the damaged file and run xerolink connect"))
+        return checks
     if tokens is None:
         checks.append(Check("tokens", PROBLEM, "no tokens are stored for the connection",
                             "run xerolink connect"))
@@ -149,3 +182,114 @@ def access_check(store: Any, connection: Any, user: str) -> Check:
         return Check("access", WARNING, detail,
                      "grant a second admin so the connection is not tied to one person")
     return Check("access", OK, detail)
+
+
+@dataclass
+class Inputs:
+    """What doctor looks at, each opened only inside its own check."""
+
+    open_store: Callable[[], Any]
+    config: Callable[[], Any]  # the profile's Config
+    token_kind: Callable[[], str]
+    token_store: Callable[[], Any]
+    team: Callable[[], bool]
+    user: Callable[[], str]
+    now: datetime
+    live: Callable[[Any], Check] | None  # one Xero call for the connection; None: offline
+
+
+def diagnose(given: Inputs) -> list[Check]:
+    """Every check, each surviving what the others find."""
+    from xerolink.errors import XerolinkError
+
+    results = [versions()]
+    try:
+        results.append(config_check(given.config()))
+        team, user = given.team(), given.user()
+        store = given.open_store()
+    except XerolinkError as exc:
+        name = "profile" if "XEROLINK_HOME" in str(exc) or "folder" in str(exc) else "store"
+        return [*results, Check(name, PROBLEM, str(exc), _store_remedy(str(exc)))]
+    except Exception as exc:  # a damaged database file fails in the driver
+        return [*results, Check("store", PROBLEM, f"the store cannot be opened ({exc})",
+                                "restore it from a backup, or move it aside and reconnect")]
+    try:
+        health = store_health(store)
+    except Exception as exc:  # corruption found while checking
+        health = Check("store", PROBLEM, f"the store is damaged ({exc})",
+                       f"restore {store.path} from a backup, or move it aside and reconnect")
+    try:
+        connection = store.active_connection()
+    except Exception:
+        return [*results, health]
+    if team:
+        results.append(Check("token store", OK,
+                             f"the team database ({store.path}), shared by the team"))
+    else:
+        try:
+            results.append(keyring_backend(given.token_kind(), given.token_store(),
+                                           connection is not None))
+        except XerolinkError as exc:
+            results.append(Check("token store", PROBLEM, str(exc), ""))
+    results.append(health)
+    may_view = _may_view(store, connection, user)
+    tokens, tokens_problem = None, None
+    if connection is not None:
+        try:
+            tokens = given.token_store().load(connection.tenant_id)
+        except XerolinkError as exc:
+            tokens_problem = str(exc)
+    results += connection_checks(connection, tokens, given.now, may_view=may_view,
+                                 tokens_problem=tokens_problem)
+    if connection is not None and tokens is not None and given.live is not None and may_view:
+        results.append(given.live(connection))
+    if may_view:
+        results.append(rate_limits(connection))
+    results.append(access_check(store, connection, user))
+    return results
+
+
+def live_check(connections: Callable[[], Any], server_date: Callable[[], Any]) -> Check:
+    """The token works (refreshing it if due), and Xero's clock against ours. Xero
+    being unreachable is a network finding, not a reason to reconnect."""
+    from xerolink.errors import XerolinkError, XeroUnreachableError
+
+    try:
+        connections()
+    except XeroUnreachableError as exc:
+        return Check("Xero", WARNING, str(exc),
+                     "check the network (or read_timeout), then run doctor again")
+    except XerolinkError as exc:
+        return Check("Xero", PROBLEM, str(exc), "run xerolink connect")
+    return clock_skew(*server_date())
+
+
+def config_check(config: Any) -> Check:
+    from xerolink.config import SETTINGS
+    from xerolink.errors import XerolinkError
+
+    try:
+        problems = [p for p in (config.problem(k) for k in SETTINGS) if p]
+    except XerolinkError as exc:
+        return Check("config", PROBLEM, str(exc), f"fix or delete {config.path}")
+    if problems:
+        return Check("config", PROBLEM, "; ".join(problems),
+                     "xerolink config set KEY VALUE, or xerolink config unset KEY")
+    return Check("config", OK, str(config.path))
+
+
+def _may_view(store: Any, connection: Any, user: str) -> bool:
+    if connection is None:
+        return True
+    try:
+        return any(e.user == user for e in store.list_access(connection.tenant_id))
+    except Exception:
+        return False
+
+
+def _store_remedy(message: str) -> str:
+    if "newer" in message:
+        return "upgrade xerolink (pip install --upgrade xerolink)"
+    if "XEROLINK_HOME" in message or "folder" in message:
+        return "point XEROLINK_HOME at a folder you can write"
+    return "restore it from a backup, or move it aside and reconnect"

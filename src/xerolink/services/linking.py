@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
 from xerolink.services.crm import EMAIL, Ref
 from xerolink.store import Store
@@ -305,8 +306,12 @@ def prepare_contact(store: Store, ref: Ref, *, name: str | None, first_name: str
     for label, value, limit in (("name", chosen, 255), ("first name", first, 255),
                                 ("last name", last, 255), ("email", mail, 255),
                                 ("phone", (phone or contact.phone).strip(), 50)):
-        if len(value) > limit or any(ord(c) < 32 for c in value):
+        if len(value) > limit or validation.has_unsafe(value):
             raise UsageError(f"the {label} must be at most {limit} characters of text")
+        if label != "phone" and validation.looks_like_formula(value):
+            # Refused at import, so refused here too: it would run in a spreadsheet.
+            raise UsageError(f"the {label} starts with {value[0]!r}, which spreadsheets run "
+                             "as a formula")
     if mail and not EMAIL.match(mail):
         raise UsageError(f"{mail!r} is not an email address")
     return contact, NewContact(chosen, first, last, mail, (phone or contact.phone).strip())

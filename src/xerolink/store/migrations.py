@@ -147,6 +147,21 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # 5: creates under way: written before a quote, invoice or bill is sent, removed once
+    # Xero has answered, so a rerun after an interruption makes no second document.
+    """
+    CREATE TABLE create_intents (
+        tenant_id       TEXT NOT NULL,
+        fingerprint     TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        crm_contact_id  TEXT NOT NULL,
+        xero_contact_id TEXT NOT NULL,
+        created_by      TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, fingerprint)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

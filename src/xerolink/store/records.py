@@ -121,3 +121,17 @@ class CachedDocument:
     amount_due: Decimal
     updated_utc: datetime | None
     fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class CreateIntent:
+    """A create that was sent (or about to be) and not yet answered."""
+
+    tenant_id: str
+    fingerprint: str  # sha-256 of the request: the same command gives the same one
+    idempotency_key: str
+    kind: str
+    crm_contact_id: str
+    xero_contact_id: str
+    created_by: str
+    created_at: datetime

@@ -19,6 +19,7 @@ from xerolink.store.records import (
     AccessEntry,
     CachedDocument,
     Connection,
+    CreateIntent,
     CrmCompany,
     CrmContact,
     CrmDeal,
@@ -232,6 +233,34 @@ class SqlStore:
                 "UPDATE connections SET rate_limits = ? WHERE tenant_id = ?",
                 (limits_json, tenant_id),
             )
+
+    # -- creates under way ---------------------------------------------------------------
+    def put_create_intent(self, intent: CreateIntent) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM create_intents WHERE tenant_id = ? AND fingerprint = ?",
+                       (intent.tenant_id, intent.fingerprint))
+            db.execute(
+                "INSERT INTO create_intents (tenant_id, fingerprint, idempotency_key, kind, "
+                "crm_contact_id, xero_contact_id, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (intent.tenant_id, intent.fingerprint, intent.idempotency_key, intent.kind,
+                 intent.crm_contact_id, intent.xero_contact_id, intent.created_by,
+                 _iso(intent.created_at)))
+
+    def get_create_intent(self, tenant_id: str, fingerprint: str) -> CreateIntent | None:
+        row = self._db.execute(
+            "SELECT tenant_id, fingerprint, idempotency_key, kind, crm_contact_id, "
+            "xero_contact_id, created_by, created_at FROM create_intents "
+            "WHERE tenant_id = ? AND fingerprint = ?", (tenant_id, fingerprint)).fetchone()
+        if row is None:
+            return None
+        return CreateIntent(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                            datetime.fromisoformat(row[7]))
+
+    def delete_create_intent(self, tenant_id: str, fingerprint: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM create_intents WHERE tenant_id = ? AND fingerprint = ?",
+                       (tenant_id, fingerprint))
 
     # -- links --------------------------------------------------------------------
     def put_link(self, link: Link, *, replace: bool) -> Link | None:

@@ -31,7 +31,15 @@ from xerolink.errors import (
     XeroUnreachableError,
 )
 from xerolink.xero.endpoints import Endpoints
-from xerolink.xero.http import MAX_IN_FLIGHT, RetryPolicy, pool_manager, transport_errors
+from xerolink.xero.http import (
+    CONNECT_TIMEOUT,
+    MAX_IN_FLIGHT,
+    READ_TIMEOUT,
+    RetryPolicy,
+    is_timeout,
+    pool_manager,
+    transport_errors,
+)
 from xerolink.xero.jsonutil import MalformedAnswer, loads, text
 
 
@@ -60,7 +68,6 @@ _URL_RESERVE = 220  # the path and every other parameter of an id-list request
 ID_CHARS = 39  # a GUID and a URL-encoded comma (%2C)
 # The concurrent limit's 429 has no Retry-After: short growing pauses instead.
 BUSY_FIRST_PAUSE, BUSY_MAX_PAUSE, BUSY_MAX_TRIES = 0.1, 1.0, 40
-CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 60.0
 UNIT_DP = 4  # unit amounts to four decimal places, as xerolink accepts them
 
 
@@ -164,7 +171,7 @@ class XeroGateway:
             configuration = Configuration()
             configuration.oauth2_token = self._auth  # xerolink owns the token
             client = ApiClient(configuration, pool_threads=1)
-            client.rest_client.pool_manager = self._http or pool_manager()
+            client.rest_client.pool_manager = self._http or pool_manager(timeout=self.timeout)
             client.user_agent = "xerolink"
             self._client = client
         return self._client
@@ -190,7 +197,7 @@ class XeroGateway:
         """
         from xero_python.exceptions import ApiException
 
-        attempt, reauthorised, waited, busy = 0, False, 0.0, 0
+        attempt, reauthorised, waited, busy, timeouts = 0, False, 0.0, 0, 0
         while True:
             token = self.tokens.access_token()
             self._auth.local.token = token
@@ -229,9 +236,17 @@ class XeroGateway:
                 raise XeroUnreachableError(
                     f"Xero's answer to {label} could not be read ({exc}); try again") from None
             except transport_errors() as exc:
-                if idempotent and attempt + 1 < self.retry.attempts:
+                timed_out = is_timeout(exc)
+                timeouts += timed_out
+                if idempotent and attempt + 1 < self.retry.attempts and \
+                        timeouts < self.retry.timeout_attempts:
                     attempt = self._backoff(attempt)
                     continue
+                if timed_out:
+                    raise XeroUnreachableError(
+                        f"Xero did not answer {label} within {self.timeout[1]:g} s ({timeouts} "
+                        "tries); check the network, or raise read_timeout with `xerolink "
+                        "config set read_timeout SECONDS`") from None
                 raise XeroUnreachableError(
                     f"Xero could not be reached for {label} ({type(exc).__name__}) after "
                     f"{attempt + 1} tries; check the network and try again") from None

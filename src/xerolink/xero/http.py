@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_IN_FLIGHT = 5
+CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 60.0
+Timeouts = tuple[float, float]  # (connect, read) seconds
 
 
-def pool_manager(maxsize: int = MAX_IN_FLIGHT) -> Any:
+def pool_manager(maxsize: int = MAX_IN_FLIGHT,
+                 timeout: Timeouts = (CONNECT_TIMEOUT, READ_TIMEOUT)) -> Any:
     import certifi
     import urllib3
 
@@ -22,7 +25,7 @@ def pool_manager(maxsize: int = MAX_IN_FLIGHT) -> Any:
         maxsize=maxsize,
         block=True,  # never more than maxsize connections to one host
         retries=False,
-        timeout=urllib3.Timeout(connect=10.0, read=60.0),
+        timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
         cert_reqs="CERT_REQUIRED",
         ca_certs=certifi.where(),
     )
@@ -33,6 +36,9 @@ class RetryPolicy:
     """Bounded exponential backoff with jitter: at most ``attempts`` tries in all."""
 
     attempts: int = 7
+    # A call that timed out is tried once more, not ``attempts`` times: with the
+    # default timeouts a silent server is given up on in about two minutes.
+    timeout_attempts: int = 2
     base_delay: float = 0.25
     max_delay: float = 4.0
     sleep: Callable[[float], None] = time.sleep
@@ -41,6 +47,14 @@ class RetryPolicy:
     def pause(self, attempt: int) -> None:
         ceiling = min(self.max_delay, self.base_delay * (2 ** attempt))
         self.sleep(ceiling * (0.5 + self.rng.random() / 2))
+
+
+def is_timeout(exc: BaseException) -> bool:
+    import socket
+
+    import urllib3
+
+    return isinstance(exc, urllib3.exceptions.TimeoutError | socket.timeout | TimeoutError)
 
 
 def transport_errors() -> tuple[type[BaseException], ...]:

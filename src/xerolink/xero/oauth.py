@@ -15,7 +15,15 @@ from urllib.parse import urlencode
 from xerolink.errors import XeroRefusedError, XeroUnreachableError
 from xerolink.redact import register_secret
 from xerolink.xero.endpoints import Endpoints
-from xerolink.xero.http import RetryPolicy, pool_manager, transport_errors
+from xerolink.xero.http import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    RetryPolicy,
+    Timeouts,
+    is_timeout,
+    pool_manager,
+    transport_errors,
+)
 
 DEFAULT_SCOPES = "offline_access accounting.contacts accounting.invoices accounting.settings.read"
 
@@ -53,11 +61,12 @@ class IdentityClient:
     endpoints: Endpoints
     retry: RetryPolicy
     pool: Any = None  # built on first use: commands that never call Xero never load urllib3
+    timeout: Timeouts = (CONNECT_TIMEOUT, READ_TIMEOUT)
 
     @property
     def http(self) -> Any:
         if self.pool is None:
-            self.pool = pool_manager()
+            self.pool = pool_manager(timeout=self.timeout)
         return self.pool
 
     def post_form(self, url: str, fields: dict[str, str], *, retry: bool,
@@ -68,12 +77,14 @@ class IdentityClient:
             pair = f"{basic[0]}:{basic[1]}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         attempts = self.retry.attempts if retry else 1
+        timeouts = 0
         for attempt in range(attempts):
             try:
                 response = self.http.request("POST", url, body=urlencode(fields),
                                              headers=headers)
             except transport_errors() as exc:
-                if attempt + 1 < attempts:
+                timeouts += is_timeout(exc)
+                if attempt + 1 < attempts and timeouts < self.retry.timeout_attempts:
                     self.retry.pause(attempt)
                     continue
                 raise XeroUnreachableError(

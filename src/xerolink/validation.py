@@ -1,0 +1,67 @@
+"""What text from users and files may hold: one set of rules for every input.
+
+- No control characters (C0, DEL, C1) and no bidi controls, which make text read in
+  an order other than it is stored (the "Trojan source" trick), in ids and names.
+- Numbers are plain ASCII decimals: Python's ``Decimal`` also accepts ``1_000`` and
+  other scripts' digits (``١٢٣``), which a person reading the file would not expect.
+- Currency codes are three ASCII letters as written (``ßu`` upper-cases to ``SSU``).
+- Dates are ``YYYY-MM-DD`` between 1900 and 2100 (``date.fromisoformat`` also takes
+  ISO week dates such as ``2026-W48-4``).
+- A name that begins like a spreadsheet formula is refused wherever a CRM file would
+  refuse it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidi controls.
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                    "\u2066-\u2069]")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_DECIMAL = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+def has_unsafe(text: str, *, allow_newlines: bool = False) -> bool:
+    """Control or bidi characters (tab and newline only where ``allow_newlines``)."""
+    if not allow_newlines and ("\t" in text or "\n" in text):
+        return True
+    return UNSAFE.search(text) is not None
+
+
+def looks_like_formula(text: str) -> bool:
+    return text.startswith(FORMULA_PREFIXES)
+
+
+def decimal(text: str) -> Decimal | None:
+    """An ASCII decimal number, or None if the text is not one."""
+    text = text.strip()
+    if not _DECIMAL.match(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
+        return None
+
+
+def currency(text: str) -> str | None:
+    """Three ASCII letters as given, upper-cased; None otherwise."""
+    text = text.strip()
+    return text.upper() if _CURRENCY.match(text) else None
+
+
+def iso_date(text: str) -> date | None:
+    """A calendar date written YYYY-MM-DD, from 1900 to 2100; None otherwise."""
+    text = text.strip()
+    if not _DATE.match(text):
+        return None
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if FIRST_YEAR <= value.year <= LAST_YEAR else None
