@@ -14,11 +14,15 @@ from xerolink.fileutil import atomic_write
 
 
 def _text(value: str) -> str:
+    from xerolink.validation import has_unsafe
+
     value = value.strip()
     if not value:
         raise ValueError("must not be empty")
-    if any(ord(ch) < 32 for ch in value):
-        raise ValueError("must not contain control characters")
+    if len(value) > 255:
+        raise ValueError("must be at most 255 characters")
+    if has_unsafe(value):
+        raise ValueError("must not contain control or bidi characters")
     return value
 
 

@@ -65,3 +65,10 @@ def iso_date(text: str) -> date | None:
     except ValueError:
         return None
     return value if FIRST_YEAR <= value.year <= LAST_YEAR else None
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """Input echoed in a message: quoted, and cut to a readable length."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"

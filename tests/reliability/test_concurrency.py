@@ -44,3 +44,25 @@ def test_twenty_processes_refreshing_linking_and_summarising_at_once(proc, sandb
                 record.grant_id].revoked]
     assert stored[tenant]["refresh_token"] in live
     assert rows
+
+
+def test_one_contacts_two_calls_run_at_once_even_after_refresh_all(cli, connected, sandbox,
+                                                                   tmp_path) -> None:
+    """After `refresh --all` the quote copy exists; a single contact's invoices and the
+    copy's incremental quotes read still go out together: about one round trip."""
+    import time as clock
+
+    from support import control, crm_csv_from_sandbox
+
+    crm_csv_from_sandbox(sandbox, tmp_path / "crm.csv", limit=12)
+    assert cli("crm", "import", str(tmp_path / "crm.csv"))[0] == 0
+    assert cli("link", "--auto")[0] == 0
+    assert cli("refresh", "--all")[0] == 0
+    ref = cli.json("links")[0]["crm"]
+    control(sandbox.base_url, "POST", "faults", {"latency_ms": 1000})
+    control(sandbox.base_url, "POST", "stats/reset")
+    started = clock.monotonic()
+    assert cli("refresh", ref)[0] == 0
+    elapsed = clock.monotonic() - started
+    assert control(sandbox.base_url, "GET", "stats")["total"] == 2
+    assert elapsed < 1.7, f"two 1-second calls took {elapsed:.2f} s: not concurrent"

@@ -148,3 +148,80 @@ def test_the_folders_xerolink_creates_are_private(cli, tmp_path, monkeypatch) ->
     assert cli("crm", "list")[0] == 0
     for folder in (root, root / "profiles", root / "profiles" / "default"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+# -- 11. big inputs --------------------------------------------------------------------------
+def test_a_100000_character_input_is_echoed_short(cli, connected) -> None:
+    long = "x" * 100_000
+    for args in (("summary", long), ("crm", "show", f"contact:{long}"),
+                 ("link", "contact:1", long), ("config", "set", "sales_account", long),
+                 ("create-invoice", "contact:1", "--line", long)):
+        code, _, err = cli(*args)
+        assert code in (2, 5), (args[0], err[:200])
+        assert len(err) < 400, (args[0], len(err))
+
+
+def test_dev_zero_stops_at_a_limit_not_at_the_end(cli) -> None:
+    code, _, err = cli("crm", "import", "/dev/zero")
+    assert code == 2 and "nothing was imported" in err
+
+
+def test_the_size_cap_counts_bytes_read_not_the_reported_size(cli, tmp_path) -> None:
+    """A pipe reports no size: the cap counts what is read (here a small cap)."""
+    import os
+    import threading
+
+    from xerolink.services import crmfile
+
+    fifo = tmp_path / "contacts.csv"
+    os.mkfifo(fifo)
+    stop = threading.Event()
+
+    def feed() -> None:
+        try:
+            with open(fifo, "w") as handle:
+                handle.write("id,first_name\n")
+                for n in range(2_000_000):
+                    if stop.is_set():
+                        return
+                    handle.write(f"{n},Person {n}\n")
+        except BrokenPipeError:
+            return  # the reader stopped at the cap, as it should
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        with pytest.raises(Exception, match="larger than 1 MiB"):
+            with crmfile.open_text(fifo, limit=1024 * 1024) as stream:
+                while stream.read(65536):
+                    pass
+    finally:
+        stop.set()
+        writer.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_a_50_mb_import_is_streamed(tmp_path) -> None:
+    """Peak memory under 150 MB for a 50 MB file (it was 643 MB)."""
+    import os
+
+    path = tmp_path / "big.csv"
+    with path.open("w") as handle:
+        handle.write("id,first_name,last_name,email,phone,company_id\n")
+        n, size = 0, 0
+        while size < 50 * 1024 * 1024:
+            n += 1
+            line = (f"c{n},First{n % 997},Last-{n % 1013},person{n}@example{n % 50}.com,"
+                    f"+64 21 {n % 1000000:06d},co{n % 5000}\n")
+            handle.write(line)
+            size += len(line)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XEROLINK_")}
+    env["XEROLINK_HOME"] = str(tmp_path / "home")
+    probe = ("import sys; from xerolink.cli import main; code = main(sys.argv[1:]); "
+             "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]; "
+             "print(int(peak.split()[1]) // 1024, code)")
+    result = subprocess.run([sys.executable, "-c", probe, "crm", "import", str(path)],
+                            env=env, capture_output=True, text=True, timeout=300)
+    peak, code = result.stdout.split()[-2:]
+    assert code == "0", result.stderr
+    assert int(peak) < 150, f"peak {peak} MB"

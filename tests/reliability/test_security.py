@@ -102,3 +102,25 @@ def test_store_config_token_and_lock_files_are_private(cli, world, home) -> None
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
     for lock in (folder / "locks").glob("*.lock"):
         assert stat.S_IMODE(lock.stat().st_mode) & 0o077 == 0, lock
+
+
+@pytest.mark.parametrize("key,value", [("sales_account", "999"), ("xero_url",
+                                        "http://127.0.0.1:9"), ("token_store", "keyring"),
+                                       ("max_wait", "5"), ("read_timeout", "5")])
+def test_only_admins_change_settings_everyone_shares(cli, world, monkeypatch, home, key,
+                                                     value) -> None:
+    config = home / "profiles" / "default" / "config.toml"
+    before = config.read_bytes() if config.exists() else None
+    for user in ("bob", "mallory"):  # a viewer and a stranger
+        monkeypatch.setenv("XEROLINK_USER", user)
+        assert cli("config", "set", key, value)[0] == 4
+        assert cli("config", "unset", "sales_account")[0] == 4
+        assert (config.read_bytes() if config.exists() else None) == before
+    monkeypatch.setenv("XEROLINK_USER", "alice")
+    assert cli("config", "set", key, value)[0] == 0
+
+
+def test_revoking_someone_without_access_says_nothing_was_revoked(cli, world) -> None:
+    code, _, err = cli("access", "revoke", "nobody")
+    assert code == 5 and "nothing was revoked" in err
+    assert cli("access", "revoke", "bob")[0] == 0

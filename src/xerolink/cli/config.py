@@ -66,7 +66,13 @@ def get_setting(rt: Runtime, key: KEY) -> None:
 def set_setting(
     rt: Runtime, key: KEY, value: Annotated[str, typer.Argument(help="The new value.")]
 ) -> None:
-    """Change one setting; the value is checked before the file is (atomically) rewritten."""
+    """Change one setting; the value is checked before the file is (atomically) rewritten.
+
+    Once an organisation is connected, only its admins change settings.
+    """
+    from xerolink.services.access import check_may_configure
+
+    check_may_configure(rt.store, rt.user)
     stored = rt.config.set(key, value)
     rt.out.key_values([("key", key), ("value", _shown(key, stored))],
                       json_data={"key": key, "value": _shown(key, stored)})
@@ -74,7 +80,10 @@ def set_setting(
 
 @command(app, "unset", examples=["xerolink config unset xero_url"])
 def unset_setting(rt: Runtime, key: KEY) -> None:
-    """Remove a setting so that its default applies again."""
+    """Remove a setting so that its default applies again (admins, once connected)."""
+    from xerolink.services.access import check_may_configure
+
+    check_may_configure(rt.store, rt.user)
     removed = rt.config.unset(key)
     if rt.out.is_human:
         rt.out.line(f"{key} unset" if removed else f"{key} was not set")

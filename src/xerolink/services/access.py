@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from xerolink.errors import NotConnectedError, PermissionDeniedError, UsageError
+from xerolink.errors import NotConnectedError, NotFoundError, PermissionDeniedError, UsageError
 from xerolink.store import Store
 from xerolink.store.records import AccessEntry, Connection
 
@@ -105,8 +105,21 @@ def grant(store: Store, acting_user: str, users: list[str], *, admin: bool,
 
 def revoke(store: Store, acting_user: str, users: list[str]) -> AccessChange:
     connection = require_admin(store, acting_user)
-    removed = store.revoke_access_keeping_an_admin(connection.tenant_id, _clean(users))
+    names = _clean(users)
+    removed = store.revoke_access_keeping_an_admin(connection.tenant_id, names)
+    if not removed:
+        raise NotFoundError(f"{', '.join(names)} had no access to {connection.tenant_name}; "
+                            "nothing was revoked")
     return AccessChange(connection.tenant_id, connection.tenant_name, removed, None)
+
+
+def check_may_configure(store: Store, user: str) -> None:
+    """The profile's settings (accounts, tax types, Xero's URL, the token store...)
+    apply to everyone who uses it: once an organisation is connected, only its admins
+    change them. Before the first connection anyone may, as anyone may connect."""
+    connection = store.active_connection()
+    if connection is not None:
+        require_admin(store, user)
 
 
 def list_entries(store: Store, acting_user: str) -> tuple[Connection, list[AccessEntry]]:

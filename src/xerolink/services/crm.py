@@ -8,9 +8,7 @@ and the rest goes into the store in one transaction.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from xerolink import validation
-from xerolink.errors import NotFoundError, UsageError
+from xerolink.errors import UsageError
 from xerolink.store import Store
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
 
@@ -31,7 +29,6 @@ COLUMNS = {
     "deals": ("id", "title", "value", "currency", "primary_contact_id", "participant_ids"),
 }
 REQUIRED = {"contacts": ("id",), "companies": ("id", "name"), "deals": ("id", "title")}
-MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_FIELD = 1000
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
@@ -55,8 +52,9 @@ def parse_ref(text: str, *, default: str = "contact") -> Ref:
         kind, ident = default, raw
     kind = kind.lower()
     if kind not in ("contact", "company", "deal"):
-        raise UsageError(f"invalid reference {text!r}: use contact:ID, company:ID or deal:ID")
-    _check_id(ident, f"reference {text!r}")
+        raise UsageError(f"invalid reference {validation.shown(text)}: use contact:ID, "
+                         "company:ID or deal:ID")
+    _check_id(ident, f"reference {validation.shown(text)}")
     return Ref(kind, ident)
 
 
@@ -77,133 +75,6 @@ class ImportResult:
 
 class _RowError(ValueError):
     pass
-
-
-def read_file(path: Path) -> tuple[str, str]:
-    """The file's text and format (csv, json or ndjson); BOMs removed, UTF-8 required."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise UsageError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MiB")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFoundError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a folder, not a file") from None
-    except PermissionError:
-        raise UsageError(f"cannot read {path}: permission denied") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path} is not UTF-8 text (bad byte at offset {exc.start}); "
-                         "save it as UTF-8 and import again") from None
-    if not text.strip():
-        raise UsageError(f"{path} is empty")
-    suffix = path.suffix.lower()
-    if suffix in (".ndjson", ".jsonl"):
-        return text, "ndjson"
-    if suffix == ".json":
-        return text, "json"
-    if suffix in (".csv", ".tsv", ".txt"):
-        return text, "csv"
-    first = text.lstrip()[:1]
-    if first == "[":
-        return text, "json"
-    if first == "{":
-        return text, ("json" if _is_single_json(text) else "ndjson")
-    return text, "csv"
-
-
-def _is_single_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    except RecursionError:
-        return True  # parsed as JSON next, and refused there with the reason
-    return True
-
-
-def _rows(text: str, fmt: str, name: str) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
-    """Column names and (row number, record) pairs. Row numbers are what a person sees:
-    the line of a CSV row (header = 1), the position in a JSON list, the NDJSON line."""
-    if fmt == "csv":
-        return _csv_rows(text, name)
-    records: list[tuple[int, Any]] = []
-    if fmt == "json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise UsageError(f"{name} is not valid JSON ({exc})") from None
-        except RecursionError:
-            raise UsageError(f"{name}: JSON nested too deeply to be CRM records") from None
-        if isinstance(data, dict):
-            lists = [v for k, v in data.items() if k in KINDS and isinstance(v, list)]
-            data = lists[0] if len(lists) == 1 else None
-        if not isinstance(data, list):
-            raise UsageError(f"{name}: JSON must be a list of records (or one of "
-                             f"{', '.join(KINDS)} holding a list)")
-        records = list(enumerate(data, start=1))
-    else:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append((number, json.loads(line)))
-            except ValueError as exc:
-                raise UsageError(f"{name} line {number} is not valid JSON ({exc})") from None
-            except RecursionError:
-                raise UsageError(f"{name} line {number}: JSON nested too deeply to be a "
-                                 "CRM record") from None
-    for number, record in records:
-        if not isinstance(record, dict):
-            raise UsageError(f"{name} record {number} is not an object")
-    columns: list[str] = []
-    for _, record in records:
-        for key in record:
-            if key not in columns:
-                columns.append(key)
-    if not records:
-        raise UsageError(f"{name} holds no records")
-    return columns, iter(records)
-
-
-def _csv_rows(text: str, name: str) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
-    sample = text[:64 * 1024]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        raise UsageError(f"{name} has no header row ({exc})") from None
-    columns = [c.strip().lower() for c in header]
-    if len(set(columns)) != len(columns):
-        raise UsageError(f"{name}: the header repeats a column name")
-
-    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                reason = str(exc)
-                if "field limit" in reason:
-                    reason = f"a field is longer than {csv.field_size_limit()} characters"
-                raise UsageError(f"{name} row {reader.line_num}: {reason}; nothing was "
-                                 "imported") from None
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(columns):
-                yield reader.line_num, {"__error__": f"has {len(values)} fields, the header "
-                                                     f"has {len(columns)}"}
-                continue
-            yield reader.line_num, dict(zip(columns, values, strict=True))
-
-    return columns, rows()
 
 
 def detect_kind(columns: Iterable[str]) -> str:
@@ -320,10 +191,52 @@ _BUILDERS = {"contacts": _contact, "companies": _company, "deals": _deal}
 
 def import_file(store: Store, path: Path, *, kind: str | None, skip_invalid: bool,
                 at: datetime) -> ImportResult:
-    text, fmt = read_file(path)
+    """Validate and write every record in one transaction, reading the file as a
+    stream: a bad row (without --skip-invalid) rolls everything back."""
+    from xerolink.services import crmfile
+
     name = path.name
-    columns, rows = _rows(text, fmt, name)
-    chosen = kind or detect_kind(columns)
+    with crmfile.open_text(path) as stream:
+        try:
+            sample = stream.read(crmfile.SAMPLE_CHARS)
+            if not sample.strip():
+                raise UsageError(f"{path} is empty")
+            fmt = crmfile.detect(path, sample)
+            if fmt == "csv":
+                columns, rows = crmfile.csv_rows(sample, stream, name)
+                chosen = _check_columns(kind or detect_kind(columns), columns, name)
+            else:
+                rows = (crmfile.ndjson_rows(sample, stream, name) if fmt == "ndjson" else
+                        crmfile.json_list_rows(sample, stream, name, KINDS))
+                first = next(rows, None)
+                if first is None:
+                    raise UsageError(f"{name} holds no records")
+                rows = itertools.chain([first], rows)
+                if not isinstance(first[1], dict):
+                    raise UsageError(f"{name} record {first[0]} is not an object")
+                keys = list(first[1])
+                chosen = kind or _wrapper_kind(sample) or detect_kind(keys)
+                if chosen not in KINDS:
+                    raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
+            result = ImportResult(chosen, 0, [], fmt)
+            records = _validated(rows, chosen, name, skip_invalid, result,
+                                 check_keys=fmt != "csv")
+            store.upsert_crm_records(**{chosen: records}, at=at)
+        except UnicodeDecodeError:
+            raise UsageError(f"{path} is not UTF-8 text; save it as UTF-8 and import "
+                             "again") from None
+    if not result.imported and not result.skipped:
+        raise UsageError(f"{name} holds no records")
+    return result
+
+
+def _wrapper_kind(sample: str) -> str | None:
+    """``{"deals": [...]}`` names its kind."""
+    found = re.match(r'\s*\{\s*"(\w+)"\s*:', sample)
+    return found.group(1) if found and found.group(1) in KINDS else None
+
+
+def _check_columns(chosen: str, columns: list[str], name: str) -> str:
     if chosen not in KINDS:
         raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
     missing = [c for c in REQUIRED[chosen] if c not in columns]
@@ -334,11 +247,25 @@ def import_file(store: Store, path: Path, *, kind: str | None, skip_invalid: boo
     if extra:
         raise UsageError(f"{name}: unknown column {', '.join(repr(c) for c in extra[:5])} for "
                          f"{chosen} (columns: {', '.join(COLUMNS[chosen])})")
+    return chosen
+
+
+def _validated(rows: Iterator[tuple[int, Any]], chosen: str, name: str, skip_invalid: bool,
+               result: ImportResult, *, check_keys: bool) -> Iterator[Any]:
+    """Each valid record, built; counts into ``result``. An invalid one stops the
+    import (raising inside the store's transaction, which rolls back) unless
+    ``skip_invalid``."""
     build = _BUILDERS[chosen]
-    records: list[Any] = []
-    skipped: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for number, record in rows:
+        if not isinstance(record, dict):
+            raise UsageError(f"{name} record {number} is not an object")
+        if check_keys:
+            extra = [k for k in record if k not in COLUMNS[chosen]]
+            if extra:
+                raise UsageError(f"{name} record {number}: unknown column "
+                                 f"{', '.join(repr(k)[:40] for k in extra[:5])} for {chosen} "
+                                 f"(columns: {', '.join(COLUMNS[chosen])})")
         try:
             if "__error__" in record:
                 raise _RowError(record["__error__"])
@@ -346,13 +273,11 @@ def import_file(store: Store, path: Path, *, kind: str | None, skip_invalid: boo
             if item.id in seen:
                 raise _RowError(f"id {item.id!r} already appears in row {seen[item.id]}")
             seen[item.id] = number
-            records.append(item)
         except _RowError as exc:
             if not skip_invalid:
                 raise UsageError(f"{name} row {number}: {exc}; nothing was imported "
                                  "(--skip-invalid imports the other rows)") from None
-            skipped.append({"row": number, "reason": str(exc)})
-    if not records and not skipped:
-        raise UsageError(f"{name} holds no records")
-    store.upsert_crm_records(**{chosen: records}, at=at)
-    return ImportResult(chosen, len(records), skipped, fmt)
+            result.skipped.append({"row": number, "reason": str(exc)})
+            continue
+        result.imported += 1
+        yield item

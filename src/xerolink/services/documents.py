@@ -68,7 +68,7 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
         covered = [c for c in ids if watermark and c in refreshed
                    and refreshed[c] >= watermark]
         cold = [c for c in ids if c not in set(covered)]
-    if single and len(ids) == 1 and _watermark(deps, QUOTES) is None:
+    if single and len(ids) == 1:
         _refresh_one(deps, ids[0], started)
         stats.documents = len(deps.store.documents_for_contacts(deps.tenant, ids))
         stats.calls = deps.gateway.log.total - stats.calls_before
@@ -127,19 +127,35 @@ def refresh_all(deps: Deps, *, force: bool, progress: Progress | None = None
 
 def _refresh_one(deps: Deps, contact_id: str, started: datetime) -> None:
     """One contact: its invoices and its quotes fetched at the same time (two calls in
-    about one round trip), then written together."""
+    about one round trip), then written together. The quotes come from the contact's
+    own list, or, once the organisation's quote copy exists (after a company or
+    ``--all`` refresh), from the copy's incremental read, which covers this contact."""
     from concurrent.futures import ThreadPoolExecutor
 
+    quote_watermark = _watermark(deps, QUOTES)
+    quote_filter: dict[str, object] = (
+        {"modified_since": quote_watermark} if quote_watermark is not None
+        else {"contact_id": contact_id})
     gateway = deps.gateway  # made once, before two threads share it
     gateway.tokens.access_token()  # and the token refreshed, if due, by one thread
     with ThreadPoolExecutor(max_workers=2) as pool:
         invoices = pool.submit(_read_invoice_pages, deps, contact_ids=[contact_id],
                                statuses=models.OPEN_INVOICE_STATUSES)
-        quotes = pool.submit(_optional_quotes, deps, contact_id=contact_id)
-        documents, quote_docs = invoices.result(), quotes.result()
+        quotes = pool.submit(_read_optional_quotes, deps, **quote_filter)
+        documents, (quote_docs, why) = invoices.result(), quotes.result()
     deps.store.replace_contact_documents(deps.tenant, [contact_id], ("invoice", "bill"),
                                          documents, refreshed_at=started)
-    if quote_docs is not None:
+    _note_quotes(deps, why)
+    if quote_docs is None:
+        return
+    if quote_watermark is not None:
+        keep = [q for q in quote_docs if q.status in models.OPEN_QUOTE_STATUSES]
+        gone = [q.document_id for q in quote_docs
+                if q.status not in models.OPEN_QUOTE_STATUSES]
+        deps.store.apply_document_changes(deps.tenant, keep, gone)
+        deps.store.set_sync_state(deps.tenant, QUOTES, (started - MARGIN).isoformat(),
+                                  started.isoformat())
+    else:
         deps.store.replace_contact_documents(
             deps.tenant, [contact_id], ("quote",),
             [q for q in quote_docs if q.status in models.OPEN_QUOTE_STATUSES],
@@ -152,17 +168,27 @@ def quotes_unavailable(deps: Deps) -> str | None:
     return state[0] if state else None
 
 
+def _read_optional_quotes(deps: Deps, **filters: object
+                          ) -> tuple[list[CachedDocument] | None, str | None]:
+    """(quotes, None), or (None, why) when they cannot be read. Touches no store, so
+    it may run on a worker thread."""
+    try:
+        return _read_quote_pages(deps, **filters), None
+    except (EndpointUnavailable, ScopeMissing) as exc:
+        return None, str(exc)
+
+
+def _note_quotes(deps: Deps, why: str | None) -> None:
+    """Remember why quotes cannot be read, or forget it once they can."""
+    if why is not None or quotes_unavailable(deps):
+        deps.store.set_sync_state(deps.tenant, QUOTES_UNAVAILABLE, why,
+                                  deps.now().isoformat())
+
+
 def _optional_quotes(deps: Deps, **filters: object) -> list[CachedDocument] | None:
     """Quotes, or None (and the reason remembered) when they cannot be read."""
-    try:
-        quotes = _read_quote_pages(deps, **filters)
-    except (EndpointUnavailable, ScopeMissing) as exc:
-        deps.store.set_sync_state(deps.tenant, QUOTES_UNAVAILABLE, str(exc),
-                                  deps.now().isoformat())
-        return None
-    if quotes_unavailable(deps):
-        deps.store.set_sync_state(deps.tenant, QUOTES_UNAVAILABLE, None,
-                                  deps.now().isoformat())
+    quotes, why = _read_optional_quotes(deps, **filters)
+    _note_quotes(deps, why)
     return quotes
 
 
