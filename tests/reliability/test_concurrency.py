@@ -66,3 +66,35 @@ def test_one_contacts_two_calls_run_at_once_even_after_refresh_all(cli, connecte
     elapsed = clock.monotonic() - started
     assert control(sandbox.base_url, "GET", "stats")["total"] == 2
     assert elapsed < 1.7, f"two 1-second calls took {elapsed:.2f} s: not concurrent"
+
+
+def test_refresh_all_reads_its_id_batches_at_once(cli, home, tmp_path, monkeypatch) -> None:
+    """Five batches of 45 contacts at 600 ms a call: about one round trip for the
+    invoices (five in flight, Xero's limit), not five."""
+    import time as clock
+
+    from support import connect_profile, control, crm_csv_from_sandbox
+    from xerolink.sandbox import SandboxOptions, SandboxServer
+
+    server = SandboxServer(SandboxOptions(seed=31, contacts=400))
+    server.start()
+    try:
+        monkeypatch.setenv("XEROLINK_TOKEN_STORE", "file")
+        connect_profile(server, home)
+        crm_csv_from_sandbox(server, tmp_path / "crm.csv", limit=260)
+        assert cli("crm", "import", str(tmp_path / "crm.csv"))[0] == 0
+        assert cli("link", "--auto")[0] == 0
+        linked = len(cli.json("links"))
+        assert linked > 4 * 45
+        control(server.base_url, "POST", "faults", {"latency_ms": 600})
+        control(server.base_url, "POST", "stats/reset")
+        started = clock.monotonic()
+        assert cli("refresh", "--all")[0] == 0
+        elapsed = clock.monotonic() - started
+        calls = control(server.base_url, "GET", "stats")["by_endpoint"]
+        batches = calls["GET /api.xro/2.0/Invoices"]
+        assert batches >= 5
+        # sequential: batches x 0.6 s for the invoices, plus the quotes; at once: far less
+        assert elapsed < batches * 0.6, f"{batches} batches took {elapsed:.1f} s"
+    finally:
+        server.stop()

@@ -22,7 +22,7 @@ intact, and the store remembers why quotes are unavailable until a read succeeds
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +30,7 @@ from xerolink.services.linking import Deps
 from xerolink.store.records import CachedDocument
 from xerolink.xero import models
 from xerolink.xero.gateway import EndpointUnavailable, ScopeMissing, UriTooLong, id_batch_size
+from xerolink.xero.http import MAX_IN_FLIGHT
 
 INVOICES, QUOTES = "invoices", "quotes"
 QUOTES_UNAVAILABLE = "quotes-unavailable"  # sync_state: why quotes cannot be read
@@ -79,8 +80,10 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
         done += len(covered)
         if progress:
             progress(done, len(ids))
-    for batch in _batches(deps, cold):
-        done += _invoices_for(deps, batch, started)
+    for batch, documents in _read_batches(deps, _batches(deps, cold)):
+        deps.store.replace_contact_documents(deps.tenant, batch, ("invoice", "bill"),
+                                             documents, refreshed_at=started)
+        done += len(batch)
         if progress:
             progress(done, len(ids))
     if not single and (watermark is None or covered):
@@ -212,13 +215,25 @@ def _split_on_too_long(deps: Deps, key: str, ids: list[str], **filters: object
                 + _split_on_too_long(deps, key, ids[half:], **filters))
 
 
-def _invoices_for(deps: Deps, contact_ids: list[str], started: datetime) -> int:
-    """A cold read of these contacts' open invoices and bills."""
-    documents = _split_on_too_long(deps, "contact_ids", contact_ids,
-                                   statuses=models.OPEN_INVOICE_STATUSES)
-    deps.store.replace_contact_documents(deps.tenant, contact_ids, ("invoice", "bill"),
-                                         documents, refreshed_at=started)
-    return len(contact_ids)
+def _read_batches(deps: Deps, batches: list[list[str]]
+                  ) -> Iterator[tuple[list[str], list[CachedDocument]]]:
+    """Each batch of contacts with its open invoices and bills, read up to five at a
+    time (Xero's limit in flight, which the gateway also holds); the caller writes
+    each as it arrives, on its own thread."""
+    if not batches:
+        return
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    deps.gateway.tokens.access_token()  # made, and refreshed if due, by one thread
+    pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT)
+    try:
+        futures = {pool.submit(_split_on_too_long, deps, "contact_ids", batch,
+                               statuses=models.OPEN_INVOICE_STATUSES): batch
+                   for batch in batches}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _read_invoice_pages(deps: Deps, **filters: object) -> list[CachedDocument]:
@@ -264,12 +279,17 @@ def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> No
                 refreshed_at=None)
         return
     else:
-        open_quotes: list[CachedDocument] = []
-        for status in models.OPEN_QUOTE_STATUSES:
-            some = _optional_quotes(deps, status=status)
-            if some is None:
-                return
-            open_quotes += some
+        from concurrent.futures import ThreadPoolExecutor
+
+        deps.gateway.tokens.access_token()
+        with ThreadPoolExecutor(max_workers=len(models.OPEN_QUOTE_STATUSES)) as pool:
+            reads = list(pool.map(lambda status: _read_optional_quotes(deps, status=status),
+                                  models.OPEN_QUOTE_STATUSES))
+        why = next((reason for quotes, reason in reads if quotes is None), None)
+        _note_quotes(deps, why)
+        if why is not None:
+            return
+        open_quotes = [q for quotes, _ in reads for q in quotes or []]
         deps.store.replace_all_documents(deps.tenant, "quote", open_quotes)
     deps.store.set_sync_state(deps.tenant, QUOTES, (started - MARGIN).isoformat(),
                               started.isoformat())
