@@ -106,6 +106,11 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+# Settings an environment variable overrides (it wins over the file).
+ENV_OVERRIDES = {"client_id": "XEROLINK_CLIENT_ID", "xero_url": "XEROLINK_XERO_URL",
+                 "token_store": "XEROLINK_TOKEN_STORE", "database_url": "XEROLINK_DATABASE_URL"}
+
+
 class Config:
     """A profile's settings file. Reads are lazy; every write replaces the file atomically."""
 
@@ -157,6 +162,16 @@ class Config:
     def is_set(self, key: str) -> bool:
         _known(key)
         return key in self._load()
+
+    def effective(self, key: str, env: Any) -> tuple[Any, str]:
+        """The value in force and where it comes from: the environment variable that
+        overrides it, the config file, or the default."""
+        variable = ENV_OVERRIDES.get(key)
+        if variable and env.get(variable):
+            return env[variable].strip(), f"environment ({variable})"
+        if self.is_set(key):
+            return self._load()[key], "config file"
+        return _known(key).default, "default"
 
     def items(self) -> list[tuple[str, Any, bool]]:
         """Every known key with its value and whether it was set (else the default)."""

@@ -36,6 +36,15 @@ _UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202
                      "\u2066-\u2069]")
 
 
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``1 contact``, ``2 contacts``, ``1 company``, ``3 companies``."""
+    if count == 1:
+        return f"{count} {singular}"
+    if many is None:
+        many = singular[:-1] + "ies" if singular.endswith("y") else singular + "s"
+    return f"{count:,} {many}"
+
+
 def printable(text: str, *, keep_newlines: bool = False) -> str:
     """Text from data (CRM files, Xero, the store) made safe to print literally: no
     control or bidi character reaches the terminal; each is shown as ``\\uXXXX``.

@@ -56,7 +56,7 @@ def test_config_set_get_roundtrip_and_validation(home, capsys) -> None:
     capsys.readouterr()
     assert main(["config", "get", "sales_account", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"key": "sales_account", "value": "210",
-                                                    "set": True}
+                                                    "source": "config file", "set": True}
     config = home / "profiles" / "default" / "config.toml"
     before = config.read_bytes()
     assert main(["config", "set", "max_wait", "soon"]) == 2
@@ -84,7 +84,7 @@ def test_profiles_are_isolated(home, capsys) -> None:
 def test_csv_output_of_a_list(home, capsys) -> None:
     assert main(["config", "list", "--csv"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "key,value,set,problem,description"
+    assert out[0] == "key,value,source,set,problem,description"
     assert main(["config", "get", "client_id", "--json", "--csv"]) == 2
 
 

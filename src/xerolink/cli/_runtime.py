@@ -259,6 +259,9 @@ def command(
         def run(**kwargs: Any) -> Any:
             ctx = kwargs.pop("ctx")
             rt: Runtime = ctx.find_root().obj
+            if not lists and rt.output == CSV:
+                raise UsageError(f"--csv is for commands that print a list, and `{name}` "
+                                 "does not; use --json")
             debug, verbose = kwargs.pop("debug_flag"), kwargs.pop("verbose_flag")
             rt.debug, rt.verbose = rt.debug or debug, rt.verbose or verbose
             rt.select_output(

@@ -27,18 +27,20 @@ def _shown(key: str, value: Any) -> Any:
 
 @command(app, "list", lists=True, examples=["xerolink config list", "xerolink config list --json"])
 def list_settings(rt: Runtime) -> None:
-    """List every setting with its value (or default) and what it is for."""
+    """List every setting with the value in force, where it comes from (environment,
+    config file or default), and what it is for."""
     from xerolink.config import SETTINGS
 
-    rows = [
-        {"key": key, "value": _shown(key, value), "set": is_set,
-         "problem": rt.config.problem(key), "description": SETTINGS[key].description}
-        for key, value, is_set in rt.config.items()
-    ]
+    rows = []
+    for key, _, is_set in rt.config.items():
+        value, source = rt.config.effective(key, rt.env)
+        rows.append({"key": key, "value": _shown(key, value), "source": source,
+                     "set": is_set, "problem": rt.config.problem(key),
+                     "description": SETTINGS[key].description})
     rt.out.records(
         rows,
-        [Column("key", "Setting"), Column("value", "Value"), Column("set", "Set"),
-         Column("problem", "Problem", wrap=True),
+        [Column("key", "Setting"), Column("value", "Value"), Column("source", "From"),
+         Column("set", "Set", wide_only=True), Column("problem", "Problem", wrap=True),
          Column("description", "What it is for", wrap=True)],
     )
     bad = [r["key"] for r in rows if r["problem"]]
@@ -49,12 +51,16 @@ def list_settings(rt: Runtime) -> None:
 
 @command(app, "get", examples=["xerolink config get sales_account"])
 def get_setting(rt: Runtime, key: KEY) -> None:
-    """Print one setting's value (its default when it was never set)."""
-    value = _shown(key, rt.config.get(key))
+    """Print one setting's value in force (an environment override, the file, or the
+    default)."""
+    rt.config.get(key)  # a hand-edited value of the wrong kind is refused here
+    effective, source = rt.config.effective(key, rt.env)
+    value = _shown(key, effective)
     if rt.out.is_human:
         rt.out.line("" if value is None else str(value))
     else:
-        rt.out.json({"key": key, "value": value, "set": rt.config.is_set(key)})
+        rt.out.json({"key": key, "value": value, "source": source,
+                     "set": rt.config.is_set(key)})
 
 
 @command(

@@ -9,7 +9,7 @@ import typer
 
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import NotFoundError, UsageError
-from xerolink.render import Column
+from xerolink.render import Column, plural
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -56,8 +56,10 @@ def import_records(
     result = import_file(rt.store, file, kind=kind, skip_invalid=skip_invalid,
                          at=rt.clock.now())
     if rt.out.is_human:
-        rt.out.line(f"Imported {result.imported} {result.kind} from {file.name}"
-                    + (f"; skipped {len(result.skipped)} invalid rows" if result.skipped else ""))
+        one = {"contacts": "contact", "companies": "company", "deals": "deal"}[result.kind]
+        skipped = f"; skipped {plural(len(result.skipped), 'invalid row')}" \
+            if result.skipped else ""
+        rt.out.line(f"Imported {plural(result.imported, one)} from {file.name}{skipped}")
         if result.skipped:
             rt.out.records(result.skipped, [Column("row", "Row", justify="right"),
                                             Column("reason", "Why it was skipped", wrap=True)])

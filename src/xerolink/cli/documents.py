@@ -10,7 +10,7 @@ import typer
 
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import ExitCode, UsageError
-from xerolink.render import WIDE, Column
+from xerolink.render import WIDE, Column, plural
 
 REF = Annotated[str, typer.Argument(help="contact:ID (or a bare id), company:ID or deal:ID.")]
 DOC_COLUMNS = [Column("type", "Type"), Column("number", "Number", link_key="link"),
@@ -158,7 +158,8 @@ def refresh(
         what, count, docs = str(target), len(scope.contact_ids), len(found)
     calls = deps.gateway.log.total - before
     if rt.out.is_human:
-        rt.out.line(f"Refreshed {what}: {count} Xero contacts in {calls} Xero calls")
+        rt.out.line(f"Refreshed {what}: {plural(count, 'Xero contact')} in "
+                    f"{plural(calls, 'Xero call')}")
     else:
         rt.out.json({"refreshed": "all" if all_records else what, "contacts": count,
                      "documents": docs, "xero_calls": calls})

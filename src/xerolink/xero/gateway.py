@@ -395,12 +395,15 @@ class XeroGateway:
 
     def get_contact(self, contact_id: str) -> dict[str, Any]:
         api, tenant = self.accounting_api(), self._tenant()
-        data = self.call("GET Contacts/{id}", lambda: api.get_contact(
-            tenant, contact_id, **self.raw), idempotent=True)
+        missing = NotFoundError(f"no Xero contact with ContactID {contact_id}")
         try:
+            data = self.call("GET Contacts/{id}", lambda: api.get_contact(
+                tenant, contact_id, **self.raw), idempotent=True)
             return dict(data["Contacts"][0])
+        except NotFoundError:
+            raise missing from None
         except (KeyError, IndexError, TypeError):
-            raise NotFoundError(f"Xero has no contact {contact_id}") from None
+            raise missing from None
 
     def search_contacts(self, term: str, *, page_size: int = 100) -> list[dict[str, Any]]:
         api, tenant = self.accounting_api(), self._tenant()
