@@ -41,3 +41,15 @@ def test_a_workers_peak_memory_is_its_own_not_its_parents() -> None:
         capture_output=True, text=True, cwd=ROOT, timeout=60, check=True)
     del ballast
     assert 1 < float(result.stdout) < 150
+
+
+def test_without_save_the_results_stay_outside_the_tracked_tree() -> None:
+    tracked = ROOT / "benchmarks" / "results" / "latest.json"
+    before = tracked.read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--scale", "small", "--latency-ms", "0",
+         "--baseline-cap", "1"], capture_output=True, text=True, cwd=ROOT, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = Path(result.stdout.strip().splitlines()[-1].removeprefix("Results: "))
+    assert written.exists() and ROOT not in written.parents
+    assert tracked.read_bytes() == before
