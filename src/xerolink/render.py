@@ -25,6 +25,7 @@ from xerolink.redact import redact
 
 HUMAN, JSON, CSV = "human", "json", "csv"
 WIDE = 200  # columns a console needs before tables add their wide-only columns
+SHORT_ID = 8  # a Xero id shown short, as git shows commits: enough to tell them apart
 
 # A spreadsheet treats a cell that begins with one of these as a formula.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -62,6 +63,8 @@ class Column:
     wrap: bool = False  # free text may wrap; codes, dates and numbers never break
     wide_only: bool = False  # shown in a table only when the console has room
     link_key: str | None = None  # cell becomes a terminal hyperlink to row[link_key]
+    short_id: bool = False  # a 36-character Xero id: its first 8 characters unless wide
+    optional: bool = False  # dropped (rightmost first) when the table would not fit
 
 
 def to_jsonable(value: Any) -> Any:
@@ -120,6 +123,7 @@ def _human_cell(value: Any) -> str:
 @dataclass
 class Renderer:
     mode: str = HUMAN
+    wide: bool = False  # --wide: full ids and every column, whatever the width
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     _console: Any = None
@@ -200,32 +204,73 @@ class Renderer:
     def table(
         self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, title: str | None
     ) -> Any:
+        from rich import box
         from rich.table import Table
         from rich.text import Text
 
         rows = list(rows)
-        shown = [c for c in columns if not c.wide_only or self.console.width >= WIDE]
+        wide = self.wide or self.console.width >= WIDE
+        shown = [c for c in columns if not c.wide_only or wide]
+
+        def cell(row: Mapping[str, Any], col: Column) -> str:
+            text = printable(_human_cell(row.get(col.key)))
+            return text[:SHORT_ID] if col.short_id and not wide else text
+
+        shown, compact = self._fitting(shown, rows, cell, wide)
+        # Compact: no vertical rules, one space between columns, so a narrow terminal
+        # shows every value whole rather than a boxed table with cut dates and numbers.
         table = Table(title=Text(printable(title)) if title else None, title_justify="left",
-                      header_style="bold")
+                      header_style="bold", box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+                      show_edge=not compact, pad_edge=not compact,
+                      collapse_padding=compact)
         for col in shown:
-            cells = [printable(_human_cell(row.get(col.key))) for row in rows]
-            if col.justify == "right":  # amounts and counts: whole, always
+            cells = [cell(row, col) for row in rows]
+            if col.justify == "right" or col.short_id:  # amounts, counts, ids: whole
                 width = max([len(col.header), *(len(c) for c in cells)])
-                table.add_column(col.header, justify="right", style=col.style, no_wrap=True,
-                                 min_width=width)
-            elif col.wrap:
-                table.add_column(col.header, style=col.style, overflow="fold")
+                table.add_column(col.header, justify=col.justify, style=col.style,
+                                 no_wrap=True, min_width=width)
+            elif col.wrap:  # free text may wrap, but never shrinks to nothing
+                table.add_column(col.header, style=col.style, overflow="fold",
+                                 min_width=min(10, max([len(col.header), *(len(c) for c in
+                                                                             cells)])))
             else:
                 table.add_column(col.header, style=col.style, no_wrap=True)
         for row in rows:
             cells = []
             for col in shown:
-                text = printable(_human_cell(row.get(col.key)))
+                text = cell(row, col)
                 url = row.get(col.link_key) if col.link_key else None
                 cells.append(Text(text, style=f"link {url}") if url and _safe_url(url)
                              else Text(text))
             table.add_row(*cells)
         return table
+
+    def _fitting(self, columns: list[Column], rows: list[Mapping[str, Any]],
+                 cell: Callable[[Mapping[str, Any], Column], str], wide: bool
+                 ) -> tuple[list[Column], bool]:
+        """The columns to show, and whether to draw them compact: the boxed table if
+        every value fits whole, else compact, else compact without the optional
+        columns (rightmost first). Names, numbers, dates and amounts are never cut to
+        make room."""
+        if wide:
+            return columns, False
+
+        def natural(col: Column) -> int:
+            longest = max([len(col.header), *(len(cell(r, col)) for r in rows)])
+            return min(longest, 12) if col.wrap else longest
+
+        def total(kept: list[Column], per_column: int) -> int:
+            return sum(natural(c) + per_column for c in kept) + 1
+
+        if total(columns, 3) <= self.console.width:  # a space each side and a rule
+            return columns, False
+        kept = list(columns)
+        while total(kept, 2) > self.console.width:
+            optional = [c for c in kept if c.optional]
+            if not optional:
+                break
+            kept.remove(optional[-1])
+        return kept, True
 
     def key_values(self, pairs: Sequence[tuple[str, Any]], *, title: str | None = None,
                    json_data: Any = None) -> None:

@@ -79,6 +79,9 @@ def build_app(only: str | None = None) -> typer.Typer:
         verbose: Annotated[
             bool, typer.Option("--verbose", "-v", help="Report Xero calls made by this run.")
         ] = False,
+        wide: Annotated[
+            bool, typer.Option("--wide", help="Show full ids and every column in tables.")
+        ] = False,
         max_wait: Annotated[
             float | None,
             typer.Option("--max-wait", metavar="SECONDS", min=0, max=3600,
@@ -89,6 +92,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         if max_wait is not None and not math.isfinite(max_wait):  # nan passes min/max
             raise UsageError("--max-wait takes a number of seconds from 0 to 3600")
         rt.max_wait = max_wait
+        rt.wide = rt.wide or wide
         rt.profile_name = profile
         rt.debug = rt.debug or debug
         rt.verbose = rt.verbose or verbose

@@ -29,6 +29,7 @@ class Runtime:
     output: str = HUMAN
     debug: bool = False
     verbose: bool = False
+    wide: bool = False  # --wide: full ids and every column in tables
     renderer_factory: Callable[[str], Renderer] = lambda mode: Renderer(mode=mode)
     _cache: dict[str, Any] = field(default_factory=dict)
 
@@ -48,7 +49,12 @@ class Runtime:
 
     @property
     def out(self) -> Renderer:
-        return self._once("renderer", lambda: self.renderer_factory(self.output))
+        def make() -> Renderer:
+            renderer = self.renderer_factory(self.output)
+            renderer.wide = renderer.wide or self.wide
+            return renderer
+
+        return self._once("renderer", make)
 
     @property
     def profile(self) -> Any:
@@ -218,6 +224,9 @@ _VERBOSE_OPTION = Annotated[
 _CSV_OPTION = Annotated[
     bool, typer.Option("--csv", help="Print the list as CSV (formula cells neutralised).")
 ]
+_WIDE_OPTION = Annotated[
+    bool, typer.Option("--wide", help="Show full ids and every column, whatever the width.")
+]
 
 
 def command(
@@ -254,6 +263,12 @@ def command(
                     annotation=_CSV_OPTION,
                 )
             )
+            extra.append(
+                inspect.Parameter(
+                    "wide_output", inspect.Parameter.KEYWORD_ONLY, default=False,
+                    annotation=_WIDE_OPTION,
+                )
+            )
 
         @functools.wraps(fn, assigned=("__module__", "__name__", "__qualname__", "__doc__"))
         def run(**kwargs: Any) -> Any:
@@ -262,6 +277,9 @@ def command(
             if not lists and rt.output == CSV:
                 raise UsageError(f"--csv is for commands that print a list, and `{name}` "
                                  "does not; use --json")
+            if kwargs.pop("wide_output", False):
+                rt.wide = True
+                rt._cache.pop("renderer", None)
             debug, verbose = kwargs.pop("debug_flag"), kwargs.pop("verbose_flag")
             rt.debug, rt.verbose = rt.debug or debug, rt.verbose or verbose
             rt.select_output(

@@ -13,8 +13,11 @@ from xerolink.errors import ExitCode, UsageError
 from xerolink.render import WIDE, Column, plural
 
 REF = Annotated[str, typer.Argument(help="contact:ID (or a bare id), company:ID or deal:ID.")]
-DOC_COLUMNS = [Column("type", "Type"), Column("number", "Number", link_key="link"),
-               Column("date", "Date"), Column("due_date", "Due"),
+DOC_ID = Column("document_id", "Document", short_id=True)
+CONTACT = Column("contact", "Contact", wrap=True)
+DOC_COLUMNS = [Column("type", "Type", optional=True),
+               Column("number", "Number", link_key="link"),
+               Column("date", "Date", optional=True), Column("due_date", "Due"),
                Column("status", "Status"), Column("total", "Total", justify="right"),
                Column("amount_due", "Amount due", justify="right"),
                Column("currency", "Currency"),
@@ -193,7 +196,9 @@ def details(
     rows, stale, problem = reports.details(_deps(rt), parse_ref(ref),
                                            kinds=kinds or {"quote", "invoice", "bill"},
                                            status=status, refresh=refresh_first)
-    rt.out.records(rows, DOC_COLUMNS)
+    target = parse_ref(ref)
+    rt.out.records(rows, DOC_COLUMNS if target.kind == "contact" else
+                   [CONTACT, *DOC_COLUMNS])  # whose each document is
     if rows and rt.out.is_human and rt.out.console.width < WIDE:
         rt.out.line("Numbers link to Xero in terminals that support links; --json and --csv "
                     "include the View in Xero links, and `xerolink view DOC_ID` prints one.")
@@ -341,8 +346,9 @@ def deal_suggest(
     from xerolink.services import deals
 
     rows, unlinked = deals.suggest(_deps(rt), _deal_ref(deal), refresh=refresh_first)
-    rt.out.records(rows, [Column("document_id", "Document id"), *DOC_COLUMNS[:8],
-                          Column("attached", "Attached")])
+    shown = [c if c.key != "status" else Column("status", "Status", optional=True)
+             for c in DOC_COLUMNS[:8] if c.key != "amount_due"]
+    rt.out.records(rows, [DOC_ID, CONTACT, *shown, Column("attached", "Attached")])
     if unlinked:
         rt.out.notice(f"not linked, so not included: {', '.join(unlinked)}")
 
@@ -371,7 +377,7 @@ def deal_docs(rt: Runtime, deal: DEAL) -> None:
     from xerolink.services import reports
 
     report = reports.summarize(_deps(rt), _deal_ref(deal), refresh=False)
-    rt.out.records(report.documents, [Column("document_id", "Document id"), *DOC_COLUMNS],
+    rt.out.records(report.documents, [DOC_ID, *DOC_COLUMNS],
                    empty="No documents are attached")
 
 

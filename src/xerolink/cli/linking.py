@@ -12,13 +12,14 @@ from xerolink.errors import UsageError
 from xerolink.render import Column
 
 REF = Annotated[str, typer.Argument(help="A CRM contact: contact:ID or a bare id.")]
-XERO_COLUMNS = [Column("name", "Name", wrap=True), Column("email", "Email", wrap=True),
-                Column("xero_contact_id", "ContactID")]
+XERO_COLUMNS = [Column("name", "Name", wrap=True), Column("email", "Email"),
+                Column("xero_contact_id", "ContactID", short_id=True)]
 LINK_COLUMNS = [Column("crm", "CRM record"), Column("crm_name", "CRM name", wrap=True),
-                Column("crm_email", "CRM email", wrap=True),
+                Column("crm_email", "CRM email", optional=True),
                 Column("xero_name", "Xero contact", wrap=True),
-                Column("xero_contact_id", "Xero ContactID"), Column("linked_by", "Linked by"),
-                Column("linked_at", "Linked at")]
+                Column("xero_contact_id", "Xero ContactID", short_id=True),
+                Column("linked_by", "Linked by", wide_only=True),
+                Column("linked_at", "Linked at", wide_only=True)]
 
 
 def register(app: typer.Typer) -> None:
@@ -106,7 +107,9 @@ def link(
         raise UsageError("give either a Xero ContactID or --first")
     target = parse_ref(ref)
     if xero_contact_id:
-        linking.check_xero_id(xero_contact_id)
+        from xerolink.services import ids
+
+        ids.check_contact_text(xero_contact_id)
     deps = rt.linking_deps()
     result = (linking.link_first(deps, target, replace=replace) if first
               else linking.link(deps, target, xero_contact_id or "", replace=replace))

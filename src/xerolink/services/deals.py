@@ -7,8 +7,9 @@ from typing import Any
 
 from xerolink.errors import NotFoundError, UsageError
 from xerolink.services import documents, reports
+from xerolink.services import ids as resolve
 from xerolink.services.crm import Ref
-from xerolink.services.linking import Deps, check_xero_id
+from xerolink.services.linking import Deps
 from xerolink.store.records import CrmDeal
 
 
@@ -44,14 +45,15 @@ def suggest(deps: Deps, ref: Ref, *, refresh: bool) -> tuple[list[dict[str, Any]
         if wanted:
             documents.refresh_contacts(deps, wanted, single=len(wanted) == 1)
     attached = {d for d, _ in deps.store.deal_documents(deps.tenant, deal.id)}
-    rows = [{**reports.document_row(deps, d), "attached": d.document_id in attached}
+    names = reports.contact_names(deps)
+    rows = [{**reports.document_row(deps, d, names), "attached": d.document_id in attached}
             for d in deps.store.documents_for_contacts(deps.tenant, contacts)]
     return rows, unlinked
 
 
 def attach(deps: Deps, ref: Ref, document_ids: list[str]) -> int:
     deal = _deal(deps, ref)
-    ids = [check_document_id(d) for d in document_ids]
+    ids = [resolve.document_id(deps, d) for d in document_ids]
     contacts, _ = deal_contacts(deps, deal)
     found = documents.find(deps, ids)
     strangers = [d for d in ids if found[d].xero_contact_id not in contacts]
@@ -65,15 +67,8 @@ def attach(deps: Deps, ref: Ref, document_ids: list[str]) -> int:
 
 def detach(deps: Deps, ref: Ref, document_ids: list[str]) -> int:
     deal = _deal(deps, ref)
-    ids = [check_document_id(d) for d in document_ids]
+    ids = [resolve.document_id(deps, d) for d in document_ids]
     removed = deps.store.detach_deal_documents(deps.tenant, deal.id, ids)
     if removed == 0:
         raise NotFoundError(f"none of those documents is attached to {ref}")
     return removed
-
-
-def check_document_id(text: str) -> str:
-    try:
-        return check_xero_id(text)
-    except UsageError:
-        raise UsageError(f"{text[:60]!r} is not a Xero document id (a GUID)") from None

@@ -232,8 +232,10 @@ def check_xero_id(xero_id: str) -> str:
 
 
 def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> LinkResult:
+    from xerolink.services import ids  # ids builds on this module
+
     contact = crm_contact(deps.store, ref)
-    contact_id = check_xero_id(xero_id)
+    contact_id = ids.contact_id(deps, xero_id)
     existing = deps.store.get_link(deps.tenant, contact.id)
     if existing and existing.xero_contact_id == contact_id:
         return LinkResult(existing, None, unchanged=True)

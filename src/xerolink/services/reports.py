@@ -196,11 +196,19 @@ def link_for(deps: Deps, doc: CachedDocument) -> str:
                               deps.connection.short_code or "", doc.kind, doc.document_id)
 
 
-def document_row(deps: Deps, doc: CachedDocument) -> dict[str, Any]:
+def contact_names(deps: Deps) -> dict[str, str]:
+    """Linked Xero contacts' names by ContactID: whose each listed document is."""
+    return {v.link.xero_contact_id: v.link.xero_name
+            for v in deps.store.list_link_views(deps.tenant)}
+
+
+def document_row(deps: Deps, doc: CachedDocument, names: dict[str, str] | None = None
+                 ) -> dict[str, Any]:
     """A document for listing. A quote has no amount due in Xero: it is null, not 0.00,
     which would read as paid."""
     return {"document_id": doc.document_id, "type": doc.kind, "number": doc.number,
             "reference": doc.reference, "xero_contact_id": doc.xero_contact_id,
+            "contact": (names or {}).get(doc.xero_contact_id),
             "date": doc.issue_date, "due_date": doc.due_date, "status": doc.status,
             "total": doc.total,
             "amount_due": None if doc.kind == "quote" else doc.amount_due,
@@ -212,7 +220,8 @@ def details(deps: Deps, ref: Ref, *, kinds: set[str], status: str | None,
     scope = resolve(deps, ref)
     _, stale, problem = _ensure(deps, scope, refresh=refresh)
     wanted_status = status.upper() if status else None
-    rows = [document_row(deps, d) for d in scope_documents(deps, scope)
+    names = contact_names(deps)
+    rows = [document_row(deps, d, names) for d in scope_documents(deps, scope)
             if d.kind in kinds and (wanted_status is None or d.status == wanted_status)]
     rows.sort(key=lambda r: (r["type"], str(r["date"] or ""), r["number"]))
     return rows, stale, problem
@@ -220,17 +229,22 @@ def details(deps: Deps, ref: Ref, *, kinds: set[str], status: str | None,
 
 def view(deps: Deps, target: str) -> tuple[str, str]:
     """The View in Xero link of a linked contact or a document: (what, url)."""
+    from xerolink.services import ids
+
     text = target.strip()
     endpoints = Endpoints.at(deps.connection.xero_url)
     short = deps.connection.short_code or ""
-    if is_xero_id(text):
-        doc = documents.find(deps, [text])[text.lower()]
+    document = None
+    if is_xero_id(text) or (":" not in text and deps.store.get_crm_contact(text) is None):
+        document = ids.document_id(deps, text)  # an id, a unique prefix or a number
+    if document is not None:
+        doc = documents.find(deps, [document])[document]
         return (f"{KIND_NAMES[doc.kind]} {doc.number}".strip(),
                 deeplinks.document(endpoints, short, doc.kind, doc.document_id))
     from xerolink.services.crm import parse_ref
 
     ref = parse_ref(text)
     if ref.kind != "contact":
-        raise UsageError("view takes a contact (contact:ID) or a document's id")
+        raise UsageError("view takes a contact (contact:ID) or a document's id or number")
     scope = resolve(deps, ref)
     return scope.title, deeplinks.contact(endpoints, short, scope.contact_ids[0])

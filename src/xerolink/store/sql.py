@@ -365,6 +365,32 @@ class SqlStore:
         return [_xero_contact(r) for r in self._db.execute(
             "SELECT * FROM xero_contacts WHERE tenant_id = ? ORDER BY name", (tenant_id,))]
 
+    def xero_contact_ids_with_prefix(self, tenant_id: str, prefix: str, limit: int = 10
+                                     ) -> list[tuple[str, str]]:
+        """(ContactID, name) of known Xero contacts (the local copy and the links) whose
+        id starts with ``prefix`` (hex digits and dashes only, checked by the caller)."""
+        rows = self._db.execute(
+            "SELECT contact_id, name FROM xero_contacts WHERE tenant_id = ? AND contact_id "
+            "LIKE ? UNION SELECT xero_contact_id, xero_name FROM links WHERE tenant_id = ? "
+            "AND xero_contact_id LIKE ? ORDER BY 1 LIMIT ?",
+            (tenant_id, f"{prefix}%", tenant_id, f"{prefix}%", limit * 2)).fetchall()
+        seen: dict[str, str] = {}
+        for contact_id, name in rows:
+            if not seen.get(contact_id):
+                seen[contact_id] = name
+        return list(seen.items())[:limit]
+
+    def documents_with_id_prefix(self, tenant_id: str, prefix: str, limit: int = 10
+                                 ) -> list[CachedDocument]:
+        return [_document(r) for r in self._db.execute(
+            "SELECT * FROM xero_documents WHERE tenant_id = ? AND document_id LIKE ? "
+            "ORDER BY document_id LIMIT ?", (tenant_id, f"{prefix}%", limit))]
+
+    def documents_by_number(self, tenant_id: str, number: str) -> list[CachedDocument]:
+        return [_document(r) for r in self._db.execute(
+            "SELECT * FROM xero_documents WHERE tenant_id = ? AND lower(number) = ?",
+            (tenant_id, number.lower()))]
+
     def get_xero_contact(self, tenant_id: str, contact_id: str) -> XeroContact | None:
         row = self._db.execute(
             "SELECT * FROM xero_contacts WHERE tenant_id = ? AND contact_id = ?",

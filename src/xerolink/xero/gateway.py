@@ -423,11 +423,14 @@ class XeroGateway:
 
     def invoices_page(self, page: int, *, contact_ids: list[str] | None = None,
                       statuses: tuple[str, ...] | None = None, ids: list[str] | None = None,
-                      modified_since: datetime | None = None
+                      modified_since: datetime | None = None,
+                      numbers: list[str] | None = None
                       ) -> tuple[list[dict[str, Any]], int]:
         """A page of up to 1,000 invoices and bills, summaryOnly, filtered by Xero."""
         api, tenant = self.accounting_api(), self._tenant()
         extra: dict[str, Any] = {}
+        if numbers:
+            extra["invoice_numbers"] = numbers
         if contact_ids:
             extra["contact_i_ds"] = contact_ids
         if statuses:
@@ -444,11 +447,13 @@ class XeroGateway:
         return list(data.get("Invoices") or []), int(pages) if pages is not None else page
 
     def quotes_page(self, page: int, *, contact_id: str | None = None,
-                    status: str | None = None, modified_since: datetime | None = None
-                    ) -> list[dict[str, Any]]:
+                    status: str | None = None, modified_since: datetime | None = None,
+                    number: str | None = None) -> list[dict[str, Any]]:
         """A page of up to 100 quotes (Xero's Quotes endpoint has no pageSize)."""
         api, tenant = self.accounting_api(), self._tenant()
         extra: dict[str, Any] = {}
+        if number:
+            extra["quote_number"] = number
         if contact_id:
             extra["contact_id"] = contact_id
         if status:
