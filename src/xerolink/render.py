@@ -186,8 +186,11 @@ class Renderer:
         title: str | None = None,
         empty: str = "No Records Found",
         json_data: Any = None,
+        row_style: Callable[[Mapping[str, Any]], str | None] | None = None,
     ) -> None:
-        """A list: a table for people, every column for CSV, the rows (or json_data) as JSON."""
+        """A list: a table for people, every column for CSV, the rows (or json_data) as JSON.
+        ``row_style`` colours rows that mean something (overdue, a problem); Rich leaves
+        them plain under NO_COLOR and when output is not a terminal."""
         if self.mode == JSON:
             self.json(rows if json_data is None else json_data)
         elif self.mode == CSV:
@@ -199,10 +202,11 @@ class Renderer:
         elif not rows:
             self.console.print(empty)
         else:
-            self.console.print(self.table(rows, columns, title=title))
+            self.console.print(self.table(rows, columns, title=title, row_style=row_style))
 
     def table(
-        self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, title: str | None
+        self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, title: str | None,
+        row_style: Callable[[Mapping[str, Any]], str | None] | None = None,
     ) -> Any:
         from rich import box
         from rich.table import Table
@@ -242,7 +246,7 @@ class Renderer:
                 url = row.get(col.link_key) if col.link_key else None
                 cells.append(Text(text, style=f"link {url}") if url and _safe_url(url)
                              else Text(text))
-            table.add_row(*cells)
+            table.add_row(*cells, style=row_style(row) if row_style else None)
         return table
 
     def _fitting(self, columns: list[Column], rows: list[Mapping[str, Any]],

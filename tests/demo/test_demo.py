@@ -84,3 +84,22 @@ def test_sample_data_relates_to_the_seed_as_the_demo_says() -> None:
                and f"{r['first_name']} {r['last_name']}".lower() in names]
     unknown = [r for r in rows if r not in by_email + by_person + by_name]
     assert (len(by_email), len(by_person), len(by_name), len(unknown)) == (24, 4, 5, 3)
+
+
+def test_the_kept_demos_next_commands_run_as_written(tmp_path) -> None:
+    """Pasted into a shell whose PATH does not hold xerolink, the printed lines work."""
+    result = _run("demo", "--keep", "--home", str(tmp_path / "home"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.split("Carry on where the demo stopped", 1)[1].strip().splitlines()
+    pid = int(lines[-1].rsplit(" ", 1)[1].rstrip(")"))
+    try:
+        script = "\n".join([*(line for line in lines if line.startswith("export")),
+                            next(line for line in lines if "summary company:" in line)])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("XEROLINK_")}
+        env["PATH"] = "/usr/bin:/bin"
+        ran = subprocess.run(["bash", "-c", "set -e\n" + script], capture_output=True,
+                             text=True, timeout=60, env=env)
+        assert ran.returncode == 0, ran.stderr
+        assert "Open quotes" in ran.stdout
+    finally:
+        os.kill(pid, signal.SIGTERM)

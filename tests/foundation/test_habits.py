@@ -48,3 +48,23 @@ def test_linking_an_unknown_contact_id_says_which(cli, connected, sandbox, tmp_p
     missing = "00000000-0000-4000-8000-000000000404"
     code, _, err = cli("link", "contact:1", missing)
     assert code == 5 and f"no Xero contact with ContactID {missing}" in err
+
+
+def test_overdue_figures_and_doctor_problems_stand_out_in_colour_only_on_a_terminal(
+        cli, connected, sandbox, tmp_path, monkeypatch) -> None:
+    from support import crm_csv_from_sandbox
+
+    crm_csv_from_sandbox(sandbox, tmp_path / "crm.csv")
+    assert cli("crm", "import", str(tmp_path / "crm.csv"))[0] == 0
+    assert cli("link", "--auto")[0] == 0
+    ref = next(r["crm"] for r in cli.json("links")
+               if cli.json("summary", r["crm"])["overdue_invoices"]["count"])
+    _, plain, _ = cli("summary", ref)  # NO_COLOR is set, and output is not a terminal
+    assert "\x1b[" not in plain
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    _, coloured, _ = cli("summary", ref)
+    overdue = next(line for line in coloured.splitlines() if "Overdue invoices" in line)
+    assert "\x1b[1;31m" in overdue
+    outstanding = next(line for line in coloured.splitlines() if "Outstanding bills" in line)
+    assert "\x1b[1;31m" not in outstanding

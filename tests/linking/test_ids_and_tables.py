@@ -95,3 +95,21 @@ def test_an_ambiguous_prefix_lists_the_candidates(cli, world, home, connected) -
     assert "matches several Xero contacts" in err and "Twin 1" in err and "Twin 2" in err
     code, _, err = cli("link", world[0]["crm"], "abc")
     assert code == 2 and "at least its first 6 characters" in err
+
+
+def test_after_link_auto_the_report_shows_the_way_on(cli, connected, sandbox,
+                                                     tmp_path) -> None:
+    books = sandbox.sandbox.tenants[connected]
+    twins = [c for c in books.contacts.values() if c["ContactStatus"] == "ACTIVE"][:2]
+    for twin in twins:
+        twin["EmailAddress"] = "shared@example.com"
+    (tmp_path / "crm.csv").write_text(
+        "id,first_name,email\nk1036,Late,nobody-1036@example.com\nk112,Early,\n"
+        "k7,Twin,shared@example.com\n")
+    assert cli("crm", "import", str(tmp_path / "crm.csv"))[0] == 0
+    code, out, err = cli("link", "--auto")
+    assert code == 0, err
+    for twin in twins:
+        assert f"xerolink link contact:k7 {twin['ContactID'][:8]}" in out
+    assert out.index("contact:k112") < out.index("contact:k1036")
+    assert "no email" in out and "no Xero contact has this email" in out

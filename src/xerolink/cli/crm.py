@@ -81,8 +81,10 @@ def list_records(
     links = {} if connection is None else {
         v.link.crm_contact_id: v.link for v in rt.store.list_link_views(connection.tenant_id)}
     if kind == "contacts":
+        from xerolink.cli.linking import natural
+
         rows = [_contact_row(c, links.get(c.id)) for c in rt.store.list_crm_contacts()]
-        rt.out.records(rows, CONTACT_COLUMNS)
+        rt.out.records(sorted(rows, key=lambda r: natural(r["ref"])), CONTACT_COLUMNS)
     elif kind == "companies":
         rows = []
         for company in rt.store.list_crm_companies():

@@ -188,14 +188,37 @@ class _Steps:
 
 
 def _next_steps(home: Path, file_store: bool, pid: int | None) -> list[str]:
-    lines = [f"export XEROLINK_HOME={home}", f"export XEROLINK_PROFILE={PROFILE}"]
+    import shlex
+
+    lines = [f"export XEROLINK_HOME={shlex.quote(str(home))}",
+             f"export XEROLINK_PROFILE={PROFILE}"]
     if file_store:
         lines.append("export XEROLINK_TOKEN_STORE=file")
-    lines += ["xerolink summary company:summit",
-              "xerolink suggest contact:c29",
-              "xerolink create-invoice contact:c2 --line \"Consulting;3;150\"",
+    run = command_name()
+    lines += [f"{run} summary company:summit",
+              f"{run} suggest contact:c29",
+              f"{run} create-invoice contact:c2 --line \"Consulting;3;150\"",
               f"(stop the sandbox with: kill {pid})"]
     return lines
+
+
+def command_name() -> str:
+    """How to run this xerolink from a shell: ``xerolink`` when that is what PATH finds,
+    else the installed script's full path (a virtual environment not activated), else
+    this interpreter with ``-m xerolink``."""
+    import shlex
+    import shutil
+    import sys
+
+    own = Path(sys.executable).with_name("xerolink")
+    found = shutil.which("xerolink")
+    if found and own.exists() and Path(found).resolve() == own.resolve():
+        return "xerolink"
+    if own.exists():
+        return shlex.quote(str(own))
+    if found:
+        return "xerolink"
+    return f"{shlex.quote(sys.executable)} -m xerolink"
 
 
 def _clean_up(env: dict[str, str], sandbox: Any, home: Path, *, created: bool) -> None:

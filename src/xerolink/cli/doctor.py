@@ -40,8 +40,10 @@ def doctor(
         now=rt.clock.now(), live=None if offline else live))
     rows = [{"check": r.name, "status": r.status, "detail": r.detail, "action": r.action}
             for r in results]
+    colours = {checks.PROBLEM: "bold red", checks.WARNING: "yellow"}
     rt.out.records(rows, [Column("check", "Check"), Column("status", "Status"),
                           Column("detail", "Finding", wrap=True),
-                          Column("action", "What to do", wrap=True)])
+                          Column("action", "What to do", wrap=True)],
+                   row_style=lambda r: colours.get(r["status"]))
     if any(r.status == checks.PROBLEM for r in results):
         raise typer.Exit(1)

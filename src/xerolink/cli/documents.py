@@ -87,11 +87,13 @@ def summary(
                                                   sorted(figure.by_currency.items()))
                          if others else ""})
         rt.out.heading(f"{report.title} ({report.record}) in {deps.connection.tenant_name}")
-        rt.out.records(rows, [Column("figure", "Summary"),
-                              Column("count", "Count", justify="right"),
-                              Column("total", f"Total {base}" if base else
-                                     "Total (base unknown)", justify="right"),
-                              Column("by_currency", "By currency", wrap=True)])
+        overdue = {definitions.LABELS[n] for n in ("overdue_invoices", "overdue_bills")}
+        columns = [Column("figure", "Summary"), Column("count", "Count", justify="right"),
+                   Column("total", f"Total {base}" if base else "Total (base unknown)",
+                          justify="right"),
+                   Column("by_currency", "By currency", wrap=True)]
+        rt.out.records(rows, columns, row_style=lambda r: "bold red"
+                       if r["figure"] in overdue and r["count"] else None)
         rt.out.line(_freshness(report, now))
         for note in report.notes:
             rt.out.line(f"Note: {note}.")

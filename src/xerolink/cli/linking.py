@@ -151,15 +151,34 @@ def _auto(rt: Runtime, dry_run: bool, force: bool) -> None:
         ("Already linked before this run", report.already_linked),
         ("Xero calls", calls),
     ], title="Auto-link" + (" (dry run)" if dry_run else ""))
+    shown = 20
     if report.ambiguous:
-        rows = [{"crm": a["crm"], "email": a["email"],
-                 "candidates": ", ".join(c["xero_name"] for c in a["candidates"])}
-                for a in report.ambiguous[:20]]
+        rows = [{"crm": a["crm"] if n == 0 else "", "email": a["email"] if n == 0 else "",
+                 "candidate": f"{c['xero_contact_id'][:8]} {c['xero_name']}",
+                 "command": f"xerolink link {a['crm']} {c['xero_contact_id'][:8]}"}
+                for a in sorted(report.ambiguous, key=lambda a: natural(a["crm"]))[:shown]
+                for n, c in enumerate(a["candidates"])]
         rt.out.records(rows, [Column("crm", "CRM record"), Column("email", "Email"),
-                              Column("candidates", "Xero candidates", wrap=True)],
-                       title="Ambiguous: link these yourself (xerolink link REF ID)")
-        if len(report.ambiguous) > 20:
-            rt.out.line(f"... and {len(report.ambiguous) - 20} more; --json lists them all")
+                              Column("candidate", "Xero candidate", wrap=True),
+                              Column("command", "To link it")],
+                       title="Ambiguous: several Xero contacts share the email; choose one")
+        if len(report.ambiguous) > shown:
+            rt.out.line(f"... and {len(report.ambiguous) - shown} more; --json lists them all")
+    if report.unmatched:
+        rows = sorted(report.unmatched, key=lambda u: natural(u["crm"]))[:shown]
+        rt.out.records(rows, [Column("crm", "CRM record"), Column("email", "Email"),
+                              Column("reason", "Why", wrap=True)],
+                       title="Unmatched: find them with `xerolink suggest REF`, or create "
+                             "them with `xerolink create-contact REF`")
+        if len(report.unmatched) > shown:
+            rt.out.line(f"... and {len(report.unmatched) - shown} more; --json lists them all")
+
+
+def natural(ref: str) -> list[Any]:
+    """Sort key that puts k112 before k1036: digits compare as numbers."""
+    import re
+
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", ref)]
 
 
 def unlink(rt: Runtime, ref: REF) -> None:
@@ -187,7 +206,7 @@ def links(rt: Runtime) -> None:
              "xero_name": v.link.xero_name, "linked_by": v.link.linked_by,
              "linked_at": v.link.linked_at}
             for v in rt.store.list_link_views(connection.tenant_id)]
-    rt.out.records(rows, LINK_COLUMNS)
+    rt.out.records(sorted(rows, key=lambda r: natural(r["crm"])), LINK_COLUMNS)
 
 
 def create_contact(

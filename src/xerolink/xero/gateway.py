@@ -333,6 +333,11 @@ class XeroGateway:
         if seen:
             seen["seen_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             with self.log.lock:
+                # Calls in flight together answer in any order; within one run the
+                # smallest day remainder is the current one.
+                before = self.log.limits.get("day_remaining")
+                if before is not None and "day_remaining" in seen:
+                    seen["day_remaining"] = min(before, seen["day_remaining"])
                 self.log.limits = seen
 
     @staticmethod
