@@ -148,8 +148,10 @@ def test_an_html_answer_is_reported_not_crashed_on(sandbox, tmp_path) -> None:
     assert validation_message(b"<html>") == "an answer that is a web page"
 
 
-def test_callback_accepts_only_the_right_state_once() -> None:
+def test_callback_accepts_only_the_right_state_once_and_answers_with_the_outcome() -> None:
     import socket
+
+    from xerolink.xero.callback import connected
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -157,19 +159,27 @@ def test_callback_accepts_only_the_right_state_once() -> None:
     server = CallbackServer(port, "good-state")
     assert server._server.server_address[0] == "127.0.0.1"
     results: dict[str, str] = {}
-    waiter = threading.Thread(target=lambda: results.update(code=server.wait(10)))
+
+    def wait_then_answer() -> None:
+        results["code"] = server.wait(10)
+        server.respond(connected("Kauri <Bay> & Co"))  # the page waits for this
+
+    waiter = threading.Thread(target=wait_then_answer)
     waiter.start()
 
-    def hit(query: str) -> int:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    def hit(query: str) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", f"/callback?{query}")
-        status = conn.getresponse().status
+        response = conn.getresponse()
+        status, body = response.status, response.read().decode()
         conn.close()
-        return status
+        return status, body
 
-    assert hit("code=evil&state=wrong") == 400
-    assert hit("code=real&state=good-state") == 200
+    assert hit("code=evil&state=wrong")[0] == 400
+    status, body = hit("code=real&state=good-state")
     waiter.join(timeout=10)
     assert results == {"code": "real"}
+    assert status == 200 and "Connected to Kauri &lt;Bay&gt; &amp; Co" in body
+    server.close()
     with pytest.raises(ConnectionRefusedError):
         hit("code=real&state=good-state")  # a replay finds nobody listening

@@ -110,8 +110,12 @@ def _module(name: str) -> Any:
     return importlib.import_module(f"xerolink.cli.{name}")
 
 
-def _group(module: str, name: str, help_text: str) -> Callable[[typer.Typer], None]:
-    return lambda app: app.add_typer(_module(module).app, name=name, help=help_text)
+def _group(module: str, name: str, help_text: str, examples: Sequence[str]
+           ) -> Callable[[typer.Typer], None]:
+    from xerolink.cli._runtime import examples_epilog
+
+    return lambda app: app.add_typer(_module(module).app, name=name, help=help_text,
+                                     epilog=examples_epilog(examples))
 
 
 # Every command, by the module that defines it, in the order help lists them. main()
@@ -120,8 +124,12 @@ def _group(module: str, name: str, help_text: str) -> Callable[[typer.Typer], No
 _COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer], None]]] = [
     (("connect", "status", "remove"), lambda app: _module("connection").register(app)),
     (("access",), _group("access", "access",
-                         "Choose who may view Xero data in this profile (admins).")),
-    (("crm",), _group("crm", "crm", "Import and list CRM contacts, companies and deals.")),
+                         "Choose who may view Xero data in this profile (admins).",
+                         ["xerolink access list", "xerolink access grant bob carol",
+                          "xerolink access grant dana --admin", "xerolink access revoke bob"])),
+    (("crm",), _group("crm", "crm", "Import and list CRM contacts, companies and deals.",
+                      ["xerolink crm import contacts.csv", "xerolink crm list companies",
+                       "xerolink crm show contact:42", "xerolink crm remove deal:9"])),
     (("suggest", "search", "link", "unlink", "links", "create-contact"),
      lambda app: _module("linking").register(app)),
     (("summary", "refresh", "details", "view", "create-quote", "create-invoice",
@@ -129,10 +137,17 @@ _COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer], None]]] = [
     (("demo",), lambda app: _module("demo").register(app)),
     (("doctor",), lambda app: _module("doctor").register(app)),
     (("team",), _group("team", "team",
-                       "Share links, access and the Xero connection through PostgreSQL.")),
-    (("config",), _group("config", "config", "Read and change this profile's settings.")),
+                       "Share links, access and the Xero connection through PostgreSQL.",
+                       ["XEROLINK_DATABASE_URL=postgresql://alice@db/xerolink xerolink team "
+                        "init", "xerolink team migrate --from-sqlite "
+                        "~/.local/share/xerolink/profiles/default/xerolink.db"])),
+    (("config",), _group("config", "config", "Read and change this profile's settings.",
+                         ["xerolink config list", "xerolink config set sales_account 200",
+                          "xerolink config unset xero_url"])),
     (("sandbox",), _group("sandbox", "sandbox",
-                          "Run a local Xero-compatible server for trying and testing.")),
+                          "Run a local Xero-compatible server for trying and testing.",
+                          ["xerolink sandbox serve --port 8080",
+                           "xerolink sandbox serve --day-limit 1000"])),
 ]
 _VALUED_OPTIONS = ("--profile", "--max-wait")
 

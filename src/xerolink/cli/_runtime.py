@@ -229,6 +229,13 @@ _WIDE_OPTION = Annotated[
 ]
 
 
+def examples_epilog(examples: Sequence[str]) -> str | None:
+    """The Examples block of a --help; \b keeps click from rewrapping it."""
+    if not examples:
+        return None
+    return "Examples:\n\n\b\n" + "\n".join(f"  $ {e}" for e in examples)
+
+
 def command(
     app: typer.Typer,
     name: str,
@@ -291,11 +298,7 @@ def command(
         params = own + extra
         run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
         run.__annotations__ = {p.name: p.annotation for p in params}
-        epilog = None
-        if examples:
-            # \b keeps click from rewrapping the block: one example a line.
-            epilog = "Examples:\n\n\b\n" + "\n".join(f"  $ {e}" for e in examples)
-        app.command(name, epilog=epilog)(run)
+        app.command(name, epilog=examples_epilog(examples))(run)
         return fn
 
     return decorate

@@ -52,7 +52,7 @@ def _client_id(rt: Runtime, flag: str | None, endpoints: Any) -> str:
         "`xerolink config set client_id ID` with your Xero app's client id")
 
 
-def _show_url(rt: Runtime, no_browser: bool) -> Any:
+def _show_url(rt: Runtime, no_browser: bool, timeout: float) -> Any:
     def show(url: str) -> None:
         if rt.browser is not None:
             rt.browser(url)
@@ -68,6 +68,8 @@ def _show_url(rt: Runtime, no_browser: bool) -> Any:
         rt.out.notice("Open this link to authorise xerolink in Xero:" if not opened
                       else "Your browser should show Xero's consent page; if not, open:")
         rt.out.notice(url)
+        rt.out.notice(f"Waiting up to {int(timeout)} s for Xero to send the browser back "
+                      "(Ctrl-C cancels)...")
 
     return show
 
@@ -136,7 +138,7 @@ def connect(
     if secret is not None:
         connected = service.connect_custom(deps, options, secret)
     else:
-        connected = service.connect_pkce(deps, options, show_url=_show_url(rt, no_browser),
+        connected = service.connect_pkce(deps, options, show_url=_show_url(rt, no_browser, timeout),
                                          choose=_chooser(rt))
     result = connected.connection
     if rt.out.is_human:

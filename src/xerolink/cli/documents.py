@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from xerolink.cli._runtime import Runtime, command
+from xerolink.cli._runtime import Runtime, command, examples_epilog
 from xerolink.errors import ExitCode, UsageError
 from xerolink.render import WIDE, Column, plural
 
@@ -41,7 +41,10 @@ def register(app: typer.Typer) -> None:
     for kind in ("quote", "invoice", "bill"):
         command(app, f"create-{kind}", examples=_create_examples(kind))(_creator(kind))
     app.add_typer(deal_app, name="deal",
-                  help="Choose the quotes, invoices and bills that belong to a deal.")
+                  help="Choose the quotes, invoices and bills that belong to a deal.",
+                  epilog=examples_epilog(["xerolink deal suggest deal:9",
+                                          "xerolink deal attach deal:9 INV-0042 7d0c6b3e",
+                                          "xerolink deal docs deal:9"]))
 
 
 def _deps(rt: Runtime) -> Any:

@@ -119,8 +119,10 @@ class IdentityEndpoints:
             bulk = self.identity.options.bulk_connections
             chosen = list(self.tenants) if "all" in picked and bulk else [
                 t for t in dict.fromkeys(picked) if t in self.tenants]
-            if not chosen:
-                return _html(400, _error_page("invalid_request", "Choose an organisation."))
+            if not chosen:  # every organisation unticked: nothing to connect
+                return _redirect(_with_query(pending.redirect_uri, {
+                    "error": "access_denied",
+                    "error_description": "no organisation was chosen", **extra}))
             if len(chosen) > 1 and not bulk:
                 return _html(400, _error_page(
                     "invalid_request", "Connecting several organisations at once needs "
@@ -282,9 +284,54 @@ def parse_form(body: bytes) -> dict[str, list[str]]:
     return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
 
 
+# What each scope lets the app do, in the words Xero's consent screen uses.
+_SCOPE_WORDS = {
+    "offline_access": "Stay connected when you are not using it (for up to 60 days between "
+                      "uses)",
+    "openid": "Know who you are",
+    "profile": "See your name",
+    "email": "See your email address",
+    "accounting.contacts": "View and manage your contacts",
+    "accounting.contacts.read": "View your contacts",
+    "accounting.invoices": "View and manage your invoices, bills and quotes",
+    "accounting.invoices.read": "View your invoices, bills and quotes",
+    "accounting.transactions": "View and manage your business transactions",
+    "accounting.transactions.read": "View your business transactions",
+    "accounting.settings": "View and manage your organisation settings",
+    "accounting.settings.read": "View your organisation settings",
+}
+
+_STYLE = """
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+background:#eef2f5;color:#1f2933}
+.banner{background:#8a5a00;color:#fff;text-align:center;font-size:.85rem;padding:.35rem}
+main{max-width:30rem;margin:6vh auto;padding:0 1rem}
+.card{background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.12);
+padding:1.5rem}
+h1{font-size:1.3rem;margin:0 0 1rem;overflow-wrap:anywhere}
+ul{padding-left:1.2rem;margin:.25rem 0 1rem}li{margin:.2rem 0}
+fieldset{border:1px solid #cbd2d9;border-radius:8px;margin:0 0 1.25rem;padding:.75rem}
+legend{padding:0 .25rem;font-weight:600}label{display:block;padding:.25rem 0}
+.buttons{display:flex;gap:.75rem;flex-wrap:wrap}
+button{font:inherit;border-radius:8px;padding:.6rem 1.2rem;border:1px solid #13b5ea;
+cursor:pointer}
+.allow{background:#13b5ea;color:#fff}.cancel{background:#fff;color:#1f2933;
+border-color:#cbd2d9}
+small{color:#7b8794}
+"""
+
+
+def _document(title: str, body: str) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title><style>{_STYLE}</style></head>
+<body><div class="banner">xerolink sandbox: a local stand-in for Xero, not Xero itself</div>
+<main><div class="card">{body}</div></main></body></html>"""
+
+
 def _error_page(error: str, description: str) -> str:
-    return (f"<!doctype html><title>Error</title><h1>{html.escape(error)}</h1>"
-            f"<p>{html.escape(description)}</p>")
+    return _document("Error", f"<h1>{html.escape(error)}</h1><p>{html.escape(description)}</p>")
 
 
 def _consent_page(request_id: str, app_name: str, scopes: str, tenants: dict[str, Any],
@@ -294,18 +341,19 @@ def _consent_page(request_id: str, app_name: str, scopes: str, tenants: dict[str
     kind = "checkbox" if bulk else "radio"
     options = "".join(
         f'<label><input type="{kind}" name="tenant" value="{html.escape(t)}"'
-        f'{" checked" if bulk or i == 0 else ""}> {html.escape(tenant.name)}</label><br>'
+        f'{" checked" if bulk or i == 0 else ""}> {html.escape(tenant.name)}</label>'
         for i, (t, tenant) in enumerate(tenants.items())
     )
-    scope_items = "".join(f"<li>{html.escape(s)}</li>" for s in scopes.split())
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Authorise {html.escape(app_name)}</title>
-</head><body>
-<h1>{html.escape(app_name)} wants access to your Xero organisation</h1>
-<p>It asks for:</p><ul>{scope_items}</ul>
+    scope_items = "".join(
+        f"<li>{html.escape(_SCOPE_WORDS.get(s, s))} <small>({html.escape(s)})</small></li>"
+        for s in scopes.split())
+    return _document(f"Allow {app_name} to access your organisation", f"""
+<h1>{html.escape(app_name)} wants to access your Xero organisation</h1>
+<p>It will be able to:</p><ul>{scope_items}</ul>
 <form method="post" action="/identity/connect/authorize">
 <input type="hidden" name="request_id" value="{html.escape(request_id)}">
-<fieldset><legend>Organisations</legend>{options}</fieldset>
-<button type="submit" name="decision" value="allow">Allow access</button>
-<button type="submit" name="decision" value="deny">Cancel</button>
-</form></body></html>"""
+<fieldset><legend>Organisation</legend>{options}</fieldset>
+<div class="buttons">
+<button class="allow" type="submit" name="decision" value="allow">Allow access</button>
+<button class="cancel" type="submit" name="decision" value="deny">Cancel</button>
+</div></form>""")

@@ -68,7 +68,11 @@ class Deps:
 
 def connect_pkce(deps: Deps, options: ConnectOptions, *, show_url: Callable[[str], None],
                  choose: ChooseTenant | None) -> Connected:
-    """The authorization-code flow with PKCE, through the user's browser."""
+    """The authorization-code flow with PKCE, through the user's browser. The browser's
+    last request is answered once the outcome is known: the page names the connected
+    organisation, or says what went wrong, or that the terminal is asking which
+    organisation."""
+    from xerolink.xero import callback as pages
     from xerolink.xero.callback import CallbackServer
 
     access.check_may_connect(deps.store, deps.user)
@@ -82,12 +86,29 @@ def connect_pkce(deps: Deps, options: ConnectOptions, *, show_url: Callable[[str
                             state=state, challenge=challenge)
         show_url(url)
         code = callback.wait(options.timeout)
+
+        def choose_in_terminal(tenants: list[TenantInfo]) -> TenantInfo:
+            callback.respond(pages.CHOOSE_IN_TERMINAL)
+            assert choose is not None
+            return choose(tenants)
+
+        try:
+            connected = _exchange_and_finish(deps, options, code, callback.redirect_uri,
+                                             verifier, choose_in_terminal if choose else None)
+        except XerolinkError as exc:
+            callback.respond(pages.failed(str(exc)))
+            raise
+        callback.respond(pages.connected(connected.connection.tenant_name))
+        return connected
     finally:
         callback.close()
+
+
+def _exchange_and_finish(deps: Deps, options: ConnectOptions, code: str, redirect_uri: str,
+                         verifier: str, choose: ChooseTenant | None) -> Connected:
     try:
         answer = deps.identity.exchange_code(client_id=options.client_id, code=code,
-                                             redirect_uri=callback.redirect_uri,
-                                             verifier=verifier)
+                                             redirect_uri=redirect_uri, verifier=verifier)
     except OAuthError as exc:
         raise XeroRefusedError(f"Xero refused the authorisation code ({exc.error}); run "
                                "xerolink connect again") from None
