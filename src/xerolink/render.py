@@ -128,6 +128,7 @@ class Renderer:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     _console: Any = None
     _err_console: Any = None
+    _bar: Any = None  # (Progress, task) while a progress bar is showing
 
     # -- consoles -------------------------------------------------------------
     def _make_console(self, stream: TextIO) -> Any:
@@ -315,21 +316,41 @@ class Renderer:
             self.stdout.flush()
 
     @contextlib.contextmanager
-    def progress(self, description: str) -> Iterator[Callable[[int, int | None], None]]:
-        """A progress bar on stderr when a person is watching; otherwise nothing."""
+    def progress(self, description: str) -> Iterator[Callable[..., None]]:
+        """A progress bar on stderr when a person is watching; otherwise nothing. The
+        callable takes (done, total, phase=None): a phase names what is being read now
+        and restarts the count. Notices while the bar shows (a wait for Xero's rate
+        limit) appear on the bar, not printed over it."""
         if not self.interactive():
-            yield lambda done, total: None
+            yield lambda done, total, phase=None: None
             return
         from rich.progress import Progress
 
         with Progress(console=self.err_console, transient=True) as bar:
             task = bar.add_task(description, total=None)
-            yield lambda done, total: bar.update(task, completed=done, total=total)
+            self._bar = (bar, task)
+
+            def update(done: int, total: int | None, phase: str | None = None) -> None:
+                fields = {"description": phase} if phase else {}
+                bar.update(task, completed=done, total=total, **fields)
+                if phase:
+                    bar.refresh()  # a new phase shows at once
+
+            try:
+                yield update
+            finally:
+                self._bar = None
 
     # -- stderr ---------------------------------------------------------------
     def notice(self, text: str) -> None:
         """Something a person should see that is not the result (waits, hints)."""
-        self.stderr.write(printable(redact(text), keep_newlines=True) + "\n")
+        shown = printable(redact(text), keep_newlines=True)
+        if self._bar is not None:
+            bar, task = self._bar
+            bar.update(task, description=shown)
+            bar.refresh()  # a wait shows at once, for as long as it lasts
+            return
+        self.stderr.write(shown + "\n")
         self.stderr.flush()
 
     def error(self, message: str) -> None:

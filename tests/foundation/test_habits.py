@@ -68,3 +68,91 @@ def test_overdue_figures_and_doctor_problems_stand_out_in_colour_only_on_a_termi
     assert "\x1b[1;31m" in overdue
     outstanding = next(line for line in coloured.splitlines() if "Outstanding bills" in line)
     assert "\x1b[1;31m" not in outstanding
+
+
+def _complete(home, words: str, shell: str = "complete_bash") -> list[str]:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XEROLINK_")}
+    env.update({"XEROLINK_HOME": str(home), "_XEROLINK_COMPLETE": shell,
+                "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1),
+                "_TYPER_COMPLETE_ARGS": words, "_TYPER_COMPLETE_FISH_ACTION": "get-args"})
+    result = subprocess.run([sys.executable, "-m", "xerolink"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    return result.stdout.split()
+
+
+def test_shell_completion_of_commands_options_and_refs_from_the_store(home, tmp_path
+                                                                      ) -> None:
+    assert _complete(home, "xerolink summary con") == [], "no store yet: nothing, no error"
+    assert not (home / "profiles").exists(), "completion creates nothing"
+    (tmp_path / "c.csv").write_text("id,first_name\n1,Ann\n12,Bo\n")
+    (tmp_path / "d.csv").write_text("id,title\n9,Deal\n")
+    for path in (tmp_path / "c.csv", tmp_path / "d.csv"):
+        assert main(["crm", "import", str(path)]) == 0
+    assert _complete(home, "xerolink summary con") == ["contact:1", "contact:12"]
+    assert _complete(home, "xerolink deal docs de") == ["deal:9"]
+    assert _complete(home, "xerolink su") == ["suggest", "summary"]
+    assert "--refresh" in _complete(home, "xerolink summary --re")
+    assert _complete(home, "xerolink summary con", "complete_fish") == ["contact:1",
+                                                                          "contact:12"]
+    script = subprocess_output(["--show-completion", "bash"])
+    assert "_xerolink_completion" in script
+
+
+def subprocess_output(args: list[str]) -> str:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "xerolink", *args], capture_output=True,
+                          text=True, timeout=60).stdout
+
+
+class _Terminal:
+    """A stderr that says it is a terminal, and keeps what was written."""
+
+    def __init__(self) -> None:
+        import io
+
+        self.buffer = io.StringIO()
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return self.buffer.write(text)
+
+    def flush(self) -> None:
+        return None
+
+
+def test_progress_shows_phases_and_waits_on_the_bar(cli, connected, sandbox, tmp_path,
+                                                    monkeypatch) -> None:
+    import io
+
+    from support import crm_csv_from_sandbox
+    from xerolink.cli._runtime import Runtime
+    from xerolink.render import Renderer
+
+    crm_csv_from_sandbox(sandbox, tmp_path / "crm.csv", limit=20)
+    assert cli("crm", "import", str(tmp_path / "crm.csv"))[0] == 0
+    assert cli("link", "--auto")[0] == 0
+    terminal = _Terminal()
+    renderer = Renderer(mode="human", stdout=io.StringIO(), stderr=terminal)  # type: ignore[arg-type]
+    with renderer.progress("Refreshing") as update:
+        update(3, 10, "Invoices and bills of 10 contacts")
+        renderer.notice("Xero's minute rate limit reached during GET Invoices; waiting 40 s")
+        update(10, 10, "Open quotes")
+    shown = terminal.buffer.getvalue()
+    assert "waiting 40 s" in shown and "Invoices and bills of 10 contacts" in shown
+    assert not any(line.startswith("Xero's minute") for line in shown.splitlines()), \
+        "the wait is on the bar, not a line printed over it"
+    monkeypatch.setenv("COLUMNS", "120")
+    terminal = _Terminal()
+    runtime = Runtime(renderer_factory=lambda mode: Renderer(
+        mode=mode, stdout=io.StringIO(), stderr=terminal))  # type: ignore[arg-type]
+    assert main(["refresh", "--all"], runtime=runtime) == 0
+    shown = terminal.buffer.getvalue()
+    assert "Invoices and bills of" in shown and "Open quotes" in shown

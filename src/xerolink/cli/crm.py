@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import NotFoundError, UsageError
 from xerolink.render import Column, plural
@@ -115,9 +116,9 @@ def _deal_row(deal: Any) -> dict[str, Any]:
 
 @command(app, "show", examples=["xerolink crm show contact:42", "xerolink crm show company:7",
                                 "xerolink crm show deal:9 --json"])
-def show(rt: Runtime, ref: Annotated[str, typer.Argument(help="contact:ID, company:ID, "
-                                                          "deal:ID, or a bare contact id.")]
-         ) -> None:
+def show(rt: Runtime, ref: Annotated[str, typer.Argument(
+        help="contact:ID, company:ID, deal:ID, or a bare contact id.",
+        autocompletion=completion.any_ref)]) -> None:
     """Show one CRM record, with its link or members."""
     from xerolink.services import access
     from xerolink.services.crm import parse_ref
@@ -156,8 +157,9 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(help="contact:ID, compa
 
 
 @command(app, "remove", examples=["xerolink crm remove contact:42"])
-def remove(rt: Runtime, ref: Annotated[str, typer.Argument(help="contact:ID, company:ID or "
-                                                            "deal:ID.")]) -> None:
+def remove(rt: Runtime, ref: Annotated[str, typer.Argument(
+        help="contact:ID, company:ID or deal:ID.", autocompletion=completion.any_ref)]
+           ) -> None:
     """Remove a CRM record. A contact's links and a deal's attached documents go too."""
     from xerolink.services import access
     from xerolink.services.crm import parse_ref

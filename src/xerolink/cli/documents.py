@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
+from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command, examples_epilog
 from xerolink.errors import ExitCode, UsageError
 from xerolink.render import WIDE, Column, plural
 
-REF = Annotated[str, typer.Argument(help="contact:ID (or a bare id), company:ID or deal:ID.")]
+REF = Annotated[str, typer.Argument(help="contact:ID (or a bare id), company:ID or deal:ID.",
+                                    autocompletion=completion.any_ref)]
 DOC_ID = Column("document_id", "Document", short_id=True)
 CONTACT = Column("contact", "Contact", wrap=True)
 DOC_COLUMNS = [Column("type", "Type", optional=True),
@@ -135,7 +137,8 @@ def _freshness(report: Any, now: Any) -> str:
 # -- refresh -----------------------------------------------------------------------------
 def refresh(
     rt: Runtime,
-    ref: Annotated[str | None, typer.Argument(help="contact:ID, company:ID or deal:ID.")] = None,
+    ref: Annotated[str | None, typer.Argument(help="contact:ID, company:ID or deal:ID.",
+                                              autocompletion=completion.any_ref)] = None,
     all_records: Annotated[bool, typer.Option("--all", help="Every linked contact.")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="With --all: start even if the job looks larger than what is left "
@@ -329,7 +332,8 @@ def _creator(kind: str) -> Any:
 
 
 # -- deals ---------------------------------------------------------------------------------
-DEAL = Annotated[str, typer.Argument(help="deal:ID (or a bare deal id).")]
+DEAL = Annotated[str, typer.Argument(help="deal:ID (or a bare deal id).",
+                                     autocompletion=completion.deal_ref)]
 DOC_IDS = Annotated[list[str], typer.Argument(metavar="DOC_ID...", help="Document ids.")]
 
 

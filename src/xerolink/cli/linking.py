@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
+from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import UsageError
 from xerolink.render import Column
 
-REF = Annotated[str, typer.Argument(help="A CRM contact: contact:ID or a bare id.")]
+REF = Annotated[str, typer.Argument(help="A CRM contact: contact:ID or a bare id.",
+                                    autocompletion=completion.contact_ref)]
 XERO_COLUMNS = [Column("name", "Name", wrap=True), Column("email", "Email"),
                 Column("xero_contact_id", "ContactID", short_id=True)]
 LINK_COLUMNS = [Column("crm", "CRM record"), Column("crm_name", "CRM name", wrap=True),
@@ -75,7 +77,8 @@ def search(
 def link(
     rt: Runtime,
     ref: Annotated[str | None, typer.Argument(help="A CRM contact: contact:ID or a bare "
-                                              "id.")] = None,
+                                              "id.", autocompletion=completion.contact_ref)
+                   ] = None,
     xero_contact_id: Annotated[str | None, typer.Argument(
         metavar="XERO_CONTACT_ID", help="The Xero ContactID to link.")] = None,
     first: Annotated[bool, typer.Option("--first", help="Link the top suggestion.")] = False,

@@ -281,3 +281,23 @@ def _validated(rows: Iterator[tuple[int, Any]], chosen: str, name: str, skip_inv
             continue
         result.imported += 1
         yield item
+
+
+# -- completion ---------------------------------------------------------------------
+COMPLETIONS = 50  # at most this many suggestions: a shell shows no more usefully
+
+
+def complete_refs(store: Store, typed: str, kinds: tuple[str, ...]) -> list[str]:
+    """References of the store's CRM records that begin with what was typed, for the
+    shell's completion."""
+    found: list[str] = []
+    listings = {"contact": store.list_crm_contacts, "company": store.list_crm_companies,
+                "deal": store.list_crm_deals}
+    for kind in kinds:
+        for record in listings[kind]():
+            ref = f"{kind}:{record.id}"
+            if ref.startswith(typed):
+                found.append(ref)
+                if len(found) >= COMPLETIONS:
+                    return found
+    return found

@@ -38,7 +38,7 @@ MARGIN = timedelta(minutes=5)
 QUOTE_COPY_THRESHOLD = 5  # more contacts than this: use the organisation's quote copy
 MAX_PAGES = 1000
 
-Progress = Callable[[int, int | None], None]
+Progress = Callable[..., None]  # (done, total, phase=None)
 
 
 @dataclass
@@ -75,23 +75,30 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
         stats.calls = deps.gateway.log.total - stats.calls_before
         return stats
     done = 0
+    phase = f"Invoices and bills of {len(ids):,} contacts"
+    if progress:
+        progress(done, len(ids), phase)
     if covered and watermark is not None:
         _invoices_since(deps, watermark, started)
         done += len(covered)
         if progress:
-            progress(done, len(ids))
+            progress(done, len(ids), phase)
     for batch, documents in _read_batches(deps, _batches(deps, cold)):
         deps.store.replace_contact_documents(deps.tenant, batch, ("invoice", "bill"),
                                              documents, refreshed_at=started)
         done += len(batch)
         if progress:
-            progress(done, len(ids))
+            progress(done, len(ids), phase)
     if not single and (watermark is None or covered):
         # Every contact read now is current as of ``started``; so is everyone the
         # incremental call covered. Changes after this watermark come next time.
         deps.store.set_sync_state(deps.tenant, INVOICES, (started - MARGIN).isoformat(),
                                   started.isoformat())
+    if progress:  # Xero's Quotes pages say no page count: a phase without a total
+        progress(0, None, "Open quotes")
     _refresh_quotes(deps, ids, started)
+    if progress:
+        progress(1, 1, "Open quotes")
     stats.documents = len(deps.store.documents_for_contacts(deps.tenant, ids))
     stats.calls = deps.gateway.log.total - stats.calls_before
     return stats
