@@ -78,6 +78,7 @@ def test_allow_in_a_real_browser_names_the_connected_organisation(env, sandbox, 
     browser.save_screenshot(str(tmp_path / "connected.png"))
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+    assert "Waiting up to 60 s" in err and "Ctrl-C cancels" in err
     assert Path(tmp_path / "connected.png").stat().st_size > 0
 
 
@@ -152,3 +153,56 @@ def test_unticking_every_organisation_ends_the_wait(env, sandbox) -> None:
     conn.close()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, err
+
+
+def test_the_page_says_so_while_the_terminal_asks_which_organisation(tmp_path, sandbox
+                                                                    ) -> None:
+    """Several organisations and a person at the terminal: the browser is told to go back
+    to the terminal, which then asks; the chosen organisation is connected."""
+    import os
+    import threading
+
+    from xerolink.cli._runtime import Runtime
+    from xerolink.sandbox import PKCE_CLIENT_ID
+    from xerolink.sandbox.browser import approve
+    from xerolink.services import connection as service
+    from xerolink.xero.endpoints import Endpoints
+    from xerolink.xero.oauth import DEFAULT_SCOPES
+
+    sandbox.sandbox.options.bulk_connections = True
+    env = {**os.environ, "XEROLINK_HOME": str(tmp_path / "home"), "XEROLINK_USER": "alice",
+           "XEROLINK_TOKEN_STORE": "file"}
+    runtime = Runtime(env=env)
+    endpoints = Endpoints.at(sandbox.base_url)
+    pages: list[str] = []
+
+    def browser(url: str) -> None:
+        def go() -> None:
+            location = urlsplit(approve(url))
+            conn = http.client.HTTPConnection(location.hostname, location.port, timeout=60)
+            conn.request("GET", f"{location.path}?{location.query}")
+            pages.append(conn.getresponse().read().decode())
+            conn.close()
+
+        threading.Thread(target=go, daemon=True).start()
+
+    asked: list[int] = []
+
+    def choose(tenants: list[Any]) -> Any:
+        for _ in range(100):  # the page is answered before the terminal asks
+            if pages:
+                break
+            threading.Event().wait(0.05)
+        asked.append(len(tenants))
+        return tenants[1]
+
+    options = service.ConnectOptions(endpoints=endpoints, client_id=PKCE_CLIENT_ID,
+                                     scopes=DEFAULT_SCOPES, port=free_port(), timeout=30)
+    try:
+        connected = service.connect_pkce(runtime.connection_deps(endpoints), options,
+                                         show_url=browser, choose=choose)
+    finally:
+        runtime.close()
+    assert asked == [2]
+    assert "Choose the organisation in your terminal" in pages[0]
+    assert connected.connection.tenant_name == "Wattle & Stone Supplies Pty Ltd"

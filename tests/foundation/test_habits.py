@@ -156,3 +156,8 @@ def test_progress_shows_phases_and_waits_on_the_bar(cli, connected, sandbox, tmp
     assert main(["refresh", "--all"], runtime=runtime) == 0
     shown = terminal.buffer.getvalue()
     assert "Invoices and bills of" in shown and "Open quotes" in shown
+
+
+def test_every_group_help_shows_examples() -> None:
+    for group in ("access", "crm", "deal", "team", "config", "sandbox"):
+        assert "$ xerolink" in subprocess_output([group, "--help"]), group

@@ -51,9 +51,20 @@ def test_tables_fit_and_keep_every_value_whole(cli, world, monkeypatch, width) -
     assert all(row["xero_contact_id"] in out for row in world)
 
 
-def test_deal_suggest_and_company_details_say_whose_each_document_is(cli, world) -> None:
+def test_deal_suggest_and_company_details_say_whose_each_document_is(cli, world,
+                                                                   tmp_path) -> None:
     rows = cli.json("deal", "suggest", "d1")
     assert rows and all(r["contact"] for r in rows)
+    member = world[0]
+    crm = cli.json("crm", "show", member["crm"])
+    (tmp_path / "member.csv").write_text(
+        f"id,first_name,email,company_id\n{crm['id']},{crm['first_name'] or 'A'},"
+        f"{crm['email']},co\n")
+    assert cli("crm", "import", str(tmp_path / "member.csv"))[0] == 0
+    company_rows = cli.json("details", "company:co")
+    assert company_rows and {r["contact"] for r in company_rows} == {member["xero_name"]}
+    _, out, _ = cli("details", "company:co")
+    assert "Contact" in out
     _, out, _ = cli("deal", "suggest", "d1")
     assert rows[0]["contact"].split()[0] in out
 
