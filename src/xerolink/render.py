@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from xerolink.redact import redact
+from xerolink.validation import UNSAFE
 
 HUMAN, JSON, CSV = "human", "json", "csv"
 WIDE = 200  # columns a console needs before tables add their wide-only columns
@@ -32,9 +33,9 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # Characters a terminal acts on rather than shows: C0 and C1 controls (ESC starts
 # colour, cursor and OSC-8 hyperlink sequences), DEL, and the bidi controls that make
-# text read in another order than it is stored. Data shows them as \uXXXX.
-_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
-                     "\u2066-\u2069]")
+# text read in another order than it is stored (validation.UNSAFE), and tabs, which
+# break a table's columns. Data shows them as \uXXXX.
+_UNSAFE = re.compile(f"{UNSAFE.pattern}|\t")
 
 
 def plural(count: int, singular: str, many: str | None = None) -> str:
