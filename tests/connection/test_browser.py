@@ -51,6 +51,7 @@ def _connect(env, base: str, *args: str) -> tuple[Any, str]:
                      str(free_port()), "--timeout", "60", *args)
     url = _read_url(proc, [])
     assert url, "connect printed no link"
+    proc.waiting_line = proc.stderr.readline()  # printed right after the link
     return proc, url
 
 
@@ -78,7 +79,7 @@ def test_allow_in_a_real_browser_names_the_connected_organisation(env, sandbox, 
     browser.save_screenshot(str(tmp_path / "connected.png"))
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "Waiting up to 60 s" in err and "Ctrl-C cancels" in err
+    assert "Waiting up to 60 s" in proc.waiting_line and "Ctrl-C cancels" in proc.waiting_line
     assert Path(tmp_path / "connected.png").stat().st_size > 0
 
 
