@@ -41,7 +41,7 @@ re-authorisation needed, 4 permission denied, 5 not found, 6 Xero refused,
 def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"xerolink {__version__}\n")
-        raise typer.Exit(0)
+        raise typer.Exit(int(ExitCode.OK))
 
 
 def build_app(only: str | None = None) -> typer.Typer:

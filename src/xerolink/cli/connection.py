@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from xerolink.cli._runtime import Runtime, command
-from xerolink.errors import UsageError
+from xerolink.errors import ExitCode, UsageError
 
 
 def register(app: typer.Typer) -> None:
@@ -148,7 +148,7 @@ def connect(
         for note in connected.notes:
             rt.out.notice(f"note: {note}")
     else:
-        rt.out.json({**_connection_json(result, service.RUNNING),
+        rt.out.json({**_connection_json(result, service.RUNNING.value),
                      "notes": list(connected.notes)})
 
 
@@ -196,7 +196,7 @@ def status(
     report = service.status(deps, rt.token_manager, offline=offline)
     conn = report.connection
     if not rt.out.is_human:
-        data: dict[str, Any] = {"status": report.status.split(" —")[0], "detail": report.status,
+        data: dict[str, Any] = {"status": report.status.value, "detail": report.status.detail,
                                 "problem": report.problem, "verified": report.verified}
         if conn is not None:
             data.update(_connection_json(conn, data["status"]))
@@ -208,7 +208,7 @@ def status(
             })
         rt.out.json(data)
     else:
-        pairs: list[tuple[str, Any]] = [("Connection Status", report.status)]
+        pairs: list[tuple[str, Any]] = [("Connection Status", report.status.detail)]
         if conn is not None:
             pairs += [
                 ("Connected Company", conn.tenant_name),
@@ -227,7 +227,7 @@ def status(
             pairs.append(("Problem", report.problem))
         rt.out.key_values([(k, v) for k, v in pairs if v not in (None, "")])
     if not report.running:
-        raise typer.Exit(3)
+        raise typer.Exit(int(ExitCode.NOT_CONNECTED))
 
 
 def _endpoints_of(rt: Runtime) -> Any:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from xerolink.cli._runtime import Runtime, command
+from xerolink.errors import ExitCode
 from xerolink.render import Column
 
 
@@ -46,4 +47,4 @@ def doctor(
                           Column("action", "What to do", wrap=True)],
                    row_style=lambda r: colours.get(r["status"]))
     if any(r.status == checks.PROBLEM for r in results):
-        raise typer.Exit(1)
+        raise typer.Exit(int(ExitCode.UNEXPECTED))  # doctor's documented "problem found"

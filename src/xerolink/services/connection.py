@@ -6,6 +6,7 @@ them back."""
 from __future__ import annotations
 
 import contextlib
+import enum
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,22 @@ from xerolink.xero.gateway import (
 from xerolink.xero.oauth import IdentityClient, OAuthError, authorize_url, pkce_pair
 from xerolink.xero.tokens import ReauthorisationNeeded, StaticTokens, token_set_from_answer
 
-RUNNING, EXPIRED, NOT_CONNECTED = "Running", "Expired — run xerolink connect", "Not connected"
+
+class ConnectionState(enum.Enum):
+    """What ``status`` reports; ``detail`` is the words shown to a person."""
+
+    RUNNING = "Running"
+    EXPIRED = "Expired"
+    NOT_CONNECTED = "Not connected"
+
+    @property
+    def detail(self) -> str:
+        return "Expired — run xerolink connect" if self is ConnectionState.EXPIRED \
+            else self.value
+
+
+RUNNING, EXPIRED, NOT_CONNECTED = (ConnectionState.RUNNING, ConnectionState.EXPIRED,
+                                   ConnectionState.NOT_CONNECTED)
 REFRESH_TOKEN_DAYS = 60
 
 MakeGateway = Callable[[Endpoints, Any, str | None], XeroGateway]
@@ -225,7 +241,7 @@ def _revoke_quietly(identity: IdentityClient, tokens: TokenSet) -> None:
 
 @dataclass
 class StatusReport:
-    status: str
+    status: ConnectionState
     connection: Connection | None = None
     verified: bool = False
     problem: str | None = None
