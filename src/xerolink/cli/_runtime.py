@@ -170,7 +170,7 @@ class Runtime:
     def linking_deps(self) -> Any:
         """Dependencies of the commands that read or write Xero data (needs access)."""
         from xerolink.services.access import require_viewer
-        from xerolink.services.linking import Deps
+        from xerolink.services.context import Deps
 
         connection = require_viewer(self.store, self.user)
         return Deps(store=self.store, connection=connection, user=self.user,

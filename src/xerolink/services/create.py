@@ -28,8 +28,8 @@ from typing import Any
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError, XerolinkError, XeroUnreachableError
 from xerolink.services import reports, summary
+from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
-from xerolink.services.linking import Deps
 from xerolink.store.records import CachedDocument, CreateIntent
 from xerolink.xero import models
 

@@ -8,8 +8,8 @@ from typing import Any
 from xerolink.errors import NotFoundError, UsageError
 from xerolink.services import documents, reports
 from xerolink.services import ids as resolve
+from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
-from xerolink.services.linking import Deps
 from xerolink.store.records import CrmDeal
 
 

@@ -22,11 +22,11 @@ intact, and the store remembers why quotes are unavailable until a read succeeds
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from xerolink.services.linking import Deps
+from xerolink.services.context import MAX_PAGES, Deps, Progress
 from xerolink.store.records import CachedDocument
 from xerolink.xero import models
 from xerolink.xero.gateway import EndpointUnavailable, ScopeMissing, UriTooLong, id_batch_size
@@ -36,9 +36,7 @@ INVOICES, QUOTES = "invoices", "quotes"
 QUOTES_UNAVAILABLE = "quotes-unavailable"  # sync_state: why quotes cannot be read
 MARGIN = timedelta(minutes=5)
 QUOTE_COPY_THRESHOLD = 5  # more contacts than this: use the organisation's quote copy
-MAX_PAGES = 1000
 
-Progress = Callable[..., None]  # (done, total, phase=None)
 
 
 @dataclass

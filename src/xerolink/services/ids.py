@@ -9,7 +9,8 @@ import re
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
-from xerolink.services.linking import Deps, is_xero_id
+from xerolink.services.context import Deps
+from xerolink.services.linking import is_xero_id
 from xerolink.store.records import CachedDocument
 from xerolink.xero import models
 

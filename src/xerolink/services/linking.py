@@ -9,51 +9,22 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
+from xerolink.services.context import MAX_PAGES, Deps, Progress
 from xerolink.services.crm import EMAIL, Ref
 from xerolink.store import Store
-from xerolink.store.records import Connection, CrmContact, Link, XeroContact
+from xerolink.store.records import CrmContact, Link, XeroContact
 from xerolink.xero import models
-
-if TYPE_CHECKING:
-    from xerolink.xero.gateway import XeroGateway
 
 CONTACTS = "contacts"
 FULL_SYNC = "contacts.full"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 BATCH = 1000
-MAX_PAGES = 1000  # a bound on any paging loop: a million contacts
-
-Progress = Callable[[int, int | None], None]  # (done, total or None)
-
-
-@dataclass
-class Deps:
-    """What the Xero-data services use. The gateway is made on first use, so answers
-    from the cache never load the HTTP stack or touch the tokens."""
-
-    store: Store
-    connection: Connection
-    user: str
-    now: Callable[[], datetime]
-    make_gateway: Callable[[], XeroGateway]
-    _gateway: XeroGateway | None = None
-
-    @property
-    def gateway(self) -> XeroGateway:
-        if self._gateway is None:
-            self._gateway = self.make_gateway()
-        return self._gateway
-
-    @property
-    def tenant(self) -> str:
-        return self.connection.tenant_id
 
 
 # -- the local copy of Xero contacts ----------------------------------------------------

@@ -13,8 +13,9 @@ from typing import Any
 
 from xerolink.errors import NotFoundError, UsageError, XeroUnreachableError
 from xerolink.services import documents, summary
+from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
-from xerolink.services.linking import Deps, is_xero_id
+from xerolink.services.linking import is_xero_id
 from xerolink.store.records import CachedDocument
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints

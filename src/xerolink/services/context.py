@@ -1,0 +1,41 @@
+"""What the Xero-data services share: their dependencies (``Deps``), the progress
+callback they report through, and the bound on every paging loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from xerolink.store import Store
+from xerolink.store.records import Connection
+
+if TYPE_CHECKING:  # the gateway (and the HTTP stack) loads only when a call is made
+    from xerolink.xero.gateway import XeroGateway
+
+MAX_PAGES = 1000  # a bound on any paging loop: a million contacts or documents
+Progress = Callable[..., None]  # (done, total or None, phase=None)
+
+
+@dataclass
+class Deps:
+    """What the Xero-data services use, handed in explicitly. The gateway is made on
+    first use, so answers from the cache never load the HTTP stack or touch tokens."""
+
+    store: Store
+    connection: Connection
+    user: str
+    now: Callable[[], datetime]
+    make_gateway: Callable[[], XeroGateway]
+    _gateway: XeroGateway | None = None
+
+    @property
+    def gateway(self) -> XeroGateway:
+        if self._gateway is None:
+            self._gateway = self.make_gateway()
+        return self._gateway
+
+    @property
+    def tenant(self) -> str:
+        return self.connection.tenant_id
