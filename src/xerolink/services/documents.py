@@ -157,10 +157,7 @@ def _refresh_one(deps: Deps, contact_id: str, started: datetime) -> None:
     if quote_docs is None:
         return
     if quote_watermark is not None:
-        keep = [q for q in quote_docs if q.status in models.OPEN_QUOTE_STATUSES]
-        gone = [q.document_id for q in quote_docs
-                if q.status not in models.OPEN_QUOTE_STATUSES]
-        deps.store.apply_document_changes(deps.tenant, keep, gone)
+        _apply_changes(deps, quote_docs, models.OPEN_QUOTE_STATUSES)
         deps.store.set_sync_state(deps.tenant, QUOTES, (started - MARGIN).isoformat(),
                                   started.isoformat())
     else:
@@ -257,11 +254,18 @@ def _invoices_since(deps: Deps, watermark: datetime, started: datetime) -> None:
     changed = _read_invoice_pages(deps, modified_since=watermark)
     current = {c for c, at in deps.store.contact_refresh_times(deps.tenant).items()
                if at >= watermark}
-    relevant = [d for d in changed if d.xero_contact_id in current]
-    keep = [d for d in relevant if d.status in models.OPEN_INVOICE_STATUSES]
-    gone = [d.document_id for d in relevant if d.status not in models.OPEN_INVOICE_STATUSES]
-    deps.store.apply_document_changes(deps.tenant, keep, gone)
+    _apply_changes(deps, [d for d in changed if d.xero_contact_id in current],
+                   models.OPEN_INVOICE_STATUSES)
     deps.store.mark_contacts_current(deps.tenant, watermark, started)
+
+
+def _apply_changes(deps: Deps, changed: list[CachedDocument], open_statuses: tuple[str, ...]
+                   ) -> None:
+    """Documents Xero says changed: the ones still open are cached, the rest (paid,
+    voided, accepted, deleted...) leave the cache."""
+    deps.store.apply_document_changes(
+        deps.tenant, [d for d in changed if d.status in open_statuses],
+        [d.document_id for d in changed if d.status not in open_statuses])
 
 
 def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> None:
@@ -270,9 +274,7 @@ def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> No
         changed = _optional_quotes(deps, modified_since=watermark)
         if changed is None:
             return
-        keep = [q for q in changed if q.status in models.OPEN_QUOTE_STATUSES]
-        gone = [q.document_id for q in changed if q.status not in models.OPEN_QUOTE_STATUSES]
-        deps.store.apply_document_changes(deps.tenant, keep, gone)
+        _apply_changes(deps, changed, models.OPEN_QUOTE_STATUSES)
     elif len(contact_ids) <= QUOTE_COPY_THRESHOLD:
         for contact_id in contact_ids:
             quotes = _optional_quotes(deps, contact_id=contact_id)
