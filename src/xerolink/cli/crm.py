@@ -10,7 +10,7 @@ import typer
 from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import NotFoundError, UsageError
-from xerolink.render import Column, plural
+from xerolink.render import Column, natural, plural
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -82,8 +82,6 @@ def list_records(
     links = {} if connection is None else {
         v.link.crm_contact_id: v.link for v in rt.store.list_link_views(connection.tenant_id)}
     if kind == "contacts":
-        from xerolink.cli.linking import natural
-
         rows = [_contact_row(c, links.get(c.id)) for c in rt.store.list_crm_contacts()]
         rt.out.records(sorted(rows, key=lambda r: natural(r["ref"])), CONTACT_COLUMNS)
     elif kind == "companies":

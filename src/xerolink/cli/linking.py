@@ -10,7 +10,7 @@ import typer
 from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import UsageError
-from xerolink.render import Column
+from xerolink.render import Column, natural
 
 REF = Annotated[str, typer.Argument(help="A CRM contact: contact:ID or a bare id.",
                                     autocompletion=completion.contact_ref)]
@@ -175,13 +175,6 @@ def _auto(rt: Runtime, dry_run: bool, force: bool) -> None:
                              "them with `xerolink create-contact REF`")
         if len(report.unmatched) > shown:
             rt.out.line(f"... and {len(report.unmatched) - shown} more; --json lists them all")
-
-
-def natural(ref: str) -> list[Any]:
-    """Sort key that puts k112 before k1036: digits compare as numbers."""
-    import re
-
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", ref)]
 
 
 def unlink(rt: Runtime, ref: REF) -> None:

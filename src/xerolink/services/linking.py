@@ -195,13 +195,6 @@ def is_xero_id(text: str) -> bool:
     return bool(_GUID.match(text.strip()))
 
 
-def check_xero_id(xero_id: str) -> str:
-    if not is_xero_id(xero_id):
-        raise UsageError(f"{xero_id[:60]!r} is not a Xero ContactID (a GUID such as "
-                         "3f1c9d2e-0b7a-4c41-9a51-2f6a4b0c7d11)")
-    return xero_id.strip().lower()
-
-
 def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> LinkResult:
     from xerolink.services import ids  # ids builds on this module
 
