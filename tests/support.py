@@ -104,22 +104,21 @@ def connect_profile(server: Any, home: Any, *, tenant_index: int = 0, user: str 
     connect flow has tests of its own): tokens in the file store, the connection
     recorded, the user its admin. Returns the tenant id. Needs
     XEROLINK_TOKEN_STORE=file in the environment of the commands that follow."""
-    import time
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
     from pathlib import Path
 
     from xerolink.store.records import AccessEntry, Connection
     from xerolink.store.sqlite import SqliteStore
     from xerolink.tokenstore import FileTokenStore, TokenSet
 
+    now = datetime.now(UTC)
     tenant = list(server.sandbox.tenants.values())[tenant_index]
     answer = sandbox_token(server.base_url, tenants=[tenant.tenant_id], scopes=scopes)
     folder = Path(home) / "profiles" / profile
     FileTokenStore(folder / "tokens.json").save(tenant.tenant_id, TokenSet(
-        "pkce", PKCE_CLIENT_ID, answer["access_token"], time.time() + 1800,
-        refresh_token=answer["refresh_token"], refresh_issued_at=time.time()))
+        "pkce", PKCE_CLIENT_ID, answer["access_token"], now + timedelta(seconds=1800),
+        refresh_token=answer["refresh_token"], refresh_issued_at=now))
     store = SqliteStore(folder / "xerolink.db")
-    now = datetime.now(UTC)
     store.save_connection(Connection(tenant.tenant_id, tenant.name, "pkce", user, now,
                                      short_code=tenant.short_code,
                                      base_currency=tenant.base_currency,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
-import enum
 import json
 import os
 import re
@@ -22,6 +20,7 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from xerolink.redact import redact
+from xerolink.results import Result, to_jsonable
 from xerolink.validation import UNSAFE
 
 HUMAN, JSON, CSV = "human", "json", "csv"
@@ -71,25 +70,6 @@ class Column:
     link_key: str | None = None  # cell becomes a terminal hyperlink to row[link_key]
     short_id: bool = False  # a 36-character Xero id: its first 8 characters unless wide
     optional: bool = False  # dropped (rightmost first) when the table would not fit
-
-
-def to_jsonable(value: Any) -> Any:
-    """Amounts become decimal strings (exact), dates ISO-8601, dataclasses dicts."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, float):
-        raise TypeError("floats must not reach output: convert amounts to Decimal")
-    return value
 
 
 def csv_cell(value: Any) -> Any:
@@ -185,6 +165,14 @@ class Renderer:
         self.stdout.write(json.dumps(to_jsonable(data), ensure_ascii=False) + "\n")
         self.stdout.flush()
 
+    def result(self, result: Result, human: Callable[[], None] | None = None) -> None:
+        """A command's result: its ``to_json()`` in JSON mode; for people, ``human``
+        draws it (tables, lines) from the same object."""
+        if self.mode != HUMAN:
+            self.json(result.to_json())
+        elif human is not None:
+            human()
+
     def records(
         self,
         rows: Sequence[Mapping[str, Any]],
@@ -199,7 +187,8 @@ class Renderer:
         ``row_style`` colours rows that mean something (overdue, a problem); Rich leaves
         them plain under NO_COLOR and when output is not a terminal."""
         if self.mode == JSON:
-            self.json(rows if json_data is None else json_data)
+            self.json(rows if json_data is None else json_data.to_json()
+                      if isinstance(json_data, Result) else json_data)
         elif self.mode == CSV:
             writer = csv.writer(self.stdout, lineterminator="\n")
             writer.writerow([c.key for c in columns])

@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from xerolink.clock import Clock, SystemClock
 from xerolink.errors import NotConnectedError
 from xerolink.fileutil import atomic_write
 from xerolink.profile import Profile
@@ -31,26 +32,48 @@ class TokenSet:
     kind: str  # "pkce" or "custom"
     client_id: str
     access_token: str
-    expires_at: float  # epoch seconds
+    expires_at: datetime  # when the access token stops working (UTC)
     lifetime: float = 1800.0  # seconds the access token was issued for
     refresh_token: str | None = None
-    refresh_issued_at: float | None = None  # refresh tokens die 60 days after issue if unused
+    refresh_issued_at: datetime | None = None  # refresh tokens die 60 days after issue
     client_secret: str | None = None  # Custom Connections re-authenticate with it
     scope: str = ""
 
-    def expires_within(self, seconds: float, now: float | None = None) -> bool:
-        return self.expires_at - seconds <= (time.time() if now is None else now)
+    def expires_within(self, seconds: float, now: datetime) -> bool:
+        return self.expires_at - timedelta(seconds=seconds) <= now
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        """Stored with times as epoch seconds: the format every keyring entry, token
+        file and team database row has held since 0.1, so stored tokens keep working."""
+        data: dict[str, Any] = asdict(self)
+        data["expires_at"] = self.expires_at.timestamp()
+        data["refresh_issued_at"] = (None if self.refresh_issued_at is None
+                                     else self.refresh_issued_at.timestamp())
+        return json.dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> TokenSet:
         data = json.loads(text)
-        tokens = cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+        fields = {k: data.get(k) for k in cls.__dataclass_fields__ if k in data}
+        fields["expires_at"] = _instant(fields.get("expires_at")) or _EPOCH
+        fields["refresh_issued_at"] = _instant(fields.get("refresh_issued_at"))
+        tokens = cls(**fields)
         for secret in (tokens.access_token, tokens.refresh_token, tokens.client_secret):
             register_secret(secret)
         return tokens
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def _instant(value: Any) -> datetime | None:
+    """A stored time (epoch seconds) as a datetime; None if absent or unreadable."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 class TokenStoreUnavailable(NotConnectedError):
@@ -154,7 +177,7 @@ class FileTokenStore:
 
     def save(self, tenant_id: str, tokens: TokenSet) -> None:
         data = self._read()
-        data[tenant_id] = asdict(tokens)
+        data[tenant_id] = json.loads(tokens.to_json())
         if self.prepare is not None:
             self.prepare()
         atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))
@@ -171,8 +194,9 @@ class DatabaseTokenStore:
 
     description = "team database"
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, clock: Clock | None = None) -> None:
         self.store = store
+        self.clock: Clock = clock or SystemClock()
 
     def check(self) -> None:
         return None
@@ -182,9 +206,7 @@ class DatabaseTokenStore:
         return None if text is None else TokenSet.from_json(text)
 
     def save(self, tenant_id: str, tokens: TokenSet) -> None:
-        from datetime import UTC, datetime
-
-        self.store.save_token(tenant_id, tokens.to_json(), datetime.now(UTC))
+        self.store.save_token(tenant_id, tokens.to_json(), self.clock.now())
 
     def delete(self, tenant_id: str) -> None:
         self.store.delete_token(tenant_id)

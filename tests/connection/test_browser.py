@@ -163,7 +163,7 @@ def test_the_page_says_so_while_the_terminal_asks_which_organisation(tmp_path, s
     import os
     import threading
 
-    from xerolink.cli._runtime import Runtime
+    from xerolink.api import Xerolink
     from xerolink.sandbox import PKCE_CLIENT_ID
     from xerolink.sandbox.browser import approve
     from xerolink.services import connection as service
@@ -173,7 +173,7 @@ def test_the_page_says_so_while_the_terminal_asks_which_organisation(tmp_path, s
     sandbox.sandbox.options.bulk_connections = True
     env = {**os.environ, "XEROLINK_HOME": str(tmp_path / "home"), "XEROLINK_USER": "alice",
            "XEROLINK_TOKEN_STORE": "file"}
-    runtime = Runtime(env=env)
+    app = Xerolink(env=env)
     endpoints = Endpoints.at(sandbox.base_url)
     pages: list[str] = []
 
@@ -200,10 +200,9 @@ def test_the_page_says_so_while_the_terminal_asks_which_organisation(tmp_path, s
     options = service.ConnectOptions(endpoints=endpoints, client_id=PKCE_CLIENT_ID,
                                      scopes=DEFAULT_SCOPES, port=free_port(), timeout=30)
     try:
-        connected = service.connect_pkce(runtime.connection_deps(endpoints), options,
-                                         show_url=browser, choose=choose)
+        connected = app.connect(options, show_url=browser, choose=choose)
     finally:
-        runtime.close()
+        app.close()
     assert asked == [2]
     assert "Choose the organisation in your terminal" in pages[0]
     assert connected.connection.tenant_name == "Wattle & Stone Supplies Pty Ltd"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import http.client
 import threading
-import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -27,7 +26,8 @@ def _gateway(server: SandboxServer, tmp_path, **kwargs) -> XeroGateway:
     tenant = next(iter(server.sandbox.tenants))
     store = FileTokenStore(tmp_path / "tokens.json")
     store.save(tenant, TokenSet("pkce", PKCE_CLIENT_ID, answer["access_token"],
-                                time.time() + 1800, refresh_token=answer["refresh_token"]))
+                                datetime.now(UTC) + timedelta(seconds=1800),
+                                refresh_token=answer["refresh_token"]))
     endpoints = Endpoints.at(base)
     fast = RetryPolicy(base_delay=0.01, max_delay=0.05)
     manager = TokenManager(store, IdentityClient(endpoints, fast), tenant,

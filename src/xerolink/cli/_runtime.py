@@ -12,17 +12,22 @@ import inspect
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from xerolink.errors import UsageError
 from xerolink.render import CSV, HUMAN, JSON, Renderer
 
+if TYPE_CHECKING:
+    from xerolink.api import Xerolink
+    from xerolink.config import Config
+
 
 @dataclass
 class Runtime:
-    """A command's dependencies, built lazily so that cheap commands stay cheap."""
+    """A command's output settings and its ``Xerolink`` (the profile's API), built on
+    first use so that cheap commands stay cheap."""
 
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     profile_name: str | None = None
@@ -31,7 +36,11 @@ class Runtime:
     verbose: bool = False
     wide: bool = False  # --wide: full ids and every column in tables
     renderer_factory: Callable[[str], Renderer] = lambda mode: Renderer(mode=mode)
-    _cache: dict[str, Any] = field(default_factory=dict)
+    max_wait: float | None = None
+    # Who opens authorisation links: None means the user's browser. The demo plays it.
+    browser: Callable[[str], None] | None = None
+    _renderer: Renderer | None = None
+    _app: Xerolink | None = None
 
     def select_output(self, *, json: bool, csv: bool) -> None:
         if json and csv:
@@ -40,176 +49,44 @@ class Runtime:
             self.output = JSON
         elif csv:
             self.output = CSV
-        self._cache.pop("renderer", None)
-
-    def _once(self, key: str, make: Callable[[], Any]) -> Any:
-        if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
+        self._renderer = None
 
     @property
     def out(self) -> Renderer:
-        def make() -> Renderer:
+        if self._renderer is None:
             renderer = self.renderer_factory(self.output)
             renderer.wide = renderer.wide or self.wide
-            return renderer
-
-        return self._once("renderer", make)
-
-    @property
-    def profile(self) -> Any:
-        from xerolink.profile import resolve_profile
-
-        return self._once("profile", lambda: resolve_profile(self.profile_name, self.env))
+            self._renderer = renderer
+        return self._renderer
 
     @property
-    def config(self) -> Any:
-        from xerolink.config import Config
+    def app(self) -> Xerolink:
+        """The profile's xerolink: what every command calls."""
+        if self._app is None:
+            from xerolink.api import Xerolink
 
-        return self._once("config", lambda: Config(self.profile.config_path,
-                                                   prepare=self.profile.ensure_dirs))
-
-    @property
-    def database_url(self) -> str | None:
-        from xerolink.store import database_url
-
-        return database_url(self.config.get("database_url"), self.env)
-
-    @property
-    def team(self) -> bool:
-        """Team mode: the profile's store is a shared PostgreSQL database."""
-        return bool(self.database_url)
+            self._app = Xerolink(env=self.env, profile_name=self.profile_name,
+                                 max_wait=self.max_wait,
+                                 notice=lambda message: self.out.notice(message),
+                                 browser=self.browser)
+        return self._app
 
     @property
-    def store(self) -> Any:
-        from xerolink.store import open_store
-
-        return self._once("store", lambda: open_store(self.profile, self.database_url))
-
-    @property
-    def user(self) -> str:
-        """XEROLINK_USER or the login name; in team mode, the database login."""
-        from xerolink.profile import current_user
-
-        if self.team:
-            return self._once("user", lambda: self.store.login)
-        return self._once("user", lambda: current_user(self.env))
-
-    @property
-    def clock(self) -> Any:
-        from xerolink.clock import clock_from_env
-
-        return self._once("clock", lambda: clock_from_env(self.env))
-
-    # -- Xero --------------------------------------------------------------------
-    max_wait: float | None = None
-    gateways: list[Any] = field(default_factory=list)
-    # Who opens authorisation links: None means the user's browser. The demo plays it.
-    browser: Callable[[str], None] | None = None
-
-    @property
-    def token_store(self) -> Any:
-        from xerolink.tokenstore import open_token_store, token_store_kind
-
-        if self.team:
-            from xerolink.tokenstore import DatabaseTokenStore
-
-            return self._once("token_store", lambda: DatabaseTokenStore(self.store))
-        return self._once("token_store", lambda: open_token_store(
-            self.profile, token_store_kind(self.config.get("token_store"), self.env)))
-
-    def retry_policy(self) -> Any:
-        from xerolink.xero.http import RetryPolicy
-
-        return RetryPolicy()
-
-    def timeouts(self) -> tuple[float, float]:
-        """(connect, read) seconds for every call to Xero, from the profile's config."""
-        return (float(self.config.get("connect_timeout")),
-                float(self.config.get("read_timeout")))
-
-    def identity_client(self, endpoints: Any) -> Any:
-        from xerolink.xero.oauth import IdentityClient
-
-        return IdentityClient(endpoints, self.retry_policy(), timeout=self.timeouts())
-
-    def make_gateway(self, endpoints: Any, tokens: Any, tenant_id: str | None,
-                     scopes: str | None = None) -> Any:
-        from xerolink.xero.gateway import XeroGateway
-
-        wait = self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))
-        gateway = XeroGateway(endpoints, tokens, tenant_id=tenant_id, max_wait=wait,
-                              notice=self.out.notice, retry=self.retry_policy(),
-                              scopes=scopes, timeout=self.timeouts())
-        self.gateways.append(gateway)
-        return gateway
-
-    def token_manager(self, connection: Any) -> Any:
-        from xerolink.xero.endpoints import Endpoints
-        from xerolink.xero.tokens import TokenManager, file_lock
-
-        if self.team:  # the database's row lock coordinates every machine of the team
-            store = self.store
-
-            def lock() -> Any:
-                return store.token_lock(connection.tenant_id)
-        else:
-            lock = file_lock(self.profile.lock_dir / f"tokens-{connection.tenant_id}.lock")
-        return TokenManager(self.token_store, self.identity_client(
-            Endpoints.at(connection.xero_url)), connection.tenant_id, lock,
-            now=lambda: self.clock.now().timestamp())
-
-    def gateway_for(self, connection: Any) -> Any:
-        """A gateway for the active connection, refreshing its token as needed."""
-        from xerolink.xero.endpoints import Endpoints
-
-        return self.make_gateway(Endpoints.at(connection.xero_url),
-                                 self.token_manager(connection), connection.tenant_id,
-                                 connection.scopes)
-
-    def linking_deps(self) -> Any:
-        """Dependencies of the commands that read or write Xero data (needs access)."""
-        from xerolink.services.access import require_viewer
-        from xerolink.services.context import Deps
-
-        connection = require_viewer(self.store, self.user)
-        return Deps(store=self.store, connection=connection, user=self.user,
-                    now=self.clock.now, make_gateway=lambda: self.gateway_for(connection))
-
-    def connection_deps(self, endpoints: Any) -> Any:
-        from xerolink.services.connection import Deps
-
-        return Deps(store=self.store, token_store=self.token_store,
-                    identity=self.identity_client(endpoints), make_gateway=self.make_gateway,
-                    clock=self.clock, user=self.user)
-
-    def _finish_xero(self) -> None:
-        """Remember the last rate-limit headroom seen; report calls with --verbose."""
-        import json
-
-        calls: dict[str, int] = {}
-        retries, limits, tenant = 0, None, None
-        for gateway in self.gateways:
-            for label, count in gateway.log.calls.items():
-                calls[label] = calls.get(label, 0) + count
-            retries += gateway.log.retries
-            if gateway.log.limits and gateway.tenant_id:
-                limits, tenant = gateway.log.limits, gateway.tenant_id
-        if limits and tenant and "store" in self._cache:
-            self.store.record_rate_limits(tenant, json.dumps(limits))
-        if self.verbose:
-            detail = ", ".join(f"{label} x{count}" for label, count in sorted(calls.items()))
-            self.out.notice(f"xero calls: {sum(calls.values())} ({retries} retries)"
-                            + (f": {detail}" if detail else ""))
+    def config(self) -> Config:
+        return self.app.config
 
     def close(self) -> None:
+        if self._app is None:
+            return
         try:
-            if self.gateways:
-                self._finish_xero()
+            if self.verbose and self._app.gateways:
+                report = self._app.calls()
+                detail = ", ".join(f"{label} x{count}"
+                                   for label, count in sorted(report.calls.items()))
+                self.out.notice(f"xero calls: {report.total} ({report.retries} retries)"
+                                + (f": {detail}" if detail else ""))
         finally:
-            store = self._cache.pop("store", None)
-            if store is not None:
-                store.close()
+            self._app.close()
 
 
 _JSON_OPTION = Annotated[
@@ -286,7 +163,7 @@ def command(
                                  "does not; use --json")
             if kwargs.pop("wide_output", False):
                 rt.wide = True
-                rt._cache.pop("renderer", None)
+                rt._renderer = None
             debug, verbose = kwargs.pop("debug_flag"), kwargs.pop("verbose_flag")
             rt.debug, rt.verbose = rt.debug or debug, rt.verbose or verbose
             rt.select_output(

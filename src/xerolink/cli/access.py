@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from xerolink.cli._runtime import Runtime, command
 from xerolink.render import Column
+
+if TYPE_CHECKING:
+    from xerolink.services.access import AccessChange
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -19,12 +22,8 @@ COLUMNS = [Column("user", "User"), Column("role", "Role"), Column("granted_by", 
 @command(app, "list", lists=True, examples=["xerolink access list", "xerolink access list --json"])
 def list_access(rt: Runtime) -> None:
     """List the users who may view Xero data, and the admins."""
-    from xerolink.services import access
-
-    connection, entries = access.list_entries(rt.store, rt.user)
-    rows = [{"user": e.user, "role": e.role, "granted_by": e.granted_by,
-             "granted_at": e.granted_at} for e in entries]
-    rt.out.records(rows, COLUMNS, title=f"Access to {connection.tenant_name}")
+    found = rt.app.access_list()
+    rt.out.records(found.rows, COLUMNS, title=found.title)
 
 
 @command(app, "grant", examples=["xerolink access grant bob carol",
@@ -35,28 +34,19 @@ def grant(
     admin: Annotated[bool, typer.Option("--admin", help="Make them admins.")] = False,
 ) -> None:
     """Let users view Xero data (and, with --admin, manage the connection)."""
-    from xerolink.services import access
-
-    change = access.grant(rt.store, rt.user, users, admin=admin, at=rt.clock.now())
-    _report(rt, change)
+    _report(rt, rt.app.grant(users, admin=admin))
 
 
 @command(app, "revoke", examples=["xerolink access revoke bob"])
 def revoke(rt: Runtime, users: USERS) -> None:
     """Take users' access away. The last admin cannot be revoked."""
-    from xerolink.services import access
-
-    _report(rt, access.revoke(rt.store, rt.user, users))
+    _report(rt, rt.app.revoke(users))
 
 
-def _report(rt: Runtime, change: object) -> None:
-    from xerolink.services.access import AccessChange
-
-    assert isinstance(change, AccessChange)
-    if rt.out.is_human:
+def _report(rt: Runtime, change: AccessChange) -> None:
+    def human() -> None:
         verb = f"granted {change.role} access" if change.role else "revoked access"
         names = ", ".join(change.changed) or "nobody"
         rt.out.line(f"{change.tenant_name}: {verb} for {names}")
-    else:
-        rt.out.json({"tenant_id": change.tenant_id, "users": change.changed,
-                     "role": change.role, "revoked": change.role is None})
+
+    rt.out.result(change, human)

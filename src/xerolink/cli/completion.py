@@ -11,18 +11,15 @@ KINDS = ("contact", "company", "deal")
 
 def _refs(kinds: tuple[str, ...]) -> Callable[[str], list[str]]:
     def complete(incomplete: str) -> list[str]:
-        from xerolink.cli._runtime import Runtime
-        from xerolink.services.crm import complete_refs
+        from xerolink.api import Xerolink
 
-        runtime = Runtime()
+        app = Xerolink()
         try:
-            if not runtime.team and not runtime.profile.store_path.exists():
-                return []  # nothing imported yet: no store to create for a <Tab>
-            return complete_refs(runtime.store, incomplete, kinds)
+            return app.complete_refs(incomplete, kinds)
         except Exception:  # a broken profile completes nothing
             return []
         finally:
-            runtime.close()
+            app.close()
 
     return complete
 

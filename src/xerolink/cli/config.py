@@ -9,6 +9,7 @@ import typer
 
 from xerolink.cli._runtime import Runtime, command
 from xerolink.render import Column
+from xerolink.services.outcomes import Setting
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -56,11 +57,8 @@ def get_setting(rt: Runtime, key: KEY) -> None:
     rt.config.get(key)  # a hand-edited value of the wrong kind is refused here
     effective, source = rt.config.effective(key, rt.env)
     value = _shown(key, effective)
-    if rt.out.is_human:
-        rt.out.line("" if value is None else str(value))
-    else:
-        rt.out.json({"key": key, "value": value, "source": source,
-                     "set": rt.config.is_set(key)})
+    setting = Setting(key, value, source, rt.config.is_set(key))
+    rt.out.result(setting, lambda: rt.out.line("" if value is None else str(value)))
 
 
 @command(
@@ -76,22 +74,15 @@ def set_setting(
 
     Once an organisation is connected, only its admins change settings.
     """
-    from xerolink.services.access import check_may_configure
-
-    check_may_configure(rt.store, rt.user)
-    stored = rt.config.set(key, value)
-    rt.out.key_values([("key", key), ("value", _shown(key, stored))],
-                      json_data={"key": key, "value": _shown(key, stored)})
+    rt.app.check_may_configure()
+    stored = Setting(key, _shown(key, rt.config.set(key, value)))
+    rt.out.key_values([("key", key), ("value", stored.value)], json_data=stored.to_json())
 
 
 @command(app, "unset", examples=["xerolink config unset xero_url"])
 def unset_setting(rt: Runtime, key: KEY) -> None:
     """Remove a setting so that its default applies again (admins, once connected)."""
-    from xerolink.services.access import check_may_configure
-
-    check_may_configure(rt.store, rt.user)
+    rt.app.check_may_configure()
     removed = rt.config.unset(key)
-    if rt.out.is_human:
-        rt.out.line(f"{key} unset" if removed else f"{key} was not set")
-    else:
-        rt.out.json({"key": key, "removed": removed})
+    rt.out.result(Setting(key, removed=removed), lambda: rt.out.line(
+        f"{key} unset" if removed else f"{key} was not set"))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from xerolink.services.connection import StatusReport
 
 
 def register(app: typer.Typer) -> None:
@@ -22,34 +25,6 @@ def register(app: typer.Typer) -> None:
     command(app, "status", examples=["xerolink status", "xerolink status --offline --json"])(
         status)
     command(app, "remove", examples=["xerolink remove", "xerolink remove --json"])(remove)
-
-
-def _xero_url(rt: Runtime, flag: str | None) -> str | None:
-    from xerolink.config import SETTINGS
-
-    raw = flag or rt.env.get("XEROLINK_XERO_URL") or rt.config.get("xero_url")
-    if not raw:
-        return None
-    try:
-        return str(SETTINGS["xero_url"].parse(raw))
-    except ValueError as exc:
-        raise UsageError(f"invalid --xero-url: {exc}") from None
-
-
-def _client_id(rt: Runtime, flag: str | None, endpoints: Any) -> str:
-    client_id = flag or rt.env.get("XEROLINK_CLIENT_ID") or rt.config.get("client_id")
-    if client_id:
-        return str(client_id).strip()
-    if endpoints.is_loopback:
-        from xerolink.xero.discovery import sandbox_client_id
-
-        discovered = sandbox_client_id(endpoints)
-        if discovered:
-            rt.out.notice(f"using the sandbox's app (client id {discovered})")
-            return discovered
-    raise UsageError(
-        "no client id: pass --client-id, set XEROLINK_CLIENT_ID, or run "
-        "`xerolink config set client_id ID` with your Xero app's client id")
 
 
 def _show_url(rt: Runtime, no_browser: bool, timeout: float) -> Any:
@@ -122,34 +97,24 @@ def connect(
     http://127.0.0.1:PORT/callback (register that URI on your Xero app). Tokens go to
     the OS keyring; links and settings for the organisation are kept across removes.
     """
-    from xerolink.services import connection as service
-    from xerolink.xero.endpoints import Endpoints
-    from xerolink.xero.oauth import DEFAULT_SCOPES
-
     if client_secret_stdin and not custom_connection:
         raise UsageError("--client-secret-stdin goes with --custom-connection")
-    endpoints = Endpoints.at(_xero_url(rt, xero_url))
     secret = _client_secret(rt, client_secret_stdin) if custom_connection else None
-    chosen_id = _client_id(rt, client_id, endpoints)
-    options = service.ConnectOptions(endpoints=endpoints, client_id=chosen_id,
-                                     scopes=" ".join((scopes or DEFAULT_SCOPES).split()),
-                                     tenant=tenant, port=port, timeout=timeout)
-    deps = rt.connection_deps(endpoints)
-    if secret is not None:
-        connected = service.connect_custom(deps, options, secret)
-    else:
-        connected = service.connect_pkce(deps, options, show_url=_show_url(rt, no_browser, timeout),
-                                         choose=_chooser(rt))
-    result = connected.connection
-    if rt.out.is_human:
+    options = rt.app.connect_options(xero_url=xero_url, client_id=client_id, tenant=tenant,
+                                     scopes=scopes, port=port, timeout=timeout,
+                                     notice=rt.out.notice)
+    connected = rt.app.connect(options, client_secret=secret,
+                               show_url=_show_url(rt, no_browser, timeout),
+                               choose=_chooser(rt))
+
+    def human() -> None:
         rt.out.line("Xero connected successfully")
         rt.out.line("Connection Status: Running")
-        rt.out.line(f"Connected Company: {result.tenant_name}")
+        rt.out.line(f"Connected Company: {connected.connection.tenant_name}")
         for note in connected.notes:
             rt.out.notice(f"note: {note}")
-    else:
-        rt.out.json({**_connection_json(result, service.RUNNING.value),
-                     "notes": list(connected.notes)})
+
+    rt.out.result(connected, human)
 
 
 def _client_secret(rt: Runtime, from_stdin: bool) -> str:
@@ -166,21 +131,6 @@ def _client_secret(rt: Runtime, from_stdin: bool) -> str:
     return secret
 
 
-def _connection_json(connection: Any, state: str) -> dict[str, Any]:
-    return {
-        "status": state,
-        "tenant_id": connection.tenant_id,
-        "tenant_name": connection.tenant_name,
-        "short_code": connection.short_code,
-        "base_currency": connection.base_currency,
-        "timezone": connection.timezone,
-        "auth_kind": connection.auth_kind,
-        "xero_url": connection.xero_url,
-        "connected_by": connection.connected_by,
-        "connected_at": connection.connected_at,
-    }
-
-
 def status(
     rt: Runtime,
     offline: Annotated[bool, typer.Option(
@@ -190,51 +140,32 @@ def status(
 
     Exits 0 when Running, 3 when Expired or Not connected.
     """
-    from xerolink.services import connection as service
-
-    deps = rt.connection_deps(_endpoints_of(rt))
-    report = service.status(deps, rt.token_manager, offline=offline)
-    conn = report.connection
-    if not rt.out.is_human:
-        data: dict[str, Any] = {"status": report.status.value, "detail": report.status.detail,
-                                "problem": report.problem, "verified": report.verified}
-        if conn is not None:
-            data.update(_connection_json(conn, data["status"]))
-            data.update({
-                "token_expires_at": report.token_expires_at,
-                "refresh_token_expires_at": report.refresh_token_expires_at,
-                "access": [{"user": a.user, "role": a.role} for a in report.access_entries],
-                "rate_limits": report.rate_limits,
-            })
-        rt.out.json(data)
-    else:
-        pairs: list[tuple[str, Any]] = [("Connection Status", report.status.detail)]
-        if conn is not None:
-            pairs += [
-                ("Connected Company", conn.tenant_name),
-                ("Tenant ID", conn.tenant_id),
-                ("Base currency", conn.base_currency),
-                ("Connected by", f"{conn.connected_by} on {conn.connected_at:%Y-%m-%d %H:%M} UTC"),
-                ("Connection kind", "Custom Connection" if conn.auth_kind == "custom"
-                 else "OAuth2 (PKCE)"),
-                ("Xero", conn.xero_url or "https://api.xero.com"),
-                ("Access token expires", report.token_expires_at),
-                ("Refresh token expires", report.refresh_token_expires_at),
-                ("Access", ", ".join(f"{a.user} ({a.role})" for a in report.access_entries)),
-                ("Rate limits", _limits_text(report.rate_limits)),
-            ]
-        if report.problem:
-            pairs.append(("Problem", report.problem))
-        rt.out.key_values([(k, v) for k, v in pairs if v not in (None, "")])
+    report = rt.app.status(offline=offline)
+    rt.out.result(report, lambda: _status_human(rt, report))
     if not report.running:
         raise typer.Exit(int(ExitCode.NOT_CONNECTED))
 
 
-def _endpoints_of(rt: Runtime) -> Any:
-    from xerolink.xero.endpoints import Endpoints
-
-    connection = rt.store.active_connection()
-    return Endpoints.at(connection.xero_url if connection else None)
+def _status_human(rt: Runtime, report: StatusReport) -> None:
+    conn = report.connection
+    pairs: list[tuple[str, Any]] = [("Connection Status", report.status.detail)]
+    if conn is not None:
+        pairs += [
+            ("Connected Company", conn.tenant_name),
+            ("Tenant ID", conn.tenant_id),
+            ("Base currency", conn.base_currency),
+            ("Connected by", f"{conn.connected_by} on {conn.connected_at:%Y-%m-%d %H:%M} UTC"),
+            ("Connection kind", "Custom Connection" if conn.auth_kind == "custom"
+             else "OAuth2 (PKCE)"),
+            ("Xero", conn.xero_url or "https://api.xero.com"),
+            ("Access token expires", report.token_expires_at),
+            ("Refresh token expires", report.refresh_token_expires_at),
+            ("Access", ", ".join(f"{a.user} ({a.role})" for a in report.access_entries)),
+            ("Rate limits", _limits_text(report.rate_limits)),
+        ]
+    if report.problem:
+        pairs.append(("Problem", report.problem))
+    rt.out.key_values([(k, v) for k, v in pairs if v not in (None, "")])
 
 
 def _limits_text(limits: dict[str, Any] | None) -> str | None:
@@ -250,18 +181,14 @@ def remove(rt: Runtime) -> None:
     Links, deal documents and access settings stay under the organisation's id:
     connecting the same organisation again brings them back.
     """
-    from xerolink.services import connection as service
-
-    report = service.remove(rt.connection_deps(_endpoints_of(rt)))
+    report = rt.app.disconnect()
     if report.warning:
         rt.out.notice(f"warning: {report.warning}")
-    if rt.out.is_human:
+
+    def human() -> None:
         rt.out.line(f"Xero connection removed: {report.tenant_name}")
         rt.out.line(f"Kept for a later reconnect: {report.kept['links']} links, "
                     f"{report.kept['deal_documents']} deal documents, "
                     f"{report.kept['access']} access entries")
-    else:
-        rt.out.json({"removed": True, "tenant_id": report.tenant_id,
-                     "tenant_name": report.tenant_name,
-                     "revoked_at_xero": report.revoked_at_xero, "kept": report.kept})
 
+    rt.out.result(report, human)

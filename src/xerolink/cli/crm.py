@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command
-from xerolink.errors import NotFoundError, UsageError
-from xerolink.render import Column, natural, plural
+from xerolink.errors import UsageError
+from xerolink.render import Column, plural
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -48,25 +48,18 @@ def import_records(
     id, name; deals id, title, value, currency, primary_contact_id, participant_ids
     (separated by ';' in CSV, a list in JSON).
     """
-    from xerolink.services import access
-    from xerolink.services.crm import KINDS, import_file
+    result = rt.app.crm_import(file, kind=kind, skip_invalid=skip_invalid)
 
-    if kind is not None and kind not in KINDS:
-        raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
-    access.require_viewer_if_connected(rt.store, rt.user)
-    result = import_file(rt.store, file, kind=kind, skip_invalid=skip_invalid,
-                         at=rt.clock.now())
-    if rt.out.is_human:
+    def human() -> None:
         one = {"contacts": "contact", "companies": "company", "deals": "deal"}[result.kind]
         skipped = f"; skipped {plural(len(result.skipped), 'invalid row')}" \
             if result.skipped else ""
-        rt.out.line(f"Imported {plural(result.imported, one)} from {file.name}{skipped}")
+        rt.out.line(f"Imported {plural(result.imported, one)} from {result.file_name}{skipped}")
         if result.skipped:
             rt.out.records(result.skipped, [Column("row", "Row", justify="right"),
                                             Column("reason", "Why it was skipped", wrap=True)])
-    else:
-        rt.out.json({"kind": result.kind, "format": result.fmt, "imported": result.imported,
-                     "skipped": result.skipped})
+
+    rt.out.result(result, human)
 
 
 @command(app, "list", lists=True, examples=[
@@ -76,40 +69,11 @@ def list_records(
     kind: Annotated[str, typer.Argument(help="contacts, companies or deals.")] = "contacts",
 ) -> None:
     """List CRM records of one kind."""
-    from xerolink.services import access
-
-    connection = access.require_viewer_if_connected(rt.store, rt.user)
-    links = {} if connection is None else {
-        v.link.crm_contact_id: v.link for v in rt.store.list_link_views(connection.tenant_id)}
-    if kind == "contacts":
-        rows = [_contact_row(c, links.get(c.id)) for c in rt.store.list_crm_contacts()]
-        rt.out.records(sorted(rows, key=lambda r: natural(r["ref"])), CONTACT_COLUMNS)
-    elif kind == "companies":
-        rows = []
-        for company in rt.store.list_crm_companies():
-            members = rt.store.company_members(company.id)
-            rows.append({"ref": f"company:{company.id}", "id": company.id, "name": company.name,
-                         "members": len(members),
-                         "linked_members": sum(1 for m in members if m.id in links)})
-        rt.out.records(rows, COMPANY_COLUMNS)
-    elif kind == "deals":
-        rt.out.records([_deal_row(d) for d in rt.store.list_crm_deals()], DEAL_COLUMNS)
-    else:
+    columns = {"contacts": CONTACT_COLUMNS, "companies": COMPANY_COLUMNS,
+               "deals": DEAL_COLUMNS}
+    if kind not in columns:
         raise UsageError("list contacts, companies or deals")
-
-
-def _contact_row(contact: Any, link: Any) -> dict[str, Any]:
-    return {"ref": f"contact:{contact.id}", "id": contact.id, "name": contact.name,
-            "first_name": contact.first_name, "last_name": contact.last_name,
-            "email": contact.email, "phone": contact.phone, "company_id": contact.company_id,
-            "xero_contact": link.xero_name if link else None,
-            "xero_contact_id": link.xero_contact_id if link else None}
-
-
-def _deal_row(deal: Any) -> dict[str, Any]:
-    return {"ref": f"deal:{deal.id}", "id": deal.id, "title": deal.title, "value": deal.value,
-            "currency": deal.currency, "primary_contact_id": deal.primary_contact_id,
-            "participant_ids": list(deal.participant_ids)}
+    rt.out.records(rt.app.crm_list(kind).rows, columns[kind])
 
 
 @command(app, "show", examples=["xerolink crm show contact:42", "xerolink crm show company:7",
@@ -118,40 +82,19 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(
         help="contact:ID, company:ID, deal:ID, or a bare contact id.",
         autocompletion=completion.any_ref)]) -> None:
     """Show one CRM record, with its link or members."""
-    from xerolink.services import access
-    from xerolink.services.crm import parse_ref
+    record = rt.app.crm_show(ref)
+    if record.kind == "company":
+        def human() -> None:
+            rt.out.line(f"{record.row['name']} ({record.ref})")
+            rt.out.records(record.members, CONTACT_COLUMNS, empty="No member contacts")
 
-    target = parse_ref(ref)
-    connection = access.require_viewer_if_connected(rt.store, rt.user)
-    tenant = connection.tenant_id if connection else None
-
-    def link_of(contact_id: str) -> Any:
-        return rt.store.get_link(tenant, contact_id) if tenant else None
-
-    if target.kind == "contact":
-        contact = rt.store.get_crm_contact(target.id)
-        if contact is None:
-            raise NotFoundError(f"no CRM contact {target}")
-        row = _contact_row(contact, link_of(contact.id))
-        rt.out.key_values([(c.header, row[c.key]) for c in CONTACT_COLUMNS]
-                          + [("Xero ContactID", row["xero_contact_id"])], json_data=row)
-    elif target.kind == "company":
-        company = rt.store.get_crm_company(target.id)
-        if company is None:
-            raise NotFoundError(f"no CRM company {target}")
-        members = [_contact_row(m, link_of(m.id)) for m in rt.store.company_members(company.id)]
-        if rt.out.is_human:
-            rt.out.line(f"{company.name} (company:{company.id})")
-            rt.out.records(members, CONTACT_COLUMNS, empty="No member contacts")
-        else:
-            rt.out.json({"ref": str(target), "id": company.id, "name": company.name,
-                         "members": members})
-    else:
-        deal = rt.store.get_crm_deal(target.id)
-        if deal is None:
-            raise NotFoundError(f"no CRM deal {target}")
-        row = _deal_row(deal)
-        rt.out.key_values([(c.header, row[c.key]) for c in DEAL_COLUMNS], json_data=row)
+        rt.out.result(record, human)
+        return
+    columns = CONTACT_COLUMNS if record.kind == "contact" else DEAL_COLUMNS
+    extra = [("Xero ContactID", record.row["xero_contact_id"])] \
+        if record.kind == "contact" else []
+    rt.out.key_values([(c.header, record.row[c.key]) for c in columns] + extra,
+                      json_data=record.to_json())
 
 
 @command(app, "remove", examples=["xerolink crm remove contact:42"])
@@ -159,14 +102,5 @@ def remove(rt: Runtime, ref: Annotated[str, typer.Argument(
         help="contact:ID, company:ID or deal:ID.", autocompletion=completion.any_ref)]
            ) -> None:
     """Remove a CRM record. A contact's links and a deal's attached documents go too."""
-    from xerolink.services import access
-    from xerolink.services.crm import parse_ref
-
-    target = parse_ref(ref)
-    access.require_viewer_if_connected(rt.store, rt.user)
-    if not rt.store.delete_crm_record(target.kind, target.id):
-        raise NotFoundError(f"no CRM {target.kind} {target}")
-    if rt.out.is_human:
-        rt.out.line(f"Removed {target}")
-    else:
-        rt.out.json({"removed": str(target)})
+    removed = rt.app.crm_remove(ref)
+    rt.out.result(removed, lambda: rt.out.line(f"Removed {removed.removed}"))

@@ -40,12 +40,13 @@ def demo(
     import tempfile
 
     from xerolink.sandbox.browser import follow_in_background
+    from xerolink.services.outcomes import Transcript
 
     chosen_home = home.resolve() if home else Path(tempfile.mkdtemp(prefix="xerolink-demo-"))
     sandbox, base, pid = _start_sandbox(keep)
     env = {k: v for k, v in rt.env.items() if not k.startswith("XEROLINK_")}
     env.update({"XEROLINK_HOME": str(chosen_home), "XEROLINK_PROFILE": PROFILE,
-                "XEROLINK_USER": rt.user})
+                "XEROLINK_USER": rt.app.user})
     notes: list[str] = []
     file_store = _needs_file_store(env)
     if file_store:
@@ -62,14 +63,14 @@ def demo(
         if keep:
             result["sandbox_pid"] = pid
             result["next"] = _next_steps(chosen_home, file_store, pid)
-        if rt.out.is_human:
+        def human() -> None:
             if keep:
                 rt.out.print()
                 rt.out.heading("Carry on where the demo stopped")
                 for line in result["next"]:
                     rt.out.line(line)
-        else:
-            rt.out.json(result)
+
+        rt.out.result(Transcript(result), human)
     finally:
         if not keep:
             _clean_up(env, sandbox, chosen_home, created=home is None)
@@ -224,22 +225,16 @@ def command_name() -> str:
 def _clean_up(env: dict[str, str], sandbox: Any, home: Path, *, created: bool) -> None:
     import shutil
 
-    from xerolink.profile import resolve_profile
-    from xerolink.store.sqlite import SqliteStore
-    from xerolink.tokenstore import open_token_store, token_store_kind
+    from xerolink.api import Xerolink
 
+    app = Xerolink(env=env, profile_name=PROFILE)
     try:
-        profile = resolve_profile(PROFILE, env)
-        if profile.store_path.exists():
-            store = SqliteStore(profile.store_path)
-            connection = store.active_connection()
-            store.close()
-            if connection is not None and env.get("XEROLINK_TOKEN_STORE") != "file":
-                open_token_store(profile, token_store_kind(None, env)).delete(
-                    connection.tenant_id)
+        if app.profile.store_path.exists() and env.get("XEROLINK_TOKEN_STORE") != "file":
+            app.forget_tokens()  # the keyring outlives the temporary home
     except XerolinkError:
         pass
     finally:
+        app.close()
         if sandbox is not None:
             sandbox.stop()
         if created:

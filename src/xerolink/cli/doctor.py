@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -27,24 +27,12 @@ def doctor(
     Exits 1 when it finds a problem, 0 otherwise (warnings included).
     """
     from xerolink.services import doctor as checks
-    from xerolink.tokenstore import token_store_kind
 
-    def live(connection: Any) -> Any:
-        gateway = rt.gateway_for(connection)
-        return checks.live_check(gateway.connections, lambda: (
-            gateway.log.server_date, gateway.log.server_date_seen_at))
-
-    results = checks.diagnose(checks.Inputs(
-        open_store=lambda: rt.store, config=lambda: rt.config,
-        token_kind=lambda: token_store_kind(rt.config.get("token_store"), rt.env),
-        token_store=lambda: rt.token_store, team=lambda: rt.team, user=lambda: rt.user,
-        now=rt.clock.now(), live=None if offline else live))
-    rows = [{"check": r.name, "status": r.status, "detail": r.detail, "action": r.action}
-            for r in results]
+    diagnosis = rt.app.doctor(offline=offline)
     colours = {checks.PROBLEM: "bold red", checks.WARNING: "yellow"}
-    rt.out.records(rows, [Column("check", "Check"), Column("status", "Status"),
-                          Column("detail", "Finding", wrap=True),
-                          Column("action", "What to do", wrap=True)],
+    rt.out.records(diagnosis.rows, [Column("check", "Check"), Column("status", "Status"),
+                                    Column("detail", "Finding", wrap=True),
+                                    Column("action", "What to do", wrap=True)],
                    row_style=lambda r: colours.get(r["status"]))
-    if any(r.status == checks.PROBLEM for r in results):
+    if diagnosis.problem:
         raise typer.Exit(int(ExitCode.UNEXPECTED))  # doctor's documented "problem found"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,6 +12,12 @@ from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command, examples_epilog
 from xerolink.errors import ExitCode, UsageError
 from xerolink.render import WIDE, Column, plural
+
+if TYPE_CHECKING:
+    from xerolink.services.outcomes import DealChange
+    from xerolink.services.reports import SummaryReport
+
+ALL_KINDS = {"quote", "invoice", "bill"}
 
 REF = Annotated[str, typer.Argument(help="contact:ID (or a bare id), company:ID or deal:ID.",
                                     autocompletion=completion.any_ref)]
@@ -49,10 +55,6 @@ def register(app: typer.Typer) -> None:
                                           "xerolink deal docs deal:9"]))
 
 
-def _deps(rt: Runtime) -> Any:
-    return rt.linking_deps()
-
-
 # -- summary -----------------------------------------------------------------------------
 def summary(
     rt: Runtime,
@@ -66,65 +68,63 @@ def summary(
     If Xero cannot be reached, cached figures are shown marked stale and the exit
     code is 7.
     """
-    from xerolink.services import reports
-    from xerolink.services import summary as definitions
-    from xerolink.services.crm import parse_ref
-
-    target = parse_ref(ref)
-    deps = _deps(rt)
-    report = reports.summarize(deps, target, refresh=refresh)
-    now = rt.clock.now()
-    if not rt.out.is_human:
-        rt.out.json(report.as_json(now))
-    else:
-        base = report.base_currency
-        rows = []
-        for name in definitions.FIGURES:
-            figure = report.figures[name]
-            if name in report.unavailable:
-                rows.append({"figure": definitions.LABELS[name], "count": None,
-                             "total": None, "by_currency": "unavailable"})
-                continue
-            others = {c: v for c, v in figure.by_currency.items() if c != base}
-            rows.append({"figure": definitions.LABELS[name], "count": figure.count,
-                         "total": figure.total if base else None,
-                         "by_currency": ", ".join(f"{v:,.2f} {c}" for c, v in
-                                                  sorted(figure.by_currency.items()))
-                         if others else ""})
-        rt.out.heading(f"{report.title} ({report.record}) in {deps.connection.tenant_name}")
-        overdue = {definitions.LABELS[n] for n in ("overdue_invoices", "overdue_bills")}
-        columns = [Column("figure", "Summary"), Column("count", "Count", justify="right"),
-                   Column("total", f"Total {base}" if base else "Total (base unknown)",
-                          justify="right"),
-                   Column("by_currency", "By currency", wrap=True)]
-        rt.out.records(rows, columns, row_style=lambda r: "bold red"
-                       if r["figure"] in overdue and r["count"] else None)
-        rt.out.line(_freshness(report, now))
-        for note in report.notes:
-            rt.out.line(f"Note: {note}.")
-        if report.members:
-            rt.out.records(report.members, [Column("ref", "Member"),
-                                            Column("name", "Name", wrap=True),
-                                            Column("linked", "Linked"),
-                                            Column("xero_name", "Xero contact", wrap=True)],
-                           title="Members")
-        if report.record.startswith("deal:"):
-            rt.out.records(report.documents, [Column("type", "Type"),
-                                              Column("number", "Number"),
-                                              Column("status", "Status"),
-                                              Column("total", "Total", justify="right"),
-                                              Column("amount_due", "Amount due", justify="right"),
-                                              Column("currency", "Currency")],
-                           title="Deal documents", empty="No documents are attached to "
-                           "this deal: xerolink deal suggest " + report.record)
+    report = rt.app.summary(ref, refresh=refresh)
+    rt.out.result(report, lambda: _summary_human(rt, report))
     if report.stale:
         rt.out.notice(f"warning: Xero could not be reached; these figures are from the cache "
                       f"({report.problem})")
         raise typer.Exit(int(ExitCode.XERO_UNREACHABLE))
 
 
-def _freshness(report: Any, now: Any) -> str:
-    if report.as_of is None:
+def _summary_human(rt: Runtime, report: SummaryReport) -> None:
+    from xerolink.services import summary as definitions
+
+    base = report.base_currency
+    rows = []
+    for name in definitions.FIGURES:
+        figure = report.figures[name]
+        if name in report.unavailable:
+            rows.append({"figure": definitions.LABELS[name], "count": None,
+                         "total": None, "by_currency": "unavailable"})
+            continue
+        others = {c: v for c, v in figure.by_currency.items() if c != base}
+        rows.append({"figure": definitions.LABELS[name], "count": figure.count,
+                     "total": figure.total if base else None,
+                     "by_currency": ", ".join(f"{v:,.2f} {c}" for c, v in
+                                              sorted(figure.by_currency.items()))
+                     if others else ""})
+    tenant = rt.app.deps().connection.tenant_name
+    rt.out.heading(f"{report.title} ({report.record}) in {tenant}")
+    overdue = {definitions.LABELS[n] for n in ("overdue_invoices", "overdue_bills")}
+    columns = [Column("figure", "Summary"), Column("count", "Count", justify="right"),
+               Column("total", f"Total {base}" if base else "Total (base unknown)",
+                      justify="right"),
+               Column("by_currency", "By currency", wrap=True)]
+    rt.out.records(rows, columns, row_style=lambda r: "bold red"
+                   if r["figure"] in overdue and r["count"] else None)
+    rt.out.line(_freshness(report))
+    for note in report.notes:
+        rt.out.line(f"Note: {note}.")
+    if report.members:
+        rt.out.records(report.members, [Column("ref", "Member"),
+                                        Column("name", "Name", wrap=True),
+                                        Column("linked", "Linked"),
+                                        Column("xero_name", "Xero contact", wrap=True)],
+                       title="Members")
+    if report.record.startswith("deal:"):
+        rt.out.records(report.documents, [Column("type", "Type"),
+                                          Column("number", "Number"),
+                                          Column("status", "Status"),
+                                          Column("total", "Total", justify="right"),
+                                          Column("amount_due", "Amount due", justify="right"),
+                                          Column("currency", "Currency")],
+                       title="Deal documents", empty="No documents are attached to "
+                       "this deal: xerolink deal suggest " + report.record)
+
+
+def _freshness(report: SummaryReport) -> str:
+    now = report.now
+    if report.as_of is None or now is None:
         return "No figures yet."
     minutes = int((now - report.as_of).total_seconds() // 60)
     age = "just now" if minutes < 1 else (f"{minutes} min ago" if minutes < 120
@@ -150,30 +150,19 @@ def refresh(
     of today's allowance (from Xero's X-DayLimit-Remaining), it stops before the first
     call with exit 6.
     """
-    from xerolink.services import documents, reports
-    from xerolink.services.crm import parse_ref
-
     if all_records == bool(ref):
         raise UsageError("give a record to refresh, or --all")
     if force and not all_records:
         raise UsageError("--force goes with --all")
-    deps = _deps(rt)
-    before = deps.gateway.log.total
     if all_records:
         with rt.out.progress("Refreshing linked contacts") as progress:
-            stats = documents.refresh_all(deps, force=force, progress=progress)
-        what, count, docs = "all linked contacts", stats.contacts, stats.documents
+            result = rt.app.refresh_all(force=force, progress=progress)
     else:
-        target = parse_ref(ref or "")
-        scope, found = reports.refresh(deps, target)
-        what, count, docs = str(target), len(scope.contact_ids), len(found)
-    calls = deps.gateway.log.total - before
-    if rt.out.is_human:
-        rt.out.line(f"Refreshed {what}: {plural(count, 'Xero contact')} in "
-                    f"{plural(calls, 'Xero call')}")
-    else:
-        rt.out.json({"refreshed": "all" if all_records else what, "contacts": count,
-                     "documents": docs, "xero_calls": calls})
+        result = rt.app.refresh(ref or "")
+    what = "all linked contacts" if all_records else result.refreshed
+    rt.out.result(result, lambda: rt.out.line(
+        f"Refreshed {what}: {plural(result.contacts, 'Xero contact')} in "
+        f"{plural(result.xero_calls, 'Xero call')}"))
 
 
 # -- details and view --------------------------------------------------------------------
@@ -193,25 +182,21 @@ def details(
     The cache keeps open quotes (DRAFT, SENT) and unpaid invoices and bills (DRAFT,
     SUBMITTED, AUTHORISED); paid, voided and declined documents are not listed.
     """
-    from xerolink.services import reports
-    from xerolink.services.crm import parse_ref
-
     allowed = ("DRAFT", "SENT", "SUBMITTED", "AUTHORISED")
     if status and status.upper() not in allowed:
         raise UsageError(f"--status must be one of {', '.join(allowed)}: details lists open "
                          "documents only")
     kinds = {k for k, on in (("quote", quotes), ("invoice", invoices), ("bill", bills)) if on}
-    rows, stale, problem = reports.details(_deps(rt), parse_ref(ref),
-                                           kinds=kinds or {"quote", "invoice", "bill"},
-                                           status=status, refresh=refresh_first)
-    target = parse_ref(ref)
-    rt.out.records(rows, DOC_COLUMNS if target.kind == "contact" else
+    found = rt.app.details(ref, kinds=kinds or ALL_KINDS, status=status,
+                           refresh=refresh_first)
+    rt.out.records(found.rows, DOC_COLUMNS if found.per_contact else
                    [CONTACT, *DOC_COLUMNS])  # whose each document is
-    if rows and rt.out.is_human and rt.out.console.width < WIDE:
+    if found.rows and rt.out.is_human and rt.out.console.width < WIDE:
         rt.out.line("Numbers link to Xero in terminals that support links; --json and --csv "
                     "include the View in Xero links, and `xerolink view DOC_ID` prints one.")
-    if stale:
-        rt.out.notice(f"warning: Xero could not be reached; listed from the cache ({problem})")
+    if found.stale:
+        rt.out.notice(f"warning: Xero could not be reached; listed from the cache "
+                      f"({found.problem})")
         raise typer.Exit(int(ExitCode.XERO_UNREACHABLE))
 
 
@@ -222,18 +207,13 @@ def view(
     open_browser: Annotated[bool, typer.Option("--open", help="Open it in the browser.")] = False,
 ) -> None:
     """Print (or open) the View in Xero link of a linked contact or a document."""
-    from xerolink.services import reports
-
-    what, url = reports.view(_deps(rt), target)
+    link = rt.app.view(target)
     if open_browser:
         import webbrowser
 
-        if not webbrowser.open(url):
+        if not webbrowser.open(link.url):
             rt.out.notice("could not open a browser; here is the link")
-    if rt.out.is_human:
-        rt.out.line(url)
-    else:
-        rt.out.json({"target": target, "what": what, "url": url})
+    rt.out.result(link, lambda: rt.out.line(link.url))
 
 
 # -- create --------------------------------------------------------------------------------
@@ -269,56 +249,24 @@ def _creator(kind: str) -> Any:
             "--deal", help="Also attach the new document to this deal (deal:ID or ID).")
         ] = None,
     ) -> None:
-        from xerolink.services import create as service
-        from xerolink.services.crm import parse_ref
+        from xerolink.services.create import draft_from
 
-        target = parse_ref(ref)
-        deal_id = parse_ref(deal, default="deal").id if deal is not None else None
-        if deal is not None and parse_ref(deal, default="deal").kind != "deal":
-            raise UsageError("--deal takes a deal (deal:ID)")
-        if file and line:
-            raise UsageError("give --line or --file, not both")
-        if file:
-            draft = service.from_file(file, kind)
-            overrides = {"date": date_, "due_date": due_date, "expiry_date": expiry_date}
-            for name, value in overrides.items():
-                if value:
-                    setattr(draft, name, service._date(value, f"--{name.replace('_', '-')}"))
-        else:
-            draft = service.Draft(
-                kind, [service.parse_line(spec, n) for n, spec in enumerate(line or [], 1)],
-                service._date(date_, "--date"), service._date(due_date, "--due-date"),
-                service._date(expiry_date, "--expiry-date"),
-                service._text(title, "--title", 100),
-                service._text(reference, "--reference", 255), currency)
-        if reference and file:
-            draft.reference = service._text(reference, "--reference", 255)
-        if title and file:
-            draft.title = service._text(title, "--title", 100)
-        if currency and file:
-            draft.currency = currency
-        sales = kind != "bill"
-        defaults = {"account": rt.config.get("sales_account" if sales else "purchases_account"),
-                    "tax_type": rt.config.get("sales_tax_type" if sales
-                                              else "purchases_tax_type")}
-        deps = _deps(rt)
-        service.check(draft, today=service.organisation_today(deps), defaults=defaults)
-        created = service.create(deps, target, draft, deal_id=deal_id)
+        draft = draft_from(kind, lines=line, file=file, date_=date_, due_date=due_date,
+                           expiry_date=expiry_date, title=title, reference=reference,
+                           currency=currency)
+        created = rt.app.create(ref, draft, deal=deal)
         doc = created.document
         if created.resumed:
             rt.out.notice(f"note: {created.resumed}")
-        if rt.out.is_human:
+
+        def human() -> None:
             label = {"quote": "quote", "invoice": "draft invoice", "bill": "draft bill"}[kind]
             rt.out.line(f"Created {label} {doc.number or doc.document_id} for "
                         f"{doc.total:,.2f} {doc.currency}"
-                        + (f", attached to deal:{deal_id}" if deal_id else ""))
+                        + (f", attached to deal:{created.deal}" if created.deal else ""))
             rt.out.line(f"View in Xero: {created.link}")
-        else:
-            rt.out.json({"type": doc.kind, "document_id": doc.document_id,
-                         "number": doc.number, "status": doc.status, "total": doc.total,
-                         "currency": doc.currency, "link": created.link,
-                         "deal": f"deal:{deal_id}" if deal_id else None,
-                         "resumed": created.resumed})
+
+        rt.out.result(created, human)
 
     create_document.__name__ = f"create_{kind}"
     create_document.__doc__ = {
@@ -337,64 +285,43 @@ DEAL = Annotated[str, typer.Argument(help="deal:ID (or a bare deal id).",
 DOC_IDS = Annotated[list[str], typer.Argument(metavar="DOC_ID...", help="Document ids.")]
 
 
-def _deal_ref(text: str) -> Any:
-    from xerolink.services.crm import parse_ref
-
-    ref = parse_ref(text, default="deal")
-    if ref.kind != "deal":
-        raise UsageError(f"{ref} is not a deal; use deal:ID")
-    return ref
-
-
 @command(deal_app, "suggest", lists=True, examples=["xerolink deal suggest deal:9"])
 def deal_suggest(
     rt: Runtime, deal: DEAL,
     refresh_first: Annotated[bool, typer.Option("--refresh", help="Fetch first.")] = False,
 ) -> None:
     """The open documents of the deal's primary contact and participants (those linked)."""
-    from xerolink.services import deals
-
-    rows, unlinked = deals.suggest(_deps(rt), _deal_ref(deal), refresh=refresh_first)
+    found = rt.app.deal_suggest(deal, refresh=refresh_first)
     shown = [c if c.key != "status" else Column("status", "Status", optional=True)
              for c in DOC_COLUMNS[:8] if c.key != "amount_due"]
-    rt.out.records(rows, [DOC_ID, CONTACT, *shown, Column("attached", "Attached")])
-    if unlinked:
-        rt.out.notice(f"not linked, so not included: {', '.join(unlinked)}")
+    rt.out.records(found.rows, [DOC_ID, CONTACT, *shown, Column("attached", "Attached")])
+    if found.unlinked:
+        rt.out.notice(f"not linked, so not included: {', '.join(found.unlinked)}")
 
 
 @command(deal_app, "attach", examples=["xerolink deal attach deal:9 7d0c6b3e-... 1a2b3c4d-..."])
 def deal_attach(rt: Runtime, deal: DEAL, document_ids: DOC_IDS) -> None:
     """Attach documents (of the deal's linked people) to the deal."""
-    from xerolink.services import deals
-
-    added = deals.attach(_deps(rt), _deal_ref(deal), document_ids)
-    _deal_result(rt, deal, "attached", added)
+    _deal_result(rt, rt.app.deal_attach(deal, document_ids))
 
 
 @command(deal_app, "detach", examples=["xerolink deal detach deal:9 7d0c6b3e-..."])
 def deal_detach(rt: Runtime, deal: DEAL, document_ids: DOC_IDS) -> None:
     """Detach documents from the deal."""
-    from xerolink.services import deals
-
-    removed = deals.detach(_deps(rt), _deal_ref(deal), document_ids)
-    _deal_result(rt, deal, "detached", removed)
+    _deal_result(rt, rt.app.deal_detach(deal, document_ids))
 
 
 @command(deal_app, "docs", lists=True, examples=["xerolink deal docs deal:9 --json"])
 def deal_docs(rt: Runtime, deal: DEAL) -> None:
     """The documents attached to the deal."""
-    from xerolink.services import reports
-
-    report = reports.summarize(_deps(rt), _deal_ref(deal), refresh=False)
-    rt.out.records(report.documents, [DOC_ID, *DOC_COLUMNS],
+    rt.out.records(rt.app.deal_documents(deal).rows, [DOC_ID, *DOC_COLUMNS],
                    empty="No documents are attached")
 
 
-def _deal_result(rt: Runtime, deal: str, verb: str, count: int) -> None:
-    ref = _deal_ref(deal)
-    if rt.out.is_human:
-        preposition = "to" if verb == "attached" else "from"
-        plural = "s" if count != 1 else ""
-        rt.out.line(f"{count} document{plural} {verb} {preposition} {ref}")
-    else:
-        rt.out.json({"deal": str(ref), verb: count})
+def _deal_result(rt: Runtime, change: DealChange) -> None:
+    def human() -> None:
+        preposition = "to" if change.verb == "attached" else "from"
+        rt.out.line(f"{plural(change.count, 'document')} {change.verb} {preposition} "
+                    f"{change.deal}")
+
+    rt.out.result(change, human)

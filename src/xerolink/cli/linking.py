@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +11,9 @@ from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import UsageError
 from xerolink.render import Column, natural
+
+if TYPE_CHECKING:
+    from xerolink.services.outcomes import AutoLinked
 
 REF = Annotated[str, typer.Argument(help="A CRM contact: contact:ID or a bare id.",
                                     autocompletion=completion.contact_ref)]
@@ -41,23 +44,12 @@ def register(app: typer.Typer) -> None:
         "xerolink create-contact contact:42 --name 'Ngata Design Ltd' --yes"])(create_contact)
 
 
-def _xero_row(contact: Any, **extra: Any) -> dict[str, Any]:
-    return {"xero_contact_id": contact.contact_id, "name": contact.name,
-            "first_name": contact.first_name, "last_name": contact.last_name,
-            "email": contact.email, **extra}
-
-
 def suggest(rt: Runtime, ref: REF) -> None:
     """Xero contacts that may be this CRM contact: by email (including contact
     persons'), then by name, ranked, each with why it matched."""
-    from xerolink.services import linking
-    from xerolink.services.crm import parse_ref
-
-    target = parse_ref(ref)
-    found = linking.suggest(rt.linking_deps(), target)
-    rows = [_xero_row(s.contact, score=s.score, reason=s.reason) for s in found]
-    rt.out.records(rows, [*XERO_COLUMNS, Column("score", "Score", justify="right"),
-                          Column("reason", "Why", wrap=True)], title=f"Suggestions for {target}")
+    found = rt.app.suggest(ref)
+    rt.out.records(found.rows, [*XERO_COLUMNS, Column("score", "Score", justify="right"),
+                                Column("reason", "Why", wrap=True)], title=found.title)
 
 
 def search(
@@ -68,10 +60,7 @@ def search(
     last: Annotated[str | None, typer.Option("--last", help="Last name.")] = None,
 ) -> None:
     """Search Xero contacts by name (one Xero call)."""
-    from xerolink.services import linking
-
-    found = linking.search(rt.linking_deps(), text, first, last)
-    rt.out.records([_xero_row(c) for c in found], XERO_COLUMNS)
+    rt.out.records(rt.app.search(text, first=first, last=last).rows, XERO_COLUMNS)
 
 
 def link(
@@ -94,9 +83,6 @@ def link(
         "of Xero's daily call allowance.")] = False,
 ) -> None:
     """Link a CRM contact to one Xero contact (checked to exist first)."""
-    from xerolink.services import linking
-    from xerolink.services.crm import parse_ref
-
     if auto:
         if ref or xero_contact_id or first or replace:
             raise UsageError("--auto takes no reference, ContactID, --first or --replace")
@@ -106,53 +92,36 @@ def link(
         raise UsageError("--dry-run and --force go with --auto")
     if not ref:
         raise UsageError("name the CRM contact to link (or use --auto)")
-    if first == bool(xero_contact_id):
-        raise UsageError("give either a Xero ContactID or --first")
-    target = parse_ref(ref)
-    if xero_contact_id:
-        from xerolink.services import ids
-
-        ids.check_contact_text(xero_contact_id)
-    deps = rt.linking_deps()
-    result = (linking.link_first(deps, target, replace=replace) if first
-              else linking.link(deps, target, xero_contact_id or "", replace=replace))
+    result = rt.app.link(ref, xero_contact_id, first=first, replace=replace)
     new = result.link
-    if rt.out.is_human:
+
+    def human() -> None:
         if result.unchanged:
-            rt.out.line(f"{target} is already linked to {new.xero_name} ({new.xero_contact_id})")
+            rt.out.line(f"{result.crm} is already linked to {new.xero_name} "
+                        f"({new.xero_contact_id})")
         else:
-            rt.out.line(f"Linked {target} to {new.xero_name} ({new.xero_contact_id})"
+            rt.out.line(f"Linked {result.crm} to {new.xero_name} ({new.xero_contact_id})"
                         + (f", replacing {result.replaced.xero_name}"
                            if result.replaced else ""))
-    else:
-        rt.out.json({"crm": str(target), "xero_contact_id": new.xero_contact_id,
-                     "xero_name": new.xero_name, "unchanged": result.unchanged,
-                     "replaced": None if result.replaced is None else {
-                         "xero_contact_id": result.replaced.xero_contact_id,
-                         "xero_name": result.replaced.xero_name}})
+
+    rt.out.result(result, human)
 
 
 def _auto(rt: Runtime, dry_run: bool, force: bool) -> None:
-    from xerolink.services import linking
-
-    deps = rt.linking_deps()
     with rt.out.progress("Reading Xero contacts") as progress:
-        report = linking.auto_link(deps, dry_run=dry_run, progress=progress, force=force)
-    calls = deps.gateway.log.total
-    if not rt.out.is_human:
-        rt.out.json({"dry_run": dry_run, "linked": report.linked,
-                     "ambiguous": report.ambiguous, "unmatched": report.unmatched,
-                     "already_linked": report.already_linked,
-                     "xero_contacts_fetched": report.synced.fetched if report.synced else 0,
-                     "xero_calls": calls})
-        return
+        report = rt.app.auto_link(dry_run=dry_run, progress=progress, force=force)
+    rt.out.result(report, lambda: _auto_human(rt, report))
+
+
+def _auto_human(rt: Runtime, report: AutoLinked) -> None:
+    dry_run = report.dry_run
     verb = "Would link" if dry_run else "Linked"
     rt.out.key_values([
         (verb, len(report.linked)),
         ("Ambiguous (several Xero contacts share the email)", len(report.ambiguous)),
         ("Unmatched", len(report.unmatched)),
         ("Already linked before this run", report.already_linked),
-        ("Xero calls", calls),
+        ("Xero calls", report.xero_calls),
     ], title="Auto-link" + (" (dry run)" if dry_run else ""))
     shown = 20
     if report.ambiguous:
@@ -179,30 +148,14 @@ def _auto(rt: Runtime, dry_run: bool, force: bool) -> None:
 
 def unlink(rt: Runtime, ref: REF) -> None:
     """Remove a CRM contact's link to Xero."""
-    from xerolink.services import linking
-    from xerolink.services.access import require_viewer
-    from xerolink.services.crm import parse_ref
-
-    target = parse_ref(ref)
-    connection = require_viewer(rt.store, rt.user)
-    removed = linking.unlink(rt.store, connection.tenant_id, target)
-    if rt.out.is_human:
-        rt.out.line(f"Unlinked {target} from {removed.xero_name} ({removed.xero_contact_id})")
-    else:
-        rt.out.json({"crm": str(target), "unlinked_xero_contact_id": removed.xero_contact_id})
+    result = rt.app.unlink(ref)
+    rt.out.result(result, lambda: rt.out.line(
+        f"Unlinked {result.crm} from {result.link.xero_name} ({result.link.xero_contact_id})"))
 
 
 def links(rt: Runtime) -> None:
     """Every link in the connected organisation: CRM record, Xero contact, who, when."""
-    from xerolink.services.access import require_viewer
-
-    connection = require_viewer(rt.store, rt.user)
-    rows = [{"crm": f"contact:{v.link.crm_contact_id}", "crm_name": v.crm_name,
-             "crm_email": v.crm_email, "xero_contact_id": v.link.xero_contact_id,
-             "xero_name": v.link.xero_name, "linked_by": v.link.linked_by,
-             "linked_at": v.link.linked_at}
-            for v in rt.store.list_link_views(connection.tenant_id)]
-    rt.out.records(sorted(rows, key=lambda r: natural(r["crm"])), LINK_COLUMNS)
+    rt.out.records(rt.app.links().rows, LINK_COLUMNS)
 
 
 def create_contact(
@@ -223,25 +176,17 @@ def create_contact(
     Shows what will be sent and asks on a terminal. If Xero refuses (a duplicate name,
     say), nothing is linked.
     """
-    from xerolink.services import linking
-    from xerolink.services.crm import parse_ref
-
-    target = parse_ref(ref)
-    deps = rt.linking_deps()
-    contact, new = linking.prepare_contact(deps.store, target, name=name,
-                                           first_name=first_name, last_name=last_name,
-                                           email=email, phone=phone)
+    fields = {"name": name, "first_name": first_name, "last_name": last_name,
+              "email": email, "phone": phone}
     if not yes and sys.stdin.isatty():
-        rt.out.notice(f"About to create in {deps.connection.tenant_name}: Name={new.name!r} "
+        new = rt.app.contact_preview(ref, **fields)
+        tenant = rt.app.deps().connection.tenant_name
+        rt.out.notice(f"About to create in {tenant}: Name={new.name!r} "
                       f"FirstName={new.first_name!r} LastName={new.last_name!r} "
                       f"EmailAddress={new.email!r} Phone={new.phone!r}")
         if not typer.confirm("Create this Xero contact?", default=True, err=True):
             raise UsageError("cancelled; nothing was created")
-    result = linking.create_contact(deps, contact, new, replace=replace)
-    created = result.link
-    if rt.out.is_human:
-        rt.out.line(f"Created Xero contact {created.xero_name} ({created.xero_contact_id}) "
-                    f"and linked it to {target}")
-    else:
-        rt.out.json({"crm": str(target), "xero_contact_id": created.xero_contact_id,
-                     "xero_name": created.xero_name, "sent": new.as_xero()})
+    result = rt.app.create_contact(ref, replace=replace, **fields)
+    rt.out.result(result, lambda: rt.out.line(
+        f"Created Xero contact {result.link.xero_name} ({result.link.xero_contact_id}) "
+        f"and linked it to {result.crm}"))

@@ -9,18 +9,9 @@ from typing import Annotated
 import typer
 
 from xerolink.cli._runtime import Runtime, command
-from xerolink.errors import UsageError
 from xerolink.render import Column
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _url(rt: Runtime) -> str:
-    url = rt.database_url
-    if not url:
-        raise UsageError("team mode needs a database: set XEROLINK_DATABASE_URL or "
-                         "`xerolink config set database_url postgresql://...`")
-    return url
 
 
 @command(app, "init", examples=[
@@ -29,20 +20,10 @@ def init(rt: Runtime) -> None:
     """Create the team's schema and two roles (viewers, admins), grant their privileges,
     and make your database login an admin. Needs a login that may create roles; safe to
     run again (it also upgrades the schema)."""
-    from xerolink.services import team
-    from xerolink.store import open_store
-
-    store = open_store(rt.profile, _url(rt), migrate=True)
-    try:
-        report = team.init(store)
-    finally:
-        store.close()
-    if rt.out.is_human:
-        rt.out.line(f"Team database ready: {report['database']} (schema "
-                    f"{report['schema_version']}); roles {report['viewers_role']} and "
-                    f"{report['admins_role']}; {report['admin']} is an admin")
-    else:
-        rt.out.json(report)
+    ready = rt.app.team_init()
+    rt.out.result(ready, lambda: rt.out.line(
+        f"Team database ready: {ready.database} (schema {ready.schema_version}); roles "
+        f"{ready.viewers_role} and {ready.admins_role}; {ready.admin} is an admin"))
 
 
 @command(app, "migrate", lists=True, examples=[
@@ -55,10 +36,7 @@ def migrate(
     """Copy a single-user profile (CRM records, links, deal documents, access,
     connection metadata, caches) into the team database. Running it twice changes
     nothing. Tokens are not copied: an admin runs `xerolink connect` once."""
-    from xerolink.services import team
-
-    _url(rt)
-    report = team.migrate_from_sqlite(rt.store, from_sqlite.expanduser())
-    rows = [{"table": table, **counts} for table, counts in report.items()]
-    rt.out.records(rows, [Column("table", "Table"), Column("rows", "Rows", justify="right"),
-                          Column("added", "Added", justify="right")])
+    report = rt.app.team_migrate(from_sqlite.expanduser())
+    rt.out.records(report.rows, [Column("table", "Table"),
+                                 Column("rows", "Rows", justify="right"),
+                                 Column("added", "Added", justify="right")])

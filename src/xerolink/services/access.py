@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from xerolink.errors import NotConnectedError, NotFoundError, PermissionDeniedError, UsageError
+from xerolink.results import Result
 from xerolink.store import Store
 from xerolink.store.records import AccessEntry, Connection
 
@@ -86,11 +88,15 @@ def check_may_take_tenant(store: Store, tenant_id: str, tenant_name: str, user: 
 
 
 @dataclass(frozen=True)
-class AccessChange:
+class AccessChange(Result):
     tenant_id: str
     tenant_name: str
     changed: list[str]
     role: str | None  # None: revoked
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tenant_id": self.tenant_id, "users": self.changed, "role": self.role,
+                "revoked": self.role is None}
 
 
 def grant(store: Store, acting_user: str, users: list[str], *, admin: bool,

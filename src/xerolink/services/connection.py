@@ -10,11 +10,12 @@ import enum
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from xerolink.clock import Clock
 from xerolink.errors import NotConnectedError, UsageError, XerolinkError, XeroRefusedError
+from xerolink.results import Result, to_jsonable
 from xerolink.services import access
 from xerolink.store import Store
 from xerolink.store.records import AccessEntry, Connection
@@ -62,12 +63,30 @@ class ConnectOptions:
     timeout: float = 300.0
 
 
+def connection_json(connection: Connection, state: ConnectionState) -> dict[str, Any]:
+    return {
+        "status": state.value,
+        "tenant_id": connection.tenant_id,
+        "tenant_name": connection.tenant_name,
+        "short_code": connection.short_code,
+        "base_currency": connection.base_currency,
+        "timezone": connection.timezone,
+        "auth_kind": connection.auth_kind,
+        "xero_url": connection.xero_url,
+        "connected_by": connection.connected_by,
+        "connected_at": connection.connected_at.isoformat(),
+    }
+
+
 @dataclass(frozen=True)
-class Connected:
+class Connected(Result):
     """A new connection, and what xerolink could not read about the organisation."""
 
     connection: Connection
     notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**connection_json(self.connection, RUNNING), "notes": list(self.notes)}
 
 
 @dataclass
@@ -128,7 +147,7 @@ def _exchange_and_finish(deps: Deps, options: ConnectOptions, code: str, redirec
     except OAuthError as exc:
         raise XeroRefusedError(f"Xero refused the authorisation code ({exc.error}); run "
                                "xerolink connect again") from None
-    now = deps.clock.now().timestamp()
+    now = deps.clock.now()
     tokens = token_set_from_answer(answer, kind="pkce", client_id=options.client_id, now=now)
     if not tokens.refresh_token:
         raise XeroRefusedError("Xero issued no refresh token; include the offline_access scope")
@@ -145,7 +164,7 @@ def connect_custom(deps: Deps, options: ConnectOptions, client_secret: str) -> C
     except OAuthError as exc:
         raise XeroRefusedError(f"Xero refused the Custom Connection's credentials "
                                f"({exc.error}); check the client id and secret") from None
-    now = deps.clock.now().timestamp()
+    now = deps.clock.now()
     tokens = token_set_from_answer(answer, kind="custom", client_id=options.client_id, now=now,
                                    client_secret=client_secret)
     return _finish(deps, options, tokens, choose=None)
@@ -240,7 +259,7 @@ def _revoke_quietly(identity: IdentityClient, tokens: TokenSet) -> None:
 
 
 @dataclass
-class StatusReport:
+class StatusReport(Result):
     status: ConnectionState
     connection: Connection | None = None
     verified: bool = False
@@ -253,6 +272,19 @@ class StatusReport:
     @property
     def running(self) -> bool:
         return self.status == RUNNING
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status.value, "detail": self.status.detail,
+                                "problem": self.problem, "verified": self.verified}
+        if self.connection is not None:
+            data.update(connection_json(self.connection, self.status))
+            data.update({
+                "token_expires_at": to_jsonable(self.token_expires_at),
+                "refresh_token_expires_at": to_jsonable(self.refresh_token_expires_at),
+                "access": [{"user": a.user, "role": a.role} for a in self.access_entries],
+                "rate_limits": self.rate_limits,
+            })
+        return data
 
 
 def status(deps: Deps, make_tokens: Callable[[Connection], Any], *, offline: bool
@@ -286,9 +318,9 @@ def status(deps: Deps, make_tokens: Callable[[Connection], Any], *, offline: boo
             if gateway.log.limits:
                 report.rate_limits = gateway.log.limits
         tokens = deps.token_store.load(connection.tenant_id) or tokens
-    report.token_expires_at = datetime.fromtimestamp(tokens.expires_at, UTC)
+    report.token_expires_at = tokens.expires_at
     if tokens.refresh_token and tokens.refresh_issued_at:
-        report.refresh_token_expires_at = (datetime.fromtimestamp(tokens.refresh_issued_at, UTC)
+        report.refresh_token_expires_at = (tokens.refresh_issued_at
                                            + timedelta(days=REFRESH_TOKEN_DAYS))
     if report.rate_limits is None and connection.rate_limits:
         import json
@@ -298,12 +330,16 @@ def status(deps: Deps, make_tokens: Callable[[Connection], Any], *, offline: boo
 
 
 @dataclass(frozen=True)
-class RemoveReport:
+class RemoveReport(Result):
     tenant_id: str
     tenant_name: str
     revoked_at_xero: bool
     warning: str | None
     kept: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"removed": True, "tenant_id": self.tenant_id, "tenant_name": self.tenant_name,
+                "revoked_at_xero": self.revoked_at_xero, "kept": self.kept}
 
 
 def remove(deps: Deps) -> RemoveReport:

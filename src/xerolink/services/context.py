@@ -1,5 +1,5 @@
-"""What the Xero-data services share: their dependencies (``Deps``), the progress
-callback they report through, and the bound on every paging loop."""
+"""What the Xero-data services share: their dependencies (``Deps``) and the progress
+callback they report through."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from xerolink.store.records import Connection
 if TYPE_CHECKING:  # the gateway (and the HTTP stack) loads only when a call is made
     from xerolink.xero.gateway import XeroGateway
 
-MAX_PAGES = 1000  # a bound on any paging loop: a million contacts or documents
 Progress = Callable[..., None]  # (done, total or None, phase=None)
 
 

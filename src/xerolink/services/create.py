@@ -27,6 +27,7 @@ from typing import Any
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError, XerolinkError, XeroUnreachableError
+from xerolink.results import Result, to_jsonable
 from xerolink.services import reports, summary
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
@@ -198,6 +199,31 @@ def from_file(path: Path, kind: str) -> Draft:
     return draft
 
 
+def draft_from(kind: str, *, lines: list[str] | None = None, file: Path | None = None,
+               date_: str | None = None, due_date: str | None = None,
+               expiry_date: str | None = None, title: str | None = None,
+               reference: str | None = None, currency: str | None = None) -> Draft:
+    """A draft from ``--line`` specs or a JSON file; the other options override the
+    file's fields. Every value is checked here; ``check`` then fills defaults."""
+    if file and lines:
+        raise UsageError("give --line or --file, not both")
+    if file:
+        draft = from_file(file, kind)
+    else:
+        draft = Draft(kind, [parse_line(spec, n) for n, spec in enumerate(lines or [], 1)])
+    for name, value in (("date", date_), ("due_date", due_date),
+                        ("expiry_date", expiry_date)):
+        if value:
+            setattr(draft, name, _date(value, f"--{name.replace('_', '-')}"))
+    if title:
+        draft.title = _text(title, "--title", 100)
+    if reference:
+        draft.reference = _text(reference, "--reference", 255)
+    if currency:
+        draft.currency = currency
+    return draft
+
+
 def check(draft: Draft, *, today: date, defaults: dict[str, str | None]) -> Draft:
     """Fill defaults and refuse what Xero would (or should) refuse."""
     if not draft.lines:
@@ -254,11 +280,18 @@ def xero_fields(draft: Draft, contact_id: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Created:
+class Created(Result):
     document: CachedDocument
     link: str
-    deal: str | None
+    deal: str | None  # the deal's id it was attached to
     resumed: str | None = None  # how an interrupted earlier run was completed, in words
+
+    def to_json(self) -> dict[str, Any]:
+        doc = self.document
+        return {"type": doc.kind, "document_id": doc.document_id, "number": doc.number,
+                "status": doc.status, "total": to_jsonable(doc.total),
+                "currency": doc.currency, "link": self.link,
+                "deal": f"deal:{self.deal}" if self.deal else None, "resumed": self.resumed}
 
 
 def fingerprint(kind: str, fields: dict[str, Any]) -> str:

@@ -3,13 +3,12 @@ contact's and participants' documents. A deal's summary counts exactly these."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from xerolink.errors import NotFoundError, UsageError
 from xerolink.services import documents, reports
 from xerolink.services import ids as resolve
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
+from xerolink.services.outcomes import DealSuggestions
 from xerolink.store.records import CrmDeal
 
 
@@ -35,7 +34,7 @@ def deal_contacts(deps: Deps, deal: CrmDeal) -> tuple[list[str], list[str]]:
     return linked, unlinked
 
 
-def suggest(deps: Deps, ref: Ref, *, refresh: bool) -> tuple[list[dict[str, Any]], list[str]]:
+def suggest(deps: Deps, ref: Ref, *, refresh: bool) -> DealSuggestions:
     """Documents of the deal's linked people, to choose from; and who is not linked."""
     deal = _deal(deps, ref)
     contacts, unlinked = deal_contacts(deps, deal)
@@ -48,7 +47,7 @@ def suggest(deps: Deps, ref: Ref, *, refresh: bool) -> tuple[list[dict[str, Any]
     names = reports.contact_names(deps)
     rows = [{**reports.document_row(deps, d, names), "attached": d.document_id in attached}
             for d in deps.store.documents_for_contacts(deps.tenant, contacts)]
-    return rows, unlinked
+    return DealSuggestions(rows, unlinked=unlinked)
 
 
 def attach(deps: Deps, ref: Ref, document_ids: list[str]) -> int:

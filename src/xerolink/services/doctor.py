@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from xerolink.results import Result
+
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
 SKEW_WARNING = timedelta(minutes=1)
 SKEW_PROBLEM = timedelta(minutes=5)  # the refresh watermarks' margin
@@ -31,6 +33,25 @@ class Check:
     status: str
     detail: str
     action: str = ""
+
+
+@dataclass(frozen=True)
+class Diagnosis(Result):
+    """Every check doctor made; a problem among them makes ``doctor`` exit 1."""
+
+    checks: list[Check]
+
+    @property
+    def problem(self) -> bool:
+        return any(c.status == PROBLEM for c in self.checks)
+
+    @property
+    def rows(self) -> list[dict[str, str]]:
+        return [{"check": c.name, "status": c.status, "detail": c.detail,
+                 "action": c.action} for c in self.checks]
+
+    def to_json(self) -> Any:
+        return self.rows
 
 
 def versions() -> Check:
@@ -115,7 +136,7 @@ def connection_checks(connection: Any, tokens: Any, now: datetime, *,
                             "run xerolink connect"))
         return checks
     if tokens.kind == "pkce" and tokens.refresh_issued_at:
-        expires = datetime.fromtimestamp(tokens.refresh_issued_at, UTC) + timedelta(days=60)
+        expires = tokens.refresh_issued_at + timedelta(days=60)
         left = expires - now
         if left <= timedelta(0):
             checks.append(Check("refresh token", PROBLEM, f"expired on {expires:%Y-%m-%d}",
@@ -198,7 +219,11 @@ class Inputs:
     live: Callable[[Any], Check] | None  # one Xero call for the connection; None: offline
 
 
-def diagnose(given: Inputs) -> list[Check]:
+def diagnose(given: Inputs) -> Diagnosis:
+    return Diagnosis(_checks(given))
+
+
+def _checks(given: Inputs) -> list[Check]:
     """Every check, each surviving what the others find."""
     from xerolink.errors import XerolinkError
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from xerolink.services.context import MAX_PAGES, Deps, Progress
+from xerolink.services.context import Deps, Progress
 from xerolink.store.records import CachedDocument
 from xerolink.xero import models
 from xerolink.xero.gateway import EndpointUnavailable, ScopeMissing, UriTooLong, id_batch_size
@@ -238,15 +239,10 @@ def _read_batches(deps: Deps, batches: list[list[str]]
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _read_invoice_pages(deps: Deps, **filters: object) -> list[CachedDocument]:
-    documents: list[CachedDocument] = []
+def _read_invoice_pages(deps: Deps, **filters: Any) -> list[CachedDocument]:
     now = deps.now()
-    for page in range(1, MAX_PAGES + 1):
-        raw, page_count = deps.gateway.invoices_page(page, **filters)  # type: ignore[arg-type]
-        documents += [models.invoice(d, now) for d in raw]
-        if len(raw) < 1000 or page >= page_count:
-            break
-    return documents
+    return [models.invoice(d, now) for page in deps.gateway.invoice_pages(**filters)
+            for d in page.items]
 
 
 def _invoices_since(deps: Deps, watermark: datetime, started: datetime) -> None:
@@ -302,15 +298,10 @@ def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> No
                               started.isoformat())
 
 
-def _read_quote_pages(deps: Deps, **filters: object) -> list[CachedDocument]:
-    quotes: list[CachedDocument] = []
+def _read_quote_pages(deps: Deps, **filters: Any) -> list[CachedDocument]:
     now = deps.now()
-    for page in range(1, MAX_PAGES + 1):
-        raw = deps.gateway.quotes_page(page, **filters)  # type: ignore[arg-type]
-        quotes += [models.quote(q, now) for q in raw]
-        if len(raw) < 100:
-            break
-    return quotes
+    return [models.quote(q, now) for page in deps.gateway.quote_pages(**filters)
+            for q in page.items]
 
 
 def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:

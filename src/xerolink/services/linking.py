@@ -15,7 +15,7 @@ from typing import Any
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
-from xerolink.services.context import MAX_PAGES, Deps, Progress
+from xerolink.services.context import Deps, Progress
 from xerolink.services.crm import EMAIL, Ref
 from xerolink.store import Store
 from xerolink.store.records import CrmContact, Link, XeroContact
@@ -66,24 +66,20 @@ def _read_pages(deps: Deps, start: int, since: datetime | None, progress: Progre
                 *, started: datetime | None = None) -> tuple[int, int, datetime | None]:
     """Read pages from ``start``; with ``started`` (a full read), record after each page
     where to resume."""
-    fetched, calls, newest, page = 0, 0, None, start
-    while page <= MAX_PAGES:
-        raw, page_count = deps.gateway.contacts_page(page, modified_since=since)
+    fetched, calls, newest = 0, 0, None
+    for page in deps.gateway.contact_pages(start=start, modified_since=since):
         calls += 1
-        contacts = [models.contact(c) for c in raw]
+        contacts = [models.contact(c) for c in page.items]
         deps.store.upsert_xero_contacts(deps.tenant, contacts)
         fetched += len(contacts)
         for contact in contacts:
             if contact.updated_utc and (newest is None or contact.updated_utc > newest):
                 newest = contact.updated_utc
         if started is not None:
-            deps.store.set_sync_state(deps.tenant, FULL_SYNC, str(page + 1),
+            deps.store.set_sync_state(deps.tenant, FULL_SYNC, str(page.number + 1),
                                       started.isoformat())
         if progress is not None:
-            progress(page, page_count or page)
-        if len(raw) < 1000 or page >= page_count:
-            break
-        page += 1
+            progress(page.number, page.count or page.number)
     return fetched, calls, newest
 
 

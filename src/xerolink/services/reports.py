@@ -12,10 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from xerolink.errors import NotFoundError, UsageError, XeroUnreachableError
+from xerolink.results import Result
 from xerolink.services import documents, summary
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.services.linking import is_xero_id
+from xerolink.services.outcomes import Documents, ViewLink
 from xerolink.store.records import CachedDocument
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
@@ -68,7 +70,10 @@ def resolve(deps: Deps, ref: Ref) -> Scope:
 
 
 @dataclass
-class SummaryReport:
+class SummaryReport(Result):
+    """A record's figures. ``to_json()`` is ``summary --json``; ``now`` (when it was
+    made) gives the figures' age."""
+
     record: str
     title: str
     tenant_id: str
@@ -81,6 +86,7 @@ class SummaryReport:
     members: list[dict[str, Any]] = field(default_factory=list)
     documents: list[dict[str, Any]] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)  # figure -> why
+    now: datetime | None = None
 
     @property
     def notes(self) -> list[str]:
@@ -93,12 +99,14 @@ class SummaryReport:
             notes.append(f"{summary.LABELS[name].lower()} are unavailable: {reason}")
         return notes
 
-    def as_json(self, now: datetime) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
+        now = self.now
         data: dict[str, Any] = {
             "record": self.record, "tenant_id": self.tenant_id,
             "base_currency": self.base_currency or None,
             "as_of": None if self.as_of is None else self.as_of.isoformat(),
-            "age_seconds": None if self.as_of is None else int((now - self.as_of).total_seconds()),
+            "age_seconds": None if self.as_of is None or now is None
+            else int((now - self.as_of).total_seconds()),
             "cached": self.cached, "stale": self.stale,
         }
         if self.stale:
@@ -169,7 +177,7 @@ def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
         record=str(ref), title=scope.title, tenant_id=deps.tenant,
         base_currency=deps.connection.base_currency or "", as_of=_as_of(deps, scope, docs),
         cached=not fetched, stale=stale, problem=problem,
-        figures=summary.figures(docs, today), members=scope.members,
+        figures=summary.figures(docs, today), members=scope.members, now=deps.now(),
     )
     why = documents.quotes_unavailable(deps)
     if why:
@@ -217,7 +225,7 @@ def document_row(deps: Deps, doc: CachedDocument, names: dict[str, str] | None =
 
 
 def details(deps: Deps, ref: Ref, *, kinds: set[str], status: str | None,
-            refresh: bool) -> tuple[list[dict[str, Any]], bool, str | None]:
+            refresh: bool) -> Documents:
     scope = resolve(deps, ref)
     _, stale, problem = _ensure(deps, scope, refresh=refresh)
     wanted_status = status.upper() if status else None
@@ -225,10 +233,10 @@ def details(deps: Deps, ref: Ref, *, kinds: set[str], status: str | None,
     rows = [document_row(deps, d, names) for d in scope_documents(deps, scope)
             if d.kind in kinds and (wanted_status is None or d.status == wanted_status)]
     rows.sort(key=lambda r: (r["type"], str(r["date"] or ""), r["number"]))
-    return rows, stale, problem
+    return Documents(rows, per_contact=ref.kind == "contact", stale=stale, problem=problem)
 
 
-def view(deps: Deps, target: str) -> tuple[str, str]:
+def view(deps: Deps, target: str) -> ViewLink:
     """The View in Xero link of a linked contact or a document: (what, url)."""
     from xerolink.services import ids
 
@@ -240,12 +248,13 @@ def view(deps: Deps, target: str) -> tuple[str, str]:
         document = ids.document_id(deps, text)  # an id, a unique prefix or a number
     if document is not None:
         doc = documents.find(deps, [document])[document]
-        return (f"{KIND_NAMES[doc.kind]} {doc.number}".strip(),
-                deeplinks.document(endpoints, short, doc.kind, doc.document_id))
+        return ViewLink(target, f"{KIND_NAMES[doc.kind]} {doc.number}".strip(),
+                        deeplinks.document(endpoints, short, doc.kind, doc.document_id))
     from xerolink.services.crm import parse_ref
 
     ref = parse_ref(text)
     if ref.kind != "contact":
         raise UsageError("view takes a contact (contact:ID) or a document's id or number")
     scope = resolve(deps, ref)
-    return scope.title, deeplinks.contact(endpoints, short, scope.contact_ids[0])
+    return ViewLink(target, scope.title,
+                    deeplinks.contact(endpoints, short, scope.contact_ids[0]))

@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from xerolink.errors import NotFoundError, PermissionDeniedError
+from xerolink.services.outcomes import Rows, TeamReady
 
 
-def init(store: Any) -> dict[str, Any]:
+def init(store: Any) -> TeamReady:
     viewers, admins = store.initialise_team()
-    return {"database": store.path, "schema_version": store.schema_version(),
-            "viewers_role": viewers, "admins_role": admins, "admin": store.login}
+    return TeamReady(store.path, store.schema_version(), viewers, admins, store.login)
 
 
-def migrate_from_sqlite(store: Any, path: Path) -> dict[str, dict[str, int]]:
+def migrate_from_sqlite(store: Any, path: Path) -> Rows:
+    """Every table's rows copied, and how many were new: one row per table."""
     from xerolink.store.sqlite import SqliteStore
 
     if store.role_of("", store.login) != "admin":
@@ -25,11 +26,11 @@ def migrate_from_sqlite(store: Any, path: Path) -> dict[str, dict[str, int]]:
         raise NotFoundError(f"no SQLite store at {path}")
     source = SqliteStore(path)
     try:
-        report = {}
+        report = []
         for table in store.COPY_ORDER:
             columns, rows = source.export_table(table)
             added = store.import_rows(table, columns, rows)
-            report[table] = {"rows": len(rows), "added": added}
-        return report
+            report.append({"table": table, "rows": len(rows), "added": added})
+        return Rows(report)
     finally:
         source.close()

@@ -1,366 +1,51 @@
-"""The Xero gateway: every accounting and connections call goes through ``call``.
-
-Built on xero-python (it builds the requests) with xerolink's own transport rules:
-at most 5 requests in flight, each with a connect and a read timeout; GETs, and
-writes that carry an Idempotency-Key, retried on 5xx and dropped connections with
-bounded backoff; 429s honoured as Xero sends them (a minute limit's Retry-After
-waited out up to ``max_wait``, the concurrent limit, which has no Retry-After,
-retried after short growing pauses, the day limit failing fast); a 401 refreshes the
-token once unless Xero says the scope is missing; URLs kept under Xero's length
-limit; rate-limit headers and bytes downloaded recorded; Xero's validation messages
-turned into one readable line. Every behaviour relied on here has its source in
-docs/xero-fidelity.md.
-"""
+"""The Xero gateway: the accounting and connections resources xerolink reads and
+writes, each one call (or one page) through ``Transport.call``, and the paging
+iterators that own Xero's page sizes."""
 
 from __future__ import annotations
 
-import collections
-import math
-import threading
-import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from xerolink.errors import (
-    NotConnectedError,
-    NotFoundError,
-    XeroRefusedError,
-    XeroUnreachableError,
+from xerolink.errors import NotFoundError, XeroUnreachableError
+from xerolink.xero.answers import (
+    CallLog,
+    EndpointUnavailable,
+    OrganisationInfo,
+    ScopeMissing,
+    TenantInfo,
+    TokenProvider,
+    UriTooLong,
+    validation_message,
 )
-from xerolink.xero.endpoints import Endpoints
-from xerolink.xero.http import (
-    CONNECT_TIMEOUT,
-    MAX_IN_FLIGHT,
-    READ_TIMEOUT,
-    RetryPolicy,
-    is_timeout,
-    pool_manager,
-    transport_errors,
-)
-from xerolink.xero.jsonutil import MalformedAnswer, loads, text
+from xerolink.xero.jsonutil import text
+from xerolink.xero.transport import MAX_URL, UNIT_DP, Transport, id_batch_size
 
+__all__ = ["MAX_URL", "CallLog", "EndpointUnavailable", "OrganisationInfo", "Page",
+           "ScopeMissing",
+           "TenantInfo", "TokenProvider", "UriTooLong", "XeroGateway", "id_batch_size",
+           "validation_message"]
 
-class UriTooLong(XeroRefusedError):
-    """Xero refused a URL as too long: send fewer ids per request."""
-
-
-class ScopeMissing(NotConnectedError):
-    """Xero's 401 AuthorizationUnsuccessful: the token lacks the call's scope (or the
-    app's tier lacks the endpoint). Refreshing cannot help; reconnecting with the
-    scope can."""
-
-    def __init__(self, message: str, scope: str | None) -> None:
-        super().__init__(message)
-        self.scope = scope
-
-
-class EndpointUnavailable(XeroRefusedError):
-    """The server does not serve this endpoint (a 404 on a list, not on an id)."""
-
-
-# Xero answers a URL longer than about 2,048 characters with a plain-text 404; stay
-# well under it (docs/xero-fidelity.md).
-MAX_URL = 2000
-_URL_RESERVE = 220  # the path and every other parameter of an id-list request
-ID_CHARS = 39  # a GUID and a URL-encoded comma (%2C)
-# The concurrent limit's 429 has no Retry-After: short growing pauses instead.
-BUSY_FIRST_PAUSE, BUSY_MAX_PAUSE, BUSY_MAX_TRIES = 0.1, 1.0, 40
-UNIT_DP = 4  # unit amounts to four decimal places, as xerolink accepts them
-
-
-class TokenProvider(Protocol):
-    def access_token(self, rejected: str | None = None) -> str: ...
+# Xero's page sizes: Contacts and Invoices take pageSize (up to 1,000); Quotes has no
+# pageSize and answers 100 a page (docs/xero-fidelity.md).
+CONTACTS_PAGE = 1000
+INVOICES_PAGE = 1000
+QUOTES_PAGE = 100
+MAX_PAGES = 1000  # a bound on any paging loop: a million contacts or documents
 
 
 @dataclass(frozen=True)
-class TenantInfo:
-    tenant_id: str
-    tenant_name: str
-    tenant_type: str
-    connection_id: str
+class Page:
+    """One page of a paged read: its number, Xero's page count (when it says), items."""
+
+    number: int
+    count: int | None
+    items: list[dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class OrganisationInfo:
-    name: str
-    short_code: str
-    base_currency: str
-    timezone: str
-    country_code: str
-
-
-class _BearerAuth:
-    """Plugged into xero-python's configuration: the SDK asks it for the header of each
-    request; the token is the one this thread obtained from the TokenProvider."""
-
-    def __init__(self) -> None:
-        self.local = threading.local()
-
-    def get_auth_settings(self) -> Callable[[Any], dict[str, str]]:
-        def settings(api_client: Any) -> dict[str, str]:
-            return {"type": "oauth2", "in": "header", "key": "Authorization",
-                    "value": f"Bearer {self.local.token}"}
-
-        return settings
-
-
-@dataclass
-class CallLog:
-    """What this run cost: calls by endpoint, retries, waits, last rate-limit headroom."""
-
-    calls: collections.Counter[str] = field(default_factory=collections.Counter)
-    retries: int = 0
-    waited_seconds: float = 0.0
-    limits: dict[str, Any] = field(default_factory=dict)
-    bytes_in: int = 0  # response bodies downloaded: Xero bills egress by the GB
-    server_date: str | None = None  # Xero's Date header, for clock-skew checks
-    server_date_seen_at: datetime | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
-
-
-class XeroGateway:
-    def __init__(
-        self,
-        endpoints: Endpoints,
-        tokens: TokenProvider,
-        *,
-        tenant_id: str | None = None,
-        max_wait: float = 60.0,
-        notice: Callable[[str], None] = lambda _text: None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        http: Any = None,
-        scopes: str | None = None,
-        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
-    ) -> None:
-        self.endpoints = endpoints
-        self.scopes = scopes  # what the connection was granted, for advice on a 401
-        self.timeout = timeout
-        self.tokens = tokens
-        self.tenant_id = tenant_id
-        self.max_wait = max_wait
-        self.notice = notice
-        self.retry = retry or RetryPolicy(sleep=sleep)
-        self.sleep = sleep
-        self.log = CallLog()
-        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
-        self._auth = _BearerAuth()
-        self._http = http
-        self._client: Any = None
-
-    # -- SDK wiring --------------------------------------------------------------
-    @property
-    def raw(self) -> dict[str, Any]:
-        """Arguments for every SDK call: the answer unparsed (xerolink parses it, as
-        Decimal), and a connect and a read timeout. xero-python otherwise passes
-        ``timeout=None`` to urllib3, overriding the pool's timeouts: a silent server
-        would hold a call forever."""
-        return {"_preload_content": False, "_request_timeout": self.timeout}
-
-    def _api_client(self) -> Any:
-        if self._client is None:
-            from xero_python.api_client import ApiClient, Configuration
-
-            configuration = Configuration()
-            configuration.oauth2_token = self._auth  # xerolink owns the token
-            client = ApiClient(configuration, pool_threads=1)
-            client.rest_client.pool_manager = self._http or pool_manager(timeout=self.timeout)
-            client.user_agent = "xerolink"
-            self._client = client
-        return self._client
-
-    def accounting_api(self) -> Any:
-        from xero_python.accounting import AccountingApi
-
-        return AccountingApi(self._api_client(), base_url=self.endpoints.accounting)
-
-    def identity_api(self) -> Any:
-        from xero_python.identity import IdentityApi
-
-        return IdentityApi(self._api_client(), base_url=self.endpoints.identity)
-
-    # -- the one call path ----------------------------------------------------------
-    def call(self, label: str, invoke: Callable[[], Any], *, idempotent: bool,
-             many_ids: bool = False) -> Any:
-        """Run one SDK call (made with ``**self.raw``) and return parsed JSON.
-
-        ``idempotent``: safe to send again (a GET, or a write with an Idempotency-Key).
-        ``many_ids``: the URL carries a list of several ids, so a 400, 404 or 414 means
-        "too long" (Xero's answer past about 2,048 characters), not "no such record".
-        """
-        from xero_python.exceptions import ApiException
-
-        attempt, reauthorised, waited, busy, timeouts = 0, False, 0.0, 0, 0
-        while True:
-            token = self.tokens.access_token()
-            self._auth.local.token = token
-            try:
-                with self._slots:
-                    with self.log.lock:
-                        self.log.calls[label] += 1
-                    response = invoke()
-                    body, headers = response.data, response.headers
-                    response.release_conn()
-                self._note_limits(headers, body)
-                return loads(body)
-            except ApiException as exc:
-                self._note_limits(exc.headers or {}, exc.body)
-                status = exc.status or 0
-                if status == 401:
-                    reason = _problem_detail(exc.body)
-                    if "AuthorizationUnsuccessful" in reason:
-                        raise self._scope_missing(label) from None
-                    if not reauthorised:  # TokenExpired, AuthenticationUnsuccessful
-                        reauthorised = True
-                        self.tokens.access_token(rejected=token)
-                        continue
-                if status == 429:
-                    pause, busy = self._wait_for_limit(exc.headers or {}, waited, busy, label)
-                    waited += pause
-                    continue
-                if status >= 500 and idempotent and attempt + 1 < self.retry.attempts:
-                    attempt = self._backoff(attempt)
-                    continue
-                raise self._refusal(status, exc.body or b"", label, many_ids) from None
-            except MalformedAnswer as exc:
-                if idempotent and attempt + 1 < self.retry.attempts:
-                    attempt = self._backoff(attempt)
-                    continue
-                raise XeroUnreachableError(
-                    f"Xero's answer to {label} could not be read ({exc}); try again") from None
-            except transport_errors() as exc:
-                timed_out = is_timeout(exc)
-                timeouts += timed_out
-                if idempotent and attempt + 1 < self.retry.attempts and \
-                        timeouts < self.retry.timeout_attempts:
-                    attempt = self._backoff(attempt)
-                    continue
-                if timed_out:
-                    raise XeroUnreachableError(
-                        f"Xero did not answer {label} within {self.timeout[1]:g} s ({timeouts} "
-                        "tries); check the network, or raise read_timeout with `xerolink "
-                        "config set read_timeout SECONDS`") from None
-                raise XeroUnreachableError(
-                    f"Xero could not be reached for {label} ({type(exc).__name__}) after "
-                    f"{attempt + 1} tries; check the network and try again") from None
-
-    def _backoff(self, attempt: int) -> int:
-        with self.log.lock:
-            self.log.retries += 1
-        self.retry.pause(attempt)
-        return attempt + 1
-
-    def _wait_for_limit(self, headers: Any, waited: float, busy: int, label: str
-                        ) -> tuple[float, int]:
-        """Sleep as a 429 asks; returns (seconds slept, concurrent refusals so far)."""
-        problem = text(_header(headers, "X-Rate-Limit-Problem")).lower()
-        try:
-            raw = _header(headers, "Retry-After")
-            retry_after = None if raw in (None, "") else max(0.0, float(raw))
-        except ValueError:
-            retry_after = None
-        if retry_after is not None and not math.isfinite(retry_after):
-            retry_after = None
-        if problem == "day":
-            seconds = retry_after if retry_after is not None else 86400.0
-            resets = datetime.now(UTC) + timedelta(seconds=seconds)
-            hours, minutes = divmod(int(seconds) // 60, 60)
-            raise XeroRefusedError(
-                f"Xero's daily call limit for this organisation is used up; it resets in "
-                f"about {hours} h {minutes} min (at {resets:%Y-%m-%d %H:%M} UTC)")
-        if retry_after is None:
-            # The concurrent limit (Xero sends no Retry-After with it): another
-            # process holds the slots; they free within a round trip or so.
-            busy += 1
-            pause = min(BUSY_MAX_PAUSE, BUSY_FIRST_PAUSE * (1.5 ** (busy - 1)))
-            pause *= 0.5 + self.retry.rng.random() / 2
-            if busy > BUSY_MAX_TRIES or waited + pause > self.max_wait:
-                raise XeroRefusedError(
-                    f"Xero kept answering that too many calls to this organisation are in "
-                    f"flight ({busy} tries for {label}); try again shortly")
-        else:
-            pause = max(1.0, retry_after)
-            if waited + pause > self.max_wait:
-                raise XeroRefusedError(
-                    f"Xero's {problem or 'minute'} rate limit is reached and waiting "
-                    f"{int(pause)} s more would pass --max-wait ({int(self.max_wait)} s); "
-                    "try again shortly")
-            self.notice(f"Xero's {problem or 'minute'} rate limit reached during {label}; "
-                        f"waiting {int(pause)} s")
-        self.sleep(pause)
-        with self.log.lock:
-            self.log.waited_seconds += pause
-        return pause, busy
-
-    def _scope_missing(self, label: str) -> ScopeMissing:
-        from xerolink.xero.scopes import broad_equivalent, needed_for, with_scope
-
-        needed = needed_for(label)
-        if needed is None:
-            return ScopeMissing(f"Xero refused {label}: this connection is not authorised "
-                                "for it (AuthorizationUnsuccessful); an admin can run "
-                                "`xerolink connect` again", None)
-        broad = broad_equivalent(needed)
-        also = f" (or {broad} on apps created before March 2026)" if broad else ""
-        return ScopeMissing(
-            f"this connection lacks the {needed} scope that {label} needs{also}; an admin "
-            f"can grant it with: xerolink connect --scopes \"{with_scope(self.scopes, needed)}\"",
-            needed)
-
-    def _note_limits(self, headers: Any, body: Any) -> None:
-        if body:
-            with self.log.lock:
-                self.log.bytes_in += len(body)
-        date = _header(headers, "Date")
-        if date:
-            with self.log.lock:
-                self.log.server_date = str(date)
-                self.log.server_date_seen_at = datetime.now(UTC)
-        seen = {}
-        for name, key in (("X-MinLimit-Remaining", "minute_remaining"),
-                          ("X-DayLimit-Remaining", "day_remaining"),
-                          ("X-AppMinLimit-Remaining", "app_minute_remaining")):
-            value = _header(headers, name)
-            if value is not None and str(value).isdigit():
-                seen[key] = int(value)
-        if seen:
-            seen["seen_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-            with self.log.lock:
-                # Calls in flight together answer in any order; within one run the
-                # smallest day remainder is the current one.
-                before = self.log.limits.get("day_remaining")
-                if before is not None and "day_remaining" in seen:
-                    seen["day_remaining"] = min(before, seen["day_remaining"])
-                self.log.limits = seen
-
-    @staticmethod
-    def _refusal(status: int, body: bytes, label: str, many_ids: bool) -> Exception:
-        if many_ids and status in (400, 404, 414):
-            return UriTooLong(f"Xero refused {label}: the request URL is too long")
-        if status == 404 and "{id}" not in label:
-            return EndpointUnavailable(f"this Xero server does not serve {label}")
-        if status == 401:
-            return NotConnectedError("Xero rejected the connection's token; run "
-                                     "`xerolink connect`")
-        if status == 403:
-            return NotConnectedError("Xero says this organisation is no longer connected to "
-                                     "the app; run `xerolink connect`")
-        if status == 404:
-            return NotFoundError(f"{label}: Xero has no such record")
-        if status == 414:
-            return UriTooLong(f"Xero refused {label}: the request URL is too long")
-        if status >= 500:
-            return XeroUnreachableError(f"Xero kept failing ({status}) for {label}; try again")
-        return XeroRefusedError(f"Xero refused {label}: {validation_message(body)}")
-
-    # -- calls ---------------------------------------------------------------------
+class XeroGateway(Transport):
     def connections(self) -> list[TenantInfo]:
         api = self.identity_api()
         data = self.call("GET connections",
@@ -384,7 +69,7 @@ class XeroGateway:
                                 text(org.get("CountryCode")))
 
     def contacts_page(self, page: int, *, modified_since: datetime | None = None,
-                      page_size: int = 1000) -> tuple[list[dict[str, Any]], int]:
+                      page_size: int = CONTACTS_PAGE) -> tuple[list[dict[str, Any]], int]:
         """One page of the organisation's contacts, archived included, with contact
         persons (so no summaryOnly). Returns the contacts and Xero's page count."""
         api, tenant = self.accounting_api(), self._tenant()
@@ -431,7 +116,8 @@ class XeroGateway:
                       modified_since: datetime | None = None,
                       numbers: list[str] | None = None
                       ) -> tuple[list[dict[str, Any]], int]:
-        """A page of up to 1,000 invoices and bills, summaryOnly, filtered by Xero."""
+        """A page of up to 1,000 invoices and bills, summaryOnly, filtered by Xero.
+        Returns the documents and Xero's page count."""
         api, tenant = self.accounting_api(), self._tenant()
         extra: dict[str, Any] = {}
         if numbers:
@@ -446,7 +132,7 @@ class XeroGateway:
             extra["if_modified_since"] = modified_since
         many = len(contact_ids or ()) > 1 or len(ids or ()) > 1
         data = self.call("GET Invoices", lambda: api.get_invoices(
-            tenant, page=page, page_size=1000, summary_only=True, _preload_content=False,
+            tenant, page=page, page_size=INVOICES_PAGE, summary_only=True, _preload_content=False,
             _request_timeout=self.timeout, **extra), idempotent=True, many_ids=many)
         pages = (data.get("pagination") or {}).get("pageCount")
         return list(data.get("Invoices") or []), int(pages) if pages is not None else page
@@ -468,6 +154,39 @@ class XeroGateway:
         data = self.call("GET Quotes", lambda: api.get_quotes(
             tenant, page=page, **self.raw, **extra), idempotent=True)
         return list(data.get("Quotes") or [])
+
+    # -- paged reads: each page one call, bounded by MAX_PAGES ------------------------
+    def contact_pages(self, *, start: int = 1, modified_since: datetime | None = None
+                      ) -> Iterator[Page]:
+        """The organisation's contacts page by page from ``start``; a short page (or
+        Xero's page count) ends it."""
+        for number in range(start, start + MAX_PAGES):
+            items, count = self.contacts_page(number, modified_since=modified_since)
+            yield Page(number, count, items)
+            if len(items) < CONTACTS_PAGE or number >= count:
+                return
+
+    def invoice_pages(self, *, contact_ids: list[str] | None = None,
+                      statuses: tuple[str, ...] | None = None, ids: list[str] | None = None,
+                      modified_since: datetime | None = None) -> Iterator[Page]:
+        """Invoices and bills matching the filters, page by page."""
+        for number in range(1, MAX_PAGES + 1):
+            items, count = self.invoices_page(number, contact_ids=contact_ids,
+                                              statuses=statuses, ids=ids,
+                                              modified_since=modified_since)
+            yield Page(number, count, items)
+            if len(items) < INVOICES_PAGE or number >= count:
+                return
+
+    def quote_pages(self, *, contact_id: str | None = None, status: str | None = None,
+                    modified_since: datetime | None = None) -> Iterator[Page]:
+        """Quotes matching the filters, page by page (Xero gives no page count)."""
+        for number in range(1, MAX_PAGES + 1):
+            items = self.quotes_page(number, contact_id=contact_id, status=status,
+                                     modified_since=modified_since)
+            yield Page(number, None, items)
+            if len(items) < QUOTES_PAGE:
+                return
 
     def get_quote(self, quote_id: str) -> dict[str, Any]:
         api, tenant = self.accounting_api(), self._tenant()
@@ -501,65 +220,3 @@ class XeroGateway:
             _return_http_data_only=True, collection_formats={}, **self.raw), idempotent=True)
         return dict(data["Quotes"][0])
 
-    @property
-    def id_batch_size(self) -> int:
-        return id_batch_size(self.endpoints.base_url)
-
-    def _tenant(self) -> str:
-        if not self.tenant_id:
-            raise NotConnectedError("no Xero organisation is chosen; run `xerolink connect`")
-        return self.tenant_id
-
-    @staticmethod
-    def new_idempotency_key() -> str:
-        return str(uuid.uuid4())
-
-
-def id_batch_size(xero_url: str | None) -> int:
-    """How many GUIDs one id-list request may carry and keep its URL within
-    ``MAX_URL``: 45 against api.xero.com."""
-    budget = MAX_URL - len(Endpoints.at(xero_url).accounting) - _URL_RESERVE
-    return max(1, budget // ID_CHARS)
-
-
-def _header(headers: Any, name: str) -> Any:
-    if headers is None:
-        return None
-    getter = getattr(headers, "get", None)
-    if getter is None:
-        return None
-    value = getter(name)
-    if value is None:
-        value = getter(name.lower())
-    return value
-
-
-def _problem_detail(body: bytes | None) -> str:
-    """The ``Detail`` of Xero's 401 problem body ("TokenExpired: ...",
-    "AuthenticationUnsuccessful", "AuthorizationUnsuccessful"); empty if unreadable."""
-    try:
-        data = loads(body) if body else {}
-    except MalformedAnswer:
-        return ""
-    return text(data.get("Detail")) if isinstance(data, dict) else ""
-
-
-def validation_message(body: bytes) -> str:
-    """Xero's ValidationException as one readable line."""
-    try:
-        data = loads(body) if body else {}
-    except MalformedAnswer as exc:
-        return f"an answer that is {exc}"
-    messages: list[str] = []
-    if isinstance(data, dict):
-        for element in data.get("Elements") or []:
-            for error in (element or {}).get("ValidationErrors") or []:
-                message = text((error or {}).get("Message")).strip()
-                if message and message not in messages:
-                    messages.append(message)
-        if not messages:
-            for key in ("Message", "Detail", "error_description", "Title"):
-                if data.get(key):
-                    messages.append(text(data[key]))
-                    break
-    return "; ".join(messages)[:500] or "no reason given"

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from xerolink.clock import Clock, SystemClock
 from xerolink.errors import NotConnectedError
 from xerolink.redact import register_secret
 from xerolink.tokenstore import TokenSet, TokenStore
@@ -31,7 +33,8 @@ class ReauthorisationNeeded(NotConnectedError):
     pass
 
 
-def token_set_from_answer(answer: dict, *, kind: str, client_id: str, now: float,
+def token_set_from_answer(answer: dict[str, Any], *, kind: str, client_id: str,
+                          now: datetime,
                           client_secret: str | None = None,
                           previous: TokenSet | None = None) -> TokenSet:
     """A TokenSet from a token endpoint's JSON answer."""
@@ -41,7 +44,7 @@ def token_set_from_answer(answer: dict, *, kind: str, client_id: str, now: float
         kind=kind,
         client_id=client_id,
         access_token=answer["access_token"],
-        expires_at=now + lifetime,
+        expires_at=now + timedelta(seconds=lifetime),
         lifetime=lifetime,
         refresh_token=refresh or (previous.refresh_token if previous else None),
         refresh_issued_at=now if refresh else (previous.refresh_issued_at if previous else None),
@@ -75,13 +78,13 @@ class TokenManager:
         identity: IdentityClient,
         tenant_id: str,
         lock: Callable[[], AbstractContextManager[object]],
-        now: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.identity = identity
         self.tenant_id = tenant_id
         self.lock = lock
-        self.now = now
+        self.clock: Clock = clock or SystemClock()
         self._cached: TokenSet | None = None
         self._thread_lock = threading.Lock()
         self.refreshes = 0
@@ -95,7 +98,8 @@ class TokenManager:
 
     def _fresh(self, tokens: TokenSet, rejected: str | None) -> bool:
         buffer = min(60.0, tokens.lifetime / 10)
-        return tokens.access_token != rejected and not tokens.expires_within(buffer, self.now())
+        return (tokens.access_token != rejected
+                and not tokens.expires_within(buffer, self.clock.now()))
 
     def access_token(self, rejected: str | None = None) -> str:
         """A valid access token; ``rejected`` names one Xero refused (401), to replace."""
@@ -124,7 +128,7 @@ class TokenManager:
                 f"{int(LOCK_TIMEOUT)} s; try again") from exc
 
     def _renew(self, tokens: TokenSet) -> TokenSet:
-        now = self.now()
+        now = self.clock.now()
         try:
             if tokens.kind == "custom":
                 if not tokens.client_secret:

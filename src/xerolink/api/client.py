@@ -1,0 +1,443 @@
+"""``Xerolink``: everything the command line does, as Python calls that return results.
+
+A script or a long-running service opens a profile once and calls methods; nothing is
+printed. Each method returns the dataclass the CLI renders (``to_json()`` is the
+command's ``--json``), and raises ``XerolinkError`` subclasses, whose ``exit_code`` is
+the CLI's. References are the CLI's: ``contact:42``, ``company:7``, ``deal:9``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from xerolink.api.wiring import Wiring
+from xerolink.errors import UsageError
+
+if TYPE_CHECKING:
+    from xerolink.services.access import AccessChange
+    from xerolink.services.connection import (
+        Connected,
+        ConnectOptions,
+        RemoveReport,
+        StatusReport,
+    )
+    from xerolink.services.create import Created, Draft
+    from xerolink.services.crm import Ref
+    from xerolink.services.doctor import Diagnosis
+    from xerolink.services.linking import NewContact
+    from xerolink.services.outcomes import (
+        AccessList,
+        AutoLinked,
+        ContactCreated,
+        CrmRecord,
+        DealChange,
+        DealSuggestions,
+        Documents,
+        Imported,
+        Linked,
+        Refreshed,
+        Removed,
+        Rows,
+        TeamReady,
+        Unlinked,
+        ViewLink,
+    )
+    from xerolink.services.reports import SummaryReport
+
+Progress = Callable[..., None]
+ALL_KINDS = frozenset({"quote", "invoice", "bill"})
+
+
+def _ref(text: str, *, default: str = "contact") -> Ref:
+    from xerolink.services.crm import parse_ref
+
+    return parse_ref(text, default=default)
+
+
+def _deal(text: str) -> Ref:
+    ref = _ref(text, default="deal")
+    if ref.kind != "deal":
+        raise UsageError(f"{ref} is not a deal; use deal:ID")
+    return ref
+
+
+class Xerolink(Wiring):
+    """One profile's xerolink. Use it as a context manager, or call ``close()``."""
+
+    def __enter__(self) -> Xerolink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- summaries and documents ---------------------------------------------------
+    def summary(self, ref: str, *, refresh: bool = False) -> SummaryReport:
+        """Open quotes, overdue and outstanding invoices and bills of a contact,
+        company or deal: from the cache when present, else (or with refresh) Xero."""
+        from xerolink.services import reports
+
+        return reports.summarize(self.deps(), _ref(ref), refresh=refresh)
+
+    def refresh(self, ref: str) -> Refreshed:
+        """Fetch one record's documents from Xero now."""
+        from xerolink.services import reports
+        from xerolink.services.outcomes import Refreshed
+
+        deps = self.deps()
+        target = _ref(ref)
+        before = self.calls().total
+        scope, found = reports.refresh(deps, target)
+        return Refreshed(str(target), len(scope.contact_ids), len(found),
+                         self.calls().total - before)
+
+    def refresh_all(self, *, force: bool = False, progress: Progress | None = None
+                    ) -> Refreshed:
+        """Fetch the documents of every linked contact (estimated against the day's
+        remaining calls first; ``force`` starts anyway)."""
+        from xerolink.services import documents
+        from xerolink.services.outcomes import Refreshed
+
+        deps = self.deps()
+        before = self.calls().total
+        stats = documents.refresh_all(deps, force=force, progress=progress)
+        return Refreshed("all", stats.contacts, stats.documents, self.calls().total - before)
+
+    def details(self, ref: str, *, kinds: frozenset[str] | set[str] = ALL_KINDS,
+                status: str | None = None, refresh: bool = False) -> Documents:
+        """The open documents behind a summary, with their View in Xero links."""
+        from xerolink.services import reports
+
+        return reports.details(self.deps(), _ref(ref), kinds=set(kinds or ALL_KINDS),
+                               status=status, refresh=refresh)
+
+    def view(self, target: str) -> ViewLink:
+        """The View in Xero link of a linked contact, or of a document (id, prefix or
+        number)."""
+        from xerolink.services import reports
+
+        return reports.view(self.deps(), target)
+
+    def create(self, ref: str, draft: Draft, *, deal: str | None = None) -> Created:
+        """Create the draft (a quote, draft invoice or draft bill) for a linked
+        contact, with the profile's default account and tax type where lines lack
+        them; optionally attach it to a deal."""
+        from xerolink.services import create as service
+
+        deal_id = _deal(deal).id if deal is not None else None
+        sales = draft.kind != "bill"
+        defaults = {
+            "account": self.config.get("sales_account" if sales else "purchases_account"),
+            "tax_type": self.config.get("sales_tax_type" if sales else "purchases_tax_type")}
+        deps = self.deps()
+        service.check(draft, today=service.organisation_today(deps), defaults=defaults)
+        return service.create(deps, _ref(ref), draft, deal_id=deal_id)
+
+    def create_invoice(self, ref: str, lines: list[str], **fields: str | None) -> Created:
+        """A draft sales invoice from ``"description;quantity;unit_amount[;account[;tax]]"``
+        lines; fields: date, due_date, reference, currency (ISO dates)."""
+        return self._create("invoice", ref, lines, fields)
+
+    def create_bill(self, ref: str, lines: list[str], **fields: str | None) -> Created:
+        return self._create("bill", ref, lines, fields)
+
+    def create_quote(self, ref: str, lines: list[str], **fields: str | None) -> Created:
+        """A quote; fields also take title and expiry_date."""
+        return self._create("quote", ref, lines, fields)
+
+    def _create(self, kind: str, ref: str, lines: list[str], fields: dict[str, str | None]
+                ) -> Created:
+        from xerolink.services.create import draft_from
+
+        deal = fields.pop("deal", None)
+        if "date" in fields:
+            fields["date_"] = fields.pop("date")
+        return self.create(ref, draft_from(kind, lines=lines, **fields), deal=deal)
+
+    # -- deals ---------------------------------------------------------------------
+    def deal_suggest(self, deal: str, *, refresh: bool = False) -> DealSuggestions:
+        from xerolink.services import deals
+
+        return deals.suggest(self.deps(), _deal(deal), refresh=refresh)
+
+    def deal_attach(self, deal: str, document_ids: list[str]) -> DealChange:
+        from xerolink.services import deals
+        from xerolink.services.outcomes import DealChange
+
+        ref = _deal(deal)
+        return DealChange(str(ref), "attached", deals.attach(self.deps(), ref, document_ids))
+
+    def deal_detach(self, deal: str, document_ids: list[str]) -> DealChange:
+        from xerolink.services import deals
+        from xerolink.services.outcomes import DealChange
+
+        ref = _deal(deal)
+        return DealChange(str(ref), "detached", deals.detach(self.deps(), ref, document_ids))
+
+    def deal_documents(self, deal: str) -> Rows:
+        from xerolink.services.outcomes import Rows
+
+        return Rows(self.summary(str(_deal(deal))).documents)
+
+    # -- linking -------------------------------------------------------------------
+    def suggest(self, ref: str) -> Rows:
+        """Xero contacts that may be this CRM contact, ranked, with why."""
+        from xerolink.services import linking
+        from xerolink.services.outcomes import Rows, xero_contact_row
+
+        target = _ref(ref)
+        found = linking.suggest(self.deps(), target)
+        return Rows([xero_contact_row(s.contact, score=s.score, reason=s.reason)
+                     for s in found], title=f"Suggestions for {target}")
+
+    def search(self, text: str | None = None, *, first: str | None = None,
+               last: str | None = None) -> Rows:
+        from xerolink.services import linking
+        from xerolink.services.outcomes import Rows, xero_contact_row
+
+        return Rows([xero_contact_row(c)
+                     for c in linking.search(self.deps(), text, first, last)])
+
+    def link(self, ref: str, xero_contact_id: str | None = None, *, first: bool = False,
+             replace: bool = False) -> Linked:
+        """Link a CRM contact to a Xero contact (checked to exist), or to the top
+        suggestion with ``first``."""
+        from xerolink.services import ids, linking
+        from xerolink.services.outcomes import Linked
+
+        if first == bool(xero_contact_id):
+            raise UsageError("give either a Xero ContactID or --first")
+        target = _ref(ref)
+        if xero_contact_id:
+            ids.check_contact_text(xero_contact_id)
+        deps = self.deps()
+        result = (linking.link_first(deps, target, replace=replace) if first
+                  else linking.link(deps, target, xero_contact_id or "", replace=replace))
+        return Linked(str(target), result.link, result.replaced, result.unchanged)
+
+    def auto_link(self, *, dry_run: bool = False, force: bool = False,
+                  progress: Progress | None = None) -> AutoLinked:
+        """Link every unlinked CRM contact whose email matches exactly one Xero contact."""
+        from xerolink.services import linking
+        from xerolink.services.outcomes import AutoLinked
+
+        before = self.calls().total
+        report = linking.auto_link(self.deps(), dry_run=dry_run, progress=progress,
+                                   force=force)
+        return AutoLinked(dry_run, report.linked, report.ambiguous, report.unmatched,
+                          report.already_linked,
+                          report.synced.fetched if report.synced else 0,
+                          self.calls().total - before)
+
+    def unlink(self, ref: str) -> Unlinked:
+        from xerolink.services import linking
+        from xerolink.services.access import require_viewer
+        from xerolink.services.outcomes import Unlinked
+
+        target = _ref(ref)
+        connection = require_viewer(self.store, self.user)
+        return Unlinked(str(target), linking.unlink(self.store, connection.tenant_id, target))
+
+    def links(self) -> Rows:
+        from xerolink.services.access import require_viewer
+        from xerolink.services.records import link_rows
+
+        return link_rows(self.store, require_viewer(self.store, self.user).tenant_id)
+
+    def contact_preview(self, ref: str, **fields: str | None) -> NewContact:
+        """What ``create_contact`` would send: the CRM record, overridden by fields
+        (name, first_name, last_name, email, phone), checked."""
+        from xerolink.services import linking
+
+        return linking.prepare_contact(self.store, _ref(ref), **fields)[1]
+
+    def create_contact(self, ref: str, *, replace: bool = False, **fields: str | None
+                       ) -> ContactCreated:
+        """Create the Xero contact from the CRM record and link it."""
+        from xerolink.services import linking
+        from xerolink.services.outcomes import ContactCreated
+
+        target = _ref(ref)
+        deps = self.deps()
+        contact, new = linking.prepare_contact(deps.store, target, **fields)
+        result = linking.create_contact(deps, contact, new, replace=replace)
+        return ContactCreated(str(target), result.link, new.as_xero(),
+                              deps.connection.tenant_name)
+
+    # -- CRM records -----------------------------------------------------------------
+    def _crm_tenant(self) -> str | None:
+        from xerolink.services.access import require_viewer_if_connected
+
+        connection = require_viewer_if_connected(self.store, self.user)
+        return connection.tenant_id if connection else None
+
+    def crm_import(self, file: Path, *, kind: str | None = None,
+                   skip_invalid: bool = False) -> Imported:
+        from xerolink.services.crm import KINDS, import_file
+        from xerolink.services.outcomes import Imported
+
+        if kind is not None and kind not in KINDS:
+            raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
+        self._crm_tenant()
+        result = import_file(self.store, file, kind=kind, skip_invalid=skip_invalid,
+                             at=self.clock.now())
+        return Imported(result.kind, result.fmt, result.imported, result.skipped, file.name)
+
+    def crm_list(self, kind: str = "contacts") -> Rows:
+        from xerolink.services.records import list_records
+
+        return list_records(self.store, self._crm_tenant(), kind)
+
+    def crm_show(self, ref: str) -> CrmRecord:
+        from xerolink.services.records import show_record
+
+        return show_record(self.store, self._crm_tenant(), _ref(ref))
+
+    def crm_remove(self, ref: str) -> Removed:
+        from xerolink.services.records import remove_record
+
+        target = _ref(ref)
+        self._crm_tenant()
+        return remove_record(self.store, target)
+
+    def complete_refs(self, typed: str, kinds: tuple[str, ...]) -> list[str]:
+        """References that start with what was typed, for shell completion."""
+        from xerolink.services.crm import complete_refs
+
+        if not self.team and not self.profile.store_path.exists():
+            return []  # nothing imported yet: no store to create for a <Tab>
+        return complete_refs(self.store, typed, kinds)
+
+    # -- connection and access -----------------------------------------------------
+    def connect_options(self, *, xero_url: str | None = None, client_id: str | None = None,
+                        tenant: str | None = None, scopes: str | None = None,
+                        port: int = 8742, timeout: float = 300.0,
+                        notice: Callable[[str], None] | None = None) -> ConnectOptions:
+        """Where and as which app to connect: arguments, else XEROLINK_XERO_URL /
+        XEROLINK_CLIENT_ID, else the config; a sandbox on this machine names its app."""
+        from xerolink.config import SETTINGS
+        from xerolink.services.connection import ConnectOptions
+        from xerolink.xero.endpoints import Endpoints
+        from xerolink.xero.oauth import DEFAULT_SCOPES
+
+        raw = xero_url or self.env.get("XEROLINK_XERO_URL") or self.config.get("xero_url")
+        try:
+            url = str(SETTINGS["xero_url"].parse(raw)) if raw else None
+        except ValueError as exc:
+            raise UsageError(f"invalid --xero-url: {exc}") from None
+        endpoints = Endpoints.at(url)
+        chosen = client_id or self.env.get("XEROLINK_CLIENT_ID") or self.config.get("client_id")
+        if not chosen and endpoints.is_loopback:
+            from xerolink.xero.discovery import sandbox_client_id
+
+            chosen = sandbox_client_id(endpoints)
+            if chosen:
+                (notice or self.notice)(f"using the sandbox's app (client id {chosen})")
+        if not chosen:
+            raise UsageError(
+                "no client id: pass --client-id, set XEROLINK_CLIENT_ID, or run "
+                "`xerolink config set client_id ID` with your Xero app's client id")
+        return ConnectOptions(endpoints=endpoints, client_id=str(chosen).strip(),
+                              scopes=" ".join((scopes or DEFAULT_SCOPES).split()),
+                              tenant=tenant, port=port, timeout=timeout)
+
+    def connect(self, options: ConnectOptions, *, client_secret: str | None = None,
+                show_url: Callable[[str], None] | None = None,
+                choose: Callable[..., object] | None = None) -> Connected:
+        """Connect an organisation: a Custom Connection with ``client_secret``, else
+        the PKCE flow, ``show_url`` handing the consent link to a browser."""
+        from xerolink.services import connection as service
+
+        deps = self.connection_deps(options.endpoints)
+        if client_secret is not None:
+            return service.connect_custom(deps, options, client_secret)
+        shown = show_url or self.browser
+        if shown is None:
+            raise UsageError("connecting in a browser needs somewhere to show the link")
+        return service.connect_pkce(deps, options, show_url=shown,
+                                    choose=choose)  # type: ignore[arg-type]
+
+    def status(self, *, offline: bool = False) -> StatusReport:
+        from xerolink.services import connection as service
+
+        return service.status(self.connection_deps(self.active_endpoints()),
+                              self.token_manager, offline=offline)
+
+    def disconnect(self) -> RemoveReport:
+        """Revoke and forget the tokens; links and settings stay for a reconnect."""
+        from xerolink.services import connection as service
+
+        return service.remove(self.connection_deps(self.active_endpoints()))
+
+    def access_list(self) -> AccessList:
+        from xerolink.services import access
+        from xerolink.services.outcomes import AccessList
+
+        connection, entries = access.list_entries(self.store, self.user)
+        return AccessList.of(connection.tenant_name, entries)
+
+    def grant(self, users: list[str], *, admin: bool = False) -> AccessChange:
+        from xerolink.services import access
+
+        return access.grant(self.store, self.user, users, admin=admin, at=self.clock.now())
+
+    def revoke(self, users: list[str]) -> AccessChange:
+        from xerolink.services import access
+
+        return access.revoke(self.store, self.user, users)
+
+    def check_may_configure(self) -> None:
+        from xerolink.services.access import check_may_configure
+
+        check_may_configure(self.store, self.user)
+
+    def forget_tokens(self) -> None:
+        """Delete the active connection's tokens from this profile's token store (no
+        call to Xero; links stay)."""
+        connection = self.store.active_connection()
+        if connection is not None:
+            self.token_store.delete(connection.tenant_id)
+
+    # -- team ----------------------------------------------------------------------
+    def _team_url(self) -> str:
+        url = self.database_url
+        if not url:
+            raise UsageError("team mode needs a database: set XEROLINK_DATABASE_URL or "
+                             "`xerolink config set database_url postgresql://...`")
+        return url
+
+    def team_init(self) -> TeamReady:
+        """Prepare the team database: schema, roles, and this login as an admin."""
+        from xerolink.services import team
+
+        self._team_url()
+        store = self.open_store(migrate=True)
+        try:
+            return team.init(store)
+        finally:
+            store.close()
+
+    def team_migrate(self, from_sqlite: Path) -> Rows:
+        """Copy a single-user profile's store into the team database."""
+        from xerolink.services import team
+
+        self._team_url()
+        return team.migrate_from_sqlite(self.store, from_sqlite)
+
+    def doctor(self, *, offline: bool = False) -> Diagnosis:
+        """Is this machine and profile ready; each finding with what to do."""
+        from xerolink.services import doctor
+        from xerolink.store.records import Connection
+
+        def live(connection: Connection) -> doctor.Check:
+            gateway = self.gateway_for(connection)
+            return doctor.live_check(gateway.connections, lambda: (
+                gateway.log.server_date, gateway.log.server_date_seen_at))
+
+        return doctor.diagnose(doctor.Inputs(
+            open_store=lambda: self.store, config=lambda: self.config,
+            token_kind=lambda: self.token_store_kind, token_store=lambda: self.token_store,
+            team=lambda: self.team, user=lambda: self.user, now=self.clock.now(),
+            live=None if offline else live))
+

@@ -1,0 +1,224 @@
+"""The composition root: the one place that builds a profile's dependencies (config,
+store, token store, clock, gateways) and hands them to the services.
+
+Everything is made on first use, so a command that answers from the cache never loads
+the HTTP stack, and ``xerolink --help`` never opens a database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from xerolink.clock import Clock, clock_from_env
+from xerolink.config import Config
+from xerolink.profile import Profile, current_user, resolve_profile
+
+if TYPE_CHECKING:
+    from xerolink.services import connection as connection_service
+    from xerolink.services.context import Deps
+    from xerolink.store import Store
+    from xerolink.store.records import Connection
+    from xerolink.tokenstore import TokenStore
+    from xerolink.xero.endpoints import Endpoints
+    from xerolink.xero.gateway import XeroGateway
+    from xerolink.xero.oauth import IdentityClient
+    from xerolink.xero.tokens import TokenManager
+
+T = TypeVar("T")
+Notice = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CallReport:
+    """The Xero calls a session made: per endpoint label, and the retries among them."""
+
+    calls: dict[str, int]
+    retries: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+@dataclass
+class Wiring:
+    """A profile's dependencies, built lazily, closed together."""
+
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    profile_name: str | None = None
+    max_wait: float | None = None  # None: the profile's config (max_wait)
+    notice: Notice = lambda message: None  # rate-limit waits and other news
+    # Who opens authorisation links: None means the user's browser.
+    browser: Callable[[str], None] | None = None
+    clock_override: Clock | None = None
+    gateways: list[XeroGateway] = field(default_factory=list)
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def _once(self, key: str, make: Callable[[], T]) -> T:
+        if key not in self._cache:
+            self._cache[key] = make()
+        value: T = self._cache[key]
+        return value
+
+    @property
+    def profile(self) -> Profile:
+        return self._once("profile", lambda: resolve_profile(self.profile_name, self.env))
+
+    @property
+    def config(self) -> Config:
+        return self._once("config", lambda: Config(self.profile.config_path,
+                                                   prepare=self.profile.ensure_dirs))
+
+    @property
+    def database_url(self) -> str | None:
+        from xerolink.store import database_url
+
+        return database_url(self.config.get("database_url"), self.env)
+
+    @property
+    def team(self) -> bool:
+        """Team mode: the profile's store is a shared PostgreSQL database."""
+        return bool(self.database_url)
+
+    @property
+    def store(self) -> Store:
+        from xerolink.store import open_store
+
+        return self._once("store", lambda: open_store(self.profile, self.database_url))
+
+    def open_store(self, *, migrate: bool) -> Store:
+        """A store of the profile's own (closed by the caller), e.g. to set a team up."""
+        from xerolink.store import open_store
+
+        return open_store(self.profile, self.database_url, migrate=migrate)
+
+    @property
+    def user(self) -> str:
+        """XEROLINK_USER or the login name; in team mode, the database login."""
+        if self.team:
+            return self._once("user", lambda: self.store.login)
+        return self._once("user", lambda: current_user(self.env))
+
+    @property
+    def clock(self) -> Clock:
+        if self.clock_override is not None:
+            return self.clock_override
+        return self._once("clock", lambda: clock_from_env(self.env))
+
+    @property
+    def token_store_kind(self) -> str:
+        from xerolink.tokenstore import token_store_kind
+
+        return token_store_kind(self.config.get("token_store"), self.env)
+
+    @property
+    def token_store(self) -> TokenStore:
+        from xerolink.tokenstore import DatabaseTokenStore, open_token_store
+
+        if self.team:
+            return self._once("token_store", lambda: DatabaseTokenStore(self.store))
+        return self._once("token_store", lambda: open_token_store(self.profile,
+                                                                  self.token_store_kind))
+
+    # -- Xero ------------------------------------------------------------------------
+    def timeouts(self) -> tuple[float, float]:
+        """(connect, read) seconds for every call to Xero, from the profile's config."""
+        return (float(self.config.get("connect_timeout")),
+                float(self.config.get("read_timeout")))
+
+    def identity_client(self, endpoints: Endpoints) -> IdentityClient:
+        from xerolink.xero.http import RetryPolicy
+        from xerolink.xero.oauth import IdentityClient
+
+        return IdentityClient(endpoints, RetryPolicy(), timeout=self.timeouts())
+
+    def make_gateway(self, endpoints: Endpoints, tokens: Any, tenant_id: str | None,
+                     scopes: str | None = None) -> XeroGateway:
+        from xerolink.xero.gateway import XeroGateway
+        from xerolink.xero.http import RetryPolicy
+
+        wait = self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))
+        gateway = XeroGateway(endpoints, tokens, tenant_id=tenant_id, max_wait=wait,
+                              notice=self.notice, retry=RetryPolicy(), scopes=scopes,
+                              timeout=self.timeouts(), clock=self.clock)
+        self.gateways.append(gateway)
+        return gateway
+
+    def token_manager(self, connection: Connection) -> TokenManager:
+        from xerolink.xero.endpoints import Endpoints
+        from xerolink.xero.tokens import TokenManager, file_lock
+
+        lock: Callable[[], AbstractContextManager[Any]]
+        if self.team:  # the database's row lock coordinates every machine of the team
+            store = self.store
+
+            def lock() -> AbstractContextManager[Any]:
+                return store.token_lock(connection.tenant_id)
+        else:
+            lock = file_lock(self.profile.lock_dir / f"tokens-{connection.tenant_id}.lock")
+        return TokenManager(self.token_store, self.identity_client(
+            Endpoints.at(connection.xero_url)), connection.tenant_id, lock, clock=self.clock)
+
+    def gateway_for(self, connection: Connection) -> XeroGateway:
+        """A gateway for the active connection, refreshing its token as needed."""
+        from xerolink.xero.endpoints import Endpoints
+
+        return self.make_gateway(Endpoints.at(connection.xero_url),
+                                 self.token_manager(connection), connection.tenant_id,
+                                 connection.scopes)
+
+    def deps(self) -> Deps:
+        """Dependencies of the services that read or write Xero data (needs access)."""
+        from xerolink.services.access import require_viewer
+        from xerolink.services.context import Deps
+
+        connection = require_viewer(self.store, self.user)
+        return Deps(store=self.store, connection=connection, user=self.user,
+                    now=self.clock.now, make_gateway=lambda: self.gateway_for(connection))
+
+    def connection_deps(self, endpoints: Endpoints) -> connection_service.Deps:
+        from xerolink.services.connection import Deps
+
+        return Deps(store=self.store, token_store=self.token_store,
+                    identity=self.identity_client(endpoints), make_gateway=self.make_gateway,
+                    clock=self.clock, user=self.user)
+
+    def active_endpoints(self) -> Endpoints:
+        """The active connection's Xero (or real Xero when there is none)."""
+        from xerolink.xero.endpoints import Endpoints
+
+        connection = self.store.active_connection()
+        return Endpoints.at(connection.xero_url if connection else None)
+
+    def calls(self) -> CallReport:
+        """The Xero calls made so far through this session's gateways."""
+        calls: dict[str, int] = {}
+        retries = 0
+        for gateway in self.gateways:
+            for label, count in gateway.log.calls.items():
+                calls[label] = calls.get(label, 0) + count
+            retries += gateway.log.retries
+        return CallReport(calls, retries)
+
+    def _remember_limits(self) -> None:
+        """Keep the last rate-limit headroom seen, for status and the day budget."""
+        limits, tenant = None, None
+        for gateway in self.gateways:
+            if gateway.log.limits and gateway.tenant_id:
+                limits, tenant = gateway.log.limits, gateway.tenant_id
+        if limits and tenant and "store" in self._cache:
+            self.store.record_rate_limits(tenant, json.dumps(limits))
+
+    def close(self) -> None:
+        try:
+            if self.gateways:
+                self._remember_limits()
+        finally:
+            store = self._cache.pop("store", None)
+            if store is not None:
+                store.close()

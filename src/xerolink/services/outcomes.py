@@ -1,0 +1,201 @@
+"""The results of the commands that had none of their own: each a dataclass whose
+``to_json()`` is the command's documented ``--json`` document (README, "JSON shapes").
+
+Rows inside a listing (a document, a CRM record) stay mappings of plain values: they
+are data, printed as table rows and JSON objects alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from xerolink.results import Result, to_jsonable
+
+if TYPE_CHECKING:
+    from xerolink.store.records import AccessEntry, Link, XeroContact
+
+Row = dict[str, Any]
+
+
+def xero_contact_row(contact: XeroContact, **extra: Any) -> Row:
+    return {"xero_contact_id": contact.contact_id, "name": contact.name,
+            "first_name": contact.first_name, "last_name": contact.last_name,
+            "email": contact.email, **extra}
+
+
+@dataclass(frozen=True)
+class Rows(Result):
+    """A listing: its rows are the JSON (a list), the table, and the CSV."""
+
+    rows: list[Row]
+    title: str | None = None
+
+    def to_json(self) -> Any:
+        return to_jsonable(self.rows)
+
+
+@dataclass(frozen=True)
+class Linked(Result):
+    crm: str
+    link: Link
+    replaced: Link | None
+    unchanged: bool
+
+    def to_json(self) -> Any:
+        return {"crm": self.crm, "xero_contact_id": self.link.xero_contact_id,
+                "xero_name": self.link.xero_name, "unchanged": self.unchanged,
+                "replaced": None if self.replaced is None else {
+                    "xero_contact_id": self.replaced.xero_contact_id,
+                    "xero_name": self.replaced.xero_name}}
+
+
+@dataclass(frozen=True)
+class Unlinked(Result):
+    crm: str
+    link: Link
+
+    def to_json(self) -> Any:
+        return {"crm": self.crm, "unlinked_xero_contact_id": self.link.xero_contact_id}
+
+
+@dataclass(frozen=True)
+class ContactCreated(Result):
+    crm: str
+    link: Link
+    sent: dict[str, Any]
+    tenant_name: str
+
+    def to_json(self) -> Any:
+        return {"crm": self.crm, "xero_contact_id": self.link.xero_contact_id,
+                "xero_name": self.link.xero_name, "sent": to_jsonable(self.sent)}
+
+
+@dataclass(frozen=True)
+class AutoLinked(Result):
+    dry_run: bool
+    linked: list[Row]
+    ambiguous: list[Row]
+    unmatched: list[Row]
+    already_linked: int
+    xero_contacts_fetched: int
+    xero_calls: int
+
+
+@dataclass(frozen=True)
+class Refreshed(Result):
+    refreshed: str  # "all", or the record refreshed
+    contacts: int
+    documents: int
+    xero_calls: int
+
+
+@dataclass(frozen=True)
+class Documents(Rows):
+    """Open documents of a record, and whether they come from a stale cache."""
+
+    per_contact: bool = True  # one contact's: no "whose" column needed
+    stale: bool = False
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class DealSuggestions(Rows):
+    unlinked: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DealChange(Result):
+    deal: str
+    verb: str  # "attached" or "detached"
+    count: int
+
+    def to_json(self) -> Any:
+        return {"deal": self.deal, self.verb: self.count}
+
+
+@dataclass(frozen=True)
+class ViewLink(Result):
+    target: str
+    what: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Imported(Result):
+    kind: str
+    format: str
+    imported: int
+    skipped: list[Row]
+    file_name: str
+
+    def to_json(self) -> Any:
+        return {"kind": self.kind, "format": self.format, "imported": self.imported,
+                "skipped": to_jsonable(self.skipped)}
+
+
+@dataclass(frozen=True)
+class CrmRecord(Result):
+    """One CRM record; a company's carries its members."""
+
+    ref: str
+    kind: str
+    row: Row
+    members: list[Row] = field(default_factory=list)
+
+    def to_json(self) -> Any:
+        if self.kind == "company":
+            return to_jsonable({**self.row, "members": self.members})
+        return to_jsonable(self.row)
+
+
+@dataclass(frozen=True)
+class Removed(Result):
+    removed: str
+
+
+@dataclass(frozen=True)
+class AccessList(Rows):
+    tenant_name: str = ""
+
+    @staticmethod
+    def of(tenant_name: str, entries: list[AccessEntry]) -> AccessList:
+        return AccessList([{"user": e.user, "role": e.role, "granted_by": e.granted_by,
+                            "granted_at": e.granted_at} for e in entries],
+                          title=f"Access to {tenant_name}", tenant_name=tenant_name)
+
+
+@dataclass(frozen=True)
+class TeamReady(Result):
+    database: str
+    schema_version: int
+    viewers_role: str
+    admins_role: str
+    admin: str
+
+
+@dataclass(frozen=True)
+class Setting(Result):
+    key: str
+    value: Any = None
+    source: str | None = None
+    set: bool | None = None
+    removed: bool | None = None
+
+    def to_json(self) -> Any:
+        if self.removed is not None:
+            return {"key": self.key, "removed": self.removed}
+        if self.source is None and self.set is None:  # what `config set` stored
+            return {"key": self.key, "value": to_jsonable(self.value)}
+        return {"key": self.key, "value": to_jsonable(self.value), "source": self.source,
+                "set": self.set}
+
+
+@dataclass(frozen=True)
+class Transcript(Result):
+    """A run of several commands (the demo): each step's own JSON, by step name."""
+
+    steps: dict[str, Any]
+
+    def to_json(self) -> Any:
+        return to_jsonable(self.steps)

@@ -1,0 +1,340 @@
+"""How every Xero call is made: ``Transport.call``.
+
+Built on xero-python (it builds the requests) with xerolink's own transport rules:
+at most 5 requests in flight, each with a connect and a read timeout; GETs, and
+writes that carry an Idempotency-Key, retried on 5xx and dropped connections with
+bounded backoff; 429s honoured as Xero sends them (a minute limit's Retry-After
+waited out up to ``max_wait``, the concurrent limit, which has no Retry-After,
+retried after short growing pauses, the day limit failing fast); a 401 refreshes the
+token once unless Xero says the scope is missing; URLs kept under Xero's length
+limit; rate-limit headers and bytes downloaded recorded; Xero's validation messages
+turned into one readable line. Every behaviour relied on here has its source in
+docs/xero-fidelity.md.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from xerolink.clock import Clock, SystemClock
+from xerolink.errors import (
+    NotConnectedError,
+    NotFoundError,
+    XeroRefusedError,
+    XeroUnreachableError,
+)
+from xerolink.xero.answers import (
+    CallLog,
+    EndpointUnavailable,
+    ScopeMissing,
+    TokenProvider,
+    UriTooLong,
+    header,
+    problem_detail,
+    validation_message,
+)
+from xerolink.xero.endpoints import Endpoints
+from xerolink.xero.http import (
+    CONNECT_TIMEOUT,
+    MAX_IN_FLIGHT,
+    READ_TIMEOUT,
+    RetryPolicy,
+    is_timeout,
+    pool_manager,
+    transport_errors,
+)
+from xerolink.xero.jsonutil import MalformedAnswer, loads, text
+
+# Xero answers a URL longer than about 2,048 characters with a plain-text 404; stay
+# well under it (docs/xero-fidelity.md).
+MAX_URL = 2000
+_URL_RESERVE = 220  # the path and every other parameter of an id-list request
+ID_CHARS = 39  # a GUID and a URL-encoded comma (%2C)
+# The concurrent limit's 429 has no Retry-After: short growing pauses instead.
+BUSY_FIRST_PAUSE, BUSY_MAX_PAUSE, BUSY_MAX_TRIES = 0.1, 1.0, 40
+UNIT_DP = 4  # unit amounts to four decimal places, as xerolink accepts them
+
+
+class _BearerAuth:
+    """Plugged into xero-python's configuration: the SDK asks it for the header of each
+    request; the token is the one this thread obtained from the TokenProvider."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def get_auth_settings(self) -> Callable[[Any], dict[str, str]]:
+        def settings(api_client: Any) -> dict[str, str]:
+            return {"type": "oauth2", "in": "header", "key": "Authorization",
+                    "value": f"Bearer {self.local.token}"}
+
+        return settings
+
+
+
+class Transport:
+    """One Xero organisation's calls: the transport rules, not the resources."""
+
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        tokens: TokenProvider,
+        *,
+        tenant_id: str | None = None,
+        max_wait: float = 60.0,
+        notice: Callable[[str], None] = lambda _text: None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        http: Any = None,
+        scopes: str | None = None,
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+        clock: Clock | None = None,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.endpoints = endpoints
+        self.scopes = scopes  # what the connection was granted, for advice on a 401
+        self.timeout = timeout
+        self.tokens = tokens
+        self.tenant_id = tenant_id
+        self.max_wait = max_wait
+        self.notice = notice
+        self.retry = retry or RetryPolicy(sleep=sleep)
+        self.sleep = sleep
+        self.log = CallLog()
+        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._auth = _BearerAuth()
+        self._http = http
+        self._client: Any = None
+
+    # -- SDK wiring --------------------------------------------------------------
+    @property
+    def raw(self) -> dict[str, Any]:
+        """Arguments for every SDK call: the answer unparsed (xerolink parses it, as
+        Decimal), and a connect and a read timeout. xero-python otherwise passes
+        ``timeout=None`` to urllib3, overriding the pool's timeouts: a silent server
+        would hold a call forever."""
+        return {"_preload_content": False, "_request_timeout": self.timeout}
+
+    def _api_client(self) -> Any:
+        if self._client is None:
+            from xero_python.api_client import ApiClient, Configuration
+
+            configuration = Configuration()
+            configuration.oauth2_token = self._auth  # xerolink owns the token
+            client = ApiClient(configuration, pool_threads=1)
+            client.rest_client.pool_manager = self._http or pool_manager(timeout=self.timeout)
+            client.user_agent = "xerolink"
+            self._client = client
+        return self._client
+
+    def accounting_api(self) -> Any:
+        from xero_python.accounting import AccountingApi
+
+        return AccountingApi(self._api_client(), base_url=self.endpoints.accounting)
+
+    def identity_api(self) -> Any:
+        from xero_python.identity import IdentityApi
+
+        return IdentityApi(self._api_client(), base_url=self.endpoints.identity)
+
+    # -- the one call path ----------------------------------------------------------
+    def call(self, label: str, invoke: Callable[[], Any], *, idempotent: bool,
+             many_ids: bool = False) -> Any:
+        """Run one SDK call (made with ``**self.raw``) and return parsed JSON.
+
+        ``idempotent``: safe to send again (a GET, or a write with an Idempotency-Key).
+        ``many_ids``: the URL carries a list of several ids, so a 400, 404 or 414 means
+        "too long" (Xero's answer past about 2,048 characters), not "no such record".
+        """
+        from xero_python.exceptions import ApiException
+
+        attempt, reauthorised, waited, busy, timeouts = 0, False, 0.0, 0, 0
+        while True:
+            token = self.tokens.access_token()
+            self._auth.local.token = token
+            try:
+                with self._slots:
+                    with self.log.lock:
+                        self.log.calls[label] += 1
+                    response = invoke()
+                    body, headers = response.data, response.headers
+                    response.release_conn()
+                self._note_limits(headers, body)
+                return loads(body)
+            except ApiException as exc:
+                self._note_limits(exc.headers or {}, exc.body)
+                status = exc.status or 0
+                if status == 401:
+                    reason = problem_detail(exc.body)
+                    if "AuthorizationUnsuccessful" in reason:
+                        raise self._scope_missing(label) from None
+                    if not reauthorised:  # TokenExpired, AuthenticationUnsuccessful
+                        reauthorised = True
+                        self.tokens.access_token(rejected=token)
+                        continue
+                if status == 429:
+                    pause, busy = self._wait_for_limit(exc.headers or {}, waited, busy, label)
+                    waited += pause
+                    continue
+                if status >= 500 and idempotent and attempt + 1 < self.retry.attempts:
+                    attempt = self._backoff(attempt)
+                    continue
+                raise self._refusal(status, exc.body or b"", label, many_ids) from None
+            except MalformedAnswer as exc:
+                if idempotent and attempt + 1 < self.retry.attempts:
+                    attempt = self._backoff(attempt)
+                    continue
+                raise XeroUnreachableError(
+                    f"Xero's answer to {label} could not be read ({exc}); try again") from None
+            except transport_errors() as exc:
+                timed_out = is_timeout(exc)
+                timeouts += timed_out
+                if idempotent and attempt + 1 < self.retry.attempts and \
+                        timeouts < self.retry.timeout_attempts:
+                    attempt = self._backoff(attempt)
+                    continue
+                if timed_out:
+                    raise XeroUnreachableError(
+                        f"Xero did not answer {label} within {self.timeout[1]:g} s ({timeouts} "
+                        "tries); check the network, or raise read_timeout with `xerolink "
+                        "config set read_timeout SECONDS`") from None
+                raise XeroUnreachableError(
+                    f"Xero could not be reached for {label} ({type(exc).__name__}) after "
+                    f"{attempt + 1} tries; check the network and try again") from None
+
+    def _backoff(self, attempt: int) -> int:
+        with self.log.lock:
+            self.log.retries += 1
+        self.retry.pause(attempt)
+        return attempt + 1
+
+    def _wait_for_limit(self, headers: Any, waited: float, busy: int, label: str
+                        ) -> tuple[float, int]:
+        """Sleep as a 429 asks; returns (seconds slept, concurrent refusals so far)."""
+        problem = text(header(headers, "X-Rate-Limit-Problem")).lower()
+        try:
+            raw = header(headers, "Retry-After")
+            retry_after = None if raw in (None, "") else max(0.0, float(raw))
+        except ValueError:
+            retry_after = None
+        if retry_after is not None and not math.isfinite(retry_after):
+            retry_after = None
+        if problem == "day":
+            seconds = retry_after if retry_after is not None else 86400.0
+            resets = self.clock.now() + timedelta(seconds=seconds)
+            hours, minutes = divmod(int(seconds) // 60, 60)
+            raise XeroRefusedError(
+                f"Xero's daily call limit for this organisation is used up; it resets in "
+                f"about {hours} h {minutes} min (at {resets:%Y-%m-%d %H:%M} UTC)")
+        if retry_after is None:
+            # The concurrent limit (Xero sends no Retry-After with it): another
+            # process holds the slots; they free within a round trip or so.
+            busy += 1
+            pause = min(BUSY_MAX_PAUSE, BUSY_FIRST_PAUSE * (1.5 ** (busy - 1)))
+            pause *= 0.5 + self.retry.rng.random() / 2
+            if busy > BUSY_MAX_TRIES or waited + pause > self.max_wait:
+                raise XeroRefusedError(
+                    f"Xero kept answering that too many calls to this organisation are in "
+                    f"flight ({busy} tries for {label}); try again shortly")
+        else:
+            pause = max(1.0, retry_after)
+            if waited + pause > self.max_wait:
+                raise XeroRefusedError(
+                    f"Xero's {problem or 'minute'} rate limit is reached and waiting "
+                    f"{int(pause)} s more would pass --max-wait ({int(self.max_wait)} s); "
+                    "try again shortly")
+            self.notice(f"Xero's {problem or 'minute'} rate limit reached during {label}; "
+                        f"waiting {int(pause)} s")
+        self.sleep(pause)
+        with self.log.lock:
+            self.log.waited_seconds += pause
+        return pause, busy
+
+    def _scope_missing(self, label: str) -> ScopeMissing:
+        from xerolink.xero.scopes import broad_equivalent, needed_for, with_scope
+
+        needed = needed_for(label)
+        if needed is None:
+            return ScopeMissing(f"Xero refused {label}: this connection is not authorised "
+                                "for it (AuthorizationUnsuccessful); an admin can run "
+                                "`xerolink connect` again", None)
+        broad = broad_equivalent(needed)
+        also = f" (or {broad} on apps created before March 2026)" if broad else ""
+        return ScopeMissing(
+            f"this connection lacks the {needed} scope that {label} needs{also}; an admin "
+            f"can grant it with: xerolink connect --scopes \"{with_scope(self.scopes, needed)}\"",
+            needed)
+
+    def _note_limits(self, headers: Any, body: Any) -> None:
+        if body:
+            with self.log.lock:
+                self.log.bytes_in += len(body)
+        date = header(headers, "Date")
+        if date:
+            with self.log.lock:
+                self.log.server_date = str(date)
+                self.log.server_date_seen_at = self.clock.now()
+        seen = {}
+        for name, key in (("X-MinLimit-Remaining", "minute_remaining"),
+                          ("X-DayLimit-Remaining", "day_remaining"),
+                          ("X-AppMinLimit-Remaining", "app_minute_remaining")):
+            value = header(headers, name)
+            if value is not None and str(value).isdigit():
+                seen[key] = int(value)
+        if seen:
+            seen["seen_at"] = self.clock.now().isoformat(timespec="seconds")
+            with self.log.lock:
+                # Calls in flight together answer in any order; within one run the
+                # smallest day remainder is the current one.
+                before = self.log.limits.get("day_remaining")
+                if before is not None and "day_remaining" in seen:
+                    seen["day_remaining"] = min(before, seen["day_remaining"])
+                self.log.limits = seen
+
+    @staticmethod
+    def _refusal(status: int, body: bytes, label: str, many_ids: bool) -> Exception:
+        if many_ids and status in (400, 404, 414):
+            return UriTooLong(f"Xero refused {label}: the request URL is too long")
+        if status == 404 and "{id}" not in label:
+            return EndpointUnavailable(f"this Xero server does not serve {label}")
+        if status == 401:
+            return NotConnectedError("Xero rejected the connection's token; run "
+                                     "`xerolink connect`")
+        if status == 403:
+            return NotConnectedError("Xero says this organisation is no longer connected to "
+                                     "the app; run `xerolink connect`")
+        if status == 404:
+            return NotFoundError(f"{label}: Xero has no such record")
+        if status == 414:
+            return UriTooLong(f"Xero refused {label}: the request URL is too long")
+        if status >= 500:
+            return XeroUnreachableError(f"Xero kept failing ({status}) for {label}; try again")
+        return XeroRefusedError(f"Xero refused {label}: {validation_message(body)}")
+
+    @property
+    def id_batch_size(self) -> int:
+        return id_batch_size(self.endpoints.base_url)
+
+    def _tenant(self) -> str:
+        if not self.tenant_id:
+            raise NotConnectedError("no Xero organisation is chosen; run `xerolink connect`")
+        return self.tenant_id
+
+    @staticmethod
+    def new_idempotency_key() -> str:
+        return str(uuid.uuid4())
+
+
+
+def id_batch_size(xero_url: str | None) -> int:
+    """How many GUIDs one id-list request may carry and keep its URL within
+    ``MAX_URL``: 45 against api.xero.com."""
+    budget = MAX_URL - len(Endpoints.at(xero_url).accounting) - _URL_RESERVE
+    return max(1, budget // ID_CHARS)
+
+
