@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TextIO
 
+from xerolink.money import is_whole_cents
 from xerolink.redact import redact
 from xerolink.results import Result, to_jsonable
 from xerolink.validation import UNSAFE
@@ -94,7 +95,7 @@ def _human_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
-        return f"{value:,.2f}" if value == value.quantize(Decimal("0.01")) else format(value, "f")
+        return f"{value:,.2f}" if is_whole_cents(value) else format(value, "f")
     if isinstance(value, datetime):
         if value.utcoffset() == timedelta(0):
             return value.strftime("%Y-%m-%d %H:%M UTC")
@@ -227,7 +228,8 @@ class Renderer:
             cells = [cell(row, col) for row in rows]
             if col.justify == "right" or col.short_id:  # amounts, counts, ids: whole
                 width = max([len(col.header), *(len(c) for c in cells)])
-                table.add_column(col.header, justify=col.justify, style=col.style,
+                table.add_column(col.header, justify=col.justify,  # type: ignore[arg-type]
+                                 style=col.style,
                                  no_wrap=True, min_width=width)
             elif col.wrap:  # free text may wrap, but never shrinks to nothing
                 table.add_column(col.header, style=col.style, overflow="fold",
@@ -236,13 +238,13 @@ class Renderer:
             else:
                 table.add_column(col.header, style=col.style, no_wrap=True)
         for row in rows:
-            cells = []
+            texts: list[Text] = []
             for col in shown:
                 text = cell(row, col)
                 url = row.get(col.link_key) if col.link_key else None
-                cells.append(Text(text, style=f"link {url}") if url and _safe_url(url)
+                texts.append(Text(text, style=f"link {url}") if url and _safe_url(url)
                              else Text(text))
-            table.add_row(*cells, style=row_style(row) if row_style else None)
+            table.add_row(*texts, style=row_style(row) if row_style else None)
         return table
 
     def _fitting(self, columns: list[Column], rows: list[Mapping[str, Any]],
@@ -326,8 +328,10 @@ class Renderer:
             self._bar = (bar, task)
 
             def update(done: int, total: int | None, phase: str | None = None) -> None:
-                fields = {"description": phase} if phase else {}
-                bar.update(task, completed=done, total=total, **fields)
+                if phase:
+                    bar.update(task, completed=done, total=total, description=phase)
+                else:
+                    bar.update(task, completed=done, total=total)
                 if phase:
                     bar.refresh()  # a new phase shows at once
 

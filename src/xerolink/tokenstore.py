@@ -14,13 +14,16 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from xerolink.clock import Clock, SystemClock
 from xerolink.errors import NotConnectedError
 from xerolink.fileutil import atomic_write
 from xerolink.profile import Profile
 from xerolink.redact import register_secret
+
+if TYPE_CHECKING:
+    from xerolink.store import Store
 
 SERVICE = "xerolink"
 
@@ -163,7 +166,8 @@ class FileTokenStore:
 
     def _read(self) -> dict[str, Any]:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+            return data
         except FileNotFoundError:
             return {}
         except (ValueError, UnicodeDecodeError) as exc:
@@ -194,7 +198,7 @@ class DatabaseTokenStore:
 
     description = "team database"
 
-    def __init__(self, store: Any, clock: Clock | None = None) -> None:
+    def __init__(self, store: Store, clock: Clock | None = None) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
 

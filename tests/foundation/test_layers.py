@@ -33,7 +33,23 @@ def test_a_forbidden_import_breaks_its_contract(tmp_path) -> None:
     budget.write_text(budget.read_text() + "\nimport rich  # a service printing\n")
     sandbox = copy / "xerolink" / "sandbox" / "scopes.py"
     sandbox.write_text(sandbox.read_text() + "\nimport xerolink.errors\n")
+    crm = copy / "xerolink" / "cli" / "crm.py"
+    crm.write_text(crm.read_text() + "\nfrom xerolink.store import open_store  # SQL in the CLI\n")
     result = _lint(copy)
     assert result.returncode != 0
     assert "xerolink.services.budget -> rich" in result.stdout
     assert "xerolink.sandbox.scopes -> xerolink.errors" in result.stdout
+    assert "xerolink.cli.crm -> xerolink.store" in result.stdout
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "src").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, long
+
+
+def test_the_type_checker_passes_strict_on_src() -> None:
+    mypy = Path(sys.executable).with_name("mypy")
+    result = subprocess.run([str(mypy), "--config-file", str(ROOT / "pyproject.toml")],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:]

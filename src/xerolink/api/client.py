@@ -12,23 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xerolink.api.wiring import Wiring
+from xerolink.api.admin import Administration
 from xerolink.errors import UsageError
 
 if TYPE_CHECKING:
-    from xerolink.services.access import AccessChange
-    from xerolink.services.connection import (
-        Connected,
-        ConnectOptions,
-        RemoveReport,
-        StatusReport,
-    )
     from xerolink.services.create import Created, Draft
     from xerolink.services.crm import Ref
-    from xerolink.services.doctor import Diagnosis
     from xerolink.services.linking import NewContact
     from xerolink.services.outcomes import (
-        AccessList,
         AutoLinked,
         ContactCreated,
         CrmRecord,
@@ -40,7 +31,6 @@ if TYPE_CHECKING:
         Refreshed,
         Removed,
         Rows,
-        TeamReady,
         Unlinked,
         ViewLink,
     )
@@ -63,7 +53,7 @@ def _deal(text: str) -> Ref:
     return ref
 
 
-class Xerolink(Wiring):
+class Xerolink(Administration):
     """One profile's xerolink. Use it as a context manager, or call ``close()``."""
 
     def __enter__(self) -> Xerolink:
@@ -153,7 +143,8 @@ class Xerolink(Wiring):
         deal = fields.pop("deal", None)
         if "date" in fields:
             fields["date_"] = fields.pop("date")
-        return self.create(ref, draft_from(kind, lines=lines, **fields), deal=deal)
+        return self.create(ref, draft_from(kind, lines=lines, **fields),  # type: ignore[arg-type]
+                           deal=deal)
 
     # -- deals ---------------------------------------------------------------------
     def deal_suggest(self, deal: str, *, refresh: bool = False) -> DealSuggestions:
@@ -308,136 +299,3 @@ class Xerolink(Wiring):
         if not self.team and not self.profile.store_path.exists():
             return []  # nothing imported yet: no store to create for a <Tab>
         return complete_refs(self.store, typed, kinds)
-
-    # -- connection and access -----------------------------------------------------
-    def connect_options(self, *, xero_url: str | None = None, client_id: str | None = None,
-                        tenant: str | None = None, scopes: str | None = None,
-                        port: int = 8742, timeout: float = 300.0,
-                        notice: Callable[[str], None] | None = None) -> ConnectOptions:
-        """Where and as which app to connect: arguments, else XEROLINK_XERO_URL /
-        XEROLINK_CLIENT_ID, else the config; a sandbox on this machine names its app."""
-        from xerolink.config import SETTINGS
-        from xerolink.services.connection import ConnectOptions
-        from xerolink.xero.endpoints import Endpoints
-        from xerolink.xero.oauth import DEFAULT_SCOPES
-
-        raw = xero_url or self.env.get("XEROLINK_XERO_URL") or self.config.get("xero_url")
-        try:
-            url = str(SETTINGS["xero_url"].parse(raw)) if raw else None
-        except ValueError as exc:
-            raise UsageError(f"invalid --xero-url: {exc}") from None
-        endpoints = Endpoints.at(url)
-        chosen = client_id or self.env.get("XEROLINK_CLIENT_ID") or self.config.get("client_id")
-        if not chosen and endpoints.is_loopback:
-            from xerolink.xero.discovery import sandbox_client_id
-
-            chosen = sandbox_client_id(endpoints)
-            if chosen:
-                (notice or self.notice)(f"using the sandbox's app (client id {chosen})")
-        if not chosen:
-            raise UsageError(
-                "no client id: pass --client-id, set XEROLINK_CLIENT_ID, or run "
-                "`xerolink config set client_id ID` with your Xero app's client id")
-        return ConnectOptions(endpoints=endpoints, client_id=str(chosen).strip(),
-                              scopes=" ".join((scopes or DEFAULT_SCOPES).split()),
-                              tenant=tenant, port=port, timeout=timeout)
-
-    def connect(self, options: ConnectOptions, *, client_secret: str | None = None,
-                show_url: Callable[[str], None] | None = None,
-                choose: Callable[..., object] | None = None) -> Connected:
-        """Connect an organisation: a Custom Connection with ``client_secret``, else
-        the PKCE flow, ``show_url`` handing the consent link to a browser."""
-        from xerolink.services import connection as service
-
-        deps = self.connection_deps(options.endpoints)
-        if client_secret is not None:
-            return service.connect_custom(deps, options, client_secret)
-        shown = show_url or self.browser
-        if shown is None:
-            raise UsageError("connecting in a browser needs somewhere to show the link")
-        return service.connect_pkce(deps, options, show_url=shown,
-                                    choose=choose)  # type: ignore[arg-type]
-
-    def status(self, *, offline: bool = False) -> StatusReport:
-        from xerolink.services import connection as service
-
-        return service.status(self.connection_deps(self.active_endpoints()),
-                              self.token_manager, offline=offline)
-
-    def disconnect(self) -> RemoveReport:
-        """Revoke and forget the tokens; links and settings stay for a reconnect."""
-        from xerolink.services import connection as service
-
-        return service.remove(self.connection_deps(self.active_endpoints()))
-
-    def access_list(self) -> AccessList:
-        from xerolink.services import access
-        from xerolink.services.outcomes import AccessList
-
-        connection, entries = access.list_entries(self.store, self.user)
-        return AccessList.of(connection.tenant_name, entries)
-
-    def grant(self, users: list[str], *, admin: bool = False) -> AccessChange:
-        from xerolink.services import access
-
-        return access.grant(self.store, self.user, users, admin=admin, at=self.clock.now())
-
-    def revoke(self, users: list[str]) -> AccessChange:
-        from xerolink.services import access
-
-        return access.revoke(self.store, self.user, users)
-
-    def check_may_configure(self) -> None:
-        from xerolink.services.access import check_may_configure
-
-        check_may_configure(self.store, self.user)
-
-    def forget_tokens(self) -> None:
-        """Delete the active connection's tokens from this profile's token store (no
-        call to Xero; links stay)."""
-        connection = self.store.active_connection()
-        if connection is not None:
-            self.token_store.delete(connection.tenant_id)
-
-    # -- team ----------------------------------------------------------------------
-    def _team_url(self) -> str:
-        url = self.database_url
-        if not url:
-            raise UsageError("team mode needs a database: set XEROLINK_DATABASE_URL or "
-                             "`xerolink config set database_url postgresql://...`")
-        return url
-
-    def team_init(self) -> TeamReady:
-        """Prepare the team database: schema, roles, and this login as an admin."""
-        from xerolink.services import team
-
-        self._team_url()
-        store = self.open_store(migrate=True)
-        try:
-            return team.init(store)
-        finally:
-            store.close()
-
-    def team_migrate(self, from_sqlite: Path) -> Rows:
-        """Copy a single-user profile's store into the team database."""
-        from xerolink.services import team
-
-        self._team_url()
-        return team.migrate_from_sqlite(self.store, from_sqlite)
-
-    def doctor(self, *, offline: bool = False) -> Diagnosis:
-        """Is this machine and profile ready; each finding with what to do."""
-        from xerolink.services import doctor
-        from xerolink.store.records import Connection
-
-        def live(connection: Connection) -> doctor.Check:
-            gateway = self.gateway_for(connection)
-            return doctor.live_check(gateway.connections, lambda: (
-                gateway.log.server_date, gateway.log.server_date_seen_at))
-
-        return doctor.diagnose(doctor.Inputs(
-            open_store=lambda: self.store, config=lambda: self.config,
-            token_kind=lambda: self.token_store_kind, token_store=lambda: self.token_store,
-            team=lambda: self.team, user=lambda: self.user, now=self.clock.now(),
-            live=None if offline else live))
-

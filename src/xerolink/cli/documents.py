@@ -80,7 +80,7 @@ def _summary_human(rt: Runtime, report: SummaryReport) -> None:
     from xerolink.services import summary as definitions
 
     base = report.base_currency
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in definitions.FIGURES:
         figure = report.figures[name]
         if name in report.unavailable:

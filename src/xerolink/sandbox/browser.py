@@ -27,7 +27,7 @@ def approve(authorize_url: str, *, tenants: list[str] | None = None, allow: bool
     parts = urlsplit(authorize_url)
     if parts.scheme != "http" or not is_loopback(parts.hostname or ""):
         raise ConsentError("only a sandbox on a loopback address can be approved automatically")
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
     try:
         conn.request("GET", f"{parts.path}?{parts.query}")
         response = conn.getresponse()
@@ -64,7 +64,7 @@ def follow_in_background(authorize_url: str, *, tenants: list[str] | None = None
 
     def go() -> None:
         location = urlsplit(approve(authorize_url, tenants=tenants))
-        conn = http.client.HTTPConnection(location.hostname, location.port, timeout=30)
+        conn = http.client.HTTPConnection(location.hostname or "", location.port, timeout=30)
         try:
             conn.request("GET", f"{location.path}?{location.query}")
             conn.getresponse().read()

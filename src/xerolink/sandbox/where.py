@@ -136,7 +136,8 @@ class _Parser:
             raise WhereError(f"unexpected {value!r} in the where clause")
         lowered = value.lower()
         if lowered in ("true", "false"):
-            return lambda _r, v=lowered == "true": v
+            truth = lowered == "true"
+            return lambda _r: truth
         if lowered == "null":
             return lambda _r: None
         if value == "Guid" and self.peek() == ("op", "("):

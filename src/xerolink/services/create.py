@@ -21,12 +21,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date as Day  # Draft has a field named date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError, XerolinkError, XeroUnreachableError
+from xerolink.money import cents
 from xerolink.results import Result, to_jsonable
 from xerolink.services import reports, summary
 from xerolink.services.context import Deps
@@ -66,9 +68,9 @@ class Line:
 class Draft:
     kind: str
     lines: list[Line]
-    date: date | None = None
-    due_date: date | None = None
-    expiry_date: date | None = None
+    date: Day | None = None
+    due_date: Day | None = None
+    expiry_date: Day | None = None
     title: str | None = None
     reference: str | None = None
     currency: str | None = None
@@ -364,7 +366,7 @@ def _find_sent(deps: Deps, draft: Draft, fields: dict[str, Any], since: datetime
     else:
         candidates, _ = deps.gateway.invoices_page(1, contact_ids=[contact_id],
                                                    modified_since=after)
-    subtotal = sum((_cents(line.quantity * line.unit_amount) for line in draft.lines),
+    subtotal = sum((cents(line.quantity * line.unit_amount) for line in draft.lines),
                    Decimal("0"))
     wanted = {"Date": fields.get("Date"), "DueDate": fields.get("DueDate"),
               "ExpiryDate": fields.get("ExpiryDate"), "Type": fields.get("Type"),
@@ -382,10 +384,6 @@ def _find_sent(deps: Deps, draft: Draft, fields: dict[str, Any], since: datetime
             continue
         return models.quote(raw, now) if draft.kind == "quote" else models.invoice(raw, now)
     return None
-
-
-def _cents(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _day(text: Any) -> str | None:

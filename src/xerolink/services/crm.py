@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -19,6 +19,7 @@ from typing import Any
 
 from xerolink import validation
 from xerolink.errors import UsageError
+from xerolink.formats import EMAIL
 from xerolink.store import Store
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
 
@@ -30,7 +31,6 @@ COLUMNS = {
 }
 REQUIRED = {"contacts": ("id",), "companies": ("id", "name"), "deals": ("id", "title")}
 MAX_FIELD = 1000
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
 
 
@@ -186,7 +186,8 @@ def _deal(record: dict[str, Any]) -> CrmDeal:
     )
 
 
-_BUILDERS = {"contacts": _contact, "companies": _company, "deals": _deal}
+_BUILDERS: dict[str, Callable[[dict[str, Any]], CrmContact | CrmCompany | CrmDeal]] = {
+    "contacts": _contact, "companies": _company, "deals": _deal}
 
 
 def import_file(store: Store, path: Path, *, kind: str | None, skip_invalid: bool,
@@ -291,8 +292,9 @@ def complete_refs(store: Store, typed: str, kinds: tuple[str, ...]) -> list[str]
     """References of the store's CRM records that begin with what was typed, for the
     shell's completion."""
     found: list[str] = []
-    listings = {"contact": store.list_crm_contacts, "company": store.list_crm_companies,
-                "deal": store.list_crm_deals}
+    listings: dict[str, Callable[[], Sequence[CrmContact | CrmCompany | CrmDeal]]] = {
+        "contact": store.list_crm_contacts, "company": store.list_crm_companies,
+        "deal": store.list_crm_deals}
     for kind in kinds:
         for record in listings[kind]():
             ref = f"{kind}:{record.id}"

@@ -18,9 +18,15 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xerolink.results import Result
+
+if TYPE_CHECKING:
+    from xerolink.config import Config
+    from xerolink.store import Store
+    from xerolink.store.records import Connection
+    from xerolink.tokenstore import TokenSet, TokenStore
 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
 SKEW_WARNING = timedelta(minutes=1)
@@ -66,7 +72,7 @@ def versions() -> Check:
     return Check("python and packages", OK, f"Python {python}; " + ", ".join(found))
 
 
-def keyring_backend(kind: str, token_store: Any, connected: bool) -> Check:
+def keyring_backend(kind: str, token_store: TokenStore, connected: bool) -> Check:
     from xerolink.tokenstore import TokenStoreUnavailable
 
     if kind == "file":
@@ -97,7 +103,7 @@ def keyring_backend(kind: str, token_store: Any, connected: bool) -> Check:
     return Check("keyring backend", OK, type(keyring.get_keyring()).__name__)
 
 
-def store_health(store: Any) -> Check:
+def store_health(store: Store) -> Check:
     integrity = store.integrity_check()
     version, latest = store.schema_version(), store.latest_schema_version()
     if integrity != "ok":
@@ -116,7 +122,8 @@ def _mode(path: Path | None) -> int | None:
         return None
 
 
-def connection_checks(connection: Any, tokens: Any, now: datetime, *,
+def connection_checks(connection: Connection | None, tokens: TokenSet | None,
+                      now: datetime, *,
                       may_view: bool = True, tokens_problem: str | None = None
                       ) -> list[Check]:
     if connection is None:
@@ -173,7 +180,7 @@ def clock_skew(server_date: str | None, seen_at: datetime | None) -> Check:
     return Check("clock", OK, text)
 
 
-def rate_limits(connection: Any) -> Check:
+def rate_limits(connection: Connection | None) -> Check:
     import json
 
     if connection is None or not connection.rate_limits:
@@ -188,7 +195,7 @@ def rate_limits(connection: Any) -> Check:
     return Check("rate limits", OK, detail)
 
 
-def access_check(store: Any, connection: Any, user: str) -> Check:
+def access_check(store: Store, connection: Connection | None, user: str) -> Check:
     if connection is None:
         return Check("access", OK, "anyone may connect until the first connection")
     entries = store.list_access(connection.tenant_id)
@@ -209,14 +216,14 @@ def access_check(store: Any, connection: Any, user: str) -> Check:
 class Inputs:
     """What doctor looks at, each opened only inside its own check."""
 
-    open_store: Callable[[], Any]
-    config: Callable[[], Any]  # the profile's Config
+    open_store: Callable[[], Store]
+    config: Callable[[], Config]
     token_kind: Callable[[], str]
-    token_store: Callable[[], Any]
+    token_store: Callable[[], TokenStore]
     team: Callable[[], bool]
     user: Callable[[], str]
     now: datetime
-    live: Callable[[Any], Check] | None  # one Xero call for the connection; None: offline
+    live: Callable[[Connection], Check] | None  # one Xero call for the connection; None: offline
 
 
 def diagnose(given: Inputs) -> Diagnosis:
@@ -289,7 +296,7 @@ def live_check(connections: Callable[[], Any], server_date: Callable[[], Any]) -
     return clock_skew(*server_date())
 
 
-def config_check(config: Any) -> Check:
+def config_check(config: Config) -> Check:
     from xerolink.config import SETTINGS
     from xerolink.errors import XerolinkError
 
@@ -303,7 +310,7 @@ def config_check(config: Any) -> Check:
     return Check("config", OK, str(config.path))
 
 
-def _may_view(store: Any, connection: Any, user: str) -> bool:
+def _may_view(store: Store, connection: Connection | None, user: str) -> bool:
     if connection is None:
         return True
     try:

@@ -15,15 +15,15 @@ from typing import Any
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
+from xerolink.formats import EMAIL, is_guid
 from xerolink.services.context import Deps, Progress
-from xerolink.services.crm import EMAIL, Ref
+from xerolink.services.crm import Ref
 from xerolink.store import Store
 from xerolink.store.records import CrmContact, Link, XeroContact
 from xerolink.xero import models
 
 CONTACTS = "contacts"
 FULL_SYNC = "contacts.full"
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 BATCH = 1000
 
 
@@ -188,7 +188,7 @@ class LinkResult:
 
 def is_xero_id(text: str) -> bool:
     """A Xero id (ContactID, InvoiceID, QuoteID): a GUID."""
-    return bool(_GUID.match(text.strip()))
+    return is_guid(text)
 
 
 def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> LinkResult:

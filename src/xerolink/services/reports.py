@@ -7,6 +7,7 @@ marked stale with its age; with no cache there is nothing to show.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -131,7 +132,8 @@ def _ensure(deps: Deps, scope: Scope, *, refresh: bool) -> tuple[bool, bool, str
         wanted = scope.deal_documents if refresh else [
             (d, k) for d, k in scope.deal_documents if d not in have]
         complete = len(have) == len(ids)
-        work = (lambda: documents.refresh_documents(deps, wanted)) if wanted else None
+        work: Callable[[], object] | None = (
+            (lambda: documents.refresh_documents(deps, wanted)) if wanted else None)
     else:
         times = deps.store.contact_refresh_times(deps.tenant)
         missing = [c for c in scope.contact_ids if c not in times]

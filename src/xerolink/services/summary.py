@@ -15,51 +15,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from xerolink.formats import local_date
+from xerolink.money import cents
 from xerolink.store.records import CachedDocument
 
-CENT = Decimal("0.01")
 FIGURES = ("open_quotes", "overdue_invoices", "outstanding_invoices", "overdue_bills",
            "outstanding_bills")
 LABELS = {"open_quotes": "Open quotes", "overdue_invoices": "Overdue invoices",
           "outstanding_invoices": "Outstanding invoices", "overdue_bills": "Overdue bills",
           "outstanding_bills": "Outstanding bills"}
 
-# Xero's organisation timezones are Windows names; these are the IANA zones behind them.
-XERO_TIMEZONES = {
-    "NEWZEALANDSTANDARDTIME": "Pacific/Auckland", "AUSEASTERNSTANDARDTIME": "Australia/Sydney",
-    "EAUSTRALIASTANDARDTIME": "Australia/Brisbane", "CENAUSTRALIASTANDARDTIME":
-    "Australia/Adelaide", "AUSCENTRALSTANDARDTIME": "Australia/Darwin",
-    "WAUSTRALIASTANDARDTIME": "Australia/Perth", "TASMANIASTANDARDTIME": "Australia/Hobart",
-    "GMTSTANDARDTIME": "Europe/London", "GREENWICHSTANDARDTIME": "Atlantic/Reykjavik",
-    "WEUROPESTANDARDTIME": "Europe/Berlin", "ROMANCESTANDARDTIME": "Europe/Paris",
-    "CENTRALEUROPEANSTANDARDTIME": "Europe/Warsaw", "CENTRALEUROPESTANDARDTIME":
-    "Europe/Budapest", "GTBSTANDARDTIME": "Europe/Bucharest", "FLESTANDARDTIME":
-    "Europe/Kiev", "EASTERNSTANDARDTIME": "America/New_York", "CENTRALSTANDARDTIME":
-    "America/Chicago", "MOUNTAINSTANDARDTIME": "America/Denver", "USMOUNTAINSTANDARDTIME":
-    "America/Phoenix", "PACIFICSTANDARDTIME": "America/Los_Angeles", "ALASKANSTANDARDTIME":
-    "America/Anchorage", "HAWAIIANSTANDARDTIME": "Pacific/Honolulu", "ATLANTICSTANDARDTIME":
-    "America/Halifax", "NEWFOUNDLANDSTANDARDTIME": "America/St_Johns",
-    "CANADACENTRALSTANDARDTIME": "America/Regina", "SINGAPORESTANDARDTIME": "Asia/Singapore",
-    "CHINASTANDARDTIME": "Asia/Shanghai", "TOKYOSTANDARDTIME": "Asia/Tokyo",
-    "KOREASTANDARDTIME": "Asia/Seoul", "INDIASTANDARDTIME": "Asia/Kolkata",
-    "ARABIANSTANDARDTIME": "Asia/Dubai", "SOUTHAFRICASTANDARDTIME": "Africa/Johannesburg",
-    "FIJISTANDARDTIME": "Pacific/Fiji", "TONGASTANDARDTIME": "Pacific/Tongatapu",
-    "SAMOASTANDARDTIME": "Pacific/Apia", "SEASIASTANDARDTIME": "Asia/Bangkok",
-    "UTC": "UTC", "COORDINATEDUNIVERSALTIME": "UTC",
-}
-
-
 def organisation_today(now: datetime, xero_timezone: str | None) -> date:
     """Today where the organisation is (UTC for a timezone xerolink does not know)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    name = XERO_TIMEZONES.get((xero_timezone or "").upper().replace(" ", ""), "UTC")
-    try:
-        return now.astimezone(ZoneInfo(name)).date()
-    except ZoneInfoNotFoundError:
-        return now.date()
+    return local_date(now, xero_timezone)
 
 
 @dataclass
@@ -88,14 +58,14 @@ def unavailable_json(reason: str) -> dict[str, object]:
 
 
 def _money(value: Decimal) -> str:
-    return format(value.quantize(CENT, rounding=ROUND_HALF_UP), "f")
+    return format(cents(value), "f")
 
 
 def to_base(amount: Decimal, rate: Decimal) -> Decimal:
     """amount / CurrencyRate in the base currency, rounded half-up to the cent."""
     if rate <= 0:
         raise ValueError(f"a CurrencyRate of {rate} cannot convert {amount}")
-    return (amount / rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    return cents(amount / rate)
 
 
 def figures(documents: list[CachedDocument], today: date) -> dict[str, Figure]:

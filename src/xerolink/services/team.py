@@ -4,18 +4,18 @@ moves a single-user profile into it (running it twice changes nothing)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from xerolink.errors import NotFoundError, PermissionDeniedError
 from xerolink.services.outcomes import Rows, TeamReady
+from xerolink.store import Store
 
 
-def init(store: Any) -> TeamReady:
+def init(store: Store) -> TeamReady:
     viewers, admins = store.initialise_team()
     return TeamReady(store.path, store.schema_version(), viewers, admins, store.login)
 
 
-def migrate_from_sqlite(store: Any, path: Path) -> Rows:
+def migrate_from_sqlite(store: Store, path: Path) -> Rows:
     """Every table's rows copied, and how many were new: one row per table."""
     from xerolink.store.sqlite import SqliteStore
 

@@ -28,7 +28,7 @@ def _translate(sql: str) -> str:
     return sql
 
 
-class PgRow(tuple):
+class PgRow(tuple[Any, ...]):
     """A row that answers by position and by column name, like sqlite3.Row."""
 
     names: dict[str, int]
@@ -38,7 +38,7 @@ class PgRow(tuple):
         row.names = names
         return row
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return tuple.__getitem__(self, self.names[key])
         return tuple.__getitem__(self, key)
@@ -273,7 +273,7 @@ class PostgresStore(SqlStore):
 
         recorded = {e.user: e for e in super().list_access(tenant_id)}
         viewers, admins = self.roles
-        entries = []
+        entries: list[AccessEntry] = []
         for role, name in ((admins, "admin"), (viewers, "viewer")):
             for user in self._members(role):
                 if any(e.user == user for e in entries):

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from xerolink.money import CENT
+
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
@@ -54,9 +56,6 @@ def amount(value: Any) -> Decimal:
         return value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation as exc:
         raise MalformedAnswer(f"{value!r} is not an amount") from exc
-
-
-CENT = Decimal("0.01")
 
 
 def money(value: Any) -> Decimal:

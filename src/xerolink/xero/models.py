@@ -3,9 +3,10 @@ records. The only place that knows Xero's field names for these resources."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from xerolink.store.records import XeroContact
+from xerolink.store.records import CachedDocument, XeroContact
 from xerolink.xero.jsonutil import ms_datetime, text
 
 
@@ -30,9 +31,8 @@ OPEN_QUOTE_STATUSES = ("DRAFT", "SENT")
 OPEN_INVOICE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 
 
-def invoice(data: dict[str, Any], fetched_at: Any) -> Any:
+def invoice(data: dict[str, Any], fetched_at: datetime) -> CachedDocument:
     """An invoice (ACCREC) or bill (ACCPAY) as a cached document."""
-    from xerolink.store.records import CachedDocument
     from xerolink.xero.jsonutil import amount, money, ms_date
 
     return CachedDocument(
@@ -53,8 +53,7 @@ def invoice(data: dict[str, Any], fetched_at: Any) -> Any:
     )
 
 
-def quote(data: dict[str, Any], fetched_at: Any) -> Any:
-    from xerolink.store.records import CachedDocument
+def quote(data: dict[str, Any], fetched_at: datetime) -> CachedDocument:
     from xerolink.xero.jsonutil import amount, money, ms_date
 
     return CachedDocument(

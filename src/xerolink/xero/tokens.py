@@ -107,9 +107,10 @@ class TokenManager:
         if self._fresh(tokens, rejected):
             return tokens.access_token
         with self._thread_lock, self._locked():
-            tokens = self.store.load(self.tenant_id)  # the newest, read inside the lock
-            if tokens is None:
+            newest = self.store.load(self.tenant_id)  # read inside the lock
+            if newest is None:
                 raise NotConnectedError("not connected to Xero; run `xerolink connect`")
+            tokens = newest
             if not self._fresh(tokens, rejected):
                 tokens = self._renew(tokens)
                 self.store.save(self.tenant_id, tokens)  # persisted before any use

@@ -279,7 +279,7 @@ class Transport:
             with self.log.lock:
                 self.log.server_date = str(date)
                 self.log.server_date_seen_at = self.clock.now()
-        seen = {}
+        seen: dict[str, Any] = {}
         for name, key in (("X-MinLimit-Remaining", "minute_remaining"),
                           ("X-DayLimit-Remaining", "day_remaining"),
                           ("X-AppMinLimit-Remaining", "app_minute_remaining")):

@@ -1,0 +1,136 @@
+"""The sandbox's control API under ``/_sandbox/``: statistics, faults, limits, the
+clock, its apps and a tenant's raw data, for tests and benchmarks to steer it."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from typing import Any
+
+from xerolink.sandbox.accounting import Accounting
+from xerolink.sandbox.seed import Tenant
+from xerolink.sandbox.state import (
+    CUSTOM_CLIENT_ID,
+    PKCE_CLIENT_ID,
+    Faults,
+    Identity,
+    Limiter,
+    SandboxClock,
+    SandboxOptions,
+    Stats,
+)
+
+Response = tuple[int, bytes, dict[str, str]]
+
+
+def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
+    return status, json.dumps(data).encode("utf-8"), {
+        "Content-Type": "application/json; charset=utf-8", **(headers or {})}
+
+
+class Controls:
+    """The control routes; the state they steer is the Sandbox's."""
+
+    options: SandboxOptions
+    clock: SandboxClock
+    lock: threading.RLock
+    tenants: dict[str, Tenant]
+    identity: Identity
+    stats: Stats
+    limiter: Limiter
+    faults: Faults
+    accounting: Accounting
+    rng: random.Random
+
+    # -- control API ------------------------------------------------------------------
+    def control(self, method: str, path: str, query: dict[str, list[str]], body: bytes
+                ) -> Response:
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError:
+            return json_response(400, {"error": "the body must be JSON"})
+        if path == "/_sandbox/stats" and method == "GET":
+            return json_response(200, self.stats.as_json())
+        if path == "/_sandbox/stats/reset" and method == "POST":
+            self.stats.reset()
+            return json_response(200, self.stats.as_json())
+        if path == "/_sandbox/faults" and method == "POST":
+            return self._set_faults(data)
+        if path == "/_sandbox/faults" and method == "GET":
+            return json_response(200, vars(self.faults))
+        if path == "/_sandbox/data" and method == "GET":
+            tenant = (query.get("tenant") or [""])[0].lower()
+            if tenant not in self.tenants:
+                return json_response(404, {"error": "unknown tenant",
+                                           "tenants": list(self.tenants)})
+            with self.lock:
+                payload = self.accounting.raw(tenant)
+            from xerolink.sandbox.xerojson import dumps
+
+            return 200, dumps(payload), {"Content-Type": "application/json; charset=utf-8"}
+        if path == "/_sandbox/apps" and method == "GET":
+            custom = self.identity.apps[CUSTOM_CLIENT_ID]
+            return json_response(200, {
+                "pkce_client_id": PKCE_CLIENT_ID,
+                "custom_connection": {"client_id": custom.client_id,
+                                      "client_secret": custom.secret,
+                                      "tenant_id": custom.custom_tenant_id},
+                "tenants": [{"tenant_id": t.tenant_id, "name": t.name,
+                             "short_code": t.short_code, "base_currency": t.base_currency}
+                            for t in self.tenants.values()],
+            })
+        if path == "/_sandbox/clock" and method == "POST":
+            try:
+                advance = float(data.get("advance_seconds", 0))
+            except (TypeError, ValueError):
+                return json_response(400, {"error": "advance_seconds must be a number"})
+            self.clock.offset += advance
+            return json_response(200, {"offset_seconds": self.clock.offset})
+        if path == "/_sandbox/limits" and method == "POST":
+            return self._set_limits(data)
+        return json_response(404, {"error": f"no control route {method} {path}"})
+
+    def _set_faults(self, data: dict[str, Any]) -> Response:
+        try:
+            faults = Faults(
+                latency_ms=int(data.get("latency_ms", 0)),
+                error_rate=float(data.get("error_rate", 0)),
+                drop_rate=float(data.get("drop_rate", 0)),
+                commit_then_drop_rate=float(data.get("commit_then_drop_rate", 0)),
+                retry_after=None if data.get("retry_after") is None
+                else int(data["retry_after"]),
+                garbage_rate=float(data.get("garbage_rate", 0)),
+                methods=None if data.get("methods") is None
+                else [str(m).upper() for m in data["methods"]],
+            )
+        except (TypeError, ValueError):
+            return json_response(400, {"error": "faults take numbers"})
+        for rate in (faults.error_rate, faults.drop_rate, faults.commit_then_drop_rate,
+                     faults.garbage_rate):
+            if not 0 <= rate <= 1:
+                return json_response(400, {"error": "rates are between 0 and 1"})
+        if not 0 <= faults.latency_ms <= 60_000:
+            return json_response(400, {"error": "latency_ms is between 0 and 60000"})
+        self.faults = faults
+        return json_response(200, vars(faults))
+
+    def _set_limits(self, data: dict[str, Any]) -> Response:
+        o = self.options
+        try:
+            o.minute_limit = int(data.get("minute", o.minute_limit))
+            o.day_limit = int(data.get("day", o.day_limit))
+            o.concurrent_limit = int(data.get("concurrent", o.concurrent_limit))
+            if "without" in data:
+                o.without = frozenset(str(w).lower() for w in data["without"])
+            o.minute_window = float(data.get("minute_window", o.minute_window))
+            o.rate_limits = bool(data.get("enabled", o.rate_limits))
+            if data.get("reset"):
+                self.limiter.reset()
+        except (TypeError, ValueError):
+            return json_response(400, {"error": "limits take whole numbers"})
+        return json_response(200, {"minute": o.minute_limit, "minute_window": o.minute_window,
+                           "day": o.day_limit, "concurrent": o.concurrent_limit,
+                           "enabled": o.rate_limits, "without": sorted(o.without)})
+
+

@@ -1,0 +1,143 @@
+"""Connections, creates under way, a team's shared tokens, and copying a whole store
+(team migrate)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from xerolink.store.base import (
+    SqlBase,
+    connection_row,
+    iso,
+)
+from xerolink.store.records import (
+    Connection,
+    CreateIntent,
+)
+
+
+class ConnectionTables(SqlBase):
+    # -- connections ------------------------------------------------------------
+    def save_connection(self, conn: Connection) -> None:
+        """Record the connection and make it the active one (at most one is active)."""
+        with self.transaction() as db:
+            db.execute("UPDATE connections SET active = 0 WHERE active = 1")
+            db.execute(
+                "INSERT INTO connections (tenant_id, tenant_name, short_code, base_currency, "
+                "timezone, country_code, xero_url, client_id, auth_kind, scopes, connected_by, "
+                "connected_at, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
+                "ON CONFLICT (tenant_id) DO UPDATE SET tenant_name = excluded.tenant_name, "
+                "short_code = excluded.short_code, base_currency = excluded.base_currency, "
+                "timezone = excluded.timezone, country_code = excluded.country_code, "
+                "xero_url = excluded.xero_url, client_id = excluded.client_id, "
+                "auth_kind = excluded.auth_kind, scopes = excluded.scopes, "
+                "connected_by = excluded.connected_by, connected_at = excluded.connected_at, "
+                "active = 1",
+                (
+                    conn.tenant_id,
+                    conn.tenant_name,
+                    conn.short_code,
+                    conn.base_currency,
+                    conn.timezone,
+                    conn.country_code,
+                    conn.xero_url,
+                    conn.client_id,
+                    conn.auth_kind,
+                    conn.scopes,
+                    conn.connected_by,
+                    iso(conn.connected_at),
+                ),
+            )
+
+    def active_connection(self) -> Connection | None:
+        row = self._db.execute("SELECT * FROM connections WHERE active = 1").fetchone()
+        return None if row is None else connection_row(row)
+
+    def deactivate_connection(self, tenant_id: str) -> None:
+        """Forget that the tenant is connected; its links and settings stay."""
+        with self.transaction() as db:
+            db.execute("UPDATE connections SET active = 0 WHERE tenant_id = ?", (tenant_id,))
+
+    def record_rate_limits(self, tenant_id: str, limits_json: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE connections SET rate_limits = ? WHERE tenant_id = ?",
+                (limits_json, tenant_id),
+            )
+
+    # -- creates under way ---------------------------------------------------------------
+    def put_create_intent(self, intent: CreateIntent) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM create_intents WHERE tenant_id = ? AND fingerprint = ?",
+                       (intent.tenant_id, intent.fingerprint))
+            db.execute(
+                "INSERT INTO create_intents (tenant_id, fingerprint, idempotency_key, kind, "
+                "crm_contact_id, xero_contact_id, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (intent.tenant_id, intent.fingerprint, intent.idempotency_key, intent.kind,
+                 intent.crm_contact_id, intent.xero_contact_id, intent.created_by,
+                 iso(intent.created_at)))
+
+    def get_create_intent(self, tenant_id: str, fingerprint: str) -> CreateIntent | None:
+        row = self._db.execute(
+            "SELECT tenant_id, fingerprint, idempotency_key, kind, crm_contact_id, "
+            "xero_contact_id, created_by, created_at FROM create_intents "
+            "WHERE tenant_id = ? AND fingerprint = ?", (tenant_id, fingerprint)).fetchone()
+        if row is None:
+            return None
+        return CreateIntent(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                            datetime.fromisoformat(row[7]))
+
+    def delete_create_intent(self, tenant_id: str, fingerprint: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM create_intents WHERE tenant_id = ? AND fingerprint = ?",
+                       (tenant_id, fingerprint))
+
+    # -- a team's shared tokens (team mode) ----------------------------------------------
+    def load_token(self, tenant_id: str) -> str | None:
+        row = self._db.execute("SELECT token FROM xero_tokens WHERE tenant_id = ?",
+                               (tenant_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_token(self, tenant_id: str, token: str, at: datetime) -> None:
+        """Update the row (what a refresh does, and all a team's viewers may do); insert it
+        only when it is missing (connect, an admin's job). An upsert would need INSERT
+        privilege even when it updates."""
+        updated = self._db.execute(
+            "UPDATE xero_tokens SET token = ?, updated_at = ? WHERE tenant_id = ?",
+            (token, iso(at), tenant_id)).rowcount
+        if not updated:
+            self._db.execute(
+                "INSERT INTO xero_tokens (tenant_id, token, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (tenant_id) DO UPDATE SET token = excluded.token, "
+                "updated_at = excluded.updated_at", (tenant_id, token, iso(at)))
+
+    def delete_token(self, tenant_id: str) -> None:
+        self._db.execute("DELETE FROM xero_tokens WHERE tenant_id = ?", (tenant_id,))
+
+    # -- copying a whole store (team migrate) ------------------------------------------
+    COPY_ORDER = ("settings", "crm_companies", "crm_contacts", "crm_deals",
+                  "crm_deal_participants", "connections", "links", "access", "deal_documents",
+                  "xero_documents", "contact_refreshes", "sync_state", "xero_contacts")
+
+    def export_table(self, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        if table not in self.COPY_ORDER:
+            raise ValueError(table)
+        cursor = self._db.execute(f"SELECT * FROM {table}")  # noqa: S608 - a fixed name
+        columns = [c[0] for c in cursor.description]
+        return columns, [tuple(r) for r in cursor.fetchall()]
+
+    def import_rows(self, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> int:
+        """Insert rows that are not there yet (by any unique key); returns rows added."""
+        if table not in self.COPY_ORDER or not rows:
+            return 0
+        marks = ", ".join("?" * len(columns))
+        added = 0
+        with self.transaction() as db:
+            for row in rows:
+                added += db.execute(
+                    f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                    f"VALUES ({marks})", row).rowcount
+        return added
+
