@@ -329,6 +329,12 @@ def test_refresh_all_of_1000_contacts_then_again_in_4_calls(cli, home, tmp_path,
         stats = control(base, "GET", "stats")
         assert 0 < stats["longest_url"] <= 2000, stats
         assert stats["by_endpoint"]["GET /api.xro/2.0/Invoices"] <= -(-cold["contacts"] // 40)
+        # More than four id batches: the organisation's open invoices, a page per 1,000,
+        # are fewer calls (the first page's pageCount decides).
+        books = server.sandbox.tenants[tenant]
+        open_invoices = sum(1 for i in books.invoices.values()
+                            if i["Status"] in ("DRAFT", "SUBMITTED", "AUTHORISED"))
+        assert stats["by_endpoint"]["GET /api.xro/2.0/Invoices"] == -(-open_invoices // 1000)
         # 20 documents change in Xero between the runs (in the next minute window).
         control(base, "POST", "limits", {"reset": True})
         books = server.sandbox.tenants[tenant]

@@ -30,13 +30,23 @@ from typing import Any
 from xerolink.services.context import Deps, Progress
 from xerolink.store.records import CachedDocument
 from xerolink.xero import models
-from xerolink.xero.gateway import EndpointUnavailable, ScopeMissing, UriTooLong, id_batch_size
+from xerolink.xero.gateway import (
+    INVOICES_PAGE,
+    MAX_PAGES,
+    EndpointUnavailable,
+    ScopeMissing,
+    UriTooLong,
+    id_batch_size,
+)
 from xerolink.xero.http import MAX_IN_FLIGHT
 
 INVOICES, QUOTES = "invoices", "quotes"
 QUOTES_UNAVAILABLE = "quotes-unavailable"  # sync_state: why quotes cannot be read
 MARGIN = timedelta(minutes=5)
 QUOTE_COPY_THRESHOLD = 5  # more contacts than this: use the organisation's quote copy
+# More id batches than this: first ask for the organisation's open invoices and bills
+# (one page tells how many pages there are) and read them all if that is fewer calls.
+ORG_WIDE_MIN_BATCHES = 4
 
 
 
@@ -82,7 +92,17 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
         done += len(covered)
         if progress:
             progress(done, len(ids), phase)
-    for batch, documents in _read_batches(deps, _batches(deps, cold)):
+    batches = _batches(deps, cold)
+    org_wide = _org_wide_open_invoices(deps, cold, len(batches)) \
+        if len(batches) > ORG_WIDE_MIN_BATCHES else None
+    if org_wide is not None:
+        deps.store.replace_contact_documents(deps.tenant, cold, ("invoice", "bill"),
+                                             org_wide, refreshed_at=started)
+        batches = []
+        done += len(cold)
+        if progress:
+            progress(done, len(ids), phase)
+    for batch, documents in _read_batches(deps, batches):
         deps.store.replace_contact_documents(deps.tenant, batch, ("invoice", "bill"),
                                              documents, refreshed_at=started)
         done += len(batch)
@@ -196,6 +216,37 @@ def _optional_quotes(deps: Deps, **filters: object) -> list[CachedDocument] | No
     quotes, why = _read_optional_quotes(deps, **filters)
     _note_quotes(deps, why)
     return quotes
+
+
+def _org_wide_open_invoices(deps: Deps, contact_ids: list[str], batches: int
+                            ) -> list[CachedDocument] | None:
+    """The open invoices and bills of these contacts, read as the organisation's open
+    invoices (1,000 a page) when that takes fewer calls than ``batches`` id-list
+    calls; None when it would not. The first page's ``pagination.pageCount`` decides:
+    at worst that one call is spent and the id batches follow."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gateway, now, wanted = deps.gateway, deps.now(), set(contact_ids)
+    first, count = gateway.invoices_page(1, statuses=models.OPEN_INVOICE_STATUSES)
+    if count >= batches:
+        return None
+
+    def page(number: int) -> list[dict[str, Any]]:
+        return gateway.invoices_page(number, statuses=models.OPEN_INVOICE_STATUSES)[0]
+
+    raw = list(first)
+    if count > 1:
+        with ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT) as pool:
+            for items in pool.map(page, range(2, count + 1)):
+                raw += items
+    elif len(first) >= INVOICES_PAGE:  # a full page and no page count: read on
+        for number in range(2, MAX_PAGES + 1):
+            items = page(number)
+            raw += items
+            if len(items) < INVOICES_PAGE:
+                break
+    documents = [models.invoice(d, now) for d in raw]
+    return [d for d in documents if d.xero_contact_id in wanted]
 
 
 def _batches(deps: Deps, ids: list[str]) -> list[list[str]]:
