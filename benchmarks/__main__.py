@@ -283,7 +283,9 @@ def report(scale: str, latency: int, cap: float, rows: dict[str, dict[str, Any]]
             if not key.endswith("_warm"):
                 checks.append((f"{key}: at most a tenth of the baseline's bytes",
                                mine["bytes"] * 10 <= _whole_job_bytes(theirs)))
-            if not key.endswith("_warm"):
+            # One contact is two calls at once: one round trip, which no process can
+            # beat; its target is the warm path's (within 15 ms of a round trip).
+            if not key.endswith("_warm") and key != "contact":
                 checks.append((f"{key}: {SPEEDUP}x faster than the baseline",
                                ratio >= SPEEDUP))
     if scale == "full":
@@ -350,9 +352,74 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def run_curve(scale: str, latency: int, cap: float) -> dict[str, Any]:
+    from benchmarks import curve
+
+    started = time.perf_counter()
+    sizes = [curve.run_size(size, latency, cap) for size in curve.SIZES[scale]]
+    middle = curve.SIZES[scale][min(1, len(curve.SIZES[scale]) - 1)]
+    warm = curve.run_warm_path(middle, latency, cap)
+    return {"scale": scale, "latency_ms": latency, "baseline_cap_s": cap, "sizes": sizes,
+            "warm_path": warm, "elapsed_s": round(time.perf_counter() - started, 1)}
+
+
+CURVE_LABELS = {"auto_link": "link --auto (CRM = every contact)",
+                "refresh_all_cold": "refresh --all, cold",
+                "refresh_all_warm": "refresh --all, warm (1% of documents changed)",
+                "company_cold": "company of 50, cold", "company_warm": "company of 50, warm",
+                "crm_list": "crm list --json", "cached_summary": "cached summary --json"}
+
+
+def curve_markdown(result: dict[str, Any]) -> str:
+    from benchmarks.curve import whole_job
+
+    def base(row: dict[str, Any], key: str, fmt: str) -> str:
+        b = row.get("baseline")
+        if not b:
+            return "—"
+        value = whole_job(b, key)
+        return ("~" if b.get("capped") else "") + format(value, fmt)
+
+    lines = [f"Scale curve ({result['scale']}), {result['latency_ms']} ms a call, Xero's "
+             f"limits on; baseline stopped after {result['baseline_cap_s']:.0f} s and "
+             "extrapolated (~) to the whole job.", "",
+             "| contacts | scenario | calls x / floor / b | seconds x / floor / b "
+             "| MB down x / b | peak MB x / b | store MB |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
+    for size in result["sizes"]:
+        for key, label in CURVE_LABELS.items():
+            row = size["rows"][key]
+            mine, floor = row["xerolink"], row["floor"]
+            theirs = row.get("baseline") or {}
+            their_mb = format(whole_job(theirs, "bytes") / 1e6, ",.2f") if theirs else "—"
+            if theirs.get("capped"):
+                their_mb = "~" + their_mb
+            their_peak = f"{theirs['peak_mb']:.0f}" if theirs else "—"
+            lines.append(
+                f"| {size['contacts']:,} | {label} | {mine['calls']} / {floor['calls']} / "
+                f"{base(row, 'calls', ',.0f')} | {mine['wall']:.2f} / {floor['wall_s']:.2f} / "
+                f"{base(row, 'wall', ',.1f')} | {mine['bytes'] / 1e6:,.2f} / "
+                f"{their_mb} | "
+                f"{mine['peak_mb']:.0f} / {their_peak} | "
+                f"{mine.get('store_mb', 0):.1f} |")
+    warm = result["warm_path"]
+    lines += ["", f"Warm path ({warm['contacts']:,} contacts): one contact's refresh in a "
+              f"running process (Python API, median of {warm['runs']}) "
+              f"{warm['api']['median_s'] * 1000:.0f} ms, {warm['api']['calls_each'][0]} "
+              f"calls; one round trip {warm['api']['rtt_s'] * 1000:.0f} ms; the CLI in a "
+              f"process of its own {warm['cli']['wall'] * 1000:.0f} ms; the baseline "
+              f"{warm['baseline']['wall'] * 1000:.0f} ms ({warm['baseline']['calls']} calls)."]
+    checks = [t for size in result["sizes"] for t in size["targets"]] + [warm["target"]]
+    lines += ["", "Targets: " + "; ".join(
+        f"{t['target']}: {'met' if t['met'] else 'MISSED'}" for t in checks)]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--scale", choices=sorted(SCALES), default="full")
+    parser.add_argument("--scale", choices=[*sorted(SCALES), "huge"], default="full",
+                        help="small (seconds), full (the README's run, about 12 minutes), "
+                        "huge (the scale curve to 100,000 contacts, run by hand)")
     parser.add_argument("--latency-ms", type=int, default=None,
                         help="latency added to every Xero call (default: 150 full, 50 small)")
     parser.add_argument("--baseline-cap", type=float, default=None,
@@ -363,17 +430,31 @@ def main(argv: list[str] | None = None) -> int:
                         "quotes); otherwise the results go to a temporary folder")
     parser.add_argument("--out", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
+    name = "latest.json" if args.scale == "full" else f"{args.scale}.json"
     if args.out is None:
-        args.out = (ROOT / "benchmarks" / "results" / "latest.json" if args.save else
-                    Path(tempfile.gettempdir()) / "xerolink-benchmarks" /
-                    f"{args.scale}.json")
-    cap = args.baseline_cap or (100.0 if args.scale == "full" else 1.5)
+        args.out = (ROOT / "benchmarks" / "results" / name if args.save else
+                    Path(tempfile.gettempdir()) / "xerolink-benchmarks" / f"{args.scale}.json")
+    small = args.scale == "small"
+    cap = args.baseline_cap or (1.5 if small else 100.0)
+    curve_cap = args.baseline_cap or (1.5 if small else 30.0)
     if args.latency_ms is None:
-        args.latency_ms = 150 if args.scale == "full" else 50
-    result = run(args.scale, args.latency_ms, cap)
+        args.latency_ms = 50 if small else 150
+    byte_compile()
+    result = {} if args.scale == "huge" else run(args.scale, args.latency_ms, cap)
+    result["curve"] = run_curve(args.scale, args.latency_ms, curve_cap)
+    from benchmarks.curve import save_chart
+
+    chart = save_chart(result["curve"], args.out.with_name(
+        "curve.png" if args.scale == "full" else f"curve-{args.scale}.png"))
+    result["curve"]["chart"] = str(chart) if chart else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(markdown(result))
+    if "rows" in result:
+        print(markdown(result))
+        print()
+    print(curve_markdown(result["curve"]))
+    if chart:
+        print(f"\nChart: {chart}")
     print(f"\nResults: {args.out}")
     return 0
 

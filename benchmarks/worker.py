@@ -41,6 +41,46 @@ def brief(data: object) -> object:
     return data
 
 
+def api_warm(home: str, profile: str, ref: str, runs: str) -> dict[str, object]:
+    """A long-running caller: the API opened once, one refresh to warm up (imports,
+    token, connection pool), then ``runs`` refreshes of one contact, each timed; and
+    one bare round trip to the same server, for comparison."""
+    import http.client
+    import os
+    import statistics
+    from urllib.parse import urlsplit
+
+    import xerolink
+
+    env = {**os.environ, "XEROLINK_HOME": home, "XEROLINK_PROFILE": profile,
+           "XEROLINK_TOKEN_STORE": "file", "XEROLINK_USER": "bench"}
+    with xerolink.open(env=env) as xl:
+        xl.refresh(ref)
+        times, calls = [], []
+        for _ in range(int(runs)):
+            before = xl.calls().total
+            started = time.perf_counter()
+            xl.refresh(ref)
+            times.append(time.perf_counter() - started)
+            calls.append(xl.calls().total - before)
+        connection = xl.store.active_connection()
+        assert connection is not None
+        token = xl.token_manager(connection).access_token()
+        base = urlsplit(connection.xero_url or "")
+        trips = []
+        for _ in range(int(runs)):
+            conn = http.client.HTTPConnection(base.hostname or "", base.port, timeout=30)
+            started = time.perf_counter()
+            conn.request("GET", "/api.xro/2.0/Organisation", headers={
+                "Authorization": f"Bearer {token}", "xero-tenant-id": connection.tenant_id})
+            conn.getresponse().read()
+            trips.append(time.perf_counter() - started)
+            conn.close()
+    return {"exit": 0, "median_s": statistics.median(times), "times_s": times,
+            "calls_each": calls, "rtt_s": statistics.median(trips),
+            "wall": statistics.median(times)}
+
+
 def main() -> None:
     out, side, *rest = sys.argv[1:]
     result: dict = {}
@@ -62,6 +102,8 @@ def main() -> None:
         result["exit"] = xerolink([*args, "--json"], runtime=runtime)
         result["wall"] = time.perf_counter() - started
         result["output"] = brief(json.loads(buffer.getvalue())) if buffer.getvalue() else None
+    elif side == "api_warm":
+        result.update(api_warm(*rest))
     else:
         from benchmarks.baseline import Baseline, Capped
 

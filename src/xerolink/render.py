@@ -26,6 +26,7 @@ from xerolink.validation import UNSAFE
 
 HUMAN, JSON, CSV = "human", "json", "csv"
 WIDE = 200  # columns a console needs before tables add their wide-only columns
+LONG_LIST = 1000  # past this many elements, --json writes one element to a line
 SHORT_ID = 8  # a Xero id shown short, as git shows commits: enough to tell them apart
 
 # A spreadsheet treats a cell that begins with one of these as a formula.
@@ -158,7 +159,16 @@ class Renderer:
 
     # -- structured output ----------------------------------------------------
     def json(self, data: Any) -> None:
-        self.stdout.write(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False) + "\n")
+        """One JSON document. A long list (a listing) is written one element to a line,
+        each by the C encoder: the indenting encoder is pure Python and made a listing
+        of 100,000 records take seconds."""
+        document = to_jsonable(data)
+        if isinstance(document, list) and len(document) > LONG_LIST:
+            encode = json.JSONEncoder(ensure_ascii=False).encode
+            self.stdout.write("[\n" + ",\n".join("  " + encode(item) for item in document)
+                              + "\n]\n")
+        else:
+            self.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         self.stdout.flush()
 
     def json_line(self, data: Any) -> None:

@@ -14,9 +14,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+_PLAIN = (str, int, bool, type(None))
+
 
 def to_jsonable(value: Any) -> Any:
     """Amounts become decimal strings (exact), dates ISO-8601, dataclasses dicts."""
+    if isinstance(value, _PLAIN):  # most values: no further look
+        return value
+    if isinstance(value, dict) and all(isinstance(v, _PLAIN) for v in value.values()) \
+            and all(isinstance(k, str) for k in value):
+        return value  # a flat row of plain values: already JSON, no copy needed
     if isinstance(value, Result):
         return value.to_json()
     if isinstance(value, Decimal):

@@ -30,6 +30,47 @@ def test_the_runner_measures_both_sides_and_writes_results(tmp_path) -> None:
     assert data["rows"]["contact"]["xerolink"]["calls"] <= 2
     assert data["create_invoice"]["calls"] == 1
     assert 0 < data["startup_s"]["help"] < 5
+    # the scale curve: every size, every scenario, each with its floor, both sides
+    curve = data["curve"]
+    assert [s["contacts"] for s in curve["sizes"]] == [100, 300]
+    for size in curve["sizes"]:
+        rows = size["rows"]
+        assert set(rows) == {"auto_link", "refresh_all_cold", "refresh_all_warm",
+                             "company_cold", "company_warm", "crm_list", "cached_summary"}
+        for key, row in rows.items():
+            assert row["floor"]["calls"] <= row["xerolink"]["calls"], key
+            assert row["xerolink"]["store_mb"] > 0, key
+            if "baseline" in row:
+                assert row["xerolink"]["calls"] < row["baseline"]["calls"], key
+        assert rows["crm_list"]["xerolink"]["calls"] == 0
+        assert rows["cached_summary"]["xerolink"]["calls"] == 0
+        assert rows["refresh_all_warm"]["xerolink"]["calls"] <= 4 + size["changed"] // 1000 + 1
+    warm = curve["warm_path"]
+    assert warm["api"]["calls_each"] and all(c <= 2 for c in warm["api"]["calls_each"])
+    assert warm["api"]["median_s"] < warm["cli"]["wall"]
+    assert "Scale curve (small)" in result.stdout and "Warm path" in result.stdout
+    chart = Path(curve["chart"])
+    assert chart.exists() and chart.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_streaming_import_keeps_memory_flat_from_10k_to_100k_records(tmp_path) -> None:
+    """``crm import`` streams its file: ten times the records, nearly the same peak
+    memory (what grows is the set of ids seen, to refuse duplicates: ~140 bytes a row)."""
+    peaks = {}
+    for n in (10_000, 100_000):
+        csv = tmp_path / f"c{n}.csv"
+        with csv.open("w") as f:
+            f.write("id,first_name,last_name,email,phone,company_id\n")
+            for i in range(n):
+                f.write(f"c{i},First{i},Last{i},p{i}@example.com,+64 9 555 {i % 10000:04d},\n")
+        out = tmp_path / f"out{n}.json"
+        subprocess.run([sys.executable, "-m", "benchmarks.worker", str(out), "xerolink",
+                        str(tmp_path / f"home{n}"), "p", "crm", "import", str(csv)],
+                       cwd=ROOT, timeout=180, check=True, capture_output=True)
+        result = json.loads(out.read_text())
+        assert result["exit"] == 0 and result["output"]["imported"] == n
+        peaks[n] = result["peak_mb"]
+    assert peaks[100_000] - peaks[10_000] < 25, peaks
 
 
 def test_a_workers_peak_memory_is_its_own_not_its_parents() -> None:

@@ -39,7 +39,7 @@ def suggest(deps: Deps, ref: Ref, *, refresh: bool) -> DealSuggestions:
     deal = _deal(deps, ref)
     contacts, unlinked = deal_contacts(deps, deal)
     if contacts:
-        times = deps.store.contact_refresh_times(deps.tenant)
+        times = deps.store.contact_refresh_times(deps.tenant, contacts)
         wanted = contacts if refresh else [c for c in contacts if c not in times]
         if wanted:
             documents.refresh_contacts(deps, wanted, single=len(wanted) == 1)

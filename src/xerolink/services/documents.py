@@ -70,14 +70,15 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
     started = deps.now()
     ids = list(dict.fromkeys(c.lower() for c in contact_ids))
     watermark = _watermark(deps, INVOICES)
-    refreshed = deps.store.contact_refresh_times(deps.tenant)
+    refreshed = _refresh_times(deps, ids)
     if single:
         cold = ids
         covered: list[str] = []
     else:
         covered = [c for c in ids if watermark and c in refreshed
                    and refreshed[c] >= watermark]
-        cold = [c for c in ids if c not in set(covered)]
+        current = set(covered)
+        cold = [c for c in ids if c not in current]
     if single and len(ids) == 1:
         _refresh_one(deps, ids[0], started)
         stats.documents = len(deps.store.documents_for_contacts(deps.tenant, ids))
@@ -131,7 +132,7 @@ def estimate_calls(deps: Deps, contact_ids: list[str]) -> int:
     if not ids:
         return 0
     watermark = _watermark(deps, INVOICES)
-    refreshed = deps.store.contact_refresh_times(deps.tenant)
+    refreshed = _refresh_times(deps, ids)
     covered = [c for c in ids if watermark and c in refreshed and refreshed[c] >= watermark]
     cold = len(ids) - len(covered)
     size = id_batch_size(deps.connection.xero_url)
@@ -140,6 +141,11 @@ def estimate_calls(deps: Deps, contact_ids: list[str]) -> int:
         return calls + 1
     return calls + (len(ids) if len(ids) <= QUOTE_COPY_THRESHOLD
                     else len(models.OPEN_QUOTE_STATUSES))
+
+
+def _refresh_times(deps: Deps, ids: list[str]) -> dict[str, datetime]:
+    """The contacts' last reads: by id for a few, the whole table for many."""
+    return deps.store.contact_refresh_times(deps.tenant, ids if len(ids) <= 2000 else None)
 
 
 def refresh_all(deps: Deps, *, force: bool, progress: Progress | None = None

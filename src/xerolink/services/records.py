@@ -13,19 +13,22 @@ from xerolink.store import Store
 from xerolink.store.records import CrmContact, CrmDeal, Link
 
 KINDS = ("contacts", "companies", "deals")
+_DIGITS = re.compile(r"(\d+)")
 
 
 def natural(text: str) -> list[Any]:
     """Sort key that puts k112 before k1036: digits compare as numbers."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+    return [int(part) if part.isdigit() else part for part in _DIGITS.split(text)]
 
 
-def contact_row(contact: CrmContact, link: Link | None) -> Row:
+def contact_row(contact: CrmContact, link: Link | tuple[str, str] | None) -> Row:
+    """A CRM contact for listing; ``link`` is its Link or (Xero ContactID, name)."""
+    xero = (link.xero_contact_id, link.xero_name) if isinstance(link, Link) else link
     return {"ref": f"contact:{contact.id}", "id": contact.id, "name": contact.name,
             "first_name": contact.first_name, "last_name": contact.last_name,
             "email": contact.email, "phone": contact.phone, "company_id": contact.company_id,
-            "xero_contact": link.xero_name if link else None,
-            "xero_contact_id": link.xero_contact_id if link else None}
+            "xero_contact": xero[1] if xero else None,
+            "xero_contact_id": xero[0] if xero else None}
 
 
 def deal_row(deal: CrmDeal) -> Row:
@@ -38,12 +41,16 @@ def list_records(store: Store, tenant_id: str | None, kind: str) -> Rows:
     """Every record of one kind, contacts in natural order of their references."""
     if kind not in KINDS:
         raise UsageError("list contacts, companies or deals")
-    links = {} if tenant_id is None else {
-        v.link.crm_contact_id: v.link for v in store.list_link_views(tenant_id)}
     if kind == "contacts":
-        rows = [contact_row(c, links.get(c.id)) for c in store.list_crm_contacts()]
+        rows = [{"ref": f"contact:{cid}", "id": cid,
+                 "name": " ".join(p for p in (first, last) if p), "first_name": first,
+                 "last_name": last, "email": email, "phone": phone, "company_id": company,
+                 "xero_contact": xero_name, "xero_contact_id": xero_id}
+                for cid, first, last, email, phone, company, xero_id, xero_name
+                in store.crm_contact_listing(tenant_id)]
         return Rows(sorted(rows, key=lambda r: natural(r["ref"])))
     if kind == "companies":
+        links = {} if tenant_id is None else store.linked_xero_contacts(tenant_id)
         companies = []
         for company in store.list_crm_companies():
             members = store.company_members(company.id)

@@ -135,7 +135,7 @@ def _ensure(deps: Deps, scope: Scope, *, refresh: bool) -> tuple[bool, bool, str
         work: Callable[[], object] | None = (
             (lambda: documents.refresh_documents(deps, wanted)) if wanted else None)
     else:
-        times = deps.store.contact_refresh_times(deps.tenant)
+        times = deps.store.contact_refresh_times(deps.tenant, scope.contact_ids)
         missing = [c for c in scope.contact_ids if c not in times]
         wanted_contacts = scope.contact_ids if refresh else missing
         complete = not missing
@@ -197,7 +197,7 @@ def _as_of(deps: Deps, scope: Scope, docs: list[CachedDocument]) -> datetime | N
     if scope.ref.kind == "deal":
         times = [d.fetched_at for d in docs]
     else:
-        refreshed = deps.store.contact_refresh_times(deps.tenant)
+        refreshed = deps.store.contact_refresh_times(deps.tenant, scope.contact_ids)
         times = [refreshed[c] for c in scope.contact_ids if c in refreshed]
     return min(times) if times else None
 

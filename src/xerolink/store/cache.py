@@ -134,7 +134,23 @@ class CacheTables(SqlBase):
                 "UPDATE contact_refreshes SET refreshed_at = ? WHERE tenant_id = ? AND "
                 "refreshed_at >= ?", (iso(at), tenant_id, iso(since))).rowcount)
 
-    def contact_refresh_times(self, tenant_id: str) -> dict[str, datetime]:
+    def contact_refresh_times(self, tenant_id: str, contact_ids: list[str] | None = None
+                              ) -> dict[str, datetime]:
+        """When each contact's documents were last read; ``contact_ids`` limits it to
+        those (a summary needs one contact's, not the organisation's)."""
+        if contact_ids is not None:
+            found: dict[str, datetime] = {}
+            for start in range(0, len(contact_ids), 500):
+                chunk = contact_ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                sql = ("SELECT xero_contact_id, refreshed_at FROM contact_refreshes "  # noqa: S608
+                       f"WHERE tenant_id = ? AND xero_contact_id IN ({marks})")
+                found.update({r[0]: datetime.fromisoformat(r[1])
+                              for r in self._db.execute(sql, (tenant_id, *chunk))})
+            return found
+        return self._all_refresh_times(tenant_id)
+
+    def _all_refresh_times(self, tenant_id: str) -> dict[str, datetime]:
         return {r[0]: datetime.fromisoformat(r[1]) for r in self._db.execute(
             "SELECT xero_contact_id, refreshed_at FROM contact_refreshes WHERE tenant_id = ?",
             (tenant_id,))}

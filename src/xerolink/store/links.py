@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from xerolink.store.base import (
     SqlBase,
     contact_row,
@@ -77,6 +79,21 @@ class LinkTables(SqlBase):
             "ORDER BY l.crm_contact_id", (tenant_id,))
         return [LinkView(link_row(r), " ".join(p for p in (r["first_name"], r["last_name"]) if p),
                          r["email"]) for r in rows]
+
+    def linked_xero_contacts(self, tenant_id: str) -> dict[str, tuple[str, str]]:
+        """CRM contact id -> (Xero ContactID, Xero name), for listings."""
+        return {r[0]: (r[1], r[2]) for r in self._db.execute(
+            "SELECT crm_contact_id, xero_contact_id, xero_name FROM links WHERE tenant_id = ?",
+            (tenant_id,))}
+
+    def crm_contact_listing(self, tenant_id: str | None) -> list[tuple[Any, ...]]:
+        """Every CRM contact with its link in this organisation, as plain tuples (id,
+        first name, last name, email, phone, company id, Xero ContactID, Xero name):
+        one query for listings of any size."""
+        return [tuple(r) for r in self._db.execute(
+            "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.company_id, "
+            "l.xero_contact_id, l.xero_name FROM crm_contacts c LEFT JOIN links l ON "
+            "l.crm_contact_id = c.id AND l.tenant_id = ?", (tenant_id or "",))]
 
     def unlinked_crm_contacts(self, tenant_id: str) -> list[CrmContact]:
         return [contact_row(r) for r in self._db.execute(

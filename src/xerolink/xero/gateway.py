@@ -20,6 +20,7 @@ from xerolink.xero.answers import (
     UriTooLong,
     validation_message,
 )
+from xerolink.xero.http import MAX_IN_FLIGHT
 from xerolink.xero.jsonutil import text
 from xerolink.xero.transport import MAX_URL, UNIT_DP, Transport, id_batch_size
 
@@ -158,12 +159,32 @@ class XeroGateway(Transport):
     # -- paged reads: each page one call, bounded by MAX_PAGES ------------------------
     def contact_pages(self, *, start: int = 1, modified_since: datetime | None = None
                       ) -> Iterator[Page]:
-        """The organisation's contacts page by page from ``start``; a short page (or
-        Xero's page count) ends it."""
-        for number in range(start, start + MAX_PAGES):
+        """The organisation's contacts page by page from ``start``, in order; a short
+        page (or Xero's page count) ends it. Once the first page has told the page
+        count, the rest are read five at a time (Xero's limit in flight) while the
+        caller works on the pages already here."""
+        items, count = self.contacts_page(start, modified_since=modified_since)
+        yield Page(start, count, items)
+        if len(items) < CONTACTS_PAGE or start >= count:
+            return
+        if count > start:  # Xero said how many: read ahead
+            from concurrent.futures import ThreadPoolExecutor
+
+            def read(number: int) -> Page:
+                found, pages = self.contacts_page(number, modified_since=modified_since)
+                return Page(number, pages, found)
+
+            last = min(count, start + MAX_PAGES - 1)
+            pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT)
+            try:
+                yield from pool.map(read, range(start + 1, last + 1))
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+            return
+        for number in range(start + 1, start + MAX_PAGES):  # no page count: one by one
             items, count = self.contacts_page(number, modified_since=modified_since)
             yield Page(number, count, items)
-            if len(items) < CONTACTS_PAGE or number >= count:
+            if len(items) < CONTACTS_PAGE:
                 return
 
     def invoice_pages(self, *, contact_ids: list[str] | None = None,

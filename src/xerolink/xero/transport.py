@@ -50,6 +50,7 @@ from xerolink.xero.http import (
     transport_errors,
 )
 from xerolink.xero.jsonutil import MalformedAnswer, loads, text
+from xerolink.xero.pacing import MinutePacer, Ticket
 
 # Xero answers a URL longer than about 2,048 characters with a plain-text 404; stay
 # well under it (docs/xero-fidelity.md).
@@ -107,6 +108,7 @@ class Transport:
         self.sleep = sleep
         self.log = CallLog()
         self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._pacer = MinutePacer()
         self._auth = _BearerAuth()
         self._http = http
         self._client: Any = None
@@ -154,9 +156,12 @@ class Transport:
         from xero_python.exceptions import ApiException
 
         attempt, reauthorised, waited, busy, timeouts = 0, False, 0.0, 0, 0
+        cleared = 0.0  # a pacing wait this call has already sat out
         while True:
             token = self.tokens.access_token()
             self._auth.local.token = token
+            waited, cleared = self._pace(label, waited, cleared)
+            ticket = self._pacer.send()
             try:
                 with self._slots:
                     with self.log.lock:
@@ -164,10 +169,10 @@ class Transport:
                     response = invoke()
                     body, headers = response.data, response.headers
                     response.release_conn()
-                self._note_limits(headers, body)
+                self._note_limits(headers, body, ticket)
                 return loads(body)
             except ApiException as exc:
-                self._note_limits(exc.headers or {}, exc.body)
+                self._note_limits(exc.headers or {}, exc.body, ticket)
                 status = exc.status or 0
                 if status == 401:
                     reason = problem_detail(exc.body)
@@ -178,7 +183,8 @@ class Transport:
                         self.tokens.access_token(rejected=token)
                         continue
                 if status == 429:
-                    pause, busy = self._wait_for_limit(exc.headers or {}, waited, busy, label)
+                    pause, busy, cleared = self._wait_for_limit(exc.headers or {}, waited,
+                                                                busy, label, cleared)
                     waited += pause
                     continue
                 if status >= 500 and idempotent and attempt + 1 < self.retry.attempts:
@@ -206,6 +212,8 @@ class Transport:
                 raise XeroUnreachableError(
                     f"Xero could not be reached for {label} ({type(exc).__name__}) after "
                     f"{attempt + 1} tries; check the network and try again") from None
+            finally:
+                self._pacer.answered(ticket, None)  # no-op once answered with its count
 
     def _backoff(self, attempt: int) -> int:
         with self.log.lock:
@@ -213,9 +221,28 @@ class Transport:
         self.retry.pause(attempt)
         return attempt + 1
 
-    def _wait_for_limit(self, headers: Any, waited: float, busy: int, label: str
-                        ) -> tuple[float, int]:
-        """Sleep as a 429 asks; returns (seconds slept, concurrent refusals so far)."""
+    def _pace(self, label: str, waited: float, cleared: float) -> tuple[float, float]:
+        """Wait, if the run's minute window is used up or a 429 holds every thread;
+        returns (seconds waited in all, the time waited until)."""
+        pause, until = self._pacer.wait_before(cleared)
+        if pause <= 0:
+            return waited, cleared
+        if waited + pause > self.max_wait:
+            raise XeroRefusedError(
+                f"Xero's minute rate limit is reached and waiting {int(pause)} s more would "
+                f"pass --max-wait ({int(self.max_wait)} s); try again shortly")
+        if pause >= 1:
+            self.notice(f"Xero's minute rate limit is used for now; waiting {int(pause)} s "
+                        f"before {label}")
+        self.sleep(pause)
+        with self.log.lock:
+            self.log.waited_seconds += pause
+        return waited + pause, until
+
+    def _wait_for_limit(self, headers: Any, waited: float, busy: int, label: str,
+                        cleared: float) -> tuple[float, int, float]:
+        """Sleep as a 429 asks; returns (seconds slept, concurrent refusals so far, the
+        time waited until)."""
         problem = text(header(headers, "X-Rate-Limit-Problem")).lower()
         try:
             raw = header(headers, "Retry-After")
@@ -250,10 +277,11 @@ class Transport:
                     "try again shortly")
             self.notice(f"Xero's {problem or 'minute'} rate limit reached during {label}; "
                         f"waiting {int(pause)} s")
+            cleared = self._pacer.refused(pause)  # every thread of this run waits
         self.sleep(pause)
         with self.log.lock:
             self.log.waited_seconds += pause
-        return pause, busy
+        return pause, busy, cleared
 
     def _scope_missing(self, label: str) -> ScopeMissing:
         from xerolink.xero.scopes import broad_equivalent, needed_for, with_scope
@@ -270,7 +298,10 @@ class Transport:
             f"can grant it with: xerolink connect --scopes \"{with_scope(self.scopes, needed)}\"",
             needed)
 
-    def _note_limits(self, headers: Any, body: Any) -> None:
+    def _note_limits(self, headers: Any, body: Any, ticket: Ticket) -> None:
+        minute = header(headers, "X-MinLimit-Remaining")
+        self._pacer.answered(ticket, int(minute) if minute is not None
+                             and str(minute).isdigit() else None)
         if body:
             with self.log.lock:
                 self.log.bytes_in += len(body)
