@@ -98,16 +98,26 @@ def test_shell_completion_of_commands_options_and_refs_from_the_store(home, tmp_
     assert "--refresh" in _complete(home, "xerolink summary --re")
     assert _complete(home, "xerolink summary con", "complete_fish") == ["contact:1",
                                                                           "contact:12"]
-    script = subprocess_output(["--show-completion", "bash"])
-    assert "_xerolink_completion" in script
+    # Typer detects the shell from the parent process: run it from bash, as a user would
+    # (a process with no shell above it, under cron or a detached CI job, has none);
+    # "; exit $?" keeps bash from replacing itself with the command.
+    import shlex
+    import subprocess
+    import sys
+
+    script = subprocess.run(["bash", "-c", f"{shlex.quote(sys.executable)} -m xerolink "
+                             "--show-completion; exit $?"], capture_output=True, text=True,
+                            timeout=60)
+    assert "_xerolink_completion" in script.stdout, script.stderr
 
 
 def subprocess_output(args: list[str]) -> str:
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "xerolink", *args], capture_output=True,
-                          text=True, timeout=60).stdout
+    result = subprocess.run([sys.executable, "-m", "xerolink", *args], capture_output=True,
+                            text=True, timeout=60)
+    return result.stdout or f"(no output; exit {result.returncode}; stderr: {result.stderr})"
 
 
 class _Terminal:
