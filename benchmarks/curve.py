@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 import math
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from benchmarks.data import Plan
-from xerolink.sandbox.names import PRODUCTS, RATES_PER_NZD
-from xerolink.sandbox.seed import ACCOUNTS, TENANT_TEMPLATES, Tenant, line_amounts
+from benchmarks.data import Plan, empty_tenant
+from xerolink.sandbox.names import PRODUCTS
+from xerolink.sandbox.seed import line_amounts
 
 SIZES = {"small": (100, 300), "full": (1_000, 10_000), "huge": (1_000, 10_000, 100_000)}
 COMPANY = 50
@@ -47,17 +46,7 @@ def build_org(contacts: int, seed: int = 11) -> Org:
     rng = random.Random(seed)
     now = datetime.now(UTC)
     today = now.date()
-    template = TENANT_TEMPLATES[0]
-
-    def new_id() -> str:
-        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-    tenant = Tenant(tenant_id=new_id(), organisation_id=new_id(), name="Curve Trading Ltd",
-                    short_code="!cUrve", base_currency="NZD", country_code="NZ",
-                    timezone=template["timezone"], created=datetime(2019, 1, 1, tzinfo=UTC),
-                    rates=dict(RATES_PER_NZD),
-                    tax_rates={t.tax_type: t for t in template["tax_rates"]},
-                    accounts=dict(ACCOUNTS))
+    tenant, new_id = empty_tenant(rng, "Curve Trading Ltd", "!cUrve")
     emails: dict[str, str] = {}
     old = now - timedelta(days=30)
     for n in range(contacts):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -33,21 +34,29 @@ class Plan:
     emails: dict[str, str]  # ContactID -> email
 
 
-def build(scale: Scale, seed: int = 5) -> Plan:
-    rng = random.Random(seed)
-    now = datetime.now(UTC)
-    today = now.date()
+def empty_tenant(rng: random.Random, name: str, short_code: str
+                 ) -> tuple[Tenant, Callable[[], str]]:
+    """A New Zealand organisation with no contacts yet, and its id maker (ids drawn
+    from ``rng``, so a seed gives the same organisation every run)."""
     template = TENANT_TEMPLATES[0]
 
     def new_id() -> str:
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
-    tenant = Tenant(tenant_id=new_id(), organisation_id=new_id(), name="Benchmark Trading Ltd",
-                    short_code="!bEnch", base_currency="NZD", country_code="NZ",
+    tenant = Tenant(tenant_id=new_id(), organisation_id=new_id(), name=name,
+                    short_code=short_code, base_currency="NZD", country_code="NZ",
                     timezone=template["timezone"], created=datetime(2019, 1, 1, tzinfo=UTC),
                     rates=dict(RATES_PER_NZD),
                     tax_rates={t.tax_type: t for t in template["tax_rates"]},
                     accounts=dict(ACCOUNTS))
+    return tenant, new_id
+
+
+def build(scale: Scale, seed: int = 5) -> Plan:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    today = now.date()
+    tenant, new_id = empty_tenant(rng, "Benchmark Trading Ltd", "!bEnch")
     emails = {}
     for n in range(scale.contacts):
         contact_id = new_id()

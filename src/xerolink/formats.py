@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import Any
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DIGITS = re.compile(r"(\d+)")
 
 # Xero's organisation timezones are Windows names; these are the IANA zones behind them.
 XERO_TIMEZONES = {
@@ -33,6 +35,11 @@ XERO_TIMEZONES = {
     "SAMOASTANDARDTIME": "Pacific/Apia", "SEASIASTANDARDTIME": "Asia/Bangkok",
     "UTC": "UTC", "COORDINATEDUNIVERSALTIME": "UTC",
 }
+
+
+def natural(text: str) -> list[Any]:
+    """Sort key that puts k112 before k1036: digits compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in _DIGITS.split(text)]
 
 
 def is_guid(text: str) -> bool:

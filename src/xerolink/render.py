@@ -39,11 +39,6 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _UNSAFE = re.compile(f"{UNSAFE.pattern}|\t")
 
 
-def natural(text: str) -> list[Any]:
-    """Sort key that puts k112 before k1036: digits compare as numbers."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
-
-
 def plural(count: int, singular: str, many: str | None = None) -> str:
     """``1 contact``, ``2 contacts``, ``1 company``, ``3 companies``."""
     if count == 1:

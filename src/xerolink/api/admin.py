@@ -13,6 +13,7 @@ from xerolink.errors import UsageError
 if TYPE_CHECKING:
     from xerolink.services.access import AccessChange
     from xerolink.services.connection import (
+        ChooseTenant,
         Connected,
         ConnectOptions,
         RemoveReport,
@@ -60,7 +61,7 @@ class Administration(Wiring):
 
     def connect(self, options: ConnectOptions, *, client_secret: str | None = None,
                 show_url: Callable[[str], None] | None = None,
-                choose: Callable[..., object] | None = None) -> Connected:
+                choose: ChooseTenant | None = None) -> Connected:
         """Connect an organisation: a Custom Connection with ``client_secret``, else
         the PKCE flow, ``show_url`` handing the consent link to a browser."""
         from xerolink.services import connection as service
@@ -72,7 +73,7 @@ class Administration(Wiring):
         if shown is None:
             raise UsageError("connecting in a browser needs somewhere to show the link")
         return service.connect_pkce(deps, options, show_url=shown,
-                                    choose=choose)  # type: ignore[arg-type]
+                                    choose=choose)
 
     def status(self, *, offline: bool = False) -> StatusReport:
         from xerolink.services import connection as service

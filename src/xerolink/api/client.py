@@ -140,11 +140,15 @@ class Xerolink(Administration):
                 ) -> Created:
         from xerolink.services.create import draft_from
 
-        deal = fields.pop("deal", None)
-        if "date" in fields:
-            fields["date_"] = fields.pop("date")
-        return self.create(ref, draft_from(kind, lines=lines, **fields),  # type: ignore[arg-type]
-                           deal=deal)
+        known = ("date", "due_date", "expiry_date", "title", "reference", "currency", "deal")
+        unknown = sorted(set(fields) - set(known))
+        if unknown:
+            raise UsageError(f"unknown field {unknown[0]!r} (fields: {', '.join(known)})")
+        draft = draft_from(kind, lines=lines, date_=fields.get("date"),
+                           due_date=fields.get("due_date"),
+                           expiry_date=fields.get("expiry_date"), title=fields.get("title"),
+                           reference=fields.get("reference"), currency=fields.get("currency"))
+        return self.create(ref, draft, deal=fields.get("deal"))
 
     # -- deals ---------------------------------------------------------------------
     def deal_suggest(self, deal: str, *, refresh: bool = False) -> DealSuggestions:

@@ -93,8 +93,7 @@ def _summary_human(rt: Runtime, report: SummaryReport) -> None:
                      "by_currency": ", ".join(f"{v:,.2f} {c}" for c, v in
                                               sorted(figure.by_currency.items()))
                      if others else ""})
-    tenant = rt.app.deps().connection.tenant_name
-    rt.out.heading(f"{report.title} ({report.record}) in {tenant}")
+    rt.out.heading(f"{report.title} ({report.record}) in {report.tenant_name}")
     overdue = {definitions.LABELS[n] for n in ("overdue_invoices", "overdue_bills")}
     columns = [Column("figure", "Summary"), Column("count", "Count", justify="right"),
                Column("total", f"Total {base}" if base else "Total (base unknown)",

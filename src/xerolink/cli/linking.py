@@ -10,7 +10,8 @@ import typer
 from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import UsageError
-from xerolink.render import Column, natural
+from xerolink.formats import natural
+from xerolink.render import Column
 
 if TYPE_CHECKING:
     from xerolink.services.outcomes import AutoLinked

@@ -16,12 +16,11 @@ from xerolink.sandbox.state import (
     Faults,
     Identity,
     Limiter,
+    Response,
     SandboxClock,
     SandboxOptions,
     Stats,
 )
-
-Response = tuple[int, bytes, dict[str, str]]
 
 
 def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:

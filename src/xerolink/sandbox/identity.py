@@ -17,9 +17,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from xerolink.sandbox.scopes import BROAD_ONLY
-from xerolink.sandbox.state import AuthCode, Identity, PendingConsent, Stats
+from xerolink.sandbox.state import AuthCode, Identity, PendingConsent, Response, Stats
 
-Response = tuple[int, bytes, dict[str, str]]
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 

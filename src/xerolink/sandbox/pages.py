@@ -7,7 +7,8 @@ import html
 import re
 from typing import Any
 
-Response = tuple[int, bytes, dict[str, str]]
+from xerolink.sandbox.state import Response
+
 _VIEW = re.compile(
     r"^/app/([^/]+)/(contacts/contact|invoicing/view|quotes/view)/([0-9a-fA-F-]{36})$")
 _BILL = re.compile(r"InvoiceID=([0-9a-fA-F-]{36})")

@@ -98,8 +98,7 @@ INVOICE_STATUSES = (("DRAFT", 2), ("SUBMITTED", 1), ("AUTHORISED", 6), ("PAID", 
                     ("VOIDED", 1), ("DELETED", 1))
 
 
-def money(value: Decimal) -> Decimal:
-    return cents(value)
+money = cents  # amounts in the books: to the cent, half-up
 
 
 def line_amounts(

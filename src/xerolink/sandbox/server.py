@@ -21,7 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from xerolink.sandbox import pages, scopes
 from xerolink.sandbox.accounting import Accounting
-from xerolink.sandbox.control import Controls, json_response
+from xerolink.sandbox.control import Controls
+from xerolink.sandbox.control import json_response as _json
 from xerolink.sandbox.identity import IdentityEndpoints, parse_form
 from xerolink.sandbox.seed import build_tenants
 from xerolink.sandbox.state import (
@@ -29,12 +30,12 @@ from xerolink.sandbox.state import (
     Idempotency,
     Identity,
     Limiter,
+    Response,
     SandboxClock,
     SandboxOptions,
     Stats,
 )
 
-Response = tuple[int, bytes, dict[str, str]]
 MAX_BODY = 10 * 1024 * 1024
 # Xero's plain-text answer for a URL it will not route (too long, or an unknown id).
 NOT_FOUND_TEXT = b"The resource you're looking for cannot be found"
@@ -50,7 +51,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-_json = json_response
 
 
 def not_found_text() -> Response:

@@ -15,6 +15,7 @@ from typing import Any
 PKCE_CLIENT_ID = "SANDBOXPKCECLIENT0000000000000001"
 CUSTOM_CLIENT_ID = "SANDBOXCUSTOMCONNECTION000000001"
 APP_NAME = "xerolink sandbox"
+Response = tuple[int, bytes, dict[str, str]]  # (status, body, headers), every handler's answer
 
 
 @dataclass

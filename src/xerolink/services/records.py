@@ -3,22 +3,14 @@ company with its members, each deal with its people."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from xerolink.errors import NotFoundError, UsageError
+from xerolink.formats import natural
 from xerolink.services.crm import Ref
 from xerolink.services.outcomes import CrmRecord, Removed, Row, Rows
 from xerolink.store import Store
 from xerolink.store.records import CrmContact, CrmDeal, Link
 
 KINDS = ("contacts", "companies", "deals")
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural(text: str) -> list[Any]:
-    """Sort key that puts k112 before k1036: digits compare as numbers."""
-    return [int(part) if part.isdigit() else part for part in _DIGITS.split(text)]
 
 
 def contact_row(contact: CrmContact, link: Link | tuple[str, str] | None) -> Row:

@@ -88,6 +88,7 @@ class SummaryReport(Result):
     documents: list[dict[str, Any]] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)  # figure -> why
     now: datetime | None = None
+    tenant_name: str = ""  # for people; not part of the JSON
 
     @property
     def notes(self) -> list[str]:
@@ -180,6 +181,7 @@ def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
         base_currency=deps.connection.base_currency or "", as_of=_as_of(deps, scope, docs),
         cached=not fetched, stale=stale, problem=problem,
         figures=summary.figures(docs, today), members=scope.members, now=deps.now(),
+        tenant_name=deps.connection.tenant_name,
     )
     why = documents.quotes_unavailable(deps)
     if why:

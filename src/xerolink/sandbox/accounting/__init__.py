@@ -15,7 +15,6 @@ from xerolink.sandbox.accounting.common import (
     BadRequest,
     NotFound,
     QueryParseError,
-    Response,
     not_found,
     query_parse_response,
     unit_places,
@@ -24,6 +23,7 @@ from xerolink.sandbox.accounting.common import (
 from xerolink.sandbox.accounting.quotes import Quotes
 from xerolink.sandbox.names import CURRENCY_NAMES
 from xerolink.sandbox.seed import Tenant
+from xerolink.sandbox.state import Response
 from xerolink.sandbox.xerojson import ms_date
 
 __all__ = ["Accounting", "Response"]

@@ -15,11 +15,10 @@ from typing import Any
 
 from xerolink.formats import GUID, local_date
 from xerolink.sandbox.seed import Tenant
-from xerolink.sandbox.state import APP_NAME
+from xerolink.sandbox.state import APP_NAME, Response
 from xerolink.sandbox.where import WhereError, compile_where
 from xerolink.sandbox.xerojson import dumps, ms_date
 
-Response = tuple[int, bytes, dict[str, str]]
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 MAX_PAGE_SIZE = 1000
 QUOTES_PER_PAGE = 100

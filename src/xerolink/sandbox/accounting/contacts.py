@@ -12,11 +12,11 @@ from xerolink.sandbox.accounting.common import (
     BadRequest,
     Base,
     NotFound,
-    Response,
     elements_of,
 )
 from xerolink.sandbox.accounting.validation import CONTACT_FIELDS, PUT_CREATES, validate_contact
 from xerolink.sandbox.seed import Tenant
+from xerolink.sandbox.state import Response
 from xerolink.sandbox.where import WhereError
 from xerolink.sandbox.xerojson import ms_date
 

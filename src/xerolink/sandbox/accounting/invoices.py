@@ -10,7 +10,6 @@ from typing import Any
 from xerolink.sandbox.accounting.common import (
     BadRequest,
     NotFound,
-    Response,
     elements_of,
     line_json,
     unit_places,
@@ -25,6 +24,7 @@ from xerolink.sandbox.accounting.validation import (
     stage,
 )
 from xerolink.sandbox.seed import Tenant, line_amounts
+from xerolink.sandbox.state import Response
 from xerolink.sandbox.where import WhereError
 from xerolink.sandbox.xerojson import date_string, ms_date
 

@@ -10,7 +10,6 @@ from xerolink.sandbox.accounting.common import (
     QUOTES_PER_PAGE,
     BadRequest,
     NotFound,
-    Response,
     elements_of,
     line_json,
     unit_places,
@@ -23,6 +22,7 @@ from xerolink.sandbox.accounting.validation import (
     stage,
 )
 from xerolink.sandbox.seed import Tenant, line_amounts
+from xerolink.sandbox.state import Response
 from xerolink.sandbox.xerojson import date_string, ms_date, parse_date
 
 
