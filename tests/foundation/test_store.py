@@ -43,13 +43,19 @@ def test_migrating_from_the_previous_version_keeps_the_data(tmp_path) -> None:
     path = tmp_path / "old.db"
     old = SqliteStore(path, migrations=MIGRATIONS[:-1])
     assert old.schema_version() == SCHEMA_VERSION - 1
-    old.upsert_crm_records(contacts=[CrmContact("42", "Ada", "Lovelace", "ada@example.com")],
-                           at=NOW)
-    old.put_link(Link("tenant-1", "42", "xero-1", "alice", NOW, "Ada Lovelace"), replace=False)
     old.close()
+    # rows as the previous xerolink wrote them, in its own columns
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO crm_contacts (id, first_name, last_name, email, updated_at) "
+                   "VALUES ('42', 'Ada', 'Lovelace', 'ada@example.com', ?)", (NOW.isoformat(),))
+        db.execute("INSERT INTO links (tenant_id, crm_contact_id, xero_contact_id, xero_name, "
+                   "linked_by, linked_at) VALUES ('tenant-1', '42', 'xero-1', 'Ada Lovelace', "
+                   "'alice', ?)", (NOW.isoformat(),))
     store = SqliteStore(path)
     assert store.schema_version() == SCHEMA_VERSION
     assert store.get_link("tenant-1", "42").xero_contact_id == "xero-1"
+    contact = store.get_crm_contact("42")
+    assert contact.name == "Ada Lovelace" and contact.source is None and not contact.gone
     assert store.table_counts()["deal_documents"] == 0
 
 

@@ -106,6 +106,8 @@ def contact_row(row: Row) -> CrmContact:
         email=row["email"],
         phone=row["phone"],
         company_id=row["company_id"],
+        source=row["source"],
+        gone=row["gone_at"] is not None,
     )
 
 

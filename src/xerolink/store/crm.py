@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from xerolink.store.base import (
     Row,
@@ -28,53 +29,65 @@ class CrmTables(SqlBase):
         deals: Iterable[CrmDeal] = (),
         at: datetime,
     ) -> int:
-        """Insert or update records by id, all in one transaction. Returns rows written."""
-        stamp, written = iso(at), 0
+        """Insert or update records by id, all in one transaction. Returns rows written.
+        A record written is live again (not gone), and takes its source from the record
+        (None: a file's)."""
         with self.transaction() as db:
-            for company in companies:
-                db.execute(
-                    "INSERT INTO crm_companies (id, name, updated_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
-                    "updated_at = excluded.updated_at",
-                    (company.id, company.name, stamp),
-                )
-                written += 1
-            for c in contacts:
-                db.execute(
-                    "INSERT INTO crm_contacts "
-                    "(id, first_name, last_name, email, phone, company_id, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                    "first_name = excluded.first_name, last_name = excluded.last_name, "
-                    "email = excluded.email, phone = excluded.phone, "
-                    "company_id = excluded.company_id, updated_at = excluded.updated_at",
-                    (c.id, c.first_name, c.last_name, c.email, c.phone, c.company_id, stamp),
-                )
-                written += 1
-            for deal in deals:
-                db.execute(
-                    "INSERT INTO crm_deals "
-                    "(id, title, value, currency, primary_contact_id, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                    "title = excluded.title, value = excluded.value, "
-                    "currency = excluded.currency, "
-                    "primary_contact_id = excluded.primary_contact_id, "
-                    "updated_at = excluded.updated_at",
-                    (
-                        deal.id,
-                        deal.title,
-                        None if deal.value is None else str(deal.value),
-                        deal.currency,
-                        deal.primary_contact_id,
-                        stamp,
-                    ),
-                )
-                db.execute("DELETE FROM crm_deal_participants WHERE deal_id = ?", (deal.id,))
-                db.executemany(
-                    "INSERT OR IGNORE INTO crm_deal_participants (deal_id, contact_id) "
-                    "VALUES (?, ?)",
-                    [(deal.id, p) for p in deal.participant_ids],
-                )
-                written += 1
+            return self._upsert(db, contacts, companies, deals, iso(at))
+
+    def _upsert(self, db: Any, contacts: Iterable[CrmContact], companies: Iterable[CrmCompany],
+                deals: Iterable[CrmDeal], stamp: str) -> int:
+        written = 0
+        for company in companies:
+            db.execute(
+                "INSERT INTO crm_companies (id, name, updated_at, source, gone_at) "
+                "VALUES (?, ?, ?, ?, NULL) "
+                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+                "updated_at = excluded.updated_at, source = excluded.source, "
+                "gone_at = NULL",
+                (company.id, company.name, stamp, company.source),
+            )
+            written += 1
+        for c in contacts:
+            db.execute(
+                "INSERT INTO crm_contacts "
+                "(id, first_name, last_name, email, phone, company_id, updated_at, source, "
+                "gone_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE "
+                "SET first_name = excluded.first_name, last_name = excluded.last_name, "
+                "email = excluded.email, phone = excluded.phone, "
+                "company_id = excluded.company_id, updated_at = excluded.updated_at, "
+                "source = excluded.source, gone_at = NULL",
+                (c.id, c.first_name, c.last_name, c.email, c.phone, c.company_id, stamp,
+                 c.source),
+            )
+            written += 1
+        for deal in deals:
+            db.execute(
+                "INSERT INTO crm_deals "
+                "(id, title, value, currency, primary_contact_id, updated_at, source, "
+                "gone_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE "
+                "SET title = excluded.title, value = excluded.value, "
+                "currency = excluded.currency, "
+                "primary_contact_id = excluded.primary_contact_id, "
+                "updated_at = excluded.updated_at, source = excluded.source, "
+                "gone_at = NULL",
+                (
+                    deal.id,
+                    deal.title,
+                    None if deal.value is None else str(deal.value),
+                    deal.currency,
+                    deal.primary_contact_id,
+                    stamp,
+                    deal.source,
+                ),
+            )
+            db.execute("DELETE FROM crm_deal_participants WHERE deal_id = ?", (deal.id,))
+            db.executemany(
+                "INSERT OR IGNORE INTO crm_deal_participants (deal_id, contact_id) "
+                "VALUES (?, ?)",
+                [(deal.id, p) for p in deal.participant_ids],
+            )
+            written += 1
         return written
 
     def get_crm_contact(self, contact_id: str) -> CrmContact | None:
@@ -88,13 +101,13 @@ class CrmTables(SqlBase):
         return int(self._db.execute("SELECT count(*) FROM crm_contacts").fetchone()[0])
 
     def list_crm_companies(self) -> list[CrmCompany]:
-        return [CrmCompany(r["id"], r["name"])
-                for r in self._db.execute("SELECT id, name FROM crm_companies ORDER BY id")]
+        return [_company(r) for r in self._db.execute(
+            "SELECT id, name, source, gone_at FROM crm_companies ORDER BY id")]
 
     def get_crm_company(self, company_id: str) -> CrmCompany | None:
-        row = self._db.execute("SELECT id, name FROM crm_companies WHERE id = ?",
-                               (company_id,)).fetchone()
-        return None if row is None else CrmCompany(row["id"], row["name"])
+        row = self._db.execute("SELECT id, name, source, gone_at FROM crm_companies "
+                               "WHERE id = ?", (company_id,)).fetchone()
+        return None if row is None else _company(row)
 
     def company_members(self, company_id: str) -> list[CrmContact]:
         return [contact_row(r) for r in self._db.execute(
@@ -116,7 +129,8 @@ class CrmTables(SqlBase):
         return CrmDeal(id=row["id"], title=row["title"],
                        value=None if row["value"] is None else Decimal(row["value"]),
                        currency=row["currency"], primary_contact_id=row["primary_contact_id"],
-                       participant_ids=participants)
+                       participant_ids=participants, source=row["source"],
+                       gone=row["gone_at"] is not None)
 
     def delete_crm_record(self, kind: str, record_id: str) -> bool:
         """Remove a CRM record; a contact's links and a deal's documents go with it."""
@@ -128,3 +142,8 @@ class CrmTables(SqlBase):
             cursor = db.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))  # noqa: S608
             return bool(cursor.rowcount > 0)
 
+
+
+def _company(row: Row) -> CrmCompany:
+    return CrmCompany(row["id"], row["name"], source=row["source"],
+                      gone=row["gone_at"] is not None)

@@ -88,17 +88,19 @@ class LinkTables(SqlBase):
 
     def crm_contact_listing(self, tenant_id: str | None) -> list[tuple[Any, ...]]:
         """Every CRM contact with its link in this organisation, as plain tuples (id,
-        first name, last name, email, phone, company id, Xero ContactID, Xero name):
-        one query for listings of any size."""
+        first name, last name, email, phone, company id, Xero ContactID, Xero name,
+        source, gone): one query for listings of any size."""
         return [tuple(r) for r in self._db.execute(
             "SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.company_id, "
-            "l.xero_contact_id, l.xero_name FROM crm_contacts c LEFT JOIN links l ON "
+            "l.xero_contact_id, l.xero_name, c.source, c.gone_at IS NOT NULL "
+            "FROM crm_contacts c LEFT JOIN links l ON "
             "l.crm_contact_id = c.id AND l.tenant_id = ?", (tenant_id or "",))]
 
     def unlinked_crm_contacts(self, tenant_id: str) -> list[CrmContact]:
         return [contact_row(r) for r in self._db.execute(
-            "SELECT * FROM crm_contacts c WHERE NOT EXISTS (SELECT 1 FROM links l WHERE "
-            "l.tenant_id = ? AND l.crm_contact_id = c.id) ORDER BY c.id", (tenant_id,))]
+            "SELECT * FROM crm_contacts c WHERE c.gone_at IS NULL AND NOT EXISTS (SELECT 1 "
+            "FROM links l WHERE l.tenant_id = ? AND l.crm_contact_id = c.id) ORDER BY c.id",
+            (tenant_id,))]
 
     def count_links(self, tenant_id: str) -> int:
         return self._count("SELECT count(*) FROM links WHERE tenant_id = ?", tenant_id)

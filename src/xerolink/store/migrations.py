@@ -162,6 +162,33 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (tenant_id, fingerprint)
     );
     """,
+    # 6: a live CRM source (Salesmate): where each record came from, whether the source
+    # has since deleted it, what an update must echo back, the source's field values
+    # xerolink knows, and how far each kind has been pulled.
+    """
+    ALTER TABLE crm_contacts ADD COLUMN source TEXT;
+    ALTER TABLE crm_contacts ADD COLUMN gone_at TEXT;
+    ALTER TABLE crm_companies ADD COLUMN source TEXT;
+    ALTER TABLE crm_companies ADD COLUMN gone_at TEXT;
+    ALTER TABLE crm_deals ADD COLUMN source TEXT;
+    ALTER TABLE crm_deals ADD COLUMN gone_at TEXT;
+    CREATE TABLE crm_source_records (
+        source      TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('contact', 'company', 'deal')),
+        record_id   TEXT NOT NULL,
+        modified_at TEXT NOT NULL,
+        echo        TEXT NOT NULL DEFAULT '{}',
+        fields      TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (source, kind, record_id)
+    );
+    CREATE TABLE crm_pulls (
+        source    TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        watermark TEXT,
+        pulled_at TEXT NOT NULL,
+        PRIMARY KEY (source, kind)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

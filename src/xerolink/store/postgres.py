@@ -307,7 +307,7 @@ class PostgresStore(SqlStore):
                 sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON crm_companies, crm_contacts, "
                         "crm_deals, crm_deal_participants, links, deal_documents, "
                         "xero_documents, contact_refreshes, sync_state, xero_contacts, "
-                        "settings, create_intents TO {}").format(v),
+                        "settings, create_intents, crm_source_records, crm_pulls TO {}").format(v),
                 sql.SQL("GRANT SELECT ON connections, access, schema_version TO {}").format(v),
                 sql.SQL("GRANT UPDATE (rate_limits) ON connections TO {}").format(v),
                 # The token set: viewers read and renew it; only admins add or remove it.

@@ -15,6 +15,8 @@ class CrmContact:
     email: str = ""
     phone: str = ""
     company_id: str | None = None
+    source: str | None = None  # "salesmate" for a pulled record; None for a file's
+    gone: bool = False  # the source has deleted it since (kept, marked, never pushed to)
 
     @property
     def name(self) -> str:
@@ -25,6 +27,8 @@ class CrmContact:
 class CrmCompany:
     id: str
     name: str
+    source: str | None = None
+    gone: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class CrmDeal:
     currency: str | None = None
     primary_contact_id: str | None = None
     participant_ids: tuple[str, ...] = field(default_factory=tuple)
+    source: str | None = None
+    gone: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from xerolink.store.access import AccessTables
 from xerolink.store.base import BUSY_TIMEOUT_MS, LastAdminError, Row, StoreError
 from xerolink.store.cache import CacheTables
 from xerolink.store.connections import ConnectionTables
-from xerolink.store.crm import CrmTables
+from xerolink.store.crmsource import CrmSourceTables
 from xerolink.store.links import LinkTables
 
 __all__ = ["BUSY_TIMEOUT_MS", "LastAdminError", "Row", "SqlStore", "StoreError"]
 
 
-class SqlStore(CrmTables, ConnectionTables, LinkTables, CacheTables, AccessTables):
+class SqlStore(CrmSourceTables, ConnectionTables, LinkTables, CacheTables, AccessTables):
     """The store's operations; see the engines (sqlite, postgres) for connections and
     transactions."""
