@@ -23,6 +23,7 @@ OPTIONAL_ENDPOINTS = frozenset({"organisation", "quotes", "currencies"})
         "xerolink sandbox serve --latency-ms 150 --no-rate-limits",
         "xerolink sandbox serve --day-limit 1000",
         "xerolink sandbox serve --without Organisation,Quotes",
+        "xerolink sandbox serve --crm salesmate --crm-contacts 10000",
     ],
 )
 def serve(
@@ -67,6 +68,19 @@ def serve(
         str, typer.Option(help="Endpoints not to serve, comma-separated (Organisation, "
                           "Quotes, Currencies), as some Xero-compatible servers do.")
     ] = "",
+    crm: Annotated[
+        str | None, typer.Option(help="Also serve a CRM's API on the same port: salesmate "
+                                 "(its v4 search and update endpoints under /apis/).")
+    ] = None,
+    crm_contacts: Annotated[
+        int | None, typer.Option(help="Contacts in the CRM (default: one per contact of "
+                                 "the first organisation, matching by email).",
+                                 min=1, max=200_000)
+    ] = None,
+    salesmate_linkname: Annotated[
+        str, typer.Option(help="The Salesmate slice's linkname (its x-linkname is "
+                          "NAME.salesmate.io).")
+    ] = "demo",
 ) -> None:
     """Serve Xero's identity and accounting paths on loopback until interrupted.
 
@@ -84,27 +98,42 @@ def serve(
     if unknown:
         raise UsageError(f"--without takes Organisation, Quotes or Currencies, not "
                          f"{unknown[0][:40]!r}")
+    if crm is not None and crm.strip().lower() != "salesmate":
+        raise UsageError(f"--crm takes salesmate, not {crm[:40]!r}")
     options = SandboxOptions(seed=seed, contacts=contacts, latency_ms=latency_ms,
                              access_token_ttl=access_token_ttl, rate_limits=rate_limits,
                              auto_approve=auto_approve, day_limit=day_limit,
                              minute_limit=minute_limit, concurrent_limit=concurrent_limit,
                              bulk_connections=bulk_connections, granular_only=granular_only,
-                             without=skipped)
+                             without=skipped, crm=crm.strip().lower() if crm else None,
+                             crm_contacts=crm_contacts,
+                             salesmate_linkname=salesmate_linkname.strip().lower())
     try:
         server = SandboxServer(options, host=host, port=port)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     tenants = [{"tenant_id": t.tenant_id, "name": t.name}
                for t in server.sandbox.tenants.values()]
+    salesmate = server.sandbox.salesmate
     if rt.out.is_human:
         rt.out.line(server.base_url)
         rt.out.notice(
             f"xerolink sandbox: {len(tenants)} organisations, client id {PKCE_CLIENT_ID}; "
             f"try: xerolink connect --xero-url {server.base_url}  (Ctrl-C stops)"
         )
+        if salesmate is not None:
+            rt.out.notice(
+                f"Salesmate slice: linkname {salesmate.linkname}, "
+                f"{len(salesmate.records['contact'])} contacts; its (sandbox-only) access "
+                f"token is at {server.base_url}/_sandbox/salesmate; try: "
+                f"xerolink crm connect salesmate --linkname {salesmate.linkname} "
+                f"--salesmate-url {server.base_url} --token-stdin")
     else:
         rt.out.json_line({"base_url": server.base_url, "pkce_client_id": PKCE_CLIENT_ID,
-                          "tenants": tenants})
+                          "tenants": tenants,
+                          "salesmate": None if salesmate is None else {
+                              "linkname": salesmate.linkname,
+                              "contacts": len(salesmate.records["contact"])}})
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()

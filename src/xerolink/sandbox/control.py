@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from xerolink.sandbox.accounting import Accounting
@@ -49,6 +50,14 @@ class Controls:
             data = json.loads(body) if body else {}
         except ValueError:
             return json_response(400, {"error": "the body must be JSON"})
+        if path.startswith("/_sandbox/salesmate"):
+            slice_ = getattr(self, "salesmate", None)
+            if slice_ is None:
+                return json_response(404, {"error": "this sandbox serves no Salesmate slice "
+                                                    "(start it with --crm salesmate)"})
+            status, answer = slice_.control(method, path, data if isinstance(data, dict)
+                                            else {}, datetime.fromtimestamp(self.clock.now(), UTC))
+            return json_response(status, answer)
         if path == "/_sandbox/stats" and method == "GET":
             return json_response(200, self.stats.as_json())
         if path == "/_sandbox/stats/reset" and method == "POST":

@@ -24,6 +24,7 @@ from xerolink.sandbox.accounting import Accounting
 from xerolink.sandbox.control import Controls
 from xerolink.sandbox.control import json_response as _json
 from xerolink.sandbox.identity import IdentityEndpoints, parse_form
+from xerolink.sandbox.salesmate import SalesmateSlice, people_of
 from xerolink.sandbox.seed import build_tenants
 from xerolink.sandbox.state import (
     Faults,
@@ -87,6 +88,14 @@ class Sandbox(Controls):
                                                     self.lock)
         self.rng = random.Random(options.seed)
         self.rng_lock = threading.Lock()
+        self.salesmate: SalesmateSlice | None = None
+        if options.crm == "salesmate":
+            first = next(iter(self.tenants.values()))
+            contacts = sorted(first.contacts.values(), key=lambda c: c["ContactNumber"])
+            self.salesmate = SalesmateSlice(
+                people_of(contacts), contacts=options.crm_contacts or len(contacts),
+                seed=options.seed, now=now, linkname=options.salesmate_linkname,
+                token=options.salesmate_token, currency=first.base_currency)
 
     # -- entry point ----------------------------------------------------------------
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes
@@ -97,6 +106,11 @@ class Sandbox(Controls):
         query = parse_qs(parts.query, keep_blank_values=True)
         if path.startswith("/_sandbox"):
             return self.control(method, path, query, body)
+        if path.startswith("/apis/") and self.salesmate is not None:
+            if self.options.latency_ms:
+                time.sleep(self.options.latency_ms / 1000)
+            return self.salesmate.handle(method, path, query, headers, body,
+                                         datetime.fromtimestamp(self.clock.now(), UTC))
         if method == "GET" and (path.startswith("/app/") or
                                 path.lower() == "/organisationlogin/default.aspx"):
             with self.lock:

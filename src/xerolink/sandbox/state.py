@@ -39,6 +39,11 @@ class SandboxOptions:
     bulk_connections: bool = False  # consent offers one organisation (Advanced tier: several)
     granular_only: bool = False  # an app created since 2 March 2026: no broad scopes
     without: frozenset[str] = frozenset()  # endpoints this server does not serve
+    # A CRM served beside Xero: "salesmate" (its v4 API under /apis/), or None.
+    crm: str | None = None
+    crm_contacts: int | None = None  # None: as many as the first organisation's contacts
+    salesmate_linkname: str = "demo"
+    salesmate_token: str | None = None  # None: a random one (GET /_sandbox/salesmate)
 
 
 class SandboxClock:
