@@ -10,19 +10,15 @@ from typing import Any
 
 import pytest
 
-from support import connect_profile
+from support import connect_profile, running_sandbox
 from xerolink.cli import main
-from xerolink.sandbox import SandboxOptions, SandboxServer
+from xerolink.sandbox import SandboxServer
 
 
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
-    server = SandboxServer(SandboxOptions(seed=7, contacts=60))
-    server.start()
-    try:
+    with running_sandbox() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -75,6 +75,49 @@ class Setting:
     description: str
     parse: Callable[[str], Any]
     default: Any = None
+    listed: bool = True  # False: `config list` shows it only once it is set
+
+
+def _crm_field(value: str) -> str:
+    import re
+
+    value = value.strip()
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", value):
+        raise ValueError("must be a field's API name, such as textCustomField1 (letters, "
+                         "digits and _, at most 64)")
+    return value
+
+
+# What `crm push` can write into a CRM's fields: the linked Xero contact (contacts
+# only), and each summary figure's base-currency total and count.
+SUMMARY_FIGURES = ("open_quotes", "overdue_invoices", "outstanding_invoices",
+                   "overdue_bills", "outstanding_bills")
+PUSH_FIGURES = {
+    "contact": ("xero_contact", "xero_link", *SUMMARY_FIGURES,
+                *(f"{f}_count" for f in SUMMARY_FIGURES)),
+    "company": (*SUMMARY_FIGURES, *(f"{f}_count" for f in SUMMARY_FIGURES)),
+    "deal": (*SUMMARY_FIGURES, *(f"{f}_count" for f in SUMMARY_FIGURES)),
+}
+PUSH_PREFIX = {"contact": "fields", "company": "company_fields", "deal": "deal_fields"}
+_WHAT = {"xero_contact": "the linked Xero contact's name",
+         "xero_link": "the linked Xero contact's View in Xero link"}
+
+
+def push_key(source: str, kind: str, figure: str) -> str:
+    return f"{source}.{PUSH_PREFIX[kind]}.{figure}"
+
+
+def _push_settings() -> list[Setting]:
+    settings = []
+    for kind, figures in PUSH_FIGURES.items():
+        for figure in figures:
+            what = _WHAT.get(figure) or (
+                f"the count of {figure[:-6].replace('_', ' ')}" if figure.endswith("_count")
+                else f"the base-currency total of {figure.replace('_', ' ')}")
+            settings.append(Setting(push_key("salesmate", kind, figure),
+                                    f"Salesmate {kind} field that `crm push` fills with {what}",
+                                    _crm_field, listed=False))
+    return settings
 
 
 SETTINGS: dict[str, Setting] = {
@@ -102,6 +145,7 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("database_url", "PostgreSQL URL for team mode; unset = local SQLite",
                 _postgres_url),
+        *_push_settings(),
     )
 }
 
@@ -176,7 +220,8 @@ class Config:
     def items(self) -> list[tuple[str, Any, bool]]:
         """Every known key with its value and whether it was set (else the default)."""
         values = self._load()
-        return [(key, values.get(key, s.default), key in values) for key, s in SETTINGS.items()]
+        return [(key, values.get(key, s.default), key in values) for key, s in SETTINGS.items()
+                if s.listed or key in values]
 
     def set(self, key: str, raw: str) -> Any:
         setting = _known(key)
@@ -217,6 +262,11 @@ def _known(key: str) -> Setting:
     try:
         return SETTINGS[key]
     except KeyError:
+        listed = [k for k, s in SETTINGS.items() if s.listed]
         raise UsageError(
-            f"unknown setting {key!r}; known settings: {', '.join(SETTINGS)}"
+            f"unknown setting {key!r}; known settings: {', '.join(listed)}, and "
+            "salesmate.fields.FIGURE, salesmate.company_fields.FIGURE, "
+            "salesmate.deal_fields.FIGURE (FIGURE: xero_contact, xero_link, open_quotes, "
+            "overdue_invoices, outstanding_invoices, overdue_bills, outstanding_bills, or "
+            "one of those with _count)"
         ) from None

@@ -19,6 +19,8 @@ class ExitCode(IntEnum):
     NOT_FOUND = 5
     XERO_REFUSED = 6
     XERO_UNREACHABLE = 7
+    CRM_REFUSED = 8
+    CRM_UNREACHABLE = 9
     INTERRUPTED = 130
 
 
@@ -65,3 +67,17 @@ class XeroUnreachableError(XerolinkError):
     """Xero could not be reached or kept failing after bounded retries."""
 
     exit_code = ExitCode.XERO_UNREACHABLE
+
+
+class CrmRefusedError(XerolinkError):
+    """The CRM source answered, and said no: a wrong token, an unknown account
+    (linkname), a field it will not take."""
+
+    exit_code = ExitCode.CRM_REFUSED
+
+
+class CrmUnreachableError(XerolinkError):
+    """The CRM source could not be reached, or kept failing (rate limit, server
+    errors) after bounded retries."""
+
+    exit_code = ExitCode.CRM_UNREACHABLE

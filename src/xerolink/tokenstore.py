@@ -95,6 +95,11 @@ class TokenStore(Protocol):
 
     def delete(self, tenant_id: str) -> None: ...
 
+    def load_secret(self, key: str) -> str | None:
+        """A CRM source's secret (an access token), kept like Xero's tokens."""
+
+    def save_secret(self, key: str, secret: str) -> None: ...
+
 
 NO_KEYRING = (
     "no OS keyring is available on this machine, so xerolink has nowhere safe to keep "
@@ -144,6 +149,17 @@ class KeyringTokenStore:
         self.check()
         self._keyring().set_password(SERVICE, self._name(tenant_id), tokens.to_json())
 
+    def load_secret(self, key: str) -> str | None:
+        self.check()
+        text = self._keyring().get_password(SERVICE, self._name(key))
+        register_secret(text)
+        return None if text is None else str(text)
+
+    def save_secret(self, key: str, secret: str) -> None:
+        self.check()
+        register_secret(secret)
+        self._keyring().set_password(SERVICE, self._name(key), secret)
+
     def delete(self, tenant_id: str) -> None:
         self.check()
         import keyring.errors
@@ -186,6 +202,20 @@ class FileTokenStore:
             self.prepare()
         atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))
 
+    def load_secret(self, key: str) -> str | None:
+        entry = self._read().get(key)
+        secret = entry.get("secret") if isinstance(entry, dict) else None
+        register_secret(secret)
+        return secret if isinstance(secret, str) else None
+
+    def save_secret(self, key: str, secret: str) -> None:
+        register_secret(secret)
+        data = self._read()
+        data[key] = {"secret": secret}
+        if self.prepare is not None:
+            self.prepare()
+        atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))
+
     def delete(self, tenant_id: str) -> None:
         data = self._read()
         if data.pop(tenant_id, None) is not None:
@@ -214,6 +244,15 @@ class DatabaseTokenStore:
 
     def delete(self, tenant_id: str) -> None:
         self.store.delete_token(tenant_id)
+
+    def load_secret(self, key: str) -> str | None:
+        secret = self.store.load_token(key)
+        register_secret(secret)
+        return secret
+
+    def save_secret(self, key: str, secret: str) -> None:
+        register_secret(secret)
+        self.store.save_token(key, secret, self.clock.now())
 
 
 def token_store_kind(config_value: str | None, env: Mapping[str, str] | None = None) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xerolink.api.admin import Administration
+from xerolink.api.crm import CrmSourceApi
 from xerolink.errors import UsageError
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def _deal(text: str) -> Ref:
     return ref
 
 
-class Xerolink(Administration):
+class Xerolink(CrmSourceApi):
     """One profile's xerolink. Use it as a context manager, or call ``close()``."""
 
     def __enter__(self) -> Xerolink:

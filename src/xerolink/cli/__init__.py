@@ -127,8 +127,11 @@ _COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer], None]]] = [
                          "Choose who may view Xero data in this profile (admins).",
                          ["xerolink access list", "xerolink access grant bob carol",
                           "xerolink access grant dana --admin", "xerolink access revoke bob"])),
-    (("crm",), _group("crm", "crm", "Import and list CRM contacts, companies and deals.",
+    (("crm",), _group("crm", "crm", "CRM contacts, companies and deals: import files, or "
+                      "pull from Salesmate and push Xero's figures back.",
                       ["xerolink crm import contacts.csv", "xerolink crm list companies",
+                       "xerolink crm connect salesmate --linkname acme",
+                       "xerolink crm pull", "xerolink crm push --dry-run",
                        "xerolink crm show contact:42", "xerolink crm remove deal:9"])),
     (("suggest", "search", "link", "unlink", "links", "create-contact"),
      lambda app: _module("linking").register(app)),

@@ -165,7 +165,25 @@ def _status_human(rt: Runtime, report: StatusReport) -> None:
         ]
     if report.problem:
         pairs.append(("Problem", report.problem))
+    pairs.append(("CRM source", crm_source_text(report.crm_source)))
     rt.out.key_values([(k, v) for k, v in pairs if v not in (None, "")])
+
+
+def crm_source_text(state: Any) -> str | None:
+    """``Salesmate (acme.salesmate.io): 200 contacts, 79 companies, 20 deals; pulled
+    2026-11-26 10:00 UTC``; None when no CRM source is connected."""
+    if state is None or state.source is None:
+        return None
+    counts = state.counts or {}
+    parts = []
+    for kind, plural in (("contact", "contacts"), ("company", "companies"), ("deal", "deals")):
+        live = counts.get(kind, {}).get("live", 0)
+        gone = counts.get(kind, {}).get("gone", 0)
+        parts.append(f"{live} {plural}" + (f" ({gone} gone)" if gone else ""))
+    pulled = (f"pulled {state.pulled_at:%Y-%m-%d %H:%M} UTC" if state.pulled_at
+              else "never pulled")
+    where = f"{state.account}.salesmate.io" + (f" via {state.url}" if state.url else "")
+    return f"{state.source.capitalize()} ({where}): {', '.join(parts)}; {pulled}"
 
 
 def _limits_text(limits: dict[str, Any] | None) -> str | None:

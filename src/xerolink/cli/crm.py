@@ -1,4 +1,5 @@
-"""``xerolink crm``: the CRM contacts, companies and deals xerolink knows."""
+"""``xerolink crm``: the CRM contacts, companies and deals xerolink knows, from files
+or from a live CRM source (Salesmate)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,18 @@ app = typer.Typer(no_args_is_help=True)
 CONTACT_COLUMNS = [Column("ref", "Reference"), Column("name", "Name", wrap=True),
                    Column("email", "Email", wrap=True),
                    Column("phone", "Phone"), Column("company_id", "Company"),
-                   Column("xero_contact", "Xero contact")]
+                   Column("xero_contact", "Xero contact"),
+                   Column("source", "Source", wide_only=True),
+                   Column("gone", "Gone", optional=True)]
 COMPANY_COLUMNS = [Column("ref", "Reference"), Column("name", "Name", wrap=True),
                    Column("members", "Members", justify="right"),
-                   Column("linked_members", "Linked", justify="right")]
+                   Column("linked_members", "Linked", justify="right"),
+                   Column("gone", "Gone", optional=True)]
 DEAL_COLUMNS = [Column("ref", "Reference"), Column("title", "Title", wrap=True),
                 Column("value", "Value", justify="right"), Column("currency", "Currency"),
                 Column("primary_contact_id", "Primary contact"),
-                Column("participant_ids", "Participants")]
+                Column("participant_ids", "Participants"),
+                Column("gone", "Gone", optional=True)]
 
 
 @command(app, "import", examples=[
@@ -86,6 +91,9 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(
     if record.kind == "company":
         def human() -> None:
             rt.out.line(f"{record.row['name']} ({record.ref})")
+            for name, value in record.row.get("crm_fields", {}).items():
+                rt.out.line(f"{str(record.row['source']).capitalize()} {name}: "
+                            f"{value or '(empty)'}")
             rt.out.records(record.members, CONTACT_COLUMNS, empty="No member contacts")
 
         rt.out.result(record, human)
@@ -93,6 +101,8 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(
     columns = CONTACT_COLUMNS if record.kind == "contact" else DEAL_COLUMNS
     extra = [("Xero ContactID", record.row["xero_contact_id"])] \
         if record.kind == "contact" else []
+    extra += [(f"{str(record.row['source']).capitalize()} {name}", value or "(empty)")
+              for name, value in record.row.get("crm_fields", {}).items()]
     rt.out.key_values([(c.header, record.row[c.key]) for c in columns] + extra,
                       json_data=record.to_json())
 
@@ -104,3 +114,133 @@ def remove(rt: Runtime, ref: Annotated[str, typer.Argument(
     """Remove a CRM record. A contact's links and a deal's attached documents go too."""
     removed = rt.app.crm_remove(ref)
     rt.out.result(removed, lambda: rt.out.line(f"Removed {removed.removed}"))
+
+
+# -- a live CRM source ----------------------------------------------------------------
+@command(app, "connect", examples=[
+    "XEROLINK_SALESMATE_TOKEN=... xerolink crm connect salesmate --linkname acme",
+    "printf '%s\\n' \"$TOKEN\" | xerolink crm connect salesmate --linkname acme --token-stdin",
+])
+def connect(
+    rt: Runtime,
+    source: Annotated[str, typer.Argument(help="The CRM: salesmate.")],
+    linkname: Annotated[str, typer.Option(
+        "--linkname", help="Your Salesmate account: the NAME in https://NAME.salesmate.io.")],
+    token_stdin: Annotated[bool, typer.Option(
+        "--token-stdin", help="Read the access token from stdin [else "
+        "XEROLINK_SALESMATE_TOKEN].")] = False,
+    salesmate_url: Annotated[str | None, typer.Option(
+        "--salesmate-url", help="A Salesmate-compatible server instead of "
+        "https://NAME.salesmate.io, e.g. the sandbox [env: XEROLINK_SALESMATE_URL].")] = None,
+) -> None:
+    """Connect a live CRM source (admins): one call checks the account and the token,
+    which is then kept like Xero's tokens (OS keyring, or the opt-in token file; the
+    team database in team mode) and never printed.
+
+    The token is Salesmate's access token (My Account > Access Key). Exits 8 when
+    Salesmate refuses the token or the linkname, 9 when it cannot be reached.
+    """
+    import sys
+
+    from xerolink.redact import register_secret
+
+    if token_stdin:
+        token = sys.stdin.readline().strip()
+    else:
+        token = (rt.env.get("XEROLINK_SALESMATE_TOKEN") or "").strip()
+    register_secret(token)
+    if not token:
+        raise UsageError("no Salesmate access token: pipe it to --token-stdin or set "
+                         "XEROLINK_SALESMATE_TOKEN (Salesmate: My Account > Access Key)")
+    state = rt.app.crm_connect(source.strip().lower(), linkname=linkname, token=token,
+                               url=salesmate_url)
+
+    def human() -> None:
+        rt.out.line(f"Connected {state.source} account {state.account} "
+                    f"({plural(state.contacts_at_source or 0, 'contact')} there); next: "
+                    "xerolink crm pull")
+
+    rt.out.result(state, human)
+
+
+@command(app, "disconnect", examples=["xerolink crm disconnect"])
+def disconnect(rt: Runtime) -> None:
+    """Forget the CRM source and its token (admins). Pulled records and their links
+    stay; connecting the same account again carries on from them."""
+    state = rt.app.crm_disconnect()
+    rt.out.result(state, lambda: rt.out.line(
+        f"Disconnected {state.disconnected}; pulled records and links are kept"))
+
+
+PLURALS = {"contact": "contacts", "company": "companies", "deal": "deals"}
+
+
+@command(app, "pull", examples=["xerolink crm pull", "xerolink crm pull --json"])
+def pull(rt: Runtime) -> None:
+    """Read the CRM source's contacts, companies and deals (with their primary contact
+    and participants) into xerolink: everything the first time, then only what changed.
+
+    References are the source's ids (contact:1234), so links survive every pull.
+    Records deleted in the CRM are marked gone. Nothing is written unless the whole
+    pull was read.
+    """
+    with rt.out.progress("Pulling from the CRM") as progress:
+        def step(kind: str, done: int, total: int | None) -> None:
+            progress(done, total, f"Reading {PLURALS[kind]}")
+
+        report = rt.app.crm_pull(progress=step)
+
+    def human() -> None:
+        rows = [{"kind": PLURALS[k], "read": v.read, "written": v.written,
+                 "gone": len(v.gone), "full": "full" if v.full else "changes only",
+                 "calls": v.calls} for k, v in report.kinds.items()]
+        rt.out.records(rows, [Column("kind", "Records"),
+                              Column("full", "Read"),
+                              Column("read", "Received", justify="right"),
+                              Column("written", "New or changed", justify="right"),
+                              Column("gone", "Gone", justify="right"),
+                              Column("calls", "Calls", justify="right")])
+        gone = [f"{k}:{i}" for k, v in report.kinds.items() for i in v.gone]
+        if gone:
+            rt.out.line(f"Marked gone (deleted in {report.source}): {', '.join(gone[:20])}"
+                        + (f" and {len(gone) - 20} more" if len(gone) > 20 else ""))
+
+    rt.out.result(report, human)
+
+
+@command(app, "push", examples=["xerolink crm push --dry-run", "xerolink crm push",
+                                "xerolink crm push --json"])
+def push(
+    rt: Runtime,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would change; write nothing.")] = False,
+) -> None:
+    """Write the linked Xero contact (name and View in Xero link) and the summary
+    figures into the CRM's fields, only where a value changed.
+
+    Choose the fields first: `xerolink config set salesmate.fields.open_quotes
+    decimalCustomField1` (and salesmate.company_fields.*, salesmate.deal_fields.*).
+    Figures come from xerolink's cache: `xerolink refresh --all` reads Xero.
+    """
+    with rt.out.progress("Writing to the CRM") as progress:
+        def step(kind: str, done: int, total: int | None) -> None:
+            progress(done, total, f"Writing {PLURALS[kind]}")
+
+        report = rt.app.crm_push(dry_run=dry_run, progress=step)
+    for note in report.notes:
+        rt.out.notice(f"note: {note}")
+
+    def human() -> None:
+        if report.changes:
+            rt.out.records([c.to_json() for c in report.changes],
+                           [Column("record", "Record"), Column("field", "Field"),
+                            Column("figure", "Figure"), Column("from", "From", wrap=True),
+                            Column("to", "To", wrap=True)])
+        written = sum(report.records_written.values())
+        unchanged = sum(report.unchanged.values())
+        verb = "Would write" if report.dry_run else "Wrote"
+        rt.out.line(f"{verb} {plural(written, 'record')} in {report.source} "
+                    f"({plural(len(report.changes), 'field')}); "
+                    f"{unchanged} already up to date")
+
+    rt.out.result(report, human)

@@ -3,7 +3,9 @@
 It runs the real commands, in-process, each under a heading that names it: a
 sandbox on a free loopback port, a temporary home, connect through the real PKCE
 flow (the demo plays the browser), sample CRM records, auto-link, a deal's
-documents, then status, summaries and documents.
+documents, then status, summaries and documents; then the live CRM side against
+the sandbox's Salesmate slice: pull, auto-link, refresh, push, and the pushed fields
+read back from Salesmate.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ from xerolink.render import Renderer
 
 ORGANISATION = "Kauri Bay Trading Ltd"
 PROFILE = "demo"
+SALESMATE_CONTACTS = 40
+# What the demo's push writes, and where (custom fields of the Salesmate slice).
+DEMO_FIELDS = (("xero_contact", "textCustomField1"), ("xero_link", "urlCustomField1"),
+               ("outstanding_invoices", "decimalCustomField1"),
+               ("overdue_invoices", "decimalCustomField2"),
+               ("open_quotes", "decimalCustomField3"))
 
 
 def register(app: typer.Typer) -> None:
@@ -97,10 +105,12 @@ def _start_sandbox(keep: bool) -> tuple[Any, str, int | None]:
     if not keep:
         from xerolink.sandbox import SandboxOptions, SandboxServer
 
-        server = SandboxServer(SandboxOptions(seed=1, contacts=200))
+        server = SandboxServer(SandboxOptions(seed=1, contacts=200, crm="salesmate",
+                                              crm_contacts=SALESMATE_CONTACTS))
         return server, server.start(), None
     proc = subprocess.Popen(
-        [sys.executable, "-m", "xerolink", "sandbox", "serve", "--port", "0", "--json"],
+        [sys.executable, "-m", "xerolink", "sandbox", "serve", "--port", "0", "--json",
+         "--crm", "salesmate", "--crm-contacts", str(SALESMATE_CONTACTS)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
         start_new_session=True, text=True)
     line = proc.stdout.readline() if proc.stdout else ""
@@ -178,14 +188,51 @@ class _Steps:
                           ("company_summary", ["summary", "company:harbour"]),
                           ("deal_summary", ["summary", "deal:d1"]),
                           ("contact_details", ["details", "contact:c1"])):
-            if self.human:
-                self.run(args)
-            result[key] = self.run(args, show=False) if not self.human else None
+            self._show(result, key, args)
+        result["salesmate"] = self.salesmate(base)
         return result
 
-    def _heading(self, text: str) -> None:
+    def _show(self, result: dict[str, Any], key: str, args: list[str]) -> Any:
         if self.human:
+            self.run(args)
+        result[key] = self.run(args, show=False) if not self.human else None
+        return result[key]
+
+    def salesmate(self, base: str) -> dict[str, Any]:
+        """The live CRM: connect the sandbox's Salesmate slice, pull, auto-link, read
+        Xero, push, and read the pushed fields back from Salesmate."""
+        from xerolink.sandbox.salesmate import access_token_at
+
+        self.env["XEROLINK_SALESMATE_TOKEN"] = access_token_at(base)
+        steps: dict[str, Any] = {}
+        self._heading("")
+        self._heading("Salesmate as a live CRM: $ xerolink crm connect salesmate; config "
+                      "set salesmate.fields.*; then pull, link, refresh, push")
+        steps["connect"] = self.run(["crm", "connect", "salesmate", "--linkname", "demo",
+                                     "--salesmate-url", base], show=False)
+        for figure, crm_field in DEMO_FIELDS:
+            self.run(["config", "set", f"salesmate.fields.{figure}", crm_field], show=False)
+        steps["pull"] = self._show(steps, "pull", ["crm", "pull"])
+        steps["auto_link"] = self.run(["link", "--auto"], show=False)
+        steps["refresh"] = self.run(["refresh", "--all"], show=False)
+        pushed = self.run(["crm", "push"], show=False)
+        steps["push"] = pushed
+        if self.human:
+            self.rt.out.line(
+                f"Auto-linked {len(steps['auto_link']['linked'])} more contacts and read "
+                f"their documents from Xero; pushed {sum(pushed['records_written'].values())} "
+                f"Salesmate records.")
+        self._show(steps, "push_again", ["crm", "push"])
+        self._show(steps, "pull_back", ["crm", "pull"])
+        first = pushed["changes"][0]["record"] if pushed["changes"] else "contact:1"
+        self._show(steps, "read_back", ["crm", "show", first])
+        return steps
+
+    def _heading(self, text: str) -> None:
+        if self.human and text:
             self.rt.out.heading(text)
+        elif self.human:
+            self.rt.out.print()
 
 
 def _next_steps(home: Path, file_store: bool, pid: int | None) -> list[str]:

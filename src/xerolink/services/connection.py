@@ -268,6 +268,7 @@ class StatusReport(Result):
     refresh_token_expires_at: datetime | None = None
     access_entries: list[AccessEntry] = field(default_factory=list)
     rate_limits: dict[str, Any] | None = None
+    crm_source: Result | None = None  # the connected CRM source (CrmSourceState)
 
     @property
     def running(self) -> bool:
@@ -284,6 +285,8 @@ class StatusReport(Result):
                 "access": [{"user": a.user, "role": a.role} for a in self.access_entries],
                 "rate_limits": self.rate_limits,
             })
+        if self.crm_source is not None:
+            data["crm_source"] = self.crm_source.to_json()
         return data
 
 

@@ -199,3 +199,32 @@ class Transcript(Result):
 
     def to_json(self) -> Any:
         return to_jsonable(self.steps)
+
+
+@dataclass
+class CrmSourceState(Result):
+    """The connected CRM source (``crm connect``, ``crm disconnect``, and ``status``'s
+    ``crm_source``); ``source`` None: none is connected. The token is never part of it."""
+
+    source: str | None
+    account: str | None  # Salesmate: the linkname
+    url: str | None = None  # a Salesmate-compatible server instead of NAME.salesmate.io
+    connected_by: str | None = None
+    connected_at: str | None = None
+    pulled_at: Any = None  # datetime of the last pull
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> live, gone
+    contacts_at_source: int | None = None  # what connect's check counted
+    disconnected: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"source": self.source, "account": self.account}
+        if self.source is not None:
+            data.update({"url": self.url, "connected_by": self.connected_by,
+                         "connected_at": self.connected_at,
+                         "pulled_at": to_jsonable(self.pulled_at),
+                         "records": self.counts})
+        if self.contacts_at_source is not None:
+            data["contacts_at_source"] = self.contacts_at_source
+        if self.disconnected is not None:
+            data["disconnected"] = self.disconnected
+        return data

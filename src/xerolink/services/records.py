@@ -20,13 +20,15 @@ def contact_row(contact: CrmContact, link: Link | tuple[str, str] | None) -> Row
             "first_name": contact.first_name, "last_name": contact.last_name,
             "email": contact.email, "phone": contact.phone, "company_id": contact.company_id,
             "xero_contact": xero[1] if xero else None,
-            "xero_contact_id": xero[0] if xero else None}
+            "xero_contact_id": xero[0] if xero else None, "source": contact.source,
+            "gone": contact.gone}
 
 
 def deal_row(deal: CrmDeal) -> Row:
     return {"ref": f"deal:{deal.id}", "id": deal.id, "title": deal.title, "value": deal.value,
             "currency": deal.currency, "primary_contact_id": deal.primary_contact_id,
-            "participant_ids": list(deal.participant_ids)}
+            "participant_ids": list(deal.participant_ids), "source": deal.source,
+            "gone": deal.gone}
 
 
 def list_records(store: Store, tenant_id: str | None, kind: str) -> Rows:
@@ -37,8 +39,9 @@ def list_records(store: Store, tenant_id: str | None, kind: str) -> Rows:
         rows = [{"ref": f"contact:{cid}", "id": cid,
                  "name": " ".join(p for p in (first, last) if p), "first_name": first,
                  "last_name": last, "email": email, "phone": phone, "company_id": company,
-                 "xero_contact": xero_name, "xero_contact_id": xero_id}
-                for cid, first, last, email, phone, company, xero_id, xero_name
+                 "xero_contact": xero_name, "xero_contact_id": xero_id, "source": source,
+                 "gone": bool(gone)}
+                for cid, first, last, email, phone, company, xero_id, xero_name, source, gone
                 in store.crm_contact_listing(tenant_id)]
         return Rows(sorted(rows, key=lambda r: natural(r["ref"])))
     if kind == "companies":
@@ -48,12 +51,22 @@ def list_records(store: Store, tenant_id: str | None, kind: str) -> Rows:
             members = store.company_members(company.id)
             companies.append({"ref": f"company:{company.id}", "id": company.id,
                               "name": company.name, "members": len(members),
-                              "linked_members": sum(1 for m in members if m.id in links)})
+                              "linked_members": sum(1 for m in members if m.id in links),
+                              "source": company.source, "gone": company.gone})
         return Rows(companies)
     return Rows([deal_row(d) for d in store.list_crm_deals()])
 
 
 def show_record(store: Store, tenant_id: str | None, ref: Ref) -> CrmRecord:
+    record = _show(store, tenant_id, ref)
+    source = record.row.get("source")
+    if source:  # the fields xerolink writes, as the source last held them
+        known = store.source_record(source, ref.kind, ref.id)
+        record.row["crm_fields"] = dict(sorted(known.fields.items())) if known else {}
+    return record
+
+
+def _show(store: Store, tenant_id: str | None, ref: Ref) -> CrmRecord:
     def link_of(contact_id: str) -> Link | None:
         return store.get_link(tenant_id, contact_id) if tenant_id else None
 
@@ -68,7 +81,8 @@ def show_record(store: Store, tenant_id: str | None, ref: Ref) -> CrmRecord:
             raise NotFoundError(f"no CRM company {ref}")
         members = [contact_row(m, link_of(m.id)) for m in store.company_members(company.id)]
         return CrmRecord(str(ref), ref.kind, {"ref": str(ref), "id": company.id,
-                                              "name": company.name}, members)
+                                              "name": company.name, "source": company.source,
+                                              "gone": company.gone}, members)
     deal = store.get_crm_deal(ref.id)
     if deal is None:
         raise NotFoundError(f"no CRM deal {ref}")

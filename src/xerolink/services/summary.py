@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from xerolink.config import SUMMARY_FIGURES
 from xerolink.formats import local_date
 from xerolink.money import cents
 from xerolink.store.records import CachedDocument
 
-FIGURES = ("open_quotes", "overdue_invoices", "outstanding_invoices", "overdue_bills",
-           "outstanding_bills")
+FIGURES = SUMMARY_FIGURES  # one home for the names: the config's push settings use them
 LABELS = {"open_quotes": "Open quotes", "overdue_invoices": "Overdue invoices",
           "outstanding_invoices": "Outstanding invoices", "overdue_bills": "Overdue bills",
           "outstanding_bills": "Outstanding bills"}

@@ -1,0 +1,218 @@
+"""The live-CRM side of ``Xerolink``: connecting a CRM source (Salesmate), pulling its
+records and pushing Xero's figures back onto them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from xerolink.api.admin import Administration
+from xerolink.errors import NotConnectedError, UsageError
+
+if TYPE_CHECKING:
+    from xerolink.crmsource.base import CrmSource
+    from xerolink.services.connection import StatusReport
+    from xerolink.services.crmpull import PullReport
+    from xerolink.services.crmpush import PushReport
+    from xerolink.services.doctor import Diagnosis
+    from xerolink.services.outcomes import CrmSourceState
+
+SOURCES = ("salesmate",)
+SETTING = "crm.source"  # the store setting that names the connected CRM source
+Progress = Callable[[str, int, int | None], None]
+
+
+def _secret_key(source: str, account: str) -> str:
+    return f"crm:{source}:{account}"
+
+
+class CrmSourceApi(Administration):
+    """``crm connect`` / ``disconnect`` / ``pull`` / ``push``, and the CRM source in
+    ``status``."""
+
+    def status(self, *, offline: bool = False) -> StatusReport:
+        report = super().status(offline=offline)
+        report.crm_source = self.crm_source_state()
+        return report
+
+    def doctor(self, *, offline: bool = False) -> Diagnosis:
+        """Doctor's checks, and the CRM source's: is its token still on this machine?"""
+        from xerolink.errors import XerolinkError
+        from xerolink.services.doctor import OK, PROBLEM, Check, Diagnosis
+
+        diagnosis = super().doctor(offline=offline)
+        try:
+            setting = self._source_setting()
+            if setting is None:
+                return diagnosis
+            where = f"{setting['source']} account {setting['account']}"
+            stored = self.token_store.load_secret(_secret_key(setting["source"],
+                                                              setting["account"]))
+        except XerolinkError:
+            return diagnosis  # the store or token store checks above say why
+        check = (Check("crm source", OK, f"{where}; its token is stored") if stored else
+                 Check("crm source", PROBLEM, f"{where}, but no token is stored here",
+                       "run xerolink crm connect salesmate --linkname "
+                       f"{setting['account']} again"))
+        return Diagnosis([*diagnosis.checks, check])
+
+    def crm_connect(self, source: str, *, linkname: str, token: str,
+                    url: str | None = None) -> CrmSourceState:
+        """Check the account and token with one call, then keep the token in the token
+        store (never printed) and the source in the store."""
+        from xerolink.config import SETTINGS
+        from xerolink.crmsource.salesmate import SalesmateSource
+        from xerolink.redact import register_secret
+        from xerolink.services.access import check_may_configure
+
+        register_secret(token)
+        if source not in SOURCES:
+            raise UsageError(f"unknown CRM source {source[:40]!r}; xerolink knows: "
+                             f"{', '.join(SOURCES)}")
+        linkname = _linkname(linkname)
+        token = token.strip()
+        if not token or len(token) > 4096 or not token.isprintable() or " " in token:
+            raise UsageError("the Salesmate access token is empty or not a token (one line "
+                             "of printable characters)")
+        raw = url or self.env.get("XEROLINK_SALESMATE_URL")
+        try:
+            chosen_url = str(SETTINGS["xero_url"].parse(raw)) if raw else None
+        except ValueError as exc:
+            raise UsageError(f"invalid --salesmate-url: {exc}") from None
+        check_may_configure(self.store, self.user)
+        self.token_store.check()
+        client = SalesmateSource(linkname, token, base_url=chosen_url,
+                                 timeouts=self.timeouts(), max_wait=self._max_wait())
+        try:
+            contacts = client.check()
+        finally:
+            client.close()
+        previous = self._source_setting()
+        self.token_store.save_secret(_secret_key(source, linkname), token)
+        if previous and (previous["source"], previous["account"]) != (source, linkname):
+            self.token_store.delete(_secret_key(previous["source"], previous["account"]))
+        self.store.set_setting(SETTING, json.dumps({
+            "source": source, "account": linkname, "url": chosen_url,
+            "connected_by": self.user, "connected_at": self.clock.now().isoformat()}))
+        state = self.crm_source_state()
+        state.contacts_at_source = contacts
+        return state
+
+    def crm_disconnect(self) -> CrmSourceState:
+        """Forget the CRM token and source; pulled records (and their links) stay."""
+        from xerolink.services.access import check_may_configure
+        from xerolink.services.outcomes import CrmSourceState
+
+        setting = self._source_setting()
+        if setting is None:
+            raise NotConnectedError("no CRM source is connected")
+        check_may_configure(self.store, self.user)
+        self.token_store.delete(_secret_key(setting["source"], setting["account"]))
+        self.store.set_setting(SETTING, "")
+        return CrmSourceState(None, None, disconnected=setting["source"])
+
+    def crm_source_state(self) -> CrmSourceState:
+        from xerolink.services.outcomes import CrmSourceState
+
+        setting = self._source_setting()
+        if setting is None:
+            return CrmSourceState(None, None)
+        source = setting["source"]
+        return CrmSourceState(source, setting["account"], url=setting.get("url"),
+                              connected_by=setting.get("connected_by"),
+                              connected_at=setting.get("connected_at"),
+                              pulled_at=self.store.source_pulled_at(source),
+                              counts=self.store.source_counts(source))
+
+    def crm_pull(self, *, progress: Progress | None = None) -> PullReport:
+        """Read the CRM source's contacts, companies and deals into the store (only
+        what changed since the last pull)."""
+        from xerolink.services import crmpull
+
+        self._crm_tenant_check()
+        source = self.crm_source()
+        try:
+            return crmpull.pull(self.store, source, fields=self._pushed_fields(source.name),
+                                now=self.clock.now(), progress=progress)
+        finally:
+            source.close()
+
+    def crm_push(self, *, dry_run: bool = False, progress: Progress | None = None
+                 ) -> PushReport:
+        """Write the linked Xero contact and the summary figures into the CRM's chosen
+        fields, only where they changed; ``dry_run`` only reports the changes."""
+        from xerolink.services import crmpush
+
+        deps = self.deps()
+        source = self.crm_source()
+        try:
+            return crmpush.push(deps, source, self._push_mapping(source.name),
+                                dry_run=dry_run, progress=progress)
+        finally:
+            source.close()
+
+    # -- plumbing -------------------------------------------------------------------
+    def crm_source(self) -> CrmSource:
+        from xerolink.crmsource.salesmate import SalesmateSource
+
+        setting = self._source_setting()
+        if setting is None:
+            raise NotConnectedError("no CRM source is connected; run `xerolink crm connect "
+                                    "salesmate --linkname NAME` first")
+        token = self.token_store.load_secret(_secret_key(setting["source"],
+                                                         setting["account"]))
+        if token is None:
+            raise NotConnectedError(f"no {setting['source']} token is stored on this machine; "
+                                    "run `xerolink crm connect salesmate` again")
+        return SalesmateSource(setting["account"], token, base_url=setting.get("url"),
+                               timeouts=self.timeouts(), max_wait=self._max_wait())
+
+    def _max_wait(self) -> float:
+        return self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))
+
+    def _crm_tenant_check(self) -> None:
+        from xerolink.services.access import require_viewer_if_connected
+
+        require_viewer_if_connected(self.store, self.user)
+
+    def _source_setting(self) -> dict[str, Any] | None:
+        text = self.store.get_setting(SETTING)
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) and data.get("source") in SOURCES else None
+
+    def _push_mapping(self, source: str) -> dict[str, dict[str, str]]:
+        """kind -> figure -> CRM field, from the profile's config."""
+        from xerolink.config import PUSH_FIGURES, push_key
+
+        mapping: dict[str, dict[str, str]] = {}
+        for kind, figures in PUSH_FIGURES.items():
+            chosen = {f: self.config.get(push_key(source, kind, f)) for f in figures}
+            mapping[kind] = {f: str(v) for f, v in chosen.items() if v}
+            if len(set(mapping[kind].values())) != len(mapping[kind]):
+                raise UsageError(f"two {source} {kind} figures are set to the same field; "
+                                 "each field can hold one figure (see `xerolink config list`)")
+        return mapping
+
+    def _pushed_fields(self, source: str) -> dict[str, list[str]]:
+        """The CRM fields push writes, per kind: a pull reads their current values."""
+        return {kind: sorted(set(chosen.values()))
+                for kind, chosen in self._push_mapping(source).items()}
+
+
+def _linkname(text: str) -> str:
+    """``acme``, or pasted as ``acme.salesmate.io`` or ``https://acme.salesmate.io``."""
+    import re
+
+    name = text.strip().lower()
+    name = re.sub(r"^https?://", "", name).rstrip("/")
+    name = name.removesuffix(".salesmate.io")
+    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", name):
+        raise UsageError(f"invalid --linkname {text[:60]!r}: the NAME of "
+                         "https://NAME.salesmate.io (letters, digits and hyphens)")
+    return name

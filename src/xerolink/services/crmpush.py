@@ -1,0 +1,211 @@
+"""``crm push``: what xerolink knows from Xero, written back onto the CRM's records.
+
+For each live contact pulled from the source: the linked Xero contact's name and its
+View in Xero link, and the five summary figures (base-currency totals, and counts),
+into the custom fields the admin chose (``salesmate.fields.<figure>``); companies and
+deals likewise (``salesmate.company_fields.*``, ``salesmate.deal_fields.*``). Figures
+come from the local cache only (``xerolink refresh --all`` reads Xero); a record whose
+documents were never read is skipped, not written as zero. A contact no longer linked
+has the fields xerolink wrote cleared.
+
+Only values that differ from what the source holds (as last pulled or written) are
+written, one update per record; each accepted update is recorded at once, so a push
+stopped half-way resumes where it stopped, and a second push writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from xerolink.crmsource.base import CrmSource
+from xerolink.money import cents
+from xerolink.results import Result
+from xerolink.services import summary
+from xerolink.services.context import Deps
+from xerolink.store.records import CachedDocument
+from xerolink.xero import deeplinks
+from xerolink.xero.endpoints import Endpoints
+
+CONTACT_ONLY = ("xero_contact", "xero_link")
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class Change:
+    ref: str
+    field: str  # the CRM's field
+    figure: str  # what xerolink writes into it
+    before: str | None  # what the CRM holds, as far as xerolink knows
+    after: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"record": self.ref, "field": self.field, "figure": self.figure,
+                "from": self.before, "to": self.after}
+
+
+@dataclass
+class PushReport(Result):
+    """What ``crm push`` did (or, with ``dry_run``, would do). ``to_json()`` is
+    ``crm push --json``."""
+
+    source: str
+    account: str
+    dry_run: bool
+    changes: list[Change] = field(default_factory=list)
+    records_written: dict[str, int] = field(default_factory=dict)  # kind -> records
+    unchanged: dict[str, int] = field(default_factory=dict)
+    not_read: dict[str, int] = field(default_factory=dict)  # never read from Xero: skipped
+    calls: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "account": self.account, "dry_run": self.dry_run,
+                "records_written": self.records_written, "unchanged": self.unchanged,
+                "not_read_from_xero": self.not_read, "calls": self.calls,
+                "changes": [c.to_json() for c in self.changes], "notes": self.notes}
+
+
+def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]], *,
+         dry_run: bool, progress: Progress | None = None) -> PushReport:
+    """``mapping``: kind -> figure -> the CRM field it goes into."""
+    report = PushReport(source.name, source.account, dry_run)
+    if not any(mapping.values()):
+        report.notes.append(f"no fields are chosen: set them with `xerolink config set "
+                            f"{source.name}.fields.open_quotes FIELD` (see `xerolink config "
+                            "list`)")
+        return report
+    today = summary.organisation_today(deps.now(), deps.connection.timezone)
+    if not deps.connection.base_currency:
+        report.notes.append("the organisation's base currency is unknown, so totals are not "
+                            "written (counts are)")
+    from xerolink.services import documents
+
+    why = documents.quotes_unavailable(deps)
+    if why:
+        mapping = {kind: {f: c for f, c in chosen.items() if not f.startswith("open_quotes")}
+                   for kind, chosen in mapping.items()}
+        report.notes.append(f"open quotes are not written: {why}")
+    before = sum(source.calls.values())
+    for kind in ("contact", "company", "deal"):
+        chosen = dict(mapping.get(kind, {}))
+        if chosen:
+            _push_kind(deps, source, kind, chosen, today, report, progress)
+    report.calls = sum(source.calls.values()) - before
+    return report
+
+
+def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
+               today: date, report: PushReport, progress: Progress | None) -> None:
+    store = deps.store
+    known = store.source_records(source.name, kind)
+    live = store.live_source_ids(source.name, kind)
+    desired = _desired(deps, kind, sorted(live), chosen, today, report)
+    written = unchanged = 0
+    todo = sorted(desired.items(), key=lambda item: _natural(item[0]))
+    for done, (record_id, values) in enumerate(todo, start=1):
+        record = known.get(record_id)
+        held = record.fields if record is not None else {}
+        diff = {f: v for f, v in values.items() if held.get(f, "") != v}
+        if not diff:
+            unchanged += 1
+            continue
+        for crm_field, value in sorted(diff.items()):
+            figure = next(k for k, v in chosen.items() if v == crm_field)
+            report.changes.append(Change(f"{kind}:{record_id}", crm_field, figure,
+                                         held.get(crm_field), value))
+        if not report.dry_run:
+            source.update(kind, record_id, record.echo if record else {}, diff)
+            store.record_source_fields(source.name, kind, record_id, diff)
+        written += 1
+        if progress is not None:
+            progress(kind, done, len(todo))
+    report.records_written[kind] = written
+    report.unchanged[kind] = unchanged
+
+
+def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], today: date,
+             report: PushReport) -> dict[str, dict[str, str]]:
+    """Record id -> CRM field -> the value it should hold."""
+    store, tenant = deps.store, deps.tenant
+    refreshed = store.contact_refresh_times(tenant)
+    links = store.linked_xero_contacts(tenant)
+    xero_ids: dict[str, list[str]] = {}  # record -> Xero contacts its figures cover
+    doc_ids: dict[str, list[str]] = {}  # deals: the documents chosen for them
+    if kind == "contact":
+        xero_ids = {i: [links[i][0]] for i in ids if i in links}
+    elif kind == "company":
+        members: dict[str, list[str]] = defaultdict(list)
+        for contact in store.list_crm_contacts():
+            if contact.company_id is not None and contact.id in links and not contact.gone:
+                members[contact.company_id].append(links[contact.id][0])
+        xero_ids = {i: sorted(set(members[i])) for i in ids if members.get(i)}
+    else:
+        doc_ids = {i: [d for d, _ in store.deal_documents(tenant, i)] for i in ids}
+        doc_ids = {i: d for i, d in doc_ids.items() if d}
+    documents = _documents(deps, xero_ids, doc_ids)
+    desired: dict[str, dict[str, str]] = {}
+    not_read = 0
+    for record_id in ids:
+        covered = xero_ids.get(record_id) or doc_ids.get(record_id)
+        if not covered:  # unlinked, no linked members, no documents: clear what we wrote
+            desired[record_id] = dict.fromkeys(chosen.values(), "")
+            continue
+        if kind != "deal" and any(x not in refreshed for x in covered):
+            not_read += 1
+            continue
+        figures = summary.figures(documents.get(record_id, []), today)
+        values: dict[str, str] = {}
+        for figure, crm_field in chosen.items():
+            value = _value(deps, figure, figures, links.get(record_id), kind)
+            if value is not None:
+                values[crm_field] = value
+        desired[record_id] = values
+    if not_read:
+        report.not_read[kind] = not_read
+        report.notes.append(f"{not_read} linked {kind} record(s) were skipped: their "
+                            "documents were never read from Xero; run `xerolink refresh "
+                            "--all` first")
+    return desired
+
+
+def _documents(deps: Deps, xero_ids: dict[str, list[str]], doc_ids: dict[str, list[str]]
+               ) -> dict[str, list[CachedDocument]]:
+    store, tenant = deps.store, deps.tenant
+    found: dict[str, list[CachedDocument]] = {}
+    if xero_ids:
+        wanted = sorted({x for xs in xero_ids.values() for x in xs})
+        by_contact: dict[str, list[CachedDocument]] = defaultdict(list)
+        for doc in store.documents_for_contacts(tenant, wanted):
+            by_contact[doc.xero_contact_id].append(doc)
+        for record_id, xs in xero_ids.items():
+            found[record_id] = [d for x in xs for d in by_contact.get(x, [])]
+    if doc_ids:
+        wanted = sorted({d for ds in doc_ids.values() for d in ds})
+        by_id = {d.document_id: d for d in store.documents_by_ids(tenant, wanted)}
+        for record_id, ds in doc_ids.items():
+            found[record_id] = [by_id[d] for d in ds if d in by_id]
+    return found
+
+
+def _value(deps: Deps, figure: str, figures: dict[str, summary.Figure],
+           link: tuple[str, str] | None, kind: str) -> str | None:
+    if figure in CONTACT_ONLY:
+        if kind != "contact" or link is None:
+            return None
+        if figure == "xero_contact":
+            return link[1]
+        return deeplinks.contact(Endpoints.at(deps.connection.xero_url),
+                                 deps.connection.short_code or "", link[0])
+    if figure.endswith("_count"):
+        return str(figures[figure[:-len("_count")]].count)
+    if not deps.connection.base_currency:
+        return None
+    return format(cents(figures[figure].total), "f")
+
+
+def _natural(text: str) -> tuple[int, str]:
+    return (0, f"{int(text):020d}") if text.isdigit() else (1, text)
