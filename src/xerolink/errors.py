@@ -81,3 +81,8 @@ class CrmUnreachableError(XerolinkError):
     errors) after bounded retries."""
 
     exit_code = ExitCode.CRM_UNREACHABLE
+
+
+class CrmRecordRefusedError(CrmRefusedError):
+    """The CRM refused one record's update (a required field missing, a value a field
+    will not take, a record gone); the credentials themselves were accepted."""

@@ -343,3 +343,47 @@ def test_doctor_checks_the_crm_token_is_still_here(salesmate, cli, home):
     assert code == 1 and check["status"] == "problem" and "crm connect" in check["action"]
     code, _, err = cli("crm", "pull")
     assert code == 3 and "crm connect salesmate" in err
+
+
+def test_a_full_pull_reads_everything_again_and_writes_only_what_changed(salesmate, cli):
+    cli.json("crm", "pull")
+    control(salesmate, "POST", "/touch", {"kind": "deal", "count": 1})
+    report = cli.json("crm", "pull", "--full")
+    assert report["contacts"]["full"] and report["contacts"]["read"] == 60
+    assert report["contacts"]["written"] == 0 and report["deals"]["written"] == 1
+
+
+def test_show_labels_the_pushed_fields_with_their_figures(salesmate, cli):
+    cli.json("crm", "pull")
+    cli.json("link", "--auto")
+    cli.json("refresh", "--all")
+    cli("config", "set", "salesmate.fields.xero_contact", "textCustomField1")
+    ref = cli.json("crm", "push")["changes"][0]["record"]
+    shown = cli.json("crm", "show", ref)
+    assert shown["crm_fields"]["textCustomField1"]
+    _, out, _ = cli("crm", "show", ref)
+    assert "Salesmate textCustomField1 (xero_contact)" in out
+
+
+def test_a_record_salesmate_refuses_is_reported_and_the_others_are_written(salesmate, cli):
+    cli.json("crm", "pull")
+    cli.json("link", "--auto")
+    linked = sorted((row["crm"] for row in cli.json("links")),
+                    key=lambda r: int(r.split(":")[1]))
+    assert len(linked) > 3
+    victim = linked[2]
+    record = salesmate.sandbox.salesmate.records["contact"][int(victim.split(":")[1])]
+    record["lastName"] = ""  # Salesmate requires it on every update
+    record["lastModifiedAt"] = "2026-11-26T00:00:00.000Z"
+    cli.json("crm", "pull", "--full")
+    cli.json("refresh", "--all")
+    cli("config", "set", "salesmate.fields.xero_contact", "textCustomField1")
+    code, out, err = cli("crm", "push", "--json")
+    assert code == 8 and "refused 1 record" in err and len(err.strip().splitlines()) == 1
+    report = json.loads(out)
+    assert [r["record"] for r in report["refused"]] == [victim]
+    assert report["records_written"]["contact"] == len(linked) - 1
+    # the next push tries only the refused one again
+    code, out, _ = cli("crm", "push", "--json")
+    assert code == 8 and [c["record"] for c in json.loads(out)["refused"]] == [victim]
+    assert json.loads(out)["records_written"]["contact"] == 0

@@ -114,3 +114,25 @@ def test_export_and_import_copy_rows_once(store, tmp_path) -> None:
         store.import_rows(table, columns, rows)
     again = sum(store.import_rows(t, *source.export_table(t)) for t in store.COPY_ORDER)
     assert again == 0 and store.count_links("t") == 30
+
+
+def test_a_crm_source_pull_marks_gone_and_keeps_field_values(store) -> None:
+    from xerolink.store.crmsource import PullBatch, SourceRecord
+
+    batch = PullBatch("salesmate", contacts=[CrmContact("1", "Ann", source="salesmate"),
+                                             CrmContact("2", "Bo", source="salesmate")],
+                      records=[SourceRecord("contact", "1", "2026-11-01T00:00:00+00:00",
+                                            {"lastName": "A", "owner": "7"}),
+                               SourceRecord("contact", "2", "2026-11-02T00:00:00+00:00")],
+                      watermarks={"contact": "2026-11-02T00:00:00+00:00"})
+    assert store.apply_pull(batch, NOW) == 2
+    assert store.live_source_ids("salesmate", "contact") == {"1", "2"}
+    assert store.source_watermark("salesmate", "contact") == "2026-11-02T00:00:00+00:00"
+    store.record_source_fields("salesmate", "contact", "1", {"textCustomField1": "Ann Ltd"})
+    known = store.source_record("salesmate", "contact", "1")
+    assert known.echo == {"lastName": "A", "owner": "7"}
+    assert known.fields == {"textCustomField1": "Ann Ltd"}
+    store.apply_pull(PullBatch("salesmate", gone={"contact": {"2"}}), NOW)
+    assert store.get_crm_contact("2").gone and not store.get_crm_contact("1").gone
+    assert store.source_counts("salesmate")["contact"] == {"live": 1, "gone": 1}
+    assert store.source_pulled_at("salesmate") == NOW

@@ -182,3 +182,29 @@ def test_doctor_in_team_mode_reports_the_shared_token_store(team) -> None:
     assert "team database" in checks["token store"]["detail"]
     assert "keyring backend" not in checks
     assert checks["clock"]["status"] == "ok"
+
+
+def test_the_team_shares_its_salesmate_source_and_only_admins_connect_it(pg, team_db,
+                                                                         tmp_path) -> None:
+    from support import running_sandbox
+
+    with running_sandbox(crm="salesmate") as server:
+        alice = Member(pg, team_db, "alice", tmp_path / "alice")
+        bob = Member(pg, team_db, "bob", tmp_path / "bob")
+        alice.json("team", "init")
+        alice.json("connect", "--xero-url", server.base_url, "--tenant", KAURI, "--port", "0")
+        token = control(server.base_url, "GET", "salesmate")["access_token"]
+        for member in (alice, bob):
+            member.env["XEROLINK_SALESMATE_TOKEN"] = token
+        assert alice.json("crm", "connect", "salesmate", "--linkname", "demo",
+                          "--salesmate-url", server.base_url)["source"] == "salesmate"
+        alice.json("access", "grant", "bob")
+        code, _, err = bob.run("crm", "connect", "salesmate", "--linkname", "demo",
+                               "--salesmate-url", server.base_url)
+        assert code == 4 and "admin" in err
+        assert bob.run("crm", "disconnect")[0] == 4
+        pulled = bob.json("crm", "pull")  # the token from the team database
+        assert pulled["contacts"]["written"] == 60
+        assert alice.json("status", "--offline")["crm_source"]["records"]["contact"][
+            "live"] == 60
+        assert bob.json("crm", "pull")["contacts"]["written"] == 0

@@ -125,16 +125,16 @@ class CrmSourceApi(Administration):
                               pulled_at=self.store.source_pulled_at(source),
                               counts=self.store.source_counts(source))
 
-    def crm_pull(self, *, progress: Progress | None = None) -> PullReport:
+    def crm_pull(self, *, full: bool = False, progress: Progress | None = None) -> PullReport:
         """Read the CRM source's contacts, companies and deals into the store (only
-        what changed since the last pull)."""
+        what changed since the last pull; ``full`` reads everything again)."""
         from xerolink.services import crmpull
 
         self._crm_tenant_check()
         source = self.crm_source()
         try:
             return crmpull.pull(self.store, source, fields=self._pushed_fields(source.name),
-                                now=self.clock.now(), progress=progress)
+                                now=self.clock.now(), full=full, progress=progress)
         finally:
             source.close()
 

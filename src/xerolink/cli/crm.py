@@ -4,13 +4,13 @@ or from a live CRM source (Salesmate)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command
-from xerolink.errors import UsageError
+from xerolink.errors import CrmRefusedError, UsageError
 from xerolink.render import Column, plural
 
 app = typer.Typer(no_args_is_help=True)
@@ -91,9 +91,8 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(
     if record.kind == "company":
         def human() -> None:
             rt.out.line(f"{record.row['name']} ({record.ref})")
-            for name, value in record.row.get("crm_fields", {}).items():
-                rt.out.line(f"{str(record.row['source']).capitalize()} {name}: "
-                            f"{value or '(empty)'}")
+            for label, value in _crm_fields(rt, record.kind, record.row):
+                rt.out.line(f"{label}: {value}")
             rt.out.records(record.members, CONTACT_COLUMNS, empty="No member contacts")
 
         rt.out.result(record, human)
@@ -101,10 +100,28 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(
     columns = CONTACT_COLUMNS if record.kind == "contact" else DEAL_COLUMNS
     extra = [("Xero ContactID", record.row["xero_contact_id"])] \
         if record.kind == "contact" else []
-    extra += [(f"{str(record.row['source']).capitalize()} {name}", value or "(empty)")
-              for name, value in record.row.get("crm_fields", {}).items()]
+    extra += _crm_fields(rt, record.kind, record.row)
     rt.out.key_values([(c.header, record.row[c.key]) for c in columns] + extra,
                       json_data=record.to_json())
+
+
+def _crm_fields(rt: Runtime, kind: str, row: dict[str, Any]) -> list[tuple[str, str]]:
+    """The source's pushed fields, each labelled with the figure xerolink writes there:
+    ``Salesmate textCustomField1 (xero_contact)``."""
+    from xerolink.config import PUSH_FIGURES, push_key
+
+    source = str(row.get("source") or "")
+    fields = row.get("crm_fields") or {}
+    if not fields:
+        return []
+    figures = {}
+    for figure in PUSH_FIGURES[kind]:
+        chosen = rt.config.get(push_key(source, kind, figure))
+        if chosen:
+            figures[str(chosen)] = figure
+    return [(f"{source.capitalize()} {name}" + (f" ({figures[name]})" if name in figures
+                                                else ""), value or "(empty)")
+            for name, value in fields.items()]
 
 
 @command(app, "remove", examples=["xerolink crm remove contact:42"])
@@ -175,8 +192,14 @@ def disconnect(rt: Runtime) -> None:
 PLURALS = {"contact": "contacts", "company": "companies", "deal": "deals"}
 
 
-@command(app, "pull", examples=["xerolink crm pull", "xerolink crm pull --json"])
-def pull(rt: Runtime) -> None:
+@command(app, "pull", examples=["xerolink crm pull", "xerolink crm pull --full",
+                                "xerolink crm pull --json"])
+def pull(
+    rt: Runtime,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Read every record again, not only what changed (after choosing "
+        "new push fields, or to check for deletions at once).")] = False,
+) -> None:
     """Read the CRM source's contacts, companies and deals (with their primary contact
     and participants) into xerolink: everything the first time, then only what changed.
 
@@ -188,7 +211,7 @@ def pull(rt: Runtime) -> None:
         def step(kind: str, done: int, total: int | None) -> None:
             progress(done, total, f"Reading {PLURALS[kind]}")
 
-        report = rt.app.crm_pull(progress=step)
+        report = rt.app.crm_pull(full=full, progress=step)
 
     def human() -> None:
         rows = [{"kind": PLURALS[k], "read": v.read, "written": v.written,
@@ -242,5 +265,11 @@ def push(
         rt.out.line(f"{verb} {plural(written, 'record')} in {report.source} "
                     f"({plural(len(report.changes), 'field')}); "
                     f"{unchanged} already up to date")
+        if report.refused:
+            rt.out.records(report.refused, [Column("record", "Refused"),
+                                            Column("reason", "Why", wrap=True)])
 
     rt.out.result(report, human)
+    if report.refused:
+        raise CrmRefusedError(f"{report.source} refused {plural(len(report.refused), 'record')}"
+                              f" (the others were written): {report.refused[0]['reason']}")

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from xerolink.crmsource.base import Page, Pulled
-from xerolink.errors import CrmRefusedError, CrmUnreachableError
+from xerolink.errors import CrmRecordRefusedError, CrmRefusedError, CrmUnreachableError
 from xerolink.redact import register_secret
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
 from xerolink.xero.http import RetryPolicy, is_timeout, pool_manager, transport_errors
@@ -195,15 +195,17 @@ def _answer(status: int, raw: bytes, linkname: str) -> dict[str, Any]:
         name = str(error.get("Name") or "")
         message = _printable(str(error.get("Message") or data.get("message") or ""))
         if status == 404 or name == "ObjectNotFound":
-            raise CrmRefusedError(f"Salesmate has no such record ({message or 'not found'})")
+            raise CrmRecordRefusedError(
+                f"Salesmate has no such record ({message or 'not found'})")
         if name.lower().startswith(("unauthor", "authentication", "invalidtoken",
                                     "invalidlinkname")):
             raise CrmRefusedError(
                 f"Salesmate refused the access token or linkname for {host_for(linkname)} "
                 f"({message or name}): check both and run `xerolink crm connect salesmate` "
                 "again")
-        raise CrmRefusedError(f"Salesmate refused the request (HTTP {status}"
-                              f"{', ' + name if name else ''}): {message or 'no reason given'}")
+        raise CrmRecordRefusedError(
+            f"Salesmate refused the request (HTTP {status}{', ' + name if name else ''}): "
+            f"{message or 'no reason given'}")
     return data
 
 

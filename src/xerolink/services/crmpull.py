@@ -63,25 +63,27 @@ class PullReport(Result):
 
 
 def pull(store: Store, source: CrmSource, *, fields: Mapping[str, Sequence[str]],
-         now: datetime, progress: Progress | None = None) -> PullReport:
-    """Pull every kind; writes nothing unless all of them were read."""
+         now: datetime, full: bool = False, progress: Progress | None = None) -> PullReport:
+    """Pull every kind (``full``: every record, whatever the watermarks); writes nothing
+    unless all of them were read."""
     batch = PullBatch(source.name)
     report = PullReport(source.name, source.account, {})
     for kind in KINDS:
         before = sum(source.calls.values())
         report.kinds[kind] = _pull_kind(store, source, kind, tuple(fields.get(kind, ())),
-                                        batch, progress)
+                                        batch, progress, full=full)
         report.kinds[kind].calls = sum(source.calls.values()) - before
     store.apply_pull(batch, now)
     return report
 
 
 def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ...],
-               batch: PullBatch, progress: Progress | None) -> KindPulled:
+               batch: PullBatch, progress: Progress | None, *, full: bool) -> KindPulled:
     watermark = store.source_watermark(source.name, kind)
     known = store.source_records(source.name, kind)
     live = store.live_source_ids(source.name, kind)
-    since = None if watermark is None else datetime.fromisoformat(watermark) - MARGIN
+    since = None if watermark is None or full else \
+        datetime.fromisoformat(watermark) - MARGIN
     result = KindPulled(kind, full=since is None)
     seen = _read(source, kind, since, fields, progress)
     if since is not None:

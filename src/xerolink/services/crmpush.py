@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from xerolink.crmsource.base import CrmSource
+from xerolink.errors import CrmRecordRefusedError
 from xerolink.money import cents
 from xerolink.results import Result
 from xerolink.services import summary
@@ -61,12 +62,14 @@ class PushReport(Result):
     not_read: dict[str, int] = field(default_factory=dict)  # never read from Xero: skipped
     calls: int = 0
     notes: list[str] = field(default_factory=list)
+    refused: list[dict[str, str]] = field(default_factory=list)  # records the CRM refused
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "account": self.account, "dry_run": self.dry_run,
                 "records_written": self.records_written, "unchanged": self.unchanged,
                 "not_read_from_xero": self.not_read, "calls": self.calls,
-                "changes": [c.to_json() for c in self.changes], "notes": self.notes}
+                "changes": [c.to_json() for c in self.changes], "refused": self.refused,
+                "notes": self.notes}
 
 
 def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]], *,
@@ -118,7 +121,13 @@ def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
             report.changes.append(Change(f"{kind}:{record_id}", crm_field, figure,
                                          held.get(crm_field), value))
         if not report.dry_run:
-            source.update(kind, record_id, record.echo if record else {}, diff)
+            try:
+                source.update(kind, record_id, record.echo if record else {}, diff)
+            except CrmRecordRefusedError as exc:  # this record's problem: the rest go on
+                report.refused.append({"record": f"{kind}:{record_id}", "reason": str(exc)})
+                report.changes = [c for c in report.changes
+                                  if c.ref != f"{kind}:{record_id}"]
+                continue
             store.record_source_fields(source.name, kind, record_id, diff)
         written += 1
         if progress is not None:

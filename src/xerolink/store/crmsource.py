@@ -9,7 +9,7 @@ was; a push records each record's new values as soon as the source has accepted 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -121,12 +121,6 @@ class CrmSourceTables(CrmTables, SqlBase):
             db.execute("UPDATE crm_source_records SET fields = ? WHERE source = ? AND "
                        "kind = ? AND record_id = ?",
                        (json.dumps(known, sort_keys=True), source, kind, record_id))
-
-    def forget_source_pulls(self, source: str, kinds: Iterable[str]) -> None:
-        """Make the next pull a full one (records are kept)."""
-        with self.transaction() as db:
-            db.executemany("DELETE FROM crm_pulls WHERE source = ? AND kind = ?",
-                           [(source, k) for k in kinds])
 
 
 def _record(row: Any) -> SourceRecord:
