@@ -173,40 +173,48 @@ class SalesmateSource:
                         "try again later")
                 self._policy.pause(failed)
                 continue
-            return _answer(status, response.data, self.account)
+            return _answer(status, response.data, self.account,
+                           record_call=method != "POST")
 
 
-def _answer(status: int, raw: bytes, linkname: str) -> dict[str, Any]:
+def _answer(status: int, raw: bytes, linkname: str, *, record_call: bool) -> dict[str, Any]:
+    """The JSON of a successful answer; otherwise the error that says whose problem it
+    is: the credentials or the account (exit 8, the command stops), one record (exit 8,
+    a push goes on with the others), or Salesmate itself (exit 9)."""
     try:
         data = json.loads(raw.decode("utf-8")) if raw else {}
     except (ValueError, UnicodeDecodeError):
         data = None
+    host = host_for(linkname)
     if status in (401, 403):
         raise CrmRefusedError(
-            f"Salesmate refused the access token for {host_for(linkname)} (HTTP {status}): "
-            "check the token (Salesmate: My Account > Access Key) and run `xerolink crm "
-            "connect salesmate` again")
+            f"Salesmate refused the access token for {host} (HTTP {status}): check the token "
+            "(Salesmate: My Account > Access Key) and run `xerolink crm connect salesmate` "
+            "again")
+    found = data.get("Error") if isinstance(data, dict) else None
+    error: dict[str, Any] = found if isinstance(found, dict) else {}
+    name = str(error.get("Name") or "")
+    if 300 <= status < 400 or (status == 404 and not (record_call and
+                                                      name == "ObjectNotFound")):
+        raise CrmRefusedError(
+            f"no Salesmate account answers at {host} (HTTP {status}): check the linkname "
+            "(the NAME in https://NAME.salesmate.io)")
     if not isinstance(data, dict):
         raise CrmUnreachableError(f"Salesmate answered HTTP {status} with something other "
-                                  "than JSON; nothing was changed")
-    if status >= 300 or data.get("Status") != "success":
-        found = data.get("Error")
-        error: dict[str, Any] = found if isinstance(found, dict) else {}
-        name = str(error.get("Name") or "")
-        message = _printable(str(error.get("Message") or data.get("message") or ""))
-        if status == 404 or name == "ObjectNotFound":
-            raise CrmRecordRefusedError(
-                f"Salesmate has no such record ({message or 'not found'})")
-        if name.lower().startswith(("unauthor", "authentication", "invalidtoken",
-                                    "invalidlinkname")):
-            raise CrmRefusedError(
-                f"Salesmate refused the access token or linkname for {host_for(linkname)} "
-                f"({message or name}): check both and run `xerolink crm connect salesmate` "
-                "again")
-        raise CrmRecordRefusedError(
-            f"Salesmate refused the request (HTTP {status}{', ' + name if name else ''}): "
-            f"{message or 'no reason given'}")
-    return data
+                                  "than JSON; nothing more was changed; try again later")
+    if status < 300 and data.get("Status") == "success":
+        return data
+    message = _printable(str(error.get("Message") or data.get("message") or ""))
+    if name.lower().startswith(("unauthor", "authentication", "invalidtoken",
+                                "invalidlinkname", "invalidaccount")):
+        raise CrmRefusedError(
+            f"Salesmate refused the access token or linkname for {host} ({message or name}): "
+            "check both and run `xerolink crm connect salesmate` again")
+    if name == "ObjectNotFound":
+        raise CrmRecordRefusedError(f"Salesmate has no such record ({message or name})")
+    raise CrmRecordRefusedError(
+        f"Salesmate refused the request (HTTP {status}{', ' + name if name else ''}): "
+        f"{message or 'no reason given'}")
 
 
 def _printable(text: str) -> str:

@@ -24,7 +24,7 @@ from xerolink.sandbox.names import FIRST_NAMES, LAST_NAMES
 from xerolink.sandbox.state import Response
 
 MAX_ROWS = 250
-MODULES = {"contact": (1, "Contact"), "company": (5, "Company"), "deal": (4, "Deal")}
+MODULES = {"contact": (1, "Contact"), "company": (5, "Company"), "deal": (4, "Deal")}  # moduleId
 SORTABLE = ("id", "createdAt", "lastModifiedAt", "name", "firstName", "lastName")
 STANDARD = {
     "contact": {"id", "firstName", "lastName", "name", "email", "phone", "mobile", "company",
@@ -158,7 +158,7 @@ class SalesmateSlice:
         kind, target = match.group(1), match.group(2)
         with self.lock:
             if target == "search" and method == "POST":
-                return self._search(kind, query, body, now)
+                return self._search(kind, query, body)
             if target != "search" and method == "PUT":
                 return self._update(kind, int(target), body, now)
             if target != "search" and method == "DELETE":
@@ -167,8 +167,7 @@ class SalesmateSlice:
                 return _success({})
         return _failure(405, "MethodNotAllowed", f"{method} is not supported here", "4050")
 
-    def _search(self, kind: str, query: dict[str, list[str]], body: bytes, now: datetime
-                ) -> Response:
+    def _search(self, kind: str, query: dict[str, list[str]], body: bytes) -> Response:
         try:
             request = json.loads(body)
             rows = int(query.get("rows", ["25"])[0])
@@ -179,7 +178,7 @@ class SalesmateSlice:
         if not 1 <= rows <= MAX_ROWS or start < 0:
             return _failure(400, "InvalidRequest", f"rows must be 1 to {MAX_ROWS}; from 0 "
                             "or more")
-        module_id, module_name = MODULES[kind]
+        module_id = MODULES[kind][0]
         if not isinstance(request, dict) or request.get("moduleId") != module_id or \
                 request.get("reportType") != "get_data":
             return _failure(400, "InvalidRequest", f"moduleId must be {module_id} and "
@@ -189,7 +188,7 @@ class SalesmateSlice:
                 isinstance(f, str) and self._known(kind, f) for f in shown):
             return _failure(400, "InvalidField", "displayingFields holds an unknown field")
         try:
-            keep = self._filter(kind, module_name, request.get("filterQuery"))
+            keep = self._filter(kind, request.get("filterQuery"))
         except ValueError as exc:
             return _failure(400, "InvalidFilter", str(exc))
         sort = request.get("sort") or {}
@@ -201,7 +200,6 @@ class SalesmateSlice:
         found.sort(key=lambda r: (str(r.get(field, "")) if field != "id" else r["id"],
                                   r["id"]), reverse=sort.get("order") == "desc")
         page = [self._row(kind, r, shown) for r in found[start:start + rows]]
-        del now
         return _success({"data": page, "totalRows": len(found)})
 
     def _known(self, kind: str, dotted: str) -> bool:
@@ -209,7 +207,7 @@ class SalesmateSlice:
         name = rest.split(".", 1)[0]
         return head == kind and (name in STANDARD[kind] or bool(CUSTOM.match(name)))
 
-    def _filter(self, kind: str, module_name: str, query: Any) -> Any:
+    def _filter(self, kind: str, query: Any) -> Any:
         group = query.get("group") if isinstance(query, dict) else None
         rules = group.get("rules") if isinstance(group, dict) else None
         if not isinstance(rules, list):
@@ -236,7 +234,6 @@ class SalesmateSlice:
                 if (condition == "IS_AFTER") != (value > at):
                     return False
             return True
-        del module_name
         return keep
 
     def _row(self, kind: str, record: dict[str, Any], shown: list[str]) -> dict[str, Any]:
