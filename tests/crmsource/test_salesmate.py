@@ -387,3 +387,34 @@ def test_a_record_salesmate_refuses_is_reported_and_the_others_are_written(sales
     code, out, _ = cli("crm", "push", "--json")
     assert code == 8 and [c["record"] for c in json.loads(out)["refused"]] == [victim]
     assert json.loads(out)["records_written"]["contact"] == 0
+
+
+def test_another_account_cannot_land_on_the_records_of_the_first(salesmate, cli):
+    cli.json("crm", "pull")
+    cli.json("crm", "disconnect")
+    code, _, err = cli("crm", "connect", "salesmate", "--linkname", "other",
+                       "--salesmate-url", salesmate.base_url)
+    assert code == 2 and "XEROLINK_PROFILE" in err and "demo" in err
+    # the same account again carries on where it stopped
+    assert cli("crm", "connect", "salesmate", "--linkname", "demo", "--salesmate-url",
+               salesmate.base_url)[0] == 0
+    assert cli.json("crm", "pull")["contacts"]["written"] == 0
+
+
+def test_the_python_api_pulls_and_pushes_without_printing(salesmate, cli, capsys):
+    import xerolink
+
+    capsys.readouterr()
+    with xerolink.open() as xl:
+        pulled = xl.crm_pull()
+        xl.auto_link()
+        xl.refresh_all()
+        dry = xl.crm_push(dry_run=True)
+        state = xl.crm_source_state()
+    assert capsys.readouterr() == ("", "")
+    assert pulled.kinds["contact"].written == 60 and pulled.to_json()["contacts"]["full"]
+    assert dry.dry_run and dry.notes  # no fields chosen yet: it says how
+    assert state.to_json()["records"]["contact"]["live"] == 60
+    again = cli.json("crm", "pull")  # the CLI's --json is the same document
+    assert set(again) == set(pulled.to_json()) and again["contacts"]["written"] == 0
+    assert set(again["contacts"]) == set(pulled.to_json()["contacts"])

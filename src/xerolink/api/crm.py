@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 SOURCES = ("salesmate",)
 SETTING = "crm.source"  # the store setting that names the connected CRM source
+PULLED_FROM = "crm.pulled_from"  # + ".salesmate": the account the store's records came from
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -81,6 +82,15 @@ class CrmSourceApi(Administration):
         except ValueError as exc:
             raise UsageError(f"invalid --salesmate-url: {exc}") from None
         check_may_configure(self.store, self.user)
+        pulled_from = self.store.get_setting(f"{PULLED_FROM}.{source}")
+        if pulled_from and pulled_from != linkname:
+            held = sum(c["live"] + c["gone"] for c in self.store.source_counts(source).values())
+            if held:
+                raise UsageError(
+                    f"this profile holds {held} records pulled from the {source} account "
+                    f"{pulled_from}; another account's ids would land on them (and on their "
+                    "links): use another profile (XEROLINK_PROFILE) for "
+                    f"{linkname}, or connect {pulled_from} again")
         self.token_store.check()
         client = SalesmateSource(linkname, token, base_url=chosen_url,
                                  timeouts=self.timeouts(), max_wait=self._max_wait())
@@ -133,8 +143,10 @@ class CrmSourceApi(Administration):
         self._crm_tenant_check()
         source = self.crm_source()
         try:
-            return crmpull.pull(self.store, source, fields=self._pushed_fields(source.name),
-                                now=self.clock.now(), full=full, progress=progress)
+            report = crmpull.pull(self.store, source, fields=self._pushed_fields(source.name),
+                                  now=self.clock.now(), full=full, progress=progress)
+            self.store.set_setting(f"{PULLED_FROM}.{source.name}", source.account)
+            return report
         finally:
             source.close()
 
