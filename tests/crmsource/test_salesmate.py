@@ -418,3 +418,15 @@ def test_the_python_api_pulls_and_pushes_without_printing(salesmate, cli, capsys
     again = cli.json("crm", "pull")  # the CLI's --json is the same document
     assert set(again) == set(pulled.to_json()) and again["contacts"]["written"] == 0
     assert set(again["contacts"]) == set(pulled.to_json()["contacts"])
+
+
+def test_salesmate_text_is_printed_literally(salesmate, cli):
+    record = salesmate.sandbox.salesmate.records["contact"][1]
+    record["firstName"] = "[bold red]Evil[/bold red]\x1b[2J\u202e"
+    salesmate.sandbox.salesmate.records["contact"][2]["firstName"] = "=HYPERLINK(\"http://x\")"
+    cli.json("crm", "pull")
+    _, out, _ = cli("crm", "show", "contact:1")
+    assert "[bold red]Evil[/bold red]" in out
+    assert "\x1b" not in out and "\u202e" not in out
+    _, out, _ = cli("crm", "list", "contacts", "--csv")
+    assert "'=HYPERLINK" in out  # a spreadsheet shows it, never runs it
