@@ -430,3 +430,28 @@ def test_salesmate_text_is_printed_literally(salesmate, cli):
     assert "\x1b" not in out and "\u202e" not in out
     _, out, _ = cli("crm", "list", "contacts", "--csv")
     assert "'=HYPERLINK" in out  # a spreadsheet shows it, never runs it
+
+
+def test_a_push_stopped_by_salesmate_resumes_where_it_stopped(salesmate, cli, monkeypatch):
+    cli.json("crm", "pull")
+    cli.json("link", "--auto")
+    cli.json("refresh", "--all")
+    cli("config", "set", "salesmate.fields.xero_contact", "textCustomField1")
+    linked = len(cli.json("links"))
+    # Salesmate starts failing after the third update
+    real_update = salesmate.sandbox.salesmate._update
+    done: list[int] = []
+
+    def failing(kind, record_id, body, now):
+        if len(done) >= 3:
+            return 503, b'{"Status": "failure"}', {"Content-Type": "application/json"}
+        done.append(record_id)
+        return real_update(kind, record_id, body, now)
+
+    monkeypatch.setattr(salesmate.sandbox.salesmate, "_update", failing)
+    code, _, err = cli("crm", "push")
+    assert code == 9 and len(err.strip().splitlines()) == 1
+    monkeypatch.setattr(salesmate.sandbox.salesmate, "_update", real_update)
+    report = cli.json("crm", "push")
+    assert report["records_written"]["contact"] == linked - 3
+    assert f"contact:{done[0]}" not in {c["record"] for c in report["changes"]}
