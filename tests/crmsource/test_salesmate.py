@@ -455,3 +455,17 @@ def test_a_push_stopped_by_salesmate_resumes_where_it_stopped(salesmate, cli, mo
     report = cli.json("crm", "push")
     assert report["records_written"]["contact"] == linked - 3
     assert f"contact:{done[0]}" not in {c["record"] for c in report["changes"]}
+
+
+def test_a_number_salesmate_writes_its_own_way_is_not_written_again(salesmate, cli):
+    cli.json("crm", "pull")
+    cli.json("link", "--auto")
+    cli.json("refresh", "--all")
+    cli("config", "set", "salesmate.fields.outstanding_invoices", "decimalCustomField1")
+    first = cli.json("crm", "push")["changes"][0]
+    cli.json("crm", "pull")  # the pushed records, read back
+    record = salesmate.sandbox.salesmate.records["contact"][int(first["record"].split(":")[1])]
+    record["custom"]["decimalCustomField1"] = first["to"] + "0000000"  # decimal(18,9)
+    record["lastModifiedAt"] = "2026-11-26T23:00:00.000Z"
+    assert cli.json("crm", "pull")["contacts"]["written"] == 1
+    assert cli.json("crm", "push")["changes"] == []

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from xerolink.crmsource.base import KINDS, CrmSource, Pulled
 from xerolink.errors import CrmUnreachableError
+from xerolink.formats import natural
 from xerolink.results import Result
 from xerolink.store import Store
 from xerolink.store.crmsource import PullBatch, SourceRecord
@@ -92,7 +93,7 @@ def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ..
             result.full = True
             seen.update(_read(source, kind, None, fields, progress))
     if result.full:
-        result.gone = sorted(live - seen.keys(), key=_natural)
+        result.gone = sorted(live - seen.keys(), key=natural)
     result.read = len(seen)
     changed = [r for r in seen.values() if _changed(r, known.get(r.id), live, fields)]
     result.written = len(changed)
@@ -152,6 +153,3 @@ def _read(source: CrmSource, kind: str, since: datetime | None, fields: tuple[st
                 f"the CRM kept sending {kind} pages past the {page.total} records it "
                 "counted; nothing was changed; try again")
 
-
-def _natural(text: str) -> tuple[int, str]:
-    return (0, f"{int(text):020d}") if text.isdigit() else (1, text)

@@ -19,10 +19,12 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from xerolink.crmsource.base import CrmSource
 from xerolink.errors import CrmRecordRefusedError
+from xerolink.formats import natural
 from xerolink.money import cents
 from xerolink.results import Result
 from xerolink.services import summary
@@ -108,11 +110,11 @@ def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
     live = store.live_source_ids(source.name, kind)
     desired = _desired(deps, kind, sorted(live), chosen, today, report)
     written = unchanged = 0
-    todo = sorted(desired.items(), key=lambda item: _natural(item[0]))
+    todo = sorted(desired.items(), key=lambda item: natural(item[0]))
     for done, (record_id, values) in enumerate(todo, start=1):
         record = known.get(record_id)
         held = record.fields if record is not None else {}
-        diff = {f: v for f, v in values.items() if held.get(f, "") != v}
+        diff = {f: v for f, v in values.items() if not _same(held.get(f), v)}
         if not diff:
             unchanged += 1
             continue
@@ -216,5 +218,15 @@ def _value(deps: Deps, figure: str, figures: dict[str, summary.Figure],
     return format(cents(figures[figure].total), "f")
 
 
-def _natural(text: str) -> tuple[int, str]:
-    return (0, f"{int(text):020d}") if text.isdigit() else (1, text)
+
+def _same(held: str | None, wanted: str) -> bool:
+    """Whether the CRM already holds a value: the same text, or the same number however
+    the CRM writes it (``5132.45`` and ``5132.450000000``)."""
+    if (held or "") == wanted:
+        return True
+    if not held or not wanted:
+        return False
+    try:
+        return Decimal(held) == Decimal(wanted)
+    except InvalidOperation:
+        return False
