@@ -200,7 +200,8 @@ class _Steps:
 
     def salesmate(self, base: str) -> dict[str, Any]:
         """The live CRM: connect the sandbox's Salesmate slice, pull, auto-link, read
-        Xero, push, and read the pushed fields back from Salesmate."""
+        Xero, push, show one pushed contact's summary, push again (nothing to write), and
+        read the pushed fields back from Salesmate."""
         from xerolink.sandbox.salesmate import access_token_at
 
         self.env["XEROLINK_SALESMATE_TOKEN"] = access_token_at(base)
@@ -222,9 +223,10 @@ class _Steps:
                 f"Auto-linked {len(steps['auto_link']['linked'])} more contacts and read "
                 f"their documents from Xero; pushed {sum(pushed['records_written'].values())} "
                 f"Salesmate records.")
+        first = pushed["changes"][0]["record"] if pushed["changes"] else "contact:1"
+        self._show(steps, "summary", ["summary", first])
         self._show(steps, "push_again", ["crm", "push"])
         self._show(steps, "pull_back", ["crm", "pull"])
-        first = pushed["changes"][0]["record"] if pushed["changes"] else "contact:1"
         self._show(steps, "read_back", ["crm", "show", first])
         return steps
 
