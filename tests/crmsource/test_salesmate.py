@@ -469,3 +469,20 @@ def test_a_number_salesmate_writes_its_own_way_is_not_written_again(salesmate, c
     record["lastModifiedAt"] = "2026-11-26T23:00:00.000Z"
     assert cli.json("crm", "pull")["contacts"]["written"] == 1
     assert cli.json("crm", "push")["changes"] == []
+
+
+def test_an_account_that_refuses_deal_participants_still_pulls_its_deals(salesmate, cli,
+                                                                         monkeypatch):
+    from xerolink.sandbox import salesmate as slice_module
+
+    standard = {**slice_module.STANDARD,
+                "deal": slice_module.STANDARD["deal"] - {"participants"}}
+    monkeypatch.setattr(slice_module, "STANDARD", standard)
+    control(salesmate, "POST", "/stats/reset")
+    report = cli.json("crm", "pull")
+    deals = control(salesmate, "GET", "")["records"]["deal"]
+    assert report["deals"]["written"] == deals
+    assert report["deals"]["calls"] == 2  # the refused ask, then without participants
+    assert cli.json("crm", "show", "deal:1")["participant_ids"] == []
+    assert cli.json("crm", "show", "deal:1")["primary_contact_id"]
+    assert cli.json("crm", "pull")["deals"]["calls"] == 2  # remembered: not asked again

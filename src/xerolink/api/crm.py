@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 SOURCES = ("salesmate",)
 SETTING = "crm.source"  # the store setting that names the connected CRM source
 PULLED_FROM = "crm.pulled_from"  # + ".salesmate": the account the store's records came from
+REFUSED_FIELDS = "crm.refused_fields"  # + ".salesmate": undocumented fields it refused
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -146,6 +147,10 @@ class CrmSourceApi(Administration):
             report = crmpull.pull(self.store, source, fields=self._pushed_fields(source.name),
                                   now=self.clock.now(), full=full, progress=progress)
             self.store.set_setting(f"{PULLED_FROM}.{source.name}", source.account)
+            refused = getattr(source, "refused_fields", None)
+            if refused:
+                self.store.set_setting(f"{REFUSED_FIELDS}.{source.name}",
+                                       json.dumps(sorted(refused)))
             return report
         finally:
             source.close()
@@ -177,8 +182,14 @@ class CrmSourceApi(Administration):
         if token is None:
             raise NotConnectedError(f"no {setting['source']} token is stored on this machine; "
                                     "run `xerolink crm connect salesmate` again")
+        try:
+            refused = json.loads(self.store.get_setting(
+                f"{REFUSED_FIELDS}.{setting['source']}") or "[]")
+        except ValueError:
+            refused = []  # unreadable: the next pull finds out again, at one call's cost
         return SalesmateSource(setting["account"], token, base_url=setting.get("url"),
-                               timeouts=self.timeouts(), max_wait=self._max_wait())
+                               timeouts=self.timeouts(), max_wait=self._max_wait(),
+                               refused_fields=[str(f) for f in refused])
 
     def _max_wait(self) -> float:
         return self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))
