@@ -26,7 +26,8 @@ def _text(value: str) -> str:
     return value
 
 
-def _url(value: str) -> str:
+def server_url(value: str) -> str:
+    """An http(s) base URL: https, or plain http to a loopback host (a sandbox)."""
     value = _text(value).rstrip("/")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -127,7 +128,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "xero_url",
             "one host serving Xero's paths (a sandbox or compatible server); unset = real Xero",
-            _url,
+            server_url,
         ),
         Setting("sales_account", "default account code for quote and invoice lines", _text, "200"),
         Setting("purchases_account", "default account code for bill lines", _text, "300"),

@@ -198,6 +198,9 @@ class FileTokenStore:
     def save(self, tenant_id: str, tokens: TokenSet) -> None:
         data = self._read()
         data[tenant_id] = json.loads(tokens.to_json())
+        self._write(data)
+
+    def _write(self, data: dict[str, Any]) -> None:
         if self.prepare is not None:
             self.prepare()
         atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))
@@ -212,9 +215,7 @@ class FileTokenStore:
         register_secret(secret)
         data = self._read()
         data[key] = {"secret": secret}
-        if self.prepare is not None:
-            self.prepare()
-        atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))
+        self._write(data)
 
     def delete(self, tenant_id: str) -> None:
         data = self._read()

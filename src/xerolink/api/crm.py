@@ -63,7 +63,7 @@ class CrmSourceApi(Administration):
                     url: str | None = None) -> CrmSourceState:
         """Check the account and token with one call, then keep the token in the token
         store (never printed) and the source in the store."""
-        from xerolink.config import SETTINGS
+        from xerolink.config import server_url
         from xerolink.crmsource.salesmate import SalesmateSource
         from xerolink.redact import register_secret
         from xerolink.services.access import check_may_configure
@@ -79,7 +79,7 @@ class CrmSourceApi(Administration):
                              "of printable characters)")
         raw = url or self.env.get("XEROLINK_SALESMATE_URL")
         try:
-            chosen_url = str(SETTINGS["xero_url"].parse(raw)) if raw else None
+            chosen_url = server_url(raw) if raw else None
         except ValueError as exc:
             raise UsageError(f"invalid --salesmate-url: {exc}") from None
         check_may_configure(self.store, self.user)

@@ -12,6 +12,7 @@ from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import CrmRefusedError, UsageError
 from xerolink.render import Column, plural
+from xerolink.services.crmpull import PLURALS
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -187,9 +188,6 @@ def disconnect(rt: Runtime) -> None:
     state = rt.app.crm_disconnect()
     rt.out.result(state, lambda: rt.out.line(
         f"Disconnected {state.disconnected}; pulled records and links are kept"))
-
-
-PLURALS = {"contact": "contacts", "company": "companies", "deal": "deals"}
 
 
 @command(app, "pull", examples=["xerolink crm pull", "xerolink crm pull --full",

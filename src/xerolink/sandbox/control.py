@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from xerolink.sandbox.accounting import Accounting
+from xerolink.sandbox.salesmate import SalesmateSlice
 from xerolink.sandbox.seed import Tenant
 from xerolink.sandbox.state import (
     CUSTOM_CLIENT_ID,
@@ -42,6 +43,7 @@ class Controls:
     faults: Faults
     accounting: Accounting
     rng: random.Random
+    salesmate: SalesmateSlice | None
 
     # -- control API ------------------------------------------------------------------
     def control(self, method: str, path: str, query: dict[str, list[str]], body: bytes
@@ -51,7 +53,7 @@ class Controls:
         except ValueError:
             return json_response(400, {"error": "the body must be JSON"})
         if path.startswith("/_sandbox/salesmate"):
-            slice_ = getattr(self, "salesmate", None)
+            slice_ = self.salesmate
             if slice_ is None:
                 return json_response(404, {"error": "this sandbox serves no Salesmate slice "
                                                     "(start it with --crm salesmate)"})

@@ -29,6 +29,7 @@ from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
 # minute: starting 14 hours before the newest change seen misses nothing.
 MARGIN = timedelta(hours=14)
 Progress = Callable[[str, int, int | None], None]  # (kind, done, total)
+PLURALS = {"contact": "contacts", "company": "companies", "deal": "deals"}  # JSON keys
 
 
 @dataclass
@@ -58,9 +59,8 @@ class PullReport(Result):
         return sum(k.calls for k in self.kinds.values())
 
     def to_json(self) -> dict[str, object]:
-        plural = {"contact": "contacts", "company": "companies", "deal": "deals"}
         return {"source": self.source, "account": self.account, "calls": self.calls,
-                **{plural[k]: v.to_json() for k, v in self.kinds.items()}}
+                **{PLURALS[k]: v.to_json() for k, v in self.kinds.items()}}
 
 
 def pull(store: Store, source: CrmSource, *, fields: Mapping[str, Sequence[str]],
@@ -112,11 +112,10 @@ def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ..
                                            **r.fields}))
     if result.gone:
         batch.gone[kind] = set(result.gone)
-    newest = max((r.modified_at for r in seen.values()), default=None)
-    if watermark is not None and (newest is None or
-                                  newest < datetime.fromisoformat(watermark)):
-        newest = datetime.fromisoformat(watermark)
-    batch.watermarks[kind] = None if newest is None else newest.isoformat()
+    times = [r.modified_at for r in seen.values()]
+    if watermark is not None:
+        times.append(datetime.fromisoformat(watermark))
+    batch.watermarks[kind] = max(times).isoformat() if times else None
     return result
 
 

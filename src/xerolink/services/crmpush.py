@@ -95,55 +95,64 @@ def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]]
                    for kind, chosen in mapping.items()}
         report.notes.append(f"open quotes are not written: {why}")
     before = sum(source.calls.values())
+    xero = _XeroSide(deps.store.contact_refresh_times(deps.tenant),
+                     deps.store.linked_xero_contacts(deps.tenant))
     for kind in ("contact", "company", "deal"):
         chosen = dict(mapping.get(kind, {}))
         if chosen:
-            _push_kind(deps, source, kind, chosen, today, report, progress)
+            _push_kind(deps, source, kind, chosen, today, xero, report, progress)
     report.calls = sum(source.calls.values()) - before
     return report
 
 
+@dataclass(frozen=True)
+class _XeroSide:
+    """What the store knows of Xero, read once a push: when each Xero contact's
+    documents were read, and each CRM contact's link (Xero ContactID, name)."""
+
+    refreshed: Mapping[str, object]
+    links: Mapping[str, tuple[str, str]]
+
+
 def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
-               today: date, report: PushReport, progress: Progress | None) -> None:
+               today: date, xero: _XeroSide, report: PushReport,
+               progress: Progress | None) -> None:
     store = deps.store
     known = store.source_records(source.name, kind)
     live = store.live_source_ids(source.name, kind)
-    desired = _desired(deps, kind, sorted(live), chosen, today, report)
+    desired = _desired(deps, kind, sorted(live), chosen, today, xero, report)
     written = unchanged = 0
     todo = sorted(desired.items(), key=lambda item: natural(item[0]))
+    figures = {crm_field: figure for figure, crm_field in chosen.items()}
     for done, (record_id, values) in enumerate(todo, start=1):
+        if progress is not None:
+            progress(kind, done, len(todo))
         record = known.get(record_id)
         held = record.fields if record is not None else {}
         diff = {f: v for f, v in values.items() if not _same(held.get(f), v)}
         if not diff:
             unchanged += 1
             continue
-        for crm_field, value in sorted(diff.items()):
-            figure = next(k for k, v in chosen.items() if v == crm_field)
-            report.changes.append(Change(f"{kind}:{record_id}", crm_field, figure,
-                                         held.get(crm_field), value))
+        ref = f"{kind}:{record_id}"
         if not report.dry_run:
             try:
                 source.update(kind, record_id, record.echo if record else {}, diff)
             except CrmRecordRefusedError as exc:  # this record's problem: the rest go on
-                report.refused.append({"record": f"{kind}:{record_id}", "reason": str(exc)})
-                report.changes = [c for c in report.changes
-                                  if c.ref != f"{kind}:{record_id}"]
+                report.refused.append({"record": ref, "reason": str(exc)})
                 continue
             store.record_source_fields(source.name, kind, record_id, diff)
+        report.changes += [Change(ref, crm_field, figures[crm_field], held.get(crm_field),
+                                  value) for crm_field, value in sorted(diff.items())]
         written += 1
-        if progress is not None:
-            progress(kind, done, len(todo))
     report.records_written[kind] = written
     report.unchanged[kind] = unchanged
 
 
 def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], today: date,
-             report: PushReport) -> dict[str, dict[str, str]]:
+             xero: _XeroSide, report: PushReport) -> dict[str, dict[str, str]]:
     """Record id -> CRM field -> the value it should hold."""
     store, tenant = deps.store, deps.tenant
-    refreshed = store.contact_refresh_times(tenant)
-    links = store.linked_xero_contacts(tenant)
+    refreshed, links = xero.refreshed, xero.links
     xero_ids: dict[str, list[str]] = {}  # record -> Xero contacts its figures cover
     doc_ids: dict[str, list[str]] = {}  # deals: the documents chosen for them
     if kind == "contact":

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from xerolink.store.base import SqlBase, iso
+from xerolink.store.base import iso
 from xerolink.store.crm import CrmTables
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
 
@@ -45,7 +45,7 @@ class PullBatch:
     watermarks: dict[str, str | None] = field(default_factory=dict)  # kind -> new watermark
 
 
-class CrmSourceTables(CrmTables, SqlBase):
+class CrmSourceTables(CrmTables):
     def source_watermark(self, source: str, kind: str) -> str | None:
         row = self._db.execute("SELECT watermark FROM crm_pulls WHERE source = ? AND kind = ?",
                                (source, kind)).fetchone()
