@@ -21,6 +21,9 @@ class ExitCode(IntEnum):
     XERO_UNREACHABLE = 7
     CRM_REFUSED = 8
     CRM_UNREACHABLE = 9
+    CHECKS_FAILED = 10
+    STORE_DAMAGED = 11
+    STORE_UNREACHABLE = 12
     INTERRUPTED = 130
 
 
@@ -86,3 +89,17 @@ class CrmUnreachableError(XerolinkError):
 class CrmRecordRefusedError(CrmRefusedError):
     """The CRM refused one record's update (a required field missing, a value a field
     will not take, a record gone); the credentials themselves were accepted."""
+
+
+class StoreDamagedError(XerolinkError):
+    """The local store cannot be read: a damaged page, a file that is not a database.
+    ``xerolink doctor --repair`` rebuilds it from what is readable and the last copy."""
+
+    exit_code = ExitCode.STORE_DAMAGED
+
+
+class StoreUnreachableError(XerolinkError):
+    """The team database could not be reached or would not let this user in: the
+    network, a missing role, a refused password or permission."""
+
+    exit_code = ExitCode.STORE_UNREACHABLE

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +15,12 @@ import pytest
 from support import connect_profile, request, running_sandbox
 from support import control as sandbox_control
 from xerolink.sandbox import SandboxServer
+from xerolink.sandbox.salesmate import stamp
+
+
+def modified_now() -> str:
+    """A Salesmate modification time of this moment: what a person's edit now stamps."""
+    return stamp(datetime.now(UTC))
 
 
 def control(server: SandboxServer, method: str, path: str, data: dict[str, Any] | None = None
@@ -374,7 +381,7 @@ def test_a_record_salesmate_refuses_is_reported_and_the_others_are_written(sales
     victim = linked[2]
     record = salesmate.sandbox.salesmate.records["contact"][int(victim.split(":")[1])]
     record["lastName"] = ""  # Salesmate requires it on every update
-    record["lastModifiedAt"] = "2026-11-26T00:00:00.000Z"
+    record["lastModifiedAt"] = modified_now()
     cli.json("crm", "pull", "--full")
     cli.json("refresh", "--all")
     cli("config", "set", "salesmate.fields.xero_contact", "textCustomField1")
@@ -466,7 +473,7 @@ def test_a_number_salesmate_writes_its_own_way_is_not_written_again(salesmate, c
     cli.json("crm", "pull")  # the pushed records, read back
     record = salesmate.sandbox.salesmate.records["contact"][int(first["record"].split(":")[1])]
     record["custom"]["decimalCustomField1"] = first["to"] + "0000000"  # decimal(18,9)
-    record["lastModifiedAt"] = "2026-11-26T23:00:00.000Z"
+    record["lastModifiedAt"] = modified_now()
     assert cli.json("crm", "pull")["contacts"]["written"] == 1
     assert cli.json("crm", "push")["changes"] == []
 

@@ -45,7 +45,7 @@ ACCOUNT_TZ = ZoneInfo("Asia/Kolkata")  # the public examples' epoch reads 05:30 
 OWNERS = (101, 102, 103)
 
 
-def _stamp(at: datetime) -> str:
+def stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
@@ -81,8 +81,8 @@ class SalesmateSlice:
              modified: datetime) -> dict[str, Any]:
         record_id = self.next_id[kind]
         self.next_id[kind] += 1
-        record = {"id": record_id, "createdAt": _stamp(created),
-                  "lastModifiedAt": _stamp(modified), "custom": {}, **fields}
+        record = {"id": record_id, "createdAt": stamp(created),
+                  "lastModifiedAt": stamp(modified), "custom": {}, **fields}
         self.records[kind][record_id] = record
         return record
 
@@ -284,7 +284,7 @@ class SalesmateSlice:
                 record[name] = int(value) if str(value).isdigit() else record.get(name)
             else:
                 record[name] = value
-        record["lastModifiedAt"] = _stamp(now)
+        record["lastModifiedAt"] = stamp(now)
         return _success({"id": record_id})
 
     # -- control ------------------------------------------------------------------------
@@ -324,7 +324,7 @@ class SalesmateSlice:
                     record = self.records[kind][i]
                     if kind == "contact":
                         record["firstName"] = str(record["firstName"]).rstrip("*") + "*"
-                    record["lastModifiedAt"] = _stamp(now)
+                    record["lastModifiedAt"] = stamp(now)
                 return 200, {"touched": [str(i) for i in chosen]}
             found = re.fullmatch(r"records/(contact|company|deal)/(\d+)", rest)
             if found and method == "GET":
