@@ -173,7 +173,9 @@ def test_a_created_invoice_is_draft_shows_in_details_and_its_link_opens(cli, con
 @pytest.mark.parametrize("line, message", [
     ("Widgets;NaN;10", "finite"),
     ("Widgets;1;inf", "finite"),
-    ("Widgets;1;1e309", "less than"),
+    ("Widgets;1;1e309", "is not a number"),
+    ("Consulting;1;1e3", "is not a number"),  # the README promises plain decimals
+    ("Widgets;1;10000000000000", "less than"),
     ("Widgets;-1;10", "greater than zero"),
     ("Widgets;1;10.12345", "more than 4 decimal places"),
     ("Widgets;1", "description;quantity;unit_amount"),

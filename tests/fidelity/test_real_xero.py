@@ -224,7 +224,7 @@ def test_without_organisation_and_quotes_the_rest_works(env, tmp_path) -> None:
         csv = tmp_path / "one.csv"
         csv.write_text("id,first_name,last_name,email\nnew1,Nova,Brandt,nova@example.com\n")
         assert env.run("crm", "import", str(csv)).returncode == 0
-        assert env.run("create-contact", "contact:new1").returncode == 0
+        assert env.run("create-contact", "contact:new1", "--yes").returncode == 0
         assert env.run("create-invoice", ref, "--line", "Work;2;50").returncode == 0
         summary = env.run("summary", ref, "--refresh", "--json")
         assert summary.returncode == 0, summary.stderr

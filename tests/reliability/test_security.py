@@ -24,7 +24,7 @@ def _viewer_commands(doc: str, xero_id: str, tmp) -> list[list[str]]:
         ["create-quote", "c1", "--line", "A;1;1"], ["create-invoice", "c1", "--line", "A;1;1"],
         ["create-bill", "c1", "--line", "A;1;1"], ["deal", "suggest", "d1"],
         ["deal", "attach", "d1", doc], ["deal", "docs", "d1"], ["deal", "detach", "d1", doc],
-        ["crm", "list"], ["crm", "show", "c1"], ["crm", "remove", "m1"],
+        ["crm", "list"], ["crm", "show", "c1"], ["crm", "remove", "m1", "--yes"],
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
@@ -104,6 +105,22 @@ _CSV_OPTION = Annotated[
 _WIDE_OPTION = Annotated[
     bool, typer.Option("--wide", help="Show full ids and every column, whatever the width.")
 ]
+
+
+def confirm(rt: Runtime, question: str, *, yes: bool, default: bool, nothing_done: str,
+            preamble: str | None = None) -> None:
+    """Ask before a change, or proceed because --yes was given. With no terminal on
+    stdin nobody can answer, so the change is refused (exit 2) rather than made unasked:
+    a piped ``n`` is never read as a yes, nor is silence."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"no terminal to answer {question!r}: pass --yes to go ahead; "
+                         f"{nothing_done}")
+    if preamble:
+        rt.out.notice(preamble)
+    if not typer.confirm(question, default=default, err=True):
+        raise UsageError(f"cancelled; {nothing_done}")
 
 
 def examples_epilog(examples: Sequence[str]) -> str | None:

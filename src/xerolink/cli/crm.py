@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from xerolink.cli import completion
-from xerolink.cli._runtime import Runtime, command
+from xerolink.cli._runtime import Runtime, command, confirm
 from xerolink.errors import CrmRefusedError, UsageError
 from xerolink.render import Column, plural
 from xerolink.services.crmpull import PLURALS
@@ -125,11 +125,22 @@ def _crm_fields(rt: Runtime, kind: str, row: dict[str, Any]) -> list[tuple[str, 
             for name, value in fields.items()]
 
 
-@command(app, "remove", examples=["xerolink crm remove contact:42"])
+@command(app, "remove", examples=["xerolink crm remove contact:42",
+                                  "xerolink crm remove deal:9 --yes"])
 def remove(rt: Runtime, ref: Annotated[str, typer.Argument(
-        help="contact:ID, company:ID or deal:ID.", autocompletion=completion.any_ref)]
+        help="contact:ID, company:ID or deal:ID.", autocompletion=completion.any_ref)],
+           yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
            ) -> None:
-    """Remove a CRM record. A contact's links and a deal's attached documents go too."""
+    """Remove a CRM record. A contact's links and a deal's attached documents go too.
+
+    Asks on a terminal; with no terminal (a script, a pipe) it needs --yes.
+    """
+    record = rt.app.crm_show(ref)  # refused or unknown: said before anything is asked
+    name = record.row.get("name") or record.row.get("title")
+    what = record.ref + (f" ({name})" if name else "")
+    if record.kind == "contact" and record.row.get("xero_contact_id"):
+        what += f" and its link to {record.row['xero_contact']}"
+    confirm(rt, f"Remove {what}?", yes=yes, default=False, nothing_done="nothing was removed")
     removed = rt.app.crm_remove(ref)
     rt.out.result(removed, lambda: rt.out.line(f"Removed {removed.removed}"))
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from xerolink.cli import completion
-from xerolink.cli._runtime import Runtime, command
+from xerolink.cli._runtime import Runtime, command, confirm
 from xerolink.errors import UsageError
 from xerolink.formats import natural
 from xerolink.render import Column
@@ -174,19 +173,22 @@ def create_contact(
 ) -> None:
     """Create the Xero contact from the CRM record (flags override fields) and link it.
 
-    Shows what will be sent and asks on a terminal. If Xero refuses (a duplicate name,
-    say), nothing is linked.
+    Shows what will be sent and asks on a terminal; with no terminal (a script, a
+    pipe) it needs --yes. If Xero refuses (a duplicate name, say), nothing is linked.
     """
     fields = {"name": name, "first_name": first_name, "last_name": last_name,
               "email": email, "phone": phone}
-    if not yes and sys.stdin.isatty():
-        new = rt.app.contact_preview(ref, **fields)
-        tenant = rt.app.deps().connection.tenant_name
-        rt.out.notice(f"About to create in {tenant}: Name={new.name!r} "
-                      f"FirstName={new.first_name!r} LastName={new.last_name!r} "
-                      f"EmailAddress={new.email!r} Phone={new.phone!r}")
-        if not typer.confirm("Create this Xero contact?", default=True, err=True):
-            raise UsageError("cancelled; nothing was created")
+    record = rt.app.crm_show(ref)
+    if record.kind == "contact" and record.row.get("xero_contact_id") and not replace:
+        raise UsageError(f"{record.ref} is already linked to {record.row['xero_contact']} "
+                         f"({record.row['xero_contact_id']}); pass --replace to link a new one")
+    new = rt.app.contact_preview(ref, **fields)
+    tenant = rt.app.deps().connection.tenant_name  # not connected: said before asking
+    confirm(rt, "Create this Xero contact?", yes=yes, default=True,
+            nothing_done="nothing was created",
+            preamble=f"About to create in {tenant}: Name={new.name!r} "
+                     f"FirstName={new.first_name!r} LastName={new.last_name!r} "
+                     f"EmailAddress={new.email!r} Phone={new.phone!r}")
     result = rt.app.create_contact(ref, replace=replace, **fields)
     rt.out.result(result, lambda: rt.out.line(
         f"Created Xero contact {result.link.xero_name} ({result.link.xero_contact_id}) "
