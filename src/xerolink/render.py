@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
@@ -46,6 +46,20 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
     if many is None:
         many = singular[:-1] + "ies" if singular.endswith("y") else singular + "s"
     return f"{count:,} {many}"
+
+
+def timestamp(value: datetime | str) -> str:
+    """A moment as people read it everywhere: ``2026-12-01 10:20 UTC``. Text in ISO
+    form (a stored ``2026-12-01T10:20:11+00:00``) is shown the same way; other text as
+    it is."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def printable(text: str, *, keep_newlines: bool = False) -> str:
@@ -93,9 +107,7 @@ def _human_cell(value: Any) -> str:
     if isinstance(value, Decimal):
         return f"{value:,.2f}" if is_whole_cents(value) else format(value, "f")
     if isinstance(value, datetime):
-        if value.utcoffset() == timedelta(0):
-            return value.strftime("%Y-%m-%d %H:%M UTC")
-        return value.isoformat(timespec="minutes")
+        return timestamp(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):

@@ -115,3 +115,37 @@ def test_unexpected_errors_are_one_line_and_debug_shows_a_redacted_trace(home, c
     assert main(["--debug", "config", "list"], runtime=Exploding()) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "sekrit-refresh-token-value" not in err
+
+
+def test_help_lists_every_exit_code_from_the_enum(home) -> None:
+    from xerolink.cli import EXIT_CODE_MEANINGS
+    from xerolink.errors import ExitCode
+
+    assert set(EXIT_CODE_MEANINGS) == set(ExitCode), "one meaning per code, no more"
+    text = run("--help").stdout
+    block = text[text.index("Exit codes:"):]
+    listed = [int(line.split()[0]) for line in block.splitlines()[1:] if line.strip()]
+    assert listed == [int(code) for code in ExitCode]
+    for code in (7, 8, 9, 10, 11, 12, 130):
+        assert f"{code:>3}  {EXIT_CODE_MEANINGS[ExitCode(code)]}" in block
+
+
+def test_status_exits_7_when_xero_is_unreachable_and_says_so_in_its_help(cli, sandbox,
+                                                                         connected) -> None:
+    assert "7 when Xero cannot be" in run("status", "--help").stdout
+    sandbox.stop()
+    code, out, err = cli("status")
+    assert code == 7 and out == "" and err.startswith("error: ") and err.count("\n") == 1, err
+    assert cli("status", "--offline")[0] == 0
+
+
+def test_status_shows_every_moment_in_one_format(cli, connected) -> None:
+    import re
+
+    assert cli("search", "a")[0] == 0  # an Accounting call: Xero's rate-limit headers
+    code, out, _ = cli("status")
+    assert code == 0
+    assert "seen " in out and not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", out), out
+    stamps = re.findall(r"\d{4}-\d\d-\d\d[^,)\n]*", out)
+    assert len(stamps) >= 4 and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", s.strip())
+                                    for s in stamps), stamps

@@ -25,6 +25,32 @@ record, and create them, without opening the accounting system.
 Try it with no Xero account: `xerolink demo`.
 """
 
+# What each exit code means, one line each: the top-level --help is made from this
+# table and the ExitCode enum, and a test checks that every code has its line.
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "ok",
+    ExitCode.UNEXPECTED: "unexpected error (a bug: please report it)",
+    ExitCode.USAGE: "usage or bad input; nothing was changed",
+    ExitCode.NOT_CONNECTED: "not connected, or re-authorisation needed",
+    ExitCode.PERMISSION_DENIED: "permission denied",
+    ExitCode.NOT_FOUND: "not found",
+    ExitCode.XERO_REFUSED: "Xero refused (validation, the daily limit)",
+    ExitCode.XERO_UNREACHABLE: "Xero unreachable",
+    ExitCode.CRM_REFUSED: "the CRM (Salesmate) refused",
+    ExitCode.CRM_UNREACHABLE: "the CRM unreachable",
+    ExitCode.CHECKS_FAILED: "doctor found a problem",
+    ExitCode.STORE_DAMAGED: "the local store is damaged (xerolink doctor --repair)",
+    ExitCode.STORE_UNREACHABLE: "the team database unreachable or refusing this user",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+
+def exit_codes_text() -> str:
+    """The help's exit-code block, one code a line, from the enum (a code without a
+    meaning is a KeyError at the first --help, and a failing test)."""
+    return "\n".join(f"  {int(code):>3}  {EXIT_CODE_MEANINGS[code]}" for code in ExitCode)
+
+
 EPILOG = """Examples:
 
 \b
@@ -33,9 +59,9 @@ EPILOG = """Examples:
   $ xerolink config set sales_account 200
   $ xerolink --json config list
 
-Exit codes: 0 ok, 1 unexpected error, 2 usage or bad input, 3 not connected or
-re-authorisation needed, 4 permission denied, 5 not found, 6 Xero refused,
-7 Xero unreachable."""
+\b
+Exit codes:
+""" + exit_codes_text()
 
 
 def _version(value: bool) -> None:

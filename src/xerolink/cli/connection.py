@@ -9,6 +9,7 @@ import typer
 
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import ExitCode, UsageError
+from xerolink.render import timestamp
 
 if TYPE_CHECKING:
     from xerolink.services.connection import StatusReport
@@ -138,7 +139,8 @@ def status(
 ) -> None:
     """Show the connection: status, company, tenant, tokens, access and rate limits.
 
-    Exits 0 when Running, 3 when Expired or Not connected.
+    Exits 0 when Running, 3 when Expired or Not connected, 7 when Xero cannot be
+    reached to check the token (--offline shows what is stored without asking Xero).
     """
     report = rt.app.status(offline=offline)
     rt.out.result(report, lambda: _status_human(rt, report))
@@ -154,7 +156,7 @@ def _status_human(rt: Runtime, report: StatusReport) -> None:
             ("Connected Company", conn.tenant_name),
             ("Tenant ID", conn.tenant_id),
             ("Base currency", conn.base_currency),
-            ("Connected by", f"{conn.connected_by} on {conn.connected_at:%Y-%m-%d %H:%M} UTC"),
+            ("Connected by", f"{conn.connected_by} on {timestamp(conn.connected_at)}"),
             ("Connection kind", "Custom Connection" if conn.auth_kind == "custom"
              else "OAuth2 (PKCE)"),
             ("Xero", conn.xero_url or "https://api.xero.com"),
@@ -180,7 +182,7 @@ def crm_source_text(state: Any) -> str | None:
         live = counts.get(kind, {}).get("live", 0)
         gone = counts.get(kind, {}).get("gone", 0)
         parts.append(f"{live} {plural}" + (f" ({gone} gone)" if gone else ""))
-    pulled = (f"pulled {state.pulled_at:%Y-%m-%d %H:%M} UTC" if state.pulled_at
+    pulled = (f"pulled {timestamp(state.pulled_at)}" if state.pulled_at
               else "never pulled")
     where = f"{state.account}.salesmate.io" + (f" via {state.url}" if state.url else "")
     return f"{state.source.capitalize()} ({where}): {', '.join(parts)}; {pulled}"
@@ -190,7 +192,8 @@ def _limits_text(limits: dict[str, Any] | None) -> str | None:
     if not limits:
         return None
     return (f"{limits.get('minute_remaining', '?')} calls left this minute, "
-            f"{limits.get('day_remaining', '?')} today (seen {limits.get('seen_at', '?')})")
+            f"{limits.get('day_remaining', '?')} today (seen "
+            f"{timestamp(limits['seen_at']) if limits.get('seen_at') else '?'})")
 
 
 def remove(rt: Runtime) -> None:
