@@ -15,10 +15,13 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
+from xerolink.layout import Column as Column  # re-exported: commands describe columns
+from xerolink.layout import Layout, choose, labelled, stacked, wrap_words
+from xerolink.layout import timestamp as timestamp
 from xerolink.money import is_whole_cents
 from xerolink.redact import redact
 from xerolink.results import Result, to_jsonable
@@ -48,39 +51,12 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
     return f"{count:,} {many}"
 
 
-def timestamp(value: datetime | str) -> str:
-    """A moment as people read it everywhere: ``2026-12-01 10:20 UTC``. Text in ISO
-    form (a stored ``2026-12-01T10:20:11+00:00``) is shown the same way; other text as
-    it is."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if value.tzinfo is None:
-        return value.strftime("%Y-%m-%d %H:%M")
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def printable(text: str, *, keep_newlines: bool = False) -> str:
     """Text from data (CRM files, Xero, the store) made safe to print literally: no
     control or bidi character reaches the terminal; each is shown as ``\\uXXXX``.
     Tables and single lines also show a newline as ``\\u000a``."""
     shown = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return shown if keep_newlines else shown.replace("\n", "\\u000a")
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    justify: str = "left"  # "right" for amounts and counts: never wrapped or clipped
-    style: str | None = None
-    wrap: bool = False  # free text may wrap; codes, dates and numbers never break
-    wide_only: bool = False  # shown in a table only when the console has room
-    link_key: str | None = None  # cell becomes a terminal hyperlink to row[link_key]
-    short_id: bool = False  # a 36-character Xero id: its first 8 characters unless wide
-    optional: bool = False  # dropped (rightmost first) when the table would not fit
 
 
 def csv_cell(value: Any) -> Any:
@@ -214,99 +190,97 @@ class Renderer:
                 writer.writerow([csv_cell(row.get(c.key)) for c in columns])
             self.stdout.flush()
         elif not rows:
-            self.console.print(empty)
+            self.line(empty)
         else:
-            self.console.print(self.table(rows, columns, title=title, row_style=row_style))
+            self.emit(self.table(rows, columns, title=title, row_style=row_style))
 
     def table(
         self, rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], *, title: str | None,
         row_style: Callable[[Mapping[str, Any]], str | None] | None = None,
     ) -> Any:
-        from rich import box
-        from rich.table import Table
+        """The table as a renderable, its title above it. Values are never cut: a
+        column that must shrink is one of free text, wrapped between words; when the
+        console is too narrow even so, the least useful columns go (a notice says
+        which), and failing that each row is shown as a block of lines."""
+        from rich.console import Group
         from rich.text import Text
 
         rows = list(rows)
         wide = self.wide or self.console.width >= WIDE
-        shown = [c for c in columns if not c.wide_only or wide]
 
         def cell(row: Mapping[str, Any], col: Column) -> str:
             text = printable(_human_cell(row.get(col.key)))
             return text[:SHORT_ID] if col.short_id and not wide else text
 
-        shown, compact = self._fitting(shown, rows, cell, wide)
-        # Compact: no vertical rules, one space between columns, so a narrow terminal
-        # shows every value whole rather than a boxed table with cut dates and numbers.
-        table = Table(title=Text(printable(title)) if title else None, title_justify="left",
-                      header_style="bold", box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
-                      show_edge=not compact, pad_edge=not compact,
-                      collapse_padding=compact)
-        for col in shown:
-            cells = [cell(row, col) for row in rows]
-            if col.justify == "right" or col.short_id:  # amounts, counts, ids: whole
-                width = max([len(col.header), *(len(c) for c in cells)])
-                table.add_column(col.header, justify=col.justify,  # type: ignore[arg-type]
-                                 style=col.style,
-                                 no_wrap=True, min_width=width)
-            elif col.wrap:  # free text may wrap, but never shrinks to nothing
-                table.add_column(col.header, style=col.style, overflow="fold",
-                                 min_width=min(10, max([len(col.header), *(len(c) for c in
-                                                                             cells)])))
-            else:
-                table.add_column(col.header, style=col.style, no_wrap=True)
-        for row in rows:
+        shown = [c for c in columns if not c.wide_only or wide]
+        cells = {c.key: [cell(row, c) for row in rows] for c in shown}
+        layout = choose(shown, cells, self.console.width, wide=wide)
+        if layout.hidden:
+            self.notice(f"note: {', '.join(c.header for c in layout.hidden)} hidden to fit "
+                        f"{self.console.width} columns; --wide shows every column")
+        parts: list[Any] = _title(title, self.console.width)
+        if layout.style == "stacked":
+            parts += [Text(line) for line in stacked(layout.columns, cells, len(rows),
+                                                     self.console.width)]
+        else:
+            parts.append(self._grid(rows, layout, cells, row_style))
+        return Group(*parts)
+
+    def _grid(self, rows: list[Mapping[str, Any]], layout: Layout,
+              cells: Mapping[str, Sequence[str]],
+              row_style: Callable[[Mapping[str, Any]], str | None] | None) -> Any:
+        from rich import box
+        from rich.table import Table
+        from rich.text import Text
+
+        boxed = layout.style == "boxed"
+        table = Table(header_style="bold", box=box.HEAVY_HEAD if boxed else box.SIMPLE_HEAD,
+                      show_edge=boxed, pad_edge=boxed, collapse_padding=not boxed,
+                      padding=(0, 0) if layout.style == "tight" else (0, 1))
+        for col, width in zip(layout.columns, layout.widths, strict=True):
+            justify: Literal["left", "right"] = "right" if col.justify == "right" else "left"
+            table.add_column(col.header, justify=justify, style=col.style, width=width,
+                             overflow="fold")
+        for number, row in enumerate(rows):
             texts: list[Text] = []
-            for col in shown:
-                text = cell(row, col)
+            for col in layout.columns:
+                text = cells[col.key][number]
                 url = row.get(col.link_key) if col.link_key else None
                 texts.append(Text(text, style=f"link {url}") if url and _safe_url(url)
                              else Text(text))
             table.add_row(*texts, style=row_style(row) if row_style else None)
         return table
 
-    def _fitting(self, columns: list[Column], rows: list[Mapping[str, Any]],
-                 cell: Callable[[Mapping[str, Any], Column], str], wide: bool
-                 ) -> tuple[list[Column], bool]:
-        """The columns to show, and whether to draw them compact: the boxed table if
-        every value fits whole, else compact, else compact without the optional
-        columns (rightmost first). Names, numbers, dates and amounts are never cut to
-        make room."""
-        if wide:
-            return columns, False
-
-        def natural(col: Column) -> int:
-            longest = max([len(col.header), *(len(cell(r, col)) for r in rows)])
-            return min(longest, 12) if col.wrap else longest
-
-        def total(kept: list[Column], per_column: int) -> int:
-            return sum(natural(c) + per_column for c in kept) + 1
-
-        if total(columns, 3) <= self.console.width:  # a space each side and a rule
-            return columns, False
-        kept = list(columns)
-        while total(kept, 2) > self.console.width:
-            optional = [c for c in kept if c.optional]
-            if not optional:
-                break
-            kept.remove(optional[-1])
-        return kept, True
-
     def key_values(self, pairs: Sequence[tuple[str, Any]], *, title: str | None = None,
                    json_data: Any = None) -> None:
-        """A record shown as label: value lines; JSON gets json_data (or the pairs as a dict)."""
+        """A record shown as label: value lines, values wrapped between words under
+        themselves; JSON gets json_data (or the pairs as a dict)."""
         if self.mode == JSON:
             self.json(dict(pairs) if json_data is None else json_data)
             return
-        from rich.table import Table
+        from rich.console import Group
         from rich.text import Text
 
-        table = Table(title=Text(printable(title)) if title else None, title_justify="left",
-                      show_header=False, box=None)
-        table.add_column(style="bold")
-        table.add_column()
-        for label, value in pairs:
-            table.add_row(Text(f"{label}:"), Text(printable(_human_cell(value))))
-        self.console.print(table)
+        lines: list[Any] = _title(title, self.console.width)
+        for text in labelled([(name, printable(_human_cell(value))) for name, value in pairs],
+                             self.console.width):
+            line = Text(text)
+            if text[:1] != " ":  # the label, bold; a wrapped value's later lines are not
+                line.stylize("bold", 0, text.index(":") + 1)
+            lines.append(line)
+        self.emit(Group(*lines))
+
+    def emit(self, renderable: Any) -> None:
+        """Print a renderable on stdout with no trailing spaces (tables pad their
+        cells; a pipe, a diff or a log should not carry that padding). Nothing is
+        re-wrapped or cropped here: a line longer than the console was made so to
+        keep a value whole, and the terminal shows it whole."""
+        from rich.segment import Segment, Segments
+
+        lines = self.console.render_lines(renderable, self.console.options.update_width(
+            10_000), pad=False)
+        segments = [s for line in lines for s in [*_rstrip(line), Segment.line()]]
+        self.console.print(Segments(segments), crop=False, soft_wrap=True)
 
     def print(self, *renderables: Any) -> None:
         """Human-only output (rich renderables; a string is printed literally, never as
@@ -324,9 +298,11 @@ class Renderer:
 
     def line(self, text: str) -> None:
         """A plain line on stdout in human mode, with no markup interpretation and no
-        control character reaching the terminal."""
+        control character reaching the terminal; prose longer than the console is
+        wrapped between words (a link or a path stays whole)."""
         if self.mode == HUMAN:
-            self.stdout.write(printable(text) + "\n")
+            self.stdout.write("\n".join(wrap_words(printable(text), self.console.width))
+                              + "\n")
             self.stdout.flush()
 
     @contextlib.contextmanager
@@ -366,14 +342,48 @@ class Renderer:
             bar.update(task, description=shown)
             bar.refresh()  # a wait shows at once, for as long as it lasts
             return
-        self.stderr.write(shown + "\n")
+        self.stderr.write(self._for_stderr(shown) + "\n")
         self.stderr.flush()
 
     def error(self, message: str) -> None:
-        """The single error line. Secrets are masked even if a message carried one."""
+        """The single error line (wrapped between words only for a person at a
+        terminal; a script or a log gets one line). Secrets are masked even if a
+        message carried one."""
         one_line = printable(" ".join(redact(message).split()))
-        self.stderr.write(f"error: {one_line}\n")
+        self.stderr.write(self._for_stderr(f"error: {one_line}", indent="       ") + "\n")
         self.stderr.flush()
+
+    def _for_stderr(self, text: str, indent: str = "") -> str:
+        """Text for stderr: at a terminal, each line wrapped between words to its
+        width, so no word is split at the edge; elsewhere as it is."""
+        if not self.interactive():
+            return text
+        width = self.err_console.width
+        return "\n".join(wrapped for line in text.split("\n")
+                         for wrapped in wrap_words(line, width, indent=indent))
+
+
+def _title(title: str | None, width: int) -> list[Any]:
+    from rich.text import Text
+
+    return [Text(line) for line in wrap_words(printable(title), width)] if title else []
+
+
+def _rstrip(line: list[Any]) -> list[Any]:
+    """A rendered line without its trailing spaces (styles kept on the rest)."""
+    from rich.segment import Segment
+
+    segments = list(line)
+    while segments:
+        last = segments[-1]
+        if last.control:
+            break
+        text = last.text.rstrip(" ")
+        if text:
+            segments[-1] = Segment(text, last.style, last.control)
+            break
+        segments.pop()
+    return segments
 
 
 def _safe_url(url: Any) -> bool:

@@ -67,3 +67,87 @@ def test_errors_are_one_redacted_line() -> None:
     err = io.StringIO()
     Renderer(stderr=err).error("refused:\n Bearer abcdefghijklmnopqrstuvwxyz0123 was sent")
     assert err.getvalue() == "error: refused: Bearer *** was sent\n"
+
+
+# -- fitting a console: values whole, prose between words --------------------------------
+from xerolink.layout import choose, wrap_words  # noqa: E402
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _draw(width: int, rows, columns, monkeypatch) -> tuple[str, str]:
+    monkeypatch.setenv("COLUMNS", str(width))
+    out, err = io.StringIO(), io.StringIO()
+    Renderer(stdout=out, stderr=err).records(rows, columns)
+    return out.getvalue(), err.getvalue()
+
+
+PEOPLE = [{"ref": f"contact:c{n}", "name": "Aroha Te Whare-Ngata", "status": "AUTHORISED",
+           "email": f"aroha.tewhare{n}@pohutukawa-holdings.example.com",
+           "phone": "+64 21 555 0100", "note": "x"} for n in range(3)]
+PEOPLE_COLUMNS = [Column("ref", "Reference"), Column("name", "Name", wrap=True),
+                  Column("email", "Email"), Column("status", "Status"),
+                  Column("phone", "Phone", drop=1), Column("note", "Note", drop=2)]
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120])
+def test_tables_never_cut_a_value_and_drop_the_least_useful_first(width, monkeypatch) -> None:
+    out, err = _draw(width, PEOPLE, PEOPLE_COLUMNS, monkeypatch)
+    lines = out.splitlines()
+    for row in PEOPLE:
+        assert row["email"] in out and row["ref"] in out and row["status"] in out
+    assert all(line == line.rstrip() for line in lines)
+    if width >= 100:
+        assert "Phone" in out
+    if width >= 120:
+        assert "Note" in out and "hidden" not in err
+    layout = choose(PEOPLE_COLUMNS, {c.key: [str(r[c.key]) for r in PEOPLE]
+                                     for c in PEOPLE_COLUMNS}, width)
+    if layout.style != "stacked":
+        assert max(len(line) for line in lines) <= width
+        kept = [c.key for c in layout.columns]
+        assert "note" not in kept or "phone" in kept, "Note (rank 2) goes before Phone"
+        assert {"ref", "name", "email", "status"} <= set(kept)
+
+
+def test_too_narrow_for_any_whole_table_each_row_becomes_a_block(monkeypatch) -> None:
+    out, _ = _draw(40, PEOPLE, PEOPLE_COLUMNS, monkeypatch)
+    assert "Email:" in out and "Status:     AUTHORISED" in out
+    for row in PEOPLE:
+        assert row["email"] in out, "a value longer than the line is kept whole"
+    assert "Aroha Te Whare-Ngata" in " ".join(out.split())
+
+
+def test_prose_wraps_between_words_and_keeps_long_words_whole() -> None:
+    text = "see /a/very/long/path/to/the/profile/config.toml for the settings it holds"
+    lines = wrap_words(text, 20)
+    assert " ".join(lines) == text
+    assert "/a/very/long/path/to/the/profile/config.toml" in lines
+    assert all(len(line) <= 20 for line in lines if "/" not in line)
+
+
+def test_error_lines_wrap_at_a_terminal_and_stay_one_line_elsewhere(monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    message = "no terminal to answer 'Create this Xero contact?': pass --yes to go ahead"
+    piped = io.StringIO()
+    Renderer(stderr=piped).error(message)
+    assert piped.getvalue() == f"error: {message}\n"
+    tty = _Tty()
+    Renderer(stderr=tty).error(message)
+    lines = tty.getvalue().splitlines()
+    assert len(lines) > 1 and all(len(line) <= 40 for line in lines)
+    assert " ".join(" ".join(lines).split()) == f"error: {message}"
+    assert all(line.startswith("       ") for line in lines[1:])
+
+
+def test_lines_wrap_between_words_at_the_console_width(monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "30")
+    out = io.StringIO()
+    Renderer(stdout=out).line("Numbers link to Xero in terminals that support links; "
+                              "https://go.xero.com/app/invoicing/view/0123456789abcdef")
+    lines = out.getvalue().splitlines()
+    assert "https://go.xero.com/app/invoicing/view/0123456789abcdef" in lines
+    assert all(len(line) <= 30 for line in lines if "https" not in line)

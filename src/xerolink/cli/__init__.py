@@ -207,6 +207,9 @@ def main(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> i
     rt.debug = rt.debug or "--debug" in args
     try:
         command = typer.main.get_command(build_app(_command_name(args)))
+        from xerolink.cli.completion import use_whole_word_bash
+
+        use_whole_word_bash()
         result = command.main(args=args, prog_name="xerolink", standalone_mode=False, obj=rt)
         if result == ExitCode.INTERRUPTED:
             # Typer turns Ctrl-C (KeyboardInterrupt) into a silent exit 130.

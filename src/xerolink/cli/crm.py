@@ -16,21 +16,23 @@ from xerolink.services.crmpull import PLURALS
 
 app = typer.Typer(no_args_is_help=True)
 
+# Emails, references and phone numbers are shown whole; names wrap between words. At
+# a narrow terminal "Gone", then the phone, then the company give way (drop rank).
 CONTACT_COLUMNS = [Column("ref", "Reference"), Column("name", "Name", wrap=True),
-                   Column("email", "Email", wrap=True),
-                   Column("phone", "Phone"), Column("company_id", "Company"),
-                   Column("xero_contact", "Xero contact"),
+                   Column("email", "Email"),
+                   Column("phone", "Phone", drop=2), Column("company_id", "Company", drop=1),
+                   Column("xero_contact", "Xero contact", wrap=True),
                    Column("source", "Source", wide_only=True),
-                   Column("gone", "Gone", optional=True)]
+                   Column("gone", "Gone", drop=3)]
 COMPANY_COLUMNS = [Column("ref", "Reference"), Column("name", "Name", wrap=True),
                    Column("members", "Members", justify="right"),
                    Column("linked_members", "Linked", justify="right"),
                    Column("gone", "Gone", optional=True)]
 DEAL_COLUMNS = [Column("ref", "Reference"), Column("title", "Title", wrap=True),
                 Column("value", "Value", justify="right"), Column("currency", "Currency"),
-                Column("primary_contact_id", "Primary contact"),
-                Column("participant_ids", "Participants"),
-                Column("gone", "Gone", optional=True)]
+                Column("primary_contact_id", "Primary contact", wrap=True),
+                Column("participant_ids", "Participants", wrap=True),
+                Column("gone", "Gone", drop=1)]
 
 
 @command(app, "import", examples=[
@@ -102,8 +104,37 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(
     extra = [("Xero ContactID", record.row["xero_contact_id"])] \
         if record.kind == "contact" else []
     extra += _crm_fields(rt, record.kind, record.row)
-    rt.out.key_values([(c.header, record.row[c.key]) for c in columns] + extra,
-                      json_data=record.to_json())
+    if not rt.out.is_human:
+        rt.out.key_values([], json_data=record.to_json())
+        return
+    named = _with_names(rt, record.row)
+    rt.out.key_values([(c.header, named.get(c.key, record.row[c.key])) for c in columns]
+                      + extra)
+
+
+def _with_names(rt: Runtime, row: dict[str, Any]) -> dict[str, str]:
+    """A contact's company and a deal's people by name beside their ids:
+    ``summit (Summit Partners)``, ``c2 (Sam Reid), c4 (Aroha Turner)``."""
+    from xerolink.errors import NotFoundError
+
+    def named(kind: str, ident: str | None) -> str:
+        if not ident:
+            return ""
+        try:
+            found = rt.app.crm_show(f"{kind}:{ident}").row
+        except NotFoundError:
+            return f"{ident} (not in xerolink)"
+        name = found.get("name") or found.get("email")
+        return f"{ident} ({name})" if name else ident
+
+    shown: dict[str, str] = {}
+    if "company_id" in row:
+        shown["company_id"] = named("company", row.get("company_id"))
+    if "primary_contact_id" in row:
+        shown["primary_contact_id"] = named("contact", row.get("primary_contact_id"))
+        shown["participant_ids"] = ", ".join(named("contact", i)
+                                             for i in row.get("participant_ids") or [])
+    return shown
 
 
 def _crm_fields(rt: Runtime, kind: str, row: dict[str, Any]) -> list[tuple[str, str]]:

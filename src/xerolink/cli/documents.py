@@ -23,9 +23,11 @@ REF = Annotated[str, typer.Argument(help="contact:ID (or a bare id), company:ID 
                                     autocompletion=completion.any_ref)]
 DOC_ID = Column("document_id", "Document", short_id=True)
 CONTACT = Column("contact", "Contact", wrap=True)
-DOC_COLUMNS = [Column("type", "Type", optional=True),
+# At a narrow terminal the type (its number says it: QU-, INV-) and then the due date
+# give way; the status, the date (lists are sorted by it) and amounts never do.
+DOC_COLUMNS = [Column("type", "Type", drop=2),
                Column("number", "Number", link_key="link"),
-               Column("date", "Date", optional=True), Column("due_date", "Due"),
+               Column("date", "Date"), Column("due_date", "Due", drop=1),
                Column("status", "Status"), Column("total", "Total", justify="right"),
                Column("amount_due", "Amount due", justify="right"),
                Column("currency", "Currency"),
@@ -291,8 +293,7 @@ def deal_suggest(
 ) -> None:
     """The open documents of the deal's primary contact and participants (those linked)."""
     found = rt.app.deal_suggest(deal, refresh=refresh_first)
-    shown = [c if c.key != "status" else Column("status", "Status", optional=True)
-             for c in DOC_COLUMNS[:8] if c.key != "amount_due"]
+    shown = [c for c in DOC_COLUMNS[:8] if c.key != "amount_due"]
     rt.out.records(found.rows, [DOC_ID, CONTACT, *shown, Column("attached", "Attached")])
     if found.unlinked:
         rt.out.notice(f"not linked, so not included: {', '.join(found.unlinked)}")

@@ -79,7 +79,8 @@ def _show(store: Store, tenant_id: str | None, ref: Ref) -> CrmRecord:
         company = store.get_crm_company(ref.id)
         if company is None:
             raise NotFoundError(f"no CRM company {ref}")
-        members = [contact_row(m, link_of(m.id)) for m in store.company_members(company.id)]
+        members = [contact_row(m, link_of(m.id)) for m in sorted(
+            store.company_members(company.id), key=lambda m: natural(m.id))]
         return CrmRecord(str(ref), ref.kind, {"ref": str(ref), "id": company.id,
                                               "name": company.name, "source": company.source,
                                               "gone": company.gone}, members)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from xerolink.errors import NotFoundError, UsageError, XeroUnreachableError
+from xerolink.formats import natural
 from xerolink.results import Result
 from xerolink.services import documents, summary
 from xerolink.services.context import Deps
@@ -63,6 +64,7 @@ def resolve(deps: Deps, ref: Ref) -> Scope:
                                   "xero_name": link.xero_name if link else None})
             if link is not None and link.xero_contact_id not in scope.contact_ids:
                 scope.contact_ids.append(link.xero_contact_id)
+        scope.members.sort(key=lambda m: natural(m["ref"]))  # c3 before c12, as people count
         return scope
     deal = store.get_crm_deal(ref.id)
     if deal is None:
