@@ -49,7 +49,8 @@ def browser() -> Iterator[Any]:
 def _connect(env, base: str, *args: str) -> tuple[Any, str]:
     proc = env.start("connect", "--xero-url", base, "--no-browser", "--port",
                      str(free_port()), "--timeout", "60", *args)
-    url = _read_url(proc, [])
+    proc.seen = []  # the lines printed up to the link
+    url = _read_url(proc, proc.seen)
     assert url, "connect printed no link"
     proc.waiting_line = proc.stderr.readline()  # printed right after the link
     return proc, url
@@ -206,3 +207,44 @@ def test_the_page_says_so_while_the_terminal_asks_which_organisation(tmp_path, s
     assert asked == [2]
     assert "Choose the organisation in your terminal" in pages[0]
     assert connected.connection.tenant_name == "Wattle & Stone Supplies Pty Ltd"
+
+
+WATTLE = "Wattle & Stone Supplies Pty Ltd"
+
+
+def test_allowing_the_preselected_organisation_when_tenant_names_another_says_choose_it(
+        env, sandbox, browser) -> None:
+    """--tenant names the second organisation; the consent page preselects the first
+    and the person clicks Allow: the page (in words, not CLI text) and the terminal say
+    to choose the named one on the consent page; nothing is connected."""
+    from selenium.webdriver.common.by import By
+
+    proc, url = _connect(env, sandbox.base_url, "--tenant", WATTLE)
+    browser.get(url)
+    checked = browser.find_element(By.CSS_SELECTOR, "input[name=tenant]:checked")
+    assert checked.find_element(By.XPATH, "..").text.strip() == KAURI
+    browser.find_element(By.CSS_SELECTOR, "button.allow").click()
+    assert _title(browser) == f"Choose {WATTLE} on the consent page"
+    message = browser.find_element(By.ID, "message").text
+    assert f"access to {KAURI}, not {WATTLE}" in message and f"choose {WATTLE}" in message
+    assert "--tenant" not in message and "xerolink connect" not in message
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 375
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    assert f"choose {WATTLE} on Xero's consent page" in err
+    assert f"On Xero's consent page, choose {WATTLE}" in "".join(proc.seen)
+    assert env.run("status", "--offline").returncode == 3, "nothing was connected"
+
+
+def test_the_tenant_mismatch_page_over_plain_http(env, sandbox) -> None:
+    from xerolink.sandbox.browser import approve
+
+    proc, url = _connect(env, sandbox.base_url, "--tenant", WATTLE)
+    location = approve(url)  # Allow, with the page's preselected organisation
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    status, body = _callback(url, code=code)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    assert status == 400 and f"Choose {WATTLE.replace('&', '&amp;')} on the consent page" in body
+    assert "--tenant" not in body and "no organisation matches" not in body
+    assert f"choose {WATTLE} on Xero's consent page" in err

@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
     command(app, "remove", examples=["xerolink remove", "xerolink remove --json"])(remove)
 
 
-def _show_url(rt: Runtime, no_browser: bool, timeout: float) -> Any:
+def _show_url(rt: Runtime, no_browser: bool, timeout: float, tenant: str | None) -> Any:
     def show(url: str) -> None:
         if rt.browser is not None:
             rt.browser(url)
@@ -41,6 +41,8 @@ def _show_url(rt: Runtime, no_browser: bool, timeout: float) -> Any:
                 opened = webbrowser.open(url)
             except webbrowser.Error:
                 opened = False
+        if tenant:  # Xero's page preselects an organisation, maybe another one
+            rt.out.notice(f"On Xero's consent page, choose {tenant} before you allow access.")
         rt.out.notice("Open this link to authorise xerolink in Xero:" if not opened
                       else "Your browser should show Xero's consent page; if not, open:")
         rt.out.notice(url)
@@ -105,7 +107,7 @@ def connect(
                                      scopes=scopes, port=port, timeout=timeout,
                                      notice=rt.out.notice)
     connected = rt.app.connect(options, client_secret=secret,
-                               show_url=_show_url(rt, no_browser, timeout),
+                               show_url=_show_url(rt, no_browser, timeout, tenant),
                                choose=_chooser(rt))
 
     def human() -> None:

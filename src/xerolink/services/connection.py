@@ -130,6 +130,9 @@ def connect_pkce(deps: Deps, options: ConnectOptions, *, show_url: Callable[[str
         try:
             connected = _exchange_and_finish(deps, options, code, callback.redirect_uri,
                                              verifier, choose_in_terminal if choose else None)
+        except TenantNotGranted as exc:
+            callback.respond(pages.choose_on_consent(exc.wanted, exc.granted))
+            raise
         except XerolinkError as exc:
             callback.respond(pages.failed(str(exc)))
             raise
@@ -219,8 +222,7 @@ def _pick_tenant(tenants: list[TenantInfo], wanted: str | None,
         matches = [t for t in organisations
                    if t.tenant_id == key or t.tenant_name.lower() == key]
         if not matches:
-            raise UsageError(f"no organisation matches --tenant {wanted!r}; choose one of: "
-                             + _choices(organisations))
+            raise TenantNotGranted(wanted, [t.tenant_name for t in organisations])
         return matches[0]
     if len(organisations) == 1:
         return organisations[0]
@@ -228,6 +230,17 @@ def _pick_tenant(tenants: list[TenantInfo], wanted: str | None,
         return choose(organisations)
     raise UsageError("the authorisation reached several organisations; pass --tenant with "
                      "one of: " + _choices(organisations))
+
+
+class TenantNotGranted(UsageError):
+    """--tenant names an organisation the consent did not include: Xero's page
+    offered another (its default) and that one was allowed."""
+
+    def __init__(self, wanted: str, granted: list[str]) -> None:
+        self.wanted, self.granted = wanted, granted
+        super().__init__(f"Xero gave access to {' and '.join(granted)}, not {wanted!r}, so "
+                         f"nothing was connected: run xerolink connect --tenant {wanted!r} "
+                         f"again and choose {wanted} on Xero's consent page")
 
 
 def _choices(tenants: list[TenantInfo]) -> str:

@@ -46,6 +46,15 @@ def failed(reason: str) -> Outcome:
                    "next.", "fail")
 
 
+def choose_on_consent(wanted: str, granted: list[str]) -> Outcome:
+    """The consent allowed other organisations than the one --tenant names (Xero's
+    page preselects one): say which, and what to choose next time."""
+    return Outcome(400, f"Choose {wanted} on the consent page",
+                   f"Xero gave xerolink access to {' and '.join(granted)}, not {wanted}, so "
+                   "nothing was connected. Run the connect command again, and on Xero's "
+                   f"consent page choose {wanted} before you allow access.", "fail")
+
+
 CHOOSE_IN_TERMINAL = Outcome(
     200, "Choose the organisation in your terminal",
     "Xero gave xerolink access to more than one organisation. Return to the terminal "
