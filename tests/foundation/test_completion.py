@@ -76,7 +76,10 @@ def _tab_in_bash(env: dict[str, str], script: Path, typed: str) -> str:
 
 
 def _script(refs: dict[str, str], tmp_path: Path) -> Path:
-    shown = subprocess.run(["xerolink", "--show-completion", "bash"], env=refs,
+    # What --install-completion installs; the shell named, not guessed from the parent
+    # process (pytest's parent may be no shell at all).
+    shown = subprocess.run(["xerolink", "--show-completion", "bash"],
+                           env={**refs, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"},
                            capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0 and "complete " in shown.stdout, shown.stderr
     path = tmp_path / "xerolink.bash"
