@@ -96,3 +96,14 @@ def denied(exc: Exception, login: str) -> PermissionDeniedError:
     return PermissionDeniedError(
         f"the team database lets only its admins do this (PostgreSQL: {said}); ask a team "
         f"admin to do it, or to make you one (xerolink access grant {who} --admin)")
+
+
+def setup_denied(exc: Exception, login: str, database: str) -> PermissionDeniedError:
+    """``team init`` refused: it creates the schema, its tables' policies and the roles,
+    which takes the database's owner with CREATEROLE."""
+    said = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    return PermissionDeniedError(
+        f"team init needs the team database's owner, with CREATEROLE (PostgreSQL: {said}); "
+        f"run it as the login that first ran it, or a database administrator makes "
+        f"{login} that login (ALTER DATABASE {quote_ident(database)} OWNER TO "
+        f"{quote_ident(login)}; ALTER ROLE {quote_ident(login)} CREATEROLE;)")

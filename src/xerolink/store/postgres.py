@@ -14,7 +14,7 @@ from typing import Any
 
 from xerolink.errors import StoreUnreachableError, UsageError
 from xerolink.store.migrations import MIGRATIONS, POSTGRES_ONLY
-from xerolink.store.pgerrors import denied, lost, quote_ident, unreachable
+from xerolink.store.pgerrors import denied, lost, quote_ident, setup_denied, unreachable
 from xerolink.store.sql import SqlStore
 
 SCHEMA = "xerolink"
@@ -142,8 +142,18 @@ class PostgresStore(SqlStore):
                 f"understands ({len(MIGRATIONS)})",
                 "upgrade xerolink (pip install --upgrade 'xerolink[team]')")
 
+    @contextlib.contextmanager
+    def _setting_up(self) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.errors.InsufficientPrivilege as exc:
+            database = str(self._db.conn.info.dbname)
+            raise setup_denied(exc, self._db.login, database) from None
+
     def _migrate(self, migrations: Sequence[str]) -> None:
-        with self._db.refusals(), self._db.conn.transaction():
+        with self._db.refusals(), self._setting_up(), self._db.conn.transaction():
             self._db.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
             # One migrator at a time, whoever else runs team init.
             self._db.conn.execute("SELECT pg_advisory_xact_lock(7265634)")
@@ -308,8 +318,8 @@ class PostgresStore(SqlStore):
 
         viewers, admins = self.roles
         login = self.login
-        with self.transaction() as db:
-            conn = db.conn
+        with self._db.refusals(), self._setting_up(), self._db.conn.transaction():
+            conn = self._db.conn
             for role in (viewers, admins):
                 if not self._exists(role):
                     conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
