@@ -145,3 +145,9 @@ def test_team_init_by_a_login_that_cannot_set_the_database_up_exits_4_with_the_f
     assert "team init needs the team database's owner" in err
     assert f'ALTER DATABASE "{team_db}" OWNER TO "bob";' in err
     assert 'ALTER ROLE "bob" CREATEROLE;' in err
+
+
+def test_a_database_nobody_set_up_says_who_runs_team_init(pg, team_db, tmp_path) -> None:
+    code, _, err = Member(pg, team_db, "alice", tmp_path / "alice").run("links")
+    assert code == 12, err
+    assert "not set up for xerolink yet" in err and "xerolink team init" in err

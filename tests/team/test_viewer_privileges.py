@@ -70,9 +70,17 @@ def test_a_viewer_cannot_point_the_crm_source_at_their_own_server(salesmate_team
             with pytest.raises(Refused):
                 conn.execute(statement, args)
     assert _setting(alice, "crm.source") == source
-    # What a viewer's pull writes is still theirs to write, and the pull works.
+    # What a viewer's pull writes is still theirs to write, and a viewer's day works:
+    # pull, link, refresh (the document cache and sync state), summary, details, push.
     assert bob.json("crm", "pull")["contacts"]["written"] == 60
     assert _setting(bob, "crm.pulled_from.salesmate") == "demo"
+    linked = bob.json("link", "--auto")["linked"]
+    assert linked
+    assert bob.run("refresh", "--all")[0] == 0
+    contact = linked[0]["crm"]
+    assert bob.json("summary", contact)["tenant_id"]
+    assert bob.run("details", contact)[0] == 0
+    assert bob.run("crm", "push", "--dry-run")[0] == 0
     assert psql(pg, bob.url, "UPDATE xerolink.settings SET value = 'demo' "
                 "WHERE key = 'crm.pulled_from.salesmate';").returncode == 0
     # An admin still decides.
@@ -167,8 +175,10 @@ def test_an_existing_team_database_is_upgraded_by_team_init(pg, team_db, tmp_pat
     refused = psql(pg, bob.url, "UPDATE xerolink.settings SET value = value "
                    "WHERE key = 'crm.source';")
     assert refused.returncode != 0 and "row-level security" in refused.stderr
-    refused = psql(pg, bob.url, "DELETE FROM xerolink.settings;")
-    assert refused.returncode != 0 and "permission denied" in refused.stderr
+    for statement in ("DELETE FROM xerolink.settings;",
+                      "UPDATE xerolink.xero_tokens SET tenant_id = tenant_id;"):
+        refused = psql(pg, bob.url, statement)
+        assert refused.returncode != 0 and "permission denied" in refused.stderr, statement
     assert alice.json("team", "init")["schema_version"] == len(MIGRATIONS), "again: no-op"
 
 

@@ -132,6 +132,11 @@ class PostgresStore(SqlStore):
     def _check_schema(self) -> None:
         with self._db.refusals():
             version = self.schema_version()
+        if version == 0:
+            raise StoreUnreachableError(
+                f"the team database {self.path} is not set up for xerolink yet",
+                "its first admin runs `xerolink team init` (a login that owns the database "
+                "and may create roles)")
         if version < len(MIGRATIONS):
             raise StoreUnreachableError(
                 f"the team database {self.path} has schema {version}, and this xerolink "
