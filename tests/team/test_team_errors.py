@@ -151,3 +151,10 @@ def test_a_database_nobody_set_up_says_who_runs_team_init(pg, team_db, tmp_path)
     code, _, err = Member(pg, team_db, "alice", tmp_path / "alice").run("links")
     assert code == 12, err
     assert "not set up for xerolink yet" in err and "xerolink team init" in err
+
+
+def test_a_server_out_of_connections_for_the_login_says_try_again(pg, team_db,
+                                                                  tmp_path) -> None:
+    pg.sql("CREATE ROLE erin LOGIN CONNECTION LIMIT 0")
+    code, _, err = Member(pg, team_db, "erin", tmp_path / "erin").run("links")
+    assert code == 12 and "busy or restarting" in err and "try again" in err

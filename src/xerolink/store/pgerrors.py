@@ -63,6 +63,11 @@ def unreachable(exc: Exception, where: str) -> StoreUnreachableError:
             f"the team database {where} does not let this login connect ({said})",
             "a database administrator grants it (GRANT CONNECT ON DATABASE "
             f"{quote_ident(found.group(1))} TO ...;)")
+    if any(busy in said for busy in ("too many clients", "too many connections",
+                                     "starting up", "shutting down", "in recovery")):
+        return StoreUnreachableError(
+            f"the team database {where} is busy or restarting ({said})",
+            "try again in a moment; if it lasts, ask its administrator")
     if "pg_hba.conf" in said:
         return StoreUnreachableError(
             f"the PostgreSQL server does not accept this login from this machine ({said})",
@@ -76,7 +81,8 @@ def lost(exc: Exception, where: str) -> StoreUnreachableError:
     Each command is its own transactions: what was not committed was rolled back."""
     said = _first_line(exc)
     name = type(exc).__name__
-    if name in ("LockNotAvailable", "QueryCanceled"):
+    if name in ("LockNotAvailable", "QueryCanceled", "DeadlockDetected",
+                "SerializationFailure"):
         return StoreUnreachableError(
             f"the team database {where} kept this command waiting too long ({said})",
             "someone else's command holds what it needs: try again in a moment")
