@@ -5,19 +5,26 @@ Every endpoint, field and limit used here, and its source, is in
 ``docs/salesmate-fidelity.md``. Where the public record is thin this module takes the
 stricter reading: it accepts either shape Salesmate might answer in (a nested object or
 a dotted key; ISO 8601 or epoch milliseconds), sends one request at a time, and treats
-any answer it cannot read as a failure rather than as "no records".
+any answer it cannot read as a failure rather than as "no records": a malformed
+count, time or page is Salesmate's fault (exit 9), never a bug. Every call has a
+deadline for its whole answer, not only for each socket read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import socket
+import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from xerolink.crmsource.base import Page, Pulled
 from xerolink.errors import CrmRecordRefusedError, CrmRefusedError, CrmUnreachableError
@@ -49,6 +56,11 @@ FILTER_DATE = "%b %d, %Y %I:%M %p"
 EPOCH_FILTER = "Jan 01, 1970 12:00 AM"
 RATE_LIMIT_ATTEMPTS = 5
 SERVER_ERROR_ATTEMPTS = 3
+# More records of one kind than this is not a count a small business's CRM gives: the
+# answer is taken as malformed rather than read for hours.
+MAX_RECORDS = 1_000_000
+# Timestamps outside these years are not Salesmate's (it was founded in 2014).
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def host_for(linkname: str) -> str:
@@ -69,7 +81,12 @@ class SalesmateSource:
         self.account = linkname
         self._token = token
         self._base = (base_url or f"https://{host_for(linkname)}").rstrip("/")
-        self._pool = pool or pool_manager(maxsize=1, timeout=timeouts)
+        self._where = where(linkname, base_url)
+        self._sockets = _Sockets()
+        self._pool = pool or _pool_manager(timeouts, self._sockets)
+        # The whole answer to one call must arrive within this (a server that drips a
+        # byte a second never trips a per-read timeout).
+        self.call_deadline = timeouts[0] + timeouts[1]
         self._max_wait = max_wait
         self._sleep = sleep
         self._policy = RetryPolicy(base_delay=1.0, max_delay=16.0, sleep=sleep)
@@ -100,14 +117,36 @@ class SalesmateSource:
             return self._search(kind, since=since, offset=offset, rows=PAGE_SIZE,
                                 fields=fields)
 
+    def current(self, kind: str, record_id: str, fields: Sequence[str] = ()
+                ) -> Pulled | None:
+        """The record as Salesmate holds it now (``GET /apis/{kind}/v4/{id}``), or None
+        when Salesmate says it has no such record."""
+        segment = MODULES[kind][0]
+        try:
+            answer = self._call("GET", f"/apis/{segment}/v4/{quote(record_id, safe='')}",
+                                None, label=f"GET /apis/{segment}/v4/{{id}}")
+        except _NoSuchRecord:
+            return None
+        data = answer.get("Data")
+        if not isinstance(data, dict):
+            raise CrmUnreachableError(f"Salesmate's answer for {kind} {record_id} has no "
+                                      "Data object; nothing more was changed")
+        found = _parse(kind, data, fields)
+        if found.id != record_id:
+            raise CrmUnreachableError(f"Salesmate answered for {kind} {found.id} when asked "
+                                      f"for {kind} {record_id}; nothing more was changed")
+        return found
+
     def update(self, kind: str, record_id: str, echo: dict[str, Any],
                values: dict[str, str]) -> None:
+        """``echo``: the required fields as Salesmate holds them now (from ``current``,
+        read just before), sent back unchanged because Salesmate requires them."""
         segment = MODULES[kind][0]
         body: dict[str, Any] = {
             k: int(v) if k in ("owner", "primaryContact") and str(v).isdigit() else v
-            for k, v in echo.items() if v not in (None, "")}
+            for k, v in echo.items() if k in ECHO[kind] and v not in (None, "")}
         body.update(values)
-        self._call("PUT", f"/apis/{segment}/v4/{record_id}", body,
+        self._call("PUT", f"/apis/{segment}/v4/{quote(record_id, safe='')}", body,
                    label=f"PUT /apis/{segment}/v4/{{id}}")
 
     # -- reading ----------------------------------------------------------------------
@@ -139,26 +178,33 @@ class SalesmateSource:
             raise CrmUnreachableError("Salesmate's search answer has no Data.data list; "
                                       "nothing was changed")
         total = _whole(data.get("totalRows"))
-        records = [_parse(kind, row, fields) for row in data["data"]]
-        return Page(records, total if total is not None else offset + len(records))
+        if total is None or total > MAX_RECORDS:
+            raise CrmUnreachableError(
+                f"Salesmate's search answer gives no usable count of {kind}s (totalRows "
+                f"{_printable(repr(data.get('totalRows')))[:40]}); nothing was changed")
+        if len(data["data"]) > rows:
+            raise CrmUnreachableError(
+                f"Salesmate sent {len(data['data'])} {kind}s when asked for at most {rows}; "
+                "nothing was changed")
+        return Page([_parse(kind, row, fields) for row in data["data"]], total)
 
     # -- HTTP -------------------------------------------------------------------------
-    def _call(self, method: str, path_and_query: str, body: dict[str, Any],
+    def _call(self, method: str, path_and_query: str, body: dict[str, Any] | None,
               *, label: str) -> dict[str, Any]:
         headers = {"accessToken": self._token, "x-linkname": host_for(self.account),
-                   "Content-Type": "application/json", "Accept": "application/json"}
-        payload = json.dumps(body).encode("utf-8")
+                   "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        payload = None if body is None else json.dumps(body).encode("utf-8")
         waited, limited, failed, timeouts = 0.0, 0, 0, 0
         while True:
             self.calls[label] += 1
             try:
-                response = self._pool.request(method, self._base + path_and_query,
-                                              body=payload, headers=headers,
-                                              preload_content=True, redirect=False)
+                response = self._request(method, path_and_query, payload, headers)
             except transport_errors() as exc:
                 if "NameResolution" in type(exc).__name__ or "gaierror" in repr(exc):
                     raise CrmRefusedError(
-                        f"there is no Salesmate account at {host_for(self.account)}: check "
+                        f"there is no Salesmate account at {self._where}: check "
                         "the linkname (the NAME in https://NAME.salesmate.io)") from None
                 timeouts += 1
                 if timeouts >= (2 if is_timeout(exc) else 3):
@@ -188,19 +234,106 @@ class SalesmateSource:
                         "try again later")
                 self._policy.pause(failed)
                 continue
-            return _answer(status, response.data, self.account,
+            return _answer(status, response.data, self._where,
                            record_call=method != "POST")
 
+    def _request(self, method: str, path_and_query: str, payload: bytes | None,
+                 headers: dict[str, str]) -> Any:
+        """One HTTP exchange, cut off when its whole answer has not arrived by the
+        call's deadline."""
+        expired = threading.Event()
 
-def _answer(status: int, raw: bytes, linkname: str, *, record_call: bool) -> dict[str, Any]:
+        def expire() -> None:
+            expired.set()
+            self._sockets.cut()
+
+        timer = threading.Timer(self.call_deadline, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            return self._pool.request(method, self._base + path_and_query, body=payload,
+                                      headers=headers, preload_content=True,
+                                      redirect=False)
+        except transport_errors():
+            if expired.is_set():
+                raise CrmUnreachableError(
+                    f"Salesmate's answer did not arrive within {self.call_deadline:g} s "
+                    "(connect_timeout + read_timeout); nothing more was changed; try again "
+                    "later") from None
+            raise
+        finally:
+            timer.cancel()
+
+
+def where(linkname: str, base_url: str | None) -> str:
+    """The server a message names: the account's own host, or the Salesmate-compatible
+    server ``--salesmate-url`` points at."""
+    if not base_url:
+        return host_for(linkname)
+    parts = urlsplit(base_url)
+    return f"{parts.netloc or base_url} (linkname {linkname})"[:200]
+
+
+class _Sockets:
+    """The sockets a source has opened, so that a call past its deadline can be cut
+    off from another thread (urllib3's read timeout is per socket read)."""
+
+    def __init__(self) -> None:
+        self._open: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def add(self, sock: socket.socket | None) -> None:
+        if sock is not None:
+            with self._lock:
+                self._open.add(sock)
+
+    def cut(self) -> None:
+        with self._lock:
+            held = list(self._open)
+        for sock in held:
+            with contextlib.suppress(OSError):  # already closed: nothing to cut
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _pool_manager(timeouts: tuple[float, float], sockets: _Sockets) -> Any:
+    """The shared pool manager, whose connections report their sockets to ``sockets``."""
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Plain(HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            sockets.add(self.sock)
+
+    class Secure(HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            sockets.add(self.sock)
+
+    class PlainPool(HTTPConnectionPool):
+        ConnectionCls = Plain
+
+    class SecurePool(HTTPSConnectionPool):
+        ConnectionCls = Secure
+
+    manager = pool_manager(maxsize=1, timeout=timeouts)
+    manager.pool_classes_by_scheme = {"http": PlainPool, "https": SecurePool}
+    return manager
+
+
+class _NoSuchRecord(CrmRecordRefusedError):
+    """Salesmate's ObjectNotFound: the record is not (or no longer) there."""
+
+
+def _answer(status: int, raw: bytes, host: str, *, record_call: bool) -> dict[str, Any]:
     """The JSON of a successful answer; otherwise the error that says whose problem it
     is: the credentials or the account (exit 8, the command stops), one record (exit 8,
-    a push goes on with the others), or Salesmate itself (exit 9)."""
+    a push goes on with the others), or Salesmate itself (exit 9). ``host`` names the
+    server that answered."""
     try:
         data = json.loads(raw.decode("utf-8")) if raw else {}
     except (ValueError, UnicodeDecodeError):
         data = None
-    host = host_for(linkname)
     if status in (401, 403):
         raise CrmRefusedError(
             f"Salesmate refused the access token for {host} (HTTP {status}): check the token "
@@ -226,7 +359,7 @@ def _answer(status: int, raw: bytes, linkname: str, *, record_call: bool) -> dic
             f"Salesmate refused the access token or linkname for {host} ({message or name}): "
             "check both and run `xerolink crm connect salesmate` again")
     if name == "ObjectNotFound":
-        raise CrmRecordRefusedError(f"Salesmate has no such record ({message or name})")
+        raise _NoSuchRecord(f"Salesmate has no such record ({message or name})")
     raise CrmRecordRefusedError(
         f"Salesmate refused the request (HTTP {status}{', ' + name if name else ''}): "
         f"{message or 'no reason given'}")
@@ -244,11 +377,15 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _whole(value: Any) -> int | None:
+    """A count: a whole number of 0 or more (``600``, ``"600"``, or ``600.0``)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
+        return value if value >= 0 else None
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value.is_integer() and value >= 0 \
+            else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 16:
         return int(value)
     return None
 
@@ -285,16 +422,19 @@ def _ident(value: Any) -> str | None:
 
 def parse_time(value: Any) -> datetime | None:
     """Salesmate's timestamps: ISO 8601 (UTC when no offset is given) or epoch
-    milliseconds."""
+    milliseconds, in UTC; None for anything else, or a time outside 1970-9000
+    (``NaN``, ``1e20``, a negative epoch)."""
     if isinstance(value, bool) or value in (None, ""):
         return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, UTC)
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        if isinstance(value, int | float):
+            parsed = datetime.fromtimestamp(value / 1000, UTC)
+        else:
+            parsed = datetime.fromisoformat(str(value)[:64].replace("Z", "+00:00"))
+            parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if EARLIEST <= parsed < LATEST else None
 
 
 def _parse(kind: str, row: Any, fields: Sequence[str]) -> Pulled:
@@ -302,10 +442,13 @@ def _parse(kind: str, row: Any, fields: Sequence[str]) -> Pulled:
         raise CrmUnreachableError("Salesmate's search answer holds a record that is not an "
                                   "object; nothing was changed")
     record_id = _ident(row.get("id"))
-    modified = parse_time(pick(row, "lastModifiedAt")) or parse_time(pick(row, "createdAt"))
+    stamped = pick(row, "lastModifiedAt")
+    modified = parse_time(stamped if stamped not in (None, "") else pick(row, "createdAt"))
     if record_id is None or modified is None:
-        raise CrmUnreachableError(f"Salesmate's search answer holds a {kind} without an id "
-                                  "or a lastModifiedAt; nothing was changed")
+        raise CrmUnreachableError(
+            f"Salesmate answered a {kind} without a readable id or lastModifiedAt (id "
+            f"{_printable(repr(row.get('id')))[:30]}, lastModifiedAt "
+            f"{_printable(repr(stamped))[:40]}); nothing was changed")
     record: CrmContact | CrmCompany | CrmDeal
     if kind == "contact":
         email = _text(row, "email").lower()
