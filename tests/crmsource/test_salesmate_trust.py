@@ -140,6 +140,7 @@ class Liar:
         self.ignore_offset = False
         self.before_page: Callable[[str, int, int], None] = lambda kind, offset, calls: None
         self.drip = False
+        self.hidden: set[int] = set()  # records search leaves out (and GET still answers)
         self.lock = threading.Lock()
 
     def add(self, i: int, modified: datetime) -> None:
@@ -155,8 +156,8 @@ class Liar:
         rule = body["filterQuery"]["group"]["rules"][0]
         field = rule["field"]["fieldName"].split(".", 1)[1]
         after = datetime.strptime(rule["data"], "%b %d, %Y %I:%M %p").replace(tzinfo=UTC)
-        found = sorted((r for r in self.records[kind].values()
-                        if _time(r[field]) is None or _time(r[field]) > after),
+        found = sorted((r for r in self.records[kind].values() if r["id"] not in self.hidden
+                        and (_time(r[field]) is None or _time(r[field]) > after)),
                        key=lambda r: r["id"] if field == "createdAt"
                        else (str(r["lastModifiedAt"]), r["id"]))
         if self.ignore_offset:
@@ -318,6 +319,23 @@ def test_a_record_deleted_between_pages_never_marks_the_wrong_one_gone(liar, cli
     report = cli.json("crm", "pull", "--full")  # a consistent read: exactly the deleted one
     assert report["contacts"]["gone"] == ["contact:10"]
     assert gone(cli) == ["contact:10"]
+
+
+def test_only_salesmates_own_word_marks_a_record_gone(liar, cli):
+    """Left out of a full read: gone when a read by id says ObjectNotFound or flags
+    it deleted; a record still there fails the pull instead."""
+    state, _ = liar
+    cli.json("crm", "pull")
+    state.hidden = {20}
+    state.records["contact"][20]["isDeleted"] = True
+    del state.records["contact"][21]
+    state.hidden.add(30)  # left out, but still there
+    assert "contact:30" in fails_cleanly(cli, "--full")
+    state.hidden.discard(30)
+    calls = state.calls["get contact"]
+    report = cli.json("crm", "pull", "--full")
+    assert report["contacts"]["gone"] == ["contact:20", "contact:21"]
+    assert state.calls["get contact"] - calls == 2  # one read by id per record missing
 
 
 def test_a_deletion_that_shrinks_the_count_between_pages_is_caught(liar, cli):

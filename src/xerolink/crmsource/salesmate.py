@@ -120,7 +120,8 @@ class SalesmateSource:
     def current(self, kind: str, record_id: str, fields: Sequence[str] = ()
                 ) -> Pulled | None:
         """The record as Salesmate holds it now (``GET /apis/{kind}/v4/{id}``), or None
-        when Salesmate says it has no such record."""
+        when Salesmate says it has no such record (``ObjectNotFound``, or the record
+        flagged deleted); any other failure is raised, never read as "gone"."""
         segment = MODULES[kind][0]
         try:
             answer = self._call("GET", f"/apis/{segment}/v4/{quote(record_id, safe='')}",
@@ -131,6 +132,8 @@ class SalesmateSource:
         if not isinstance(data, dict):
             raise CrmUnreachableError(f"Salesmate's answer for {kind} {record_id} has no "
                                       "Data object; nothing more was changed")
+        if data.get("isDeleted") is True or data.get("deleted") is True:
+            return None  # a record kept after deletion, flagged: as good as gone
         found = _parse(kind, data, fields)
         if found.id != record_id:
             raise CrmUnreachableError(f"Salesmate answered for {kind} {found.id} when asked "
