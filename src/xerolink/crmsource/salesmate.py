@@ -12,27 +12,40 @@ deadline for its whole answer, not only for each socket read.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
-import socket
 import threading
 import time
-import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from xerolink.crmsource.base import Page, Pulled
+from xerolink.crmsource.salesmate_rows import (
+    ECHO,
+    NAME,
+    parse_row,
+    parse_time,
+    pick,
+    printable,
+    retry_after,
+    whole,
+)
+from xerolink.crmsource.salesmate_wire import (
+    NoSuchRecord,
+    Sockets,
+    answer,
+    host_for,
+    pool_with_sockets,
+    where,
+)
 from xerolink.errors import CrmRecordRefusedError, CrmRefusedError, CrmUnreachableError
 from xerolink.redact import register_secret
-from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
-from xerolink.xero.http import RetryPolicy, is_timeout, pool_manager, transport_errors
+from xerolink.xero.http import RetryPolicy, is_timeout, transport_errors
 
-NAME = "salesmate"
+__all__ = ["ECHO", "NAME", "SalesmateSource", "host_for", "parse_time", "pick"]
+
 PAGE_SIZE = 250  # "a maximum of 250 records can be fetched in one request"
 # (path segment, moduleId, moduleName) per kind
 MODULES = {"contact": ("contact", 1, "Contact"), "company": ("company", 5, "Company"),
@@ -47,9 +60,6 @@ FIELDS = {
 # Asked for, though not documented for search: an account that refuses it is asked again
 # without it, and its deals keep only their primary contact.
 UNDOCUMENTED = {"deal": "participants"}
-# What an update must repeat, per kind (the update endpoints' required fields).
-ECHO = {"contact": ("lastName", "owner"), "company": ("name", "owner"),
-        "deal": ("title", "primaryContact", "owner", "pipeline", "status", "stage")}
 # Salesmate's filter dates are written "Jan 01, 1970 05:30 AM", to the minute, in the
 # account's own timezone (which xerolink does not know): callers leave a margin.
 FILTER_DATE = "%b %d, %Y %I:%M %p"
@@ -59,12 +69,6 @@ SERVER_ERROR_ATTEMPTS = 3
 # More records of one kind than this is not a count a small business's CRM gives: the
 # answer is taken as malformed rather than read for hours.
 MAX_RECORDS = 1_000_000
-# Timestamps outside these years are not Salesmate's (it was founded in 2014).
-EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
-
-
-def host_for(linkname: str) -> str:
-    return f"{linkname}.salesmate.io"
 
 
 class SalesmateSource:
@@ -82,8 +86,8 @@ class SalesmateSource:
         self._token = token
         self._base = (base_url or f"https://{host_for(linkname)}").rstrip("/")
         self._where = where(linkname, base_url)
-        self._sockets = _Sockets()
-        self._pool = pool or _pool_manager(timeouts, self._sockets)
+        self._sockets = Sockets()
+        self._pool = pool or pool_with_sockets(timeouts, self._sockets)
         # The whole answer to one call must arrive within this (a server that drips a
         # byte a second never trips a per-read timeout).
         self.call_deadline = timeouts[0] + timeouts[1]
@@ -126,7 +130,7 @@ class SalesmateSource:
         try:
             answer = self._call("GET", f"/apis/{segment}/v4/{quote(record_id, safe='')}",
                                 None, label=f"GET /apis/{segment}/v4/{{id}}")
-        except _NoSuchRecord:
+        except NoSuchRecord:
             return None
         data = answer.get("Data")
         if not isinstance(data, dict):
@@ -134,7 +138,7 @@ class SalesmateSource:
                                       "Data object; nothing more was changed")
         if data.get("isDeleted") is True or data.get("deleted") is True:
             return None  # a record kept after deletion, flagged: as good as gone
-        found = _parse(kind, data, fields)
+        found = parse_row(kind, data, fields)
         if found.id != record_id:
             raise CrmUnreachableError(f"Salesmate answered for {kind} {found.id} when asked "
                                       f"for {kind} {record_id}; nothing more was changed")
@@ -180,16 +184,16 @@ class SalesmateSource:
         if not isinstance(data, dict) or not isinstance(data.get("data"), list):
             raise CrmUnreachableError("Salesmate's search answer has no Data.data list; "
                                       "nothing was changed")
-        total = _whole(data.get("totalRows"))
+        total = whole(data.get("totalRows"))
         if total is None or total > MAX_RECORDS:
             raise CrmUnreachableError(
                 f"Salesmate's search answer gives no usable count of {kind}s (totalRows "
-                f"{_printable(repr(data.get('totalRows')))[:40]}); nothing was changed")
+                f"{printable(repr(data.get('totalRows')))[:40]}); nothing was changed")
         if len(data["data"]) > rows:
             raise CrmUnreachableError(
                 f"Salesmate sent {len(data['data'])} {kind}s when asked for at most {rows}; "
                 "nothing was changed")
-        return Page([_parse(kind, row, fields) for row in data["data"]], total)
+        return Page([parse_row(kind, row, fields) for row in data["data"]], total)
 
     # -- HTTP -------------------------------------------------------------------------
     def _call(self, method: str, path_and_query: str, body: dict[str, Any] | None,
@@ -219,7 +223,7 @@ class SalesmateSource:
             status = response.status
             if status == 429:
                 limited += 1
-                delay = _retry_after(response.headers.get("Retry-After"))
+                delay = retry_after(response.headers.get("Retry-After"))
                 if delay is None:
                     delay = min(16.0, 2.0 ** limited)
                 if limited >= RATE_LIMIT_ATTEMPTS or waited + delay > self._max_wait:
@@ -237,7 +241,7 @@ class SalesmateSource:
                         "try again later")
                 self._policy.pause(failed)
                 continue
-            return _answer(status, response.data, self._where,
+            return answer(status, response.data, self._where,
                            record_call=method != "POST")
 
     def _request(self, method: str, path_and_query: str, payload: bytes | None,
@@ -266,226 +270,3 @@ class SalesmateSource:
             raise
         finally:
             timer.cancel()
-
-
-def where(linkname: str, base_url: str | None) -> str:
-    """The server a message names: the account's own host, or the Salesmate-compatible
-    server ``--salesmate-url`` points at."""
-    if not base_url:
-        return host_for(linkname)
-    parts = urlsplit(base_url)
-    return f"{parts.netloc or base_url} (linkname {linkname})"[:200]
-
-
-class _Sockets:
-    """The sockets a source has opened, so that a call past its deadline can be cut
-    off from another thread (urllib3's read timeout is per socket read)."""
-
-    def __init__(self) -> None:
-        self._open: weakref.WeakSet[socket.socket] = weakref.WeakSet()
-        self._lock = threading.Lock()
-
-    def add(self, sock: socket.socket | None) -> None:
-        if sock is not None:
-            with self._lock:
-                self._open.add(sock)
-
-    def cut(self) -> None:
-        with self._lock:
-            held = list(self._open)
-        for sock in held:
-            with contextlib.suppress(OSError):  # already closed: nothing to cut
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-def _pool_manager(timeouts: tuple[float, float], sockets: _Sockets) -> Any:
-    """The shared pool manager, whose connections report their sockets to ``sockets``."""
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
-    class Plain(HTTPConnection):
-        def connect(self) -> None:
-            super().connect()
-            sockets.add(self.sock)
-
-    class Secure(HTTPSConnection):
-        def connect(self) -> None:
-            super().connect()
-            sockets.add(self.sock)
-
-    class PlainPool(HTTPConnectionPool):
-        ConnectionCls = Plain
-
-    class SecurePool(HTTPSConnectionPool):
-        ConnectionCls = Secure
-
-    manager = pool_manager(maxsize=1, timeout=timeouts)
-    manager.pool_classes_by_scheme = {"http": PlainPool, "https": SecurePool}
-    return manager
-
-
-class _NoSuchRecord(CrmRecordRefusedError):
-    """Salesmate's ObjectNotFound: the record is not (or no longer) there."""
-
-
-def _answer(status: int, raw: bytes, host: str, *, record_call: bool) -> dict[str, Any]:
-    """The JSON of a successful answer; otherwise the error that says whose problem it
-    is: the credentials or the account (exit 8, the command stops), one record (exit 8,
-    a push goes on with the others), or Salesmate itself (exit 9). ``host`` names the
-    server that answered."""
-    try:
-        data = json.loads(raw.decode("utf-8")) if raw else {}
-    except (ValueError, UnicodeDecodeError):
-        data = None
-    if status in (401, 403):
-        raise CrmRefusedError(
-            f"Salesmate refused the access token for {host} (HTTP {status}): check the token "
-            "(Salesmate: My Account > Access Key) and run `xerolink crm connect salesmate` "
-            "again")
-    found = data.get("Error") if isinstance(data, dict) else None
-    error: dict[str, Any] = found if isinstance(found, dict) else {}
-    name = str(error.get("Name") or "")
-    if 300 <= status < 400 or (status == 404 and not (record_call and
-                                                      name == "ObjectNotFound")):
-        raise CrmRefusedError(
-            f"no Salesmate account answers at {host} (HTTP {status}): check the linkname "
-            "(the NAME in https://NAME.salesmate.io)")
-    if not isinstance(data, dict):
-        raise CrmUnreachableError(f"Salesmate answered HTTP {status} with something other "
-                                  "than JSON; nothing more was changed; try again later")
-    if status < 300 and data.get("Status") == "success":
-        return data
-    message = _printable(str(error.get("Message") or data.get("message") or ""))
-    if name.lower().startswith(("unauthor", "authentication", "invalidtoken",
-                                "invalidlinkname", "invalidaccount")):
-        raise CrmRefusedError(
-            f"Salesmate refused the access token or linkname for {host} ({message or name}): "
-            "check both and run `xerolink crm connect salesmate` again")
-    if name == "ObjectNotFound":
-        raise _NoSuchRecord(f"Salesmate has no such record ({message or name})")
-    raise CrmRecordRefusedError(
-        f"Salesmate refused the request (HTTP {status}{', ' + name if name else ''}): "
-        f"{message or 'no reason given'}")
-
-
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else " " for c in text)[:200]
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _whole(value: Any) -> int | None:
-    """A count: a whole number of 0 or more (``600``, ``"600"``, or ``600.0``)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) and value.is_integer() and value >= 0 \
-            else None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 16:
-        return int(value)
-    return None
-
-
-def pick(row: dict[str, Any], dotted: str) -> Any:
-    """A field from a search row, whichever shape it comes in: ``{"company": {"id": 5}}``,
-    ``{"company.id": 5}``, or ``{"company": 5}`` for ``company.id``."""
-    if dotted in row:
-        return row[dotted]
-    head, _, rest = dotted.partition(".")
-    value = row.get(head)
-    if not rest:
-        return value
-    if isinstance(value, dict):
-        return pick(value, rest)
-    return value if rest == "id" and isinstance(value, int | str) else None
-
-
-def _text(row: dict[str, Any], dotted: str) -> str:
-    value = pick(row, dotted)
-    if value is None or isinstance(value, dict | list | bool):
-        return ""
-    return "".join(c for c in str(value).strip() if c.isprintable())[:1000]
-
-
-def _ident(value: Any) -> str | None:
-    if isinstance(value, bool) or value in (None, ""):
-        return None
-    if isinstance(value, dict):
-        return _ident(value.get("id"))
-    text = str(value).strip()
-    return text if text and len(text) <= 128 and text.isprintable() else None
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Salesmate's timestamps: ISO 8601 (UTC when no offset is given) or epoch
-    milliseconds, in UTC; None for anything else, or a time outside 1970-9000
-    (``NaN``, ``1e20``, a negative epoch)."""
-    if isinstance(value, bool) or value in (None, ""):
-        return None
-    try:
-        if isinstance(value, int | float):
-            parsed = datetime.fromtimestamp(value / 1000, UTC)
-        else:
-            parsed = datetime.fromisoformat(str(value)[:64].replace("Z", "+00:00"))
-            parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
-    return parsed if EARLIEST <= parsed < LATEST else None
-
-
-def _parse(kind: str, row: Any, fields: Sequence[str]) -> Pulled:
-    if not isinstance(row, dict):
-        raise CrmUnreachableError("Salesmate's search answer holds a record that is not an "
-                                  "object; nothing was changed")
-    record_id = _ident(row.get("id"))
-    stamped = pick(row, "lastModifiedAt")
-    modified = parse_time(stamped if stamped not in (None, "") else pick(row, "createdAt"))
-    if record_id is None or modified is None:
-        raise CrmUnreachableError(
-            f"Salesmate answered a {kind} without a readable id or lastModifiedAt (id "
-            f"{_printable(repr(row.get('id')))[:30]}, lastModifiedAt "
-            f"{_printable(repr(stamped))[:40]}); nothing was changed")
-    record: CrmContact | CrmCompany | CrmDeal
-    if kind == "contact":
-        email = _text(row, "email").lower()
-        record = CrmContact(id=record_id, first_name=_text(row, "firstName"),
-                            last_name=_text(row, "lastName"),
-                            email=email if "@" in email else "",
-                            phone=_text(row, "phone") or _text(row, "mobile"),
-                            company_id=_ident(pick(row, "company.id")), source=NAME)
-    elif kind == "company":
-        record = CrmCompany(id=record_id, name=_text(row, "name") or f"Company {record_id}",
-                            source=NAME)
-    else:
-        participants = pick(row, "participants")
-        ids = [i for i in (_ident(p) for p in participants)
-               if i] if isinstance(participants, list) else []
-        currency = _text(row, "currency").upper()
-        record = CrmDeal(id=record_id, title=_text(row, "title") or f"Deal {record_id}",
-                         value=_amount(pick(row, "dealValue")),
-                         currency=currency if len(currency) == 3 and currency.isalpha()
-                         else None,
-                         primary_contact_id=_ident(pick(row, "primaryContact.id")),
-                         participant_ids=tuple(dict.fromkeys(ids)), source=NAME)
-    echo = {key: _ident(pick(row, f"{key}.id")) if key in ("owner", "primaryContact")
-            else _text(row, key) for key in ECHO[kind]}
-    values = {f: _text(row, f) for f in fields}
-    return Pulled(kind, record, modified.astimezone(UTC), echo, values)
-
-
-def _amount(value: Any) -> Decimal | None:
-    if value in (None, "") or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and amount >= 0 else None
-

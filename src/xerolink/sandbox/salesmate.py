@@ -259,10 +259,8 @@ class SalesmateSlice:
 
     def _get(self, kind: str, record_id: int) -> Response:
         """``GET /apis/{kind}/v4/{id}``: the whole record, custom fields by API name,
-        related records as objects (``"owner": {"id": 101}``), as the public examples
-        show; ``ObjectNotFound`` for an id it does not have."""
-        record = self.records[kind].get(record_id)
-        if record is None:
+        related records as objects (``"owner": {"id": 101}``); else ObjectNotFound."""
+        if (record := self.records[kind].get(record_id)) is None:
             return _failure(200, "ObjectNotFound", "Object not found", "4005")
         shown = [f"{kind}.{name}" for name in sorted(STANDARD[kind])]
         return _success({**self._row(kind, record, shown), **record["custom"]})
@@ -270,8 +268,7 @@ class SalesmateSlice:
     def edit(self, kind: str, record_id: int, fields: dict[str, Any], now: datetime
              ) -> dict[str, Any] | None:
         """A person's edit in Salesmate's own screens: any standard field, stamped now."""
-        record = self.records[kind].get(record_id)
-        if record is None:
+        if (record := self.records[kind].get(record_id)) is None:
             return None
         for name, value in fields.items():
             if name in STANDARD[kind] - {"id", "createdAt", "lastModifiedAt"}:
@@ -355,10 +352,9 @@ class SalesmateSlice:
                 kind, fields = str(data.get("kind")), data.get("fields")
                 if kind not in self.records or not isinstance(fields, dict):
                     return 400, {"error": "give kind (contact, company, deal), id, fields"}
-                try:
-                    edited = self.edit(kind, int(data.get("id", 0)), fields, now)
-                except (TypeError, ValueError):
-                    edited = None
+                record_id = str(data.get("id", ""))
+                edited = self.edit(kind, int(record_id), fields, now) \
+                    if record_id.isdigit() else None
                 return (404, {"error": "no such record"}) if edited is None else (200, edited)
             found = re.fullmatch(r"records/(contact|company|deal)/(\d+)", rest)
             if found and method == "GET":
