@@ -27,7 +27,11 @@ def where(linkname: str, base_url: str | None) -> str:
     if not base_url:
         return host_for(linkname)
     parts = urlsplit(base_url)
-    return f"{parts.netloc or base_url} (linkname {linkname})"[:200]
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.hostname or 'the server given'}{port} (linkname {linkname})"[:200]
 
 
 class Sockets:
