@@ -21,6 +21,7 @@ import io
 import os
 import re
 import shlex
+import shutil
 import signal
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from support import connect_profile, control, running_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 SHELLS = ("sh", "bash", "console", "shell")
+NOT_SHELLS = ("", "json", "python")  # "": output, or a synopsis; never `$ ` lines
 NOT_RUN = re.compile(r"^<!-- not run: (\S.*?) -->$")
 PROGRAMS = ("xerolink", ".venv/bin/xerolink")
 ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
@@ -125,6 +127,7 @@ class Shell:
         self.sandbox: Any = None
         self.shown_port: str | None = None
         self.kept_sandboxes: list[int] = []
+        self.kept_homes: list[Path] = []
         self.opened: list[str] = []
 
     # -- the machine ----------------------------------------------------------------
@@ -158,6 +161,8 @@ class Shell:
         for pid in self.kept_sandboxes:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+        for home in self.kept_homes:
+            shutil.rmtree(home, ignore_errors=True)
         if self.sandbox is not None:
             self._sandbox_context.__exit__(None, None, None)
 
@@ -239,6 +244,8 @@ class Shell:
                            f"\n{err}{out}")
         if "--keep" in args and args[:1] == ["demo"]:
             self.kept_sandboxes += [int(pid) for pid in re.findall(r"kill (\d+)", out)]
+            self.kept_homes += [Path(shlex.split(home)[0]) for home in
+                                re.findall(r"^export XEROLINK_HOME=(.+)$", out, re.M)]
         return out + err
 
     @contextmanager
@@ -319,6 +326,9 @@ def test_every_readme_example_runs_in_the_order_written(shell, monkeypatch) -> N
 def test_every_shell_block_is_run_or_says_why_not() -> None:
     blocks = readme_blocks((ROOT / "README.md").read_text())
     for block in blocks:
+        assert block.lang in SHELLS + NOT_SHELLS, (
+            f"README.md line {block.number}: is ```{block.lang} a shell? Add it to SHELLS "
+            "(its examples are run) or NOT_SHELLS in this test")
         if block.lang == "":
             assert not any(line.startswith("$ ") for line in block.lines), (
                 f"README.md line {block.number}: a block of commands needs a language "
@@ -342,3 +352,22 @@ def test_the_python_example_says_what_is_missing_on_an_empty_profile(tmp_path,
         status, out, err = run_python_example(env, monkeypatch)
     assert status == "no CRM contact is linked yet: run `xerolink link --auto` first"
     assert (out, err) == ("", "")
+
+
+def test_the_examples_shell_refuses_what_it_cannot_run(tmp_path, monkeypatch,
+                                                       capsys) -> None:
+    """A line beyond the small shell fails, naming the line; it is never skipped."""
+    text = ("<!-- not run: needs a browser -->\n```sh\n$ xerolink connect\n```\n\n"
+            "```console\n$ xerolink --version\nxerolink 0.0.0\n$ pipx install .\n```\n")
+    blocks = readme_blocks(text)
+    assert [b.skip for b in blocks] == ["needs a browser", None]
+    lines = block_lines(blocks[1])
+    assert [(line.number, line.command, line.output) for line in lines] == [
+        (7, "xerolink --version", ["xerolink 0.0.0"]), (9, "pipx install .", [])]
+    shell = Shell(monkeypatch, capsys, tmp_path)
+    with pytest.raises(AssertionError, match="line 9: the examples test cannot run"):
+        shell.run_line(lines[1])
+    with pytest.raises(AssertionError, match=re.escape("shows `xerolink 0.0.0`")):
+        check_output(lines[0], shell.run_line(lines[0]), None)
+    with pytest.raises(AssertionError, match="exited 2"):
+        shell.run_line(Line(12, "xerolink summary contact:c1 --no-such-option"))
