@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from xerolink.clock import Clock, clock_from_env
 from xerolink.config import Config
 from xerolink.profile import Profile, current_user, resolve_profile
+from xerolink.redact import Secret, SecretField
 
 if TYPE_CHECKING:
     from xerolink.services import connection as connection_service
@@ -45,11 +46,38 @@ class CallReport:
         return sum(self.calls.values())
 
 
-@dataclass
+class Environment(Mapping[str, str]):
+    """The environment a profile reads, as a live view whose repr names no value."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: Mapping[str, str]) -> None:
+        self._source = Secret(source)
+
+    @classmethod
+    def of(cls, source: Mapping[str, str]) -> Environment:
+        return source if isinstance(source, Environment) else cls(source)
+
+    def __getitem__(self, key: str) -> str:
+        return self._source.reveal()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source.reveal())
+
+    def __len__(self) -> int:
+        return len(self._source.reveal())
+
+    def __repr__(self) -> str:
+        return f"Environment(<{len(self)} variables>)"
+
+
+@dataclass(repr=False)
 class Wiring:
     """A profile's dependencies, built lazily, closed together."""
 
-    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    # The environment, kept where neither repr nor vars() shows it: it holds
+    # XEROLINK_CLIENT_SECRET, XEROLINK_SALESMATE_TOKEN and whatever else the process has.
+    env: SecretField[Mapping[str, str]] = SecretField(None)  # noqa: RUF009 - a descriptor
     profile_name: str | None = None
     max_wait: float | None = None  # None: the profile's config (max_wait)
     notice: Notice = lambda message: None  # rate-limit waits and other news
@@ -58,6 +86,13 @@ class Wiring:
     clock_override: Clock | None = None
     gateways: list[XeroGateway] = field(default_factory=list)
     _cache: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        given: Mapping[str, str] | None = self.env
+        self.env = Environment.of(os.environ if given is None else given)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(profile={self.profile_name!r})"
 
     def _once(self, key: str, make: Callable[[], T]) -> T:
         if key not in self._cache:

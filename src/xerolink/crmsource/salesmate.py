@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from xerolink.crmsource.base import Page, Pulled
 from xerolink.errors import CrmRecordRefusedError, CrmRefusedError, CrmUnreachableError
-from xerolink.redact import register_secret
+from xerolink.redact import Secret, register_secret
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
 from xerolink.xero.http import RetryPolicy, is_timeout, pool_manager, transport_errors
 
@@ -67,7 +67,7 @@ class SalesmateSource:
                  pool: Any = None, refused_fields: Sequence[str] = ()) -> None:
         register_secret(token)
         self.account = linkname
-        self._token = token
+        self._token = Secret(token)  # no repr or vars() shows it
         self._base = (base_url or f"https://{host_for(linkname)}").rstrip("/")
         self._pool = pool or pool_manager(maxsize=1, timeout=timeouts)
         self._max_wait = max_wait
@@ -145,7 +145,7 @@ class SalesmateSource:
     # -- HTTP -------------------------------------------------------------------------
     def _call(self, method: str, path_and_query: str, body: dict[str, Any],
               *, label: str) -> dict[str, Any]:
-        headers = {"accessToken": self._token, "x-linkname": host_for(self.account),
+        headers = {"accessToken": self._token.reveal(), "x-linkname": host_for(self.account),
                    "Content-Type": "application/json", "Accept": "application/json"}
         payload = json.dumps(body).encode("utf-8")
         waited, limited, failed, timeouts = 0.0, 0, 0, 0
