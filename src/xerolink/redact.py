@@ -2,7 +2,9 @@
 
 Two layers: values registered as secret (a token as soon as it is loaded or
 received) are replaced wherever they appear, and patterns catch the shapes a secret
-takes in HTTP traffic (Bearer headers, token fields in JSON or form bodies).
+takes in HTTP traffic (Bearer headers, token fields in JSON or form bodies). Neither
+blanks the words of a message: a value shorter than any token is never registered,
+and a word such as "token" is followed by a secret only as a key or a field.
 """
 
 from __future__ import annotations
@@ -19,13 +21,22 @@ T = TypeVar("T")
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
+_VALUE = r"[^\"'&\s,}]+"
+_TOKEN_LIKE = rf"[A-Za-z0-9._~+/=-]{{{MIN_SECRET_LENGTH},}}"
+# Names only a token has (a header, a JSON key, a form field): whatever follows is masked.
+_KEY_NAMES = (r"access_?token|refresh_?token|id_token|session_?token|client_?secret|"
+              r"code_?verifier")
+# Names that are also words of a message ("the access token: pipe it to --token-stdin"):
+# masked as a JSON key or a form field, or after a colon only when a token follows.
+_WORDS = r"token|code|password"
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(
-        r"(?i)([\"']?\b(?:access_token|refresh_token|id_token|client_secret|code_verifier|"
-        r"code|token|password)[\"']?\s*[:=]\s*[\"']?)([^\"'&\s,}]+)"
-    ),
+    re.compile(rf"(?i)([\"']?\b(?:{_KEY_NAMES})[\"']?\s*[:=]\s*[\"']?)({_VALUE})"),
+    re.compile(rf"(?i)([\"']\b(?:{_WORDS})[\"']\s*:\s*[\"']?)({_VALUE})"),
+    re.compile(rf"(?i)(\b(?:\w*(?:token|secret|password)|code)\s*=\s*[\"']?)({_VALUE})"),
+    re.compile(rf"(?i)(\b(?:{_WORDS})\s*:\s*[\"']?)({_TOKEN_LIKE})"),
     re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)(basic\s+)?[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?=@)"),  # a URL's password
 ]
 
 
