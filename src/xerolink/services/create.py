@@ -145,8 +145,7 @@ def _line(description: Any, quantity: Any, unit: Any, account: Any, tax: Any,
 
 
 def line_from_mapping(line: Mapping[str, Any], number: int, *, where: str = "") -> Line:
-    """A line written as the JSON file's line objects: description, quantity (default
-    1), unit_amount, and optionally account_code and tax_type."""
+    """A line as the JSON file writes it (see LINE_KEYS; quantity defaults to 1)."""
     extra = sorted(str(key) for key in set(line) - LINE_KEYS)
     if extra:
         raise UsageError(f"{where}line {number} has an unknown key {extra[0][:40]!r} (keys: "
@@ -208,8 +207,7 @@ def from_file(path: Path, kind: str) -> Draft:
 
 
 def draft_from(kind: str, *, lines: Sequence[str | Mapping[str, Any]] | None = None,
-               file: Path | None = None,
-               date_: str | None = None, due_date: str | None = None,
+               file: Path | None = None, date_: str | None = None, due_date: str | None = None,
                expiry_date: str | None = None, title: str | None = None,
                reference: str | None = None, currency: str | None = None) -> Draft:
     """A draft from ``--line`` specs or a JSON file; the other options override the
@@ -219,9 +217,8 @@ def draft_from(kind: str, *, lines: Sequence[str | Mapping[str, Any]] | None = N
     if file:
         draft = from_file(file, kind)
     else:
-        draft = Draft(kind, [line_from_mapping(spec, n) if isinstance(spec, Mapping)
-                             else parse_line(spec, n)
-                             for n, spec in enumerate(lines or [], 1)])
+        draft = Draft(kind, [line_from_mapping(spec, n) if isinstance(spec, Mapping) else
+                             parse_line(spec, n) for n, spec in enumerate(lines or [], 1)])
     for name, value in (("date", date_), ("due_date", due_date),
                         ("expiry_date", expiry_date)):
         if value:
