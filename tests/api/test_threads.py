@@ -46,3 +46,14 @@ def test_threads_sharing_one_instance_refresh_and_summarise_at_once(linked) -> N
     # Each refresh counted only its own calls: no other thread's ran in between.
     assert [r.xero_calls for r in refreshed] == [alone] * len(refreshed)
     assert cached.cached and cached.figures == results[0].figures
+
+
+def test_a_progress_callback_may_call_the_same_instance(linked) -> None:
+    """The lock is re-entrant: a call made from a progress callback, on the calling
+    thread, runs at once instead of waiting for itself."""
+    seen: list[int] = []
+    with xerolink.open() as xl:
+        done = _together(lambda _: xl.refresh_all(
+            force=True, progress=lambda *_: seen.append(len(xl.links().rows))), count=1)
+    assert type(done[0]).__name__ == "Refreshed", done
+    assert seen and all(count >= 1 for count in seen)
