@@ -109,9 +109,9 @@ class Wiring:
     gateways: list[XeroGateway] = field(default_factory=list)
     _cache: dict[str, Any] = field(default_factory=dict)
     # One call at a time per instance: threads sharing it queue here (see one_at_a_time).
-    _lock: threading.RLock = field(default_factory=threading.RLock)
-    _making: threading.RLock = field(default_factory=threading.RLock)  # for _once
-    _closed: bool = False
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
+    _making: threading.RLock = field(default_factory=threading.RLock, init=False)  # _once
+    _closed: bool = field(default=False, init=False)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every public method of the API's classes checks its arguments and is a call
