@@ -56,6 +56,26 @@ def _deal(text: str) -> Ref:
     return ref
 
 
+def _lines(lines: Lines) -> list[str | Mapping[str, Any]]:
+    """A document's lines: a list of ``"description;quantity;unit"`` texts or dicts."""
+    if isinstance(lines, str | bytes | Mapping) or not isinstance(lines, Sequence):
+        raise UsageError("lines must be a list of lines (text or dicts), not "
+                         f"{type(lines).__name__}")
+    for number, line in enumerate(lines, 1):
+        if not isinstance(line, str | Mapping):
+            raise UsageError(f"line {number} must be text or a dict, not {type(line).__name__}")
+    return list(lines)
+
+
+def _dates_as_text(fields: dict[str, str | date | None]) -> dict[str, str | None]:
+    """A document's fields, with a ``date`` given for a date written as ISO text."""
+    for name in ("title", "reference", "currency", "deal"):
+        if isinstance(fields.get(name), date):
+            raise UsageError(f"{name} must be text (str), not a date")
+    return {name: value.isoformat() if isinstance(value, date) else value
+            for name, value in fields.items()}
+
+
 class Xerolink(CrmSourceApi):
     """One profile's xerolink. Use it as a context manager, or call ``close()``; a
     closed one refuses every call (UsageError).
@@ -158,19 +178,8 @@ class Xerolink(CrmSourceApi):
         unknown = sorted(set(fields) - set(known))
         if unknown:
             raise UsageError(f"unknown field {unknown[0]!r} (fields: {', '.join(known)})")
-        if isinstance(lines, str | bytes | Mapping) or not isinstance(lines, Sequence):
-            raise UsageError("lines must be a list of lines (text or dicts), not "
-                             f"{type(lines).__name__}")
-        for number, line in enumerate(lines, 1):
-            if not isinstance(line, str | Mapping):
-                raise UsageError(f"line {number} must be text or a dict, not "
-                                 f"{type(line).__name__}")
-        text = {name: value.isoformat() if isinstance(value, date) else value
-                for name, value in fields.items()}
-        for name in ("title", "reference", "currency", "deal"):
-            if isinstance(fields.get(name), date):
-                raise UsageError(f"{name} must be text (str), not a date")
-        draft = draft_from(kind, lines=list(lines), date_=text.get("date"),
+        text = _dates_as_text(fields)
+        draft = draft_from(kind, lines=_lines(lines), date_=text.get("date"),
                            due_date=text.get("due_date"),
                            expiry_date=text.get("expiry_date"), title=text.get("title"),
                            reference=text.get("reference"), currency=text.get("currency"))
