@@ -41,7 +41,7 @@ from xerolink.crmsource.salesmate_wire import (
     where,
 )
 from xerolink.errors import CrmRecordRefusedError, CrmRefusedError, CrmUnreachableError
-from xerolink.redact import register_secret
+from xerolink.redact import Secret, register_secret
 from xerolink.xero.http import RetryPolicy, is_timeout, transport_errors
 
 __all__ = ["ECHO", "NAME", "SalesmateSource", "host_for", "parse_time", "pick"]
@@ -83,7 +83,7 @@ class SalesmateSource:
                  pool: Any = None, refused_fields: Sequence[str] = ()) -> None:
         register_secret(token)
         self.account = linkname
-        self._token = token
+        self._token = Secret(token)  # no repr or vars() shows it
         self._base = (base_url or f"https://{host_for(linkname)}").rstrip("/")
         self._where = where(linkname, base_url)
         self._sockets = Sockets()
@@ -198,7 +198,7 @@ class SalesmateSource:
     # -- HTTP -------------------------------------------------------------------------
     def _call(self, method: str, path_and_query: str, body: dict[str, Any] | None,
               *, label: str) -> dict[str, Any]:
-        headers = {"accessToken": self._token, "x-linkname": host_for(self.account),
+        headers = {"accessToken": self._token.reveal(), "x-linkname": host_for(self.account),
                    "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
