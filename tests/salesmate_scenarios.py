@@ -53,6 +53,21 @@ def update_contact(ctx: Ctx) -> Any:
     return first.id
 
 
+def push_one_contact(ctx: Ctx) -> Any:
+    """What ``crm push`` does per record: read it by id, then update it, repeating the
+    required fields it holds at that moment."""
+    source = ctx.source(ctx.token)
+    first = source.changed("contact", None, 0).records[0]
+    now = source.current("contact", first.id, ["textCustomField1"])
+    source.update("contact", first.id, now.echo, {"textCustomField1": "Pushed Ltd"})
+    return now
+
+
+def read_a_deleted_contact(ctx: Ctx) -> Any:
+    """A record Salesmate does not have, read by id: the only evidence of "gone"."""
+    return ctx.source(ctx.token).current("contact", "987654321")
+
+
 def wrong_token(ctx: Ctx) -> Any:
     return ctx.source("not-the-token").count("contact")
 
@@ -66,5 +81,5 @@ def rate_limited_then_ok(ctx: Ctx) -> Any:
 
 SCENARIOS: dict[str, Callable[[Ctx], Any]] = {f.__name__: f for f in (
     search_contacts, search_companies, search_deals_changed, count_contacts, update_contact,
-    wrong_token, rate_limited_then_ok)}
+    push_one_contact, read_a_deleted_contact, wrong_token, rate_limited_then_ok)}
 SANDBOX_ONLY = {"rate_limited_then_ok"}

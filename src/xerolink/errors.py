@@ -100,6 +100,11 @@ class StoreDamagedError(XerolinkError):
 
 class StoreUnreachableError(XerolinkError):
     """The team database could not be reached or would not let this user in: the
-    network, a missing role, a refused password or permission."""
+    network, a missing role, a refused password or permission. ``fix`` is what to do
+    about it (doctor shows it as the remedy)."""
 
     exit_code = ExitCode.STORE_UNREACHABLE
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        super().__init__(f"{problem}; {fix}" if fix else problem)
+        self.problem, self.fix = problem, fix

@@ -20,7 +20,7 @@ from xerolink.clock import Clock, SystemClock
 from xerolink.errors import NotConnectedError
 from xerolink.fileutil import atomic_write
 from xerolink.profile import Profile
-from xerolink.redact import register_secret
+from xerolink.redact import SecretField, register_secret
 
 if TYPE_CHECKING:
     from xerolink.store import Store
@@ -28,19 +28,27 @@ if TYPE_CHECKING:
 SERVICE = "xerolink"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TokenSet:
-    """What it takes to call Xero for one organisation."""
+    """What it takes to call Xero for one organisation. The tokens and the client
+    secret read as text but are held as ``Secret``s: no repr or ``vars()`` shows them."""
 
     kind: str  # "pkce" or "custom"
     client_id: str
-    access_token: str
-    expires_at: datetime  # when the access token stops working (UTC)
+    access_token: SecretField[str] = SecretField()  # noqa: RUF009 - a descriptor
+    # When the access token stops working (UTC). mypy takes the SecretField above for a
+    # default; it is required (its __get__ says so to dataclass).
+    expires_at: datetime  # type: ignore[misc]
     lifetime: float = 1800.0  # seconds the access token was issued for
-    refresh_token: str | None = None
+    refresh_token: SecretField[str | None] = SecretField(None)  # noqa: RUF009
     refresh_issued_at: datetime | None = None  # refresh tokens die 60 days after issue
-    client_secret: str | None = None  # Custom Connections re-authenticate with it
+    # Custom Connections re-authenticate with it.
+    client_secret: SecretField[str | None] = SecretField(None)  # noqa: RUF009
     scope: str = ""
+
+    def __repr__(self) -> str:
+        return (f"TokenSet(kind={self.kind!r}, client_id={self.client_id!r}, "
+                f"expires_at={self.expires_at!r}, scope={self.scope!r})")
 
     def expires_within(self, seconds: float, now: datetime) -> bool:
         return self.expires_at - timedelta(seconds=seconds) <= now

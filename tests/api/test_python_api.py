@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 import xerolink
-from support import crm_csv_from_sandbox
 from xerolink.clock import FixedClock
 from xerolink.errors import ExitCode, NotFoundError, UsageError, XerolinkError
 
@@ -27,16 +26,6 @@ def _readme_example() -> str:
     match = re.search(r"```python\n(.*?)```", section, re.S)
     assert match, "the README's Python API section has a python example"
     return match.group(1)
-
-
-@pytest.fixture
-def linked(connected, sandbox, home, tmp_path) -> str:
-    crm_csv_from_sandbox(sandbox, tmp_path / "crm.csv", limit=30)
-    with xerolink.open() as xl:
-        xl.crm_import(tmp_path / "crm.csv")
-        report = xl.auto_link()
-    assert report.linked, "the sample links by email"
-    return report.linked[0]["crm"]
 
 
 def test_the_readme_example_runs_as_written(linked, capsys) -> None:

@@ -73,6 +73,14 @@ def test_an_incremental_read_of_deals_keeps_their_people() -> None:
                                          "status", "stage"}
 
 
+def test_a_push_reads_the_record_just_before_updating_it() -> None:
+    now, _ = replay("push_one_contact")  # a search, a GET by id, a PUT
+    assert now.id == "1" and set(now.echo) == {"lastName", "owner"} and now.echo["owner"]
+    assert "textCustomField1" in now.fields
+    missing, _ = replay("read_a_deleted_contact")
+    assert missing is None  # ObjectNotFound: the only answer that means "gone"
+
+
 def test_count_and_update() -> None:
     count, _ = replay("count_contacts")
     assert count > 0

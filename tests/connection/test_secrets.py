@@ -56,3 +56,16 @@ def test_no_secret_reaches_output_or_files(env, sandbox) -> None:
             assert secret.encode() not in blob
         for candidate in _TOKENISH.findall(blob):
             assert _s256(candidate) not in challenges, "a PKCE code verifier leaked"
+
+
+def test_a_secret_that_is_a_word_leaves_the_messages_whole(connected, cli, monkeypatch) -> None:
+    """A token that is a word ("pipe", "access") was once masked in every later message:
+    "*** it to --token-stdin"."""
+    monkeypatch.setenv("XEROLINK_SALESMATE_TOKEN", "access")
+    code, _, err = cli("crm", "connect", "salesmate", "--linkname", "demo",
+                       "--salesmate-url", "http://127.0.0.1:9")
+    assert code == 9, err  # nothing answers there: the token was read, and registered
+    monkeypatch.setenv("XEROLINK_SALESMATE_TOKEN", "")
+    code, _, err = cli("crm", "connect", "salesmate", "--linkname", "demo")
+    assert code == 2
+    assert "no Salesmate access token: pipe it to --token-stdin" in err, err

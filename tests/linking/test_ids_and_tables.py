@@ -124,3 +124,21 @@ def test_after_link_auto_the_report_shows_the_way_on(cli, connected, sandbox,
         assert f"xerolink link contact:k7 {twin['ContactID'][:8]}" in out
     assert out.index("contact:k112") < out.index("contact:k1036")
     assert "no email" in out and "no Xero contact has this email" in out
+
+
+def test_deal_attach_names_a_strangers_document_as_it_was_typed(cli, world, sandbox,
+                                                                 connected) -> None:
+    """The README once showed `deal attach deal:d1 INV-00042 ...` with a document of
+    someone else; the refusal answered the number with a GUID."""
+    books = sandbox.sandbox.tenants[connected]
+    people = {row["xero_contact_id"] for row in world if row["crm"] == "contact:1"}
+    invoice = next(i for i in books.invoices.values() if i["Type"] == "ACCREC"
+                   and i["Status"] == "AUTHORISED" and i["ContactID"] not in people)
+    number, guid = invoice["InvoiceNumber"], invoice["InvoiceID"]
+    code, out, err = cli("deal", "attach", "d1", number)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {number} belongs to none of deal:d1's linked people"), err
+    assert guid not in err
+    code, _, err = cli("deal", "attach", "d1", guid[:8])
+    assert code == 2 and err.startswith(f"error: {guid[:8]} ({number}) belongs to none"), err
+    assert cli.json("deal", "docs", "d1") == [], "nothing was attached"

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xerolink.errors import UsageError
-from xerolink.redact import redact, register_secret
+from xerolink.redact import MIN_SECRET_LENGTH, redact, register_secret
 from xerolink.sandbox.where import WhereError, compile_where
 from xerolink.services import summary
 from xerolink.services.create import amount, parse_line
@@ -108,7 +108,8 @@ def test_any_where_clause_compiles_or_is_refused(text) -> None:
 
 
 @SETTINGS
-@given(st.text(min_size=8, max_size=40, alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_"),
+@given(st.text(min_size=MIN_SECRET_LENGTH, max_size=40,
+               alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_"),
        st.text(max_size=40), st.text(max_size=40))
 def test_a_registered_secret_never_survives_redaction(secret, before, after) -> None:
     register_secret(secret)

@@ -8,11 +8,13 @@ the CLI's. References are the CLI's: ``contact:42``, ``company:7``, ``deal:9``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from xerolink.api.crm import CrmSourceApi
+from xerolink.api.wiring import CLOSED
 from xerolink.errors import UsageError
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from xerolink.services.reports import SummaryReport
 
 Progress = Callable[..., None]
+Lines = Sequence[str | Mapping[str, Any]]
 ALL_KINDS = frozenset({"quote", "invoice", "bill"})
 
 
@@ -53,10 +56,38 @@ def _deal(text: str) -> Ref:
     return ref
 
 
+def _lines(lines: Lines) -> list[str | Mapping[str, Any]]:
+    """A document's lines: a list of ``"description;quantity;unit"`` texts or dicts."""
+    if isinstance(lines, str | bytes | Mapping) or not isinstance(lines, Sequence):
+        raise UsageError("lines must be a list of lines (text or dicts), not "
+                         f"{type(lines).__name__}")
+    for number, line in enumerate(lines, 1):
+        if not isinstance(line, str | Mapping):
+            raise UsageError(f"line {number} must be text or a dict, not {type(line).__name__}")
+    return list(lines)
+
+
+def _dates_as_text(fields: dict[str, str | date | None]) -> dict[str, str | None]:
+    """A document's fields, with a ``date`` given for a date written as ISO text."""
+    for name in ("title", "reference", "currency", "deal"):
+        if isinstance(fields.get(name), date):
+            raise UsageError(f"{name} must be text (str), not a date")
+    return {name: value.isoformat() if isinstance(value, date) else value
+            for name, value in fields.items()}
+
+
 class Xerolink(CrmSourceApi):
-    """One profile's xerolink. Use it as a context manager, or call ``close()``."""
+    """One profile's xerolink. Use it as a context manager, or call ``close()``; a
+    closed one refuses every call (UsageError).
+
+    Safe to share between threads: its calls are taken one at a time (a lock per
+    instance), so a thread waits while another's call runs. Threads wanting to work in
+    parallel open one each.
+    """
 
     def __enter__(self) -> Xerolink:
+        if self._closed:
+            raise UsageError(CLOSED)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -124,19 +155,22 @@ class Xerolink(CrmSourceApi):
         service.check(draft, today=service.organisation_today(deps), defaults=defaults)
         return service.create(deps, _ref(ref), draft, deal_id=deal_id)
 
-    def create_invoice(self, ref: str, lines: list[str], **fields: str | None) -> Created:
-        """A draft sales invoice from ``"description;quantity;unit_amount[;account[;tax]]"``
-        lines; fields: date, due_date, reference, currency (ISO dates)."""
+    def create_invoice(self, ref: str, lines: Lines, **fields: str | date | None
+                       ) -> Created:
+        """A draft sales invoice. Lines are ``"description;quantity;unit_amount[;account
+        [;tax]]"`` or dicts with the ``--file`` JSON's keys (description, quantity,
+        unit_amount, account_code, tax_type; amounts as str, int or Decimal); fields:
+        date, due_date, reference, currency (dates as ``date`` or ISO text), deal."""
         return self._create("invoice", ref, lines, fields)
 
-    def create_bill(self, ref: str, lines: list[str], **fields: str | None) -> Created:
+    def create_bill(self, ref: str, lines: Lines, **fields: str | date | None) -> Created:
         return self._create("bill", ref, lines, fields)
 
-    def create_quote(self, ref: str, lines: list[str], **fields: str | None) -> Created:
+    def create_quote(self, ref: str, lines: Lines, **fields: str | date | None) -> Created:
         """A quote; fields also take title and expiry_date."""
         return self._create("quote", ref, lines, fields)
 
-    def _create(self, kind: str, ref: str, lines: list[str], fields: dict[str, str | None]
+    def _create(self, kind: str, ref: str, lines: Lines, fields: dict[str, str | date | None]
                 ) -> Created:
         from xerolink.services.create import draft_from
 
@@ -144,11 +178,12 @@ class Xerolink(CrmSourceApi):
         unknown = sorted(set(fields) - set(known))
         if unknown:
             raise UsageError(f"unknown field {unknown[0]!r} (fields: {', '.join(known)})")
-        draft = draft_from(kind, lines=lines, date_=fields.get("date"),
-                           due_date=fields.get("due_date"),
-                           expiry_date=fields.get("expiry_date"), title=fields.get("title"),
-                           reference=fields.get("reference"), currency=fields.get("currency"))
-        return self.create(ref, draft, deal=fields.get("deal"))
+        text = _dates_as_text(fields)
+        draft = draft_from(kind, lines=_lines(lines), date_=text.get("date"),
+                           due_date=text.get("due_date"),
+                           expiry_date=text.get("expiry_date"), title=text.get("title"),
+                           reference=text.get("reference"), currency=text.get("currency"))
+        return self.create(ref, draft, deal=text.get("deal"))
 
     # -- deals ---------------------------------------------------------------------
     def deal_suggest(self, deal: str, *, refresh: bool = False) -> DealSuggestions:
@@ -240,22 +275,31 @@ class Xerolink(CrmSourceApi):
 
         return link_rows(self.store, require_viewer(self.store, self.user).tenant_id)
 
-    def contact_preview(self, ref: str, **fields: str | None) -> NewContact:
-        """What ``create_contact`` would send: the CRM record, overridden by fields
-        (name, first_name, last_name, email, phone), checked."""
+    def contact_preview(self, ref: str, *, name: str | None = None,
+                        first_name: str | None = None, last_name: str | None = None,
+                        email: str | None = None, phone: str | None = None) -> NewContact:
+        """What ``create_contact`` would send: the CRM record, overridden by the fields
+        given, checked."""
         from xerolink.services import linking
 
-        return linking.prepare_contact(self.store, _ref(ref), **fields)[1]
+        return linking.prepare_contact(self.store, _ref(ref), name=name,
+                                       first_name=first_name, last_name=last_name,
+                                       email=email, phone=phone)[1]
 
-    def create_contact(self, ref: str, *, replace: bool = False, **fields: str | None
+    def create_contact(self, ref: str, *, replace: bool = False, name: str | None = None,
+                       first_name: str | None = None, last_name: str | None = None,
+                       email: str | None = None, phone: str | None = None
                        ) -> ContactCreated:
-        """Create the Xero contact from the CRM record and link it."""
+        """Create the Xero contact from the CRM record (overridden by the fields given)
+        and link it."""
         from xerolink.services import linking
         from xerolink.services.outcomes import ContactCreated
 
         target = _ref(ref)
         deps = self.deps()
-        contact, new = linking.prepare_contact(deps.store, target, **fields)
+        contact, new = linking.prepare_contact(deps.store, target, name=name,
+                                               first_name=first_name, last_name=last_name,
+                                               email=email, phone=phone)
         result = linking.create_contact(deps, contact, new, replace=replace)
         return ContactCreated(str(target), result.link, new.as_xero(),
                               deps.connection.tenant_name)

@@ -7,9 +7,12 @@ the HTTP stack, and ``xerolink --help`` never opens a database.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from xerolink.clock import Clock, clock_from_env
 from xerolink.config import Config
 from xerolink.profile import Profile, current_user, resolve_profile
+from xerolink.redact import Secret, SecretField
 
 if TYPE_CHECKING:
     from xerolink.services import connection as connection_service
@@ -30,7 +34,26 @@ if TYPE_CHECKING:
     from xerolink.xero.tokens import TokenManager
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 Notice = Callable[[str], None]
+CLOSED = "this Xerolink is closed; open another with xerolink.open()"
+
+
+def one_at_a_time(method: F) -> F:
+    """A public call of the API: taken under the instance's lock (re-entrant, so calls
+    within a call are free), and refused once the instance is closed."""
+
+    @functools.wraps(method)
+    def call(self: Wiring, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            if self._closed:
+                from xerolink.errors import UsageError
+
+                raise UsageError(CLOSED)
+            return method(self, *args, **kwargs)
+
+    call.one_at_a_time = True  # type: ignore[attr-defined]
+    return call  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -45,11 +68,38 @@ class CallReport:
         return sum(self.calls.values())
 
 
-@dataclass
+class Environment(Mapping[str, str]):
+    """The environment a profile reads, as a live view whose repr names no value."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: Mapping[str, str]) -> None:
+        self._source = Secret(source)
+
+    @classmethod
+    def of(cls, source: Mapping[str, str]) -> Environment:
+        return source if isinstance(source, Environment) else cls(source)
+
+    def __getitem__(self, key: str) -> str:
+        return self._source.reveal()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source.reveal())
+
+    def __len__(self) -> int:
+        return len(self._source.reveal())
+
+    def __repr__(self) -> str:
+        return f"Environment(<{len(self)} variables>)"
+
+
+@dataclass(repr=False)
 class Wiring:
     """A profile's dependencies, built lazily, closed together."""
 
-    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    # The environment, kept where neither repr nor vars() shows it: it holds
+    # XEROLINK_CLIENT_SECRET, XEROLINK_SALESMATE_TOKEN and whatever else the process has.
+    env: SecretField[Mapping[str, str]] = SecretField(None)  # noqa: RUF009 - a descriptor
     profile_name: str | None = None
     max_wait: float | None = None  # None: the profile's config (max_wait)
     notice: Notice = lambda message: None  # rate-limit waits and other news
@@ -58,12 +108,39 @@ class Wiring:
     clock_override: Clock | None = None
     gateways: list[XeroGateway] = field(default_factory=list)
     _cache: dict[str, Any] = field(default_factory=dict)
+    # One call at a time per instance: threads sharing it queue here (see one_at_a_time).
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
+    _making: threading.RLock = field(default_factory=threading.RLock, init=False)  # _once
+    _closed: bool = field(default=False, init=False)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every public method of the API's classes checks its arguments and is a call
+        taken one at a time."""
+        from xerolink.api.arguments import checked
+
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if (not name.startswith("_") and inspect.isfunction(value)
+                    and not getattr(value, "one_at_a_time", False)):
+                setattr(cls, name, one_at_a_time(checked(value)))
+
+    def __post_init__(self) -> None:
+        given: Mapping[str, str] | None = self.env
+        self.env = Environment.of(os.environ if given is None else given)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(profile={self.profile_name!r})"
 
     def _once(self, key: str, make: Callable[[], T]) -> T:
-        if key not in self._cache:
-            self._cache[key] = make()
-        value: T = self._cache[key]
-        return value
+        with self._making:  # the worker threads of one call may ask at the same time
+            if key not in self._cache:
+                if self._closed:  # e.g. ``xl.store`` after close(): not opened again
+                    from xerolink.errors import UsageError
+
+                    raise UsageError(CLOSED)
+                self._cache[key] = make()
+            value: T = self._cache[key]
+            return value
 
     @property
     def profile(self) -> Profile:
@@ -199,10 +276,12 @@ class Wiring:
         """The Xero calls made so far through this session's gateways."""
         calls: dict[str, int] = {}
         retries = 0
-        for gateway in self.gateways:
-            for label, count in gateway.log.calls.items():
+        for gateway in list(self.gateways):
+            with gateway.log.lock:  # a call under way in another thread may be counting
+                counted, retried = dict(gateway.log.calls), gateway.log.retries
+            for label, count in counted.items():
                 calls[label] = calls.get(label, 0) + count
-            retries += gateway.log.retries
+            retries += retried
         return CallReport(calls, retries)
 
     def _remember_limits(self) -> None:
@@ -215,6 +294,15 @@ class Wiring:
             self.store.record_rate_limits(tenant, json.dumps(limits))
 
     def close(self) -> None:
+        """Close the store; later calls are refused (UsageError). Closing again is a
+        no-op; a call under way in another thread finishes first."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._close()
+
+    def _close(self) -> None:
         try:
             if self.gateways:
                 self._remember_limits()

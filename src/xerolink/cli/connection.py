@@ -209,9 +209,12 @@ def remove(rt: Runtime) -> None:
         rt.out.notice(f"warning: {report.warning}")
 
     def human() -> None:
+        from xerolink.render import plural
+
         rt.out.line(f"Xero connection removed: {report.tenant_name}")
-        rt.out.line(f"Kept for a later reconnect: {report.kept['links']} links, "
-                    f"{report.kept['deal_documents']} deal documents, "
-                    f"{report.kept['access']} access entries")
+        kept = report.kept
+        rt.out.line(f"Kept for a later reconnect: {plural(kept['links'], 'link')}, "
+                    f"{plural(kept['deal_documents'], 'deal document')}, "
+                    f"{plural(kept['access'], 'access entry', 'access entries')}")
 
     rt.out.result(report, human)

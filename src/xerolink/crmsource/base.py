@@ -4,7 +4,8 @@ write Xero's figures back. Salesmate implements it; HubSpot or Pipedrive could.
 A source answers in pages of at most ``page_size`` records. ``changed`` lists records
 modified at or after a time (all of them when the time is None), oldest change first
 for an incremental read and by id for a full one; ``count`` says how many records a
-kind has now; ``update`` writes some fields of one record.
+kind has now; ``current`` reads one record as it is now (what ``update`` must repeat,
+and the only evidence that a record is gone); ``update`` writes some fields of it.
 """
 
 from __future__ import annotations
@@ -59,8 +60,14 @@ class CrmSource(Protocol):
     def count(self, kind: str) -> int:
         """How many records of a kind the source holds now."""
 
+    def current(self, kind: str, record_id: str, fields: Sequence[str] = ()
+                ) -> Pulled | None:
+        """One record as the source holds it now; None when the source says it has no
+        such record."""
+
     def update(self, kind: str, record_id: str, echo: dict[str, Any],
                values: dict[str, str]) -> None:
-        """Write ``values`` into one record, repeating what the source requires."""
+        """Write ``values`` into one record; ``echo`` is what the source requires an
+        update to repeat, as ``current`` read it just before."""
 
     def close(self) -> None: ...

@@ -5,27 +5,47 @@ Every endpoint, field and limit used here, and its source, is in
 ``docs/salesmate-fidelity.md``. Where the public record is thin this module takes the
 stricter reading: it accepts either shape Salesmate might answer in (a nested object or
 a dotted key; ISO 8601 or epoch milliseconds), sends one request at a time, and treats
-any answer it cannot read as a failure rather than as "no records".
+any answer it cannot read as a failure rather than as "no records": a malformed
+count, time or page is Salesmate's fault (exit 9), never a bug. Every call has a
+deadline for its whole answer, not only for each socket read.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from xerolink.crmsource.base import Page, Pulled
+from xerolink.crmsource.salesmate_rows import (
+    ECHO,
+    NAME,
+    parse_row,
+    parse_time,
+    pick,
+    printable,
+    retry_after,
+    whole,
+)
+from xerolink.crmsource.salesmate_wire import (
+    NoSuchRecord,
+    Sockets,
+    answer,
+    host_for,
+    pool_with_sockets,
+    where,
+)
 from xerolink.errors import CrmRecordRefusedError, CrmRefusedError, CrmUnreachableError
-from xerolink.redact import register_secret
-from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
-from xerolink.xero.http import RetryPolicy, is_timeout, pool_manager, transport_errors
+from xerolink.redact import Secret, register_secret
+from xerolink.xero.http import RetryPolicy, is_timeout, transport_errors
 
-NAME = "salesmate"
+__all__ = ["ECHO", "NAME", "SalesmateSource", "host_for", "parse_time", "pick"]
+
 PAGE_SIZE = 250  # "a maximum of 250 records can be fetched in one request"
 # (path segment, moduleId, moduleName) per kind
 MODULES = {"contact": ("contact", 1, "Contact"), "company": ("company", 5, "Company"),
@@ -40,19 +60,15 @@ FIELDS = {
 # Asked for, though not documented for search: an account that refuses it is asked again
 # without it, and its deals keep only their primary contact.
 UNDOCUMENTED = {"deal": "participants"}
-# What an update must repeat, per kind (the update endpoints' required fields).
-ECHO = {"contact": ("lastName", "owner"), "company": ("name", "owner"),
-        "deal": ("title", "primaryContact", "owner", "pipeline", "status", "stage")}
 # Salesmate's filter dates are written "Jan 01, 1970 05:30 AM", to the minute, in the
 # account's own timezone (which xerolink does not know): callers leave a margin.
 FILTER_DATE = "%b %d, %Y %I:%M %p"
 EPOCH_FILTER = "Jan 01, 1970 12:00 AM"
 RATE_LIMIT_ATTEMPTS = 5
 SERVER_ERROR_ATTEMPTS = 3
-
-
-def host_for(linkname: str) -> str:
-    return f"{linkname}.salesmate.io"
+# More records of one kind than this is not a count a small business's CRM gives: the
+# answer is taken as malformed rather than read for hours.
+MAX_RECORDS = 1_000_000
 
 
 class SalesmateSource:
@@ -67,9 +83,14 @@ class SalesmateSource:
                  pool: Any = None, refused_fields: Sequence[str] = ()) -> None:
         register_secret(token)
         self.account = linkname
-        self._token = token
+        self._token = Secret(token)  # no repr or vars() shows it
         self._base = (base_url or f"https://{host_for(linkname)}").rstrip("/")
-        self._pool = pool or pool_manager(maxsize=1, timeout=timeouts)
+        self._where = where(linkname, base_url)
+        self._sockets = Sockets()
+        self._pool = pool or pool_with_sockets(timeouts, self._sockets)
+        # The whole answer to one call must arrive within this (a server that drips a
+        # byte a second never trips a per-read timeout).
+        self.call_deadline = timeouts[0] + timeouts[1]
         self._max_wait = max_wait
         self._sleep = sleep
         self._policy = RetryPolicy(base_delay=1.0, max_delay=16.0, sleep=sleep)
@@ -100,14 +121,39 @@ class SalesmateSource:
             return self._search(kind, since=since, offset=offset, rows=PAGE_SIZE,
                                 fields=fields)
 
+    def current(self, kind: str, record_id: str, fields: Sequence[str] = ()
+                ) -> Pulled | None:
+        """The record as Salesmate holds it now (``GET /apis/{kind}/v4/{id}``), or None
+        when Salesmate says it has no such record (``ObjectNotFound``, or the record
+        flagged deleted); any other failure is raised, never read as "gone"."""
+        segment = MODULES[kind][0]
+        try:
+            answer = self._call("GET", f"/apis/{segment}/v4/{quote(record_id, safe='')}",
+                                None, label=f"GET /apis/{segment}/v4/{{id}}")
+        except NoSuchRecord:
+            return None
+        data = answer.get("Data")
+        if not isinstance(data, dict):
+            raise CrmUnreachableError(f"Salesmate's answer for {kind} {record_id} has no "
+                                      "Data object; nothing more was changed")
+        if data.get("isDeleted") is True or data.get("deleted") is True:
+            return None  # a record kept after deletion, flagged: as good as gone
+        found = parse_row(kind, data, fields)
+        if found.id != record_id:
+            raise CrmUnreachableError(f"Salesmate answered for {kind} {found.id} when asked "
+                                      f"for {kind} {record_id}; nothing more was changed")
+        return found
+
     def update(self, kind: str, record_id: str, echo: dict[str, Any],
                values: dict[str, str]) -> None:
+        """``echo``: the required fields as Salesmate holds them now (from ``current``,
+        read just before), sent back unchanged because Salesmate requires them."""
         segment = MODULES[kind][0]
         body: dict[str, Any] = {
             k: int(v) if k in ("owner", "primaryContact") and str(v).isdigit() else v
-            for k, v in echo.items() if v not in (None, "")}
+            for k, v in echo.items() if k in ECHO[kind] and v not in (None, "")}
         body.update(values)
-        self._call("PUT", f"/apis/{segment}/v4/{record_id}", body,
+        self._call("PUT", f"/apis/{segment}/v4/{quote(record_id, safe='')}", body,
                    label=f"PUT /apis/{segment}/v4/{{id}}")
 
     # -- reading ----------------------------------------------------------------------
@@ -138,27 +184,34 @@ class SalesmateSource:
         if not isinstance(data, dict) or not isinstance(data.get("data"), list):
             raise CrmUnreachableError("Salesmate's search answer has no Data.data list; "
                                       "nothing was changed")
-        total = _whole(data.get("totalRows"))
-        records = [_parse(kind, row, fields) for row in data["data"]]
-        return Page(records, total if total is not None else offset + len(records))
+        total = whole(data.get("totalRows"))
+        if total is None or total > MAX_RECORDS:
+            raise CrmUnreachableError(
+                f"Salesmate's search answer gives no usable count of {kind}s (totalRows "
+                f"{printable(repr(data.get('totalRows')))[:40]}); nothing was changed")
+        if len(data["data"]) > rows:
+            raise CrmUnreachableError(
+                f"Salesmate sent {len(data['data'])} {kind}s when asked for at most {rows}; "
+                "nothing was changed")
+        return Page([parse_row(kind, row, fields) for row in data["data"]], total)
 
     # -- HTTP -------------------------------------------------------------------------
-    def _call(self, method: str, path_and_query: str, body: dict[str, Any],
+    def _call(self, method: str, path_and_query: str, body: dict[str, Any] | None,
               *, label: str) -> dict[str, Any]:
-        headers = {"accessToken": self._token, "x-linkname": host_for(self.account),
-                   "Content-Type": "application/json", "Accept": "application/json"}
-        payload = json.dumps(body).encode("utf-8")
+        headers = {"accessToken": self._token.reveal(), "x-linkname": host_for(self.account),
+                   "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        payload = None if body is None else json.dumps(body).encode("utf-8")
         waited, limited, failed, timeouts = 0.0, 0, 0, 0
         while True:
             self.calls[label] += 1
             try:
-                response = self._pool.request(method, self._base + path_and_query,
-                                              body=payload, headers=headers,
-                                              preload_content=True, redirect=False)
+                response = self._request(method, path_and_query, payload, headers)
             except transport_errors() as exc:
                 if "NameResolution" in type(exc).__name__ or "gaierror" in repr(exc):
                     raise CrmRefusedError(
-                        f"there is no Salesmate account at {host_for(self.account)}: check "
+                        f"there is no Salesmate account at {self._where}: check "
                         "the linkname (the NAME in https://NAME.salesmate.io)") from None
                 timeouts += 1
                 if timeouts >= (2 if is_timeout(exc) else 3):
@@ -170,7 +223,7 @@ class SalesmateSource:
             status = response.status
             if status == 429:
                 limited += 1
-                delay = _retry_after(response.headers.get("Retry-After"))
+                delay = retry_after(response.headers.get("Retry-After"))
                 if delay is None:
                     delay = min(16.0, 2.0 ** limited)
                 if limited >= RATE_LIMIT_ATTEMPTS or waited + delay > self._max_wait:
@@ -188,158 +241,32 @@ class SalesmateSource:
                         "try again later")
                 self._policy.pause(failed)
                 continue
-            return _answer(status, response.data, self.account,
+            return answer(status, response.data, self._where,
                            record_call=method != "POST")
 
+    def _request(self, method: str, path_and_query: str, payload: bytes | None,
+                 headers: dict[str, str]) -> Any:
+        """One HTTP exchange, cut off when its whole answer has not arrived by the
+        call's deadline."""
+        expired = threading.Event()
 
-def _answer(status: int, raw: bytes, linkname: str, *, record_call: bool) -> dict[str, Any]:
-    """The JSON of a successful answer; otherwise the error that says whose problem it
-    is: the credentials or the account (exit 8, the command stops), one record (exit 8,
-    a push goes on with the others), or Salesmate itself (exit 9)."""
-    try:
-        data = json.loads(raw.decode("utf-8")) if raw else {}
-    except (ValueError, UnicodeDecodeError):
-        data = None
-    host = host_for(linkname)
-    if status in (401, 403):
-        raise CrmRefusedError(
-            f"Salesmate refused the access token for {host} (HTTP {status}): check the token "
-            "(Salesmate: My Account > Access Key) and run `xerolink crm connect salesmate` "
-            "again")
-    found = data.get("Error") if isinstance(data, dict) else None
-    error: dict[str, Any] = found if isinstance(found, dict) else {}
-    name = str(error.get("Name") or "")
-    if 300 <= status < 400 or (status == 404 and not (record_call and
-                                                      name == "ObjectNotFound")):
-        raise CrmRefusedError(
-            f"no Salesmate account answers at {host} (HTTP {status}): check the linkname "
-            "(the NAME in https://NAME.salesmate.io)")
-    if not isinstance(data, dict):
-        raise CrmUnreachableError(f"Salesmate answered HTTP {status} with something other "
-                                  "than JSON; nothing more was changed; try again later")
-    if status < 300 and data.get("Status") == "success":
-        return data
-    message = _printable(str(error.get("Message") or data.get("message") or ""))
-    if name.lower().startswith(("unauthor", "authentication", "invalidtoken",
-                                "invalidlinkname", "invalidaccount")):
-        raise CrmRefusedError(
-            f"Salesmate refused the access token or linkname for {host} ({message or name}): "
-            "check both and run `xerolink crm connect salesmate` again")
-    if name == "ObjectNotFound":
-        raise CrmRecordRefusedError(f"Salesmate has no such record ({message or name})")
-    raise CrmRecordRefusedError(
-        f"Salesmate refused the request (HTTP {status}{', ' + name if name else ''}): "
-        f"{message or 'no reason given'}")
+        def expire() -> None:
+            expired.set()
+            self._sockets.cut()
 
-
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else " " for c in text)[:200]
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _whole(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def pick(row: dict[str, Any], dotted: str) -> Any:
-    """A field from a search row, whichever shape it comes in: ``{"company": {"id": 5}}``,
-    ``{"company.id": 5}``, or ``{"company": 5}`` for ``company.id``."""
-    if dotted in row:
-        return row[dotted]
-    head, _, rest = dotted.partition(".")
-    value = row.get(head)
-    if not rest:
-        return value
-    if isinstance(value, dict):
-        return pick(value, rest)
-    return value if rest == "id" and isinstance(value, int | str) else None
-
-
-def _text(row: dict[str, Any], dotted: str) -> str:
-    value = pick(row, dotted)
-    if value is None or isinstance(value, dict | list | bool):
-        return ""
-    return "".join(c for c in str(value).strip() if c.isprintable())[:1000]
-
-
-def _ident(value: Any) -> str | None:
-    if isinstance(value, bool) or value in (None, ""):
-        return None
-    if isinstance(value, dict):
-        return _ident(value.get("id"))
-    text = str(value).strip()
-    return text if text and len(text) <= 128 and text.isprintable() else None
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Salesmate's timestamps: ISO 8601 (UTC when no offset is given) or epoch
-    milliseconds."""
-    if isinstance(value, bool) or value in (None, ""):
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, UTC)
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _parse(kind: str, row: Any, fields: Sequence[str]) -> Pulled:
-    if not isinstance(row, dict):
-        raise CrmUnreachableError("Salesmate's search answer holds a record that is not an "
-                                  "object; nothing was changed")
-    record_id = _ident(row.get("id"))
-    modified = parse_time(pick(row, "lastModifiedAt")) or parse_time(pick(row, "createdAt"))
-    if record_id is None or modified is None:
-        raise CrmUnreachableError(f"Salesmate's search answer holds a {kind} without an id "
-                                  "or a lastModifiedAt; nothing was changed")
-    record: CrmContact | CrmCompany | CrmDeal
-    if kind == "contact":
-        email = _text(row, "email").lower()
-        record = CrmContact(id=record_id, first_name=_text(row, "firstName"),
-                            last_name=_text(row, "lastName"),
-                            email=email if "@" in email else "",
-                            phone=_text(row, "phone") or _text(row, "mobile"),
-                            company_id=_ident(pick(row, "company.id")), source=NAME)
-    elif kind == "company":
-        record = CrmCompany(id=record_id, name=_text(row, "name") or f"Company {record_id}",
-                            source=NAME)
-    else:
-        participants = pick(row, "participants")
-        ids = [i for i in (_ident(p) for p in participants)
-               if i] if isinstance(participants, list) else []
-        currency = _text(row, "currency").upper()
-        record = CrmDeal(id=record_id, title=_text(row, "title") or f"Deal {record_id}",
-                         value=_amount(pick(row, "dealValue")),
-                         currency=currency if len(currency) == 3 and currency.isalpha()
-                         else None,
-                         primary_contact_id=_ident(pick(row, "primaryContact.id")),
-                         participant_ids=tuple(dict.fromkeys(ids)), source=NAME)
-    echo = {key: _ident(pick(row, f"{key}.id")) if key in ("owner", "primaryContact")
-            else _text(row, key) for key in ECHO[kind]}
-    values = {f: _text(row, f) for f in fields}
-    return Pulled(kind, record, modified.astimezone(UTC), echo, values)
-
-
-def _amount(value: Any) -> Decimal | None:
-    if value in (None, "") or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and amount >= 0 else None
-
+        timer = threading.Timer(self.call_deadline, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            return self._pool.request(method, self._base + path_and_query, body=payload,
+                                      headers=headers, preload_content=True,
+                                      redirect=False)
+        except transport_errors():
+            if expired.is_set():
+                raise CrmUnreachableError(
+                    f"Salesmate's answer did not arrive within {self.call_deadline:g} s "
+                    "(connect_timeout + read_timeout); nothing more was changed; try again "
+                    "later") from None
+            raise
+        finally:
+            timer.cancel()

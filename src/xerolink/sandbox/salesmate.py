@@ -161,6 +161,8 @@ class SalesmateSlice:
                 return self._search(kind, query, body)
             if target != "search" and method == "PUT":
                 return self._update(kind, int(target), body, now)
+            if target != "search" and method == "GET":
+                return self._get(kind, int(target))
             if target != "search" and method == "DELETE":
                 if self.records[kind].pop(int(target), None) is None:
                     return _failure(200, "ObjectNotFound", "Object not found", "4005")
@@ -255,6 +257,25 @@ class SalesmateSlice:
                 row[name] = record.get(name)
         return row
 
+    def _get(self, kind: str, record_id: int) -> Response:
+        """``GET /apis/{kind}/v4/{id}``: the whole record, custom fields by API name,
+        related records as objects (``"owner": {"id": 101}``); else ObjectNotFound."""
+        if (record := self.records[kind].get(record_id)) is None:
+            return _failure(200, "ObjectNotFound", "Object not found", "4005")
+        shown = [f"{kind}.{name}" for name in sorted(STANDARD[kind])]
+        return _success({**self._row(kind, record, shown), **record["custom"]})
+
+    def edit(self, kind: str, record_id: int, fields: dict[str, Any], now: datetime
+             ) -> dict[str, Any] | None:
+        """A person's edit in Salesmate's own screens: any standard field, stamped now."""
+        if (record := self.records[kind].get(record_id)) is None:
+            return None
+        for name, value in fields.items():
+            if name in STANDARD[kind] - {"id", "createdAt", "lastModifiedAt"}:
+                record[name] = value
+        record["lastModifiedAt"] = stamp(now)
+        return record
+
     def _update(self, kind: str, record_id: int, body: bytes, now: datetime) -> Response:
         record = self.records[kind].get(record_id)
         if record is None:
@@ -299,8 +320,9 @@ class SalesmateSlice:
                 ) -> tuple[int, Any]:
         """``GET /_sandbox/salesmate``, ``POST .../stats/reset``, ``POST .../faults``
         (``{"status": 429, "count": 3, "retry_after": "1"}``), ``POST .../touch``
-        (``{"kind": "contact", "count": 50}``: edit that many records now), ``GET
-        .../records/{kind}/{id}``."""
+        (``{"kind": "contact", "count": 50}``: edit that many records now), ``POST
+        .../edit`` (``{"kind": "deal", "id": 3, "fields": {"status": "Won"}}``: a
+        person's edit), ``GET .../records/{kind}/{id}``."""
         rest = path.removeprefix("/_sandbox/salesmate").strip("/")
         with self.lock:
             if not rest and method == "GET":
@@ -326,6 +348,14 @@ class SalesmateSlice:
                         record["firstName"] = str(record["firstName"]).rstrip("*") + "*"
                     record["lastModifiedAt"] = stamp(now)
                 return 200, {"touched": [str(i) for i in chosen]}
+            if rest == "edit" and method == "POST":
+                kind, fields = str(data.get("kind")), data.get("fields")
+                if kind not in self.records or not isinstance(fields, dict):
+                    return 400, {"error": "give kind (contact, company, deal), id, fields"}
+                record_id = str(data.get("id", ""))
+                edited = self.edit(kind, int(record_id), fields, now) \
+                    if record_id.isdigit() else None
+                return (404, {"error": "no such record"}) if edited is None else (200, edited)
             found = re.fullmatch(r"records/(contact|company|deal)/(\d+)", rest)
             if found and method == "GET":
                 held = self.records[found.group(1)].get(int(found.group(2)))

@@ -271,6 +271,9 @@ def _bearer(headers: dict[str, str]) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # An answer's headers and body are two writes; with Nagle's algorithm the body waits
+    # for the client's delayed ACK (40 ms on Linux) on every kept-alive call.
+    disable_nagle_algorithm = True
     server_version = "xerolink-sandbox"
     sys_version = ""
 

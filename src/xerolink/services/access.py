@@ -8,6 +8,7 @@ anyone who can write the profile's files or set XEROLINK_USER can get around it.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,7 @@ NOT_CONNECTED = "not connected to Xero; an admin runs `xerolink connect` first"
 def denied(user: str) -> PermissionDeniedError:
     return PermissionDeniedError(
         "you do not have access to Xero details in this profile; ask an admin "
-        f"(xerolink access grant {user})")
+        f"(xerolink access grant {shlex.quote(user)})")
 
 
 def active_connection(store: Store) -> Connection:
@@ -56,7 +57,7 @@ def require_admin(store: Store, user: str) -> Connection:
     if store.role_of(connection.tenant_id, user) != ADMIN:
         raise PermissionDeniedError(
             f"only an admin of {connection.tenant_name} can do this; ask an admin "
-            f"(xerolink access grant {user} --admin)")
+            f"(xerolink access grant {shlex.quote(user)} --admin)")
     return connection
 
 
@@ -67,12 +68,12 @@ def check_may_connect(store: Store, user: str) -> None:
         if store.role_of(connection.tenant_id, user) != ADMIN:
             raise PermissionDeniedError(
                 f"only an admin of {connection.tenant_name} can change the Xero connection; "
-                f"ask an admin (xerolink access grant {user} --admin)")
+                f"ask an admin (xerolink access grant {shlex.quote(user)} --admin)")
         return
     if store.has_any_access_entries() and not store.is_admin_anywhere(user):
         raise PermissionDeniedError(
             "only an admin of this profile can connect Xero; ask an admin "
-            f"(xerolink access grant {user} --admin)")
+            f"(xerolink access grant {shlex.quote(user)} --admin)")
 
 
 def check_may_take_tenant(store: Store, tenant_id: str, tenant_name: str, user: str) -> bool:
@@ -83,7 +84,7 @@ def check_may_take_tenant(store: Store, tenant_id: str, tenant_name: str, user: 
     if store.role_of(tenant_id, user) != ADMIN:
         raise PermissionDeniedError(
             f"{tenant_name} already has admins in this profile and you are not one of "
-            f"them; ask one (xerolink access grant {user} --admin)")
+            f"them; ask one (xerolink access grant {shlex.quote(user)} --admin)")
     return False
 
 
@@ -136,9 +137,11 @@ def list_entries(store: Store, acting_user: str) -> tuple[Connection, list[Acces
 def _clean(users: list[str]) -> list[str]:
     names = []
     for user in users:
+        from xerolink.validation import has_unsafe
+
         name = user.strip()
-        if not name or len(name) > 128 or any(ord(ch) < 32 for ch in name):
-            raise UsageError(f"invalid user name {user!r}")
+        if not name or len(name) > 128 or has_unsafe(name):
+            raise UsageError(f"invalid user name {user[:60]!r}")
         if name not in names:
             names.append(name)
     if not names:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import date as Day  # Draft has a field named date
@@ -143,6 +144,16 @@ def _line(description: Any, quantity: Any, unit: Any, account: Any, tax: Any,
                 _code(tax, f"{label} tax type"))
 
 
+def line_from_mapping(line: Mapping[str, Any], number: int, *, where: str = "") -> Line:
+    """A line as the JSON file writes it (see LINE_KEYS; quantity defaults to 1)."""
+    extra = sorted(str(key) for key in set(line) - LINE_KEYS)
+    if extra:
+        raise UsageError(f"{where}line {number} has an unknown key {extra[0][:40]!r} (keys: "
+                         f"{', '.join(sorted(LINE_KEYS))})")
+    return _line(line.get("description"), line.get("quantity", "1"), line.get("unit_amount"),
+                 line.get("account_code"), line.get("tax_type"), f"line {number}")
+
+
 def _date(value: Any, label: str) -> date | None:
     if value in (None, ""):
         return None
@@ -183,13 +194,7 @@ def from_file(path: Path, kind: str) -> Draft:
     for number, line in enumerate(raw_lines, start=1):
         if not isinstance(line, dict):
             raise UsageError(f"{path}: line {number} must be an object")
-        extra = sorted(set(line) - LINE_KEYS)
-        if extra:
-            raise UsageError(f"{path}: line {number} has an unknown key {extra[0]!r} (keys: "
-                             f"{', '.join(sorted(LINE_KEYS))})")
-        lines.append(_line(line.get("description"), line.get("quantity", "1"),
-                           line.get("unit_amount"), line.get("account_code"),
-                           line.get("tax_type"), f"line {number}"))
+        lines.append(line_from_mapping(line, number, where=f"{path}: "))
     draft = Draft(kind, lines, _date(data.get("date"), "date"),
                   _date(data.get("due_date"), "due_date"),
                   _date(data.get("expiry_date"), "expiry_date"),
@@ -201,8 +206,8 @@ def from_file(path: Path, kind: str) -> Draft:
     return draft
 
 
-def draft_from(kind: str, *, lines: list[str] | None = None, file: Path | None = None,
-               date_: str | None = None, due_date: str | None = None,
+def draft_from(kind: str, *, lines: Sequence[str | Mapping[str, Any]] | None = None,
+               file: Path | None = None, date_: str | None = None, due_date: str | None = None,
                expiry_date: str | None = None, title: str | None = None,
                reference: str | None = None, currency: str | None = None) -> Draft:
     """A draft from ``--line`` specs or a JSON file; the other options override the
@@ -212,7 +217,8 @@ def draft_from(kind: str, *, lines: list[str] | None = None, file: Path | None =
     if file:
         draft = from_file(file, kind)
     else:
-        draft = Draft(kind, [parse_line(spec, n) for n, spec in enumerate(lines or [], 1)])
+        draft = Draft(kind, [line_from_mapping(spec, n) if isinstance(spec, Mapping) else
+                             parse_line(spec, n) for n, spec in enumerate(lines or [], 1)])
     for name, value in (("date", date_), ("due_date", due_date),
                         ("expiry_date", expiry_date)):
         if value:

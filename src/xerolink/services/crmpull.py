@@ -4,18 +4,27 @@ The first pull of a kind reads every record, by id. Later pulls read only what c
 since the newest modification seen (less a margin: Salesmate filters to the minute, in
 the account's timezone, which xerolink does not know), and count the kind once: when
 the count is not what the store plus the new records make, something was deleted at
-the source, and a full read finds what. Records the source no longer has are marked
-gone, never silently kept or dropped. Only records whose modification time (or
-presence) changed are written, and everything a pull learnt is written in one
-transaction: an interrupted pull changes nothing.
+the source, and a full read finds what. A record missing from a full read is marked
+gone only when the source, asked for it by id, says it has no such record; a read
+whose pages do not add up (a short page, a record twice, more records than counted,
+a count that shrinks, a missing record the source still has) fails the pull: exit 9,
+nothing written, nothing marked. Only records whose modification time (or presence)
+changed are written, and everything a pull learnt is written in one transaction: an
+interrupted pull changes nothing.
+
+The server's clock is not trusted either: a modification time later than now never
+moves the watermark. Every pull is bounded in pages (what the first count allows) and
+in wall time (``deadline``).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from xerolink.crmsource.base import KINDS, CrmSource, Pulled
 from xerolink.errors import CrmUnreachableError
@@ -30,6 +39,8 @@ from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
 MARGIN = timedelta(hours=14)
 Progress = Callable[[str, int, int | None], None]  # (kind, done, total)
 PLURALS = {"contact": "contacts", "company": "companies", "deal": "deals"}  # JSON keys
+PULL_DEADLINE = 3600.0  # seconds: a pull still reading after this stops, changing nothing
+MAX_GONE_CHECKS = 200  # records missing from a full read asked for by id, per kind a pull
 
 
 @dataclass
@@ -40,10 +51,13 @@ class KindPulled:
     written: int = 0  # records new or changed, written to the store
     gone: list[str] = field(default_factory=list)  # ids the source no longer has
     calls: int = 0
+    # missing from the read but not yet asked for by id: still live, asked next pull
+    unconfirmed: int = 0
 
     def to_json(self) -> dict[str, object]:
         return {"full": self.full, "read": self.read, "written": self.written,
-                "gone": [f"{self.kind}:{i}" for i in self.gone], "calls": self.calls}
+                "gone": [f"{self.kind}:{i}" for i in self.gone], "calls": self.calls,
+                "gone_unconfirmed": self.unconfirmed}
 
 
 @dataclass
@@ -63,37 +77,57 @@ class PullReport(Result):
                 **{PLURALS[k]: v.to_json() for k, v in self.kinds.items()}}
 
 
+@dataclass(frozen=True)
+class _Deadline:
+    """When a pull must have finished by, on a monotonic clock."""
+
+    at: float
+    seconds: float
+    clock: Callable[[], float]
+
+    def check(self, source: str) -> None:
+        if self.clock() >= self.at:
+            raise CrmUnreachableError(
+                f"the pull from {source} did not finish within {self.seconds:g} s; nothing "
+                "was changed; try again later")
+
+
 def pull(store: Store, source: CrmSource, *, fields: Mapping[str, Sequence[str]],
-         now: datetime, full: bool = False, progress: Progress | None = None) -> PullReport:
+         now: datetime, full: bool = False, progress: Progress | None = None,
+         deadline: float = PULL_DEADLINE, clock: Callable[[], float] = time.monotonic
+         ) -> PullReport:
     """Pull every kind (``full``: every record, whatever the watermarks); writes nothing
-    unless all of them were read."""
+    unless all of them were read, within ``deadline`` seconds."""
     batch = PullBatch(source.name)
     report = PullReport(source.name, source.account, {})
+    stop = _Deadline(clock() + deadline, deadline, clock)
     for kind in KINDS:
         before = sum(source.calls.values())
         report.kinds[kind] = _pull_kind(store, source, kind, tuple(fields.get(kind, ())),
-                                        batch, progress, full=full)
+                                        batch, progress, stop, now=now, full=full)
         report.kinds[kind].calls = sum(source.calls.values()) - before
     store.apply_pull(batch, now)
     return report
 
 
 def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ...],
-               batch: PullBatch, progress: Progress | None, *, full: bool) -> KindPulled:
-    watermark = store.source_watermark(source.name, kind)
+               batch: PullBatch, progress: Progress | None, stop: _Deadline, *,
+               now: datetime, full: bool) -> KindPulled:
+    watermark = _watermark(store.source_watermark(source.name, kind), now)
     known = store.source_records(source.name, kind)
     live = store.live_source_ids(source.name, kind)
-    since = None if watermark is None or full else \
-        datetime.fromisoformat(watermark) - MARGIN
+    since = None if watermark is None or full else watermark - MARGIN
     result = KindPulled(kind, full=since is None)
-    seen = _read(source, kind, since, fields, progress)
+    seen = _read(source, kind, since, fields, progress, stop)
     if since is not None:
         added = sum(1 for i in seen if i not in live)
+        stop.check(source.name)
         if source.count(kind) != len(live) + added:  # deleted (or missed) at the source
             result.full = True
-            seen.update(_read(source, kind, None, fields, progress))
+            seen.update(_read(source, kind, None, fields, progress, stop))
     if result.full:
-        result.gone = sorted(live - seen.keys(), key=natural)
+        result.gone, result.unconfirmed = _confirm_gone(source, kind, live - seen.keys(),
+                                                        stop)
     result.read = len(seen)
     changed = [r for r in seen.values() if _changed(r, known.get(r.id), live, fields)]
     result.written = len(changed)
@@ -112,11 +146,46 @@ def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ..
                                            **r.fields}))
     if result.gone:
         batch.gone[kind] = set(result.gone)
-    times = [r.modified_at for r in seen.values()]
+    # a time later than now (a server's clock, a record stamped 2099) never moves it
+    times = [r.modified_at for r in seen.values() if r.modified_at <= now]
     if watermark is not None:
-        times.append(datetime.fromisoformat(watermark))
+        times.append(watermark)
     batch.watermarks[kind] = max(times).isoformat() if times else None
     return result
+
+
+def _watermark(stored: str | None, now: datetime) -> datetime | None:
+    """The stored watermark; None (read everything) when it is unreadable or later than
+    now, which only a server's bad clock can have put there."""
+    try:
+        mark = datetime.fromisoformat(stored) if stored else None
+    except ValueError:
+        return None
+    if mark is None or mark.tzinfo is None or mark > now:
+        return None
+    return mark
+
+
+def _confirm_gone(source: CrmSource, kind: str, missing: set[str], stop: _Deadline
+                  ) -> tuple[list[str], int]:
+    """Of the live records a full read did not return, those the source, asked by id,
+    says it has no more (at most ``MAX_GONE_CHECKS``; the rest stay live until the
+    next pull asks). One it still has means the read was not whole: the pull fails."""
+    candidates = sorted(missing, key=natural)
+    gone: list[str] = []
+    for record_id in candidates[:MAX_GONE_CHECKS]:
+        stop.check(source.name)
+        if source.current(kind, record_id) is not None:
+            raise CrmUnreachableError(
+                f"{_name(source)}'s list of {PLURALS[kind]} left out {kind}:{record_id}, "
+                "which it still has (records added or deleted while the pages were read "
+                "shift them); nothing was changed or marked gone; try again")
+        gone.append(record_id)
+    return gone, len(candidates) - len(gone)
+
+
+def _name(source: CrmSource) -> str:
+    return source.name.capitalize()
 
 
 def _changed(record: Pulled, known: SourceRecord | None, live: set[str],
@@ -129,26 +198,40 @@ def _changed(record: Pulled, known: SourceRecord | None, live: set[str],
 
 
 def _read(source: CrmSource, kind: str, since: datetime | None, fields: tuple[str, ...],
-          progress: Progress | None) -> dict[str, Pulled]:
-    """Every page of a query, bounded: the first page's total says how many pages
-    there are, and a source that keeps answering past it is an error."""
+          progress: Progress | None, stop: _Deadline) -> dict[str, Pulled]:
+    """Every page of a query, checked as it comes: full pages until the count is
+    reached, each record once, a count that never shrinks (records added at the end
+    are read too), and no more pages than the largest count allows."""
     seen: dict[str, Pulled] = {}
-    offset, limit = 0, None
-    pages = 0
+    offset = pages = 0
+    counted = 0  # the largest count a page has given
     while True:
+        stop.check(source.name)
         page = source.changed(kind, since, offset, fields)
         pages += 1
+        if pages > 1 and page.total < counted:
+            _inconsistent(source, kind, f"counted {counted} and then {page.total}")
+        counted = max(counted, page.total)
         for record in page.records:
+            if record.id in seen:
+                _inconsistent(source, kind, f"sent {kind}:{record.id} twice")
             seen[record.id] = record
         offset += len(page.records)
-        if limit is None:
-            limit = math.ceil(page.total / source.page_size) + 2
         if progress is not None:
             progress(kind, offset, page.total)
-        if not page.records or offset >= page.total:
+        if offset > page.total:
+            _inconsistent(source, kind, f"sent {offset} records after counting {page.total}")
+        if offset == page.total:
             return seen
-        if pages >= limit:
-            raise CrmUnreachableError(
-                f"the CRM kept sending {kind} pages past the {page.total} records it "
-                "counted; nothing was changed; try again")
+        if len(page.records) < source.page_size:
+            _inconsistent(source, kind, f"stopped at {offset} of the {page.total} it counted")
+        if pages >= math.ceil(counted / source.page_size) + 1:
+            _inconsistent(source, kind, f"kept sending pages past the {counted} it counted")
+
+
+def _inconsistent(source: CrmSource, kind: str, what: str) -> NoReturn:
+    raise CrmUnreachableError(
+        f"{_name(source)}'s pages of {PLURALS[kind]} do not add up (it {what}); nothing "
+        "was changed or marked gone; try again (records added or deleted during a pull "
+        "can do this)")
 

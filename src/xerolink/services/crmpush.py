@@ -9,8 +9,14 @@ documents were never read is skipped, not written as zero. A contact no longer l
 has the fields xerolink wrote cleared.
 
 Only values that differ from what the source holds (as last pulled or written) are
-written, one update per record; each accepted update is recorded at once, so a push
-stopped half-way resumes where it stopped, and a second push writes nothing.
+written. A push writes only the fields xerolink owns (the chosen custom fields); where
+the source insists that an update repeat a record's required fields (Salesmate: a
+contact's lastName and owner, a deal's title, stage, status...), the record is read
+again immediately before its update and the values it holds *now* are repeated, never
+the ones pulled earlier: a person's edit since the pull is never sent back over. That
+is two calls per record written (the read, the update); a dry run makes none. Each
+accepted update is recorded at once, so a push stopped half-way resumes where it
+stopped, and a second push writes nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from xerolink.money import cents
 from xerolink.results import Result
 from xerolink.services import summary
 from xerolink.services.context import Deps
+from xerolink.store.crmsource import SourceRecord
 from xerolink.store.records import CachedDocument
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
@@ -65,11 +72,15 @@ class PushReport(Result):
     calls: int = 0
     notes: list[str] = field(default_factory=list)
     refused: list[dict[str, str]] = field(default_factory=list)  # records the CRM refused
+    # kind -> records whose required fields changed in the CRM since the pull: the
+    # values they hold now were repeated (the pulled ones never are)
+    changed_since_pull: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "account": self.account, "dry_run": self.dry_run,
                 "records_written": self.records_written, "unchanged": self.unchanged,
                 "not_read_from_xero": self.not_read, "calls": self.calls,
+                "changed_since_pull": self.changed_since_pull,
                 "changes": [c.to_json() for c in self.changes], "refused": self.refused,
                 "notes": self.notes}
 
@@ -129,23 +140,50 @@ def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
             progress(kind, done, len(todo))
         record = known.get(record_id)
         held = record.fields if record is not None else {}
-        diff = {f: v for f, v in values.items() if not _same(held.get(f), v)}
+        diff = _diff(held, values)
+        if diff and not report.dry_run:
+            try:
+                held, diff = _write(source, kind, record_id, record, values, report)
+            except CrmRecordRefusedError as exc:  # this record's problem: the rest go on
+                report.refused.append({"record": f"{kind}:{record_id}", "reason": str(exc)})
+                continue
+            store.record_source_fields(source.name, kind, record_id,
+                                       {f: held.get(f) or "" for f in values} | diff)
         if not diff:
             unchanged += 1
             continue
-        ref = f"{kind}:{record_id}"
-        if not report.dry_run:
-            try:
-                source.update(kind, record_id, record.echo if record else {}, diff)
-            except CrmRecordRefusedError as exc:  # this record's problem: the rest go on
-                report.refused.append({"record": ref, "reason": str(exc)})
-                continue
-            store.record_source_fields(source.name, kind, record_id, diff)
-        report.changes += [Change(ref, crm_field, figures[crm_field], held.get(crm_field),
-                                  value) for crm_field, value in sorted(diff.items())]
+        report.changes += [Change(f"{kind}:{record_id}", crm_field, figures[crm_field],
+                                  held.get(crm_field), value)
+                           for crm_field, value in sorted(diff.items())]
         written += 1
     report.records_written[kind] = written
     report.unchanged[kind] = unchanged
+    if report.changed_since_pull.get(kind):
+        report.notes.append(
+            f"{report.changed_since_pull[kind]} {kind} record(s) had their required "
+            f"fields edited in {source.name} since the last pull: those edits were kept")
+
+
+def _diff(held: Mapping[str, str | None], values: Mapping[str, str]) -> dict[str, str]:
+    return {f: v for f, v in values.items() if not _same(held.get(f), v)}
+
+
+def _write(source: CrmSource, kind: str, record_id: str, record: SourceRecord | None,
+           values: dict[str, str], report: PushReport
+           ) -> tuple[dict[str, str], dict[str, str]]:
+    """Read the record as the source holds it now, then write what still differs,
+    repeating the required fields it holds now. Returns (what it held, what was
+    written)."""
+    now = source.current(kind, record_id, tuple(values))
+    if now is None:
+        raise CrmRecordRefusedError(f"{source.name} no longer has this record (deleted "
+                                    "since the last pull); run `xerolink crm pull`")
+    if record is None or record.echo != now.echo:  # a person changed a required field
+        report.changed_since_pull[kind] = report.changed_since_pull.get(kind, 0) + 1
+    diff = _diff(now.fields, values)
+    if diff:
+        source.update(kind, record_id, now.echo, diff)
+    return dict(now.fields), diff
 
 
 def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], today: date,

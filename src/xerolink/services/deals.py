@@ -52,16 +52,28 @@ def suggest(deps: Deps, ref: Ref, *, refresh: bool) -> DealSuggestions:
 
 def attach(deps: Deps, ref: Ref, document_ids: list[str]) -> int:
     deal = _deal(deps, ref)
-    ids = [resolve.document_id(deps, d) for d in document_ids]
+    resolved = [(resolve.document_id(deps, d), d.strip()) for d in document_ids]
+    ids = [document_id for document_id, _ in resolved]
+    typed: dict[str, str] = {}
+    for document_id, text in resolved:
+        typed.setdefault(document_id, text)
     contacts, _ = deal_contacts(deps, deal)
     found = documents.find(deps, ids)
     strangers = [d for d in ids if found[d].xero_contact_id not in contacts]
     if strangers:
-        raise UsageError(f"{strangers[0]} belongs to none of {ref}'s linked people (primary "
-                         "contact and participants); `xerolink deal suggest` lists theirs")
+        raise UsageError(f"{_as_typed(typed[strangers[0]], found[strangers[0]].number)} "
+                         f"belongs to none of {ref}'s linked people (primary contact and "
+                         "participants); `xerolink deal suggest` lists theirs")
     return deps.store.attach_deal_documents(deps.tenant, deal.id,
                                             [(d, found[d].kind) for d in ids], deps.user,
                                             deps.now())
+
+
+def _as_typed(typed: str, number: str) -> str:
+    """A document as the user named it: its number, or the id they typed and then the
+    number, so that an error never answers a number with a GUID."""
+    return typed if not number or typed.casefold() == number.casefold() else \
+        f"{typed} ({number})"
 
 
 def detach(deps: Deps, ref: Ref, document_ids: list[str]) -> int:

@@ -232,13 +232,15 @@ def diagnose(given: Inputs) -> Diagnosis:
 
 def _checks(given: Inputs) -> list[Check]:
     """Every check, each surviving what the others find."""
-    from xerolink.errors import XerolinkError
+    from xerolink.errors import StoreUnreachableError, XerolinkError
 
     results = [versions()]
     try:
         results.append(config_check(given.config()))
         team, user = given.team(), given.user()
         store = given.open_store()
+    except StoreUnreachableError as exc:  # the team database: the network, a role...
+        return [*results, Check("store", PROBLEM, exc.problem, exc.fix)]
     except XerolinkError as exc:
         name = "profile" if "XEROLINK_HOME" in str(exc) or "folder" in str(exc) else "store"
         return [*results, Check(name, PROBLEM, str(exc), _store_remedy(str(exc)))]

@@ -189,6 +189,46 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (source, kind)
     );
     """,
+    # 7: PostgreSQL only (POSTGRES_ONLY[7]): what each team role may write, row by row.
+    # SQLite has one user and nothing to enforce, so its step is empty.
+    "",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# What only the team database runs, keyed by the version it moves to, right after that
+# version's shared step. The roles' privileges (``team init``) say which tables each
+# role may touch; these row-level policies say which rows, where a table holds both
+# what viewing needs and what only admins decide.
+POSTGRES_ONLY: dict[int, str] = {
+    7: """
+    -- Whether the current login is in this database's admins role (the name team init
+    -- gives it). A fixed search_path: a caller's own schema cannot stand in for it.
+    CREATE FUNCTION team_admin() RETURNS boolean LANGUAGE sql STABLE
+        SET search_path = pg_catalog, pg_temp AS $$
+        SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname =
+                       left(current_database() || '_xerolink_admins', 63)
+                       AND pg_has_role(current_user, oid, 'MEMBER'))
+    $$;
+    -- Settings: everyone granted reads them; a viewer writes only what a pull records
+    -- (the account pulled from, the fields the source refused). The CRM source, its
+    -- URL and whatever else an admin decides are admins' rows.
+    ALTER TABLE settings ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY settings_admins ON settings FOR ALL
+        USING (team_admin()) WITH CHECK (team_admin());
+    CREATE POLICY settings_read ON settings FOR SELECT USING (true);
+    CREATE POLICY settings_pull_adds ON settings FOR INSERT WITH CHECK (
+        starts_with(key, 'crm.pulled_from.') OR starts_with(key, 'crm.refused_fields.'));
+    CREATE POLICY settings_pull_changes ON settings FOR UPDATE USING (true) WITH CHECK (
+        starts_with(key, 'crm.pulled_from.') OR starts_with(key, 'crm.refused_fields.'));
+    -- Tokens: a viewer renews the Xero token set of a connected organisation (a
+    -- refresh); the CRM source's token (crm:...) and adding or removing any row are
+    -- admins' (connect, crm connect, remove).
+    ALTER TABLE xero_tokens ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY xero_tokens_admins ON xero_tokens FOR ALL
+        USING (team_admin()) WITH CHECK (team_admin());
+    CREATE POLICY xero_tokens_read ON xero_tokens FOR SELECT USING (true);
+    CREATE POLICY xero_tokens_renew ON xero_tokens FOR UPDATE USING (true) WITH CHECK (
+        tenant_id IN (SELECT c.tenant_id FROM connections c));
+    """,
+}

@@ -12,12 +12,15 @@ import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from xerolink.errors import PermissionDeniedError
-from xerolink.store.migrations import MIGRATIONS
-from xerolink.store.sql import SqlStore, StoreError
+from xerolink.errors import StoreUnreachableError, UsageError
+from xerolink.store.migrations import MIGRATIONS, POSTGRES_ONLY
+from xerolink.store.pgerrors import denied, lost, quote_ident, setup_denied, unreachable
+from xerolink.store.sql import SqlStore
 
 SCHEMA = "xerolink"
 VIEWERS, ADMINS = "xerolink_viewers", "xerolink_admins"
+# Names PostgreSQL keeps for itself: never a person's login.
+RESERVED = ("public", "none", "current_user", "current_role", "session_user")
 
 
 def _translate(sql: str) -> str:
@@ -55,26 +58,31 @@ def _row_factory(cursor: Any) -> Any:
 class _Connection:
     """psycopg behind the small interface the store's SQL uses."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, where: str) -> None:
         self.conn = conn
+        self.where = where
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        import psycopg
-
-        try:
+        with self.refusals():
             return self.conn.execute(_translate(sql), tuple(params))
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise denied(exc, self.login) from None
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
+        cursor = self.conn.cursor()
+        with self.refusals():
+            cursor.executemany(_translate(sql), [tuple(r) for r in rows])
+        return cursor
+
+    @contextlib.contextmanager
+    def refusals(self) -> Iterator[None]:
+        """PostgreSQL's refusal (exit 4) and a lost server (exit 12), in words."""
         import psycopg
 
-        cursor = self.conn.cursor()
         try:
-            cursor.executemany(_translate(sql), [tuple(r) for r in rows])
+            yield
         except psycopg.errors.InsufficientPrivilege as exc:
             raise denied(exc, self.login) from None
-        return cursor
+        except psycopg.OperationalError as exc:
+            raise lost(exc, self.where) from None
 
     @property
     def login(self) -> str:
@@ -82,12 +90,6 @@ class _Connection:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def denied(exc: Exception, login: str) -> PermissionDeniedError:
-    return PermissionDeniedError(
-        f"the team database refused {login} (PostgreSQL: {str(exc).splitlines()[0][:120]}); "
-        f"ask an admin (xerolink access grant {login})")
 
 
 class PostgresStore(SqlStore):
@@ -104,9 +106,8 @@ class PostgresStore(SqlStore):
                                    connect_timeout=10,
                                    options=f"-c search_path={SCHEMA} -c lock_timeout=30000")
         except psycopg.OperationalError as exc:
-            raise StoreError(f"cannot reach the team database {self.path}: "
-                             f"{str(exc).strip().splitlines()[0][:200]}") from None
-        self._db = _Connection(conn)
+            raise unreachable(exc, self.path) from None
+        self._db = _Connection(conn, self.path)
         if migrate:
             self._migrate(migrations)
         else:
@@ -118,13 +119,8 @@ class PostgresStore(SqlStore):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
-        import psycopg
-
-        try:
-            with self._db.conn.transaction():
-                yield self._db
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise denied(exc, self._db.login) from None
+        with self._db.refusals(), self._db.conn.transaction():
+            yield self._db
 
     def schema_version(self) -> int:
         row = self._db.execute(
@@ -134,21 +130,35 @@ class PostgresStore(SqlStore):
         return int(self._db.execute("SELECT version FROM schema_version").fetchone()[0])
 
     def _check_schema(self) -> None:
+        with self._db.refusals():
+            version = self.schema_version()
+        if version == 0:
+            raise StoreUnreachableError(
+                f"the team database {self.path} is not set up for xerolink yet",
+                "its first admin runs `xerolink team init` (a login that owns the database "
+                "and may create roles)")
+        if version < len(MIGRATIONS):
+            raise StoreUnreachableError(
+                f"the team database {self.path} has schema {version}, and this xerolink "
+                f"needs {len(MIGRATIONS)}", "a team admin upgrades it: `xerolink team init`")
+        if version > len(MIGRATIONS):
+            raise StoreUnreachableError(
+                f"the team database has schema {version}, newer than this xerolink "
+                f"understands ({len(MIGRATIONS)})",
+                "upgrade xerolink (pip install --upgrade 'xerolink[team]')")
+
+    @contextlib.contextmanager
+    def _setting_up(self) -> Iterator[None]:
         import psycopg
 
         try:
-            version = self.schema_version()
+            yield
         except psycopg.errors.InsufficientPrivilege as exc:
-            raise denied(exc, self._db.login) from None
-        if version < len(MIGRATIONS):
-            raise StoreError(f"the team database {self.path} has schema {version}, not "
-                             f"{len(MIGRATIONS)}; an admin runs `xerolink team init`")
-        if version > len(MIGRATIONS):
-            raise StoreError(f"the team database has schema {version}, newer than this "
-                             "xerolink understands; upgrade xerolink")
+            database = str(self._db.conn.info.dbname)
+            raise setup_denied(exc, self._db.login, database) from None
 
     def _migrate(self, migrations: Sequence[str]) -> None:
-        with self._db.conn.transaction():
+        with self._db.refusals(), self._setting_up(), self._db.conn.transaction():
             self._db.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
             # One migrator at a time, whoever else runs team init.
             self._db.conn.execute("SELECT pg_advisory_xact_lock(7265634)")
@@ -161,9 +171,14 @@ class PostgresStore(SqlStore):
             else:
                 current = int(row[0])
             if current > len(migrations):
-                raise StoreError("the team database is newer than this xerolink")
+                raise StoreUnreachableError(
+                    f"the team database has schema {current}, newer than this xerolink "
+                    f"understands ({len(migrations)})",
+                    "upgrade xerolink (pip install --upgrade 'xerolink[team]')")
             for version in range(current, len(migrations)):
-                self._db.conn.execute(migrations[version])
+                for step in (migrations[version], POSTGRES_ONLY.get(version + 1, "")):
+                    if step.strip():
+                        self._db.conn.execute(step)
                 self._db.conn.execute("UPDATE schema_version SET version = %s",
                                       (version + 1,))
 
@@ -231,9 +246,7 @@ class PostgresStore(SqlStore):
         from psycopg import sql
 
         viewers, admins = self.roles
-        if not self._exists(entry.user):
-            raise StoreError(f"the database has no login {entry.user!r}; create it first "
-                             f"(CREATE ROLE \"{entry.user}\" LOGIN ...)")
+        self._check_grantable(entry.user)
         with self.transaction() as db:
             db.conn.execute(sql.SQL("GRANT {} TO {}").format(
                 sql.Identifier(viewers), sql.Identifier(entry.user)))
@@ -243,6 +256,25 @@ class PostgresStore(SqlStore):
                 db.conn.execute(sql.SQL("GRANT {} TO {} WITH ADMIN OPTION").format(
                     sql.Identifier(viewers), sql.Identifier(entry.user)))
             super().grant_access(entry)
+
+    def _check_grantable(self, user: str) -> None:
+        """Only a person's login: one that exists and may log in, and is not one of
+        PostgreSQL's own roles (pg_read_server_files, public...) or a team role."""
+        if user.lower() in RESERVED or user.startswith("pg_"):
+            raise UsageError(f"{user!r} is one of PostgreSQL's own roles, not a person's "
+                             "login; grant the login each person connects as")
+        if len(user.encode("utf-8")) > 63:
+            raise UsageError(f"{user[:40]!r}... is longer than a PostgreSQL role name "
+                             "(63 bytes); grant the login each person connects as")
+        row = self._db.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s",
+                               (user,)).fetchone()
+        if row is None:
+            raise UsageError(f"the team database has no login {user!r}; a database "
+                             f"administrator creates it first (CREATE ROLE "
+                             f"{quote_ident(user)} LOGIN;), then grant it again")
+        if not row[0]:
+            raise UsageError(f"{user!r} is a role that cannot log in (NOLOGIN), not a "
+                             "person's login; grant the login each person connects as")
 
     def revoke_access_keeping_an_admin(self, tenant_id: str, users: list[str]) -> list[str]:
         from psycopg import sql
@@ -291,8 +323,8 @@ class PostgresStore(SqlStore):
 
         viewers, admins = self.roles
         login = self.login
-        with self.transaction() as db:
-            conn = db.conn
+        with self._db.refusals(), self._setting_up(), self._db.conn.transaction():
+            conn = self._db.conn
             for role in (viewers, admins):
                 if not self._exists(role):
                     conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
@@ -302,16 +334,12 @@ class PostgresStore(SqlStore):
                 sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(schema),
                 sql.SQL("GRANT USAGE ON SCHEMA {} TO {}, {}").format(schema, v, a),
                 sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM PUBLIC").format(schema),
+                # From nothing each time, so a database set up by an older xerolink
+                # loses what viewers no longer hold.
+                sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(schema, v),
                 sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} "
                         "TO {}").format(schema, a),
-                sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON crm_companies, crm_contacts, "
-                        "crm_deals, crm_deal_participants, links, deal_documents, "
-                        "xero_documents, contact_refreshes, sync_state, xero_contacts, "
-                        "settings, create_intents, crm_source_records, crm_pulls TO {}").format(v),
-                sql.SQL("GRANT SELECT ON connections, access, schema_version TO {}").format(v),
-                sql.SQL("GRANT UPDATE (rate_limits) ON connections TO {}").format(v),
-                # The token set: viewers read and renew it; only admins add or remove it.
-                sql.SQL("GRANT SELECT, UPDATE ON xero_tokens TO {}").format(v),
+                *_viewer_grants(v),
                 sql.SQL("GRANT {} TO {} WITH ADMIN OPTION").format(v, sql.Identifier(login)),
                 sql.SQL("GRANT {} TO {} WITH ADMIN OPTION").format(a, sql.Identifier(login)),
             ]
@@ -322,6 +350,28 @@ class PostgresStore(SqlStore):
     def _exists(self, user: str) -> bool:
         return self._db.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
                                 (user,)).fetchone() is not None
+
+
+def _viewer_grants(viewers: Any) -> list[Any]:
+    """What viewing needs (summary, refresh, details, links, creates, crm import, pull
+    and push), table by table; the row policies of migration 7 narrow settings and the
+    token table further."""
+    from psycopg import sql
+
+    grants = [
+        # CRM records, links, deal documents, the caches, creates under way, pulls.
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON crm_companies, crm_contacts, crm_deals, "
+        "crm_deal_participants, links, deal_documents, xero_documents, contact_refreshes, "
+        "sync_state, xero_contacts, create_intents, crm_source_records, crm_pulls TO {}",
+        "GRANT SELECT ON connections, access, schema_version TO {}",
+        "GRANT UPDATE (rate_limits) ON connections TO {}",
+        # Settings: read all; write a pull's own rows (a policy), never delete.
+        "GRANT SELECT, INSERT, UPDATE (value) ON settings TO {}",
+        # Tokens: read, and renew the Xero token set in place (a policy); pull and push
+        # send the CRM source's token, so viewers read it but never change it.
+        "GRANT SELECT, UPDATE (token, updated_at) ON xero_tokens TO {}",
+    ]
+    return [sql.SQL(grant).format(viewers) for grant in grants]
 
 
 def _safe(url: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from xerolink.clock import Clock, SystemClock
 from xerolink.errors import NotConnectedError
-from xerolink.redact import register_secret
+from xerolink.redact import Secret, register_secret
 from xerolink.tokenstore import TokenSet, TokenStore
 from xerolink.xero.oauth import IdentityClient, OAuthError
 
@@ -159,9 +159,9 @@ class StaticTokens:
     """A token that is not stored yet (during connect, before a tenant is chosen)."""
 
     def __init__(self, access_token: str) -> None:
-        self.token = access_token
+        self.token = Secret(access_token)
 
     def access_token(self, rejected: str | None = None) -> str:
-        if rejected == self.token:
+        if rejected == self.token.reveal():
             raise NotConnectedError("Xero rejected the new token; run `xerolink connect` again")
-        return self.token
+        return self.token.reveal()

@@ -29,6 +29,7 @@ from xerolink.errors import (
     XeroRefusedError,
     XeroUnreachableError,
 )
+from xerolink.redact import Secret
 from xerolink.xero.answers import (
     CallLog,
     EndpointUnavailable,
@@ -72,7 +73,7 @@ class _BearerAuth:
     def get_auth_settings(self) -> Callable[[Any], dict[str, str]]:
         def settings(api_client: Any) -> dict[str, str]:
             return {"type": "oauth2", "in": "header", "key": "Authorization",
-                    "value": f"Bearer {self.local.token}"}
+                    "value": f"Bearer {self.local.token.reveal()}"}
 
         return settings
 
@@ -159,7 +160,7 @@ class Transport:
         cleared = 0.0  # a pacing wait this call has already sat out
         while True:
             token = self.tokens.access_token()
-            self._auth.local.token = token
+            self._auth.local.token = Secret(token)  # never shown by a repr
             waited, cleared = self._pace(label, waited, cleared)
             ticket = self._pacer.send()
             try:
