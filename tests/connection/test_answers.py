@@ -274,3 +274,12 @@ def test_a_wait_longer_than_max_wait_names_the_real_wait(sandbox, tmp_path) -> N
         gateway.organisation()
     assert "the wait for it, 40 s, would pass --max-wait (30 s)" in str(caught.value)
     assert gateway.log.total == 0, "refused before a call Xero would refuse"
+
+
+def test_a_400_that_is_not_text_to_get_connections_is_refused_not_crashed_on(
+        foreign, tmp_path) -> None:
+    """xero-python's identity API decodes a 400's body as UTF-8 before raising."""
+    server = Foreign(400, b"\xff\xfe\x00 not text", "text/html")
+    foreign.append(server)
+    with pytest.raises(XeroRefusedError, match="HTTP 400 with an answer that is not UTF-8"):
+        _gateway_at(server.base_url, tmp_path).connections()

@@ -4,11 +4,13 @@ Built on xero-python (it builds the requests) with xerolink's own transport rule
 at most 5 requests in flight, each with a connect and a read timeout; GETs, and
 writes that carry an Idempotency-Key, retried on 5xx and dropped connections with
 bounded backoff; 429s honoured as Xero sends them (a minute limit's Retry-After
-waited out up to ``max_wait``, the concurrent limit, which has no Retry-After,
-retried after short growing pauses, the day limit failing fast); a 401 refreshes the
+waited out if it is no longer than ``max_wait``, a few windows at most; the
+concurrent limit, which has no Retry-After, retried after short growing pauses; the
+day limit failing fast); a 401 refreshes the
 token once unless Xero says the scope is missing; URLs kept under Xero's length
-limit; rate-limit headers and bytes downloaded recorded; Xero's validation messages
-turned into one readable line. Every behaviour relied on here has its source in
+limit; rate-limit headers and bytes downloaded recorded; Xero's refusals turned into
+one readable line whatever their body (JSON, XML, an HTML page, nothing), with the
+status read from the HTTP response. Every behaviour relied on here has its source in
 docs/xero-fidelity.md.
 """
 
@@ -194,6 +196,11 @@ class Transport:
                     attempt = self._backoff(attempt)
                     continue
                 raise self._refusal(status, exc.body or b"", label, many_ids) from None
+            except UnicodeDecodeError:
+                # xero-python's identity API reads a 400's body as UTF-8 text (to spot
+                # invalid_grant) before xerolink sees the answer.
+                raise XeroRefusedError(f"Xero refused {label}: HTTP 400 with an answer that "
+                                       "is not UTF-8 text") from None
             except MalformedAnswer as exc:
                 if idempotent and attempt + 1 < self.retry.attempts:
                     attempt = self._backoff(attempt)
