@@ -159,7 +159,7 @@ def _json_messages(data: dict[str, Any]) -> list[str]:
             if message and message not in messages:
                 messages.append(message)
     if not messages:
-        for key in ("Message", "Detail", "error_description", "Title"):
+        for key in ("Message", "Detail", "error_description", "Title", "error"):
             found = problem_field(data, key)
             if found:
                 messages.append(found)
