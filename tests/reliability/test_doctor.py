@@ -76,6 +76,33 @@ def test_a_corrupted_store_page_is_a_finding(cli, connected, home) -> None:
     assert "xerolink doctor --repair" in checks["store"]["action"]
 
 
+def test_a_damaged_page_that_the_crm_source_check_reads_is_a_finding_not_a_crash(
+        cli, connected, home) -> None:
+    """doctor reads the CRM source setting after its own checks: a bad settings page
+    was exit 1 ("unexpected DatabaseError"); it is a finding, exit 10, and every other
+    command that meets it exits 11."""
+    import sqlite3
+
+    from xerolink.store.sqlite import SqliteStore
+
+    store = SqliteStore(_db(home))
+    store.set_setting("crm.source", json.dumps({"source": "salesmate", "account": "demo"}))
+    store.close()
+    db = sqlite3.connect(_db(home))
+    [(page,)] = db.execute("SELECT pageno FROM dbstat WHERE name = 'settings'").fetchall()
+    db.close()
+    data = bytearray(_db(home).read_bytes())
+    data[(page - 1) * 4096:page * 4096] = bytes(4096)
+    _db(home).write_bytes(bytes(data))
+    code, checks = _doctor(cli)
+    assert code == 10
+    assert checks["store"]["status"] == "problem"
+    assert "xerolink doctor --repair" in checks["store"]["action"]
+    code, _, err = cli("crm", "pull")
+    assert code == 11 and len(err.strip().splitlines()) == 1
+    assert str(_db(home)) in err and "xerolink doctor --repair" in err
+
+
 def test_a_file_that_is_not_a_database_is_a_finding(cli, connected, home) -> None:
     _db(home).write_bytes(b"this is not a database, just text " * 200)
     code, checks = _doctor(cli)
