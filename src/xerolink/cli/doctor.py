@@ -62,7 +62,7 @@ def _show_repair(rt: Runtime, report: Repaired) -> None:
                 else "No good copy was found")
     rows = [{**t, "whole": "yes" if t["whole"] else "no"} for t in report.tables
             if t["readable"] or t["from_copy"] or not t["whole"]]
-    rt.out.records(rows, [Column("table", "Table"), Column("kind", "Rows"),
+    rt.out.records(rows, [Column("table", "Table"), Column("kind", "Kind"),
                           Column("readable", "From the damaged file"),
                           Column("from_copy", "From the copy"),
                           Column("whole", "Read whole"), Column("dropped", "Dropped")],
