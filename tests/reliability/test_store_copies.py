@@ -228,3 +228,9 @@ def test_rows_only_in_the_write_ahead_log_are_recovered_with_it(tmp_path) -> Non
     assert _rows(path, "SELECT count(*) FROM links") == [(3000,)]
     assert {t.table: t for t in rebuilt.tables}["links"].whole
     assert Path(f"{rebuilt.damaged_aside}-wal").exists(), "the WAL is kept with the file"
+
+
+def test_repair_is_for_a_profiles_own_store_not_a_team_database(cli, monkeypatch) -> None:
+    monkeypatch.setenv("XEROLINK_DATABASE_URL", "postgresql://alice@127.0.0.1:1/xerolink")
+    code, _, err = cli("doctor", "--repair")
+    assert code == 2 and "PostgreSQL backups" in err and len(err.strip().splitlines()) == 1
