@@ -27,6 +27,7 @@ from xerolink.results import Result
 if TYPE_CHECKING:
     from xerolink.config import Config
     from xerolink.store import Store
+    from xerolink.store.base import DamagedStore
     from xerolink.store.records import Connection
     from xerolink.tokenstore import TokenSet, TokenStore
 
@@ -153,9 +154,10 @@ def _holds_access(store: Store | None) -> bool:
         return False
 
 
-def damaged_check(name: str, exc: Exception) -> Check:
+def damaged_check(name: str, exc: DamagedStore) -> Check:
     """A check that could not be made: the store page it reads is damaged."""
-    return Check(name, PROBLEM, f"cannot be checked: {exc}".split("; run")[0], REPAIR)
+    return Check(name, PROBLEM, f"cannot be checked: the store is damaged ({exc.reason})",
+                 REPAIR)
 
 
 def _mode(path: Path | None) -> int | None:
