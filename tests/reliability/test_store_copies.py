@@ -234,3 +234,22 @@ def test_repair_is_for_a_profiles_own_store_not_a_team_database(cli, monkeypatch
     monkeypatch.setenv("XEROLINK_DATABASE_URL", "postgresql://alice@127.0.0.1:1/xerolink")
     code, _, err = cli("doctor", "--repair")
     assert code == 2 and "PostgreSQL backups" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_repair_that_fails_half_way_puts_the_damaged_file_back(tmp_path,
+                                                                 monkeypatch) -> None:
+    store = _store(tmp_path, contacts=3000)
+    path = store.path
+    store.add_links_if_unlinked([_link(n) for n in range(1, 3001)])
+    store.close()
+    _damage_page_of(path, "links", which=3)
+    damaged = path.read_bytes()
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(backup, "_fill_from_copy", disk_full)
+    with pytest.raises(OSError):
+        repair(path, "20260301T090000Z")
+    assert path.read_bytes() == damaged, "the store is where it was, not an empty one"
+    assert not list(tmp_path.glob("*.damaged-*"))

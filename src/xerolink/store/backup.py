@@ -245,6 +245,16 @@ def rebuild(store_path: Path, fresh: sqlite3.Connection, fresh_path: Path,
     """Move the damaged store aside, fill ``fresh`` (a new, migrated store at
     ``fresh_path``) from it and from the newest good copy, and put it in place."""
     aside = _move_aside(store_path, stamp)
+    try:
+        return _rebuild(store_path, aside, fresh, fresh_path)
+    except BaseException:
+        if not store_path.exists():  # put the damaged file back, as it was
+            _move(aside, store_path)
+        raise
+
+
+def _rebuild(store_path: Path, aside: Path, fresh: sqlite3.Connection, fresh_path: Path
+             ) -> Rebuilt:
     tables = [r[0] for r in fresh.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
         "ORDER BY name")]
@@ -268,12 +278,17 @@ def _move_aside(store_path: Path, stamp: str) -> Path:
     while aside.exists():
         number += 1
         aside = store_path.with_name(f"{store_path.name}.damaged-{stamp}-{number}")
-    os.replace(store_path, aside)
-    for suffix in ("-wal", "-shm"):  # the WAL holds committed pages: it goes along
-        companion = Path(f"{store_path}{suffix}")
-        if companion.exists():
-            os.replace(companion, Path(f"{aside}{suffix}"))
+    _move(store_path, aside)
     return aside
+
+
+def _move(source: Path, target: Path) -> None:
+    """Rename a store file, its WAL with it (the WAL holds committed pages)."""
+    os.replace(source, target)
+    for suffix in ("-wal", "-shm"):
+        companion = Path(f"{source}{suffix}")
+        if companion.exists():
+            os.replace(companion, Path(f"{target}{suffix}"))
 
 
 def _from_damaged(aside: Path, fresh: sqlite3.Connection, tables: list[str],
