@@ -113,7 +113,8 @@ def _offsets(pages: dict[int, str], count: int = 20) -> list[int]:
     chosen = {1, *(numbers[(len(numbers) - 1) * k // (count - 2)] for k in range(count - 1))}
     links_pages = [p for p in numbers if pages[p] == "links"]
     chosen.add(links_pages[len(links_pages) // 2])
-    for small in ("settings", "access", "connections"):  # doctor reads these first
+    for small in ("settings", "access", "connections",  # doctor reads these first
+                  "sqlite_autoindex_connections_1"):  # written as a command ends
         chosen.add(min(p for p in numbers if pages[p] == small))
     return sorted(chosen)
 

@@ -236,6 +236,13 @@ class SqliteStore(SqlStore):
         finally:
             self._db.close()
 
+    def record_rate_limits(self, tenant_id: str, limits_json: str) -> None:
+        """Bookkeeping written as a command ends, after its answer: a damaged page met
+        here must not turn a finished command into a crash (the next command that
+        reads that page, and doctor, report it)."""
+        with contextlib.suppress(DamagedStore):
+            super().record_rate_limits(tenant_id, limits_json)
+
     def _changed_since_copy(self) -> bool:
         if not self._watching or self._db.raw.total_changes == self._changes_seen:
             return False
