@@ -253,3 +253,25 @@ def test_a_repair_that_fails_half_way_puts_the_damaged_file_back(tmp_path,
         repair(path, "20260301T090000Z")
     assert path.read_bytes() == damaged, "the store is where it was, not an empty one"
     assert not list(tmp_path.glob("*.damaged-*"))
+
+
+def test_a_copy_that_cannot_be_written_is_taken_at_close_instead(tmp_path,
+                                                                 monkeypatch) -> None:
+    """A full disk at the moment of the change does not fail the command, and does
+    not forget the copy: closing tries again."""
+    real = backup.take_copy
+    calls = []
+
+    def full_once(db: sqlite3.Connection, path: Path) -> Path:
+        calls.append(path)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        return real(db, path)
+
+    monkeypatch.setattr(backup, "take_copy", full_once)
+    store = _store(tmp_path, contacts=2)
+    store.put_link(_link(1), replace=False)
+    assert len(calls) == 1 and not (tmp_path / "store-copies").exists()
+    store.close()
+    [name] = _names(store.path)
+    assert _rows(tmp_path / "store-copies" / name, "SELECT count(*) FROM links") == [(1,)]

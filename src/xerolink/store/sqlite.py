@@ -216,14 +216,17 @@ class SqliteStore(SqlStore):
 
     def take_copy(self) -> Path:
         """Copy the store now (what a change to links, access... does by itself)."""
-        self._db.execute("UPDATE xerolink_changes SET n = 0")
-        self._copy_due = False
         self._copied_at = time.monotonic()
         try:
-            return backup.take_copy(self._db.raw, self.path)
+            made = backup.take_copy(self._db.raw, self.path)
         except backup.CopyFailed as exc:  # the store's own pages fail the check
+            self._copy_due = False  # trying again at close would find the same
             raise DamagedStore(self.path, "the change was saved, but copying the store "
                                f"found damage: {_short(exc)}") from None
+        # Reset only once written: a copy that failed (a full disk) is still due.
+        self._db.execute("UPDATE xerolink_changes SET n = 0")
+        self._copy_due = False
+        return made
 
     def close(self) -> None:
         """Take a copy still due (changes close together, or made outside
