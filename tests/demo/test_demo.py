@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 
 from xerolink.sandbox.seed import build_tenants
@@ -128,3 +128,19 @@ def test_the_sandbox_answers_without_a_delayed_ack_stall() -> None:
             conn.close()
     took.sort()
     assert took[len(took) // 2] < 0.02, f"median answer {took[len(took) // 2] * 1000:.0f} ms"
+
+
+def _books(now: datetime) -> tuple[object, ...]:
+    kauri = build_tenants(1, 200, now.date(), now)[0]
+    return (sorted((i, d["InvoiceNumber"]) for i, d in kauri.invoices.items()),
+            sorted((i, d["QuoteNumber"]) for i, d in kauri.quotes.items()),
+            sorted(kauri.invoices_by_contact.items()), sorted(kauri.quotes_by_contact.items()))
+
+
+def test_the_sample_organisations_ids_and_numbers_hold_at_any_time() -> None:
+    """The README's examples name the seed's documents by id and number, so the seed
+    gives the same ones whenever it is built: minutes, hours or a year apart."""
+    now = datetime.now(UTC)
+    books = _books(now)
+    for later in (timedelta(minutes=4), timedelta(hours=7, seconds=13), timedelta(days=400)):
+        assert _books(now + later) == books, later

@@ -289,7 +289,10 @@ def _lines(rng: random.Random, account: str, tax_type: str) -> list[dict[str, An
 def _stamp(rng: random.Random, issued: date, now: datetime) -> datetime:
     start = datetime(issued.year, issued.month, issued.day, tzinfo=UTC)
     span = max(1, int((now - start).total_seconds()))
-    return start + timedelta(seconds=rng.randrange(span), milliseconds=rng.randrange(1000))
+    # One draw whatever the span: randrange's rejection sampling takes a number of draws
+    # that depends on the span, so every later id and number would shift with the clock.
+    return start + timedelta(seconds=int(rng.random() * span),
+                             milliseconds=rng.randrange(1000))
 
 
 def _make_invoice(
