@@ -3,6 +3,7 @@ records and pushing Xero's figures back onto them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from xerolink.services.crmpull import PullReport
     from xerolink.services.crmpush import PushReport
     from xerolink.services.doctor import Diagnosis
+    from xerolink.services.lease import Held
     from xerolink.services.outcomes import CrmSourceState
 
 SOURCES = ("salesmate",)
@@ -136,38 +138,51 @@ class CrmSourceApi(Administration):
                               pulled_at=self.store.source_pulled_at(source),
                               counts=self.store.source_counts(source))
 
-    def crm_pull(self, *, full: bool = False, progress: Progress | None = None) -> PullReport:
+    def crm_pull(self, *, full: bool = False, progress: Progress | None = None,
+                 wait: bool = False) -> PullReport:
         """Read the CRM source's contacts, companies and deals into the store (only
-        what changed since the last pull; ``full`` reads everything again)."""
+        what changed since the last pull; ``full`` reads everything again). Under the
+        CRM lease: ``LeaseBusy`` if another pass runs (``wait`` waits for it)."""
         from xerolink.services import crmpull
 
         self._crm_tenant_check()
         source = self.crm_source()
         try:
-            report = crmpull.pull(self.store, source, fields=self._pushed_fields(source.name),
-                                  now=self.clock.now(), full=full, progress=progress)
-            self.store.set_setting(f"{PULLED_FROM}.{source.name}", source.account)
-            refused = getattr(source, "refused_fields", None)
-            if refused:
-                self.store.set_setting(f"{REFUSED_FIELDS}.{source.name}",
-                                       json.dumps(sorted(refused)))
+            with self.crm_lease(wait=wait):
+                report = crmpull.pull(self.store, source,
+                                      fields=self._pushed_fields(source.name),
+                                      now=self.clock.now(), full=full, progress=progress)
+                self.store.set_setting(f"{PULLED_FROM}.{source.name}", source.account)
+                refused = getattr(source, "refused_fields", None)
+                if refused:
+                    self.store.set_setting(f"{REFUSED_FIELDS}.{source.name}",
+                                           json.dumps(sorted(refused)))
             return report
         finally:
             source.close()
 
-    def crm_push(self, *, dry_run: bool = False, progress: Progress | None = None
-                 ) -> PushReport:
+    def crm_push(self, *, dry_run: bool = False, progress: Progress | None = None,
+                 wait: bool = False) -> PushReport:
         """Write the linked Xero contact and the summary figures into the CRM's chosen
-        fields, only where they changed; ``dry_run`` only reports the changes."""
+        fields, only where they changed; ``dry_run`` only reports the changes. A real
+        push holds the CRM lease (``LeaseBusy`` if another pass runs)."""
         from xerolink.services import crmpush
 
         deps = self.deps()
         source = self.crm_source()
         try:
-            return crmpush.push(deps, source, self._push_mapping(source.name),
-                                dry_run=dry_run, progress=progress)
+            with (contextlib.nullcontext() if dry_run else self.crm_lease(wait=wait)):
+                return crmpush.push(deps, source, self._push_mapping(source.name),
+                                    dry_run=dry_run, progress=progress)
         finally:
             source.close()
+
+    def crm_lease(self, *, wait: bool = False) -> contextlib.AbstractContextManager[Held]:
+        """The store's CRM lease for one pass (pull, push, update): one runner at a time
+        per profile, or per team database across machines."""
+        from xerolink.services import lease
+
+        return lease.held(self.store, lease.Me.here(self.user), wait=wait)
 
     # -- plumbing -------------------------------------------------------------------
     def crm_source(self) -> CrmSource:

@@ -192,6 +192,9 @@ MIGRATIONS: list[str] = [
     # 7: PostgreSQL only (POSTGRES_ONLY[7]): what each team role may write, row by row.
     # SQLite has one user and nothing to enforce, so its step is empty.
     "",
+    # 8: PostgreSQL only (POSTGRES_ONLY[8]): the team's leases (one CRM pass at a time
+    # across machines). SQLite's lease is a file lock in the profile, so its step is empty.
+    "",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -230,5 +233,18 @@ POSTGRES_ONLY: dict[int, str] = {
     CREATE POLICY xero_tokens_read ON xero_tokens FOR SELECT USING (true);
     CREATE POLICY xero_tokens_renew ON xero_tokens FOR UPDATE USING (true) WITH CHECK (
         tenant_id IN (SELECT c.tenant_id FROM connections c));
+    """,
+    8: """
+    -- One row per lease held: who (the database login), where (machine, process),
+    -- since when, and until when on the database's clock; renewed while its job runs.
+    CREATE TABLE leases (
+        name        TEXT PRIMARY KEY,
+        token       TEXT NOT NULL,
+        holder      TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        pid         INTEGER NOT NULL,
+        acquired_at TIMESTAMPTZ NOT NULL,
+        expires_at  TIMESTAMPTZ NOT NULL
+    );
     """,
 }

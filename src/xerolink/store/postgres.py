@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from xerolink.errors import StoreUnreachableError, UsageError
+from xerolink.store.lease import Lease, RowLease
 from xerolink.store.migrations import MIGRATIONS, POSTGRES_ONLY
 from xerolink.store.pgerrors import denied, lost, quote_ident, setup_denied, unreachable
 from xerolink.store.sql import SqlStore
@@ -97,25 +98,34 @@ class PostgresStore(SqlStore):
 
     def __init__(self, url: str, *, migrate: bool = False,
                  migrations: Sequence[str] = MIGRATIONS) -> None:
-        import psycopg
-
         self.url = url
         self.path = _safe(url)
-        try:
-            conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory,
-                                   connect_timeout=10,
-                                   options=f"-c search_path={SCHEMA} -c lock_timeout=30000")
-        except psycopg.OperationalError as exc:
-            raise unreachable(exc, self.path) from None
-        self._db = _Connection(conn, self.path)
+        self._db = self._connect()
         if migrate:
             self._migrate(migrations)
         else:
             self._check_schema()
 
+    def _connect(self) -> _Connection:
+        """A connection in the store's schema. No server-side prepared statements: a
+        pooler in transaction mode (pgbouncer) hands each statement any server."""
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory,
+                                   connect_timeout=10, prepare_threshold=None,
+                                   options=f"-c search_path={SCHEMA} -c lock_timeout=30000")
+        except psycopg.OperationalError as exc:
+            raise unreachable(exc, self.path) from None
+        return _Connection(conn, self.path)
+
     @property
     def login(self) -> str:
         return str(self._db.execute("SELECT current_user").fetchone()[0])
+
+    def lease(self, name: str) -> Lease:
+        """The team's lease ``name``: a row of ``leases``, on a connection of its own."""
+        return RowLease(self._connect, name)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -370,6 +380,8 @@ def _viewer_grants(viewers: Any) -> list[Any]:
         # Tokens: read, and renew the Xero token set in place (a policy); pull and push
         # send the CRM source's token, so viewers read it but never change it.
         "GRANT SELECT, UPDATE (token, updated_at) ON xero_tokens TO {}",
+        # Leases: pull and push take the team's CRM lease (while viewers may run them).
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON leases TO {}",
     ]
     return [sql.SQL(grant).format(viewers) for grant in grants]
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from xerolink.store.lease import FileLease, Lease
 from xerolink.store.migrations import MIGRATIONS
 from xerolink.store.sql import BUSY_TIMEOUT_MS, SqlStore, StoreError
 
@@ -103,6 +104,11 @@ class SqliteStore(SqlStore):
 
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def lease(self, name: str) -> Lease:
+        """The profile's lease ``name``: a file lock in its lock folder (the profile's
+        ``locks``, beside this file)."""
+        return FileLease(Path(self.path).parent / "locks", name)
 
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
