@@ -98,7 +98,7 @@ class Held:
         self.lease, self.holder = lease, holder
         self.ttl, self.every = ttl, every
         self.lost = False
-        self.missed = 0
+        self.missed = self.renewals = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="lease-heartbeat",
                                         daemon=True)
@@ -107,12 +107,13 @@ class Held:
         while not self._stop.wait(self.every):
             try:
                 renewed = self.lease.renew(self.ttl)
-            except XerolinkError:
-                self.missed += 1  # the database is away a moment: the next beat retries
+            except Exception:  # whatever the database said: the next beat tries again
+                self.missed += 1
                 continue
             if not renewed:
                 self.lost = True
                 return
+            self.renewals += 1
 
     def check(self) -> None:
         """Between phases: stop if the lease was lost (another runner has it now)."""

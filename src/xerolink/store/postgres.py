@@ -137,7 +137,8 @@ class PostgresStore(SqlStore):
             "SELECT to_regclass('xerolink.schema_version') IS NOT NULL").fetchone()
         if not row[0]:
             return 0
-        return int(self._db.execute("SELECT version FROM schema_version").fetchone()[0])
+        return int(self._db.execute(
+            f"SELECT version FROM {SCHEMA}.schema_version").fetchone()[0])  # noqa: S608
 
     def _check_schema(self) -> None:
         with self._db.refusals():
@@ -355,7 +356,24 @@ class PostgresStore(SqlStore):
             ]
             for statement in statements:
                 conn.execute(statement)
+            self._set_database_defaults(conn)
         return viewers, admins
+
+    def _set_database_defaults(self, conn: Any) -> None:
+        """The schema and lock timeout every connection asks for, as the database's own
+        defaults too: behind a pooler (pgbouncer) a client's startup options never reach
+        the server. Only the database's owner may set them; another admin's init keeps
+        what the owner's set."""
+        from psycopg import sql
+
+        owner = conn.execute("SELECT pg_has_role(current_user, datdba, 'USAGE') FROM "
+                             "pg_database WHERE datname = current_database()").fetchone()
+        if not owner or not owner[0]:
+            return
+        database = sql.Identifier(str(self._db.conn.info.dbname))
+        conn.execute(sql.SQL("ALTER DATABASE {} SET search_path = {}").format(
+            database, sql.Identifier(SCHEMA)))
+        conn.execute(sql.SQL("ALTER DATABASE {} SET lock_timeout = '30s'").format(database))
 
     def _exists(self, user: str) -> bool:
         return self._db.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
