@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from xerolink.api.admin import Administration
@@ -34,6 +34,8 @@ def _secret_key(source: str, account: str) -> str:
 class CrmSourceApi(Administration):
     """``crm connect`` / ``disconnect`` / ``pull`` / ``push``, and the CRM source in
     ``status``."""
+
+    _crm_held: tuple[int, Held] | None = None  # (thread, lease) while a pass holds it
 
     def status(self, *, offline: bool = False) -> StatusReport:
         report = super().status(offline=offline)
@@ -177,12 +179,26 @@ class CrmSourceApi(Administration):
         finally:
             source.close()
 
-    def crm_lease(self, *, wait: bool = False) -> contextlib.AbstractContextManager[Held]:
+    @contextlib.contextmanager
+    def crm_lease(self, *, wait: bool = False) -> Iterator[Held]:
         """The store's CRM lease for one pass (pull, push, update): one runner at a time
-        per profile, or per team database across machines."""
+        per profile, or per team database across machines. Held already by this
+        thread (a pass that pulls then pushes), it is the same lease; another thread
+        of this process is another runner."""
+        import threading
+
         from xerolink.services import lease
 
-        return lease.held(self.store, lease.Me.here(self.user), wait=wait)
+        me = threading.get_ident()
+        if self._crm_held is not None and self._crm_held[0] == me:
+            yield self._crm_held[1]
+            return
+        with lease.held(self.store, lease.Me.here(self.user), wait=wait) as holding:
+            self._crm_held = (me, holding)
+            try:
+                yield holding
+            finally:
+                self._crm_held = None
 
     # -- plumbing -------------------------------------------------------------------
     def crm_source(self) -> CrmSource:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from xerolink.errors import XerolinkError
+from xerolink.errors import ExitCode, XerolinkError
 from xerolink.results import Result
 from xerolink.store import Store
 from xerolink.store.lease import Lease, LeaseAnswer, LeaseHolder
@@ -31,7 +31,10 @@ POLL_SECONDS = 1.0
 
 
 class LeaseLostError(XerolinkError):
-    """The lease expired under a running pass and another runner took it."""
+    """The lease expired under a running pass (its renewals did not reach the store in
+    time) and another runner took it."""
+
+    exit_code = ExitCode.STORE_UNREACHABLE
 
 
 class LeaseBusy(Exception):

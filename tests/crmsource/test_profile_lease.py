@@ -109,3 +109,19 @@ def test_a_killed_holder_frees_the_profiles_lease_at_once(salesmate, cli, home):
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=30)
     assert cli.json("crm", "push")["records_written"]["contact"] == linked
+
+
+def test_one_pass_that_pulls_then_pushes_holds_one_lease_and_others_wait_it_out(
+        salesmate, cli):
+    """A pass (``crm update`` to come) takes the lease once and runs pull and push
+    inside it; a push from another process meanwhile stops at once."""
+    import xerolink
+
+    linked = _ready(salesmate, cli)
+    with xerolink.open() as xl, xl.crm_lease() as holding:
+        xl.crm_pull()
+        outsider = _finish(_start("crm", "push", "--json"))
+        assert outsider["ran"] is False and outsider["held_by"]["pid"] == os.getpid()
+        assert xl.crm_push().records_written["contact"] == linked
+        holding.check()
+    assert calls(salesmate).get(PUT, 0) == linked

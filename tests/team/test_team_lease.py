@@ -204,3 +204,37 @@ def test_leases_renewed_through_pgbouncer_never_miss_a_beat(pg, team_db, bouncer
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_pass_whose_lease_expired_and_was_taken_knows_it_lost_it(pg, team_db) -> None:
+    """Renewals that came too late (a suspended laptop): the lease expired, another
+    runner took it, and the first pass's check stops it (exit 12), never both writing."""
+    from xerolink.errors import ExitCode
+    from xerolink.services.lease import LeaseLostError, Me, held
+    from xerolink.store.postgres import PostgresStore
+
+    first = PostgresStore(pg.url("alice", team_db), migrate=True)
+    first.initialise_team()
+    second = PostgresStore(pg.url("alice", team_db))
+    def hosts() -> list[str]:
+        with psycopg.connect(pg.url("alice", team_db), autocommit=True) as conn:
+            return [r[0] for r in conn.execute("SELECT host FROM xerolink.leases")]
+
+    try:
+        with contextlib.ExitStack() as first_pass, contextlib.ExitStack() as taking:
+            late = first_pass.enter_context(held(first, Me("alice", "one", 1), ttl=1,
+                                                 renew_every=2.5))
+            time.sleep(1.5)
+            taker = taking.enter_context(held(second, Me("alice", "two", 2), ttl=60))
+            assert taker.holder.host == "two"
+            time.sleep(1.5)  # the first one's heartbeat finds it taken
+            assert late.lost
+            with pytest.raises(LeaseLostError) as lost:
+                late.check()
+            assert lost.value.exit_code == ExitCode.STORE_UNREACHABLE
+            first_pass.close()
+            assert hosts() == ["two"], "the first one's release leaves the taker's alone"
+        assert hosts() == []
+    finally:
+        first.close()
+        second.close()
