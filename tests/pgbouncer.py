@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,8 +34,7 @@ class PgBouncer:
     def __init__(self, server, logins: list[str], pool_size: int = 4) -> None:
         binary = find_pgbouncer()
         assert binary is not None
-        self.root = server.root / "pgbouncer"
-        self.root.mkdir()
+        self.root = Path(tempfile.mkdtemp(prefix="pgbouncer-", dir=server.root))
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]

@@ -16,44 +16,15 @@ from xerolink.errors import StoreUnreachableError, UsageError
 from xerolink.store.lease import Lease, RowLease
 from xerolink.store.migrations import MIGRATIONS, POSTGRES_ONLY
 from xerolink.store.pgerrors import denied, lost, quote_ident, setup_denied, unreachable
+from xerolink.store.pgrows import row_factory as _row_factory
+from xerolink.store.pgrows import safe_url as _safe
+from xerolink.store.pgrows import translate as _translate
 from xerolink.store.sql import SqlStore
 
 SCHEMA = "xerolink"
 VIEWERS, ADMINS = "xerolink_viewers", "xerolink_admins"
 # Names PostgreSQL keeps for itself: never a person's login.
 RESERVED = ("public", "none", "current_user", "current_role", "session_user")
-
-
-def _translate(sql: str) -> str:
-    """SQLite-flavoured SQL to PostgreSQL: placeholders and INSERT OR IGNORE."""
-    sql = sql.replace("?", "%s")
-    if sql.lstrip().upper().startswith("INSERT OR IGNORE INTO"):
-        sql = sql.replace("INSERT OR IGNORE INTO", "INSERT INTO", 1) + " ON CONFLICT DO NOTHING"
-    return sql
-
-
-class PgRow(tuple[Any, ...]):
-    """A row that answers by position and by column name, like sqlite3.Row."""
-
-    names: dict[str, int]
-
-    def __new__(cls, names: dict[str, int], values: Sequence[Any]) -> PgRow:
-        row = super().__new__(cls, values)
-        row.names = names
-        return row
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self.names[key])
-        return tuple.__getitem__(self, key)
-
-    def keys(self) -> list[str]:
-        return list(self.names)
-
-
-def _row_factory(cursor: Any) -> Any:
-    names = {c.name: i for i, c in enumerate(cursor.description or [])}
-    return lambda values: PgRow(names, values)
 
 
 class _Connection:
@@ -402,13 +373,3 @@ def _viewer_grants(viewers: Any) -> list[Any]:
         "GRANT SELECT, INSERT, UPDATE, DELETE ON leases TO {}",
     ]
     return [sql.SQL(grant).format(viewers) for grant in grants]
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-    return urlunsplit(parts)
