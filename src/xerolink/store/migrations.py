@@ -192,7 +192,10 @@ MIGRATIONS: list[str] = [
     # 7: PostgreSQL only (POSTGRES_ONLY[7]): what each team role may write, row by row.
     # SQLite has one user and nothing to enforce, so its step is empty.
     "",
-    # 8: PostgreSQL only (POSTGRES_ONLY[8]): the team's leases (one CRM pass at a time
+    # 8: PostgreSQL only (POSTGRES_ONLY[8]): only admins pull and push, so the CRM
+    # source's token is admins' alone, and viewers write no setting.
+    "",
+    # 9: PostgreSQL only (POSTGRES_ONLY[9]): the team's leases (one CRM pass at a time
     # across machines). SQLite's lease is a file lock in the profile, so its step is empty.
     "",
 ]
@@ -235,6 +238,22 @@ POSTGRES_ONLY: dict[int, str] = {
         tenant_id IN (SELECT c.tenant_id FROM connections c));
     """,
     8: """
+    -- crm pull and crm push send the CRM account's token, an admin's credential, and
+    -- only admins run them: a viewer sees (and renews) only the Xero token sets of
+    -- connected organisations, never the CRM source's token (crm:...) or any other row.
+    DROP POLICY xero_tokens_read ON xero_tokens;
+    CREATE POLICY xero_tokens_read ON xero_tokens FOR SELECT USING (
+        tenant_id IN (SELECT c.tenant_id FROM connections c));
+    DROP POLICY xero_tokens_renew ON xero_tokens;
+    CREATE POLICY xero_tokens_renew ON xero_tokens FOR UPDATE USING (
+        tenant_id IN (SELECT c.tenant_id FROM connections c)) WITH CHECK (
+        tenant_id IN (SELECT c.tenant_id FROM connections c));
+    -- What a pull records (the account pulled from, the fields the source refused) is
+    -- an admin's now: viewers read settings and write none.
+    DROP POLICY settings_pull_adds ON settings;
+    DROP POLICY settings_pull_changes ON settings;
+    """,
+    9: """
     -- One row per lease held: who (the database login), where (machine, process),
     -- since when, and until when on the database's clock; renewed while its job runs.
     CREATE TABLE leases (
