@@ -250,3 +250,30 @@ def test_a_pass_whose_lease_expired_and_was_taken_knows_it_lost_it(pg, team_db) 
     finally:
         first.close()
         second.close()
+
+
+def test_a_viewer_sees_who_holds_the_lease_but_cannot_take_or_drop_it(pg, team_db,
+                                                                     tmp_path) -> None:
+    """Only admins run passes: a viewer's plain SQL cannot steal, extend or delete the
+    team's lease (which would let a second pass run), though it may read it."""
+    from xerolink.services.lease import Me, held
+    from xerolink.store.postgres import PostgresStore
+
+    alice = Member(pg, team_db, "alice", tmp_path / "alice")
+    alice.json("team", "init")
+    store = PostgresStore(pg.url("alice", team_db))
+    pg.sql(f'GRANT "{store.roles[0]}" TO bob', database=team_db)  # bob views
+    try:
+        with held(store, Me("alice", "one", 1)):
+            with psycopg.connect(pg.url("bob", team_db), autocommit=True) as conn:
+                assert conn.execute("SELECT holder, host FROM xerolink.leases").fetchall() == [
+                    ("alice", "one")]
+                for statement in (
+                        "DELETE FROM xerolink.leases",
+                        "UPDATE xerolink.leases SET expires_at = now() - interval '1 day'",
+                        "INSERT INTO xerolink.leases VALUES ('x', 't', 'bob', 'h', 1, now(), "
+                        "now())"):
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                        conn.execute(statement)
+    finally:
+        store.close()
