@@ -150,9 +150,11 @@ def held(store: Store, me: Me, *, name: str = CRM_LEASE, wait: bool = False,
             yield holding
         finally:
             holding._end()
-            lease.release()
+            with contextlib.suppress(XerolinkError):  # unreachable now: it expires anyway
+                lease.release()
     finally:
-        lease.close()
+        with contextlib.suppress(XerolinkError):
+            lease.close()
 
 
 def _take(lease: Lease, me: Me, ttl: float, wait_seconds: float,
