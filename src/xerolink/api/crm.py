@@ -3,8 +3,9 @@ records and pushing Xero's figures back onto them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from xerolink.api.admin import Administration
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from xerolink.services.crmpull import PullReport
     from xerolink.services.crmpush import PushReport
     from xerolink.services.doctor import Diagnosis
+    from xerolink.services.lease import Held
     from xerolink.services.outcomes import CrmSourceState
 
 SOURCES = ("salesmate",)
@@ -32,6 +34,8 @@ def _secret_key(source: str, account: str) -> str:
 class CrmSourceApi(Administration):
     """``crm connect`` / ``disconnect`` / ``pull`` / ``push``, and the CRM source in
     ``status``."""
+
+    _crm_held: tuple[int, Held] | None = None  # (thread, lease) while a pass holds it
 
     def status(self, *, offline: bool = False) -> StatusReport:
         report = super().status(offline=offline)
@@ -140,39 +144,66 @@ class CrmSourceApi(Administration):
                               pulled_at=self.store.source_pulled_at(source),
                               counts=self.store.source_counts(source))
 
-    def crm_pull(self, *, full: bool = False, progress: Progress | None = None) -> PullReport:
+    def crm_pull(self, *, full: bool = False, progress: Progress | None = None,
+                 wait: bool = False) -> PullReport:
         """Read the CRM source's contacts, companies and deals into the store (only
-        what changed since the last pull; ``full`` reads everything again)."""
+        what changed since the last pull; ``full`` reads everything again). Under the
+        CRM lease: ``LeaseBusy`` if another pass runs (``wait`` waits for it)."""
         from xerolink.services import crmpull
 
         self._crm_account_check("crm pull")
         source = self.crm_source()
         try:
-            report = crmpull.pull(self.store, source, fields=self._pushed_fields(source.name),
-                                  now=self.clock.now(), full=full, progress=progress)
-            self.store.set_setting(f"{PULLED_FROM}.{source.name}", source.account)
-            refused = getattr(source, "refused_fields", None)
-            key = f"{REFUSED_FIELDS}.{source.name}"
-            if refused or _refused_fields(self.store.get_setting(key)) is None:
-                self.store.set_setting(key, json.dumps(sorted(refused or ())))
+            with self.crm_lease(wait=wait):
+                report = crmpull.pull(self.store, source,
+                                      fields=self._pushed_fields(source.name),
+                                      now=self.clock.now(), full=full, progress=progress)
+                self.store.set_setting(f"{PULLED_FROM}.{source.name}", source.account)
+                refused = getattr(source, "refused_fields", None)
+                key = f"{REFUSED_FIELDS}.{source.name}"
+                if refused or _refused_fields(self.store.get_setting(key)) is None:
+                    self.store.set_setting(key, json.dumps(sorted(refused or ())))
             return report
         finally:
             source.close()
 
-    def crm_push(self, *, dry_run: bool = False, progress: Progress | None = None
-                 ) -> PushReport:
+    def crm_push(self, *, dry_run: bool = False, progress: Progress | None = None,
+                 wait: bool = False) -> PushReport:
         """Write the linked Xero contact and the summary figures into the CRM's chosen
-        fields, only where they changed; ``dry_run`` only reports the changes."""
+        fields, only where they changed; ``dry_run`` only reports the changes. A real
+        push holds the CRM lease (``LeaseBusy`` if another pass runs)."""
         from xerolink.services import crmpush
 
         deps = self.deps()
         self._crm_account_check("crm push")
         source = self.crm_source()
         try:
-            return crmpush.push(deps, source, self._push_mapping(source.name),
-                                dry_run=dry_run, progress=progress)
+            with (contextlib.nullcontext() if dry_run else self.crm_lease(wait=wait)):
+                return crmpush.push(deps, source, self._push_mapping(source.name),
+                                    dry_run=dry_run, progress=progress)
         finally:
             source.close()
+
+    @contextlib.contextmanager
+    def crm_lease(self, *, wait: bool = False) -> Iterator[Held]:
+        """The store's CRM lease for one pass (pull, push, update): one runner at a time
+        per profile, or per team database across machines. Held already by this
+        thread (a pass that pulls then pushes), it is the same lease; another thread
+        of this process is another runner."""
+        import threading
+
+        from xerolink.services import lease
+
+        me = threading.get_ident()
+        if self._crm_held is not None and self._crm_held[0] == me:
+            yield self._crm_held[1]
+            return
+        with lease.held(self.store, lease.Me.here(self.user), wait=wait) as holding:
+            self._crm_held = (me, holding)
+            try:
+                yield holding
+            finally:
+                self._crm_held = None
 
     # -- plumbing -------------------------------------------------------------------
     def crm_source(self) -> CrmSource:

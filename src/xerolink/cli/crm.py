@@ -13,6 +13,7 @@ from xerolink.cli._runtime import Runtime, command, confirm
 from xerolink.errors import CrmRefusedError, UsageError
 from xerolink.render import Column, plural
 from xerolink.services.crmpull import PLURALS
+from xerolink.services.lease import LeaseBusy
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -232,6 +233,15 @@ def disconnect(rt: Runtime) -> None:
         f"Disconnected {state.disconnected}; pulled records and links are kept"))
 
 
+WAIT_HELP = ("If another pull, push or update is running (this profile, or any machine "
+             "of the team), wait for it (at most 15 minutes) instead of stopping at once.")
+
+
+def _not_run(rt: Runtime, busy: LeaseBusy) -> None:
+    """Another pass holds the CRM lease: say whose, and exit 0 (the work is being done)."""
+    rt.out.result(busy.result, lambda: rt.out.line(busy.result.message))
+
+
 @command(app, "pull", examples=["xerolink crm pull", "xerolink crm pull --full",
                                 "xerolink crm pull --json"])
 def pull(
@@ -239,6 +249,7 @@ def pull(
     full: Annotated[bool, typer.Option(
         "--full", help="Read every record again, not only what changed (after choosing "
         "new push fields, or to check for deletions at once).")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help=WAIT_HELP)] = False,
 ) -> None:
     """Read the CRM source's contacts, companies and deals (with their primary contact
     and participants) into xerolink: everything the first time, then only what changed.
@@ -248,11 +259,14 @@ def pull(
     pull was read. Once Xero is connected, an admin runs it (it uses the CRM account's
     token, an admin's); everyone granted reads what was pulled.
     """
-    with rt.out.progress("Pulling from the CRM") as progress:
-        def step(kind: str, done: int, total: int | None) -> None:
-            progress(done, total, f"Reading {PLURALS[kind]}")
+    try:
+        with rt.out.progress("Pulling from the CRM") as progress:
+            def step(kind: str, done: int, total: int | None) -> None:
+                progress(done, total, f"Reading {PLURALS[kind]}")
 
-        report = rt.app.crm_pull(full=full, progress=step)
+            report = rt.app.crm_pull(full=full, progress=step, wait=wait)
+    except LeaseBusy as busy:
+        return _not_run(rt, busy)
 
     def human() -> None:
         rows = [{"kind": PLURALS[k], "read": v.read, "written": v.written,
@@ -278,6 +292,7 @@ def push(
     rt: Runtime,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Show what would change; write nothing.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help=WAIT_HELP)] = False,
 ) -> None:
     """Write the linked Xero contact (name and View in Xero link) and the summary
     figures into the CRM's fields, only where a value changed.
@@ -287,11 +302,14 @@ def push(
     Figures come from xerolink's cache: `xerolink refresh --all` reads Xero.
     An admin runs it (it uses the CRM account's token, an admin's).
     """
-    with rt.out.progress("Writing to the CRM") as progress:
-        def step(kind: str, done: int, total: int | None) -> None:
-            progress(done, total, f"Writing {PLURALS[kind]}")
+    try:
+        with rt.out.progress("Writing to the CRM") as progress:
+            def step(kind: str, done: int, total: int | None) -> None:
+                progress(done, total, f"Writing {PLURALS[kind]}")
 
-        report = rt.app.crm_push(dry_run=dry_run, progress=step)
+            report = rt.app.crm_push(dry_run=dry_run, progress=step, wait=wait)
+    except LeaseBusy as busy:
+        return _not_run(rt, busy)
     for note in report.notes:
         rt.out.notice(f"note: {note}")
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from xerolink.errors import StoreDamagedError, UsageError, XerolinkError
+from xerolink.store.lease import Lease
 from xerolink.store.migrations import SCHEMA_VERSION
 from xerolink.store.records import (
     CachedDocument,
@@ -90,6 +91,11 @@ class SqlBase:
 
     def token_lock(self, tenant_id: str) -> contextlib.AbstractContextManager[Any]:
         """A lock every machine of the team respects (team mode only)."""
+        raise NotImplementedError
+
+    def lease(self, name: str) -> Lease:
+        """One holder at a time of the job ``name``, across every process that shares
+        this store (a file lock per profile; a lease row in team mode)."""
         raise NotImplementedError
 
     def initialise_team(self) -> tuple[str, str]:

@@ -195,6 +195,9 @@ MIGRATIONS: list[str] = [
     # 8: PostgreSQL only (POSTGRES_ONLY[8]): only admins pull and push, so the CRM
     # source's token is admins' alone, and viewers write no setting.
     "",
+    # 9: PostgreSQL only (POSTGRES_ONLY[9]): the team's leases (one CRM pass at a time
+    # across machines). SQLite's lease is a file lock in the profile, so its step is empty.
+    "",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -249,5 +252,18 @@ POSTGRES_ONLY: dict[int, str] = {
     -- an admin's now: viewers read settings and write none.
     DROP POLICY settings_pull_adds ON settings;
     DROP POLICY settings_pull_changes ON settings;
+    """,
+    9: """
+    -- One row per lease held: who (the database login), where (machine, process),
+    -- since when, and until when on the database's clock; renewed while its job runs.
+    CREATE TABLE leases (
+        name        TEXT PRIMARY KEY,
+        token       TEXT NOT NULL,
+        holder      TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        pid         INTEGER NOT NULL,
+        acquired_at TIMESTAMPTZ NOT NULL,
+        expires_at  TIMESTAMPTZ NOT NULL
+    );
     """,
 }

@@ -13,46 +13,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from xerolink.errors import StoreUnreachableError, UsageError
+from xerolink.store.lease import Lease, RowLease
 from xerolink.store.migrations import MIGRATIONS, POSTGRES_ONLY
 from xerolink.store.pgerrors import denied, lost, quote_ident, setup_denied, unreachable
+from xerolink.store.pgrows import row_factory as _row_factory
+from xerolink.store.pgrows import safe_url as _safe
+from xerolink.store.pgrows import translate as _translate
 from xerolink.store.sql import SqlStore
 
 SCHEMA = "xerolink"
 VIEWERS, ADMINS = "xerolink_viewers", "xerolink_admins"
 # Names PostgreSQL keeps for itself: never a person's login.
 RESERVED = ("public", "none", "current_user", "current_role", "session_user")
-
-
-def _translate(sql: str) -> str:
-    """SQLite-flavoured SQL to PostgreSQL: placeholders and INSERT OR IGNORE."""
-    sql = sql.replace("?", "%s")
-    if sql.lstrip().upper().startswith("INSERT OR IGNORE INTO"):
-        sql = sql.replace("INSERT OR IGNORE INTO", "INSERT INTO", 1) + " ON CONFLICT DO NOTHING"
-    return sql
-
-
-class PgRow(tuple[Any, ...]):
-    """A row that answers by position and by column name, like sqlite3.Row."""
-
-    names: dict[str, int]
-
-    def __new__(cls, names: dict[str, int], values: Sequence[Any]) -> PgRow:
-        row = super().__new__(cls, values)
-        row.names = names
-        return row
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self.names[key])
-        return tuple.__getitem__(self, key)
-
-    def keys(self) -> list[str]:
-        return list(self.names)
-
-
-def _row_factory(cursor: Any) -> Any:
-    names = {c.name: i for i, c in enumerate(cursor.description or [])}
-    return lambda values: PgRow(names, values)
 
 
 class _Connection:
@@ -97,25 +69,34 @@ class PostgresStore(SqlStore):
 
     def __init__(self, url: str, *, migrate: bool = False,
                  migrations: Sequence[str] = MIGRATIONS) -> None:
-        import psycopg
-
         self.url = url
         self.path = _safe(url)
-        try:
-            conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory,
-                                   connect_timeout=10,
-                                   options=f"-c search_path={SCHEMA} -c lock_timeout=30000")
-        except psycopg.OperationalError as exc:
-            raise unreachable(exc, self.path) from None
-        self._db = _Connection(conn, self.path)
+        self._db = self._connect()
         if migrate:
             self._migrate(migrations)
         else:
             self._check_schema()
 
+    def _connect(self) -> _Connection:
+        """A connection in the store's schema. No server-side prepared statements: a
+        pooler in transaction mode (pgbouncer) hands each statement any server."""
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory,
+                                   connect_timeout=10, prepare_threshold=None,
+                                   options=f"-c search_path={SCHEMA} -c lock_timeout=30000")
+        except psycopg.OperationalError as exc:
+            raise unreachable(exc, self.path) from None
+        return _Connection(conn, self.path)
+
     @property
     def login(self) -> str:
         return str(self._db.execute("SELECT current_user").fetchone()[0])
+
+    def lease(self, name: str) -> Lease:
+        """The team's lease ``name``: a row of ``leases``, on a connection of its own."""
+        return RowLease(self._connect, name)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -127,7 +108,8 @@ class PostgresStore(SqlStore):
             "SELECT to_regclass('xerolink.schema_version') IS NOT NULL").fetchone()
         if not row[0]:
             return 0
-        return int(self._db.execute("SELECT version FROM schema_version").fetchone()[0])
+        return int(self._db.execute(
+            f"SELECT version FROM {SCHEMA}.schema_version").fetchone()[0])  # noqa: S608
 
     def _check_schema(self) -> None:
         with self._db.refusals():
@@ -345,7 +327,24 @@ class PostgresStore(SqlStore):
             ]
             for statement in statements:
                 conn.execute(statement)
+            self._set_database_defaults(conn)
         return viewers, admins
+
+    def _set_database_defaults(self, conn: Any) -> None:
+        """The schema and lock timeout every connection asks for, as the database's own
+        defaults too: behind a pooler (pgbouncer) a client's startup options never reach
+        the server. Only the database's owner may set them; another admin's init keeps
+        what the owner's set."""
+        from psycopg import sql
+
+        owner = conn.execute("SELECT pg_has_role(current_user, datdba, 'USAGE') FROM "
+                             "pg_database WHERE datname = current_database()").fetchone()
+        if not owner or not owner[0]:
+            return
+        database = sql.Identifier(str(self._db.conn.info.dbname))
+        conn.execute(sql.SQL("ALTER DATABASE {} SET search_path = {}").format(
+            database, sql.Identifier(SCHEMA)))
+        conn.execute(sql.SQL("ALTER DATABASE {} SET lock_timeout = '30s'").format(database))
 
     def _exists(self, user: str) -> bool:
         return self._db.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
@@ -372,15 +371,7 @@ def _viewer_grants(viewers: Any) -> list[Any]:
         # Tokens: read and renew in place the Xero token set of a connected organisation
         # (a refresh; the policies hide every other row, the CRM source's token too).
         "GRANT SELECT, UPDATE (token, updated_at) ON xero_tokens TO {}",
+        # Leases: only admins' passes take the CRM lease; viewers may see who runs one.
+        "GRANT SELECT ON leases TO {}",
     ]
     return [sql.SQL(grant).format(viewers) for grant in grants]
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-    return urlunsplit(parts)

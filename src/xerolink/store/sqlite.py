@@ -25,6 +25,7 @@ from typing import Any
 from xerolink.errors import StoreDamagedError
 from xerolink.store import backup
 from xerolink.store.base import DamagedStore
+from xerolink.store.lease import FileLease, Lease
 from xerolink.store.migrations import MIGRATIONS
 from xerolink.store.sql import BUSY_TIMEOUT_MS, SqlStore, StoreError
 
@@ -273,6 +274,11 @@ class SqliteStore(SqlStore):
 
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def lease(self, name: str) -> Lease:
+        """The profile's lease ``name``: a file lock in its lock folder (the profile's
+        ``locks``, beside this file)."""
+        return FileLease(Path(self.path).parent / "locks", name)
 
     def integrity_check(self) -> str:
         """"ok", or every problem SQLite found (the first ten, and how many)."""
