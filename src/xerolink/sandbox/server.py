@@ -36,6 +36,7 @@ from xerolink.sandbox.state import (
     SandboxOptions,
     Stats,
 )
+from xerolink.sandbox.webhooks import WebhookSender
 
 MAX_BODY = 10 * 1024 * 1024
 # Xero's plain-text answer for a URL it will not route (too long, or an unknown id).
@@ -88,6 +89,7 @@ class Sandbox(Controls):
                                                     self.lock)
         self.rng = random.Random(options.seed)
         self.rng_lock = threading.Lock()
+        self.webhooks = self._webhook_sender(options)
         self.salesmate: SalesmateSlice | None = None
         if options.crm == "salesmate":
             first = next(iter(self.tenants.values()))
@@ -96,6 +98,20 @@ class Sandbox(Controls):
                 people_of(contacts), contacts=options.crm_contacts or len(contacts),
                 seed=options.seed, now=now, linkname=options.salesmate_linkname,
                 token=options.salesmate_token, currency=first.base_currency)
+
+    def _webhook_sender(self, options: SandboxOptions) -> WebhookSender | None:
+        """Xero's webhooks to ``webhook_url`` (loopback only), fed by every write."""
+        if not options.webhook_url:
+            return None
+        url = urlsplit(options.webhook_url)
+        if (url.scheme not in ("http", "https") or not is_loopback(url.hostname or "")
+                or not options.webhook_key):
+            raise ValueError("the sandbox sends webhooks to a loopback URL, with a key")
+        sender = WebhookSender(options.webhook_url, options.webhook_key, self.clock.now,
+                               retry_base=options.webhook_retry_base,
+                               batch_seconds=options.webhook_batch_seconds)
+        self.accounting.on_write = sender.event
+        return sender
 
     # -- entry point ----------------------------------------------------------------
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes
@@ -361,19 +377,29 @@ class SandboxServer:
         return f"http://{host}:{port}"
 
     def start(self) -> str:
+        self._start_webhooks()
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="xerolink-sandbox", daemon=True)
         self._thread.start()
         return self.base_url
 
     def serve_forever(self) -> None:
+        self._start_webhooks()
         self._server.serve_forever()
+
+    def _start_webhooks(self) -> None:
+        if self.sandbox.webhooks is not None:
+            self.sandbox.webhooks.start()
 
     def close(self) -> None:
         """Release the port after ``serve_forever`` returned (the CLI's path)."""
+        if self.sandbox.webhooks is not None:
+            self.sandbox.webhooks.stop()
         self._server.server_close()
 
     def stop(self) -> None:
+        if self.sandbox.webhooks is not None:
+            self.sandbox.webhooks.stop()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

@@ -362,7 +362,8 @@ def _viewer_grants(viewers: Any) -> list[Any]:
         # CRM records, links, deal documents, the caches, creates under way, pulls.
         "GRANT SELECT, INSERT, UPDATE, DELETE ON crm_companies, crm_contacts, crm_deals, "
         "crm_deal_participants, links, deal_documents, xero_documents, contact_refreshes, "
-        "sync_state, xero_contacts, create_intents, crm_source_records, crm_pulls TO {}",
+        "sync_state, xero_contacts, create_intents, crm_source_records, crm_pulls, "
+        "webhook_events TO {}",
         "GRANT SELECT ON connections, access, schema_version TO {}",
         "GRANT UPDATE (rate_limits) ON connections TO {}",
         # Settings: read all; write a pull's own rows (a policy), never delete.
