@@ -204,7 +204,7 @@ def start_receiver(host: str, port: int, key: str, store: Store, wake: threading
                          "put a TLS reverse proxy in front of it")
     receiver = Receiver(key, store, wake, now)
     server = create_server(receiver, host=host, port=port, threads=4, ident="",
-                           max_request_body_size=MAX_BODY, channel_timeout=30,
+                           max_request_body_size=MAX_BODY + 1, channel_timeout=30,
                            clear_untrusted_proxy_headers=True)
     thread = threading.Thread(target=server.run, name="xerolink-webhooks", daemon=True)
     thread.start()
