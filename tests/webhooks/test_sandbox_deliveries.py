@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import threading
@@ -173,7 +174,7 @@ def test_a_delivery_answered_500_is_retried_with_growing_delays():
         recorder.stop()
     assert [a["status"] for a in delivery["attempts"]] == [500, 500, 500, 200]
     times = [t for t, _, _ in recorder.requests[2:]]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps[0] >= 0.1 and gaps[1] >= 0.2 and gaps[2] >= 0.4
     assert gaps[0] < gaps[1] < gaps[2]
     bodies = {body for _, _, body in recorder.requests[2:]}
@@ -255,7 +256,7 @@ def test_unknown_ids_another_tenants_and_replayed_events_are_handled(hooked):
 def test_events_of_nearby_deliveries_are_reread_in_one_call(hooked):
     deps, handle, tenant = hooked["deps"], hooked["handle"], hooked["tenant"]
     server = hooked["server"]
-    invoices = [i for i in server.sandbox.tenants[tenant].invoices.values()][:30]
+    invoices = list(server.sandbox.tenants[tenant].invoices.values())[:30]
     for invoice in invoices:  # thirty deliveries of one event each
         assert signed(handle, payload(event(tenant, invoice["InvoiceID"]))) == 200
     stats = process_events(deps)

@@ -36,7 +36,7 @@ from xerolink.sandbox.state import (
     SandboxOptions,
     Stats,
 )
-from xerolink.sandbox.webhooks import WebhookSender
+from xerolink.sandbox.webhooks import sender_for
 
 MAX_BODY = 10 * 1024 * 1024
 # Xero's plain-text answer for a URL it will not route (too long, or an unknown id).
@@ -51,7 +51,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
 
 
 
@@ -89,7 +88,9 @@ class Sandbox(Controls):
                                                     self.lock)
         self.rng = random.Random(options.seed)
         self.rng_lock = threading.Lock()
-        self.webhooks = self._webhook_sender(options)
+        self.webhooks = sender_for(options, self.clock.now)
+        if self.webhooks is not None:
+            self.accounting.on_write = self.webhooks.event
         self.salesmate: SalesmateSlice | None = None
         if options.crm == "salesmate":
             first = next(iter(self.tenants.values()))
@@ -98,20 +99,6 @@ class Sandbox(Controls):
                 people_of(contacts), contacts=options.crm_contacts or len(contacts),
                 seed=options.seed, now=now, linkname=options.salesmate_linkname,
                 token=options.salesmate_token, currency=first.base_currency)
-
-    def _webhook_sender(self, options: SandboxOptions) -> WebhookSender | None:
-        """Xero's webhooks to ``webhook_url`` (loopback only), fed by every write."""
-        if not options.webhook_url:
-            return None
-        url = urlsplit(options.webhook_url)
-        if (url.scheme not in ("http", "https") or not is_loopback(url.hostname or "")
-                or not options.webhook_key):
-            raise ValueError("the sandbox sends webhooks to a loopback URL, with a key")
-        sender = WebhookSender(options.webhook_url, options.webhook_key, self.clock.now,
-                               retry_base=options.webhook_retry_base,
-                               batch_seconds=options.webhook_batch_seconds)
-        self.accounting.on_write = sender.event
-        return sender
 
     # -- entry point ----------------------------------------------------------------
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes

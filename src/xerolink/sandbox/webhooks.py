@@ -169,3 +169,23 @@ class WebhookSender:
                     "deliveries": [{**d, "attempts": list(d["attempts"]),
                                     "events": list(d["events"])} for d in self.deliveries]}
 
+
+
+def sender_for(options: Any, now: Callable[[], float]) -> WebhookSender | None:
+    """The sender ``options`` ask for (``webhook_url`` on loopback, with a key), or None."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    if not options.webhook_url:
+        return None
+    url = urlsplit(options.webhook_url)
+    host = url.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if url.scheme not in ("http", "https") or not loopback or not options.webhook_key:
+        raise ValueError("the sandbox sends webhooks to a loopback URL, with a key")
+    return WebhookSender(options.webhook_url, options.webhook_key, now,
+                         retry_base=options.webhook_retry_base,
+                         batch_seconds=options.webhook_batch_seconds)

@@ -87,6 +87,7 @@ class Health:
     accepted: int = 0
     rejected: int = 0
     events_added: int = 0
+    unreadable: int = 0  # correctly signed, but not Xero's payload: nothing stored
     last_accepted_at: str | None = None
     last_rejected_at: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -94,7 +95,7 @@ class Health:
     def as_json(self) -> dict[str, Any]:
         with self.lock:
             return {"accepted": self.accepted, "rejected": self.rejected,
-                    "events_added": self.events_added,
+                    "events_added": self.events_added, "unreadable": self.unreadable,
                     "last_accepted_at": self.last_accepted_at,
                     "last_rejected_at": self.last_rejected_at}
 
@@ -139,8 +140,10 @@ class Receiver:
             self._count(accepted=False)
             return "401 Unauthorized"
         events = parse_events(body)
-        if events is None:
-            return "400 Bad Request"
+        if events is None:  # Xero: 200 for every correctly signed payload
+            with self.health.lock:
+                self.health.unreadable += 1
+            return "200 OK"
         try:
             with self._store_lock:
                 added = self._store.add_webhook_events(events, self._now())
