@@ -171,8 +171,9 @@ class WebhookSender:
 
 
 
-def sender_for(options: Any, now: Callable[[], float]) -> WebhookSender | None:
-    """The sender ``options`` ask for (``webhook_url`` on loopback, with a key), or None."""
+def sender_for(options: Any, now: Callable[[], float], books: Any) -> WebhookSender | None:
+    """The sender ``options`` ask for (``webhook_url`` on loopback, with a key), told of
+    every write to ``books`` (the Accounting API); None when none is asked for."""
     import ipaddress
     from urllib.parse import urlsplit
 
@@ -186,6 +187,8 @@ def sender_for(options: Any, now: Callable[[], float]) -> WebhookSender | None:
         loopback = False
     if url.scheme not in ("http", "https") or not loopback or not options.webhook_key:
         raise ValueError("the sandbox sends webhooks to a loopback URL, with a key")
-    return WebhookSender(options.webhook_url, options.webhook_key, now,
-                         retry_base=options.webhook_retry_base,
-                         batch_seconds=options.webhook_batch_seconds)
+    sender = WebhookSender(options.webhook_url, options.webhook_key, now,
+                           retry_base=options.webhook_retry_base,
+                           batch_seconds=options.webhook_batch_seconds)
+    books.on_write = sender.event
+    return sender
