@@ -104,6 +104,9 @@ class SqliteStore(SqlStore):
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
+    def durable_writes(self) -> None:
+        self._db.execute("PRAGMA synchronous = FULL")  # WAL: fsync at every commit
+
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 

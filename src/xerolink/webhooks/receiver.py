@@ -110,6 +110,7 @@ class Receiver:
             raise ValueError("the webhook key is empty")
         self._key = key
         self._store = store
+        store.durable_writes()  # an event answered 200 outlives a power cut too
         self._store_lock = threading.Lock()
         self.wake = wake
         self.health = Health()
