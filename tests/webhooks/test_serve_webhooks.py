@@ -61,6 +61,6 @@ def test_serve_refuses_a_webhook_url_off_loopback_or_without_a_key():
                  ["--webhook-url", "http://127.0.0.1:9/"],
                  ["--webhook-url", "ftp://127.0.0.1/", "--webhook-key", "k"]):
         proc = _serve(*args)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
         assert proc.returncode == 2, err
         assert "webhook" in err and "Traceback" not in err
