@@ -177,7 +177,7 @@ def test_a_large_delivery_is_answered_well_within_5_seconds(hook):
     started = time.monotonic()
     assert signed(hook.handle, body) == 200
     assert time.monotonic() - started < 2.0
-    assert len(hook.store.pending_webhook_events(5000)) == 2000
+    assert len(hook.store.pending_webhook_events(limit=5000)) == 2000
 
 
 def test_deliveries_at_once_are_all_stored(hook):

@@ -279,3 +279,19 @@ def test_the_pay_control_route_checks_its_input(hooked):
     answer = control(base, "POST", "pay", {"tenant": tenant,
                                            "invoice_id": invoice["InvoiceID"]})
     assert (answer["status"], Decimal(answer["amount_due"])) == ("PAID", Decimal("0"))
+
+
+def test_another_connected_organisations_backlog_waits_and_never_blocks_this_one(hooked):
+    from dataclasses import replace
+
+    deps, handle, tenant, server = (hooked["deps"], hooked["handle"], hooked["tenant"],
+                                    hooked["server"])
+    other = [t for t in server.sandbox.tenants if t != tenant][0]
+    deps.store.save_connection(replace(deps.connection, tenant_id=other, tenant_name="B"))
+    deps.store.save_connection(deps.connection)  # this one active again
+    assert signed(handle, payload(*[event(other, new_id()) for _ in range(10)])) == 200
+    mine = [i["InvoiceID"] for i in server.sandbox.tenants[tenant].invoices.values()][:3]
+    assert signed(handle, payload(*[event(tenant, i) for i in mine])) == 200
+    stats = process_events(deps, limit=5)
+    assert (stats.events, stats.ignored, stats.invoices_read) == (3, 0, 3)
+    assert len(deps.store.pending_webhook_events(other)) == 10  # its own service's work

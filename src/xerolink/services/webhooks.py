@@ -51,14 +51,8 @@ def wait_for_events(wake: threading.Event, timeout: float,
 def process_events(deps: Deps, *, limit: int = MAX_EVENTS) -> WebhookStats:
     """Drain the stored events of this connection's organisation (and ignore those of
     organisations not connected here)."""
-    stats = WebhookStats()
-    pending = deps.store.pending_webhook_events(limit)
-    connected = deps.store.connected_tenant_ids() | {deps.tenant}
-    strangers = [e for e in pending if e.tenant_id not in connected]
-    mine = [e for e in pending if e.tenant_id == deps.tenant]
-    if strangers:
-        deps.store.finish_webhook_events(strangers, "ignored", deps.now())
-        stats.ignored = len(strangers)
+    stats = WebhookStats(ignored=deps.store.ignore_unconnected_webhook_events(deps.now()))
+    mine = deps.store.pending_webhook_events(deps.tenant, limit)
     if not mine:
         return stats
     calls_before = _calls(deps)

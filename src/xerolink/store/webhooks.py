@@ -24,6 +24,9 @@ class WebhookEvent:
 
 _KEY = "tenant_id = ? AND category = ? AND resource_id = ? AND event_type = ? AND " \
        "event_date_utc = ?"
+_PENDING = ("SELECT tenant_id, category, resource_id, event_type, event_date_utc FROM "
+            "webhook_events WHERE done_at IS NULL ")
+_OLDEST = "ORDER BY received_at, event_date_utc LIMIT ?"
 
 
 def _key(event: WebhookEvent) -> tuple[str, str, str, str, str]:
@@ -43,13 +46,25 @@ class WebhookTables(SqlBase):
                     "ON CONFLICT DO NOTHING", (*_key(event), iso(at))).rowcount
         return added
 
-    def pending_webhook_events(self, limit: int = 1000) -> list[WebhookEvent]:
-        """Events not yet processed, oldest first, every organisation's."""
-        rows = self._db.execute(
-            "SELECT tenant_id, category, resource_id, event_type, event_date_utc FROM "
-            "webhook_events WHERE done_at IS NULL ORDER BY received_at, event_date_utc "
-            "LIMIT ?", (limit,)).fetchall()
+    def pending_webhook_events(self, tenant_id: str | None = None, limit: int = 1000
+                               ) -> list[WebhookEvent]:
+        """Events not yet processed, oldest first: one organisation's, or (None) every
+        organisation's."""
+        if tenant_id is None:
+            rows = self._db.execute(_PENDING + _OLDEST, (limit,)).fetchall()
+        else:
+            rows = self._db.execute(_PENDING + "AND tenant_id = ? " + _OLDEST,
+                                    (tenant_id, limit)).fetchall()
         return [WebhookEvent(*(str(v) for v in r)) for r in rows]
+
+    def ignore_unconnected_webhook_events(self, at: datetime) -> int:
+        """Mark ``ignored`` the pending events of organisations this store has no
+        connection to (active or not); returns how many."""
+        with self.transaction() as db:
+            return int(db.execute(
+                "UPDATE webhook_events SET done_at = ?, outcome = 'ignored' WHERE done_at "
+                "IS NULL AND tenant_id NOT IN (SELECT tenant_id FROM connections)",
+                (iso(at),)).rowcount)
 
     def finish_webhook_events(self, events: list[WebhookEvent], outcome: str,
                               at: datetime) -> None:
@@ -57,10 +72,6 @@ class WebhookTables(SqlBase):
             for event in events:
                 db.execute(f"UPDATE webhook_events SET done_at = ?, outcome = ? "  # noqa: S608
                            f"WHERE {_KEY}", (iso(at), outcome, *_key(event)))
-
-    def connected_tenant_ids(self) -> set[str]:
-        """Every organisation this store has a connection row for (active or not)."""
-        return {str(r[0]) for r in self._db.execute("SELECT tenant_id FROM connections")}
 
     def webhook_event_counts(self) -> dict[str, int]:
         """Events by outcome ("pending" for those not processed yet), for status."""
