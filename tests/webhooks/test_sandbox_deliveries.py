@@ -243,9 +243,9 @@ def test_unknown_ids_another_tenants_and_replayed_events_are_handled(hooked):
     assert signed(handle, body) == 200
     assert signed(handle, body) == 200  # replayed
     stats = process_events(deps)
-    assert (stats.events, stats.ignored, stats.invoices_read, stats.contacts_read) == \
-        (3, 1, 0, 0)
-    assert stats.calls == 2  # one re-read of invoices by IDs, one of contacts
+    assert (stats.events, stats.ignored, stats.invoices_read, stats.contacts_read,
+            stats.credit_notes_read) == (3, 1, 0, 0, 0)
+    assert stats.calls == 3  # invoices by IDs, contacts by IDs, the credit note by id
     assert deps.store.pending_webhook_events() == []
     assert deps.store.webhook_event_counts() == {"done": 3, "ignored": 1}
     assert signed(handle, body) == 200  # replayed after processing: nothing new
@@ -286,7 +286,7 @@ def test_another_connected_organisations_backlog_waits_and_never_blocks_this_one
 
     deps, handle, tenant, server = (hooked["deps"], hooked["handle"], hooked["tenant"],
                                     hooked["server"])
-    other = [t for t in server.sandbox.tenants if t != tenant][0]
+    other = next(t for t in server.sandbox.tenants if t != tenant)
     deps.store.save_connection(replace(deps.connection, tenant_id=other, tenant_name="B"))
     deps.store.save_connection(deps.connection)  # this one active again
     assert signed(handle, payload(*[event(other, new_id()) for _ in range(10)])) == 200
@@ -295,3 +295,32 @@ def test_another_connected_organisations_backlog_waits_and_never_blocks_this_one
     stats = process_events(deps, limit=5)
     assert (stats.events, stats.ignored, stats.invoices_read) == (3, 0, 3)
     assert len(deps.store.pending_webhook_events(other)) == 10  # its own service's work
+
+
+def test_a_credit_note_event_rereads_the_invoices_it_is_allocated_to(hooked):
+    """The sandbox sends only the CREDITNOTE event (whether Xero also sends one for the
+    invoice is undocumented): the credit note is read for its allocations."""
+    server, deps, tenant, base = (hooked["server"], hooked["deps"], hooked["tenant"],
+                                  hooked["base"])
+    books = server.sandbox.tenants[tenant]
+    partly, fully = [i for i in books.invoices.values()
+                     if i["Status"] == "AUTHORISED" and i["AmountDue"] > 10][:2]
+    documents.refresh_contacts(deps, [partly["ContactID"], fully["ContactID"]])
+    due = partly["AmountDue"]
+    notes = [control(base, "POST", "credit", {"tenant": tenant,
+                                              "invoice_id": partly["InvoiceID"],
+                                              "amount": "10.00"}),
+             control(base, "POST", "credit", {"tenant": tenant,
+                                              "invoice_id": fully["InvoiceID"]})]
+    assert wait_until(lambda: sum(len(d["events"]) for d in _deliveries(base)["deliveries"]
+                                  if d["status"] == "delivered") == 2)
+    sent = [(e["eventCategory"], e["eventType"], e["resourceId"])
+            for d in _deliveries(base)["deliveries"] for e in d["events"]]
+    assert sent == [("CREDITNOTE", "CREATE", n["credit_note_id"]) for n in notes]
+    stats = process_events(deps)
+    assert (stats.events, stats.credit_notes_read, stats.invoices_read, stats.calls) == \
+        (2, 2, 2, 3)  # two credit notes one by one, then both invoices in one call
+    cached = {d.document_id: d for d in deps.store.documents_for_contacts(
+        tenant, [partly["ContactID"], fully["ContactID"]])}
+    assert cached[partly["InvoiceID"]].amount_due == due - Decimal("10.00")
+    assert fully["InvoiceID"] not in cached  # fully credited: PAID, out of the cache

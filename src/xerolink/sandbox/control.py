@@ -115,8 +115,9 @@ class Controls:
             return self._set_limits(data)
         if path.startswith("/_sandbox/webhooks"):
             return self._webhooks(method, path)
-        if path == "/_sandbox/pay" and method == "POST":
-            return self._pay(data if isinstance(data, dict) else {})
+        if path in ("/_sandbox/pay", "/_sandbox/credit") and method == "POST":
+            return self._settle(path.rsplit("/", 1)[1], data if isinstance(data, dict)
+                                else {})
         return json_response(404, {"error": f"no control route {method} {path}"})
 
     def _webhooks(self, method: str, path: str) -> Response:
@@ -131,10 +132,11 @@ class Controls:
             return json_response(200, sender.as_json()["intent"])
         return json_response(404, {"error": f"no control route {method} {path}"})
 
-    def _pay(self, data: dict[str, Any]) -> Response:
-        """Pay an authorised invoice or bill (all that is due, or ``amount``), as a
-        payment made in Xero would: its figures change and, where webhooks are set
-        up, an INVOICE UPDATE event follows."""
+    def _settle(self, how: str, data: dict[str, Any]) -> Response:
+        """Pay an authorised invoice or bill (``pay``) or credit it with a credit note
+        allocated to it (``credit``): all that is due, or ``amount``. Its figures
+        change as in Xero and, where webhooks are set up, an INVOICE UPDATE (a
+        payment) or CREDITNOTE CREATE (a credit note) event follows."""
         tenant_id = str(data.get("tenant") or "").lower()
         invoice_id = str(data.get("invoice_id") or "").lower()
         with self.lock:
@@ -143,7 +145,7 @@ class Controls:
             if tenant is None or invoice is None:
                 return json_response(404, {"error": "unknown tenant or invoice"})
             if invoice["Status"] != "AUTHORISED":
-                return json_response(400, {"error": "only an AUTHORISED invoice is paid"})
+                return json_response(400, {"error": "only an AUTHORISED invoice is settled"})
             try:
                 amount = Decimal(str(data.get("amount", invoice["AmountDue"])))
             except ArithmeticError:
@@ -151,15 +153,23 @@ class Controls:
             if not Decimal("0") < amount <= invoice["AmountDue"]:
                 return json_response(400, {"error": "amount must be above 0 and at most "
                                                     "what is due"})
-            invoice["AmountPaid"] += amount
-            invoice["AmountDue"] -= amount
-            if invoice["AmountDue"] == 0:
-                invoice["Status"] = "PAID"
-                invoice["FullyPaidOnDate"] = self.accounting.today(tenant)
-            invoice["UpdatedDateUTC"] = self.accounting.now()
-            self.accounting.written(tenant, invoice, "UPDATE")
-            return json_response(200, {"invoice_id": invoice_id, "status": invoice["Status"],
+            answer: dict[str, Any] = {"invoice_id": invoice_id}
+            if how == "credit":
+                note = self.accounting.credit_invoice(tenant, invoice, amount)
+                answer["credit_note_id"] = note["CreditNoteID"]
+            else:
+                self._pay(tenant, invoice, amount)
+            return json_response(200, {**answer, "status": invoice["Status"],
                                        "amount_due": str(invoice["AmountDue"])})
+
+    def _pay(self, tenant: Tenant, invoice: dict[str, Any], amount: Decimal) -> None:
+        invoice["AmountPaid"] += amount
+        invoice["AmountDue"] -= amount
+        if invoice["AmountDue"] == 0:
+            invoice["Status"] = "PAID"
+            invoice["FullyPaidOnDate"] = self.accounting.today(tenant)
+        invoice["UpdatedDateUTC"] = self.accounting.now()
+        self.accounting.written(tenant, invoice, "UPDATE")
 
     def _set_faults(self, data: dict[str, Any]) -> Response:
         try:

@@ -5,10 +5,11 @@ from Xero's own answer to the re-read.
 
 Events for an organisation this store has no connection to are marked ``ignored``;
 events of another connected organisation wait for that connection's service. An id
-Xero no longer knows is simply absent from the re-read's answer. Credit notes are
-not cached: their events are marked done, since an allocation also changes (and
-Xero reports) the invoice it is allocated to, and the scheduled pass catches up
-whatever a missed delivery lost.
+Xero no longer knows is simply absent from the re-read's answer. Credit notes are not
+cached: each one named is read (one call: Xero's CreditNotes take no ``IDs``) for the
+invoices and bills it is allocated to, which join the batched invoice re-read, since
+whether Xero also sends an event for them is undocumented. The scheduled pass still
+catches up whatever a missed delivery lost.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ import threading
 import time
 from dataclasses import dataclass
 
+from xerolink.errors import NotFoundError
 from xerolink.services import invoice_reads
 from xerolink.services.context import Deps
 from xerolink.store.records import CachedDocument
 from xerolink.store.webhooks import WebhookEvent
 from xerolink.xero import models
+from xerolink.xero.gateway import EndpointUnavailable, ScopeMissing
 
 SETTLE_SECONDS = 0.5  # events arriving this close together share one re-read
 MAX_EVENTS = 5000  # one drain at most; a bigger backlog is drained over several
+MAX_CREDIT_NOTES = 100  # read one by one; more in one drain are left to the schedule
 
 
 @dataclass
@@ -32,6 +36,7 @@ class WebhookStats:
     events: int = 0
     ignored: int = 0
     invoices_read: int = 0
+    credit_notes_read: int = 0
     contacts_read: int = 0
     calls: int = 0
 
@@ -56,7 +61,8 @@ def process_events(deps: Deps, *, limit: int = MAX_EVENTS) -> WebhookStats:
     if not mine:
         return stats
     calls_before = _calls(deps)
-    invoice_ids = _ids(mine, "INVOICE")
+    credited, stats.credit_notes_read = _allocated_invoices(deps, _ids(mine, "CREDITNOTE"))
+    invoice_ids = list(dict.fromkeys(_ids(mine, "INVOICE") + credited))
     contact_ids = _ids(mine, "CONTACT")
     stats.invoices_read = _reread_invoices(deps, invoice_ids)
     stats.contacts_read = _reread_contacts(deps, contact_ids)
@@ -90,6 +96,33 @@ def _reread_invoices(deps: Deps, ids: list[str]) -> int:
     closed = [d.document_id for d in read if d.status not in models.OPEN_INVOICE_STATUSES]
     deps.store.apply_document_changes(deps.tenant, opened, closed)
     return len(read)
+
+
+def _allocated_invoices(deps: Deps, ids: list[str]) -> tuple[list[str], int]:
+    """The invoices and bills these credit notes are allocated to, and how many credit
+    notes were read. An unknown id is skipped; a connection that cannot read credit
+    notes (scope, endpoint) leaves them to the scheduled pass."""
+    invoices: list[str] = []
+    read = 0
+    for credit_note_id in ids[:MAX_CREDIT_NOTES]:
+        try:
+            note = deps.gateway.get_credit_note(credit_note_id)
+        except NotFoundError:
+            continue
+        except (ScopeMissing, EndpointUnavailable):
+            break
+        read += 1
+        for allocation in note.get("Allocations") or []:
+            invoice = allocation.get("Invoice") if isinstance(allocation, dict) else None
+            invoice_id = _guid(invoice.get("InvoiceID")) if isinstance(invoice, dict) else None
+            if invoice_id is not None:
+                invoices.append(invoice_id)
+    return invoices, read
+
+
+def _guid(value: object) -> str | None:
+    text = str(value or "").strip().lower()
+    return text if len(text) == 36 and set(text) <= set("0123456789abcdef-") else None
 
 
 def _reread_contacts(deps: Deps, ids: list[str]) -> int:

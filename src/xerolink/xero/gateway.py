@@ -236,6 +236,16 @@ class XeroGateway(Transport):
         except (KeyError, IndexError, TypeError):
             raise NotFoundError(f"Xero has no quote {quote_id}") from None
 
+    def get_credit_note(self, credit_note_id: str) -> dict[str, Any]:
+        """One credit note with its Allocations (Xero's CreditNotes take no ``IDs``)."""
+        api, tenant = self.accounting_api(), self._tenant()
+        data = self.call("GET CreditNotes/{id}", lambda: api.get_credit_note(
+            tenant, credit_note_id, **self.raw), idempotent=True)
+        try:
+            return dict(data["CreditNotes"][0])
+        except (KeyError, IndexError, TypeError):
+            raise NotFoundError(f"Xero has no credit note {credit_note_id}") from None
+
     def create_invoice(self, fields: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """PUT one invoice or bill with ``unitdp=4``: without it Xero rounds unit
         amounts to two places (1000 x 0.1648 would become a 160.00 line)."""
