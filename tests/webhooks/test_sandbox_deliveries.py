@@ -323,3 +323,70 @@ def test_a_credit_note_event_rereads_the_invoices_it_is_allocated_to(hooked):
         tenant, [partly["ContactID"], fully["ContactID"]])}
     assert cached[partly["InvoiceID"]].amount_due == due - Decimal("10.00")
     assert fully["InvoiceID"] not in cached  # fully credited: PAID, out of the cache
+
+
+def test_events_answered_200_by_a_receiver_killed_at_once_are_processed_after(hooked):
+    """SIGKILL the receiver's process right after its 200: the events are in the store,
+    and the next process_events re-reads them."""
+    import signal
+    import subprocess
+    import sys
+
+    from types import SimpleNamespace
+
+    deps, tenant, server = hooked["deps"], hooked["tenant"], hooked["server"]
+    script = ("import sys, threading, time\n"
+              "from pathlib import Path\n"
+              "from xerolink.store.sqlite import SqliteStore\n"
+              "from xerolink.webhooks import start_receiver\n"
+              "h = start_receiver('127.0.0.1', 0, sys.argv[2], SqliteStore(Path(sys.argv[1])), "
+              "threading.Event())\n"
+              "print(h.port, flush=True)\n"
+              "time.sleep(60)\n")
+    db = deps.store.path
+    proc = subprocess.Popen([sys.executable, "-c", script, str(db), KEY],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(proc.stdout.readline())
+        other = _open_invoice(server, tenant)
+        documents.refresh_contacts(deps, [other["ContactID"]])
+        with server.sandbox.lock:  # voided in Xero without an event of the sandbox's own
+            server.sandbox.tenants[tenant].invoices[other["InvoiceID"]]["Status"] = "VOIDED"
+        remote = SimpleNamespace(host="127.0.0.1", port=port)
+        assert signed(remote, payload(event(tenant, other["InvoiceID"]))) == 200
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        proc.kill()
+    stats = process_events(deps)
+    assert (stats.events, stats.invoices_read) == (1, 1)
+    cached = {d.document_id for d in deps.store.documents_for_contacts(
+        tenant, [other["ContactID"]])}
+    assert other["InvoiceID"] not in cached  # voided in Xero: out of the cache
+
+
+def test_the_scheduled_pass_catches_up_a_delivery_that_never_arrived(home, monkeypatch):
+    """A receiver that answers 500 to everything: the sandbox gives up, and the next
+    incremental refresh (If-Modified-Since) still sees the payment."""
+    monkeypatch.setenv("XEROLINK_TOKEN_STORE", "file")
+    recorder = Recorder([200, 401] + [500] * 20)
+    try:
+        with running_sandbox(webhook_url=recorder.url, webhook_key=KEY,
+                             webhook_retry_base=0.01, webhook_batch_seconds=0.05) as server:
+            tenant = connect_profile(server, home)
+            with xerolink.open(env=dict(os.environ)) as xl:
+                deps = xl.deps()
+                invoice = _open_invoice(server, tenant)
+                documents.refresh_contacts(deps, [invoice["ContactID"]])
+                control(server.base_url, "POST", "pay",
+                        {"tenant": tenant, "invoice_id": invoice["InvoiceID"]})
+                assert wait_until(lambda: _deliveries(server.base_url)["deliveries"] and
+                                  _deliveries(server.base_url)["deliveries"][-1]["status"]
+                                  == "failed")
+                assert deps.store.pending_webhook_events() == []
+                documents.refresh_contacts(deps, [invoice["ContactID"]])
+                cached = {d.document_id for d in deps.store.documents_for_contacts(
+                    tenant, [invoice["ContactID"]])}
+    finally:
+        recorder.stop()
+    assert invoice["InvoiceID"] not in cached
