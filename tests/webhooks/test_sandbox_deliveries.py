@@ -331,7 +331,6 @@ def test_events_answered_200_by_a_receiver_killed_at_once_are_processed_after(ho
     import signal
     import subprocess
     import sys
-
     from types import SimpleNamespace
 
     deps, tenant, server = hooked["deps"], hooked["tenant"], hooked["server"]
