@@ -20,7 +20,7 @@ if TYPE_CHECKING:
         StatusReport,
     )
     from xerolink.services.doctor import Diagnosis
-    from xerolink.services.outcomes import AccessList, Rows, TeamReady
+    from xerolink.services.outcomes import AccessList, Rows, TeamReady, WebhookKeySaved
     from xerolink.services.repair import Repaired
 
 
@@ -109,6 +109,23 @@ class Administration(Wiring):
         from xerolink.services.access import check_may_configure
 
         check_may_configure(self.store, self.user)
+
+    def save_webhook_key(self, key: str) -> WebhookKeySaved:
+        """Keep Xero's webhook key in this profile's token store (admins), where the
+        receiver of ``crm update --watch --webhooks`` finds it."""
+        from xerolink.redact import register_secret
+        from xerolink.services.outcomes import WebhookKeySaved
+        from xerolink.webhooks.key import SECRET_NAME
+
+        key = key.strip()
+        if not key or len(key) > 512 or any(c.isspace() for c in key):
+            raise UsageError("a webhook key is one word of up to 512 characters (Xero's "
+                             "app page shows it as 'Webhooks key')")
+        register_secret(key)
+        self.check_may_configure()
+        self.token_store.save_secret(SECRET_NAME, key)
+        return WebhookKeySaved(token_store=self.token_store_kind if not self.team
+                               else "database")
 
     def forget_tokens(self) -> None:
         """Delete the active connection's tokens from this profile's token store (no

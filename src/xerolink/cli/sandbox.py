@@ -24,6 +24,7 @@ OPTIONAL_ENDPOINTS = frozenset({"organisation", "quotes", "currencies"})
         "xerolink sandbox serve --day-limit 1000",
         "xerolink sandbox serve --without Organisation,Quotes",
         "xerolink sandbox serve --crm salesmate --crm-contacts 10000",
+        "xerolink sandbox serve --webhook-url http://127.0.0.1:8099/ --webhook-key test-key",
     ],
 )
 def serve(
@@ -77,6 +78,14 @@ def serve(
                                  "the first organisation, matching by email).",
                                  min=1, max=200_000)
     ] = None,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Send Xero's webhooks to this loopback URL (the "
+                                 "intent-to-receive first, then signed deliveries).")
+    ] = None,
+    webhook_key: Annotated[
+        str | None, typer.Option(help="The sandbox's webhook signing key (a test value, "
+                                 "not a secret of yours; needed with --webhook-url).")
+    ] = None,
     salesmate_linkname: Annotated[
         str, typer.Option(help="The Salesmate slice's linkname (its x-linkname is "
                           "NAME.salesmate.io).")
@@ -100,6 +109,11 @@ def serve(
                          f"{unknown[0][:40]!r}")
     if crm is not None and crm.strip().lower() != "salesmate":
         raise UsageError(f"--crm takes salesmate, not {crm[:40]!r}")
+    if (webhook_url is None) != (webhook_key is None):
+        raise UsageError("--webhook-url and --webhook-key go together")
+    if webhook_url is not None and not _loopback_url(webhook_url):
+        raise UsageError(f"--webhook-url must be an http(s) URL on loopback, not "
+                         f"{webhook_url[:80]!r}")
     options = SandboxOptions(seed=seed, contacts=contacts, latency_ms=latency_ms,
                              access_token_ttl=access_token_ttl, rate_limits=rate_limits,
                              auto_approve=auto_approve, day_limit=day_limit,
@@ -107,7 +121,8 @@ def serve(
                              bulk_connections=bulk_connections, granular_only=granular_only,
                              without=skipped, crm=crm.strip().lower() if crm else None,
                              crm_contacts=crm_contacts,
-                             salesmate_linkname=salesmate_linkname.strip().lower())
+                             salesmate_linkname=salesmate_linkname.strip().lower(),
+                             webhook_url=webhook_url, webhook_key=webhook_key)
     try:
         server = SandboxServer(options, host=host, port=port)
     except OSError as exc:
@@ -128,8 +143,12 @@ def serve(
                 f"token is at {server.base_url}/_sandbox/salesmate; try: "
                 f"xerolink crm connect salesmate --linkname {salesmate.linkname} "
                 f"--salesmate-url {server.base_url} --token-stdin")
+        if webhook_url is not None:
+            rt.out.notice(f"webhooks: to {webhook_url} (intent to receive first); "
+                          f"deliveries at {server.base_url}/_sandbox/webhooks")
     else:
-        rt.out.json_line({"base_url": server.base_url, "pkce_client_id": PKCE_CLIENT_ID,
+        rt.out.json_line({"base_url": server.base_url, "webhook_url": webhook_url,
+                          "pkce_client_id": PKCE_CLIENT_ID,
                           "tenants": tenants,
                           "salesmate": None if salesmate is None else {
                               "linkname": salesmate.linkname,
@@ -141,6 +160,18 @@ def serve(
         pass
     finally:
         server.close()
+
+
+def _loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    from xerolink.sandbox.server import is_loopback
+
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and is_loopback(parts.hostname or "")
+    except ValueError:
+        return False
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -7,6 +7,7 @@ import json
 import random
 import threading
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from xerolink.sandbox.accounting import Accounting
@@ -23,6 +24,7 @@ from xerolink.sandbox.state import (
     SandboxOptions,
     Stats,
 )
+from xerolink.sandbox.webhooks import WebhookSender
 
 BAD_REQUEST_BODIES = ("html", "empty", "xml")
 _FORM_FLAGS = ("no_pagination", "no_currency_rate", "dates_without_offset", "compact_json",
@@ -55,6 +57,7 @@ class Controls:
     accounting: Accounting
     rng: random.Random
     salesmate: SalesmateSlice | None
+    webhooks: WebhookSender | None
 
     # -- control API ------------------------------------------------------------------
     def control(self, method: str, path: str, query: dict[str, list[str]], body: bytes
@@ -110,7 +113,63 @@ class Controls:
             return json_response(200, {"offset_seconds": self.clock.offset})
         if path == "/_sandbox/limits" and method == "POST":
             return self._set_limits(data)
+        if path.startswith("/_sandbox/webhooks"):
+            return self._webhooks(method, path)
+        if path in ("/_sandbox/pay", "/_sandbox/credit") and method == "POST":
+            return self._settle(path.rsplit("/", 1)[1], data if isinstance(data, dict)
+                                else {})
         return json_response(404, {"error": f"no control route {method} {path}"})
+
+    def _webhooks(self, method: str, path: str) -> Response:
+        sender = self.webhooks
+        if sender is None:
+            return json_response(404, {"error": "this sandbox sends no webhooks (start it "
+                                                "with --webhook-url and --webhook-key)"})
+        if path == "/_sandbox/webhooks" and method == "GET":
+            return json_response(200, sender.as_json())
+        if path == "/_sandbox/webhooks/intent" and method == "POST":
+            sender.intent_to_receive()
+            return json_response(200, sender.as_json()["intent"])
+        return json_response(404, {"error": f"no control route {method} {path}"})
+
+    def _settle(self, how: str, data: dict[str, Any]) -> Response:
+        """Pay an authorised invoice or bill (``pay``) or credit it with a credit note
+        allocated to it (``credit``): all that is due, or ``amount``. Its figures
+        change as in Xero and, where webhooks are set up, an INVOICE UPDATE (a
+        payment) or CREDITNOTE CREATE (a credit note) event follows."""
+        tenant_id = str(data.get("tenant") or "").lower()
+        invoice_id = str(data.get("invoice_id") or "").lower()
+        with self.lock:
+            tenant = self.tenants.get(tenant_id)
+            invoice = tenant.invoices.get(invoice_id) if tenant else None
+            if tenant is None or invoice is None:
+                return json_response(404, {"error": "unknown tenant or invoice"})
+            if invoice["Status"] != "AUTHORISED":
+                return json_response(400, {"error": "only an AUTHORISED invoice is settled"})
+            try:
+                amount = Decimal(str(data.get("amount", invoice["AmountDue"])))
+            except ArithmeticError:
+                return json_response(400, {"error": "amount must be a number"})
+            if not Decimal("0") < amount <= invoice["AmountDue"]:
+                return json_response(400, {"error": "amount must be above 0 and at most "
+                                                    "what is due"})
+            answer: dict[str, Any] = {"invoice_id": invoice_id}
+            if how == "credit":
+                note = self.accounting.credit_invoice(tenant, invoice, amount)
+                answer["credit_note_id"] = note["CreditNoteID"]
+            else:
+                self._pay(tenant, invoice, amount)
+            return json_response(200, {**answer, "status": invoice["Status"],
+                                       "amount_due": str(invoice["AmountDue"])})
+
+    def _pay(self, tenant: Tenant, invoice: dict[str, Any], amount: Decimal) -> None:
+        invoice["AmountPaid"] += amount
+        invoice["AmountDue"] -= amount
+        if invoice["AmountDue"] == 0:
+            invoice["Status"] = "PAID"
+            invoice["FullyPaidOnDate"] = self.accounting.today(tenant)
+        invoice["UpdatedDateUTC"] = self.accounting.now()
+        self.accounting.written(tenant, invoice, "UPDATE")
 
     def _set_faults(self, data: dict[str, Any]) -> Response:
         try:

@@ -22,6 +22,7 @@ ALLOWED = {
                  frozenset({"accounting.contacts"})),
     "invoices": _TRANSACTIONS,
     "quotes": _TRANSACTIONS,
+    "creditnotes": _TRANSACTIONS,
     "organisation": _SETTINGS,
     "currencies": _SETTINGS,
 }

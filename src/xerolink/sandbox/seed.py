@@ -53,6 +53,7 @@ class Tenant:
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     quotes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    credit_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices_by_contact: dict[str, list[str]] = field(default_factory=dict)
     quotes_by_contact: dict[str, list[str]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # lower(name) -> contact id

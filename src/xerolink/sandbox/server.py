@@ -42,6 +42,7 @@ from xerolink.sandbox.state import (
     SandboxOptions,
     Stats,
 )
+from xerolink.sandbox.webhooks import sender_for
 from xerolink.sandbox.xerojson import Forms
 
 MAX_BODY = 10 * 1024 * 1024
@@ -55,8 +56,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
 
 
 class Sandbox(Controls):
@@ -81,6 +80,7 @@ class Sandbox(Controls):
                                                     self.lock)
         self.rng = random.Random(options.seed)
         self.rng_lock = threading.Lock()
+        self.webhooks = sender_for(options, self.clock.now, self.accounting)
         self.salesmate: SalesmateSlice | None = None
         if options.crm == "salesmate":
             first = next(iter(self.tenants.values()))
@@ -363,19 +363,29 @@ class SandboxServer:
         return f"http://{host}:{port}"
 
     def start(self) -> str:
+        self._start_webhooks()
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="xerolink-sandbox", daemon=True)
         self._thread.start()
         return self.base_url
 
     def serve_forever(self) -> None:
+        self._start_webhooks()
         self._server.serve_forever()
+
+    def _start_webhooks(self) -> None:
+        if self.sandbox.webhooks is not None:
+            self.sandbox.webhooks.start()
 
     def close(self) -> None:
         """Release the port after ``serve_forever`` returned (the CLI's path)."""
+        if self.sandbox.webhooks is not None:
+            self.sandbox.webhooks.stop()
         self._server.server_close()
 
     def stop(self) -> None:
+        if self.sandbox.webhooks is not None:
+            self.sandbox.webhooks.stop()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

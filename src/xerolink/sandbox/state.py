@@ -47,6 +47,11 @@ class SandboxOptions:
     crm_contacts: int | None = None  # None: as many as the first organisation's contacts
     salesmate_linkname: str = "demo"
     salesmate_token: str | None = None  # None: a random one (GET /_sandbox/salesmate)
+    # Xero's webhooks, sent to this URL (loopback) signed with this key; None: none.
+    webhook_url: str | None = None
+    webhook_key: str | None = None
+    webhook_retry_base: float = 1.0  # a failed delivery waits 1, 2, 4... seconds
+    webhook_batch_seconds: float = 0.2  # changes this close together share a delivery
 
 
 class SandboxClock:

@@ -228,3 +228,13 @@ class CrmSourceState(Result):
         if self.disconnected is not None:
             data["disconnected"] = self.disconnected
         return data
+
+
+@dataclass(frozen=True)
+class WebhookKeySaved(Result):
+    """``webhooks key``: where the key now is (never the key itself)."""
+
+    token_store: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stored": True, "token_store": self.token_store}

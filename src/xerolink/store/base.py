@@ -72,6 +72,10 @@ class SqlBase:
     def latest_schema_version() -> int:
         return SCHEMA_VERSION
 
+    def durable_writes(self) -> None:
+        """Make each commit of this connection survive a power cut, not only a crash
+        (the webhook receiver's promise to Xero). PostgreSQL's commits already do."""
+
     def integrity_check(self) -> str:
         """"ok", or what the engine found wrong."""
         raise NotImplementedError

@@ -198,6 +198,22 @@ MIGRATIONS: list[str] = [
     # 9: PostgreSQL only (POSTGRES_ONLY[9]): the team's leases (one CRM pass at a time
     # across machines). SQLite's lease is a file lock in the profile, so its step is empty.
     "",
+    # 10: Xero's webhook events, stored before the delivery is answered and processed
+    # after; the key is what makes a replayed event the same event.
+    """
+    CREATE TABLE webhook_events (
+        tenant_id      TEXT NOT NULL,
+        category       TEXT NOT NULL,
+        resource_id    TEXT NOT NULL,
+        event_type     TEXT NOT NULL,
+        event_date_utc TEXT NOT NULL,
+        received_at    TEXT NOT NULL,
+        done_at        TEXT,
+        outcome        TEXT,
+        PRIMARY KEY (tenant_id, category, resource_id, event_type, event_date_utc)
+    );
+    CREATE INDEX webhook_events_pending ON webhook_events (done_at, tenant_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,10 +11,12 @@ from xerolink.store.cache import CacheTables
 from xerolink.store.connections import ConnectionTables
 from xerolink.store.crmsource import CrmSourceTables
 from xerolink.store.links import LinkTables
+from xerolink.store.webhooks import WebhookTables
 
 __all__ = ["BUSY_TIMEOUT_MS", "LastAdminError", "Row", "SqlStore", "StoreError"]
 
 
-class SqlStore(CrmSourceTables, ConnectionTables, LinkTables, CacheTables, AccessTables):
+class SqlStore(CrmSourceTables, ConnectionTables, LinkTables, CacheTables, AccessTables,
+               WebhookTables):
     """The store's operations; see the engines (sqlite, postgres) for connections and
     transactions."""

@@ -280,6 +280,9 @@ class SqliteStore(SqlStore):
         ``locks``, beside this file)."""
         return FileLease(Path(self.path).parent / "locks", name)
 
+    def durable_writes(self) -> None:
+        self._db.execute("PRAGMA synchronous = FULL")  # WAL: fsync at every commit
+
     def integrity_check(self) -> str:
         """"ok", or every problem SQLite found (the first ten, and how many)."""
         found = [str(r[0]) for r in self._db.execute("PRAGMA integrity_check(100)")]

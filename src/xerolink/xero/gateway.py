@@ -96,6 +96,15 @@ class XeroGateway(Transport):
         except (KeyError, IndexError, TypeError):
             raise missing from None
 
+    def contacts_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
+        """Contacts by ContactID (Xero's ``IDs``), archived included; an unknown id
+        is simply absent from the answer."""
+        api, tenant = self.accounting_api(), self._tenant()
+        data = self.call("GET Contacts", lambda: api.get_contacts(
+            tenant, i_ds=ids, include_archived=True, **self.raw), idempotent=True,
+            many_ids=len(ids) > 1)
+        return list(data.get("Contacts") or [])
+
     def search_contacts(self, term: str, *, page_size: int = 100) -> list[dict[str, Any]]:
         api, tenant = self.accounting_api(), self._tenant()
         data = self.call("GET Contacts", lambda: api.get_contacts(
@@ -226,6 +235,16 @@ class XeroGateway(Transport):
             return dict(data["Quotes"][0])
         except (KeyError, IndexError, TypeError):
             raise NotFoundError(f"Xero has no quote {quote_id}") from None
+
+    def get_credit_note(self, credit_note_id: str) -> dict[str, Any]:
+        """One credit note with its Allocations (Xero's CreditNotes take no ``IDs``)."""
+        api, tenant = self.accounting_api(), self._tenant()
+        data = self.call("GET CreditNotes/{id}", lambda: api.get_credit_note(
+            tenant, credit_note_id, **self.raw), idempotent=True)
+        try:
+            return dict(data["CreditNotes"][0])
+        except (KeyError, IndexError, TypeError):
+            raise NotFoundError(f"Xero has no credit note {credit_note_id}") from None
 
     def create_invoice(self, fields: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """PUT one invoice or bill with ``unitdp=4``: without it Xero rounds unit

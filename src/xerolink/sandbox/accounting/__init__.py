@@ -20,7 +20,7 @@ from xerolink.sandbox.accounting.common import (
     unit_places,
     validation_response,
 )
-from xerolink.sandbox.accounting.quotes import Quotes
+from xerolink.sandbox.accounting.creditnotes import CreditNotes
 from xerolink.sandbox.names import CURRENCY_NAMES
 from xerolink.sandbox.seed import Tenant
 from xerolink.sandbox.state import Response
@@ -45,10 +45,12 @@ ROUTES = Map([
     Rule("/quotes/<item>", methods=_READ, endpoint="get_quotes"),
     Rule("/quotes", methods=_WRITE, endpoint="write_quotes"),
     Rule("/quotes/<item>", methods=_WRITE, endpoint="write_quotes"),
+    Rule("/creditnotes", methods=_READ, endpoint="get_credit_notes"),
+    Rule("/creditnotes/<item>", methods=_READ, endpoint="get_credit_notes"),
 ], strict_slashes=False)
 
 
-class Accounting(Quotes):
+class Accounting(CreditNotes):
     """Every resource of the Accounting API the sandbox serves, for its tenants."""
 
     def __init__(self, tenants: dict[str, Tenant], now: Callable[[], float]) -> None:
@@ -82,6 +84,8 @@ class Accounting(Quotes):
                 return self.write_invoices(tenant, method, body, item, unit_places(q))
             if endpoint == "get_quotes":
                 return self.get_quotes(tenant, q, headers, item)
+            if endpoint == "get_credit_notes":
+                return self.get_credit_notes(tenant, headers, item)
             return self.write_quotes(tenant, method, body, item, unit_places(q))
         except BadRequest as exc:
             return validation_response(exc, self.forms())

@@ -89,6 +89,10 @@ class Base:
         self.tenants = tenants
         self.now_epoch = now
 
+    # Told of each create or update (tenant, category, id, CREATE/UPDATE): the
+    # webhook sender's hook; None when no webhook is set up.
+    on_write: Callable[[str, str, str, str], None] | None = None
+
     # -- plumbing --------------------------------------------------------------
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.now_epoch(), UTC)
@@ -191,11 +195,12 @@ class Base:
         return items[start:start + size], meta
 
     def commit(self, staged: Staged, create: Callable[[dict[str, Any]], dict[str, Any]],
-               update: Callable[[dict[str, Any], dict[str, Any]], None] | None = None
-               ) -> list[dict[str, Any]]:
+               update: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+               *, tenant: Tenant | None = None) -> list[dict[str, Any]]:
         """Write validated elements: ``create`` stores a new record (its fields carry
         UpdatedDateUTC), an existing one is updated in place (``update`` adds a
-        resource's own rules). Returns the records written, in order."""
+        resource's own rules). Returns the records written, in order; each write is
+        told to ``on_write`` (Xero's webhooks) when the tenant is given."""
         now, written = self.now(), []
         for existing, fields in staged:
             if existing is None:
@@ -208,7 +213,19 @@ class Base:
                 existing["UpdatedDateUTC"] = now
                 record = existing
             written.append(record)
+            if tenant is not None:
+                self.written(tenant, record, "CREATE" if existing is None else "UPDATE")
         return written
+
+    def written(self, tenant: Tenant, record: dict[str, Any], event_type: str) -> None:
+        """Tell the webhook hook of a written contact, invoice or bill (Xero sends no
+        events for quotes)."""
+        if self.on_write is None or "QuoteID" in record:
+            return
+        if "InvoiceID" in record:
+            self.on_write(tenant.tenant_id, "INVOICE", record["InvoiceID"], event_type)
+        elif "ContactID" in record:
+            self.on_write(tenant.tenant_id, "CONTACT", record["ContactID"], event_type)
 
 
 def sort_key(value: Any) -> Any:

@@ -158,7 +158,7 @@ class Contacts(Base):
             existing.update(fields)
 
         written = []
-        for contact in self.commit(prepared, create, update):
+        for contact in self.commit(prepared, create, update, tenant=tenant):
             tenant.names[contact["Name"].lower()] = contact["ContactID"]
             written.append(self.contact_json(tenant, contact, summary=False, balances=False))
         return self.envelope("Contacts", written)

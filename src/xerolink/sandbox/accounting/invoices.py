@@ -162,7 +162,7 @@ class Invoices(Contacts):
                 existing["AmountDue"] = Decimal("0")
 
         results = [self.invoice_json(tenant, invoice, lines=True, places=places)
-                   for invoice in self.commit(staged, create, update)]
+                   for invoice in self.commit(staged, create, update, tenant=tenant)]
         return self.envelope("Invoices", results)
 
     def _validate_invoice(self, tenant: Tenant, element: dict[str, Any],
