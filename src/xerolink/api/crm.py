@@ -155,22 +155,27 @@ class CrmSourceApi(Administration):
         finally:
             source.close()
 
-    def crm_push(self, *, dry_run: bool = False, progress: Progress | None = None
-                 ) -> PushReport:
+    def crm_push(self, *, dry_run: bool = False, progress: Progress | None = None,
+                 concurrency: int | None = None) -> PushReport:
         """Write the linked Xero contact and the summary figures into the CRM's chosen
-        fields, only where they changed; ``dry_run`` only reports the changes."""
+        fields, only where they changed; ``dry_run`` only reports the changes;
+        ``concurrency``: records written at once (default 4, at most 16)."""
         from xerolink.services import crmpush
 
+        workers = crmpush.DEFAULT_CONCURRENCY if concurrency is None else concurrency
+        if not 1 <= workers <= crmpush.MAX_CONCURRENCY:
+            raise UsageError(f"--concurrency is 1 to {crmpush.MAX_CONCURRENCY} (records "
+                             f"written at once), not {workers}")
         deps = self.deps()
-        source = self.crm_source()
+        source = self.crm_source(connections=workers)
         try:
             return crmpush.push(deps, source, self._push_mapping(source.name),
-                                dry_run=dry_run, progress=progress)
+                                dry_run=dry_run, progress=progress, concurrency=workers)
         finally:
             source.close()
 
     # -- plumbing -------------------------------------------------------------------
-    def crm_source(self) -> CrmSource:
+    def crm_source(self, *, connections: int = 1) -> CrmSource:
         from xerolink.crmsource.salesmate import SalesmateSource
 
         setting = self._source_setting()
@@ -189,7 +194,8 @@ class CrmSourceApi(Administration):
             refused = []  # unreadable: the next pull finds out again, at one call's cost
         return SalesmateSource(setting["account"], token, base_url=setting.get("url"),
                                timeouts=self.timeouts(), max_wait=self._max_wait(),
-                               refused_fields=[str(f) for f in refused])
+                               refused_fields=[str(f) for f in refused],
+                               connections=connections)
 
     def _max_wait(self) -> float:
         return self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))

@@ -24,6 +24,7 @@ OPTIONAL_ENDPOINTS = frozenset({"organisation", "quotes", "currencies"})
         "xerolink sandbox serve --day-limit 1000",
         "xerolink sandbox serve --without Organisation,Quotes",
         "xerolink sandbox serve --crm salesmate --crm-contacts 10000",
+        "xerolink sandbox serve --crm salesmate --crm-latency-ms 150",
     ],
 )
 def serve(
@@ -77,6 +78,10 @@ def serve(
                                  "the first organisation, matching by email).",
                                  min=1, max=200_000)
     ] = None,
+    crm_latency_ms: Annotated[
+        int, typer.Option(help="Latency added to every CRM call (the Xero calls keep "
+                          "--latency-ms).", min=0, max=60_000)
+    ] = 0,
     salesmate_linkname: Annotated[
         str, typer.Option(help="The Salesmate slice's linkname (its x-linkname is "
                           "NAME.salesmate.io).")
@@ -106,7 +111,7 @@ def serve(
                              minute_limit=minute_limit, concurrent_limit=concurrent_limit,
                              bulk_connections=bulk_connections, granular_only=granular_only,
                              without=skipped, crm=crm.strip().lower() if crm else None,
-                             crm_contacts=crm_contacts,
+                             crm_contacts=crm_contacts, crm_latency_ms=crm_latency_ms,
                              salesmate_linkname=salesmate_linkname.strip().lower())
     try:
         server = SandboxServer(options, host=host, port=port)

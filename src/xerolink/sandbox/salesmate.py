@@ -4,7 +4,10 @@ contacts, companies and deals, with Salesmate's limits and answer shapes
 
 Its people are the first organisation's Xero contacts (the same names and emails, so
 auto-link finds them), plus people Xero has never heard of when asked for more. Faults
-(429s, 5xxs) are injected through the control API, ``/_sandbox/salesmate/...``.
+(429s, 5xxs, an outage after so many updates) and a latency of its own are set
+through the control API, ``/_sandbox/salesmate/...``; it records the requests it was
+sent (when, and what it answered) and any two that were in flight for one record at
+once, so that a test can see a client's concurrency for itself.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import random
 import re
 import secrets
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -43,6 +47,7 @@ CUSTOM = re.compile(r"^(text|decimal|number|url|email|date)CustomField([1-9][0-9
 FILTER_DATE = "%b %d, %Y %I:%M %p"
 ACCOUNT_TZ = ZoneInfo("Asia/Kolkata")  # the public examples' epoch reads 05:30 AM
 OWNERS = (101, 102, 103)
+TRAFFIC_KEPT = 50_000  # requests remembered for /_sandbox/salesmate/traffic
 
 
 def stamp(at: datetime) -> str:
@@ -66,12 +71,20 @@ class SalesmateSlice:
 
     def __init__(self, people: list[dict[str, str]], *, contacts: int, seed: int,
                  now: datetime, linkname: str = "demo", token: str | None = None,
-                 currency: str = "NZD") -> None:
+                 currency: str = "NZD", latency_ms: int = 0) -> None:
         self.linkname = linkname
         self.token = token or secrets.token_urlsafe(24)
         self.lock = threading.RLock()
         self.calls: Counter[str] = Counter()
         self.faults: list[tuple[int, str | None]] = []  # (status, Retry-After) to answer next
+        self.latency_ms = latency_ms  # slept by each request, outside the lock
+        # after this many more accepted updates, every request answers 503 (None: never)
+        self.outage_after: int | None = None
+        # (monotonic seconds, call label, record or None, status answered)
+        self.traffic: deque[tuple[float, str, str | None, int]] = deque(maxlen=TRAFFIC_KEPT)
+        self.in_flight: Counter[str] = Counter()  # "contact:12" -> requests in flight
+        self.overlapping: list[str] = []  # records with two requests in flight at once
+        self.active = self.peak_active = 0
         self.records: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in MODULES}
         self.next_id = {"contact": 1, "company": 1, "deal": 1}
         self._seed(people, contacts, random.Random(seed), now, currency)
@@ -136,6 +149,34 @@ class SalesmateSlice:
     # -- HTTP -------------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, list[str]],
                headers: dict[str, str], body: bytes, now: datetime) -> Response:
+        """One request, after the slice's latency; recorded in ``traffic``, and in
+        ``overlapping`` when another request for the same record is in flight."""
+        found = re.fullmatch(r"/apis/(contact|company|deal)/v4/(\d+)", path)
+        record = f"{found.group(1)}:{found.group(2)}" if found else None
+        with self.lock:
+            arrived = time.monotonic()
+            self.active += 1
+            self.peak_active = max(self.peak_active, self.active)
+            if record is not None:
+                self.in_flight[record] += 1
+                if self.in_flight[record] > 1:
+                    self.overlapping.append(record)
+        status = 0
+        try:
+            if self.latency_ms:
+                time.sleep(self.latency_ms / 1000)
+            response = self._answer(method, path, query, headers, body, now)
+            status = response[0]
+            return response
+        finally:
+            with self.lock:
+                self.active -= 1
+                if record is not None:
+                    self.in_flight[record] -= 1
+                self.traffic.append((arrived, f"{method} {path[:60]}", record, status))
+
+    def _answer(self, method: str, path: str, query: dict[str, list[str]],
+                headers: dict[str, str], body: bytes, now: datetime) -> Response:
         match = re.fullmatch(r"/apis/(contact|company|deal)/v4/(search|\d+)", path)
         label = (f"{method} /apis/{match.group(1)}/v4/"
                  f"{'search' if match.group(2) == 'search' else '{id}'}" if match
@@ -148,6 +189,8 @@ class SalesmateSlice:
                 if status == 429:
                     return _failure(429, "TooManyRequests", "Rate limit exceeded", "429", extra)
                 return _failure(status, "InternalServerError", "injected fault", str(status))
+            if self.outage_after == 0:
+                return _failure(503, "ServiceUnavailable", "injected outage", "503")
         if headers.get("accesstoken") != self.token:
             return _failure(401, "Unauthorized", "Invalid or missing access token", "4010")
         if headers.get("x-linkname", "").lower() != f"{self.linkname}.salesmate.io":
@@ -160,7 +203,10 @@ class SalesmateSlice:
             if target == "search" and method == "POST":
                 return self._search(kind, query, body)
             if target != "search" and method == "PUT":
-                return self._update(kind, int(target), body, now)
+                answered = self._update(kind, int(target), body, now)
+                if self.outage_after is not None and b'"success"' in answered[1]:
+                    self.outage_after -= 1
+                return answered
             if target != "search" and method == "GET":
                 return self._get(kind, int(target))
             if target != "search" and method == "DELETE":
@@ -314,7 +360,18 @@ class SalesmateSlice:
             return {"linkname": self.linkname, "access_token": self.token,
                     "records": {k: len(v) for k, v in self.records.items()},
                     "calls": dict(self.calls), "total_calls": sum(self.calls.values()),
-                    "pending_faults": len(self.faults)}
+                    "pending_faults": len(self.faults), "latency_ms": self.latency_ms,
+                    "outage_after": self.outage_after}
+
+    def describe_traffic(self) -> dict[str, Any]:
+        """``GET /_sandbox/salesmate/traffic``: the requests remembered (seconds on the
+        server's monotonic clock, the call, its record, the status answered), the most
+        in flight at once, and the records two requests were in flight for at once."""
+        with self.lock:
+            return {"requests": [{"at": at, "call": call, "record": record, "status": status}
+                                 for at, call, record, status in self.traffic],
+                    "peak_in_flight": self.peak_active,
+                    "overlapping_records": sorted(set(self.overlapping))}
 
     def control(self, method: str, path: str, data: dict[str, Any], now: datetime
                 ) -> tuple[int, Any]:
@@ -322,7 +379,10 @@ class SalesmateSlice:
         (``{"status": 429, "count": 3, "retry_after": "1"}``), ``POST .../touch``
         (``{"kind": "contact", "count": 50}``: edit that many records now), ``POST
         .../edit`` (``{"kind": "deal", "id": 3, "fields": {"status": "Won"}}``: a
-        person's edit), ``GET .../records/{kind}/{id}``."""
+        person's edit), ``GET .../records/{kind}/{id}``, ``POST .../latency``
+        (``{"ms": 150}``: added to every CRM request), ``POST .../outage``
+        (``{"after_updates": 5}``: 503 for everything once 5 more updates were accepted;
+        ``null`` ends it), ``GET .../traffic`` (and ``POST .../traffic/reset``)."""
         rest = path.removeprefix("/_sandbox/salesmate").strip("/")
         with self.lock:
             if not rest and method == "GET":
@@ -330,6 +390,25 @@ class SalesmateSlice:
             if rest == "stats/reset" and method == "POST":
                 self.calls.clear()
                 return 200, self.describe()
+            if rest == "latency" and method == "POST":
+                ms = data.get("ms")
+                if not isinstance(ms, int) or not 0 <= ms <= 60_000:
+                    return 400, {"error": "ms is a whole number from 0 to 60000"}
+                self.latency_ms = ms
+                return 200, self.describe()
+            if rest == "outage" and method == "POST":
+                after = data.get("after_updates")
+                if after is not None and (not isinstance(after, int) or after < 0):
+                    return 400, {"error": "after_updates is a whole number, or null"}
+                self.outage_after = after
+                return 200, self.describe()
+            if rest == "traffic" and method == "GET":
+                return 200, self.describe_traffic()
+            if rest == "traffic/reset" and method == "POST":
+                self.traffic.clear()
+                self.overlapping.clear()
+                self.peak_active = self.active
+                return 200, self.describe_traffic()
             if rest == "faults" and method == "POST":
                 status = int(data.get("status", 429))
                 retry = data.get("retry_after")

@@ -95,7 +95,8 @@ class Sandbox(Controls):
             self.salesmate = SalesmateSlice(
                 people_of(contacts), contacts=options.crm_contacts or len(contacts),
                 seed=options.seed, now=now, linkname=options.salesmate_linkname,
-                token=options.salesmate_token, currency=first.base_currency)
+                token=options.salesmate_token, currency=first.base_currency,
+                latency_ms=options.crm_latency_ms)
 
     # -- entry point ----------------------------------------------------------------
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes

@@ -44,6 +44,7 @@ class SandboxOptions:
     crm_contacts: int | None = None  # None: as many as the first organisation's contacts
     salesmate_linkname: str = "demo"
     salesmate_token: str | None = None  # None: a random one (GET /_sandbox/salesmate)
+    crm_latency_ms: int = 0  # added to every CRM request (POST /_sandbox/salesmate/latency)
 
 
 class SandboxClock:
