@@ -286,9 +286,6 @@ def push(
     concurrency: Annotated[int, typer.Option(
         "--concurrency", help="Records written at once, 1 to 16 (each is a read and "
         "an update; a rate limit pauses them all).")] = 4,
-    verbose: Annotated[bool, typer.Option(
-        "--verbose", "-v", help="List every field changed, not only the summary "
-        "line (--json always lists them).")] = False,
 ) -> None:
     """Write the linked Xero contact (name and View in Xero link) and the summary
     figures into the CRM's fields, only where a value changed.
@@ -296,6 +293,7 @@ def push(
     Choose the fields first: `xerolink config set salesmate.fields.open_quotes
     decimalCustomField1` (and salesmate.company_fields.*, salesmate.deal_fields.*).
     Figures come from xerolink's cache: `xerolink refresh --all` reads Xero.
+    Prints one summary line; --verbose lists every field changed (--json always does).
     """
     with rt.out.progress("Writing to the CRM") as progress:
         def step(kind: str, done: int, total: int | None) -> None:
@@ -306,7 +304,7 @@ def push(
         rt.out.notice(f"note: {note}")
 
     def human() -> None:
-        if verbose and report.changes:
+        if rt.verbose and report.changes:  # --verbose: every field, then the line
             rt.out.records([c.to_json() for c in report.changes],
                            [Column("record", "Record"), Column("field", "Field"),
                             Column("figure", "Figure"), Column("from", "From", wrap=True),

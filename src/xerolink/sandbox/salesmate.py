@@ -77,11 +77,13 @@ class SalesmateSlice:
         self.lock = threading.RLock()
         self.calls: Counter[str] = Counter()
         self.faults: list[tuple[int, str | None]] = []  # (status, Retry-After) to answer next
+        self.faults_after = 0  # requests answered normally before the faults begin
         self.latency_ms = latency_ms  # slept by each request, outside the lock
         # after this many more accepted updates, every request answers 503 (None: never)
         self.outage_after: int | None = None
-        # (monotonic seconds, call label, record or None, status answered)
-        self.traffic: deque[tuple[float, str, str | None, int]] = deque(maxlen=TRAFFIC_KEPT)
+        # (arrived, answered: monotonic seconds; call; record or None; status answered)
+        self.traffic: deque[tuple[float, float, str, str | None, int]] = deque(
+            maxlen=TRAFFIC_KEPT)
         self.in_flight: Counter[str] = Counter()  # "contact:12" -> requests in flight
         self.overlapping: list[str] = []  # records with two requests in flight at once
         self.active = self.peak_active = 0
@@ -173,7 +175,8 @@ class SalesmateSlice:
                 self.active -= 1
                 if record is not None:
                     self.in_flight[record] -= 1
-                self.traffic.append((arrived, f"{method} {path[:60]}", record, status))
+                self.traffic.append((arrived, time.monotonic(), f"{method} {path[:60]}",
+                                     record, status))
 
     def _answer(self, method: str, path: str, query: dict[str, list[str]],
                 headers: dict[str, str], body: bytes, now: datetime) -> Response:
@@ -183,7 +186,9 @@ class SalesmateSlice:
                  else f"{method} {path[:60]}")
         with self.lock:
             self.calls[label] += 1
-            if self.faults:
+            if self.faults and self.faults_after > 0:
+                self.faults_after -= 1
+            elif self.faults:
                 status, retry_after = self.faults.pop(0)
                 extra = {"Retry-After": retry_after} if retry_after is not None else {}
                 if status == 429:
@@ -364,19 +369,22 @@ class SalesmateSlice:
                     "outage_after": self.outage_after}
 
     def describe_traffic(self) -> dict[str, Any]:
-        """``GET /_sandbox/salesmate/traffic``: the requests remembered (seconds on the
-        server's monotonic clock, the call, its record, the status answered), the most
+        """``GET /_sandbox/salesmate/traffic``: the requests remembered (when each
+        arrived and was answered, in seconds on the server's monotonic clock; the call;
+        its record; the status answered), the most
         in flight at once, and the records two requests were in flight for at once."""
         with self.lock:
-            return {"requests": [{"at": at, "call": call, "record": record, "status": status}
-                                 for at, call, record, status in self.traffic],
+            return {"requests": [{"at": at, "answered": answered, "call": call,
+                                  "record": record, "status": status}
+                                 for at, answered, call, record, status in self.traffic],
                     "peak_in_flight": self.peak_active,
                     "overlapping_records": sorted(set(self.overlapping))}
 
     def control(self, method: str, path: str, data: dict[str, Any], now: datetime
                 ) -> tuple[int, Any]:
         """``GET /_sandbox/salesmate``, ``POST .../stats/reset``, ``POST .../faults``
-        (``{"status": 429, "count": 3, "retry_after": "1"}``), ``POST .../touch``
+        (``{"status": 429, "count": 3, "retry_after": "1", "after": 20}``: the next
+        3 requests once 20 more were answered), ``POST .../touch``
         (``{"kind": "contact", "count": 50}``: edit that many records now), ``POST
         .../edit`` (``{"kind": "deal", "id": 3, "fields": {"status": "Won"}}``: a
         person's edit), ``GET .../records/{kind}/{id}``, ``POST .../latency``
@@ -414,6 +422,7 @@ class SalesmateSlice:
                 retry = data.get("retry_after")
                 self.faults = [(status, None if retry is None else str(retry))] * int(
                     data.get("count", 1))
+                self.faults_after = int(data.get("after", 0))
                 return 200, self.describe()
             if rest == "touch" and method == "POST":
                 kind = str(data.get("kind", "contact"))
