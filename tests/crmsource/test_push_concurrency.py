@@ -5,18 +5,21 @@ Against the sandbox's Salesmate slice, with a latency of its own: 1,000 records 
 150 ms a call go at 20 records a second or more; no record ever has two requests in
 flight at once, and each is read just before its update; a 429 pauses every worker for
 its Retry-After, not only the one it answered; a push stopped by an outage half-way
-resumes with exactly the records left, none written twice; by default a push prints
+resumes with exactly the records left, none written twice; a call cut at its deadline
+cuts no other worker's call; by default a push prints
 one summary line (``--verbose`` lists the fields, ``--json`` keeps its shape).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
 
@@ -25,6 +28,7 @@ from support import control as sandbox_control
 from xerolink.sandbox import SandboxServer
 
 FIELD = "textCustomField1"  # salesmate.fields.xero_contact
+TOKEN = "a-token-from-salesmate"
 
 
 def control(server: SandboxServer, method: str, path: str, data: dict[str, Any] | None = None
@@ -223,6 +227,73 @@ def test_updates_in_flight_when_one_worker_fails_are_recorded(stale, cli):
     again = [r for r in traffic(stale)["requests"] if r["record"] in first]
     assert again == [], f"{len(again)} calls for records already written"
     assert cleared(stale) == 60
+
+
+class _SlowServer(BaseHTTPRequestHandler):
+    """Contact 1 drips a byte every half second, for ever (its call is cut at the
+    deadline); an update of contact 2 takes two seconds, then succeeds."""
+
+    updates: ClassVar[Counter[str]] = Counter()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        for _ in range(20):
+            try:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.5)
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        _SlowServer.updates[self.path] += 1
+        time.sleep(2)
+        body = json.dumps({"Status": "success", "Data": {"id": 2}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_call_cut_at_its_deadline_cuts_no_other_workers_call():
+    """Cutting every socket would cut an update on its way too, which is then sent
+    again: one record written twice."""
+    from xerolink.crmsource.salesmate import SalesmateSource
+    from xerolink.errors import CrmUnreachableError
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    source = SalesmateSource("demo", TOKEN, base_url=f"http://127.0.0.1:{server.server_port}",
+                             timeouts=(1.0, 3.0), connections=2)
+    failed: list[str] = []
+
+    def read_the_slow_one() -> None:
+        try:
+            source.current("contact", "1")
+        except CrmUnreachableError as exc:
+            failed.append(str(exc))
+
+    reader = threading.Thread(target=read_the_slow_one)
+    try:
+        reader.start()
+        time.sleep(3)  # the update is on its way when the read is cut, at 4 s
+        source.update("contact", "2", {"lastName": "Reid", "owner": 101},
+                      {"textCustomField1": "x"})
+        reader.join(10)
+    finally:
+        source.close()
+        server.shutdown()
+        server.server_close()
+    assert failed and "did not arrive within 4 s" in failed[0]
+    assert _SlowServer.updates == {"/apis/contact/v4/2": 1}
 
 
 # -- what it says ------------------------------------------------------------------------
