@@ -175,7 +175,9 @@ class CrmSourceApi(Administration):
             source.close()
 
     # -- plumbing -------------------------------------------------------------------
-    def crm_source(self, *, connections: int = 1) -> CrmSource:
+    def crm_source(self, *, connections: int = 4) -> CrmSource:
+        """The connected CRM source; ``connections``: the most calls it may have in
+        flight at once (a push's workers)."""
         from xerolink.crmsource.salesmate import SalesmateSource
 
         setting = self._source_setting()

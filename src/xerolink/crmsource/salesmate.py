@@ -82,13 +82,14 @@ class SalesmateSource:
                  timeouts: tuple[float, float] = (10.0, 60.0), max_wait: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep,
                  pool: Any = None, refused_fields: Sequence[str] = (),
-                 connections: int = 1) -> None:
+                 connections: int = 4) -> None:
         register_secret(token)
         self.account = linkname
         self._token = Secret(token)  # no repr or vars() shows it
         self._base = (base_url or f"https://{host_for(linkname)}").rstrip("/")
         self._where = where(linkname, base_url)
         self._sockets = Sockets()
+        # At most ``connections`` sockets: one per worker of a push (a pull uses one).
         self._pool = pool or pool_with_sockets(timeouts, self._sockets, connections)
         # The whole answer to one call must arrive within this (a server that drips a
         # byte a second never trips a per-read timeout).
