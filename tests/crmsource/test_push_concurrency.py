@@ -5,7 +5,8 @@ Against the sandbox's Salesmate slice, with a latency of its own: 1,000 records 
 150 ms a call go at 20 records a second or more; no record ever has two requests in
 flight at once, and each is read just before its update; a 429 pauses every worker for
 its Retry-After, not only the one it answered; a push stopped by an outage half-way
-resumes with exactly the records left, none written twice; a call cut at its deadline
+resumes with exactly the records left, none written twice (after SIGKILL too); a call
+cut at its deadline
 cuts no other worker's call; by default a push prints
 one summary line (``--verbose`` lists the fields, ``--json`` keeps its shape).
 """
@@ -227,6 +228,52 @@ def test_updates_in_flight_when_one_worker_fails_are_recorded(stale, cli):
     again = [r for r in traffic(stale)["requests"] if r["record"] in first]
     assert again == [], f"{len(again)} calls for records already written"
     assert cleared(stale) == 60
+
+
+@pytest.mark.parametrize("stale", [200], indirect=True)
+def test_a_push_killed_with_sigkill_writes_nothing_twice_when_run_again(stale, cli):
+    """SIGKILL lands between Salesmate accepting updates and the store recording
+    them: the next push reads those records again, finds the values there and does
+    not write them again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    control(stale, "POST", "/latency", {"ms": 50})
+    push = subprocess.Popen([sys.executable, "-m", "xerolink", "crm", "push",
+                             "--concurrency", "4"], env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (len(writes(stale)) >= 60 and updating(stale)) and \
+                time.monotonic() < deadline:
+            time.sleep(0.002)
+        push.send_signal(signal.SIGKILL)  # an update on its way
+    finally:
+        push.wait(10)
+    assert push.returncode == -signal.SIGKILL
+    time.sleep(0.3)  # the slice finishes answering what was in flight
+    first = [r["record"] for r in writes(stale)]
+    assert 60 <= len(first) < 200 and len(set(first)) == len(first)
+    control(stale, "POST", "/traffic/reset")
+    report = cli.json("crm", "push", "--concurrency", "4")
+    second = [r["record"] for r in writes(stale)]
+    assert report["records_written"]["contact"] == len(second) == 200 - len(first)
+    assert not set(first) & set(second), "a record written twice"
+    read_again = {r["record"] for r in traffic(stale)["requests"]} & set(first)
+    assert read_again, "the kill fell between an update accepted and its record"
+    assert cleared(stale) == 200
+
+
+def updating(server: SandboxServer) -> bool:
+    """Whether an update is in flight: a record with a request in flight whose read
+    was already answered."""
+    slice_ = server.sandbox.salesmate
+    with slice_.lock:
+        busy = {r for r, n in slice_.in_flight.items() if n}
+        return any(call.startswith("GET") and record in busy
+                   for _, _, call, record, _ in slice_.traffic)
 
 
 class _SlowServer(BaseHTTPRequestHandler):
