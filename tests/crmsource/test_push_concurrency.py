@@ -6,9 +6,8 @@ Against the sandbox's Salesmate slice, with a latency of its own: 1,000 records 
 flight at once, and each is read just before its update; a 429 pauses every worker for
 its Retry-After, not only the one it answered; a push stopped by an outage half-way
 resumes with exactly the records left, none written twice (after SIGKILL too); a call
-cut at its deadline
-cuts no other worker's call; by default a push prints
-one summary line (``--verbose`` lists the fields, ``--json`` keeps its shape).
+cut at its deadline cuts no other worker's call; by default a push prints one summary
+line (``--verbose`` lists the fields, ``--json`` keeps its shape).
 """
 
 from __future__ import annotations
