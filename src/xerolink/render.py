@@ -321,6 +321,8 @@ class Renderer:
             self._bar = (bar, task)
 
             def update(done: int, total: int | None, phase: str | None = None) -> None:
+                if total == 0:  # nothing to do is done, not a bar stuck at 0%
+                    done = total = 1
                 if phase:
                     bar.update(task, completed=done, total=total, description=phase)
                 else:

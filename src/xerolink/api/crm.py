@@ -168,19 +168,24 @@ class CrmSourceApi(Administration):
             source.close()
 
     def crm_push(self, *, dry_run: bool = False, progress: Progress | None = None,
-                 wait: bool = False) -> PushReport:
+                 wait: bool = False, concurrency: int | None = None) -> PushReport:
         """Write the linked Xero contact and the summary figures into the CRM's chosen
-        fields, only where they changed; ``dry_run`` only reports the changes. A real
-        push holds the CRM lease (``LeaseBusy`` if another pass runs)."""
+        fields, only where they changed; ``dry_run`` only reports the changes;
+        ``concurrency``: records written at once (default 4, at most 16). A real push
+        holds the CRM lease (``LeaseBusy`` if another pass runs)."""
         from xerolink.services import crmpush
 
+        workers = crmpush.DEFAULT_CONCURRENCY if concurrency is None else concurrency
+        if not 1 <= workers <= crmpush.MAX_CONCURRENCY:
+            raise UsageError(f"--concurrency is 1 to {crmpush.MAX_CONCURRENCY} (records "
+                             f"written at once), not {workers}")
         deps = self.deps()
         self._crm_account_check("crm push")
-        source = self.crm_source()
+        source = self.crm_source(connections=workers)
         try:
             with (contextlib.nullcontext() if dry_run else self.crm_lease(wait=wait)):
                 return crmpush.push(deps, source, self._push_mapping(source.name),
-                                    dry_run=dry_run, progress=progress)
+                                    dry_run=dry_run, progress=progress, concurrency=workers)
         finally:
             source.close()
 
@@ -206,7 +211,9 @@ class CrmSourceApi(Administration):
                 self._crm_held = None
 
     # -- plumbing -------------------------------------------------------------------
-    def crm_source(self) -> CrmSource:
+    def crm_source(self, *, connections: int = 4) -> CrmSource:
+        """The connected CRM source; ``connections``: the most calls it may have in
+        flight at once (a push's workers)."""
         from xerolink.crmsource.salesmate import SalesmateSource
 
         setting = self._source_setting()
@@ -221,7 +228,7 @@ class CrmSourceApi(Administration):
         refused = _refused_fields(self.store.get_setting(f"{REFUSED_FIELDS}.{setting['source']}"))
         return SalesmateSource(setting["account"], token, base_url=setting.get("url"),
                                timeouts=self.timeouts(), max_wait=self._max_wait(),
-                               refused_fields=refused or [])
+                               refused_fields=refused or [], connections=connections)
 
     def _max_wait(self) -> float:
         return self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))

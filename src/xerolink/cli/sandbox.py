@@ -25,6 +25,7 @@ OPTIONAL_ENDPOINTS = frozenset({"organisation", "quotes", "currencies"})
         "xerolink sandbox serve --without Organisation,Quotes",
         "xerolink sandbox serve --crm salesmate --crm-contacts 10000",
         "xerolink sandbox serve --webhook-url http://127.0.0.1:8099/ --webhook-key test-key",
+        "xerolink sandbox serve --crm salesmate --crm-latency-ms 150",
     ],
 )
 def serve(
@@ -86,6 +87,10 @@ def serve(
         str | None, typer.Option(help="The sandbox's webhook signing key (a test value, "
                                  "not a secret of yours; needed with --webhook-url).")
     ] = None,
+    crm_latency_ms: Annotated[
+        int, typer.Option(help="Latency added to every CRM call (the Xero calls keep "
+                          "--latency-ms).", min=0, max=60_000)
+    ] = 0,
     salesmate_linkname: Annotated[
         str, typer.Option(help="The Salesmate slice's linkname (its x-linkname is "
                           "NAME.salesmate.io).")
@@ -120,7 +125,7 @@ def serve(
                              minute_limit=minute_limit, concurrent_limit=concurrent_limit,
                              bulk_connections=bulk_connections, granular_only=granular_only,
                              without=skipped, crm=crm.strip().lower() if crm else None,
-                             crm_contacts=crm_contacts,
+                             crm_contacts=crm_contacts, crm_latency_ms=crm_latency_ms,
                              salesmate_linkname=salesmate_linkname.strip().lower(),
                              webhook_url=webhook_url, webhook_key=webhook_key)
     try:

@@ -4,7 +4,8 @@ deals, and the v4 update endpoints to write fields back.
 Every endpoint, field and limit used here, and its source, is in
 ``docs/salesmate-fidelity.md``. Where the public record is thin this module takes the
 stricter reading: it accepts either shape Salesmate might answer in (a nested object or
-a dotted key; ISO 8601 or epoch milliseconds), sends one request at a time, and treats
+a dotted key; ISO 8601 or epoch milliseconds), reads one request at a time (a push
+writes with a few workers, which share one rate-limit pause), and treats
 any answer it cannot read as a failure rather than as "no records": a malformed
 count, time or page is Salesmate's fault (exit 9), never a bug. Every call has a
 deadline for its whole answer, not only for each socket read.
@@ -80,14 +81,16 @@ class SalesmateSource:
     def __init__(self, linkname: str, token: str, *, base_url: str | None = None,
                  timeouts: tuple[float, float] = (10.0, 60.0), max_wait: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep,
-                 pool: Any = None, refused_fields: Sequence[str] = ()) -> None:
+                 pool: Any = None, refused_fields: Sequence[str] = (),
+                 connections: int = 4) -> None:
         register_secret(token)
         self.account = linkname
         self._token = Secret(token)  # no repr or vars() shows it
         self._base = (base_url or f"https://{host_for(linkname)}").rstrip("/")
         self._where = where(linkname, base_url)
         self._sockets = Sockets()
-        self._pool = pool or pool_with_sockets(timeouts, self._sockets)
+        # At most ``connections`` sockets: one per worker of a push (a pull uses one).
+        self._pool = pool or pool_with_sockets(timeouts, self._sockets, connections)
         # The whole answer to one call must arrive within this (a server that drips a
         # byte a second never trips a per-read timeout).
         self.call_deadline = timeouts[0] + timeouts[1]
@@ -95,6 +98,10 @@ class SalesmateSource:
         self._sleep = sleep
         self._policy = RetryPolicy(base_delay=1.0, max_delay=16.0, sleep=sleep)
         self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()  # the call counts and the shared pause
+        # A 429 pauses every thread calling through this source, not only the one it
+        # answered: (monotonic time the pause ends, the thread that sleeps it itself).
+        self._paused: tuple[float, int] = (0.0, 0)
         # Undocumented fields this account refused (remembered between runs by the caller).
         self.refused_fields: set[str] = set(refused_fields)
 
@@ -205,7 +212,9 @@ class SalesmateSource:
         payload = None if body is None else json.dumps(body).encode("utf-8")
         waited, limited, failed, timeouts = 0.0, 0, 0, 0
         while True:
-            self.calls[label] += 1
+            waited += self._wait_out_pause()
+            with self._lock:
+                self.calls[label] += 1
             try:
                 response = self._request(method, path_and_query, payload, headers)
             except transport_errors() as exc:
@@ -231,6 +240,7 @@ class SalesmateSource:
                         "Salesmate's rate limit was reached and stayed reached (HTTP 429); "
                         "nothing more was changed; try again in a minute")
                 waited += delay
+                self._pause_all(delay)
                 self._sleep(delay)
                 continue
             if status >= 500:
@@ -244,15 +254,38 @@ class SalesmateSource:
             return answer(status, response.data, self._where,
                            record_call=method != "POST")
 
+    def _pause_all(self, delay: float) -> None:
+        """After a 429: no thread sends again before ``delay`` has passed (the one
+        answered sleeps it itself; the others wait at ``_wait_out_pause``)."""
+        until = time.monotonic() + delay
+        with self._lock:
+            if until > self._paused[0]:
+                self._paused = (until, threading.get_ident())
+
+    def _wait_out_pause(self) -> float:
+        """Wait until a pause another thread's 429 began has passed; the seconds
+        waited. Bounded: a pause is at most max_wait, and each wait sleeps it out."""
+        waited = 0.0
+        for _ in range(RATE_LIMIT_ATTEMPTS * 8):
+            with self._lock:
+                until, owner = self._paused
+            left = until - time.monotonic()
+            if left <= 0 or owner == threading.get_ident():
+                break
+            self._sleep(min(left, self._max_wait))
+            waited += left
+        return waited
+
     def _request(self, method: str, path_and_query: str, payload: bytes | None,
                  headers: dict[str, str]) -> Any:
         """One HTTP exchange, cut off when its whole answer has not arrived by the
         call's deadline."""
         expired = threading.Event()
+        caller = threading.get_ident()
 
         def expire() -> None:
             expired.set()
-            self._sockets.cut()
+            self._sockets.cut(caller)
 
         timer = threading.Timer(self.call_deadline, expire)
         timer.daemon = True

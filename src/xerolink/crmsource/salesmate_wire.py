@@ -35,40 +35,54 @@ def where(linkname: str, base_url: str | None) -> str:
 
 
 class Sockets:
-    """The sockets a source has opened, so that a call past its deadline can be cut
-    off from another thread (urllib3's read timeout is per socket read)."""
+    """The socket each thread is waiting on, so that a call past its deadline can be
+    cut off from another thread (urllib3's read timeout is per socket read) without
+    cutting the calls other threads have in flight."""
 
     def __init__(self) -> None:
-        self._open: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._held: dict[int, weakref.ref[socket.socket]] = {}
         self._lock = threading.Lock()
 
-    def add(self, sock: socket.socket | None) -> None:
+    def claim(self, sock: socket.socket | None) -> None:
+        """The calling thread is about to wait on ``sock``."""
         if sock is not None:
             with self._lock:
-                self._open.add(sock)
+                self._held[threading.get_ident()] = weakref.ref(sock)
 
-    def cut(self) -> None:
+    def cut(self, thread: int) -> None:
+        """Cut the socket ``thread`` last waited on."""
         with self._lock:
-            held = list(self._open)
-        for sock in held:
+            held = self._held.pop(thread, None)
+        sock = held() if held is not None else None
+        if sock is not None:
             with contextlib.suppress(OSError):  # already closed: nothing to cut
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-def pool_with_sockets(timeouts: tuple[float, float], sockets: Sockets) -> Any:
-    """The shared pool manager, whose connections report their sockets to ``sockets``."""
+def pool_with_sockets(timeouts: tuple[float, float], sockets: Sockets,
+                      connections: int = 1) -> Any:
+    """The shared pool manager (at most ``connections`` sockets to one host, one per
+    worker of a push), whose connections say which thread waits on which socket."""
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
     class Plain(HTTPConnection):
         def connect(self) -> None:
             super().connect()
-            sockets.add(self.sock)
+            sockets.claim(self.sock)
+
+        def getresponse(self) -> Any:
+            sockets.claim(self.sock)
+            return super().getresponse()
 
     class Secure(HTTPSConnection):
         def connect(self) -> None:
             super().connect()
-            sockets.add(self.sock)
+            sockets.claim(self.sock)
+
+        def getresponse(self) -> Any:
+            sockets.claim(self.sock)
+            return super().getresponse()
 
     class PlainPool(HTTPConnectionPool):
         ConnectionCls = Plain
@@ -76,7 +90,7 @@ def pool_with_sockets(timeouts: tuple[float, float], sockets: Sockets) -> Any:
     class SecurePool(HTTPSConnectionPool):
         ConnectionCls = Secure
 
-    manager = pool_manager(maxsize=1, timeout=timeouts)
+    manager = pool_manager(maxsize=max(1, connections), timeout=timeouts)
     manager.pool_classes_by_scheme = {"http": PlainPool, "https": SecurePool}
     return manager
 

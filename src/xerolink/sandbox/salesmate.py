@@ -4,7 +4,10 @@ contacts, companies and deals, with Salesmate's limits and answer shapes
 
 Its people are the first organisation's Xero contacts (the same names and emails, so
 auto-link finds them), plus people Xero has never heard of when asked for more. Faults
-(429s, 5xxs) are injected through the control API, ``/_sandbox/salesmate/...``.
+(429s, 5xxs, an outage after so many updates) and a latency of its own are set
+through the control API, ``/_sandbox/salesmate/...``; it records the requests it was
+sent (when, and what it answered) and any two that were in flight for one record at
+once, so that a test can see a client's concurrency for itself.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ import random
 import re
 import secrets
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from xerolink.sandbox.names import FIRST_NAMES, LAST_NAMES
+from xerolink.sandbox.salesmate_control import SliceControl, stamp
 from xerolink.sandbox.state import Response
 
 MAX_ROWS = 250
@@ -43,10 +48,7 @@ CUSTOM = re.compile(r"^(text|decimal|number|url|email|date)CustomField([1-9][0-9
 FILTER_DATE = "%b %d, %Y %I:%M %p"
 ACCOUNT_TZ = ZoneInfo("Asia/Kolkata")  # the public examples' epoch reads 05:30 AM
 OWNERS = (101, 102, 103)
-
-
-def stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+TRAFFIC_KEPT = 50_000  # requests remembered for /_sandbox/salesmate/traffic
 
 
 def _failure(status: int, name: str, message: str, code: str = "4001",
@@ -61,17 +63,27 @@ def _success(data: Any) -> Response:
         "Content-Type": "application/json; charset=utf-8"}
 
 
-class SalesmateSlice:
+class SalesmateSlice(SliceControl):
     """One Salesmate account (``linkname``) and its records, in memory."""
 
     def __init__(self, people: list[dict[str, str]], *, contacts: int, seed: int,
                  now: datetime, linkname: str = "demo", token: str | None = None,
-                 currency: str = "NZD") -> None:
+                 currency: str = "NZD", latency_ms: int = 0) -> None:
         self.linkname = linkname
         self.token = token or secrets.token_urlsafe(24)
         self.lock = threading.RLock()
         self.calls: Counter[str] = Counter()
         self.faults: list[tuple[int, str | None]] = []  # (status, Retry-After) to answer next
+        self.faults_after = 0  # requests answered normally before the faults begin
+        self.latency_ms = latency_ms  # slept by each request, outside the lock
+        # after this many more accepted updates, every request answers 503 (None: never)
+        self.outage_after: int | None = None
+        # (arrived, answered: monotonic seconds; call; record or None; status answered)
+        self.traffic: deque[tuple[float, float, str, str | None, int]] = deque(
+            maxlen=TRAFFIC_KEPT)
+        self.in_flight: Counter[str] = Counter()  # "contact:12" -> requests in flight
+        self.overlapping: list[str] = []  # records with two requests in flight at once
+        self.active = self.peak_active = 0
         self.records: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in MODULES}
         self.next_id = {"contact": 1, "company": 1, "deal": 1}
         self._seed(people, contacts, random.Random(seed), now, currency)
@@ -136,18 +148,51 @@ class SalesmateSlice:
     # -- HTTP -------------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, list[str]],
                headers: dict[str, str], body: bytes, now: datetime) -> Response:
+        """One request, after the slice's latency; recorded in ``traffic``, and in
+        ``overlapping`` when another request for the same record is in flight."""
+        found = re.fullmatch(r"/apis/(contact|company|deal)/v4/(\d+)", path)
+        record = f"{found.group(1)}:{found.group(2)}" if found else None
+        with self.lock:
+            arrived = time.monotonic()
+            self.active += 1
+            self.peak_active = max(self.peak_active, self.active)
+            if record is not None:
+                self.in_flight[record] += 1
+                if self.in_flight[record] > 1:
+                    self.overlapping.append(record)
+        status = 0
+        try:
+            if self.latency_ms:
+                time.sleep(self.latency_ms / 1000)
+            response = self._answer(method, path, query, headers, body, now)
+            status = response[0]
+            return response
+        finally:
+            with self.lock:
+                self.active -= 1
+                if record is not None:
+                    self.in_flight[record] -= 1
+                self.traffic.append((arrived, time.monotonic(), f"{method} {path[:60]}",
+                                     record, status))
+
+    def _answer(self, method: str, path: str, query: dict[str, list[str]],
+                headers: dict[str, str], body: bytes, now: datetime) -> Response:
         match = re.fullmatch(r"/apis/(contact|company|deal)/v4/(search|\d+)", path)
         label = (f"{method} /apis/{match.group(1)}/v4/"
                  f"{'search' if match.group(2) == 'search' else '{id}'}" if match
                  else f"{method} {path[:60]}")
         with self.lock:
             self.calls[label] += 1
-            if self.faults:
+            if self.faults and self.faults_after > 0:
+                self.faults_after -= 1
+            elif self.faults:
                 status, retry_after = self.faults.pop(0)
                 extra = {"Retry-After": retry_after} if retry_after is not None else {}
                 if status == 429:
                     return _failure(429, "TooManyRequests", "Rate limit exceeded", "429", extra)
                 return _failure(status, "InternalServerError", "injected fault", str(status))
+            if self.outage_after == 0:
+                return _failure(503, "ServiceUnavailable", "injected outage", "503")
         if headers.get("accesstoken") != self.token:
             return _failure(401, "Unauthorized", "Invalid or missing access token", "4010")
         if headers.get("x-linkname", "").lower() != f"{self.linkname}.salesmate.io":
@@ -160,7 +205,10 @@ class SalesmateSlice:
             if target == "search" and method == "POST":
                 return self._search(kind, query, body)
             if target != "search" and method == "PUT":
-                return self._update(kind, int(target), body, now)
+                answered = self._update(kind, int(target), body, now)
+                if self.outage_after is not None and b'"success"' in answered[1]:
+                    self.outage_after -= 1
+                return answered
             if target != "search" and method == "GET":
                 return self._get(kind, int(target))
             if target != "search" and method == "DELETE":
@@ -307,60 +355,6 @@ class SalesmateSlice:
                 record[name] = value
         record["lastModifiedAt"] = stamp(now)
         return _success({"id": record_id})
-
-    # -- control ------------------------------------------------------------------------
-    def describe(self) -> dict[str, Any]:
-        with self.lock:
-            return {"linkname": self.linkname, "access_token": self.token,
-                    "records": {k: len(v) for k, v in self.records.items()},
-                    "calls": dict(self.calls), "total_calls": sum(self.calls.values()),
-                    "pending_faults": len(self.faults)}
-
-    def control(self, method: str, path: str, data: dict[str, Any], now: datetime
-                ) -> tuple[int, Any]:
-        """``GET /_sandbox/salesmate``, ``POST .../stats/reset``, ``POST .../faults``
-        (``{"status": 429, "count": 3, "retry_after": "1"}``), ``POST .../touch``
-        (``{"kind": "contact", "count": 50}``: edit that many records now), ``POST
-        .../edit`` (``{"kind": "deal", "id": 3, "fields": {"status": "Won"}}``: a
-        person's edit), ``GET .../records/{kind}/{id}``."""
-        rest = path.removeprefix("/_sandbox/salesmate").strip("/")
-        with self.lock:
-            if not rest and method == "GET":
-                return 200, self.describe()
-            if rest == "stats/reset" and method == "POST":
-                self.calls.clear()
-                return 200, self.describe()
-            if rest == "faults" and method == "POST":
-                status = int(data.get("status", 429))
-                retry = data.get("retry_after")
-                self.faults = [(status, None if retry is None else str(retry))] * int(
-                    data.get("count", 1))
-                return 200, self.describe()
-            if rest == "touch" and method == "POST":
-                kind = str(data.get("kind", "contact"))
-                if kind not in self.records:
-                    return 400, {"error": "kind is contact, company or deal"}
-                chosen = sorted(self.records[kind])[int(data.get("offset", 0)):][
-                    :int(data.get("count", 1))]
-                for i in chosen:
-                    record = self.records[kind][i]
-                    if kind == "contact":
-                        record["firstName"] = str(record["firstName"]).rstrip("*") + "*"
-                    record["lastModifiedAt"] = stamp(now)
-                return 200, {"touched": [str(i) for i in chosen]}
-            if rest == "edit" and method == "POST":
-                kind, fields = str(data.get("kind")), data.get("fields")
-                if kind not in self.records or not isinstance(fields, dict):
-                    return 400, {"error": "give kind (contact, company, deal), id, fields"}
-                record_id = str(data.get("id", ""))
-                edited = self.edit(kind, int(record_id), fields, now) \
-                    if record_id.isdigit() else None
-                return (404, {"error": "no such record"}) if edited is None else (200, edited)
-            found = re.fullmatch(r"records/(contact|company|deal)/(\d+)", rest)
-            if found and method == "GET":
-                held = self.records[found.group(1)].get(int(found.group(2)))
-                return (404, {"error": "no such record"}) if held is None else (200, held)
-        return 404, {"error": "unknown control route"}
 
 
 def people_of(contacts: list[dict[str, Any]]) -> list[dict[str, str]]:

@@ -88,7 +88,8 @@ class Sandbox(Controls):
             self.salesmate = SalesmateSlice(
                 people_of(contacts), contacts=options.crm_contacts or len(contacts),
                 seed=options.seed, now=now, linkname=options.salesmate_linkname,
-                token=options.salesmate_token, currency=first.base_currency)
+                token=options.salesmate_token, currency=first.base_currency,
+                latency_ms=options.crm_latency_ms)
 
     def forms(self) -> Forms:
         """How the Accounting API's answers are written now: live Xero's forms, less

@@ -52,6 +52,7 @@ class SandboxOptions:
     webhook_key: str | None = None
     webhook_retry_base: float = 1.0  # a failed delivery waits 1, 2, 4... seconds
     webhook_batch_seconds: float = 0.2  # changes this close together share a delivery
+    crm_latency_ms: int = 0  # added to every CRM request (POST /_sandbox/salesmate/latency)
 
 
 class SandboxClock:

@@ -14,15 +14,21 @@ the source insists that an update repeat a record's required fields (Salesmate: 
 contact's lastName and owner, a deal's title, stage, status...), the record is read
 again immediately before its update and the values it holds *now* are repeated, never
 the ones pulled earlier: a person's edit since the pull is never sent back over. That
-is two calls per record written (the read, the update); a dry run makes none. Each
-accepted update is recorded at once, so a push stopped half-way resumes where it
-stopped, and a second push writes nothing.
+is two calls per record written (the read, the update); a dry run makes none.
+
+Records are written by ``concurrency`` workers at once (a record's read and update are
+one unit of work, so no record is ever written by two at once; a 429 pauses them all,
+see ``crmsource.salesmate``). Each accepted update is recorded at once, on the calling
+thread (the store has one writer), so a push stopped half-way resumes where it
+stopped, and a second push writes nothing. A failure that stops the push (Salesmate
+down, the token refused) lets the updates in flight finish and records them first.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -42,6 +48,8 @@ from xerolink.xero.endpoints import Endpoints
 
 CONTACT_ONLY = ("xero_contact", "xero_link")
 Progress = Callable[[str, int, int | None], None]
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 16
 
 
 @dataclass
@@ -86,8 +94,10 @@ class PushReport(Result):
 
 
 def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]], *,
-         dry_run: bool, progress: Progress | None = None) -> PushReport:
-    """``mapping``: kind -> figure -> the CRM field it goes into."""
+         dry_run: bool, progress: Progress | None = None,
+         concurrency: int = DEFAULT_CONCURRENCY) -> PushReport:
+    """``mapping``: kind -> figure -> the CRM field it goes into; ``concurrency``:
+    records written at once (the source's pool must allow as many connections)."""
     report = PushReport(source.name, source.account, dry_run)
     if not any(mapping.values()):
         report.notes.append(f"no fields are chosen: set them with `xerolink config set "
@@ -111,9 +121,28 @@ def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]]
     for kind in ("contact", "company", "deal"):
         chosen = dict(mapping.get(kind, {}))
         if chosen:
-            _push_kind(deps, source, kind, chosen, today, xero, report, progress)
+            _push_kind(deps, source, kind, chosen, today, xero, report,
+                       _Run(progress, max(1, concurrency)))
     report.calls = sum(source.calls.values()) - before
     return report
+
+
+Job = tuple[str, dict[str, str], SourceRecord | None]  # record id, its values, as pulled
+
+
+@dataclass(frozen=True)
+class _Run:
+    progress: Progress | None
+    workers: int
+
+
+@dataclass(frozen=True)
+class _Written:
+    """One record's read and update, as a worker did them."""
+
+    held: dict[str, str]  # what the record held when read, just before its update
+    diff: dict[str, str]  # what was written (empty: it already held the values)
+    edited: bool  # a person changed its required fields since the pull
 
 
 @dataclass(frozen=True)
@@ -126,29 +155,50 @@ class _XeroSide:
 
 
 def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
-               today: date, xero: _XeroSide, report: PushReport,
-               progress: Progress | None) -> None:
+               today: date, xero: _XeroSide, report: PushReport, run: _Run) -> None:
     store = deps.store
     known = store.source_records(source.name, kind)
     live = store.live_source_ids(source.name, kind)
     desired = _desired(deps, kind, sorted(live), chosen, today, xero, report)
-    written = unchanged = 0
     todo = sorted(desired.items(), key=lambda item: natural(item[0]))
-    figures = {crm_field: figure for figure, crm_field in chosen.items()}
-    for done, (record_id, values) in enumerate(todo, start=1):
-        if progress is not None:
-            progress(kind, done, len(todo))
+    done: dict[str, tuple[Mapping[str, str | None], dict[str, str]]] = {}  # id -> held, diff
+    jobs: list[Job] = []
+    refused_before = len(report.refused)
+    for record_id, values in todo:
         record = known.get(record_id)
-        held = record.fields if record is not None else {}
+        held: Mapping[str, str | None] = record.fields if record is not None else {}
         diff = _diff(held, values)
         if diff and not report.dry_run:
-            try:
-                held, diff = _write(source, kind, record_id, record, values, report)
-            except CrmRecordRefusedError as exc:  # this record's problem: the rest go on
-                report.refused.append({"record": f"{kind}:{record_id}", "reason": str(exc)})
-                continue
-            store.record_source_fields(source.name, kind, record_id,
-                                       {f: held.get(f) or "" for f in values} | diff)
+            jobs.append((record_id, values, record))
+        else:
+            done[record_id] = (held, diff)
+
+    def show() -> None:
+        if run.progress is not None:
+            run.progress(kind, len(done) + len(report.refused) - refused_before, len(todo))
+
+    def accepted(record_id: str, values: dict[str, str], written: _Written) -> None:
+        """Recorded at once, on this thread: a push stopped later resumes after it."""
+        store.record_source_fields(source.name, kind, record_id,
+                                   {f: written.held.get(f) or "" for f in values}
+                                   | written.diff)
+        done[record_id] = (written.held, written.diff)
+        if written.edited:
+            report.changed_since_pull[kind] = report.changed_since_pull.get(kind, 0) + 1
+        show()
+
+    def refused(record_id: str, exc: CrmRecordRefusedError) -> None:
+        report.refused.append({"record": f"{kind}:{record_id}", "reason": str(exc)})
+        show()
+
+    show()
+    _write_all(source, kind, jobs, run.workers, accepted, refused)
+    figures = {crm_field: figure for figure, crm_field in chosen.items()}
+    written = unchanged = 0
+    for record_id, _ in todo:
+        if record_id not in done:  # refused
+            continue
+        held, diff = done[record_id]
         if not diff:
             unchanged += 1
             continue
@@ -158,10 +208,49 @@ def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
         written += 1
     report.records_written[kind] = written
     report.unchanged[kind] = unchanged
-    if report.changed_since_pull.get(kind):
-        report.notes.append(
-            f"{report.changed_since_pull[kind]} {kind} record(s) had their required "
-            f"fields edited in {source.name} since the last pull: those edits were kept")
+
+
+def _write_all(source: CrmSource, kind: str, jobs: list[Job], workers: int,
+               accepted: Callable[[str, dict[str, str], _Written], None],
+               refused: Callable[[str, CrmRecordRefusedError], None]) -> None:
+    """Each record's read and update on one of ``workers`` threads, at most ``workers``
+    in flight; results are handed to ``accepted``/``refused`` on this thread. A failure
+    that is not one record's (or an interrupt) stops new work; what is in flight
+    finishes and is recorded, then the failure is raised."""
+    if not jobs:
+        return
+    queue: Iterator[Job] = iter(jobs)
+    running: dict[Future[_Written], Job] = {}
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)),
+                            thread_name_prefix="crm-push") as pool:
+
+        def start_next() -> None:
+            job = next(queue, None)
+            if job is not None:
+                record_id, values, record = job
+                running[pool.submit(_write, source, kind, record_id, record, values)] = job
+
+        for _ in range(workers):
+            start_next()
+        while running:
+            try:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            except BaseException as exc:  # an interrupt: finish and record what is in flight
+                failure = failure or exc
+                finished, _ = wait(running)
+            for future in finished:
+                record_id, values, _ = running.pop(future)
+                try:
+                    accepted(record_id, values, future.result())
+                except CrmRecordRefusedError as exc:  # this record's problem: go on
+                    refused(record_id, exc)
+                except Exception as exc:  # the source's problem: stop, after the rest
+                    failure = failure or exc
+                if failure is None:
+                    start_next()
+    if failure is not None:
+        raise failure
 
 
 def _diff(held: Mapping[str, str | None], values: Mapping[str, str]) -> dict[str, str]:
@@ -169,21 +258,19 @@ def _diff(held: Mapping[str, str | None], values: Mapping[str, str]) -> dict[str
 
 
 def _write(source: CrmSource, kind: str, record_id: str, record: SourceRecord | None,
-           values: dict[str, str], report: PushReport
-           ) -> tuple[dict[str, str], dict[str, str]]:
+           values: dict[str, str]) -> _Written:
     """Read the record as the source holds it now, then write what still differs,
-    repeating the required fields it holds now. Returns (what it held, what was
-    written)."""
+    repeating the required fields it holds now. Runs on a worker thread: it touches
+    the source only, never the store or the report."""
     now = source.current(kind, record_id, tuple(values))
     if now is None:
         raise CrmRecordRefusedError(f"{source.name} no longer has this record (deleted "
                                     "since the last pull); run `xerolink crm pull`")
-    if record is None or record.echo != now.echo:  # a person changed a required field
-        report.changed_since_pull[kind] = report.changed_since_pull.get(kind, 0) + 1
     diff = _diff(now.fields, values)
     if diff:
         source.update(kind, record_id, now.echo, diff)
-    return dict(now.fields), diff
+    return _Written(dict(now.fields), diff,
+                    edited=record is None or record.echo != now.echo)
 
 
 def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], today: date,
