@@ -313,3 +313,12 @@ def push(
     if report.refused:
         raise CrmRefusedError(f"{report.source} refused {plural(len(report.refused), 'record')}"
                               f" (the others were written): {report.refused[0]['reason']}")
+
+
+def _register_update() -> None:
+    from xerolink.cli import crmupdate
+
+    crmupdate.register(app)
+
+
+_register_update()  # `crm update` lives in its own module
