@@ -77,7 +77,7 @@ def plan(every: float, share: Decimal | None, per_pass: int, remaining: int | No
     if allowed < per_pass:
         return Planned(DAY, f"only {left} Xero calls are left today: the next pass waits "
                        f"{_span(DAY)}, for Xero's daily window to reset")
-    needed = math.ceil(DAY * per_pass / allowed)
+    needed = math.ceil(Decimal(int(DAY)) * per_pass / allowed)
     if needed <= every:
         return Planned(every)
     return Planned(float(needed), f"interval widened from {_span(every)} to "
