@@ -37,8 +37,9 @@ def reset_counts(server: SandboxServer) -> None:
 
 
 @pytest.fixture
-def crm_sandbox() -> Any:
-    with running_sandbox(crm="salesmate") as server:
+def crm_sandbox(request) -> Any:
+    """The sandbox (options changed by indirect parametrisation)."""
+    with running_sandbox(crm="salesmate", **getattr(request, "param", {})) as server:
         yield server
 
 
