@@ -41,7 +41,6 @@ class ChurningDay(FakeTime):
         self.open = [i["InvoiceID"] for i in self.tenant.invoices.values()
                      if i["Status"] == "AUTHORISED"]
         self.changes = max(1, math.ceil(len(self.tenant.invoices) / 100))
-        self.token = sandbox_token(server.base_url)
         self.elapsed = 0.0
         self.voided: list[str] = []
 
@@ -51,7 +50,8 @@ class ChurningDay(FakeTime):
         due = min(self.changes, int(self.elapsed * self.changes / DAY) + 1)
         while len(self.voided) < due and self.open:
             invoice = self.open.pop()
-            status, _, _ = api(self.server.base_url, self.token, self.tenant.tenant_id,
+            token = sandbox_token(self.server.base_url)  # the clock moved: a fresh one
+            status, _, _ = api(self.server.base_url, token, self.tenant.tenant_id,
                                "POST", f"/Invoices/{invoice}",
                                {"Invoices": [{"Status": "VOIDED"}]})
             assert status == 200

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from service.conftest import crm_calls, reset_counts, xero_calls
-from support import control
 from xerolink.errors import CrmUnreachableError, NotConnectedError, XeroUnreachableError
 from xerolink.services import watch
 
@@ -189,6 +188,7 @@ def test_the_service_logs_a_line_a_pass_and_status_shows_it(salesmate, cli):
     assert service["next_at"] == lines[2]["next_at"]
     assert service["behind_seconds"] is not None and service["behind_seconds"] >= 0
     code, out, _ = cli("status")
+    assert code == 0
     assert "Last update pass" in out and "Next update pass" in out and "Behind Xero" in out
 
 

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 from xerolink.api.crm import PULLED_FROM, REFUSED_FIELDS, CrmSourceApi
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     from xerolink.services.connection import StatusReport
     from xerolink.services.crmupdate import UpdateReport
     from xerolink.services.watch import ServiceState, Signals

@@ -184,7 +184,8 @@ def service_pairs(state: Any) -> list[tuple[str, Any]]:
     outcome = last.get("outcome", "?")
     text = (f"{timestamp(last['at'])}, {outcome}" if last.get("at") else outcome)
     if outcome == "ok":
-        text += (f" in {last.get('milliseconds', 0) / 1000:.1f} s, {plural(last.get('xero_calls', 0), 'Xero call')}"
+        seconds = last.get("milliseconds", 0) / 1000
+        text += (f" in {seconds:.1f} s, {plural(last.get('xero_calls', 0), 'Xero call')}"
                  f", {plural(last.get('crm_calls', 0), 'CRM call')}, "
                  f"{plural(last.get('fields_written', 0), 'field')} written")
     elif last.get("error"):

@@ -97,7 +97,7 @@ def _span(seconds: float) -> str:
 def backoff(every: float, failures: int) -> float:
     """The wait after ``failures`` failing passes in a row."""
     cap = max(BACKOFF_CAP, every)
-    return min(cap, every * 2 ** min(failures - 1, 32))
+    return float(min(cap, every * 2 ** min(failures - 1, 32)))
 
 
 @dataclass
