@@ -171,6 +171,7 @@ def run_service(server: Any, time: FakeTime, passes: int, **options: Any
     lines: list[dict[str, Any]] = []
     with Xerolink(clock_override=time) as xl:
         xl.crm_watch(log=lines.append, wait=time.wait, max_passes=passes, **options)
+        assert xl.gateways == []  # each pass's gateway let go, its rate limits kept
     return lines
 
 
@@ -238,17 +239,24 @@ def test_memory_stays_flat_over_a_thousand_passes(salesmate, capsys):
     assert growth < 64 * 1024, f"{growth} bytes more over 450 passes"
 
 
-def test_sigterm_finishes_the_pass_and_exits_zero(salesmate, home):
+@pytest.mark.parametrize(("stop", "log_format"), [(signal.SIGTERM, "json"),
+                                                (signal.SIGINT, "text")])
+def test_sigterm_finishes_the_pass_and_exits_zero(salesmate, home, stop, log_format):
     env = {**os.environ, "XEROLINK_TOKEN_STORE": "file", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "xerolink", "crm", "update", "--watch", "--every", "1h",
-         "--log-format", "json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+         "--log-format", log_format], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
-        first = json.loads(process.stdout.readline())
-        assert first["outcome"] == "ok" and first["pass"] == 1
-        process.send_signal(signal.SIGTERM)
+        first = process.stdout.readline()
+        if log_format == "json":
+            line = json.loads(first)
+            assert line["outcome"] == "ok" and line["pass"] == 1
+        else:
+            assert first.startswith("pass 1 ok at ") and "Xero call" in first
+            assert "; next at " in first
+        process.send_signal(stop)
         out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
