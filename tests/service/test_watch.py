@@ -294,3 +294,13 @@ def test_status_without_a_service_shows_none(salesmate, cli):
         cli.json("status")["service"]["last_pass"] is None
     reset_counts(salesmate)
     assert xero_calls(salesmate) == 0 and crm_calls(salesmate) == {}
+
+
+def test_a_missing_scope_stops_the_service_and_a_day_limit_does_not():
+    from xerolink.errors import CrmRecordRefusedError, CrmRefusedError, XeroRefusedError
+    from xerolink.xero.answers import ScopeMissing
+
+    assert watch.is_fatal(ScopeMissing("the token lacks a scope", "accounting.transactions.read"))
+    assert watch.is_fatal(CrmRefusedError("Salesmate refused the access token"))
+    assert not watch.is_fatal(CrmRecordRefusedError("a required field is missing"))
+    assert not watch.is_fatal(XeroRefusedError("Xero's daily call limit is used up"))
