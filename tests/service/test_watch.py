@@ -304,3 +304,18 @@ def test_a_missing_scope_stops_the_service_and_a_day_limit_does_not():
     assert watch.is_fatal(CrmRefusedError("Salesmate refused the access token"))
     assert not watch.is_fatal(CrmRecordRefusedError("a required field is missing"))
     assert not watch.is_fatal(XeroRefusedError("Xero's daily call limit is used up"))
+
+
+def test_a_text_log_line_is_one_line_however_long():
+    import io
+
+    from xerolink.cli.crmupdate import _log_text
+    from xerolink.render import Renderer
+
+    out = io.StringIO()
+    renderer = Renderer(mode="human", stdout=out)
+    entry = {"pass": 7, "outcome": "failed", "at": "2026-12-01T10:00:00+00:00",
+             "error": "Salesmate could not be reached\nretry " + "x" * 300,
+             "next_at": "2026-12-01T10:30:00+00:00", "widened": "backing off " * 20}
+    renderer.log_line(_log_text(entry))
+    assert out.getvalue().count("\n") == 1 and out.getvalue().startswith("pass 7 failed")

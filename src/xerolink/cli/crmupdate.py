@@ -110,7 +110,7 @@ def _watch(rt: Runtime, *, every: str, budget: str, link: bool, as_json: bool) -
             rt.out.json_line({k: redact(v) if isinstance(v, str) else v
                               for k, v in entry.items()})
         else:
-            rt.out.line(_log_text(entry))
+            rt.out.log_line(_log_text(entry))
 
     try:
         rt.app.crm_watch(every=every, budget=budget.strip(), link=link, signals=signals,
