@@ -139,6 +139,9 @@ def test_wake_starts_the_next_pass_at_once():
 def test_the_interval_is_planned_within_the_budget(remaining, every, expected, widened):
     planned = watch.plan(every, Decimal("0.5"), 2, remaining)
     assert planned.seconds == expected
+    if remaining == 1000:
+        assert planned.widened == ("interval widened from 1m to 346s to keep 2 calls a "
+                                   "pass within 50% of the 1000 Xero calls left today")
     assert (planned.widened is not None) is widened
     time = FakeTime()
     lines = loop([ok(2, remaining)], time, every=every, budget=Decimal("0.5"), max_passes=1)

@@ -186,14 +186,14 @@ def _why_not_link(deps: Deps, pulled: crmpull.PullReport, now: datetime, *, link
     if not link:
         return "--no-link"
     if dry_run:
-        return "dry run (linking writes links)"
+        return "a dry run writes no links"
     waiting = _unlinked_with_email(deps)
     if not waiting:
         return "no unlinked contact with an email"
     changed = set(pulled.kinds["contact"].changed_ids) if "contact" in pulled.kinds else set()
     if changed.intersection(waiting) or _due(deps.store.get_setting(LINKED_AT), now):
         return None
-    return "no new or changed unlinked contact (the others are tried again hourly)"
+    return "no new or changed unlinked contact; the others are tried again hourly"
 
 
 def _unlinked_with_email(deps: Deps) -> set[str]:
@@ -204,8 +204,8 @@ def _unlinked_with_email(deps: Deps) -> set[str]:
 def _refresh(deps: Deps, report: UpdateReport) -> None:
     contacts = linked_contacts(deps)
     if report.dry_run or not contacts:
-        report.phases.append(Phase("refresh", skipped="dry run (refreshing writes the "
-                                   "cache)" if report.dry_run else "no linked contact"))
+        report.phases.append(Phase("refresh", skipped="a dry run writes no cache"
+                                   if report.dry_run else "no linked contact"))
         return
     stats = documents.refresh_contacts(deps, contacts)
     report.phases.append(Phase("refresh", xero_calls=stats.calls, read=stats.contacts))

@@ -82,7 +82,11 @@ def plan(every: float, share: Decimal | None, per_pass: int, remaining: int | No
         return Planned(every)
     return Planned(float(needed), f"interval widened from {_span(every)} to "
                    f"{_span(needed)} to keep {per_pass} calls a pass within "
-                   f"{share * 100:g}% of the {left} Xero calls left today")
+                   f"{_percent(share)} of the {left} Xero calls left today")
+
+
+def _percent(share: Decimal) -> str:
+    return f"{(share * 100).normalize():f}%"
 
 
 def _span(seconds: float) -> str:
