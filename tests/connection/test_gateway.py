@@ -145,7 +145,9 @@ def test_an_html_answer_is_reported_not_crashed_on(sandbox, tmp_path) -> None:
         loads(b"<!DOCTYPE html><html>oops</html>")
     with pytest.raises(MalformedAnswer, match="truncated"):
         loads(b'{"Invoices": [{"Total": 1')
-    assert validation_message(b"<html>") == "an answer that is a web page"
+    assert validation_message(b"<html>") == "a web page"
+    assert validation_message(b'{"error": "request_rejected"}') == "request_rejected"
+    assert validation_message(b'{"title": "Bad Request", "detail": "No tenant"}') == "No tenant"
 
 
 def test_callback_accepts_only_the_right_state_once_and_answers_with_the_outcome() -> None:

@@ -347,7 +347,7 @@ def test_doctor_checks_the_crm_token_is_still_here(salesmate, cli, home):
     tokens.write_text(json.dumps(data))
     code, out, _ = cli("doctor", "--offline", "--json")
     check = next(c for c in json.loads(out) if c["check"] == "crm source")
-    assert code == 1 and check["status"] == "problem" and "crm connect" in check["action"]
+    assert code == 10 and check["status"] == "problem" and "crm connect" in check["action"]
     code, _, err = cli("crm", "pull")
     assert code == 3 and "crm connect salesmate" in err
 

@@ -280,7 +280,8 @@ def test_unknown_ids_are_plain_text_and_bad_where_is_a_query_parse_exception(san
     token = sandbox_token(base)
     status, headers, body = api(base, token, tenant, "GET",
                                 "/Invoices/00000000-0000-0000-0000-000000000000")
-    assert status == 404 and headers["content-type"].startswith("text/plain")
+    assert status == 404 and headers["content-type"].startswith("text/html")
+    assert body == "The resource you're looking for cannot be found"  # a sentence, no page
     status, _, body = api(base, token, tenant, "GET",
                           "/Invoices?where=" + "Status%3D%3D%22AUTHORISED")
     assert status == 400 and body["ErrorNumber"] == 16

@@ -37,7 +37,7 @@ def test_a_healthy_connection_passes_with_the_clock_checked(cli, connected) -> N
     assert checks["store"]["status"] == "ok"
 
 
-def test_an_expired_refresh_token_is_a_problem_and_exit_1(cli, sandbox, home, monkeypatch
+def test_an_expired_refresh_token_is_a_problem_and_exit_10(cli, sandbox, home, monkeypatch
                                                          ) -> None:
     monkeypatch.setenv("XEROLINK_TOKEN_STORE", "file")
     connect_profile(sandbox, home)
@@ -47,7 +47,7 @@ def test_an_expired_refresh_token_is_a_problem_and_exit_1(cli, sandbox, home, mo
         entry["refresh_issued_at"] = time.time() - 61 * 86400
     path.write_text(json.dumps(data))
     code, out, _ = cli("doctor", "--offline", "--json")
-    assert code == 1
+    assert code == 10
     checks = {c["check"]: c for c in json.loads(out)}
     assert checks["refresh token"]["status"] == "problem"
     assert checks["refresh token"]["action"] == "run xerolink connect"
@@ -71,15 +71,42 @@ def test_a_corrupted_store_page_is_a_finding(cli, connected, home) -> None:
     data[4096:8192] = b"\xde\xad\xbe\xef" * 1024  # a page of the b-trees overwritten
     path.write_bytes(bytes(data))
     code, checks = _doctor(cli)
-    assert code == 1
+    assert code == 10
     assert checks["store"]["status"] == "problem"
-    assert "backup" in checks["store"]["action"]
+    assert "xerolink doctor --repair" in checks["store"]["action"]
+
+
+def test_a_damaged_page_that_the_crm_source_check_reads_is_a_finding_not_a_crash(
+        cli, connected, home) -> None:
+    """doctor reads the CRM source setting after its own checks: a bad settings page
+    was exit 1 ("unexpected DatabaseError"); it is a finding, exit 10, and every other
+    command that meets it exits 11."""
+    import sqlite3
+
+    from xerolink.store.sqlite import SqliteStore
+
+    store = SqliteStore(_db(home))
+    store.set_setting("crm.source", json.dumps({"source": "salesmate", "account": "demo"}))
+    store.close()
+    db = sqlite3.connect(_db(home))
+    [(page,)] = db.execute("SELECT pageno FROM dbstat WHERE name = 'settings'").fetchall()
+    db.close()
+    data = bytearray(_db(home).read_bytes())
+    data[(page - 1) * 4096:page * 4096] = bytes(4096)
+    _db(home).write_bytes(bytes(data))
+    code, checks = _doctor(cli)
+    assert code == 10
+    assert checks["store"]["status"] == "problem"
+    assert "xerolink doctor --repair" in checks["store"]["action"]
+    code, _, err = cli("crm", "pull")
+    assert code == 11 and len(err.strip().splitlines()) == 1
+    assert str(_db(home)) in err and "xerolink doctor --repair" in err
 
 
 def test_a_file_that_is_not_a_database_is_a_finding(cli, connected, home) -> None:
     _db(home).write_bytes(b"this is not a database, just text " * 200)
     code, checks = _doctor(cli)
-    assert code == 1 and checks["store"]["status"] == "problem"
+    assert code == 10 and checks["store"]["status"] == "problem"
 
 
 def test_a_store_from_a_newer_xerolink_says_upgrade(cli, connected, home) -> None:
@@ -90,7 +117,7 @@ def test_a_store_from_a_newer_xerolink_says_upgrade(cli, connected, home) -> Non
     db.commit()
     db.close()
     code, checks = _doctor(cli)
-    assert code == 1 and "upgrade xerolink" in checks["store"]["action"]
+    assert code == 10 and "upgrade xerolink" in checks["store"]["action"]
 
 
 def test_a_token_file_readable_by_others_is_a_problem_not_mode_0600(cli, connected,
@@ -98,7 +125,7 @@ def test_a_token_file_readable_by_others_is_a_problem_not_mode_0600(cli, connect
     path = home / "profiles" / "default" / "tokens.json"
     path.chmod(0o644)
     code, checks = _doctor(cli)
-    assert code == 1
+    assert code == 10
     assert checks["token store"]["status"] == "problem"
     assert "0644" in checks["token store"]["detail"] and "0600" not in \
         checks["token store"]["detail"]
@@ -108,7 +135,7 @@ def test_a_token_file_readable_by_others_is_a_problem_not_mode_0600(cli, connect
 def test_a_damaged_token_file_is_not_reported_as_no_tokens(cli, connected, home) -> None:
     (home / "profiles" / "default" / "tokens.json").write_text("{ not json")
     code, checks = _doctor(cli)
-    assert code == 1
+    assert code == 10
     assert "damaged" in checks["tokens"]["detail"]
     assert "no tokens are stored" not in checks["tokens"]["detail"]
 

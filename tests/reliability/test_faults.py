@@ -88,3 +88,18 @@ def test_an_html_or_truncated_answer_is_one_line_and_exit_7(proc, sandbox, linke
     assert "could not be read" in result.stderr and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
     assert SqliteStore(store_path).table_counts() == before
+
+
+def test_processes_sharing_the_minute_limit_each_wait_a_window_not_exit_6(proc, sandbox,
+                                                                          linked) -> None:
+    """Three processes share a window of 8 calls (2 s): a call refused again when it
+    comes back, because another process took the new window, waits once more; only a
+    single wait longer than --max-wait is refused. Summing the waits, it exited 6
+    ("waiting 2 s more would pass --max-wait (2 s)") where waiting a window would do."""
+    control(sandbox.base_url, "POST", "limits", {"minute": 8, "minute_window": 2})
+    jobs = [proc.start("--max-wait", "2", "summary", row["crm"], "--refresh", "--json")
+            for row in linked[:9]]
+    results = [(job, *job.communicate(timeout=120)) for job in jobs]
+    assert [job.returncode for job, _, _ in results] == [0] * len(jobs), \
+        [err for _, _, err in results]
+    assert control(sandbox.base_url, "GET", "stats")["status_429"] >= 3, "the limit was met"

@@ -60,8 +60,8 @@ def test_xerolink_home_that_cannot_hold_files_is_a_usage_error(tmp_path, where) 
         result = subprocess.run([sys.executable, "-m", "xerolink", *args], env=env,
                                 capture_output=True, text=True, timeout=60)
         said = result.stderr + result.stdout
-        # doctor reports it as a finding (exit 1); every other command refuses (exit 2)
-        assert result.returncode == (1 if args == ["doctor"] else 2), (args, said)
+        # doctor reports it as a finding (exit 10); every other command refuses (exit 2)
+        assert result.returncode == (10 if args == ["doctor"] else 2), (args, said)
         assert "XEROLINK_HOME" in said and "unexpected" not in said, said
 
 
@@ -74,7 +74,7 @@ def test_a_config_value_of_the_wrong_type_is_named_everywhere(cli, connected, ho
     assert rows["max_wait"]["problem"] and rows["sales_account"]["problem"] is None
     code, out, _ = cli("doctor", "--offline", "--json")
     checks = {c["check"]: c for c in json.loads(out)}
-    assert code == 1 and checks["config"]["status"] == "problem"
+    assert code == 10 and checks["config"]["status"] == "problem"
     assert "max_wait" in checks["config"]["detail"]
 
 

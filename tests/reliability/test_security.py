@@ -65,7 +65,7 @@ def test_the_access_matrix(cli, world, tmp_path, monkeypatch, user) -> None:
 def test_commands_without_xero_data_are_open_to_everyone(cli, world, monkeypatch) -> None:
     monkeypatch.setenv("XEROLINK_USER", "mallory")
     assert cli("config", "list")[0] == 0
-    assert cli("doctor", "--offline")[0] in (0, 1)
+    assert cli("doctor", "--offline")[0] in (0, 10)
     assert cli("--version")[0] == 0
 
 

@@ -203,8 +203,12 @@ def test_the_team_shares_its_salesmate_source_and_only_admins_connect_it(pg, tea
                                "--salesmate-url", server.base_url)
         assert code == 4 and "admin" in err
         assert bob.run("crm", "disconnect")[0] == 4
-        pulled = bob.json("crm", "pull")  # the token from the team database
+        code, _, err = bob.run("crm", "pull")  # the CRM token is the admins'
+        assert code == 4 and "xerolink access grant bob --admin" in err
+        pulled = alice.json("crm", "pull")  # the token from the team database
         assert pulled["contacts"]["written"] == 60
-        assert alice.json("status", "--offline")["crm_source"]["records"]["contact"][
+        assert bob.json("status", "--offline")["crm_source"]["records"]["contact"][
             "live"] == 60
-        assert bob.json("crm", "pull")["contacts"]["written"] == 0
+        assert len(bob.json("crm", "list", "contacts")) == 60
+        alice.json("access", "grant", "bob", "--admin")
+        assert bob.json("crm", "pull")["contacts"]["written"] == 0, "an admin now"

@@ -55,9 +55,16 @@ def test_a_viewer_cannot_point_the_crm_source_at_their_own_server(salesmate_team
     evil = json.dumps({**json.loads(source), "url": "http://127.0.0.1:9/steal"})
     refused = psql(pg, bob.url, "UPDATE xerolink.settings SET value = :'evil' "
                    "WHERE key = 'crm.source';", evil=evil)
-    assert refused.returncode != 0 and "row-level security" in refused.stderr
+    assert refused.returncode != 0 and "permission denied" in refused.stderr
+    alice.json("crm", "pull")
     with psycopg.connect(bob.url, autocommit=True) as conn:
         for statement, args in [
+            # Only admins pull, so what a pull records is theirs too.
+            ("UPDATE xerolink.settings SET value = 'other' "
+             "WHERE key = 'crm.pulled_from.salesmate'", ()),
+            ("INSERT INTO xerolink.settings (key, value) VALUES "
+             "('crm.refused_fields.salesmate', '5') ON CONFLICT (key) DO UPDATE "
+             "SET value = excluded.value", ()),
             ("DELETE FROM xerolink.settings WHERE key = 'crm.source'", ()),
             ("UPDATE xerolink.settings SET key = 'crm.pulled_from.x' WHERE key = 'crm.source'",
              ()),
@@ -70,35 +77,79 @@ def test_a_viewer_cannot_point_the_crm_source_at_their_own_server(salesmate_team
             with pytest.raises(Refused):
                 conn.execute(statement, args)
     assert _setting(alice, "crm.source") == source
-    # What a viewer's pull writes is still theirs to write, and a viewer's day works:
-    # pull, link, refresh (the document cache and sync state), summary, details, push.
-    assert bob.json("crm", "pull")["contacts"]["written"] == 60
-    assert _setting(bob, "crm.pulled_from.salesmate") == "demo"
+    assert _setting(alice, "crm.pulled_from.salesmate") == "demo"
+    assert _setting(alice, "crm.refused_fields.salesmate") is None
+    # An admin still decides.
+    assert psql(pg, alice.url, "UPDATE xerolink.settings SET value = value "
+                "WHERE key = 'crm.source';").returncode == 0
+
+
+def test_only_admins_pull_and_push_and_a_viewer_s_day_still_works(salesmate_team, pg
+                                                                  ) -> None:
+    alice, bob, server = salesmate_team
+    before = control(server.base_url, "GET", "salesmate")["total_calls"]
+    for command in (("crm", "pull"), ("crm", "push"), ("crm", "push", "--dry-run")):
+        code, out, err = bob.run(*command)
+        assert code == 4 and out == "", (command, err)
+        assert f"only an admin runs `xerolink {' '.join(command[:2])}`" in err
+        assert "xerolink access grant bob --admin" in err and len(err.strip().splitlines()) == 1
+    assert control(server.base_url, "GET", "salesmate")["total_calls"] == before
+    # The admin pulls; the viewer reads what was pulled, links, refreshes (the document
+    # cache and sync state), sees summaries and details; the admin pushes.
+    assert alice.json("crm", "pull")["contacts"]["written"] == 60
+    assert len(bob.json("crm", "list", "contacts")) == 60
+    assert bob.json("crm", "show", "contact:1")["ref"] == "contact:1"
     linked = bob.json("link", "--auto")["linked"]
     assert linked
     assert bob.run("refresh", "--all")[0] == 0
     contact = linked[0]["crm"]
     assert bob.json("summary", contact)["tenant_id"]
     assert bob.run("details", contact)[0] == 0
-    assert bob.run("crm", "push", "--dry-run")[0] == 0
-    assert psql(pg, bob.url, "UPDATE xerolink.settings SET value = 'demo' "
-                "WHERE key = 'crm.pulled_from.salesmate';").returncode == 0
-    # An admin still decides.
-    assert psql(pg, alice.url, "UPDATE xerolink.settings SET value = value "
-                "WHERE key = 'crm.source';").returncode == 0
+    assert bob.json("status", "--offline")["crm_source"]["records"]["contact"]["live"] == 60
+    check = next(c for c in bob.json("doctor", "--offline") if c["check"] == "crm source")
+    assert check["status"] == "ok" and "an admin runs crm pull" in check["detail"]
+    assert alice.run("crm", "push", "--dry-run")[0] == 0
+    assert alice.run("crm", "push")[0] == 0
+    # What only a pull and a push write is read-only for a viewer: no watermark in 2099
+    # to make the admin's next pull miss every edit.
+    for statement in ("UPDATE xerolink.crm_pulls SET watermark = '2099-01-01T00:00:00Z';",
+                      "UPDATE xerolink.crm_source_records SET fields = '{}';",
+                      "DELETE FROM xerolink.crm_pulls;"):
+        refused = psql(pg, bob.url, statement)
+        assert refused.returncode != 0 and "permission denied" in refused.stderr, statement
+    assert alice.json("crm", "pull")["contacts"]["written"] == 0
 
 
-def test_a_viewer_reads_but_never_changes_the_crm_token_or_adds_and_removes_tokens(
-        salesmate_team, pg) -> None:
+def test_a_viewer_never_sees_the_crm_token_nor_changes_or_adds_tokens(
+        salesmate_team, pg, team_db) -> None:
     alice, bob, _ = salesmate_team
     with psycopg.connect(alice.url, autocommit=True) as conn:
         before = conn.execute("SELECT tenant_id, token FROM xerolink.xero_tokens "
                               "ORDER BY tenant_id").fetchall()
-    crm_key = next(key for key, _ in before if key.startswith("crm:"))
+    crm_key, crm_token = next((key, t) for key, t in before if key.startswith("crm:"))
     tenant = next(key for key, _ in before if not key.startswith("crm:"))
-    refused = psql(pg, bob.url, "UPDATE xerolink.xero_tokens SET token = 'mine' "
-                   "WHERE tenant_id = :'key';", key=crm_key)
-    assert refused.returncode != 0 and "row-level security" in refused.stderr
+    # Asked every way psql can: by key, the whole table, a copy of it, a function of
+    # the viewer's own that prints what it is given (run after the row policy).
+    pg.sql("GRANT CREATE ON SCHEMA public TO bob", database=team_db)
+    seen = psql(pg, bob.url, """
+        SELECT count(*) AS crm_rows FROM xerolink.xero_tokens WHERE tenant_id = :'key';
+        SELECT * FROM xerolink.xero_tokens;
+        \\copy xerolink.xero_tokens to stdout
+        CREATE FUNCTION public.peek(text) RETURNS boolean LANGUAGE plpgsql COST 0.000001
+            AS $$ BEGIN RAISE NOTICE 'peeked %', $1; RETURN true; END $$;
+        SELECT tenant_id FROM xerolink.xero_tokens WHERE public.peek(token);
+        UPDATE xerolink.xero_tokens SET token = 'mine' WHERE tenant_id = :'key';
+        UPDATE xerolink.xero_tokens SET token = token;
+        """, key=crm_key)
+    assert seen.returncode == 0, seen.stderr
+    assert crm_token not in seen.stdout + seen.stderr
+    assert crm_key not in seen.stdout.replace(f"'{crm_key}'", "")
+    assert " crm_rows \n----------\n        0" in seen.stdout
+    assert "peeked" in seen.stderr and tenant in seen.stdout, "the Xero row is there"
+    assert "UPDATE 0" in seen.stdout and "UPDATE 1" in seen.stdout
+    refused = psql(pg, bob.url, "INSERT INTO xerolink.xero_tokens (tenant_id, token, "
+                   "updated_at) VALUES (:'key', 'mine', 'now');", key=crm_key)
+    assert refused.returncode != 0 and "permission denied" in refused.stderr
     with psycopg.connect(bob.url, autocommit=True) as conn:
         for statement in [
             "UPDATE xerolink.xero_tokens SET tenant_id = 'x' WHERE tenant_id = %(tenant)s",
@@ -117,8 +168,9 @@ def test_a_viewer_reads_but_never_changes_the_crm_token_or_adds_and_removes_toke
         ]:
             with pytest.raises(Refused):
                 conn.execute(statement, {"tenant": tenant} if "%(" in statement else None)
-        # pull and push send the CRM token: a viewer may read it, as they read Xero's.
-        assert conn.execute("SELECT count(*) FROM xerolink.xero_tokens").fetchone()[0] == 2
+        # Only admins pull and push: the CRM token is theirs alone.
+        assert conn.execute("SELECT tenant_id FROM xerolink.xero_tokens").fetchall() == [
+            (tenant,)]
         # A refresh: the Xero token set renewed in place.
         conn.execute("UPDATE xerolink.xero_tokens SET token = token WHERE tenant_id = %s",
                      (tenant,))
@@ -165,21 +217,69 @@ def test_an_existing_team_database_is_upgraded_by_team_init(pg, team_db, tmp_pat
         GRANT VIEWERS TO alice WITH ADMIN OPTION; GRANT ADMINS TO alice WITH ADMIN OPTION;
         GRANT VIEWERS TO bob;
         INSERT INTO xerolink.settings VALUES ('crm.source', '{"source": "salesmate"}');
+        INSERT INTO xerolink.xero_tokens VALUES ('crm:salesmate:demo', 'crm-secret', 'now');
     """.replace("VIEWERS", viewers).replace("ADMINS", admins)
     assert psql(pg, alice.url, previous_grants).returncode == 0
     assert psql(pg, bob.url, "UPDATE xerolink.settings SET value = value "
                 "WHERE key = 'crm.source';").returncode == 0, "the hole being closed"
+    assert "crm-secret" in psql(pg, bob.url, "SELECT token FROM xerolink.xero_tokens;").stdout
     code, _, err = bob.run("status")
     assert code == 12 and "schema 6" in err and "xerolink team init" in err
     assert alice.json("team", "init")["schema_version"] == len(MIGRATIONS)
-    refused = psql(pg, bob.url, "UPDATE xerolink.settings SET value = value "
-                   "WHERE key = 'crm.source';")
-    assert refused.returncode != 0 and "row-level security" in refused.stderr
-    for statement in ("DELETE FROM xerolink.settings;",
+    assert "crm-secret" not in psql(pg, bob.url, "SELECT * FROM xerolink.xero_tokens;").stdout
+    for statement in ("UPDATE xerolink.settings SET value = value WHERE key = 'crm.source';",
+                      "DELETE FROM xerolink.settings;",
                       "UPDATE xerolink.xero_tokens SET tenant_id = tenant_id;"):
         refused = psql(pg, bob.url, statement)
         assert refused.returncode != 0 and "permission denied" in refused.stderr, statement
     assert alice.json("team", "init")["schema_version"] == len(MIGRATIONS), "again: no-op"
+
+
+def test_a_schema_7_team_database_is_upgraded_by_team_init(pg, team_db, tmp_path) -> None:
+    """Set up by the xerolink before this one (schema 7, viewers pulled): viewers read
+    the CRM token and wrote what a pull records; after team init they do neither."""
+    from xerolink.store.migrations import MIGRATIONS
+    from xerolink.store.postgres import PostgresStore
+
+    alice = Member(pg, team_db, "alice", tmp_path / "alice")
+    bob = Member(pg, team_db, "bob", tmp_path / "bob")
+    old = PostgresStore(alice.url, migrate=True, migrations=MIGRATIONS[:7])
+    viewers, admins = old.roles
+    old.close()
+    previous_grants = """
+        CREATE ROLE VIEWERS NOLOGIN; CREATE ROLE ADMINS NOLOGIN;
+        GRANT USAGE ON SCHEMA xerolink TO VIEWERS, ADMINS;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA xerolink TO ADMINS;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON xerolink.crm_source_records,
+            xerolink.crm_pulls TO VIEWERS;
+        GRANT SELECT ON xerolink.connections, xerolink.access, xerolink.schema_version
+            TO VIEWERS;
+        GRANT SELECT, INSERT, UPDATE (value) ON xerolink.settings TO VIEWERS;
+        GRANT SELECT, UPDATE (token, updated_at) ON xerolink.xero_tokens TO VIEWERS;
+        GRANT VIEWERS TO alice WITH ADMIN OPTION; GRANT ADMINS TO alice WITH ADMIN OPTION;
+        GRANT VIEWERS TO bob;
+        INSERT INTO xerolink.settings VALUES ('crm.pulled_from.salesmate', 'demo');
+        INSERT INTO xerolink.xero_tokens VALUES ('crm:salesmate:demo', 'crm-secret', 'now');
+        INSERT INTO xerolink.crm_pulls VALUES ('salesmate', 'contact', NULL, 'now');
+    """.replace("VIEWERS", viewers).replace("ADMINS", admins)
+    assert psql(pg, alice.url, previous_grants).returncode == 0
+    holes = ["UPDATE xerolink.settings SET value = 'other' "
+             "WHERE key = 'crm.pulled_from.salesmate';",
+             "UPDATE xerolink.crm_pulls SET watermark = '2099-01-01T00:00:00Z';"]
+    for statement in holes:
+        assert psql(pg, bob.url, statement).returncode == 0, "the hole being closed"
+    assert "crm-secret" in psql(pg, bob.url, "SELECT token FROM xerolink.xero_tokens;").stdout
+    code, _, err = bob.run("status")
+    assert code == 12 and "schema 7, and this xerolink needs 8" in err
+    assert "xerolink team init" in err
+    assert alice.json("team", "init")["schema_version"] == len(MIGRATIONS) == 8
+    seen = psql(pg, bob.url, "SELECT * FROM xerolink.xero_tokens;")
+    assert seen.returncode == 0 and "crm-secret" not in seen.stdout and "(0 rows)" in seen.stdout
+    for statement in holes:
+        refused = psql(pg, bob.url, statement)
+        assert refused.returncode != 0 and "permission denied" in refused.stderr, statement
+    assert "crm-secret" in psql(pg, alice.url, "SELECT token FROM xerolink.xero_tokens;").stdout
+    assert alice.json("team", "init")["schema_version"] == 8, "again: no-op"
 
 
 def test_a_viewer_refused_by_the_database_exits_4_with_the_admin_hint(salesmate_team) -> None:

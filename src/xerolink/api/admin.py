@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     )
     from xerolink.services.doctor import Diagnosis
     from xerolink.services.outcomes import AccessList, Rows, TeamReady
+    from xerolink.services.repair import Repaired
 
 
 class Administration(Wiring):
@@ -156,5 +157,27 @@ class Administration(Wiring):
             open_store=lambda: self.store, config=lambda: self.config,
             token_kind=lambda: self.token_store_kind, token_store=lambda: self.token_store,
             team=lambda: self.team, user=lambda: self.user, now=self.clock.now(),
-            live=None if offline else live))
+            live=None if offline else live, copies=self._store_copies))
+
+    def repair_store(self) -> Repaired:
+        """Rebuild a damaged store (``doctor --repair``): the damaged file is moved
+        aside, every readable row is kept, and what is missing comes from the newest
+        copy. Run it while no other xerolink command is using the profile."""
+        from xerolink.services import repair
+        from xerolink.store.sqlite import SqliteStore
+
+        if self.team:
+            raise UsageError("doctor --repair rebuilds a profile's own SQLite store; a team "
+                             "database is restored from its PostgreSQL backups")
+        open_store = self._cache.pop("store", None)
+        if open_store is not None:
+            open_store.close()
+        path = self.profile.store_path
+        self.profile.ensure_dirs()
+        return repair.repair(lambda: SqliteStore(path), path, self.clock.now())
+
+    def _store_copies(self) -> list[Path]:
+        from xerolink.store.backup import copies
+
+        return [] if self.team else copies(self.profile.store_path)
 

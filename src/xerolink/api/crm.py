@@ -41,6 +41,7 @@ class CrmSourceApi(Administration):
     def doctor(self, *, offline: bool = False) -> Diagnosis:
         """Doctor's checks, and the CRM source's: is its token still on this machine?"""
         from xerolink.errors import XerolinkError
+        from xerolink.services.access import may_use_crm_account
         from xerolink.services.doctor import OK, PROBLEM, Check, Diagnosis
 
         diagnosis = super().doctor(offline=offline)
@@ -49,6 +50,9 @@ class CrmSourceApi(Administration):
             if setting is None:
                 return diagnosis
             where = f"{setting['source']} account {setting['account']}"
+            if not may_use_crm_account(self.store, self.user):  # its token is not theirs
+                return Diagnosis([*diagnosis.checks, Check(
+                    "crm source", OK, f"{where}; an admin runs crm pull and crm push")])
             stored = self.token_store.load_secret(_secret_key(setting["source"],
                                                               setting["account"]))
         except XerolinkError:
@@ -141,16 +145,16 @@ class CrmSourceApi(Administration):
         what changed since the last pull; ``full`` reads everything again)."""
         from xerolink.services import crmpull
 
-        self._crm_tenant_check()
+        self._crm_account_check("crm pull")
         source = self.crm_source()
         try:
             report = crmpull.pull(self.store, source, fields=self._pushed_fields(source.name),
                                   now=self.clock.now(), full=full, progress=progress)
             self.store.set_setting(f"{PULLED_FROM}.{source.name}", source.account)
             refused = getattr(source, "refused_fields", None)
-            if refused:
-                self.store.set_setting(f"{REFUSED_FIELDS}.{source.name}",
-                                       json.dumps(sorted(refused)))
+            key = f"{REFUSED_FIELDS}.{source.name}"
+            if refused or _refused_fields(self.store.get_setting(key)) is None:
+                self.store.set_setting(key, json.dumps(sorted(refused or ())))
             return report
         finally:
             source.close()
@@ -162,6 +166,7 @@ class CrmSourceApi(Administration):
         from xerolink.services import crmpush
 
         deps = self.deps()
+        self._crm_account_check("crm push")
         source = self.crm_source()
         try:
             return crmpush.push(deps, source, self._push_mapping(source.name),
@@ -182,22 +187,19 @@ class CrmSourceApi(Administration):
         if token is None:
             raise NotConnectedError(f"no {setting['source']} token is stored on this machine; "
                                     "run `xerolink crm connect salesmate` again")
-        try:
-            refused = json.loads(self.store.get_setting(
-                f"{REFUSED_FIELDS}.{setting['source']}") or "[]")
-        except ValueError:
-            refused = []  # unreadable: the next pull finds out again, at one call's cost
+        refused = _refused_fields(self.store.get_setting(f"{REFUSED_FIELDS}.{setting['source']}"))
         return SalesmateSource(setting["account"], token, base_url=setting.get("url"),
                                timeouts=self.timeouts(), max_wait=self._max_wait(),
-                               refused_fields=[str(f) for f in refused])
+                               refused_fields=refused or [])
 
     def _max_wait(self) -> float:
         return self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))
 
-    def _crm_tenant_check(self) -> None:
-        from xerolink.services.access import require_viewer_if_connected
+    def _crm_account_check(self, command: str) -> None:
+        from xerolink.services.access import check_may_use_crm_account, require_viewer_if_connected
 
         require_viewer_if_connected(self.store, self.user)
+        check_may_use_crm_account(self.store, self.user, command)
 
     def _source_setting(self) -> dict[str, Any] | None:
         text = self.store.get_setting(SETTING)
@@ -226,6 +228,19 @@ class CrmSourceApi(Administration):
         """The CRM fields push writes, per kind: a pull reads their current values."""
         return {kind: sorted(set(chosen.values()))
                 for kind, chosen in self._push_mapping(source).items()}
+
+
+def _refused_fields(text: str | None) -> list[str] | None:
+    """The fields the source refused, as a pull stored them; None if the setting is not
+    a list of field names: ignored, the next pull finds out again (one call's cost) and
+    stores them afresh."""
+    try:
+        data = json.loads(text or "[]")
+    except ValueError:
+        return None
+    if isinstance(data, list) and all(isinstance(f, str) for f in data):
+        return data
+    return None
 
 
 def _linkname(text: str) -> str:

@@ -245,7 +245,8 @@ def pull(
 
     References are the source's ids (contact:1234), so links survive every pull.
     Records deleted in the CRM are marked gone. Nothing is written unless the whole
-    pull was read.
+    pull was read. Once Xero is connected, an admin runs it (it uses the CRM account's
+    token, an admin's); everyone granted reads what was pulled.
     """
     with rt.out.progress("Pulling from the CRM") as progress:
         def step(kind: str, done: int, total: int | None) -> None:
@@ -284,6 +285,7 @@ def push(
     Choose the fields first: `xerolink config set salesmate.fields.open_quotes
     decimalCustomField1` (and salesmate.company_fields.*, salesmate.deal_fields.*).
     Figures come from xerolink's cache: `xerolink refresh --all` reads Xero.
+    An admin runs it (it uses the CRM account's token, an admin's).
     """
     with rt.out.progress("Writing to the CRM") as progress:
         def step(kind: str, done: int, total: int | None) -> None:

@@ -24,6 +24,17 @@ from xerolink.sandbox.state import (
     Stats,
 )
 
+BAD_REQUEST_BODIES = ("html", "empty", "xml")
+_FORM_FLAGS = ("no_pagination", "no_currency_rate", "dates_without_offset", "compact_json",
+               "xml_errors")
+
+
+def _flag(data: dict[str, Any], name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} is true or false")
+    return value
+
 
 def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
     return status, json.dumps(data).encode("utf-8"), {
@@ -113,11 +124,17 @@ class Controls:
                 garbage_rate=float(data.get("garbage_rate", 0)),
                 methods=None if data.get("methods") is None
                 else [str(m).upper() for m in data["methods"]],
+                bad_request_rate=float(data.get("bad_request_rate", 0)),
+                bad_request_body=str(data.get("bad_request_body", "html")),
+                **{name: _flag(data, name) for name in _FORM_FLAGS},
             )
         except (TypeError, ValueError):
             return json_response(400, {"error": "faults take numbers"})
+        if faults.bad_request_body not in BAD_REQUEST_BODIES:
+            return json_response(400, {"error": "bad_request_body is one of "
+                                                + ", ".join(BAD_REQUEST_BODIES)})
         for rate in (faults.error_rate, faults.drop_rate, faults.commit_then_drop_rate,
-                     faults.garbage_rate):
+                     faults.garbage_rate, faults.bad_request_rate):
             if not 0 <= rate <= 1:
                 return json_response(400, {"error": "rates are between 0 and 1"})
         if not 0 <= faults.latency_ms <= 60_000:

@@ -13,7 +13,6 @@ import random
 import re
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +20,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from xerolink.sandbox import pages, scopes
 from xerolink.sandbox.accounting import Accounting
+from xerolink.sandbox.answers import (
+    bad_request,
+    forbidden,
+    not_found_text,
+    too_long,
+    unauthorized,
+)
 from xerolink.sandbox.control import Controls
 from xerolink.sandbox.control import json_response as _json
 from xerolink.sandbox.identity import IdentityEndpoints, parse_form
@@ -36,10 +42,9 @@ from xerolink.sandbox.state import (
     SandboxOptions,
     Stats,
 )
+from xerolink.sandbox.xerojson import Forms
 
 MAX_BODY = 10 * 1024 * 1024
-# Xero's plain-text answer for a URL it will not route (too long, or an unknown id).
-NOT_FOUND_TEXT = b"The resource you're looking for cannot be found"
 _ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F-]{36}|[A-Za-z]+-\d+)$")
 
 
@@ -52,19 +57,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-
-
-def not_found_text() -> Response:
-    return 404, NOT_FOUND_TEXT, {"Content-Type": "text/plain; charset=utf-8"}
-
-
-def unauthorized(detail: str) -> Response:
-    """Xero's 401 problem body; ``Detail`` says why (TokenExpired,
-    AuthenticationUnsuccessful, AuthorizationUnsuccessful)."""
-    return _json(401, {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": detail,
-                       "Instance": str(uuid.uuid4()), "Extensions": {}},
-                 {"WWW-Authenticate": 'Bearer error="invalid_token"'} if detail !=
-                 "AuthorizationUnsuccessful" else {})
 
 
 class Sandbox(Controls):
@@ -84,6 +76,7 @@ class Sandbox(Controls):
         self.faults = Faults()
         self.idempotency = Idempotency()
         self.accounting = Accounting(self.tenants, self.clock.now)
+        self.accounting.forms = self.forms
         self.identity_endpoints = IdentityEndpoints(self.identity, self.stats, self.tenants,
                                                     self.lock)
         self.rng = random.Random(options.seed)
@@ -96,6 +89,14 @@ class Sandbox(Controls):
                 people_of(contacts), contacts=options.crm_contacts or len(contacts),
                 seed=options.seed, now=now, linkname=options.salesmate_linkname,
                 token=options.salesmate_token, currency=first.base_currency)
+
+    def forms(self) -> Forms:
+        """How the Accounting API's answers are written now: live Xero's forms, less
+        what the faults switch off."""
+        f = self.faults
+        return Forms(pretty=not f.compact_json, date_offsets=not f.dates_without_offset,
+                     pagination=not f.no_pagination, currency_rate=not f.no_currency_rate,
+                     xml_errors=f.xml_errors)
 
     # -- entry point ----------------------------------------------------------------
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes
@@ -145,7 +146,7 @@ class Sandbox(Controls):
         faults = self.faults
         rate = {"error": faults.error_rate, "drop": faults.drop_rate,
                 "commit_then_drop": faults.commit_then_drop_rate,
-                "garbage": faults.garbage_rate}[kind]
+                "garbage": faults.garbage_rate, "bad_request": faults.bad_request_rate}[kind]
         if rate <= 0 or not faults.applies_to(method):
             return False
         with self.rng_lock:
@@ -160,6 +161,8 @@ class Sandbox(Controls):
                                   "Detail": "injected fault"})
         if self._roll("drop", method):
             return "drop"
+        if self._roll("bad_request", method):
+            return bad_request(self.faults.bad_request_body)
         if self._roll("garbage", method):
             with self.rng_lock:
                 html = self.rng.random() < 0.5
@@ -204,8 +207,7 @@ class Sandbox(Controls):
         if not tenant_id and len(grant.connections) == 1 and self.identity.is_custom(grant):
             tenant_id = next(iter(grant.connections))  # Custom Connections need no header
         if tenant_id not in grant.connections:
-            return _json(403, {"Type": None, "Title": "Forbidden", "Status": 403,
-                               "Detail": "AuthenticationUnsuccessful"})
+            return forbidden(bool(tenant_id))
         limit_headers: dict[str, str] = {}
         if self.options.rate_limits:
             problem, retry, limit_headers = self.limiter.acquire(tenant_id)
@@ -294,7 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
             with sandbox.stats.lock:
                 sandbox.stats.longest_url = max(sandbox.stats.longest_url, url_length)
         if url_length > sandbox.options.max_url:
-            self._send(not_found_text())
+            self._send(too_long(sandbox.options.long_url_answer))
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         response = sandbox.handle(self.command, self.path, headers, body)

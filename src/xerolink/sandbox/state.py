@@ -36,6 +36,9 @@ class SandboxOptions:
     custom_client_secret: str | None = None
     # Real Xero's defaults, each a documented behaviour (docs/xero-fidelity.md):
     max_url: int = 2048  # longer request URLs get Xero's plain-text 404
+    # What a too-long URL gets: "404" (Xero's plain text), "400-html" (an edge's
+    # HTML page, as some proxies answer) or "414".
+    long_url_answer: str = "404"
     bulk_connections: bool = False  # consent offers one organisation (Advanced tier: several)
     granular_only: bool = False  # an app created since 2 March 2026: no broad scopes
     without: frozenset[str] = frozenset()  # endpoints this server does not serve
@@ -121,6 +124,14 @@ class Faults:
     retry_after: int | None = None
     garbage_rate: float = 0.0  # a 200 whose body is an HTML page or truncated JSON
     methods: list[str] | None = None  # None: every method
+    # Forms live answers have also taken (docs/xero-fidelity.md, "Answers"):
+    bad_request_rate: float = 0.0  # a 400 from an edge or proxy in front of Xero ...
+    bad_request_body: str = "html"  # ... whose body is "html", "empty" or "xml"
+    no_pagination: bool = False  # list answers without a ``pagination`` block
+    no_currency_rate: bool = False  # base-currency documents without CurrencyRate
+    dates_without_offset: bool = False  # /Date(ms)/ rather than /Date(ms+0000)/
+    compact_json: bool = False  # one line, not Xero's CRLF-pretty JSON
+    xml_errors: bool = False  # validation answers as Xero's XML ApiException
 
     def applies_to(self, method: str) -> bool:
         return self.methods is None or method in self.methods

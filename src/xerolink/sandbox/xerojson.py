@@ -1,9 +1,13 @@
-"""Xero's JSON conventions: PascalCase, ``/Date(ms+0000)/`` dates, numbers for amounts."""
+"""Xero's JSON conventions: PascalCase, ``/Date(ms+0000)/`` dates, numbers for amounts,
+and the forms live answers take on the wire (docs/xero-fidelity.md, "Answers"):
+pretty-printed with CRLF line ends, the dates' slashes escaped (``\\/Date(...)\\/``),
+the envelope's ``DateTimeUTC`` without an offset."""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -63,9 +67,67 @@ def _default(value: Any) -> Any:
 
 
 def dumps(data: Any) -> bytes:
+    """Compact JSON, for the control API and internal records."""
     return json.dumps(data, default=_default, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Forms:
+    """The forms of the Accounting API's answers. The defaults are live Xero's; the
+    others are forms live answers have also taken, switched on by faults."""
+
+    pretty: bool = True  # indented, CRLF line ends (False: compact)
+    date_offsets: bool = True  # /Date(ms+0000)/ (False: /Date(ms)/, as older answers)
+    pagination: bool = True  # a paged list answer carries ``pagination``
+    currency_rate: bool = True  # base-currency documents carry CurrencyRate 1
+    xml_errors: bool = False  # validation answers as Xero's XML ApiException
+
+
+_WIRE_DATE = re.compile(rb'"/Date\((-?\d+)([+-]\d{4})?\)/"')
+
+
+def wire(data: Any, forms: Forms) -> bytes:
+    """An Accounting API answer as live Xero writes it."""
+    if forms.pretty:
+        body = json.dumps(data, default=_default, indent=2).replace("\n", "\r\n").encode()
+    else:
+        body = dumps(data)
+
+    def escaped(match: re.Match[bytes]) -> bytes:
+        offset = (match.group(2) or b"") if forms.date_offsets else b""
+        return b'"\\/Date(' + match.group(1) + offset + b')\\/"'
+
+    return _WIRE_DATE.sub(escaped, body)
+
+
+def ms_instant(value: datetime) -> str:
+    """``/Date(ms)/`` without an offset: the envelope's ``DateTimeUTC`` in live answers."""
+    return f"/Date({int(value.timestamp() * 1000)})/"
 
 
 def utc_now_iso(now: datetime) -> str:
     """The envelope's ``DateTimeUTC``: ``2026-11-26T10:00:00.1234567`` (no offset)."""
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
+
+
+def xml_api_exception(body: dict[str, Any]) -> bytes:
+    """A validation answer as Xero's XML ``ApiException`` (XeroAPI-Schemas #13, pyxero
+    #43): the same messages, in the form older answers and some errors still take."""
+    from xml.sax.saxutils import escape
+
+    elements = []
+    for element in body.get("Elements") or []:
+        errors = "".join(
+            f"\r\n        <ValidationError>\r\n          <Message>{escape(str(e['Message']))}"
+            "</Message>\r\n        </ValidationError>"
+            for e in element.get("ValidationErrors") or [])
+        elements.append("\r\n    <DataContractBase xsi:type=\"Element\">\r\n      "
+                        f"<ValidationErrors>{errors}\r\n      </ValidationErrors>\r\n"
+                        "    </DataContractBase>")
+    text = ('<ApiException xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\r\n'
+            f"  <ErrorNumber>{body.get('ErrorNumber', 10)}</ErrorNumber>\r\n"
+            f"  <Type>{escape(str(body.get('Type', 'ValidationException')))}</Type>\r\n"
+            f"  <Message>{escape(str(body.get('Message', '')))}</Message>\r\n"
+            f"  <Elements>{''.join(elements)}\r\n  </Elements>\r\n</ApiException>")
+    return text.encode("utf-8")

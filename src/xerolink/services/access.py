@@ -129,6 +129,25 @@ def check_may_configure(store: Store, user: str) -> None:
         require_admin(store, user)
 
 
+def may_use_crm_account(store: Store, user: str) -> bool:
+    """``crm pull`` and ``crm push`` read and write the whole CRM account on everyone's
+    behalf with its token, an admin's credential: once access is enforced (an
+    organisation connected, or admins on record), only an admin runs them. Before that
+    anyone may, as anyone may connect."""
+    connection = store.active_connection()
+    if connection is not None:
+        return store.role_of(connection.tenant_id, user) == ADMIN
+    return not store.has_any_access_entries() or store.is_admin_anywhere(user)
+
+
+def check_may_use_crm_account(store: Store, user: str, command: str) -> None:
+    if not may_use_crm_account(store, user):
+        raise PermissionDeniedError(
+            f"only an admin runs `xerolink {command}` (it uses the CRM account's token, an "
+            f"admin's); ask an admin to run it, or to make you one (xerolink access grant "
+            f"{shlex.quote(user)} --admin)")
+
+
 def list_entries(store: Store, acting_user: str) -> tuple[Connection, list[AccessEntry]]:
     connection = require_admin(store, acting_user)
     return connection, store.list_access(connection.tenant_id)

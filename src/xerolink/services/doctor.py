@@ -1,11 +1,13 @@
 """``xerolink doctor``: check this machine's and this profile's set-up, and say what
-to do about each finding. Problems make the command exit 1; warnings do not.
+to do about each finding. Problems make the command exit 10 (CHECKS_FAILED);
+warnings do not.
 
 Doctor exists for broken set-ups, so it opens nothing it cannot survive: a damaged
 or foreign store file, a store from a newer xerolink, a damaged token file, an
 unreachable Xero are each a finding with its own remedy, never the error that every
-other command gives. A user without access sees no more of the connection than
-``status`` would show them.
+other command gives; a check that meets a damaged store page says so and the others
+still run. A user without access sees no more of the connection than ``status``
+would show them. ``services.repair`` rebuilds a damaged store (``doctor --repair``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from xerolink.results import Result
 if TYPE_CHECKING:
     from xerolink.config import Config
     from xerolink.store import Store
+    from xerolink.store.base import DamagedStore
     from xerolink.store.records import Connection
     from xerolink.tokenstore import TokenSet, TokenStore
 
@@ -43,7 +46,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Diagnosis(Result):
-    """Every check doctor made; a problem among them makes ``doctor`` exit 1."""
+    """Every check doctor made; a problem among them makes ``doctor`` exit 10."""
 
     checks: list[Check]
 
@@ -103,16 +106,58 @@ def keyring_backend(kind: str, token_store: TokenStore, connected: bool) -> Chec
     return Check("keyring backend", OK, type(keyring.get_keyring()).__name__)
 
 
+REPAIR = ("run xerolink doctor --repair: it keeps the damaged file aside and rebuilds "
+          "the store from what is readable and its last copy")
+
+
 def store_health(store: Store) -> Check:
-    integrity = store.integrity_check()
-    version, latest = store.schema_version(), store.latest_schema_version()
+    from xerolink.store.base import DamagedStore
+
+    try:
+        integrity = store.integrity_check()
+    except DamagedStore as exc:
+        integrity = exc.reason
     if integrity != "ok":
-        return Check("store", PROBLEM, f"integrity check: {integrity}",
-                     f"restore {store.path} from a backup, or move it aside and reconnect")
+        return Check("store", PROBLEM, f"{store.path} is damaged: {integrity}",
+                     REPAIR if store.engine == "sqlite" else
+                     f"restore {store.path} from a backup")
+    version, latest = store.schema_version(), store.latest_schema_version()
     if version != latest:
         return Check("store", PROBLEM, f"schema {version}, expected {latest}",
                      "upgrade xerolink")
     return Check("store", OK, f"{store.path} (schema {version}, integrity ok)")
+
+
+def copies_check(copies: list[Path], store: Store | None) -> Check | None:
+    """Where the copies of what only the store holds are, and how recent."""
+    if store is not None and store.engine != "sqlite":
+        return None
+    if not copies:
+        return Check("store copies", WARNING if _holds_access(store) else OK,
+                     "no copy yet (one is taken when links, deal documents, access or "
+                     "settings change)")
+    try:
+        taken = datetime.fromtimestamp(copies[0].stat().st_mtime, UTC)
+    except OSError:
+        return Check("store copies", WARNING, f"the copy {copies[0]} cannot be read")
+    return Check("store copies", OK,
+                 f"{len(copies)} in {copies[0].parent}, the newest from "
+                 f"{taken:%Y-%m-%d %H:%M} UTC")
+
+
+def _holds_access(store: Store | None) -> bool:
+    """Connected: links and access exist only here, yet no copy has been taken (a store
+    older than the copies; the next change takes one)."""
+    try:
+        return store is not None and bool(store.has_any_access_entries())
+    except Exception:
+        return False
+
+
+def damaged_check(name: str, exc: DamagedStore) -> Check:
+    """A check that could not be made: the store page it reads is damaged."""
+    return Check(name, PROBLEM, f"cannot be checked: the store is damaged ({exc.reason})",
+                 REPAIR)
 
 
 def _mode(path: Path | None) -> int | None:
@@ -224,6 +269,7 @@ class Inputs:
     user: Callable[[], str]
     now: datetime
     live: Callable[[Connection], Check] | None  # one Xero call for the connection; None: offline
+    copies: Callable[[], list[Path]] = list  # the store's copies, newest first
 
 
 def diagnose(given: Inputs) -> Diagnosis:
@@ -233,6 +279,7 @@ def diagnose(given: Inputs) -> Diagnosis:
 def _checks(given: Inputs) -> list[Check]:
     """Every check, each surviving what the others find."""
     from xerolink.errors import StoreUnreachableError, XerolinkError
+    from xerolink.store.base import DamagedStore
 
     results = [versions()]
     try:
@@ -241,6 +288,10 @@ def _checks(given: Inputs) -> list[Check]:
         store = given.open_store()
     except StoreUnreachableError as exc:  # the team database: the network, a role...
         return [*results, Check("store", PROBLEM, exc.problem, exc.fix)]
+    except DamagedStore as exc:
+        copies = copies_check(given.copies(), None)
+        return [*results, Check("store", PROBLEM, f"{exc.path} is damaged: {exc.reason}",
+                                REPAIR), *([copies] if copies else [])]
     except XerolinkError as exc:
         name = "profile" if "XEROLINK_HOME" in str(exc) or "folder" in str(exc) else "store"
         return [*results, Check(name, PROBLEM, str(exc), _store_remedy(str(exc)))]
@@ -252,8 +303,12 @@ def _checks(given: Inputs) -> list[Check]:
     except Exception as exc:  # corruption found while checking
         health = Check("store", PROBLEM, f"the store is damaged ({exc})",
                        f"restore {store.path} from a backup, or move it aside and reconnect")
+    copies = copies_check(given.copies(), store)
     try:
         connection = store.active_connection()
+    except DamagedStore as exc:
+        return [*results, health, *([copies] if copies else []),
+                damaged_check("connection", exc)]
     except Exception:
         return [*results, health]
     if team:
@@ -266,6 +321,8 @@ def _checks(given: Inputs) -> list[Check]:
         except XerolinkError as exc:
             results.append(Check("token store", PROBLEM, str(exc), ""))
     results.append(health)
+    if copies:
+        results.append(copies)
     may_view = _may_view(store, connection, user)
     tokens, tokens_problem = None, None
     if connection is not None:
@@ -279,7 +336,10 @@ def _checks(given: Inputs) -> list[Check]:
         results.append(given.live(connection))
     if may_view:
         results.append(rate_limits(connection))
-    results.append(access_check(store, connection, user))
+    try:
+        results.append(access_check(store, connection, user))
+    except DamagedStore as exc:
+        results.append(damaged_check("access", exc))
     return results
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from xerolink.services.context import Deps
 from xerolink.store.records import CachedDocument
 from xerolink.xero import models
-from xerolink.xero.gateway import INVOICES_PAGE, MAX_PAGES, UriTooLong, id_batch_size
+from xerolink.xero.gateway import INVOICES_PAGE, UriTooLong, id_batch_size
 from xerolink.xero.http import MAX_IN_FLIGHT
 
 
@@ -18,12 +18,17 @@ def org_wide_open_invoices(deps: Deps, contact_ids: list[str], batches: int
                             ) -> list[CachedDocument] | None:
     """The open invoices and bills of these contacts, read as the organisation's open
     invoices (1,000 a page) when that takes fewer calls than ``batches`` id-list
-    calls; None when it would not. The first page's ``pagination.pageCount`` decides:
-    at worst that one call is spent and the id batches follow."""
+    calls; None when it would not. The first page's ``pagination.pageCount`` decides
+    (a full first page without one leaves the count unknown): at worst that one call
+    is spent and the id batches follow."""
     from concurrent.futures import ThreadPoolExecutor
 
     gateway, now, wanted = deps.gateway, deps.now(), set(contact_ids)
     first, count = gateway.invoices_page(1, statuses=models.OPEN_INVOICE_STATUSES)
+    if count is None:  # no pagination block: one page if short, else unknown
+        if len(first) >= INVOICES_PAGE:
+            return None  # how many pages is unknown: the id batches (one call spent)
+        count = 1
     if count >= batches:
         return None
 
@@ -35,12 +40,6 @@ def org_wide_open_invoices(deps: Deps, contact_ids: list[str], batches: int
         with ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT) as pool:
             for items in pool.map(page, range(2, count + 1)):
                 raw += items
-    elif len(first) >= INVOICES_PAGE:  # a full page and no page count: read on
-        for number in range(2, MAX_PAGES + 1):
-            items = page(number)
-            raw += items
-            if len(items) < INVOICES_PAGE:
-                break
     documents = [models.invoice(d, now) for d in raw]
     return [d for d in documents if d.xero_contact_id in wanted]
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from xerolink.errors import UsageError, XerolinkError
+from xerolink.errors import StoreDamagedError, UsageError, XerolinkError
 from xerolink.store.migrations import SCHEMA_VERSION
 from xerolink.store.records import (
     CachedDocument,
@@ -30,6 +30,17 @@ class StoreError(XerolinkError):
 
 class LastAdminError(UsageError):
     pass
+
+
+class DamagedStore(StoreDamagedError):
+    """The store file is damaged: one line naming it, the damage, and the repair."""
+
+    def __init__(self, path: Any, reason: str) -> None:
+        super().__init__(
+            f"the store {path} is damaged ({reason}); run `xerolink doctor --repair` to "
+            "rebuild it from what is readable and its last copy (the damaged file is kept "
+            "aside)")
+        self.path, self.reason = path, reason
 
 
 def iso(at: datetime) -> str:
@@ -67,6 +78,11 @@ class SqlBase:
     def table_counts(self) -> dict[str, int]:
         raise NotImplementedError
 
+    def copies(self) -> list[Any]:
+        """The copies kept for ``doctor --repair``, newest first (SQLite; a team's
+        database is backed up by its administrator)."""
+        return []
+
     @property
     def login(self) -> str:
         """The database login (team mode); the SQLite engine has none."""
@@ -92,7 +108,6 @@ class SqlBase:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
-
 
     def _count(self, sql: str, *args: str) -> int:
         return int(self._db.execute(sql, args).fetchone()[0])

@@ -192,6 +192,9 @@ MIGRATIONS: list[str] = [
     # 7: PostgreSQL only (POSTGRES_ONLY[7]): what each team role may write, row by row.
     # SQLite has one user and nothing to enforce, so its step is empty.
     "",
+    # 8: PostgreSQL only (POSTGRES_ONLY[8]): only admins pull and push, so the CRM
+    # source's token is admins' alone, and viewers write no setting.
+    "",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -230,5 +233,21 @@ POSTGRES_ONLY: dict[int, str] = {
     CREATE POLICY xero_tokens_read ON xero_tokens FOR SELECT USING (true);
     CREATE POLICY xero_tokens_renew ON xero_tokens FOR UPDATE USING (true) WITH CHECK (
         tenant_id IN (SELECT c.tenant_id FROM connections c));
+    """,
+    8: """
+    -- crm pull and crm push send the CRM account's token, an admin's credential, and
+    -- only admins run them: a viewer sees (and renews) only the Xero token sets of
+    -- connected organisations, never the CRM source's token (crm:...) or any other row.
+    DROP POLICY xero_tokens_read ON xero_tokens;
+    CREATE POLICY xero_tokens_read ON xero_tokens FOR SELECT USING (
+        tenant_id IN (SELECT c.tenant_id FROM connections c));
+    DROP POLICY xero_tokens_renew ON xero_tokens;
+    CREATE POLICY xero_tokens_renew ON xero_tokens FOR UPDATE USING (
+        tenant_id IN (SELECT c.tenant_id FROM connections c)) WITH CHECK (
+        tenant_id IN (SELECT c.tenant_id FROM connections c));
+    -- What a pull records (the account pulled from, the fields the source refused) is
+    -- an admin's now: viewers read settings and write none.
+    DROP POLICY settings_pull_adds ON settings;
+    DROP POLICY settings_pull_changes ON settings;
     """,
 }

@@ -353,22 +353,24 @@ class PostgresStore(SqlStore):
 
 
 def _viewer_grants(viewers: Any) -> list[Any]:
-    """What viewing needs (summary, refresh, details, links, creates, crm import, pull
-    and push), table by table; the row policies of migration 7 narrow settings and the
-    token table further."""
+    """What viewing needs (summary, refresh, details, links, creates, crm import, crm
+    list and show), table by table; the row policies of migrations 7 and 8 narrow the
+    token table further. crm pull and crm push are admins' (they send the CRM account's
+    token), so what only they write is read-only for viewers."""
     from psycopg import sql
 
     grants = [
-        # CRM records, links, deal documents, the caches, creates under way, pulls.
+        # CRM records, links, deal documents, the caches, creates under way.
         "GRANT SELECT, INSERT, UPDATE, DELETE ON crm_companies, crm_contacts, crm_deals, "
         "crm_deal_participants, links, deal_documents, xero_documents, contact_refreshes, "
-        "sync_state, xero_contacts, create_intents, crm_source_records, crm_pulls TO {}",
-        "GRANT SELECT ON connections, access, schema_version TO {}",
+        "sync_state, xero_contacts, create_intents TO {}",
+        # What a pull and a push keep (watermarks, what the source holds), the
+        # connection, the access list, the settings: read only.
+        "GRANT SELECT ON crm_source_records, crm_pulls, connections, access, "
+        "schema_version, settings TO {}",
         "GRANT UPDATE (rate_limits) ON connections TO {}",
-        # Settings: read all; write a pull's own rows (a policy), never delete.
-        "GRANT SELECT, INSERT, UPDATE (value) ON settings TO {}",
-        # Tokens: read, and renew the Xero token set in place (a policy); pull and push
-        # send the CRM source's token, so viewers read it but never change it.
+        # Tokens: read and renew in place the Xero token set of a connected organisation
+        # (a refresh; the policies hide every other row, the CRM source's token too).
         "GRANT SELECT, UPDATE (token, updated_at) ON xero_tokens TO {}",
     ]
     return [sql.SQL(grant).format(viewers) for grant in grants]

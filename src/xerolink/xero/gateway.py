@@ -4,7 +4,7 @@ iterators that own Xero's page sizes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,9 +70,11 @@ class XeroGateway(Transport):
                                 text(org.get("CountryCode")))
 
     def contacts_page(self, page: int, *, modified_since: datetime | None = None,
-                      page_size: int = CONTACTS_PAGE) -> tuple[list[dict[str, Any]], int]:
+                      page_size: int = CONTACTS_PAGE
+                      ) -> tuple[list[dict[str, Any]], int | None]:
         """One page of the organisation's contacts, archived included, with contact
-        persons (so no summaryOnly). Returns the contacts and Xero's page count."""
+        persons (so no summaryOnly). Returns the contacts and Xero's page count (None
+        when the answer has no ``pagination``, as older answers do)."""
         api, tenant = self.accounting_api(), self._tenant()
         extra: dict[str, Any] = {}
         if modified_since is not None:
@@ -80,9 +82,7 @@ class XeroGateway(Transport):
         data = self.call("GET Contacts", lambda: api.get_contacts(
             tenant, page=page, page_size=page_size, include_archived=True,
             **self.raw, **extra), idempotent=True)
-        contacts = list(data.get("Contacts") or [])
-        pages = (data.get("pagination") or {}).get("pageCount")
-        return contacts, int(pages) if pages is not None else page
+        return list(data.get("Contacts") or []), page_count(data)
 
     def get_contact(self, contact_id: str) -> dict[str, Any]:
         api, tenant = self.accounting_api(), self._tenant()
@@ -116,9 +116,9 @@ class XeroGateway(Transport):
                       statuses: tuple[str, ...] | None = None, ids: list[str] | None = None,
                       modified_since: datetime | None = None,
                       numbers: list[str] | None = None
-                      ) -> tuple[list[dict[str, Any]], int]:
+                      ) -> tuple[list[dict[str, Any]], int | None]:
         """A page of up to 1,000 invoices and bills, summaryOnly, filtered by Xero.
-        Returns the documents and Xero's page count."""
+        Returns the documents and Xero's page count (None without ``pagination``)."""
         api, tenant = self.accounting_api(), self._tenant()
         extra: dict[str, Any] = {}
         if numbers:
@@ -135,8 +135,7 @@ class XeroGateway(Transport):
         data = self.call("GET Invoices", lambda: api.get_invoices(
             tenant, page=page, page_size=INVOICES_PAGE, summary_only=True, _preload_content=False,
             _request_timeout=self.timeout, **extra), idempotent=True, many_ids=many)
-        pages = (data.get("pagination") or {}).get("pageCount")
-        return list(data.get("Invoices") or []), int(pages) if pages is not None else page
+        return list(data.get("Invoices") or []), page_count(data)
 
     def quotes_page(self, page: int, *, contact_id: str | None = None,
                     status: str | None = None, modified_since: datetime | None = None,
@@ -162,12 +161,13 @@ class XeroGateway(Transport):
         """The organisation's contacts page by page from ``start``, in order; a short
         page (or Xero's page count) ends it. Once the first page has told the page
         count, the rest are read five at a time (Xero's limit in flight) while the
-        caller works on the pages already here."""
+        caller works on the pages already here; without one, one by one until a
+        short page."""
         items, count = self.contacts_page(start, modified_since=modified_since)
         yield Page(start, count, items)
-        if len(items) < CONTACTS_PAGE or start >= count:
+        if len(items) < CONTACTS_PAGE or (count is not None and start >= count):
             return
-        if count > start:  # Xero said how many: read ahead
+        if count is not None:  # Xero said how many: read ahead
             from concurrent.futures import ThreadPoolExecutor
 
             def read(number: int) -> Page:
@@ -181,33 +181,42 @@ class XeroGateway(Transport):
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
             return
-        for number in range(start + 1, start + MAX_PAGES):  # no page count: one by one
-            items, count = self.contacts_page(number, modified_since=modified_since)
-            yield Page(number, count, items)
-            if len(items) < CONTACTS_PAGE:
-                return
+        yield from _pages_until_short(
+            lambda number: Page(number, None, self.contacts_page(
+                number, modified_since=modified_since)[0]),
+            start + 1, CONTACTS_PAGE, items, "ContactID", "GET Contacts")
 
     def invoice_pages(self, *, contact_ids: list[str] | None = None,
                       statuses: tuple[str, ...] | None = None, ids: list[str] | None = None,
                       modified_since: datetime | None = None) -> Iterator[Page]:
-        """Invoices and bills matching the filters, page by page."""
-        for number in range(1, MAX_PAGES + 1):
-            items, count = self.invoices_page(number, contact_ids=contact_ids,
+        """Invoices and bills matching the filters, page by page: to Xero's page
+        count, or without one to a short page."""
+        def read(number: int) -> Page:
+            found, pages = self.invoices_page(number, contact_ids=contact_ids,
                                               statuses=statuses, ids=ids,
                                               modified_since=modified_since)
-            yield Page(number, count, items)
-            if len(items) < INVOICES_PAGE or number >= count:
-                return
+            return Page(number, pages, found)
+
+        first = read(1)
+        yield first
+        if len(first.items) < INVOICES_PAGE or first.count == 1:
+            return
+        yield from _pages_until_short(read, 2, INVOICES_PAGE, first.items, "InvoiceID",
+                                      "GET Invoices")
 
     def quote_pages(self, *, contact_id: str | None = None, status: str | None = None,
                     modified_since: datetime | None = None) -> Iterator[Page]:
         """Quotes matching the filters, page by page (Xero gives no page count)."""
-        for number in range(1, MAX_PAGES + 1):
-            items = self.quotes_page(number, contact_id=contact_id, status=status,
-                                     modified_since=modified_since)
-            yield Page(number, None, items)
-            if len(items) < QUOTES_PAGE:
-                return
+        def read(number: int) -> Page:
+            return Page(number, None, self.quotes_page(
+                number, contact_id=contact_id, status=status, modified_since=modified_since))
+
+        first = read(1)
+        yield first
+        if len(first.items) < QUOTES_PAGE:
+            return
+        yield from _pages_until_short(read, 2, QUOTES_PAGE, first.items, "QuoteID",
+                                      "GET Quotes")
 
     def get_quote(self, quote_id: str) -> dict[str, Any]:
         api, tenant = self.accounting_api(), self._tenant()
@@ -241,3 +250,32 @@ class XeroGateway(Transport):
             _return_http_data_only=True, collection_formats={}, **self.raw), idempotent=True)
         return dict(data["Quotes"][0])
 
+
+
+def page_count(data: Any) -> int | None:
+    """``pagination.pageCount``, or None: older answers (and some live ones) have no
+    ``pagination`` block, and a full page without one says nothing about the rest."""
+    pagination = data.get("pagination") if isinstance(data, dict) else None
+    pages = pagination.get("pageCount") if isinstance(pagination, dict) else None
+    try:
+        return None if pages is None else int(pages)
+    except (TypeError, ValueError):
+        return None
+
+
+def _pages_until_short(read: Callable[[int], Page], first: int, size: int,
+                       previous: list[dict[str, Any]], key: str, label: str
+                       ) -> Iterator[Page]:
+    """Pages from ``first`` on, until a short page or Xero's page count; at most
+    ``MAX_PAGES``. A page that repeats the one before it means the server ignores
+    ``page``: reading on would never end, so that is an error, not the end."""
+    for number in range(first, first + MAX_PAGES):
+        page = read(number)
+        if page.items and previous and page.items[0].get(key) == previous[0].get(key):
+            raise XeroUnreachableError(
+                f"Xero answered {label} page {number} with the records of page "
+                f"{number - 1}; it is not paging, so the list cannot be read in full")
+        yield page
+        if len(page.items) < size or (page.count is not None and number >= page.count):
+            return
+        previous = page.items

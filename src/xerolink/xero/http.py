@@ -50,11 +50,37 @@ class RetryPolicy:
 
 
 def is_timeout(exc: BaseException) -> bool:
+    """The server took too long. Not a refused connection: urllib3's
+    NewConnectionError (refused, no such host) subclasses ConnectTimeoutError, but
+    nothing timed out, so "raise read_timeout" would be the wrong advice."""
     import socket
 
     import urllib3
 
+    if connection_failure(exc) is not None:
+        return False
     return isinstance(exc, urllib3.exceptions.TimeoutError | socket.timeout | TimeoutError)
+
+
+def connection_failure(exc: BaseException) -> str | None:
+    """What went wrong when no connection could be made, and where ("nothing is
+    listening at 127.0.0.1:8080 (connection refused)"); None for other failures."""
+    import urllib3
+
+    if isinstance(exc, ConnectionRefusedError):
+        return "the connection was refused (nothing is listening there)"
+    if not isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return None
+    conn = getattr(exc, "conn", None)
+    host, port = getattr(conn, "host", None), getattr(conn, "port", None)
+    where = f"{host}:{port}" if host and port else (str(host) if host else "the server")
+    if isinstance(exc, urllib3.exceptions.NameResolutionError):
+        return f"the host {host or 'named'} could not be found (DNS)"
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ConnectionRefusedError):
+        return f"nothing is listening at {where} (the connection was refused)"
+    reason = getattr(cause, "strerror", None) or type(cause or exc).__name__
+    return f"no connection could be made to {where} ({reason})"
 
 
 def transport_errors() -> tuple[type[BaseException], ...]:

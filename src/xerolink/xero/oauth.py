@@ -20,6 +20,7 @@ from xerolink.xero.http import (
     READ_TIMEOUT,
     RetryPolicy,
     Timeouts,
+    connection_failure,
     is_timeout,
     pool_manager,
     transport_errors,
@@ -83,13 +84,14 @@ class IdentityClient:
                 response = self.http.request("POST", url, body=urlencode(fields),
                                              headers=headers)
             except transport_errors() as exc:
-                timeouts += is_timeout(exc)
+                failure = connection_failure(exc)
+                timeouts += is_timeout(exc) or failure is not None
                 if attempt + 1 < attempts and timeouts < self.retry.timeout_attempts:
                     self.retry.pause(attempt)
                     continue
                 raise XeroUnreachableError(
-                    f"Xero's identity service could not be reached ({type(exc).__name__}); "
-                    "check the network and try again") from None
+                    f"Xero's identity service could not be reached ({failure or type(exc).__name__}"
+                    "); check the network and try again") from None
             if response.status >= 500 and attempt + 1 < attempts:
                 self.retry.pause(attempt)
                 continue

@@ -12,10 +12,14 @@ calls show in the counts, and anything missed still ends in a 429, handled as be
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from xerolink.xero.answers import header
 
 MINUTE_LIMIT = 60
 MARGIN = 1.0  # seconds past the window's expected end: the window began after our send
@@ -78,3 +82,23 @@ class MinutePacer:
             self._resume_at = max(self._resume_at, self._now() + retry_after)
             self._left = None
             return self._resume_at
+
+
+@dataclass
+class Waits:
+    """One call's waits for Xero's rate limits."""
+
+    windows: int = 0  # waits for a minute (or app-minute) window
+    busy: int = 0  # concurrent-limit refusals
+    busy_seconds: float = 0.0
+    cleared: float = 0.0  # a pacing wait this call has already sat out, until then
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """A 429's Retry-After in seconds; None if absent or not a finite number."""
+    try:
+        raw = header(headers, "Retry-After")
+        value = None if raw in (None, "") else max(0.0, float(raw))
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) else None

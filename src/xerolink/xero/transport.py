@@ -4,11 +4,13 @@ Built on xero-python (it builds the requests) with xerolink's own transport rule
 at most 5 requests in flight, each with a connect and a read timeout; GETs, and
 writes that carry an Idempotency-Key, retried on 5xx and dropped connections with
 bounded backoff; 429s honoured as Xero sends them (a minute limit's Retry-After
-waited out up to ``max_wait``, the concurrent limit, which has no Retry-After,
-retried after short growing pauses, the day limit failing fast); a 401 refreshes the
+waited out if it is no longer than ``max_wait``, a few windows at most; the
+concurrent limit, which has no Retry-After, retried after short growing pauses; the
+day limit failing fast); a 401 refreshes the
 token once unless Xero says the scope is missing; URLs kept under Xero's length
-limit; rate-limit headers and bytes downloaded recorded; Xero's validation messages
-turned into one readable line. Every behaviour relied on here has its source in
+limit; rate-limit headers and bytes downloaded recorded; Xero's refusals turned into
+one readable line whatever their body (JSON, XML, an HTML page, nothing), with the
+status read from the HTTP response. Every behaviour relied on here has its source in
 docs/xero-fidelity.md.
 """
 
@@ -37,8 +39,9 @@ from xerolink.xero.answers import (
     TokenProvider,
     UriTooLong,
     header,
+    http_status,
     problem_detail,
-    validation_message,
+    refusal_reason,
 )
 from xerolink.xero.endpoints import Endpoints
 from xerolink.xero.http import (
@@ -46,12 +49,13 @@ from xerolink.xero.http import (
     MAX_IN_FLIGHT,
     READ_TIMEOUT,
     RetryPolicy,
+    connection_failure,
     is_timeout,
     pool_manager,
     transport_errors,
 )
 from xerolink.xero.jsonutil import MalformedAnswer, loads, text
-from xerolink.xero.pacing import MinutePacer, Ticket
+from xerolink.xero.pacing import MARGIN, MinutePacer, Ticket, Waits, retry_after_seconds
 
 # Xero answers a URL longer than about 2,048 characters with a plain-text 404; stay
 # well under it (docs/xero-fidelity.md).
@@ -60,6 +64,8 @@ _URL_RESERVE = 220  # the path and every other parameter of an id-list request
 ID_CHARS = 39  # a GUID and a URL-encoded comma (%2C)
 # The concurrent limit's 429 has no Retry-After: short growing pauses instead.
 BUSY_FIRST_PAUSE, BUSY_MAX_PAUSE, BUSY_MAX_TRIES = 0.1, 1.0, 40
+# Waits for a minute window per call: more than one when other processes share it.
+MAX_WINDOW_WAITS = 5
 UNIT_DP = 4  # unit amounts to four decimal places, as xerolink accepts them
 
 
@@ -96,6 +102,7 @@ class Transport:
         scopes: str | None = None,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
         clock: Clock | None = None,
+        pacer: MinutePacer | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.endpoints = endpoints
@@ -109,7 +116,7 @@ class Transport:
         self.sleep = sleep
         self.log = CallLog()
         self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
-        self._pacer = MinutePacer()
+        self._pacer = pacer or MinutePacer()  # shared by this run's threads
         self._auth = _BearerAuth()
         self._http = http
         self._client: Any = None
@@ -156,12 +163,12 @@ class Transport:
         """
         from xero_python.exceptions import ApiException
 
-        attempt, reauthorised, waited, busy, timeouts = 0, False, 0.0, 0, 0
-        cleared = 0.0  # a pacing wait this call has already sat out
+        attempt, reauthorised, timeouts = 0, False, 0
+        waits = Waits()
         while True:
             token = self.tokens.access_token()
             self._auth.local.token = Secret(token)  # never shown by a repr
-            waited, cleared = self._pace(label, waited, cleared)
+            self._pace(label, waits)
             ticket = self._pacer.send()
             try:
                 with self._slots:
@@ -174,7 +181,7 @@ class Transport:
                 return loads(body)
             except ApiException as exc:
                 self._note_limits(exc.headers or {}, exc.body, ticket)
-                status = exc.status or 0
+                status = http_status(exc)
                 if status == 401:
                     reason = problem_detail(exc.body)
                     if "AuthorizationUnsuccessful" in reason:
@@ -184,14 +191,17 @@ class Transport:
                         self.tokens.access_token(rejected=token)
                         continue
                 if status == 429:
-                    pause, busy, cleared = self._wait_for_limit(exc.headers or {}, waited,
-                                                                busy, label, cleared)
-                    waited += pause
+                    self._wait_for_limit(exc.headers or {}, label, waits)
                     continue
                 if status >= 500 and idempotent and attempt + 1 < self.retry.attempts:
                     attempt = self._backoff(attempt)
                     continue
                 raise self._refusal(status, exc.body or b"", label, many_ids) from None
+            except UnicodeDecodeError:
+                # xero-python's identity API reads a 400's body as UTF-8 text (to spot
+                # invalid_grant) before xerolink sees the answer.
+                raise XeroRefusedError(f"Xero refused {label}: HTTP 400 with an answer that "
+                                       "is not UTF-8 text") from None
             except MalformedAnswer as exc:
                 if idempotent and attempt + 1 < self.retry.attempts:
                     attempt = self._backoff(attempt)
@@ -199,22 +209,34 @@ class Transport:
                 raise XeroUnreachableError(
                     f"Xero's answer to {label} could not be read ({exc}); try again") from None
             except transport_errors() as exc:
-                timed_out = is_timeout(exc)
-                timeouts += timed_out
+                failure = connection_failure(exc)
+                timed_out = failure is None and is_timeout(exc)
+                # A timeout, or no connection at all, is tried once more, not 7 times.
+                timeouts += timed_out or failure is not None
                 if idempotent and attempt + 1 < self.retry.attempts and \
                         timeouts < self.retry.timeout_attempts:
                     attempt = self._backoff(attempt)
                     continue
-                if timed_out:
-                    raise XeroUnreachableError(
-                        f"Xero did not answer {label} within {self.timeout[1]:g} s ({timeouts} "
-                        "tries); check the network, or raise read_timeout with `xerolink "
-                        "config set read_timeout SECONDS`") from None
-                raise XeroUnreachableError(
-                    f"Xero could not be reached for {label} ({type(exc).__name__}) after "
-                    f"{attempt + 1} tries; check the network and try again") from None
+                raise self._unreachable(label, exc, failure, timed_out,
+                                        attempt + 1) from None
             finally:
                 self._pacer.answered(ticket, None)  # no-op once answered with its count
+
+    def _unreachable(self, label: str, exc: BaseException, failure: str | None,
+                     timed_out: bool, tries: int) -> XeroUnreachableError:
+        counted = f"{tries} {'try' if tries == 1 else 'tries'}"
+        if failure is not None:
+            return XeroUnreachableError(
+                f"Xero could not be reached for {label}: {failure}, {counted}; check the "
+                "Xero URL (`xerolink status` shows it) and that the server there is running")
+        if timed_out:
+            return XeroUnreachableError(
+                f"Xero did not answer {label} within {self.timeout[1]:g} s ({counted}); "
+                "check the network, or raise read_timeout with `xerolink config set "
+                "read_timeout SECONDS`")
+        return XeroUnreachableError(
+            f"Xero could not be reached for {label} ({type(exc).__name__}) after {counted}; "
+            "check the network and try again")
 
     def _backoff(self, attempt: int) -> int:
         with self.log.lock:
@@ -222,36 +244,25 @@ class Transport:
         self.retry.pause(attempt)
         return attempt + 1
 
-    def _pace(self, label: str, waited: float, cleared: float) -> tuple[float, float]:
-        """Wait, if the run's minute window is used up or a 429 holds every thread;
-        returns (seconds waited in all, the time waited until)."""
-        pause, until = self._pacer.wait_before(cleared)
+    def _pace(self, label: str, waits: Waits) -> None:
+        """Wait, if the run's minute window is used up or a 429 holds every thread."""
+        pause, until = self._pacer.wait_before(waits.cleared)
         if pause <= 0:
-            return waited, cleared
-        if waited + pause > self.max_wait:
-            raise XeroRefusedError(
-                f"Xero's minute rate limit is reached and waiting {int(pause)} s more would "
-                f"pass --max-wait ({int(self.max_wait)} s); try again shortly")
+            return
+        # The pacer waits MARGIN past the window's expected end; that margin is ours,
+        # not Xero's, so it does not count against --max-wait.
+        self._check_window_wait(label, pause - MARGIN, waits)
         if pause >= 1:
-            self.notice(f"Xero's minute rate limit is used for now; waiting {int(pause)} s "
-                        f"before {label}")
-        self.sleep(pause)
-        with self.log.lock:
-            self.log.waited_seconds += pause
-        return waited + pause, until
+            self.notice(f"Xero's minute rate limit is used for now; waiting "
+                        f"{math.ceil(pause)} s before {label}")
+        self._sleep_for_limit(pause)
+        waits.cleared = until
 
-    def _wait_for_limit(self, headers: Any, waited: float, busy: int, label: str,
-                        cleared: float) -> tuple[float, int, float]:
-        """Sleep as a 429 asks; returns (seconds slept, concurrent refusals so far, the
-        time waited until)."""
+    def _wait_for_limit(self, headers: Any, label: str, waits: Waits) -> None:
+        """Sleep as a 429 asks: its Retry-After (minute, app-minute), short growing
+        pauses (concurrent: no Retry-After), or fail at once (day)."""
         problem = text(header(headers, "X-Rate-Limit-Problem")).lower()
-        try:
-            raw = header(headers, "Retry-After")
-            retry_after = None if raw in (None, "") else max(0.0, float(raw))
-        except ValueError:
-            retry_after = None
-        if retry_after is not None and not math.isfinite(retry_after):
-            retry_after = None
+        retry_after = retry_after_seconds(headers)
         if problem == "day":
             seconds = retry_after if retry_after is not None else 86400.0
             resets = self.clock.now() + timedelta(seconds=seconds)
@@ -262,27 +273,43 @@ class Transport:
         if retry_after is None:
             # The concurrent limit (Xero sends no Retry-After with it): another
             # process holds the slots; they free within a round trip or so.
-            busy += 1
-            pause = min(BUSY_MAX_PAUSE, BUSY_FIRST_PAUSE * (1.5 ** (busy - 1)))
+            waits.busy += 1
+            pause = min(BUSY_MAX_PAUSE, BUSY_FIRST_PAUSE * (1.5 ** (waits.busy - 1)))
             pause *= 0.5 + self.retry.rng.random() / 2
-            if busy > BUSY_MAX_TRIES or waited + pause > self.max_wait:
+            if waits.busy > BUSY_MAX_TRIES or waits.busy_seconds + pause > self.max_wait:
                 raise XeroRefusedError(
                     f"Xero kept answering that too many calls to this organisation are in "
-                    f"flight ({busy} tries for {label}); try again shortly")
+                    f"flight ({waits.busy} tries for {label}); try again shortly")
+            waits.busy_seconds += pause
         else:
             pause = max(1.0, retry_after)
-            if waited + pause > self.max_wait:
-                raise XeroRefusedError(
-                    f"Xero's {problem or 'minute'} rate limit is reached and waiting "
-                    f"{int(pause)} s more would pass --max-wait ({int(self.max_wait)} s); "
-                    "try again shortly")
+            self._check_window_wait(label, pause, waits, problem or "minute")
             self.notice(f"Xero's {problem or 'minute'} rate limit reached during {label}; "
-                        f"waiting {int(pause)} s")
-            cleared = self._pacer.refused(pause)  # every thread of this run waits
+                        f"waiting {math.ceil(pause)} s")
+            waits.cleared = self._pacer.refused(pause)  # every thread of this run waits
+        self._sleep_for_limit(pause)
+
+    def _check_window_wait(self, label: str, needed: float, waits: Waits,
+                           problem: str = "minute") -> None:
+        """``--max-wait`` bounds each wait for a rate-limit window, not their sum: a
+        window other processes share may need waiting for more than once, up to
+        ``MAX_WINDOW_WAITS`` times a call."""
+        if needed > self.max_wait:
+            raise XeroRefusedError(
+                f"Xero's {problem} rate limit is reached and the wait for it, "
+                f"{math.ceil(needed)} s, would pass --max-wait ({self.max_wait:g} s); "
+                "try again shortly, or allow a longer wait with --max-wait")
+        waits.windows += 1
+        if waits.windows > MAX_WINDOW_WAITS:
+            raise XeroRefusedError(
+                f"Xero's {problem} rate limit stayed used up through {MAX_WINDOW_WAITS} "
+                f"waits for {label} (other processes are using this organisation's "
+                "allowance); try again shortly")
+
+    def _sleep_for_limit(self, pause: float) -> None:
         self.sleep(pause)
         with self.log.lock:
             self.log.waited_seconds += pause
-        return pause, busy, cleared
 
     def _scope_missing(self, label: str) -> ScopeMissing:
         from xerolink.xero.scopes import broad_equivalent, needed_for, with_scope
@@ -346,7 +373,7 @@ class Transport:
             return UriTooLong(f"Xero refused {label}: the request URL is too long")
         if status >= 500:
             return XeroUnreachableError(f"Xero kept failing ({status}) for {label}; try again")
-        return XeroRefusedError(f"Xero refused {label}: {validation_message(body)}")
+        return XeroRefusedError(f"Xero refused {label}: {refusal_reason(body, status)}")
 
     @property
     def id_batch_size(self) -> int:

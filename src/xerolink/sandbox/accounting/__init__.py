@@ -84,9 +84,9 @@ class Accounting(Quotes):
                 return self.get_quotes(tenant, q, headers, item)
             return self.write_quotes(tenant, method, body, item, unit_places(q))
         except BadRequest as exc:
-            return validation_response(exc)
+            return validation_response(exc, self.forms())
         except QueryParseError as exc:
-            return query_parse_response(exc)
+            return query_parse_response(exc, self.forms())
         except NotFound:
             return not_found()
 

@@ -17,7 +17,7 @@ from xerolink.formats import GUID, local_date
 from xerolink.sandbox.seed import Tenant
 from xerolink.sandbox.state import APP_NAME, Response
 from xerolink.sandbox.where import WhereError, compile_where
-from xerolink.sandbox.xerojson import dumps, ms_date
+from xerolink.sandbox.xerojson import Forms, ms_instant, wire, xml_api_exception
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 MAX_PAGE_SIZE = 1000
@@ -48,22 +48,25 @@ _ELEMENT_KEYS = ("ContactID", "InvoiceID", "CreditNoteID", "BankTransactionID",
                  "BatchPaymentID", "ItemID", "PurchaseOrderID", "ValidationErrors")
 
 
-def validation_response(exc: BadRequest) -> Response:
+def validation_response(exc: BadRequest, forms: Forms) -> Response:
     elements = [{k: e[k] for k in _ELEMENT_KEYS if e.get(k)} for e in exc.elements]
     body = {"ErrorNumber": 10, "Type": "ValidationException",
             "Message": "A validation exception occurred", "Elements": elements}
-    return 400, dumps(body), dict(JSON_HEADERS)
+    if forms.xml_errors:  # older answers, and some validation errors still (xero-facts)
+        return 400, xml_api_exception(body), {"Content-Type": "text/xml; charset=utf-8"}
+    return 400, wire(body, forms), dict(JSON_HEADERS)
 
 
 def not_found() -> Response:
-    """Xero answers an unknown id (or a route it does not have) in plain text."""
+    """Xero answers an unknown id (or a route it does not have) with one sentence of
+    text, labelled ``text/html`` (recorded live answers; docs/xero-fidelity.md)."""
     return 404, b"The resource you're looking for cannot be found", {
-        "Content-Type": "text/plain; charset=utf-8"}
+        "Content-Type": "text/html; charset=utf-8"}
 
 
-def query_parse_response(exc: QueryParseError) -> Response:
+def query_parse_response(exc: QueryParseError, forms: Forms) -> Response:
     body = {"ErrorNumber": 16, "Type": "QueryParseException", "Message": str(exc)}
-    return 400, json.dumps(body).encode(), dict(JSON_HEADERS)
+    return 400, wire(body, forms), dict(JSON_HEADERS)
 
 
 def unit_places(q: dict[str, str]) -> int:
@@ -79,6 +82,9 @@ Staged = list[tuple[dict[str, Any] | None, dict[str, Any]]]
 class Base:
     """The tenants, the clock, and the helpers each resource's handlers use."""
 
+    # The forms of the answers, read at each request (faults change them).
+    forms: Callable[[], Forms] = staticmethod(Forms)
+
     def __init__(self, tenants: dict[str, Tenant], now: Callable[[], float]) -> None:
         self.tenants = tenants
         self.now_epoch = now
@@ -92,12 +98,13 @@ class Base:
 
     def envelope(self, key: str, items: list[dict[str, Any]],
                  pagination: dict[str, int] | None = None) -> Response:
+        forms = self.forms()
         body: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK",
-                                "ProviderName": APP_NAME, "DateTimeUTC": ms_date(self.now())}
-        if pagination is not None:
+                                "ProviderName": APP_NAME, "DateTimeUTC": ms_instant(self.now())}
+        if pagination is not None and forms.pagination:
             body["pagination"] = pagination
         body[key] = items
-        return 200, dumps(body), dict(JSON_HEADERS)
+        return 200, wire(body, forms), dict(JSON_HEADERS)
 
     # -- shared list helpers ----------------------------------------------------------
     @staticmethod

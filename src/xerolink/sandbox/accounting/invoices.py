@@ -67,13 +67,14 @@ class Invoices(Contacts):
             "AmountPaid": inv["AmountPaid"],
             "AmountCredited": inv["AmountCredited"],
             "CurrencyCode": inv["CurrencyCode"],
-            "CurrencyRate": inv["CurrencyRate"],
             "SentToContact": inv.get("SentToContact", False),
             "IsDiscounted": False,
             "HasAttachments": False,
             "HasErrors": False,
             "UpdatedDateUTC": ms_date(inv["UpdatedDateUTC"]),
         }
+        if self.forms().currency_rate or inv["CurrencyCode"] != tenant.base_currency:
+            out["CurrencyRate"] = inv["CurrencyRate"]
         if inv.get("DueDate"):
             out["DueDate"] = ms_date(inv["DueDate"])
             out["DueDateString"] = date_string(inv["DueDate"])

@@ -42,7 +42,6 @@ class Quotes(Invoices):
             "DateString": date_string(quote["Date"]),
             "Status": quote["Status"],
             "CurrencyCode": quote["CurrencyCode"],
-            "CurrencyRate": quote["CurrencyRate"],
             "SubTotal": quote["SubTotal"],
             "TotalTax": quote["TotalTax"],
             "Total": quote["Total"],
@@ -52,6 +51,8 @@ class Quotes(Invoices):
             "UpdatedDateUTC": ms_date(quote["UpdatedDateUTC"]),
             "LineAmountTypes": quote["LineAmountTypes"],
         }
+        if self.forms().currency_rate or quote["CurrencyCode"] != tenant.base_currency:
+            out["CurrencyRate"] = quote["CurrencyRate"]
         if quote.get("ExpiryDate"):
             out["ExpiryDate"] = ms_date(quote["ExpiryDate"])
             out["ExpiryDateString"] = date_string(quote["ExpiryDate"])
