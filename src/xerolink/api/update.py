@@ -28,17 +28,19 @@ class CrmUpdateApi(CrmSourceApi):
         return report
 
     def crm_update(self, *, link: bool = True, dry_run: bool = False,
-                   force: bool = False) -> UpdateReport:
+                   force: bool = False, wait: bool = False) -> UpdateReport:
         """One pass: pull the CRM's changes, link new contacts by email (``link``),
         refresh what changed in Xero, push the fields whose value changed (admins).
-        ``dry_run`` writes nothing anywhere; ``force`` starts past the day's budget."""
+        ``dry_run`` writes nothing anywhere (and takes no lease); ``force`` starts past
+        the day's budget; ``wait``: wait for another runner's pass to end."""
         from xerolink.services import crmupdate
 
         deps = self._check_may_update()
         source = self.crm_source()
         try:
+            lease = crmupdate.no_lease if dry_run else (lambda: self._pass_lease(wait))
             parts = crmupdate.Parts(source, self._push_mapping(source.name),
-                                    self._pushed_fields(source.name), lease=self._pass_lease)
+                                    self._pushed_fields(source.name), lease=lease)
             report = crmupdate.run(deps, parts, dry_run=dry_run, link=link, force=force)
             if not dry_run:
                 self._remember_source(source)
@@ -95,26 +97,34 @@ class CrmUpdateApi(CrmSourceApi):
             self.crm_source()  # raises NotConnectedError with what to do
         return self.deps()
 
-    def _pass_lease(self) -> AbstractContextManager[object]:
-        """The lease a pass runs under: one runner per organisation. Until the store's
-        lease lands, none (the pass takes whatever ``crm pull``/``push`` take)."""
+    def _pass_lease(self, wait: bool = False) -> AbstractContextManager[object]:
+        """The lease a pass runs under: one runner per organisation (the store's CRM
+        lease, ``crm_lease(wait=)``, once it is there; none before)."""
         lease = getattr(self, "crm_lease", None)
         if callable(lease):
-            taken: AbstractContextManager[object] = lease("crm update")
+            taken: AbstractContextManager[object] = lease(wait=wait)
             return taken
         return nullcontext()
 
     def _watched_pass(self, link: bool) -> Any:
         from xerolink.services import budget, crmupdate, watch
 
-        report = self.crm_update(link=link)
+        try:
+            report = self.crm_update(link=link)
+        except Exception as exc:
+            held = held_elsewhere(exc)
+            if held is None:
+                raise
+            report = None
         now = self.clock.now()
         connection = self.store.active_connection()
         left = budget.day_remainder(connection, now) if connection else None
+        remaining = left.calls if left else None
+        if report is None:  # another runner's pass: nothing to do until the next
+            return watch.PassResult({"outcome": "skipped", "held_by": held}, 0, 0, remaining)
         deps = self.deps()
         return watch.PassResult(_log_fields(report), report.xero_calls,
-                                crmupdate.estimate(deps, link=link),
-                                left.calls if left else None)
+                                crmupdate.estimate(deps, link=link), remaining)
 
     def _record_service(self, entry: dict[str, Any]) -> None:
         try:
@@ -140,6 +150,16 @@ class CrmUpdateApi(CrmSourceApi):
         if self.gateways:
             self._remember_limits()
         self.gateways.clear()
+
+
+def held_elsewhere(exc: BaseException) -> Any:
+    """The lease's ``LeaseBusy`` (another runner holds the organisation's lease): its
+    ``NotRun`` result's JSON; None for any other exception. Matched by name so that
+    this module does not need the lease's (``services.lease``) to be there."""
+    result = getattr(exc, "result", None)
+    if type(exc).__name__ != "LeaseBusy" or result is None:
+        return None
+    return result.to_json()
 
 
 def _log_fields(report: UpdateReport) -> dict[str, Any]:

@@ -42,6 +42,9 @@ def update(
     ] = "15m",
     log_format: Annotated[str, typer.Option(
         "--log-format", help="With --watch: one line a pass, as text or json.")] = "text",
+    wait: Annotated[bool, typer.Option(
+        "--wait", help="If another runner's pass holds the organisation, wait for it "
+        "instead of exiting 0 at once.")] = False,
     budget: Annotated[str, typer.Option(
         "--budget", help="With --watch: the share of the Xero calls left today the service "
         "may use; the interval widens to stay within it (100% to use them all).")] = "50%",
@@ -68,7 +71,17 @@ def update(
         _watch(rt, every=every, budget=budget, link=not no_link,
                as_json=log_format == "json" or not rt.out.is_human)
         return
-    report = rt.app.crm_update(link=not no_link, dry_run=dry_run, force=force)
+    from xerolink.api.update import held_elsewhere
+
+    try:
+        report = rt.app.crm_update(link=not no_link, dry_run=dry_run, force=force,
+                                   wait=wait)
+    except Exception as exc:
+        if held_elsewhere(exc) is None:
+            raise
+        busy: Any = exc
+        rt.out.result(busy.result, lambda: rt.out.line(busy.result.message))
+        return
     for note in report.notes:
         rt.out.notice(f"note: {note}")
     rt.out.result(report, lambda: _human(rt, report))

@@ -96,7 +96,7 @@ class UpdateReport(Result):
                 "refused": self.refused, "notes": self.notes}
 
 
-def _no_lease() -> AbstractContextManager[object]:
+def no_lease() -> AbstractContextManager[object]:
     return nullcontext()
 
 
@@ -104,12 +104,15 @@ def _no_lease() -> AbstractContextManager[object]:
 class Parts:
     """What a pass needs besides ``Deps``: the CRM source, the push mapping (kind ->
     figure -> field), the fields a pull reads, and the lease a pass runs under (one
-    runner per organisation; none by default)."""
+    runner per organisation; none by default). What the lease's context manager gives
+    may have a ``check()``, called between phases: it raises when the lease was lost
+    (another runner took it over after it expired), so a pass stops rather than
+    write beside another."""
 
     source: CrmSource
     mapping: Mapping[str, Mapping[str, str]]
     fields: Mapping[str, Sequence[str]]
-    lease: Callable[[], AbstractContextManager[object]] = _no_lease
+    lease: Callable[[], AbstractContextManager[object]] = no_lease
     monotonic: Callable[[], float] = time.monotonic
 
 
@@ -136,10 +139,14 @@ def run(deps: Deps, parts: Parts, *, dry_run: bool, link: bool, force: bool) -> 
     calls = estimate(deps, link=link) if not dry_run else 0
     budget.check(deps.connection, JOB, calls, now=started, force=force)
     report = UpdateReport(source.name, source.account, dry_run, started, calls)
-    with parts.lease():
+    with parts.lease() as holding:
+        check = getattr(holding, "check", None) or (lambda: None)
         pulled = _pull(deps, parts, report, started)
+        check()
         _link(deps, report, pulled, started, link=link)
+        check()
         _refresh(deps, report)
+        check()
         _push(deps, parts, report)
     report.seconds = clock() - began
     return report
