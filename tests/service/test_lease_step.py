@@ -22,7 +22,7 @@ class NotRun:
         return {"not_run": True, "message": self.message}
 
 
-class LeaseBusy(Exception):  # noqa: N818 - the lease's own name, matched by name
+class LeaseBusy(Exception):  # the lease's own name: matched by name
     def __init__(self) -> None:
         super().__init__("busy")
         self.result = NotRun()
