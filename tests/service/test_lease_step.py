@@ -79,3 +79,20 @@ def test_another_runners_pass_is_skipped_by_the_service(salesmate):
         xl.crm_watch(every="15m", log=lines.append, wait=time.wait, max_passes=2)
     assert [line["outcome"] for line in lines] == ["skipped", "skipped"]
     assert lines[0]["held_by"]["not_run"] is True and time.waits == [900, 900]
+
+
+def test_one_pass_held_elsewhere_says_by_whom_and_exits_0(salesmate, cli, monkeypatch):
+    from xerolink.api.update import CrmUpdateApi
+
+    @contextlib.contextmanager
+    def busy(self: Any, wait: bool = False) -> Any:
+        raise LeaseBusy()
+        yield
+
+    monkeypatch.setattr(CrmUpdateApi, "_pass_lease", busy)
+    reset_counts(salesmate)
+    code, out, err = cli("crm", "update")
+    assert code == 0, err
+    assert out.strip() == NotRun.message
+    assert cli.json("crm", "update") == NotRun().to_json()
+    assert not any(k.startswith("PUT") for k in crm_calls(salesmate))
