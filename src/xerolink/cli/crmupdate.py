@@ -59,7 +59,8 @@ def update(
     refusals), 8/9 for the CRM's, 3 when the connection needs re-authorising.
 
     --watch runs as a service: one log line a pass; a failing pass backs off and the
-    service stays up; SIGTERM or SIGINT finish the pass under way and exit 0;
+    service stays up; SIGTERM or SIGINT finish the pass under way and exit 0 (a second
+    one abandons it, exit 130: the next pass resumes it);
     re-authorisation needed, a missing scope or a refused CRM token stop it with their
     exit code. `xerolink status` shows its last and next pass.
     """
@@ -114,6 +115,8 @@ def _watch(rt: Runtime, *, every: str, budget: str, link: bool, as_json: bool) -
     signals = Signals()
 
     def stop(signum: int, frame: Any) -> None:
+        if signals.stop.is_set():  # a second signal: abandon the pass (it resumes)
+            raise KeyboardInterrupt
         signals.request_stop()
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
