@@ -19,7 +19,12 @@ MASK = "***"
 MIN_SECRET_LENGTH = 16
 T = TypeVar("T")
 _lock = threading.Lock()
-_secrets: set[str] = set()
+# The most recently registered secrets, oldest first (a dict keeps the order). A service
+# running for months renews its access token every 30 minutes: without a bound, every
+# token it ever held would stay here. The oldest go first; a secret in use is
+# registered again each time it is loaded, which makes it the newest.
+MAX_SECRETS = 256
+_secrets: dict[str, None] = {}
 
 _VALUE = r"[^\"'&\s,}]+"
 _TOKEN_LIKE = rf"[A-Za-z0-9._~+/=-]{{{MIN_SECRET_LENGTH},}}"
@@ -113,7 +118,10 @@ def register_secret(value: str | None) -> None:
     (the patterns still mask it where it appears as a token's value)."""
     if value and len(value) >= MIN_SECRET_LENGTH:
         with _lock:
-            _secrets.add(value)
+            _secrets.pop(value, None)
+            _secrets[value] = None
+            while len(_secrets) > MAX_SECRETS:
+                del _secrets[next(iter(_secrets))]
 
 
 def redact(text: str) -> str:

@@ -305,6 +305,12 @@ class Renderer:
                               + "\n")
             self.stdout.flush()
 
+    def log_line(self, text: str) -> None:
+        """One line of a service's log on stdout, never wrapped (a log collector reads
+        a line a record), with no control character and no secret."""
+        self.stdout.write(printable(redact(text)) + "\n")
+        self.stdout.flush()
+
     @contextlib.contextmanager
     def progress(self, description: str) -> Iterator[Callable[..., None]]:
         """A progress bar on stderr when a person is watching; otherwise nothing. The

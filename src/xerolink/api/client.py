@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xerolink.api.crm import CrmSourceApi
+from xerolink.api.update import CrmUpdateApi
 from xerolink.api.wiring import CLOSED
 from xerolink.errors import UsageError
 
@@ -76,7 +76,7 @@ def _dates_as_text(fields: dict[str, str | date | None]) -> dict[str, str | None
             for name, value in fields.items()}
 
 
-class Xerolink(CrmSourceApi):
+class Xerolink(CrmUpdateApi):
     """One profile's xerolink. Use it as a context manager, or call ``close()``; a
     closed one refuses every call (UsageError).
 

@@ -170,7 +170,36 @@ def _status_human(rt: Runtime, report: StatusReport) -> None:
     if report.problem:
         pairs.append(("Problem", report.problem))
     pairs.append(("CRM source", crm_source_text(report.crm_source)))
+    pairs += service_pairs(report.service)
     rt.out.key_values([(k, v) for k, v in pairs if v not in (None, "")])
+
+
+def service_pairs(state: Any) -> list[tuple[str, Any]]:
+    """``crm update --watch``'s last pass, next pass and lag, for ``status``."""
+    from xerolink.render import plural
+
+    last = state.last if state is not None else None
+    if not last:
+        return []
+    outcome = last.get("outcome", "?")
+    text = (f"{timestamp(last['at'])}, {outcome}" if last.get("at") else outcome)
+    if outcome == "ok":
+        seconds = last.get("milliseconds", 0) / 1000
+        text += (f" in {seconds:.1f} s, {plural(last.get('xero_calls', 0), 'Xero call')}"
+                 f", {plural(last.get('crm_calls', 0), 'CRM call')}, "
+                 f"{plural(last.get('fields_written', 0), 'field')} written")
+    elif last.get("error"):
+        text += f": {last['error']}"
+    pairs: list[tuple[str, Any]] = [("Last update pass", text)]
+    if last.get("next_at") and outcome != "stopped":
+        pairs.append(("Next update pass", timestamp(last["next_at"])))
+    if last.get("widened"):
+        pairs.append(("Update interval", last["widened"]))
+    behind = state.behind_seconds
+    if behind is not None:
+        pairs.append(("Behind Xero", f"{int(behind // 60)} min (since the last pass that "
+                      "succeeded began)"))
+    return pairs
 
 
 def crm_source_text(state: Any) -> str | None:

@@ -356,3 +356,12 @@ def push_summary(report: PushReport) -> str:
     if report.refused:
         line += f"; {len(report.refused)} refused"
     return line
+
+
+def _register_update() -> None:
+    from xerolink.cli import crmupdate
+
+    crmupdate.register(app)
+
+
+_register_update()  # `crm update` lives in its own module

@@ -282,6 +282,7 @@ class StatusReport(Result):
     access_entries: list[AccessEntry] = field(default_factory=list)
     rate_limits: dict[str, Any] | None = None
     crm_source: Result | None = None  # the connected CRM source (CrmSourceState)
+    service: Result | None = None  # ``crm update --watch``'s last pass (ServiceState)
 
     @property
     def running(self) -> bool:
@@ -300,6 +301,8 @@ class StatusReport(Result):
             })
         if self.crm_source is not None:
             data["crm_source"] = self.crm_source.to_json()
+        if self.service is not None:
+            data["service"] = self.service.to_json()
         return data
 
 

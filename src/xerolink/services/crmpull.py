@@ -53,6 +53,8 @@ class KindPulled:
     calls: int = 0
     # missing from the read but not yet asked for by id: still live, asked next pull
     unconfirmed: int = 0
+    changed_ids: list[str] = field(default_factory=list)  # the records written
+    counted: bool = False  # deletions were looked for (a count, or a full read)
 
     def to_json(self) -> dict[str, object]:
         return {"full": self.full, "read": self.read, "written": self.written,
@@ -94,32 +96,37 @@ class _Deadline:
 
 def pull(store: Store, source: CrmSource, *, fields: Mapping[str, Sequence[str]],
          now: datetime, full: bool = False, progress: Progress | None = None,
-         deadline: float = PULL_DEADLINE, clock: Callable[[], float] = time.monotonic
-         ) -> PullReport:
+         deadline: float = PULL_DEADLINE, clock: Callable[[], float] = time.monotonic,
+         count: bool = True, apply: bool = True) -> PullReport:
     """Pull every kind (``full``: every record, whatever the watermarks); writes nothing
-    unless all of them were read, within ``deadline`` seconds."""
+    unless all of them were read, within ``deadline`` seconds. ``count=False`` skips the
+    count that looks for deletions (a call a kind: ``crm update`` looks once an hour);
+    ``apply=False`` reads and writes nothing (a dry run)."""
     batch = PullBatch(source.name)
     report = PullReport(source.name, source.account, {})
     stop = _Deadline(clock() + deadline, deadline, clock)
     for kind in KINDS:
         before = sum(source.calls.values())
         report.kinds[kind] = _pull_kind(store, source, kind, tuple(fields.get(kind, ())),
-                                        batch, progress, stop, now=now, full=full)
+                                        batch, progress, stop, now=now, full=full,
+                                        count=count)
         report.kinds[kind].calls = sum(source.calls.values()) - before
-    store.apply_pull(batch, now)
+    if apply:
+        store.apply_pull(batch, now)
     return report
 
 
 def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ...],
                batch: PullBatch, progress: Progress | None, stop: _Deadline, *,
-               now: datetime, full: bool) -> KindPulled:
+               now: datetime, full: bool, count: bool = True) -> KindPulled:
     watermark = _watermark(store.source_watermark(source.name, kind), now)
     known = store.source_records(source.name, kind)
     live = store.live_source_ids(source.name, kind)
     since = None if watermark is None or full else watermark - MARGIN
     result = KindPulled(kind, full=since is None)
     seen = _read(source, kind, since, fields, progress, stop)
-    if since is not None:
+    result.counted = since is None or count
+    if since is not None and count:
         added = sum(1 for i in seen if i not in live)
         stop.check(source.name)
         if source.count(kind) != len(live) + added:  # deleted (or missed) at the source
@@ -131,6 +138,7 @@ def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ..
     result.read = len(seen)
     changed = [r for r in seen.values() if _changed(r, known.get(r.id), live, fields)]
     result.written = len(changed)
+    result.changed_ids = [r.id for r in changed]
     for r in changed:
         if kind == "contact":
             assert isinstance(r.record, CrmContact)

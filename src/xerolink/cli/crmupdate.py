@@ -1,0 +1,152 @@
+"""``xerolink crm update``: one pass of pull, link, refresh and push; with ``--watch``,
+the service that runs one on a schedule until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import signal
+from typing import Annotated, Any
+
+import typer
+
+from xerolink.cli._runtime import Runtime, command
+from xerolink.errors import CrmRefusedError, UsageError
+from xerolink.redact import redact
+from xerolink.render import plural
+
+LOG_FORMATS = ("text", "json")
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "update", examples=[
+        "xerolink crm update", "xerolink crm update --dry-run --json",
+        "xerolink crm update --watch --every 15m",
+        "xerolink crm update --watch --log-format json --budget 50%",
+    ])(update)
+
+
+def update(
+    rt: Runtime,
+    no_link: Annotated[bool, typer.Option(
+        "--no-link", help="Do not link new CRM contacts by email.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Read the CRM's changes and show what would be written; write "
+        "nothing anywhere (no Xero call).")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Start even if the pass's estimated Xero calls exceed what is "
+        "left of today's allowance.")] = False,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Keep running: a pass every --every, until SIGTERM or SIGINT.")
+    ] = False,
+    every: Annotated[str, typer.Option(
+        "--every", help="With --watch: the interval between passes (30s, 15m, 1h).")
+    ] = "15m",
+    log_format: Annotated[str, typer.Option(
+        "--log-format", help="With --watch: one line a pass, as text or json.")] = "text",
+    wait: Annotated[bool, typer.Option(
+        "--wait", help="If another runner's pass holds the organisation, wait for it "
+        "instead of exiting 0 at once.")] = False,
+    budget: Annotated[str, typer.Option(
+        "--budget", help="With --watch: the share of the Xero calls left today the service "
+        "may use; the interval widens to stay within it (100% to use them all).")] = "50%",
+) -> None:
+    """Bring the CRM's Xero fields up to date in one pass (admins): pull the CRM's
+    changes, link new contacts whose email matches one Xero contact, refresh in Xero
+    what changed since the last pass, and push the fields whose value changed.
+
+    A pass when nothing changed makes about 2 Xero calls and 3 CRM calls. It is safe to
+    run again at any moment, and after being killed at any point. Exits 6 when the
+    pass's estimated Xero calls exceed what is left of today's allowance (and for Xero's
+    refusals), 8/9 for the CRM's, 3 when the connection needs re-authorising.
+
+    --watch runs as a service: one log line a pass; a failing pass backs off and the
+    service stays up; SIGTERM or SIGINT finish the pass under way and exit 0 (a second
+    one abandons it, exit 130: the next pass resumes it);
+    re-authorisation needed, a missing scope or a refused CRM token stop it with their
+    exit code. `xerolink status` shows its last and next pass.
+    """
+    if log_format not in LOG_FORMATS:
+        raise UsageError(f"invalid --log-format {log_format[:20]!r}: text or json")
+    if watch:
+        if dry_run:
+            raise UsageError("--dry-run is for one pass; it cannot be combined with --watch")
+        _watch(rt, every=every, budget=budget, link=not no_link,
+               as_json=log_format == "json" or not rt.out.is_human)
+        return
+    from xerolink.api.update import held_elsewhere
+
+    try:
+        report = rt.app.crm_update(link=not no_link, dry_run=dry_run, force=force,
+                                   wait=wait)
+    except Exception as exc:
+        if held_elsewhere(exc) is None:
+            raise
+        busy: Any = exc
+        rt.out.result(busy.result, lambda: rt.out.line(busy.result.message))
+        return
+    for note in report.notes:
+        rt.out.notice(f"note: {note}")
+    rt.out.result(report, lambda: _human(rt, report))
+    if report.refused:
+        raise CrmRefusedError(f"{report.source} refused {plural(len(report.refused), 'record')}"
+                              f" (the others were written): {report.refused[0]['reason']}")
+
+
+def _human(rt: Runtime, report: Any) -> None:
+    for phase in report.phases:
+        if phase.skipped:
+            rt.out.line(f"{phase.name}: skipped ({phase.skipped})")
+            continue
+        calls = f"{plural(phase.xero_calls, 'Xero call')}, {plural(phase.crm_calls, 'CRM call')}"
+        what = {"pull": f"{phase.read} read, {phase.written} new or changed",
+                "link": f"{phase.written} linked",
+                "refresh": f"{plural(phase.read, 'linked contact')} brought up to date",
+                "push": f"{plural(phase.written, 'record')} written "
+                        f"({plural(phase.fields_written, 'field')})"}[phase.name]
+        rt.out.line(f"{phase.name}: {what}; {calls}")
+    verb = "Would write" if report.dry_run else "Wrote"
+    rt.out.line(f"{verb} {plural(report.fields_written, 'field')} in {report.source} in "
+                f"{report.seconds:.1f} s: {plural(report.xero_calls, 'Xero call')}, "
+                f"{plural(report.crm_calls, 'CRM call')}")
+
+
+def _watch(rt: Runtime, *, every: str, budget: str, link: bool, as_json: bool) -> None:
+    from xerolink.services.watch import Signals
+
+    signals = Signals()
+
+    def stop(signum: int, frame: Any) -> None:
+        if signals.stop.is_set():  # a second signal: abandon the pass (it resumes)
+            raise KeyboardInterrupt
+        signals.request_stop()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def log(entry: dict[str, Any]) -> None:
+        if as_json:
+            rt.out.json_line({k: redact(v) if isinstance(v, str) else v
+                              for k, v in entry.items()})
+        else:
+            rt.out.log_line(_log_text(entry))
+
+    try:
+        rt.app.crm_watch(every=every, budget=budget.strip(), link=link, signals=signals,
+                         log=log)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _log_text(entry: dict[str, Any]) -> str:
+    """``pass 3 ok at 2026-12-01T10:15:00+00:00: 2 Xero calls, 3 CRM calls, 0 fields
+    written in 0.4 s; next at ...``"""
+    head = f"pass {entry.get('pass')} {entry.get('outcome')} at {entry.get('at')}"
+    if entry.get("outcome") == "ok":
+        body = (f"{plural(entry.get('xero_calls', 0), 'Xero call')}, "
+                f"{plural(entry.get('crm_calls', 0), 'CRM call')}, "
+                f"{plural(entry.get('fields_written', 0), 'field')} written in "
+                f"{entry.get('milliseconds', 0) / 1000:.1f} s")
+    else:
+        body = redact(str(entry.get("error", "")))
+    tail = f"; next at {entry['next_at']}" if entry.get("next_at") else ""
+    widened = f" ({entry['widened']})" if entry.get("widened") else ""
+    return f"{head}: {body}{tail}{widened}"

@@ -1,0 +1,58 @@
+"""Fixtures for the CRM update service: a sandbox with its Salesmate slice, a profile
+connected to both, and push fields chosen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from support import connect_profile, running_sandbox
+from support import control as sandbox_control
+from xerolink.sandbox import SandboxServer
+
+FIELDS = (("xero_contact", "textCustomField1"), ("outstanding_invoices", "decimalCustomField1"),
+          ("outstanding_invoices_count", "numberCustomField1"))
+
+
+def salesmate_control(server: SandboxServer, method: str, path: str,
+                      data: dict[str, Any] | None = None) -> Any:
+    return sandbox_control(server.base_url, method, f"salesmate{path}",
+                           data if method == "POST" else None)
+
+
+def crm_calls(server: SandboxServer) -> dict[str, int]:
+    calls: dict[str, int] = salesmate_control(server, "GET", "")["calls"]
+    return calls
+
+
+def xero_calls(server: SandboxServer) -> int:
+    total: int = sandbox_control(server.base_url, "GET", "stats")["total"]
+    return total
+
+
+def reset_counts(server: SandboxServer) -> None:
+    salesmate_control(server, "POST", "/stats/reset")
+    sandbox_control(server.base_url, "POST", "stats/reset")
+
+
+@pytest.fixture
+def crm_sandbox(request) -> Any:
+    """The sandbox (options changed by indirect parametrisation)."""
+    with running_sandbox(crm="salesmate", **getattr(request, "param", {})) as server:
+        yield server
+
+
+@pytest.fixture
+def salesmate(crm_sandbox, home, monkeypatch, cli) -> SandboxServer:
+    """A profile connected to the sandbox's organisation and its Salesmate slice, with
+    three push fields chosen."""
+    connect_profile(crm_sandbox, home)
+    token = salesmate_control(crm_sandbox, "GET", "")["access_token"]
+    monkeypatch.setenv("XEROLINK_SALESMATE_TOKEN", token)
+    code, _, err = cli("crm", "connect", "salesmate", "--linkname", "demo",
+                       "--salesmate-url", crm_sandbox.base_url)
+    assert code == 0, err
+    for figure, field in FIELDS:
+        assert cli("config", "set", f"salesmate.fields.{figure}", field)[0] == 0
+    return crm_sandbox
