@@ -128,7 +128,7 @@ class SqliteStore(SqlStore):
                  keep_copies: bool = True) -> None:
         self.path = path
         self._keep_copies, self._copy_due, self._copied_at = keep_copies, False, 0.0
-        self._watching, self._changes_seen = False, 0
+        self._watching, self._changes_seen, self._closed = False, 0, False
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
         os.close(fd)
@@ -232,7 +232,11 @@ class SqliteStore(SqlStore):
     def close(self) -> None:
         """Take a copy still due (changes close together, or made outside
         ``transaction``). Closing never fails a command that has done its work: a store
-        found damaged here keeps its older copies, and the next command reports it."""
+        found damaged here keeps its older copies, and the next command reports it.
+        Closing twice does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             if self._copy_due or self._changed_since_copy():
                 with contextlib.suppress(OSError, StoreDamagedError):
