@@ -130,8 +130,12 @@ class SqliteStore(SqlStore):
         self._keep_copies, self._copy_due, self._copied_at = keep_copies, False, 0.0
         self._watching, self._changes_seen, self._closed = False, 0, False
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        os.close(fd)
+        if not path.exists():  # created private before SQLite opens it
+            # Only when missing: closing any descriptor of the file drops every POSIX
+            # lock this process holds on it, SQLite's for another store open on it
+            # included (the service's, when the webhook receiver opens its own); the
+            # next command to close its store then deletes the WAL under it.
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         os.chmod(path, 0o600)
         try:
             raw = sqlite3.connect(
