@@ -329,10 +329,8 @@ class Renderer:
             def update(done: int, total: int | None, phase: str | None = None) -> None:
                 if total == 0:  # nothing to do is done, not a bar stuck at 0%
                     done = total = 1
-                if phase:
-                    bar.update(task, completed=done, total=total, description=phase)
-                else:
-                    bar.update(task, completed=done, total=total)
+                # (a description of None keeps the bar's own)
+                bar.update(task, completed=done, total=total, description=phase or None)
                 if phase:
                     bar.refresh()  # a new phase shows at once
 
