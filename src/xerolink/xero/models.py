@@ -3,11 +3,47 @@ records. The only place that knows Xero's field names for these resources."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from xerolink.errors import XeroUnreachableError
 from xerolink.store.records import CachedDocument, XeroContact
-from xerolink.xero.jsonutil import ms_datetime, text
+from xerolink.xero.jsonutil import MalformedAnswer, amount, money, ms_date, ms_datetime, rate, text
+
+
+@contextmanager
+def _read(what: str) -> Iterator[None]:
+    """A value in an answer that is not a bounded amount, rate or date is the server's
+    fault (exit 7, as for HTML or truncated JSON), named with its document."""
+    try:
+        yield
+    except MalformedAnswer as exc:
+        raise XeroUnreachableError(f"Xero's answer for {what} could not be read ({exc}); "
+                                   "nothing was changed, try again") from None
+
+
+def _field(what: str, data: dict[str, Any], name: str, parse: Callable[[Any], Any]) -> Any:
+    with _read(f"{what}, its {name}"):
+        return parse(data.get(name))
+
+
+def _label(kind: str, number: str, ident: str) -> str:
+    return f"{kind} {(number or ident)[:40]!r}"
+
+
+def _rate(what: str, data: dict[str, Any]) -> Decimal:
+    """The document's currency rate; a missing one is 1 (Xero leaves it out on
+    base-currency documents: docs/xero-fidelity.md)."""
+    found: Decimal | None = _field(what, data, "CurrencyRate", rate)
+    return amount(1) if found is None else found
+
+
+def _contact_id(data: dict[str, Any]) -> str:
+    found = data.get("Contact")
+    return text(found.get("ContactID")).lower() if isinstance(found, dict) else ""
 
 
 def contact(data: dict[str, Any]) -> XeroContact:
@@ -23,7 +59,9 @@ def contact(data: dict[str, Any]) -> XeroContact:
         last_name=text(data.get("LastName")),
         email=text(data.get("EmailAddress")).lower(),
         persons=persons,
-        updated_utc=ms_datetime(data.get("UpdatedDateUTC")),
+        updated_utc=_field(_label("contact", text(data.get("Name")),
+                                  text(data.get("ContactID"))),
+                           data, "UpdatedDateUTC", ms_datetime),
     )
 
 
@@ -33,42 +71,41 @@ OPEN_INVOICE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 
 def invoice(data: dict[str, Any], fetched_at: datetime) -> CachedDocument:
     """An invoice (ACCREC) or bill (ACCPAY) as a cached document."""
-    from xerolink.xero.jsonutil import amount, money, ms_date
-
+    kind = "bill" if text(data.get("Type")).upper() == "ACCPAY" else "invoice"
+    what = _label(kind, text(data.get("InvoiceNumber")), text(data.get("InvoiceID")))
     return CachedDocument(
         document_id=text(data.get("InvoiceID")).lower(),
-        kind="bill" if text(data.get("Type")).upper() == "ACCPAY" else "invoice",
-        xero_contact_id=text((data.get("Contact") or {}).get("ContactID")).lower(),
+        kind=kind,
+        xero_contact_id=_contact_id(data),
         number=text(data.get("InvoiceNumber")),
         reference=text(data.get("Reference")),
         status=text(data.get("Status")).upper(),
-        issue_date=ms_date(data.get("Date")),
-        due_date=ms_date(data.get("DueDate")),
+        issue_date=_field(what, data, "Date", ms_date),
+        due_date=_field(what, data, "DueDate", ms_date),
         currency=text(data.get("CurrencyCode")).upper(),
-        currency_rate=amount(data.get("CurrencyRate")) or amount(1),
-        total=money(data.get("Total")),
-        amount_due=money(data.get("AmountDue")),
-        updated_utc=ms_datetime(data.get("UpdatedDateUTC")),
+        currency_rate=_rate(what, data),
+        total=_field(what, data, "Total", money),
+        amount_due=_field(what, data, "AmountDue", money),
+        updated_utc=_field(what, data, "UpdatedDateUTC", ms_datetime),
         fetched_at=fetched_at,
     )
 
 
 def quote(data: dict[str, Any], fetched_at: datetime) -> CachedDocument:
-    from xerolink.xero.jsonutil import amount, money, ms_date
-
+    what = _label("quote", text(data.get("QuoteNumber")), text(data.get("QuoteID")))
     return CachedDocument(
         document_id=text(data.get("QuoteID")).lower(),
         kind="quote",
-        xero_contact_id=text((data.get("Contact") or {}).get("ContactID")).lower(),
+        xero_contact_id=_contact_id(data),
         number=text(data.get("QuoteNumber")),
         reference=text(data.get("Reference")),
         status=text(data.get("Status")).upper(),
-        issue_date=ms_date(data.get("Date")),
-        due_date=ms_date(data.get("ExpiryDate")),
+        issue_date=_field(what, data, "Date", ms_date),
+        due_date=_field(what, data, "ExpiryDate", ms_date),
         currency=text(data.get("CurrencyCode")).upper(),
-        currency_rate=amount(data.get("CurrencyRate")) or amount(1),
-        total=money(data.get("Total")),
+        currency_rate=_rate(what, data),
+        total=_field(what, data, "Total", money),
         amount_due=money(0),
-        updated_utc=ms_datetime(data.get("UpdatedDateUTC")),
+        updated_utc=_field(what, data, "UpdatedDateUTC", ms_datetime),
         fetched_at=fetched_at,
     )
