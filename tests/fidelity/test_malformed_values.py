@@ -109,3 +109,43 @@ def test_summary_refresh_through_a_malformed_invoice_exits_7_and_keeps_the_store
         assert f"invoice '{invoice['InvoiceNumber']}', its {name}" in err
         assert err.count("\n") == 1 and "unexpected" not in err
     assert _figures(cli.json("summary", ref)) == before
+
+
+def test_a_foreign_currency_document_without_a_rate_is_refused_a_base_one_is_read_at_1(
+        ) -> None:
+    """Xero sends CurrencyRate on every document in another currency (every recorded
+    answer; docs/xero-fidelity.md): without one its base amount is unknown, where it was
+    read at rate 1. A base-currency document without one is read at 1, as before."""
+    data = _invoice(CurrencyCode="EUR")
+    del data["CurrencyRate"]
+    with pytest.raises(XeroUnreachableError, match=r"invoice 'INV-00042'.*'EUR' document with "
+                                                   r"no CurrencyRate, so its USD amount"):
+        models.invoice(data, NOW, base_currency="USD")
+    data.update(QuoteID=data.pop("InvoiceID"), QuoteNumber="QU-0007")
+    with pytest.raises(XeroUnreachableError, match="quote 'QU-0007'"):
+        models.quote(data, NOW, base_currency="usd")
+    data["CurrencyCode"] = "USD"
+    assert models.quote(data, NOW, base_currency="USD").currency_rate == 1
+
+
+def test_a_refresh_through_a_foreign_document_without_a_rate_exits_7(
+        cli, connected, sandbox, tmp_path) -> None:
+    from support import control, crm_csv_from_sandbox
+
+    crm_csv_from_sandbox(sandbox, tmp_path / "crm.csv", limit=None)
+    assert cli("crm", "import", str(tmp_path / "crm.csv"))[0] == 0
+    assert cli("link", "--auto")[0] == 0
+    control(sandbox.base_url, "POST", "faults", {"no_currency_rate": True})
+    assert cli("refresh", "--all")[0] == 0, "the fault drops base-currency rates only"
+    tenant = next(iter(sandbox.sandbox.tenants.values()))
+    linked = {str(v).lower() for link in cli.json("links") for v in link.values()}
+    invoice = next(i for i in tenant.invoices.values() if i["Type"] == "ACCREC"
+                   and i["Status"] == "AUTHORISED" and i["ContactID"].lower() in linked
+                   and i["CurrencyCode"] == tenant.base_currency)
+    invoice["CurrencyCode"] = "EUR" if tenant.base_currency != "EUR" else "GBP"
+    invoice["UpdatedDateUTC"] = sandbox.sandbox.accounting.now()
+    # The sandbox now leaves the rate out of a document not in the base currency.
+    tenant.base_currency = invoice["CurrencyCode"]
+    code, _, err = cli("refresh", "--all")
+    assert code == 7, err
+    assert "document with no CurrencyRate" in err and err.count("\n") == 1

@@ -22,7 +22,7 @@ def _read(what: str) -> Iterator[None]:
         yield
     except MalformedAnswer as exc:
         raise XeroUnreachableError(f"Xero's answer for {what} could not be read ({exc}); "
-                                   "nothing was changed, try again") from None
+                                   "try again") from None
 
 
 def _field(what: str, data: dict[str, Any], name: str, parse: Callable[[Any], Any]) -> Any:
@@ -34,11 +34,19 @@ def _label(kind: str, number: str, ident: str) -> str:
     return f"{kind} {(number or ident)[:40]!r}"
 
 
-def _rate(what: str, data: dict[str, Any]) -> Decimal:
-    """The document's currency rate; a missing one is 1 (Xero leaves it out on
-    base-currency documents: docs/xero-fidelity.md)."""
+def _rate(what: str, data: dict[str, Any], base_currency: str | None) -> Decimal:
+    """The document's currency rate. A missing one is 1 on a base-currency document
+    (Xero may leave it out there); on a document in another currency its base amount
+    would be unknown, and Xero always sends one (docs/xero-fidelity.md): malformed."""
     found: Decimal | None = _field(what, data, "CurrencyRate", rate)
-    return amount(1) if found is None else found
+    if found is not None:
+        return found
+    currency = text(data.get("CurrencyCode")).upper()
+    if base_currency and currency and currency != base_currency.upper():
+        raise XeroUnreachableError(
+            f"Xero's answer for {what} could not be read (a {currency[:3]!r} document "
+            f"with no CurrencyRate, so its {base_currency} amount is unknown); try again")
+    return amount(1)
 
 
 def _contact_id(data: dict[str, Any]) -> str:
@@ -69,8 +77,10 @@ OPEN_QUOTE_STATUSES = ("DRAFT", "SENT")
 OPEN_INVOICE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 
 
-def invoice(data: dict[str, Any], fetched_at: datetime) -> CachedDocument:
-    """An invoice (ACCREC) or bill (ACCPAY) as a cached document."""
+def invoice(data: dict[str, Any], fetched_at: datetime, *,
+            base_currency: str | None = None) -> CachedDocument:
+    """An invoice (ACCREC) or bill (ACCPAY) as a cached document; ``base_currency``,
+    where known, is the organisation's (a missing rate is then refused off it)."""
     kind = "bill" if text(data.get("Type")).upper() == "ACCPAY" else "invoice"
     what = _label(kind, text(data.get("InvoiceNumber")), text(data.get("InvoiceID")))
     return CachedDocument(
@@ -83,7 +93,7 @@ def invoice(data: dict[str, Any], fetched_at: datetime) -> CachedDocument:
         issue_date=_field(what, data, "Date", ms_date),
         due_date=_field(what, data, "DueDate", ms_date),
         currency=text(data.get("CurrencyCode")).upper(),
-        currency_rate=_rate(what, data),
+        currency_rate=_rate(what, data, base_currency),
         total=_field(what, data, "Total", money),
         amount_due=_field(what, data, "AmountDue", money),
         updated_utc=_field(what, data, "UpdatedDateUTC", ms_datetime),
@@ -91,7 +101,8 @@ def invoice(data: dict[str, Any], fetched_at: datetime) -> CachedDocument:
     )
 
 
-def quote(data: dict[str, Any], fetched_at: datetime) -> CachedDocument:
+def quote(data: dict[str, Any], fetched_at: datetime, *,
+          base_currency: str | None = None) -> CachedDocument:
     what = _label("quote", text(data.get("QuoteNumber")), text(data.get("QuoteID")))
     return CachedDocument(
         document_id=text(data.get("QuoteID")).lower(),
@@ -103,7 +114,7 @@ def quote(data: dict[str, Any], fetched_at: datetime) -> CachedDocument:
         issue_date=_field(what, data, "Date", ms_date),
         due_date=_field(what, data, "ExpiryDate", ms_date),
         currency=text(data.get("CurrencyCode")).upper(),
-        currency_rate=_rate(what, data),
+        currency_rate=_rate(what, data, base_currency),
         total=_field(what, data, "Total", money),
         amount_due=money(0),
         updated_utc=_field(what, data, "UpdatedDateUTC", ms_datetime),
