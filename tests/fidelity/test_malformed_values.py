@@ -34,7 +34,8 @@ BAD = [("AmountDue", "abc"), ("AmountDue", Decimal("1e30")), ("AmountDue", Decim
        ("CurrencyRate", "x"), ("CurrencyRate", Decimal("-1")), ("CurrencyRate", Decimal("0")),
        ("CurrencyRate", Decimal("1e-30")), ("CurrencyRate", Decimal("1e30")),
        ("DueDate", "/Date(99999999999999999)/"), ("Date", "/Date(-99999999999999999)/"),
-       ("Date", "9999-01-01T00:00:00"), ("UpdatedDateUTC", "/Date(99999999999999999)/")]
+       ("Date", "9999-01-01T00:00:00"), ("Date", "/Date(" + "0" * 5000 + "1764547200000)/"),
+       ("UpdatedDateUTC", "/Date(99999999999999999)/")]
 
 
 @pytest.mark.parametrize(("name", "value"), BAD)

@@ -43,7 +43,8 @@ def ms_datetime(value: Any) -> datetime | None:
     if isinstance(value, str):
         match = _MS_DATE.match(value.strip())
         if match:
-            ms = int(match.group(1)[:20])
+            digits = match.group(1)
+            ms = int(digits) if len(digits) <= 20 else _LAST_MS + 1  # no 4300-digit int()
             if not _FIRST_MS <= ms <= _LAST_MS:
                 raise MalformedAnswer(f"{value[:40]!r} is not a date from {FIRST_YEAR} "
                                       f"to {LAST_YEAR}")
