@@ -3,8 +3,8 @@
 - No control characters (C0, DEL, C1) and no bidi controls, which make text read in
   an order other than it is stored (the "Trojan source" trick), in ids and names.
 - Numbers are plain ASCII decimals: Python's ``Decimal`` also accepts ``1_000``,
-  exponents (``1e3``) and other scripts' digits (``١٢٣``), which a person reading the
-  file would not expect.
+  exponents (``1e3``), ``+100``, `` 100`` and other scripts' digits (``١٢٣``), which a
+  person reading the file would not expect.
 - Currency codes are three ASCII letters as written (``ßu`` upper-cases to ``SSU``).
 - Amounts are below 10^12 with at most 4 decimal places (Xero's unit amounts): a
   CRM's or a server's 1e30 is not a deal's value.
@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
                     "\u2066-\u2069]")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_DECIMAL = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+_DECIMAL = re.compile(r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 FIRST_YEAR, LAST_YEAR = 1900, 2100
@@ -44,8 +44,8 @@ def looks_like_formula(text: str) -> bool:
 
 
 def decimal(text: str) -> Decimal | None:
-    """A plain ASCII decimal number (digits, an optional point; no exponent), or None."""
-    text = text.strip()
+    """A plain ASCII decimal number (digits, an optional point, an optional leading
+    minus; no exponent, plus sign or spaces, which the README does not promise), or None."""
     if not _DECIMAL.match(text):
         return None
     try:

@@ -283,3 +283,41 @@ def test_a_400_that_is_not_text_to_get_connections_is_refused_not_crashed_on(
     foreign.append(server)
     with pytest.raises(XeroRefusedError, match="HTTP 400 with an answer that is not UTF-8"):
         _gateway_at(server.base_url, tmp_path).connections()
+
+
+# -- JSON nested past the parser's depth ------------------------------------------------
+DEEP = b"[" * 100_000
+
+
+@pytest.mark.parametrize("status", [200, 400, 401, 500])
+def test_json_nested_past_the_parser_depth_is_an_unreadable_answer(foreign, tmp_path,
+                                                                   status) -> None:
+    """``[`` a hundred thousand times made Python's parser raise RecursionError, and every
+    command that reads Xero exited 1; now it is an answer that could not be read."""
+    server = Foreign(status, DEEP, "application/json")
+    foreign.append(server)
+    gateway = _gateway_at(server.base_url, tmp_path)
+    with pytest.raises((XeroUnreachableError, XeroRefusedError, NotConnectedError)) as caught:
+        gateway.contacts_page(1)
+    assert caught.value.exit_code != ExitCode.UNEXPECTED
+    assert len(str(caught.value)) < 600 and "\n" not in str(caught.value)
+    if status == 200:
+        assert caught.value.exit_code == ExitCode.XERO_UNREACHABLE
+        assert "could not be read (truncated or invalid JSON)" in str(caught.value)
+
+
+def test_an_identity_answer_nested_past_the_parser_depth_is_refused(foreign) -> None:
+    server = Foreign(200, DEEP, "application/json")
+    foreign.append(server)
+    identity = IdentityClient(Endpoints.at(server.base_url),
+                              RetryPolicy(base_delay=0.01, max_delay=0.02))
+    with pytest.raises(XeroRefusedError, match="no usable body"):
+        identity.refresh(client_id="client", refresh_token="a-refresh-token")
+
+
+def test_a_sandbox_probe_nested_past_the_parser_depth_is_not_a_sandbox(foreign) -> None:
+    from xerolink.xero.discovery import sandbox_client_id
+
+    server = Foreign(200, DEEP, "application/json")
+    foreign.append(server)
+    assert sandbox_client_id(Endpoints.at(server.base_url)) is None

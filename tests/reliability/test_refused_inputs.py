@@ -88,7 +88,8 @@ def test_participant_ids_must_be_ids(cli, tmp_path) -> None:
     assert cli.json("crm", "list", "deals") == []
 
 
-@pytest.mark.parametrize("value", ["1_000", "١٢٣", "１２", "1,000"])
+@pytest.mark.parametrize("value", ["1_000", "١٢٣", "１２", "1,000", "+100", " 100", "100 ",
+                                   "1e3", "1\n"])
 def test_numbers_are_plain_ascii_decimals(cli, connected, sandbox, tmp_path, value) -> None:
     deals = tmp_path / "deals.csv"
     deals.write_text(f'id,title,value\n9,Deal,"{value}"\n')

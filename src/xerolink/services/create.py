@@ -88,7 +88,7 @@ def amount(text: Any, label: str) -> Decimal:
         raise UsageError(f"{label} must be a finite number")
     if parsed is None:
         raise UsageError(f"{label} {str(text)[:30]!r} is not a number (digits 0-9, an "
-                         "optional point, no separators)")
+                         "optional point, no spaces, plus signs or separators)")
     value = parsed
     if not value.is_finite():
         raise UsageError(f"{label} must be a finite number")
@@ -122,8 +122,8 @@ def _code(value: Any, label: str) -> str | None:
 
 
 def parse_line(spec: str, number: int) -> Line:
-    """``description;quantity;unit_amount[;account_code[;tax_type]]``."""
-    parts = [p.strip() for p in spec.split(";")]
+    """``description;quantity;unit_amount[;account_code[;tax_type]]``, numbers as typed."""
+    parts = [p if i in (1, 2) else p.strip() for i, p in enumerate(spec.split(";"))]
     if not 3 <= len(parts) <= 5:
         raise UsageError(f"--line {number}: write it as \"description;quantity;unit_amount"
                          "[;account_code[;tax_type]]\"")

@@ -152,7 +152,7 @@ def _deal(record: dict[str, Any]) -> CrmDeal:
         value = validation.decimal(str(raw_value))
         if value is None:
             raise _RowError(f"value {str(raw_value)[:30]!r} is not a number (digits 0-9, "
-                            "an optional point, no separators)")
+                            "an optional point, no spaces, plus signs or separators)")
         if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
             raise _RowError("value must be a finite amount from 0 up to 999,999,999,999")
         if value.as_tuple().exponent < -4:  # type: ignore[operator]

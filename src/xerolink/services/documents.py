@@ -276,8 +276,9 @@ def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> No
 
 def _read_quote_pages(deps: Deps, **filters: Any) -> list[CachedDocument]:
     now = deps.now()
-    return [models.quote(q, now) for page in deps.gateway.quote_pages(**filters)
-            for q in page.items]
+    base = deps.connection.base_currency
+    return [models.quote(q, now, base_currency=base)
+            for page in deps.gateway.quote_pages(**filters) for q in page.items]
 
 
 def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:
@@ -294,7 +295,8 @@ def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:
         cached = {d.document_id for d in deps.store.documents_by_ids(deps.tenant, quote_ids)}
         quote_ids = [q for q in quote_ids if q not in cached]
     for quote_id in quote_ids:
-        read.append(models.quote(deps.gateway.get_quote(quote_id), now))
+        read.append(models.quote(deps.gateway.get_quote(quote_id), now,
+                                 base_currency=deps.connection.base_currency))
     deps.store.apply_document_changes(deps.tenant, read, [])
     return len(read)
 
@@ -320,7 +322,8 @@ def find(deps: Deps, document_ids: list[str]) -> dict[str, CachedDocument]:
     now = deps.now()
     for document_id in [d for d in wanted if d not in found]:
         try:
-            document = models.quote(deps.gateway.get_quote(document_id), now)
+            document = models.quote(deps.gateway.get_quote(document_id), now,
+                                    base_currency=deps.connection.base_currency)
         except NotFoundError:
             raise NotFoundError(f"Xero has no quote, invoice or bill {document_id}") from None
         deps.store.apply_document_changes(deps.tenant, [document], [])

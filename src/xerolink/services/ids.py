@@ -75,11 +75,12 @@ def document_id(deps: Deps, text: str) -> str:
 def _by_number(deps: Deps, number: str) -> list[CachedDocument]:
     """A document number Xero knows but the cache does not: invoices and bills by
     InvoiceNumbers, then quotes by QuoteNumber. Found documents are cached."""
-    now = deps.now()
+    now, base = deps.now(), deps.connection.base_currency
     invoices, _ = deps.gateway.invoices_page(1, numbers=[number])
-    found = [models.invoice(d, now) for d in invoices]
+    found = [models.invoice(d, now, base_currency=base) for d in invoices]
     if not found:
-        found = [models.quote(q, now) for q in deps.gateway.quotes_page(1, number=number)]
+        found = [models.quote(q, now, base_currency=base)
+                 for q in deps.gateway.quotes_page(1, number=number)]
     if found:
         deps.store.apply_document_changes(deps.tenant, found, [])
     return found

@@ -40,7 +40,8 @@ def org_wide_open_invoices(deps: Deps, contact_ids: list[str], batches: int
         with ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT) as pool:
             for items in pool.map(page, range(2, count + 1)):
                 raw += items
-    documents = [models.invoice(d, now) for d in raw]
+    base = deps.connection.base_currency
+    documents = [models.invoice(d, now, base_currency=base) for d in raw]
     return [d for d in documents if d.xero_contact_id in wanted]
 
 
@@ -87,5 +88,6 @@ def read_batches(deps: Deps, batches: list[list[str]]
 
 def read_invoice_pages(deps: Deps, **filters: Any) -> list[CachedDocument]:
     now = deps.now()
-    return [models.invoice(d, now) for page in deps.gateway.invoice_pages(**filters)
-            for d in page.items]
+    base = deps.connection.base_currency
+    return [models.invoice(d, now, base_currency=base)
+            for page in deps.gateway.invoice_pages(**filters) for d in page.items]

@@ -19,6 +19,7 @@ def sandbox_client_id(endpoints: Endpoints) -> str | None:
         if response.status != 200:
             return None
         value = json.loads(response.data).get("pkce_client_id")
-    except (urllib3.exceptions.HTTPError, OSError, ValueError, AttributeError):
+    except (urllib3.exceptions.HTTPError, OSError, ValueError, AttributeError,
+            RecursionError):  # nested past the parser's depth: not a sandbox
         return None
     return value if isinstance(value, str) and value else None

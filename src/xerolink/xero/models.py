@@ -3,11 +3,55 @@ records. The only place that knows Xero's field names for these resources."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from xerolink.errors import XeroUnreachableError
 from xerolink.store.records import CachedDocument, XeroContact
-from xerolink.xero.jsonutil import ms_datetime, text
+from xerolink.xero.jsonutil import MalformedAnswer, amount, money, ms_date, ms_datetime, rate, text
+
+
+@contextmanager
+def _read(what: str) -> Iterator[None]:
+    """A value in an answer that is not a bounded amount, rate or date is the server's
+    fault (exit 7, as for HTML or truncated JSON), named with its document."""
+    try:
+        yield
+    except MalformedAnswer as exc:
+        raise XeroUnreachableError(f"Xero's answer for {what} could not be read ({exc}); "
+                                   "try again") from None
+
+
+def _field(what: str, data: dict[str, Any], name: str, parse: Callable[[Any], Any]) -> Any:
+    with _read(f"{what}, its {name}"):
+        return parse(data.get(name))
+
+
+def _label(kind: str, number: str, ident: str) -> str:
+    return f"{kind} {(number or ident)[:40]!r}"
+
+
+def _rate(what: str, data: dict[str, Any], base_currency: str | None) -> Decimal:
+    """The document's currency rate. A missing one is 1 on a base-currency document
+    (Xero may leave it out there); on a document in another currency its base amount
+    would be unknown, and Xero always sends one (docs/xero-fidelity.md): malformed."""
+    found: Decimal | None = _field(what, data, "CurrencyRate", rate)
+    if found is not None:
+        return found
+    currency = text(data.get("CurrencyCode")).upper()
+    if base_currency and currency and currency != base_currency.upper():
+        raise XeroUnreachableError(
+            f"Xero's answer for {what} could not be read (a {currency[:3]!r} document "
+            f"with no CurrencyRate, so its {base_currency} amount is unknown); try again")
+    return amount(1)
+
+
+def _contact_id(data: dict[str, Any]) -> str:
+    found = data.get("Contact")
+    return text(found.get("ContactID")).lower() if isinstance(found, dict) else ""
 
 
 def contact(data: dict[str, Any]) -> XeroContact:
@@ -23,7 +67,9 @@ def contact(data: dict[str, Any]) -> XeroContact:
         last_name=text(data.get("LastName")),
         email=text(data.get("EmailAddress")).lower(),
         persons=persons,
-        updated_utc=ms_datetime(data.get("UpdatedDateUTC")),
+        updated_utc=_field(_label("contact", text(data.get("Name")),
+                                  text(data.get("ContactID"))),
+                           data, "UpdatedDateUTC", ms_datetime),
     )
 
 
@@ -31,44 +77,46 @@ OPEN_QUOTE_STATUSES = ("DRAFT", "SENT")
 OPEN_INVOICE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 
 
-def invoice(data: dict[str, Any], fetched_at: datetime) -> CachedDocument:
-    """An invoice (ACCREC) or bill (ACCPAY) as a cached document."""
-    from xerolink.xero.jsonutil import amount, money, ms_date
-
+def invoice(data: dict[str, Any], fetched_at: datetime, *,
+            base_currency: str | None = None) -> CachedDocument:
+    """An invoice (ACCREC) or bill (ACCPAY) as a cached document; ``base_currency``,
+    where known, is the organisation's (a missing rate is then refused off it)."""
+    kind = "bill" if text(data.get("Type")).upper() == "ACCPAY" else "invoice"
+    what = _label(kind, text(data.get("InvoiceNumber")), text(data.get("InvoiceID")))
     return CachedDocument(
         document_id=text(data.get("InvoiceID")).lower(),
-        kind="bill" if text(data.get("Type")).upper() == "ACCPAY" else "invoice",
-        xero_contact_id=text((data.get("Contact") or {}).get("ContactID")).lower(),
+        kind=kind,
+        xero_contact_id=_contact_id(data),
         number=text(data.get("InvoiceNumber")),
         reference=text(data.get("Reference")),
         status=text(data.get("Status")).upper(),
-        issue_date=ms_date(data.get("Date")),
-        due_date=ms_date(data.get("DueDate")),
+        issue_date=_field(what, data, "Date", ms_date),
+        due_date=_field(what, data, "DueDate", ms_date),
         currency=text(data.get("CurrencyCode")).upper(),
-        currency_rate=amount(data.get("CurrencyRate")) or amount(1),
-        total=money(data.get("Total")),
-        amount_due=money(data.get("AmountDue")),
-        updated_utc=ms_datetime(data.get("UpdatedDateUTC")),
+        currency_rate=_rate(what, data, base_currency),
+        total=_field(what, data, "Total", money),
+        amount_due=_field(what, data, "AmountDue", money),
+        updated_utc=_field(what, data, "UpdatedDateUTC", ms_datetime),
         fetched_at=fetched_at,
     )
 
 
-def quote(data: dict[str, Any], fetched_at: datetime) -> CachedDocument:
-    from xerolink.xero.jsonutil import amount, money, ms_date
-
+def quote(data: dict[str, Any], fetched_at: datetime, *,
+          base_currency: str | None = None) -> CachedDocument:
+    what = _label("quote", text(data.get("QuoteNumber")), text(data.get("QuoteID")))
     return CachedDocument(
         document_id=text(data.get("QuoteID")).lower(),
         kind="quote",
-        xero_contact_id=text((data.get("Contact") or {}).get("ContactID")).lower(),
+        xero_contact_id=_contact_id(data),
         number=text(data.get("QuoteNumber")),
         reference=text(data.get("Reference")),
         status=text(data.get("Status")).upper(),
-        issue_date=ms_date(data.get("Date")),
-        due_date=ms_date(data.get("ExpiryDate")),
+        issue_date=_field(what, data, "Date", ms_date),
+        due_date=_field(what, data, "ExpiryDate", ms_date),
         currency=text(data.get("CurrencyCode")).upper(),
-        currency_rate=amount(data.get("CurrencyRate")) or amount(1),
-        total=money(data.get("Total")),
+        currency_rate=_rate(what, data, base_currency),
+        total=_field(what, data, "Total", money),
         amount_due=money(0),
-        updated_utc=ms_datetime(data.get("UpdatedDateUTC")),
+        updated_utc=_field(what, data, "UpdatedDateUTC", ms_datetime),
         fetched_at=fetched_at,
     )

@@ -123,7 +123,7 @@ class IdentityClient:
 def _token_answer(status: int, body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body) if body else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
         data = None
     if status == 200 and isinstance(data, dict):
         for key in ("access_token", "refresh_token", "id_token"):
