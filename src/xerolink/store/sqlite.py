@@ -57,6 +57,32 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def _create_private(path: Path) -> None:
+    """Create the file 0600 before SQLite opens it. A folder where the file should be is
+    a damaged store (exit 11, which ``doctor --repair`` moves aside); a file this user
+    may not open is a permission problem (exit 12, with the fix), never a crash."""
+    from xerolink.errors import StoreUnreachableError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.is_dir():
+            raise DamagedStore(path, "it is a folder, not a database file")
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+    except IsADirectoryError as exc:
+        raise DamagedStore(path, "it is a folder, not a database file") from exc
+    except PermissionError as exc:
+        raise StoreUnreachableError(
+            f"the store {path} cannot be opened: permission denied",
+            f"it must belong to you and be readable and writable by you: chown $USER "
+            f"{path} && chmod 600 {path}") from exc
+    except OSError as exc:
+        raise StoreUnreachableError(
+            f"the store {path} cannot be opened ({exc.strerror or exc})",
+            "check the profile folder (XEROLINK_HOME) and the disk") from exc
+
+
 class _Cursor:
     """A cursor whose reads report damage as ``StoreDamagedError``."""
 
@@ -129,10 +155,7 @@ class SqliteStore(SqlStore):
         self.path = path
         self._keep_copies, self._copy_due, self._copied_at = keep_copies, False, 0.0
         self._watching, self._changes_seen = False, 0
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        os.close(fd)
-        os.chmod(path, 0o600)
+        _create_private(path)
         try:
             raw = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
