@@ -1,3 +1,3 @@
-from xerolink.cli import main
+from xerolink.entry import main
 
 raise SystemExit(main())

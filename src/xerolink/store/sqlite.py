@@ -329,16 +329,29 @@ class SqliteStore(SqlStore):
         return backup.copies(self.path)
 
 
+def _remove_rebuilding(fresh_path: Path) -> None:
+    for leftover in (fresh_path, Path(f"{fresh_path}-wal"), Path(f"{fresh_path}-shm"),
+                     Path(f"{fresh_path}-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
 def repair(path: Path, stamp: str) -> backup.Rebuilt:
     """Rebuild the damaged store at ``path`` (see ``backup.rebuild``), then copy the
     rebuilt one. ``stamp`` names the damaged file kept aside."""
     fresh_path = path.with_name(f"{path.name}.rebuilding")
-    for leftover in (fresh_path, Path(f"{fresh_path}-wal"), Path(f"{fresh_path}-shm")):
-        with contextlib.suppress(FileNotFoundError):  # an interrupted repair's own file
-            leftover.unlink()
-    fresh = SqliteStore(fresh_path, keep_copies=False)
-    fresh._db.execute("PRAGMA journal_mode = DELETE")  # one file, to move into place
-    rebuilt = backup.rebuild(path, fresh._db.raw, fresh_path, stamp)
+    _remove_rebuilding(fresh_path)  # an earlier repair's, if it was killed outright
+    fresh: SqliteStore | None = None
+    try:
+        fresh = SqliteStore(fresh_path, keep_copies=False)
+        fresh._db.execute("PRAGMA journal_mode = DELETE")  # one file, to move into place
+        rebuilt = backup.rebuild(path, fresh._db.raw, fresh_path, stamp)
+    except BaseException:  # Ctrl-C included: leave no half-built store behind
+        if fresh is not None:
+            with contextlib.suppress(sqlite3.Error):
+                fresh._db.raw.close()
+        _remove_rebuilding(fresh_path)
+        raise
     store = SqliteStore(path)
     try:
         store.take_copy()
