@@ -351,11 +351,25 @@ def live_check(connections: Callable[[], Any], server_date: Callable[[], Any]) -
     try:
         connections()
     except XeroUnreachableError as exc:
-        return Check("Xero", WARNING, str(exc),
-                     "check the network (or read_timeout), then run doctor again")
+        return Check("Xero", WARNING, str(exc), _unreachable_advice(exc))
     except XerolinkError as exc:
         return Check("Xero", PROBLEM, str(exc), "run xerolink connect")
     return clock_skew(*server_date())
+
+
+def _unreachable_advice(exc: BaseException) -> str:
+    """A refused connection is a wrong address or a stopped server, not a slow network:
+    "raise read_timeout" would be the wrong advice for it."""
+    import re
+
+    text = str(exc)
+    if "refused" not in text and "could not be found" not in text:
+        return "check the network (or read_timeout), then run doctor again"
+    where = re.search(r"at (\S+:\d+)", text)
+    server = f"the server at {where.group(1)}" if where else "the server"
+    return (f"{server} refused the connection: check the Xero URL (connect --xero-url, "
+            "XEROLINK_XERO_URL or config xero_url) and that the server is running, then "
+            "run doctor again")
 
 
 def config_check(config: Config) -> Check:
