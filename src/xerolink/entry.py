@@ -5,8 +5,6 @@ Ctrl-C in that moment must end like a Ctrl-C anywhere later, "interrupted" and e
 130, never a traceback. Only the standard library is imported before the guard.
 """
 
-from __future__ import annotations
-
 import sys
 
 INTERRUPTED = 130  # ExitCode.INTERRUPTED, not imported: errors.py is behind the guard
