@@ -109,6 +109,15 @@ class TokenStoreUnavailable(NotConnectedError):
     pass
 
 
+def _read_entry(text: str, where: str) -> TokenSet:
+    """A stored token set; one that is damaged or foreign means: connect again."""
+    try:
+        return TokenSet.from_json(text)
+    except ValueError as exc:
+        raise TokenStoreUnavailable(f"{where} for this connection is damaged ({exc}); run "
+                                    "xerolink connect again") from exc
+
+
 class TokenStore(Protocol):
     description: str
 
@@ -169,7 +178,7 @@ class KeyringTokenStore:
     def load(self, tenant_id: str) -> TokenSet | None:
         self.check()
         text = self._keyring().get_password(SERVICE, self._name(tenant_id))
-        return None if text is None else TokenSet.from_json(text)
+        return None if text is None else _read_entry(text, "the keyring's xerolink entry")
 
     def save(self, tenant_id: str, tokens: TokenSet) -> None:
         self.check()
@@ -278,7 +287,7 @@ class DatabaseTokenStore:
 
     def load(self, tenant_id: str) -> TokenSet | None:
         text = self.store.load_token(tenant_id)
-        return None if text is None else TokenSet.from_json(text)
+        return None if text is None else _read_entry(text, "the team database's token row")
 
     def save(self, tenant_id: str, tokens: TokenSet) -> None:
         self.store.save_token(tenant_id, tokens.to_json(), self.clock.now())

@@ -243,3 +243,16 @@ def test_a_no_browser_connect_that_times_out_does_not_advise_no_browser(env, san
     assert result.returncode == 3, result.stderr
     assert "no answer from the browser within 1 s" in result.stderr
     assert "--no-browser" not in result.stderr
+
+
+@pytest.mark.parametrize("entry", ["[1, 2]", "not json", '{"kind": 5}'])
+def test_a_damaged_keyring_entry_says_connect_again_not_exit_1(env, sandbox, entry) -> None:
+    assert env.connect(sandbox.base_url, "--tenant", KAURI).returncode == 0
+    keys = json.loads(env.keyring.read_text())
+    name = next(k for k in keys if "__probe__" not in k)
+    keys[name] = entry
+    env.keyring.write_text(json.dumps(keys))
+    status = env.run("status")
+    assert status.returncode == 3, status.stderr
+    assert "damaged" in status.stderr and "xerolink connect" in status.stderr
+    assert "Traceback" not in status.stderr
