@@ -22,7 +22,7 @@ from typing import Any, Literal, TextIO
 from xerolink.layout import Column as Column  # re-exported: commands describe columns
 from xerolink.layout import Layout, choose, labelled, stacked, wrap_words
 from xerolink.layout import timestamp as timestamp
-from xerolink.money import is_whole_cents
+from xerolink.money import grouped, plain
 from xerolink.redact import redact
 from xerolink.results import Result, to_jsonable
 from xerolink.validation import UNSAFE
@@ -66,7 +66,7 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | Decimal):
-        return format(value, "f") if isinstance(value, Decimal) else value
+        return plain(value) if isinstance(value, Decimal) else value
     text = to_jsonable(value)
     if not isinstance(text, str):
         text = json.dumps(text, ensure_ascii=False)
@@ -81,7 +81,7 @@ def _human_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
-        return f"{value:,.2f}" if is_whole_cents(value) else format(value, "f")
+        return grouped(value)
     if isinstance(value, datetime):
         return timestamp(value)
     if isinstance(value, date):
@@ -329,10 +329,8 @@ class Renderer:
             def update(done: int, total: int | None, phase: str | None = None) -> None:
                 if total == 0:  # nothing to do is done, not a bar stuck at 0%
                     done = total = 1
-                if phase:
-                    bar.update(task, completed=done, total=total, description=phase)
-                else:
-                    bar.update(task, completed=done, total=total)
+                # (a description of None keeps the bar's own)
+                bar.update(task, completed=done, total=total, description=phase or None)
                 if phase:
                     bar.refresh()  # a new phase shows at once
 

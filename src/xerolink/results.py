@@ -14,6 +14,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from xerolink.money import plain
+
 _PLAIN = (str, int, bool, type(None))
 
 
@@ -27,7 +29,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Result):
         return value.to_json()
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return plain(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, enum.Enum):

@@ -6,6 +6,8 @@
   exponents (``1e3``) and other scripts' digits (``١٢٣``), which a person reading the
   file would not expect.
 - Currency codes are three ASCII letters as written (``ßu`` upper-cases to ``SSU``).
+- Amounts are below 10^12 with at most 4 decimal places (Xero's unit amounts): a
+  CRM's or a server's 1e30 is not a deal's value.
 - Dates are ``YYYY-MM-DD`` between 1900 and 2100 (``date.fromisoformat`` also takes
   ISO week dates such as ``2026-W48-4``).
 - A name that begins like a spreadsheet formula is refused wherever a CRM file would
@@ -26,6 +28,8 @@ _DECIMAL = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 FIRST_YEAR, LAST_YEAR = 1900, 2100
+AMOUNT_LIMIT = Decimal(10) ** 12  # amounts are below this
+AMOUNT_PLACES = 4  # and have at most this many decimal places
 
 
 def has_unsafe(text: str, *, allow_newlines: bool = False) -> bool:
@@ -48,6 +52,20 @@ def decimal(text: str) -> Decimal | None:
         return Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
         return None
+
+
+def amount_problem(value: Decimal) -> str | None:
+    """Why ``value`` is not an amount xerolink keeps (not finite, negative, 10^12 or
+    more, more than 4 places); None when it is one."""
+    if not value.is_finite():
+        return "is not a finite number"
+    if value < 0:
+        return "is negative"
+    if value >= AMOUNT_LIMIT:
+        return "is 1,000,000,000,000 or more"
+    if value.as_tuple().exponent < -AMOUNT_PLACES:  # type: ignore[operator]
+        return f"has more than {AMOUNT_PLACES} decimal places"
+    return None
 
 
 def currency(text: str) -> str | None:

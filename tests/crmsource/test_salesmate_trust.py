@@ -141,6 +141,7 @@ class Liar:
         self.before_page: Callable[[str, int, int], None] = lambda kind, offset, calls: None
         self.drip = False
         self.hidden: set[int] = set()  # records search leaves out (and GET still answers)
+        self.raw: bytes | None = None  # a search answer's body as sent, when set
         self.lock = threading.Lock()
 
     def add(self, i: int, modified: datetime) -> None:
@@ -208,6 +209,13 @@ def liar(cli, monkeypatch) -> Iterator[tuple[Liar, str]]:
             with state.lock:
                 state.calls[f"search {kind}"] += 1
                 answer = state.search(kind, parse_qs(parts.query), request)
+            if state.raw is not None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(state.raw)))
+                self.end_headers()
+                self.wfile.write(state.raw)
+                return
             self._send(200, answer)
 
         def do_GET(self) -> None:
@@ -421,3 +429,131 @@ def test_a_refusal_names_the_server_that_refused(liar, cli, monkeypatch):
     assert code == 8, err
     assert "refused the access token for " + base.removeprefix("http://") in err
     assert "demo.salesmate.io" not in err and "another-token" not in err
+
+
+# -- issue 24, item 3 under review: malformed answers, counts that grow, refusals -------
+def test_an_answer_nested_too_deeply_is_the_servers_fault(liar, cli):
+    state, _ = liar
+    state.raw = b"[" * 100_000
+    err = fails_cleanly(cli)
+    assert "other than JSON" in err and "unexpected" not in err
+
+
+def add_deal(state: Liar, deal_id: int, value: Any) -> None:
+    state.records["deal"][deal_id] = {
+        "id": deal_id, "title": f"Deal {deal_id}", "dealValue": value, "currency": "NZD",
+        "primaryContact": {"id": 1}, "owner": {"id": 1}, "pipeline": "Sales",
+        "stage": "New", "status": "Open", "createdAt": iso(BASE_TIME),
+        "lastModifiedAt": iso(BASE_TIME)}
+
+
+@pytest.mark.parametrize("value", ["1e30", "1e999999999", "1000000000000", "0.00001", "-5",
+                                   "lots", float("nan"), 1e30, 10**13],
+                         ids=["1e30", "1e999999999", "10^12", "5-places", "negative",
+                              "text", "nan", "float-1e30", "int-10^13"])
+def test_a_deal_value_out_of_bounds_is_the_servers_fault(liar, cli, value):
+    state, _ = liar
+    add_deal(state, 1, "100.00")
+    add_deal(state, 7, value)
+    err = fails_cleanly(cli)
+    assert "deal:7" in err and "dealValue" in err and "unexpected" not in err
+    assert cli.json("crm", "list", "deals") == []
+
+
+def test_a_deal_value_within_bounds_is_kept_exactly(liar, cli):
+    state, _ = liar
+    add_deal(state, 1, "999999999999.9999")
+    add_deal(state, 2, 1500)
+    add_deal(state, 3, 12.5)
+    add_deal(state, 4, None)
+    assert cli("crm", "pull")[0] == 0
+    assert {d["ref"]: d["value"] for d in cli.json("crm", "list", "deals")} == {
+        "deal:1": "999999999999.9999", "deal:2": "1500", "deal:3": "12.5", "deal:4": None}
+
+
+def test_a_huge_amount_already_in_a_store_is_shown_not_a_crash(home, cli):
+    """A store an earlier version filled from a misbehaving server: every command
+    still shows it (in exponent form past 40 digits), none exits 1."""
+    from decimal import Decimal
+
+    import xerolink
+    from xerolink.store.crmsource import PullBatch
+    from xerolink.store.records import CrmDeal
+
+    with xerolink.open() as xl:
+        batch = PullBatch("salesmate")
+        batch.deals = [CrmDeal(id="1", title="Big", value=Decimal("1e30"), source="salesmate"),
+                       CrmDeal(id="2", title="Huge", value=Decimal("1e999999999"),
+                               source="salesmate")]
+        xl.store.apply_pull(batch, datetime.now(UTC))
+    code, out, err = cli("crm", "list", "deals")
+    assert code == 0, err
+    assert "1,000,000,000,000,000,000,000,000,000,000.00" in out and "1E+999999999" in out
+    code, out, err = cli("crm", "show", "deal:2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["value"] == "1E+999999999" and len(out) < 10_000
+    from xerolink.money import is_whole_cents, plain
+    assert is_whole_cents(Decimal("1e30")) and not is_whole_cents(Decimal("1.005"))
+    assert is_whole_cents(Decimal("0.000")) and not is_whole_cents(Decimal("0.0010"))
+    assert plain(Decimal("1500.50")) == "1500.50"
+
+
+def test_a_count_that_grows_with_every_page_is_stopped_at_once(liar, home):
+    """totalRows always 500 past the offset, fresh ids on every page: the first count
+    bounds the read, and the count changing is an inconsistent read (exit 9)."""
+    import xerolink
+    from xerolink.errors import CrmUnreachableError
+    from xerolink.services import crmpull
+
+    state, _ = liar
+    fresh = iter(range(10_000, 10**9))
+    offsets: list[int] = []
+
+    def endless(kind: str, offset: int, calls: int) -> None:
+        if kind == "contact":
+            offsets.append(offset)
+            for _ in range(250):
+                state.add(next(fresh), BASE_TIME)
+
+    state.before_page = endless
+    state.total = lambda real: offsets[-1] + 500
+    ticks = iter(range(0, 10**6, 100))
+    with xerolink.open() as xl:
+        source = xl.crm_source()
+        calls = state.calls["search contact"]
+        with pytest.raises(CrmUnreachableError, match="counted 500 and then 750"):
+            crmpull.pull(xl.store, source, fields={}, now=datetime.now(UTC),
+                         deadline=1000, clock=lambda: float(next(ticks)))
+        source.close()
+        assert xl.store.live_source_ids("salesmate", "contact") == set()
+    assert state.calls["search contact"] - calls == 2
+
+
+def test_records_added_during_a_read_fail_it_and_the_next_pull_reads_them(liar, cli):
+    """The stricter reading: a count that grows between pages means the account
+    changed during the read; exit 9, nothing written, and pulling again reads all."""
+    state, _ = liar
+
+    def add_one(kind: str, offset: int, calls: int) -> None:
+        if kind == "contact" and offset == 250 and 601 not in state.records["contact"]:
+            state.add(601, BASE_TIME)
+
+    state.before_page = add_one
+    err = fails_cleanly(cli)
+    assert "counted 600 and then 601" in err and "pull again" in err
+    assert cli.json("crm", "list", "contacts") == []
+    assert cli.json("crm", "pull")["contacts"]["written"] == 601
+
+
+def test_a_refused_connection_names_the_host_and_port(cli, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("XEROLINK_SALESMATE_TOKEN", TOKEN)
+    code, _, err = cli("crm", "connect", "salesmate", "--linkname", "acme",
+                       "--salesmate-url", f"http://127.0.0.1:{port}")
+    assert code == 9, err
+    assert f"nothing is listening at 127.0.0.1:{port} (the connection was refused)" in err
+    assert "NewConnectionError" not in err and TOKEN not in err

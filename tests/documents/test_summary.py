@@ -252,8 +252,10 @@ def test_a_deal_summary_counts_exactly_the_attached_documents(cli, connected, sa
 def test_details_lists_open_documents_with_filters(cli, connected, sandbox, tmp_path) -> None:
     _link_all(cli, sandbox, tmp_path, limit=30)
     links = cli.json("links")
-    ref = next(r["crm"] for r in links
-               if sandbox.sandbox.tenants[connected].quotes_by_contact[r["xero_contact_id"]])
+    books = sandbox.sandbox.tenants[connected]
+    ref = next(r["crm"] for r in links  # a contact with an open quote
+               if any(books.quotes[q]["Status"] in ("DRAFT", "SENT")
+                      for q in books.quotes_by_contact[r["xero_contact_id"]]))
     everything = cli.json("details", ref)
     assert {d["status"] for d in everything} <= {"DRAFT", "SENT", "SUBMITTED", "AUTHORISED"}
     only_quotes = cli.json("details", ref, "--quotes")

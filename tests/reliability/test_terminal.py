@@ -10,18 +10,24 @@ from importlib.resources import files
 
 import pytest
 
+from support import connect_profile, running_sandbox
+
 SAMPLE = files("xerolink").joinpath("sample_data")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @pytest.fixture
-def world(cli, connected):
-    for name in ("companies.csv", "contacts.csv", "deals.json"):
-        code, _, err = cli("crm", "import", str(SAMPLE.joinpath(name)))
-        assert code == 0, err
-    assert cli("link", "--auto")[0] == 0
-    assert cli("refresh", "deal:d2")[0] == 0
-    return cli
+def world(cli, home):
+    """The sample files over the organisation they were made from (seed 1, 200
+    contacts): 24 of their contacts link by email, with documents of every status."""
+    with running_sandbox(seed=1, contacts=200) as server:
+        connect_profile(server, home)
+        for name in ("companies.csv", "contacts.csv", "deals.json"):
+            code, _, err = cli("crm", "import", str(SAMPLE.joinpath(name)))
+            assert code == 0, err
+        assert cli("link", "--auto")[0] == 0
+        assert cli("refresh", "deal:d1")[0] == 0
+        yield cli
 
 
 def _at(monkeypatch, columns: int) -> None:
@@ -57,10 +63,10 @@ def test_doctor_keeps_paths_whole(world, home, monkeypatch, columns) -> None:
 
 def test_deal_suggest_at_80_keeps_status_and_date(world, monkeypatch) -> None:
     _at(monkeypatch, 80)
-    rows = world.json("deal", "suggest", "deal:d2")
+    rows = world.json("deal", "suggest", "deal:d1")
     statuses = {r["status"] for r in rows}
     assert len(statuses) > 1, "the sample deal has drafts and authorised invoices"
-    code, out, err = world("deal", "suggest", "deal:d2")
+    code, out, err = world("deal", "suggest", "deal:d1")
     assert code == 0
     header = out.splitlines()[0].split()
     assert {"Status", "Date", "Total", "Attached"} <= set(header), header
@@ -78,7 +84,7 @@ def _words_intact(text: str, sentence: str) -> None:
 
 def test_details_footer_wraps_between_words(world, monkeypatch) -> None:
     _at(monkeypatch, 80)
-    code, out, _ = world("details", "contact:c3")
+    code, out, _ = world("details", "contact:c1")
     assert code == 0
     footer = ("Numbers link to Xero in terminals that support links; --json and --csv "
               "include the View in Xero links, and `xerolink view DOC_ID` prints one.")

@@ -6,6 +6,7 @@ pass for the service."""
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,19 +14,15 @@ import pytest
 from service.conftest import crm_calls, reset_counts
 from service.test_watch import FakeTime
 from xerolink.errors import StoreUnreachableError
+from xerolink.services.lease import LeaseBusy
+from xerolink.store.lease import LeaseHolder
+
+HOLDER = LeaseHolder("alice", "host-1", 4242, datetime(2026, 1, 5, 10, 0, tzinfo=UTC))
 
 
-class NotRun:
-    message = "not run: alice on host-1 holds the CRM lease since 10:00"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"not_run": True, "message": self.message}
-
-
-class LeaseBusy(Exception):  # the lease's own name: matched by name
-    def __init__(self) -> None:
-        super().__init__("busy")
-        self.result = NotRun()
+def busy() -> LeaseBusy:
+    """The lease's own refusal: another runner (alice on host-1) holds it."""
+    return LeaseBusy(HOLDER, 0.0)
 
 
 class Lost:
@@ -69,7 +66,7 @@ def test_another_runners_pass_is_skipped_by_the_service(salesmate):
 
     @contextlib.contextmanager
     def crm_lease(*, wait: bool = False) -> Any:
-        raise LeaseBusy()
+        raise busy()
         yield
 
     time = FakeTime(salesmate)
@@ -78,21 +75,21 @@ def test_another_runners_pass_is_skipped_by_the_service(salesmate):
         xl.crm_lease = crm_lease  # type: ignore[attr-defined]
         xl.crm_watch(every="15m", log=lines.append, wait=time.wait, max_passes=2)
     assert [line["outcome"] for line in lines] == ["skipped", "skipped"]
-    assert lines[0]["held_by"]["not_run"] is True and time.waits == [900, 900]
+    assert lines[0]["held_by"]["held_by"]["host"] == "host-1" and time.waits == [900, 900]
 
 
 def test_one_pass_held_elsewhere_says_by_whom_and_exits_0(salesmate, cli, monkeypatch):
     from xerolink.api.update import CrmUpdateApi
 
     @contextlib.contextmanager
-    def busy(self: Any, wait: bool = False) -> Any:
-        raise LeaseBusy()
+    def held(self: Any, wait: bool = False) -> Any:
+        raise busy()
         yield
 
-    monkeypatch.setattr(CrmUpdateApi, "_pass_lease", busy)
+    monkeypatch.setattr(CrmUpdateApi, "_pass_lease", held)
     reset_counts(salesmate)
     code, out, err = cli("crm", "update")
     assert code == 0, err
-    assert out.strip() == NotRun.message
-    assert cli.json("crm", "update") == NotRun().to_json()
+    assert out.strip() == busy().result.message and "alice on host-1" in out
+    assert cli.json("crm", "update") == busy().result.to_json()
     assert not any(k.startswith("PUT") for k in crm_calls(salesmate))

@@ -199,7 +199,24 @@ def service_pairs(state: Any) -> list[tuple[str, Any]]:
     if behind is not None:
         pairs.append(("Behind Xero", f"{int(behind // 60)} min (since the last pass that "
                       "succeeded began)"))
+    if state.webhooks:
+        pairs.append(("Webhooks", webhooks_text(state.webhooks)))
     return pairs
+
+
+def webhooks_text(hooks: dict[str, Any]) -> str:
+    """``receiving on 127.0.0.1:8099: 4 deliveries accepted, 1 rejected (as of ...);
+    0 events pending, 5 processed``."""
+    from xerolink.render import plural
+
+    where = "receiving on" if hooks.get("running") else "stopped, was on"
+    text = (f"{where} {hooks.get('listen')}: "
+            f"{plural(hooks.get('accepted', 0), 'delivery', 'deliveries')} accepted, "
+            f"{hooks.get('rejected', 0)} rejected")
+    if hooks.get("as_of"):
+        text += f" (as of {timestamp(hooks['as_of'])})"
+    return (f"{text}; {plural(hooks.get('pending', 0), 'event')} pending, "
+            f"{hooks.get('processed', 0)} processed")
 
 
 def crm_source_text(state: Any) -> str | None:

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         "xerolink crm update", "xerolink crm update --dry-run --json",
         "xerolink crm update --watch --every 15m",
         "xerolink crm update --watch --log-format json --budget 50%",
+        "xerolink crm update --watch --webhooks 127.0.0.1:8099",
     ])(update)
 
 
@@ -48,6 +49,10 @@ def update(
     budget: Annotated[str, typer.Option(
         "--budget", help="With --watch: the share of the Xero calls left today the service "
         "may use; the interval widens to stay within it (100% to use them all).")] = "50%",
+    webhooks: Annotated[str | None, typer.Option(
+        "--webhooks", metavar="HOST:PORT", help="With --watch: receive Xero's webhooks on "
+        "this loopback address (behind a TLS reverse proxy); the key comes from "
+        "XEROLINK_WEBHOOK_KEY or `xerolink webhooks key --stdin`.")] = None,
 ) -> None:
     """Bring the CRM's Xero fields up to date in one pass (admins): pull the CRM's
     changes, link new contacts whose email matches one Xero contact, refresh in Xero
@@ -63,13 +68,19 @@ def update(
     one abandons it, exit 130: the next pass resumes it);
     re-authorisation needed, a missing scope or a refused CRM token stop it with their
     exit code. `xerolink status` shows its last and next pass.
+
+    --webhooks HOST:PORT (with --watch) runs Xero's webhook receiver for as long as the
+    service runs: a delivery wakes the service, and each pass first re-reads what the
+    events name, so a paid invoice reaches the CRM within seconds.
     """
     if log_format not in LOG_FORMATS:
         raise UsageError(f"invalid --log-format {log_format[:20]!r}: text or json")
+    if webhooks is not None and not watch:
+        raise UsageError("--webhooks runs a receiver for the service: use it with --watch")
     if watch:
         if dry_run:
             raise UsageError("--dry-run is for one pass; it cannot be combined with --watch")
-        _watch(rt, every=every, budget=budget, link=not no_link,
+        _watch(rt, every=every, budget=budget, link=not no_link, webhooks=webhooks,
                as_json=log_format == "json" or not rt.out.is_human)
         return
     from xerolink.api.update import held_elsewhere
@@ -97,7 +108,8 @@ def _human(rt: Runtime, report: Any) -> None:
             rt.out.line(f"{phase.name}: skipped ({phase.skipped})")
             continue
         calls = f"{plural(phase.xero_calls, 'Xero call')}, {plural(phase.crm_calls, 'CRM call')}"
-        what = {"pull": f"{phase.read} read, {phase.written} new or changed",
+        what = {"events": f"{plural(phase.read, 'webhook event')} processed",
+                "pull": f"{phase.read} read, {phase.written} new or changed",
                 "link": f"{phase.written} linked",
                 "refresh": f"{plural(phase.read, 'linked contact')} brought up to date",
                 "push": f"{plural(phase.written, 'record')} written "
@@ -109,7 +121,8 @@ def _human(rt: Runtime, report: Any) -> None:
                 f"{plural(report.crm_calls, 'CRM call')}")
 
 
-def _watch(rt: Runtime, *, every: str, budget: str, link: bool, as_json: bool) -> None:
+def _watch(rt: Runtime, *, every: str, budget: str, link: bool, webhooks: str | None,
+           as_json: bool) -> None:
     from xerolink.services.watch import Signals
 
     signals = Signals()
@@ -130,7 +143,7 @@ def _watch(rt: Runtime, *, every: str, budget: str, link: bool, as_json: bool) -
 
     try:
         rt.app.crm_watch(every=every, budget=budget.strip(), link=link, signals=signals,
-                         log=log)
+                         log=log, webhooks=webhooks)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
@@ -143,6 +156,7 @@ def _log_text(entry: dict[str, Any]) -> str:
     if entry.get("outcome") == "ok":
         body = (f"{plural(entry.get('xero_calls', 0), 'Xero call')}, "
                 f"{plural(entry.get('crm_calls', 0), 'CRM call')}, "
+                f"{_events_text(entry)}"
                 f"{plural(entry.get('fields_written', 0), 'field')} written in "
                 f"{entry.get('milliseconds', 0) / 1000:.1f} s")
     else:
@@ -150,3 +164,8 @@ def _log_text(entry: dict[str, Any]) -> str:
     tail = f"; next at {entry['next_at']}" if entry.get("next_at") else ""
     widened = f" ({entry['widened']})" if entry.get("widened") else ""
     return f"{head}: {body}{tail}{widened}"
+
+
+def _events_text(entry: dict[str, Any]) -> str:
+    """``3 webhook events, `` when the service has a receiver."""
+    return f"{plural(entry['events'], 'webhook event')}, " if "events" in entry else ""

@@ -43,7 +43,12 @@ from xerolink.crmsource.salesmate_wire import (
 )
 from xerolink.errors import CrmRecordRefusedError, CrmRefusedError, CrmUnreachableError
 from xerolink.redact import Secret, register_secret
-from xerolink.xero.http import RetryPolicy, is_timeout, transport_errors
+from xerolink.xero.http import (
+    RetryPolicy,
+    connection_failure,
+    is_timeout,
+    transport_errors,
+)
 
 __all__ = ["ECHO", "NAME", "SalesmateSource", "host_for", "parse_time", "pick"]
 
@@ -224,9 +229,10 @@ class SalesmateSource:
                         "the linkname (the NAME in https://NAME.salesmate.io)") from None
                 timeouts += 1
                 if timeouts >= (2 if is_timeout(exc) else 3):
+                    why = connection_failure(exc) or type(exc).__name__
                     raise CrmUnreachableError(
-                        f"Salesmate could not be reached ({type(exc).__name__}); nothing "
-                        "more was changed; try again later") from None
+                        f"Salesmate could not be reached ({why}); nothing more was "
+                        "changed; try again later") from None
                 self._policy.pause(timeouts)
                 continue
             status = response.status

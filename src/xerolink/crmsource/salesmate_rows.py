@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from xerolink import validation
 from xerolink.crmsource.base import Pulled
 from xerolink.errors import CrmUnreachableError
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
@@ -123,7 +124,7 @@ def parse_row(kind: str, row: Any, fields: Sequence[str]) -> Pulled:
                if i] if isinstance(participants, list) else []
         currency = _text(row, "currency").upper()
         record = CrmDeal(id=record_id, title=_text(row, "title") or f"Deal {record_id}",
-                         value=_amount(pick(row, "dealValue")),
+                         value=_amount(record_id, pick(row, "dealValue")),
                          currency=currency if len(currency) == 3 and currency.isalpha()
                          else None,
                          primary_contact_id=_ident(pick(row, "primaryContact.id")),
@@ -134,11 +135,23 @@ def parse_row(kind: str, row: Any, fields: Sequence[str]) -> Pulled:
     return Pulled(kind, record, modified.astimezone(UTC), echo, values)
 
 
-def _amount(value: Any) -> Decimal | None:
-    if value in (None, "") or isinstance(value, bool):
+def _amount(record_id: str, value: Any) -> Decimal | None:
+    """A deal's value: none, or an amount within xerolink's bounds (below 10^12, at
+    most 4 places). Anything else (``"1e30"``, ``NaN``, ``"lots"``, a negative) is the
+    server's fault: exit 9, nothing written, rather than a store no command can show."""
+    if value in (None, ""):
         return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and amount >= 0 else None
+    amount = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        amount = Decimal(repr(value)) if math.isfinite(value) else Decimal("NaN")
+    elif isinstance(value, str) and len(value) <= 40:
+        amount = validation.decimal(value)
+    problem = ("is not a plain decimal number" if amount is None
+               else validation.amount_problem(amount))
+    if problem is not None:
+        raise CrmUnreachableError(
+            f"Salesmate answered deal:{record_id} with a dealValue that {problem} "
+            f"({printable(repr(value))[:40]}); nothing was changed")
+    return amount

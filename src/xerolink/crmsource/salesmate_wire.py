@@ -106,7 +106,7 @@ def answer(status: int, raw: bytes, host: str, *, record_call: bool) -> dict[str
     server that answered."""
     try:
         data = json.loads(raw.decode("utf-8")) if raw else {}
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # [[[[... is not an answer
         data = None
     if status in (401, 403):
         raise CrmRefusedError(

@@ -10,6 +10,11 @@
   invoices and bills, one of quotes; contacts never read come by id);
 - push: only fields whose value changed.
 
+Under ``--watch --webhooks`` a pass first drains the webhook events the receiver
+stored (``services.webhooks.process_events``: the invoices, bills and contacts they
+name, re-read by IDs), so a change Xero reported is in the cache before the refresh
+and the push.
+
 Each phase keeps the resume guarantee of the command it replaces (a pull writes in
 one transaction, links and refreshed documents batch by batch, each accepted CRM
 update at once), so a pass killed at any point and run again writes nothing twice and
@@ -32,7 +37,7 @@ from typing import Any
 
 from xerolink.crmsource.base import CrmSource
 from xerolink.results import Result
-from xerolink.services import budget, crmpull, crmpush, documents, linking
+from xerolink.services import budget, crmpull, crmpush, documents, linking, webhooks
 from xerolink.services.context import Deps
 
 RECHECK = timedelta(hours=1)  # deletions looked for, unlinked contacts retried
@@ -113,6 +118,7 @@ class Parts:
     mapping: Mapping[str, Mapping[str, str]]
     fields: Mapping[str, Sequence[str]]
     lease: Callable[[], AbstractContextManager[object]] = no_lease
+    webhook_events: bool = False  # drain the stored webhook events first
     monotonic: Callable[[], float] = time.monotonic
 
 
@@ -141,6 +147,9 @@ def run(deps: Deps, parts: Parts, *, dry_run: bool, link: bool, force: bool) -> 
     report = UpdateReport(source.name, source.account, dry_run, started, calls)
     with parts.lease() as holding:
         check = getattr(holding, "check", None) or (lambda: None)
+        if parts.webhook_events and not dry_run:
+            _events(deps, report)
+            check()
         pulled = _pull(deps, parts, report, started)
         check()
         _link(deps, report, pulled, started, link=link)
@@ -155,6 +164,13 @@ def run(deps: Deps, parts: Parts, *, dry_run: bool, link: bool, force: bool) -> 
 def _xero_total(deps: Deps) -> int:
     gateway = deps._gateway  # not made (no call made) until a phase needs Xero
     return gateway.log.total if gateway is not None else 0
+
+
+def _events(deps: Deps, report: UpdateReport) -> None:
+    """The webhook events stored since the last pass: what they name is re-read."""
+    stats = webhooks.process_events(deps)
+    report.phases.append(Phase("events", xero_calls=stats.calls, read=stats.events,
+                               written=stats.invoices_read + stats.contacts_read))
 
 
 def _pull(deps: Deps, parts: Parts, report: UpdateReport, now: datetime

@@ -58,18 +58,25 @@ def _short(exc: BaseException) -> str:
 
 
 def _create_private(path: Path) -> None:
-    """Create the file 0600 before SQLite opens it. A folder where the file should be is
-    a damaged store (exit 11, which ``doctor --repair`` moves aside); a file this user
-    may not open is a permission problem (exit 12, with the fix), never a crash."""
+    """Create the file 0600 before SQLite opens it. Only when missing: closing any
+    descriptor of the file drops every POSIX lock this process holds on it, SQLite's for
+    another store open on it included (the service's, when the webhook receiver opens its
+    own); the next command to close its store then deletes the WAL under it.
+
+    A folder where the file should be is a damaged store (exit 11, which ``doctor
+    --repair`` moves aside); a file this user may not open is a permission problem (exit
+    12, with the fix), never a crash."""
     from xerolink.errors import StoreUnreachableError
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if path.is_dir():
             raise DamagedStore(path, "it is a folder, not a database file")
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        os.close(fd)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         os.chmod(path, 0o600)
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise PermissionError(13, "Permission denied", str(path))
     except IsADirectoryError as exc:
         raise DamagedStore(path, "it is a folder, not a database file") from exc
     except PermissionError as exc:
@@ -154,7 +161,7 @@ class SqliteStore(SqlStore):
                  keep_copies: bool = True) -> None:
         self.path = path
         self._keep_copies, self._copy_due, self._copied_at = keep_copies, False, 0.0
-        self._watching, self._changes_seen = False, 0
+        self._watching, self._changes_seen, self._closed = False, 0, False
         _create_private(path)
         try:
             raw = sqlite3.connect(
@@ -255,7 +262,11 @@ class SqliteStore(SqlStore):
     def close(self) -> None:
         """Take a copy still due (changes close together, or made outside
         ``transaction``). Closing never fails a command that has done its work: a store
-        found damaged here keeps its older copies, and the next command reports it."""
+        found damaged here keeps its older copies, and the next command reports it.
+        Closing twice does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             if self._copy_due or self._changed_since_copy():
                 with contextlib.suppress(OSError, StoreDamagedError):
