@@ -64,7 +64,9 @@ class TokenSet:
 
     @classmethod
     def from_json(cls, text: str) -> TokenSet:
+        """Raises ValueError for text that is not a token set (damaged or foreign)."""
         data = json.loads(text)
+        _check_shape(data)
         fields = {k: data.get(k) for k in cls.__dataclass_fields__ if k in data}
         fields["expires_at"] = _instant(fields.get("expires_at")) or _EPOCH
         fields["refresh_issued_at"] = _instant(fields.get("refresh_issued_at"))
@@ -75,6 +77,22 @@ class TokenSet:
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
+_TEXT = {"kind": True, "client_id": True, "access_token": True,  # True: required
+         "refresh_token": False, "client_secret": False, "scope": False}
+
+
+def _check_shape(data: Any) -> None:
+    """A stored token set is an object of text fields (and a number of seconds); any
+    other shape is a damaged entry, refused before it reaches TokenSet."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a token entry is {type(data).__name__}, not an object")
+    for name, required in _TEXT.items():
+        value = data.get(name)
+        if (value is None and required) or not (value is None or isinstance(value, str)):
+            raise ValueError(f"a token entry's {name} is not text")
+    lifetime = data.get("lifetime", 0)
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float):
+        raise ValueError("a token entry's lifetime is not a number")
 
 
 def _instant(value: Any) -> datetime | None:
@@ -89,6 +107,15 @@ def _instant(value: Any) -> datetime | None:
 
 class TokenStoreUnavailable(NotConnectedError):
     pass
+
+
+def _read_entry(text: str, where: str) -> TokenSet:
+    """A stored token set; one that is damaged or foreign means: connect again."""
+    try:
+        return TokenSet.from_json(text)
+    except ValueError as exc:
+        raise TokenStoreUnavailable(f"{where} for this connection is damaged ({exc}); run "
+                                    "xerolink connect again") from exc
 
 
 class TokenStore(Protocol):
@@ -151,7 +178,7 @@ class KeyringTokenStore:
     def load(self, tenant_id: str) -> TokenSet | None:
         self.check()
         text = self._keyring().get_password(SERVICE, self._name(tenant_id))
-        return None if text is None else TokenSet.from_json(text)
+        return None if text is None else _read_entry(text, "the keyring's xerolink entry")
 
     def save(self, tenant_id: str, tokens: TokenSet) -> None:
         self.check()
@@ -190,18 +217,28 @@ class FileTokenStore:
 
     def _read(self) -> dict[str, Any]:
         try:
-            data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
-            return data
+            data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise TokenStoreUnavailable(
-                f"the token file {self.path} is damaged ({exc}); delete it and run "
-                "xerolink connect again") from exc
+        except (ValueError, UnicodeDecodeError, OSError) as exc:
+            raise self._damaged(exc) from exc
+        if not isinstance(data, dict):
+            raise self._damaged(f"it holds {type(data).__name__}, not an object")
+        return data
+
+    def _damaged(self, why: object) -> TokenStoreUnavailable:
+        return TokenStoreUnavailable(
+            f"the token file {self.path} is damaged ({why}); delete it and run "
+            "xerolink connect again")
 
     def load(self, tenant_id: str) -> TokenSet | None:
         entry = self._read().get(tenant_id)
-        return None if entry is None else TokenSet.from_json(json.dumps(entry))
+        if entry is None:
+            return None
+        try:
+            return TokenSet.from_json(json.dumps(entry))
+        except ValueError as exc:
+            raise self._damaged(exc) from exc
 
     def save(self, tenant_id: str, tokens: TokenSet) -> None:
         data = self._read()
@@ -215,9 +252,13 @@ class FileTokenStore:
 
     def load_secret(self, key: str) -> str | None:
         entry = self._read().get(key)
+        if entry is None:
+            return None
         secret = entry.get("secret") if isinstance(entry, dict) else None
+        if not isinstance(secret, str):
+            raise self._damaged(f"the entry {key!r} holds no secret text")
         register_secret(secret)
-        return secret if isinstance(secret, str) else None
+        return secret
 
     def save_secret(self, key: str, secret: str) -> None:
         register_secret(secret)
@@ -246,7 +287,7 @@ class DatabaseTokenStore:
 
     def load(self, tenant_id: str) -> TokenSet | None:
         text = self.store.load_token(tenant_id)
-        return None if text is None else TokenSet.from_json(text)
+        return None if text is None else _read_entry(text, "the team database's token row")
 
     def save(self, tenant_id: str, tokens: TokenSet) -> None:
         self.store.save_token(tenant_id, tokens.to_json(), self.clock.now())

@@ -222,3 +222,37 @@ def test_bad_connect_input_is_one_line_and_exit_2(env, sandbox, args, message) -
     result = env.run("connect", *args)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_connect_to_an_address_where_nothing_listens_says_so_not_no_client_id(env) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    result = env.run("connect", "--xero-url", base, "--no-browser", "--timeout", "1")
+    assert result.returncode == 7, result.stderr
+    assert "nothing is listening" in result.stderr and base in result.stderr
+    assert "client id" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_no_browser_connect_that_times_out_does_not_advise_no_browser(env, sandbox) -> None:
+    result = env.run("connect", "--xero-url", sandbox.base_url, "--no-browser",
+                     "--timeout", "1", "--port", "0")
+    assert result.returncode == 3, result.stderr
+    assert "no answer from the browser within 1 s" in result.stderr
+    assert "--no-browser" not in result.stderr
+
+
+@pytest.mark.parametrize("entry", ["[1, 2]", "not json", '{"kind": 5}'])
+def test_a_damaged_keyring_entry_says_connect_again_not_exit_1(env, sandbox, entry) -> None:
+    assert env.connect(sandbox.base_url, "--tenant", KAURI).returncode == 0
+    keys = json.loads(env.keyring.read_text())
+    name = next(k for k in keys if "__probe__" not in k)
+    keys[name] = entry
+    env.keyring.write_text(json.dumps(keys))
+    status = env.run("status")
+    assert status.returncode == 3, status.stderr
+    assert "damaged" in status.stderr and "xerolink connect" in status.stderr
+    assert "Traceback" not in status.stderr

@@ -493,3 +493,21 @@ def test_an_account_that_refuses_deal_participants_still_pulls_its_deals(salesma
     assert cli.json("crm", "show", "deal:1")["participant_ids"] == []
     assert cli.json("crm", "show", "deal:1")["primary_contact_id"]
     assert cli.json("crm", "pull")["deals"]["calls"] == 2  # remembered: not asked again
+
+
+@pytest.mark.parametrize("entry", [{"secret": 5}, "text", [1], {"secret": None}])
+def test_a_salesmate_entry_of_the_wrong_shape_is_a_damaged_token_file(salesmate, cli, home,
+                                                                     entry):
+    tokens = Path(home) / "profiles/default/tokens.json"
+    data = json.loads(tokens.read_text())
+    data["crm:salesmate:demo"] = entry
+    tokens.write_text(json.dumps(data))
+    code, _, err = cli("crm", "pull")
+    assert code == 3, err
+    assert "damaged" in err and "Traceback" not in err
+
+
+def test_a_token_file_that_is_a_list_stops_crm_pull_cleanly(salesmate, cli, home):
+    (Path(home) / "profiles/default/tokens.json").write_text("[1, 2]")
+    code, _, err = cli("crm", "pull")
+    assert code == 3 and "damaged" in err, err

@@ -140,14 +140,17 @@ def test_a_damaged_token_file_is_not_reported_as_no_tokens(cli, connected, home)
     assert "no tokens are stored" not in checks["tokens"]["detail"]
 
 
-def test_an_unreachable_xero_is_a_network_finding_not_reconnect(cli, connected, home,
-                                                                sandbox) -> None:
+def test_a_refused_xero_connection_names_the_address_not_reconnect(cli, connected, home,
+                                                                   sandbox) -> None:
+    where = sandbox.base_url.removeprefix("http://")
     sandbox.stop()
     _, out, _ = cli("doctor", "--json")
     checks = {c["check"]: c for c in json.loads(out)}
     assert checks["Xero"]["status"] == "warning"
-    assert "network" in checks["Xero"]["action"]
-    assert "connect" not in checks["Xero"]["action"]
+    action = checks["Xero"]["action"]
+    assert f"the server at {where} refused the connection" in action
+    assert "Xero URL" in action and "read_timeout" not in action
+    assert "xerolink connect" not in action
 
 
 def test_a_stranger_sees_no_more_in_doctor_than_status_shows(cli, connected, monkeypatch

@@ -275,3 +275,26 @@ def test_a_copy_that_cannot_be_written_is_taken_at_close_instead(tmp_path,
     store.close()
     [name] = _names(store.path)
     assert _rows(tmp_path / "store-copies" / name, "SELECT count(*) FROM links") == [(1,)]
+
+
+def test_a_repair_interrupted_by_ctrl_c_leaves_no_half_built_store(tmp_path,
+                                                                  monkeypatch) -> None:
+    store = _store(tmp_path, contacts=300)
+    path = store.path
+    store.add_links_if_unlinked([_link(n) for n in range(1, 301)])
+    store.close()
+    _damage_page_of(path, "links")
+    damaged = path.read_bytes()
+
+    def ctrl_c(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backup, "_fill_from_copy", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        repair(path, "20260301T090000Z")
+    assert path.read_bytes() == damaged
+    assert not list(tmp_path.glob("xerolink.db.rebuilding*")), "the half-built store is gone"
+    monkeypatch.undo()
+    (tmp_path / "xerolink.db.rebuilding").write_bytes(b"left by a killed repair")
+    done = repair(path, "20260301T090001Z")
+    assert done.store == path and not list(tmp_path.glob("xerolink.db.rebuilding*"))

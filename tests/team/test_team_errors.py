@@ -112,7 +112,7 @@ def test_granting_a_name_with_quotes_prints_a_create_role_psql_runs_as_one_name(
 
 
 @pytest.mark.parametrize("name", ["pg_read_server_files", "pg_monitor", "public",
-                                  "auditors", "VIEWERS"])
+                                  "auditors", "VIEWERS", "postgres", "rootish"])
 def test_a_role_that_cannot_log_in_or_is_postgresqls_own_is_not_granted(pg, team_db, admin,
                                                                         name) -> None:
     from xerolink.store.postgres import PostgresStore
@@ -125,6 +125,8 @@ def test_a_role_that_cannot_log_in_or_is_postgresqls_own_is_not_granted(pg, team
     name = viewers if name == "VIEWERS" else name
     pg.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'auditors') "
            "THEN CREATE ROLE auditors NOLOGIN; END IF; END $$")
+    pg.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rootish') "
+           "THEN CREATE ROLE rootish LOGIN SUPERUSER; END IF; END $$")  # a superuser login
     for extra in ([], ["--admin"]):
         code, _, err = admin.run("access", "grant", name, *extra)
         assert code == 2, err

@@ -181,6 +181,7 @@ class Administration(Wiring):
         aside, every readable row is kept, and what is missing comes from the newest
         copy. Run it while no other xerolink command is using the profile."""
         from xerolink.services import repair
+        from xerolink.services.access import check_may_repair
         from xerolink.store.sqlite import SqliteStore
 
         if self.team:
@@ -191,6 +192,8 @@ class Administration(Wiring):
             open_store.close()
         path = self.profile.store_path
         self.profile.ensure_dirs()
+        check_may_repair(lambda: SqliteStore(path, keep_copies=False), self.user,
+                         lambda: _owned_by_me(path))
         return repair.repair(lambda: SqliteStore(path), path, self.clock.now())
 
     def _store_copies(self) -> list[Path]:
@@ -198,3 +201,17 @@ class Administration(Wiring):
 
         return [] if self.team else copies(self.profile.store_path)
 
+
+
+def _owned_by_me(path: Path) -> bool:
+    """The store file (or, if it is gone, its folder) belongs to this OS user (or the
+    user is root, who can open it anyway)."""
+    import os
+
+    uid = os.geteuid()
+    for candidate in (path, path.parent):
+        try:
+            return uid in (0, candidate.stat().st_uid)
+        except OSError:
+            continue
+    return False

@@ -9,11 +9,18 @@ anyone who can write the profile's files or set XEROLINK_USER can get around it.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from xerolink.errors import NotConnectedError, NotFoundError, PermissionDeniedError, UsageError
+from xerolink.errors import (
+    NotConnectedError,
+    NotFoundError,
+    PermissionDeniedError,
+    StoreDamagedError,
+    UsageError,
+)
 from xerolink.results import Result
 from xerolink.store import Store
 from xerolink.store.records import AccessEntry, Connection
@@ -86,6 +93,30 @@ def check_may_take_tenant(store: Store, tenant_id: str, tenant_name: str, user: 
             f"{tenant_name} already has admins in this profile and you are not one of "
             f"them; ask one (xerolink access grant {shlex.quote(user)} --admin)")
     return False
+
+
+def check_may_repair(read_store: Callable[[], Store], user: str,
+                     owns_the_file: Callable[[], bool]) -> None:
+    """``doctor --repair`` rewrites the whole store, access list included: once access
+    is on record, only an admin may run it. When the damage leaves the access list
+    unreadable it cannot say who is admin; then the OS user who owns the store file may
+    (it is 0600: only they, or root, can open it anyway), and nobody else."""
+    try:
+        store = read_store()
+        try:
+            if not store.has_any_access_entries() or store.is_admin_anywhere(user):
+                return
+        finally:
+            store.close()
+    except StoreDamagedError:
+        if owns_the_file():
+            return
+        raise PermissionDeniedError(
+            "the store's access list is damaged, so only the user who owns the store file "
+            "can repair it; ask them to run xerolink doctor --repair") from None
+    raise PermissionDeniedError(
+        "only an admin can repair the store (it rewrites the access list too); ask an "
+        "admin to run xerolink doctor --repair")
 
 
 @dataclass(frozen=True)

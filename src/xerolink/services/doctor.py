@@ -351,11 +351,22 @@ def live_check(connections: Callable[[], Any], server_date: Callable[[], Any]) -
     try:
         connections()
     except XeroUnreachableError as exc:
-        return Check("Xero", WARNING, str(exc),
-                     "check the network (or read_timeout), then run doctor again")
+        return Check("Xero", WARNING, str(exc), _unreachable_advice(exc))
     except XerolinkError as exc:
         return Check("Xero", PROBLEM, str(exc), "run xerolink connect")
     return clock_skew(*server_date())
+
+
+def _unreachable_advice(exc: BaseException) -> str:
+    """A refused connection is a wrong address or a stopped server, not a slow network."""
+    import re
+
+    if "refused" not in str(exc) and "could not be found" not in str(exc):
+        return "check the network (or read_timeout), then run doctor again"
+    where = re.search(r"at (\S+:\d+)", str(exc))
+    return (f"{f'the server at {where.group(1)}' if where else 'the server'} refused the "
+            "connection: check the Xero URL (connect --xero-url, XEROLINK_XERO_URL or "
+            "config xero_url) and that the server is running, then run doctor again")
 
 
 def config_check(config: Config) -> Check:

@@ -240,16 +240,17 @@ class PostgresStore(SqlStore):
             super().grant_access(entry)
 
     def _check_grantable(self, user: str) -> None:
-        """Only a person's login: one that exists and may log in, and is not one of
-        PostgreSQL's own roles (pg_read_server_files, public...) or a team role."""
+        """Only a person's login: one that exists and may log in, is not a superuser,
+        and is not one of PostgreSQL's own roles (pg_read_server_files, public...) or a
+        team role."""
         if user.lower() in RESERVED or user.startswith("pg_"):
             raise UsageError(f"{user!r} is one of PostgreSQL's own roles, not a person's "
                              "login; grant the login each person connects as")
         if len(user.encode("utf-8")) > 63:
             raise UsageError(f"{user[:40]!r}... is longer than a PostgreSQL role name "
                              "(63 bytes); grant the login each person connects as")
-        row = self._db.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s",
-                               (user,)).fetchone()
+        row = self._db.execute("SELECT rolcanlogin, rolsuper FROM pg_roles WHERE "
+                               "rolname = %s", (user,)).fetchone()
         if row is None:
             raise UsageError(f"the team database has no login {user!r}; a database "
                              f"administrator creates it first (CREATE ROLE "
@@ -257,6 +258,10 @@ class PostgresStore(SqlStore):
         if not row[0]:
             raise UsageError(f"{user!r} is a role that cannot log in (NOLOGIN), not a "
                              "person's login; grant the login each person connects as")
+        if row[1]:  # a superuser passes every grant: a role given to it limits nothing
+            raise UsageError(f"{user!r} is a superuser, not a person's login: granting it "
+                             "would record access the database does not enforce; grant "
+                             "the login each person connects as")
 
     def revoke_access_keeping_an_admin(self, tenant_id: str, users: list[str]) -> list[str]:
         from psycopg import sql

@@ -57,6 +57,39 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def _create_private(path: Path) -> None:
+    """Create the file 0600 before SQLite opens it. Only when missing: closing any
+    descriptor of the file drops every POSIX lock this process holds on it, SQLite's for
+    another store open on it included (the service's, when the webhook receiver opens its
+    own); the next command to close its store then deletes the WAL under it.
+
+    A folder where the file should be is a damaged store (exit 11, which ``doctor
+    --repair`` moves aside); a file this user may not open is a permission problem (exit
+    12, with the fix), never a crash."""
+    from xerolink.errors import StoreUnreachableError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.is_dir():
+            raise DamagedStore(path, "it is a folder, not a database file")
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(path, 0o600)
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise PermissionError(13, "Permission denied", str(path))
+    except IsADirectoryError as exc:
+        raise DamagedStore(path, "it is a folder, not a database file") from exc
+    except PermissionError as exc:
+        raise StoreUnreachableError(
+            f"the store {path} cannot be opened: permission denied",
+            f"it must belong to you and be readable and writable by you: chown $USER "
+            f"{path} && chmod 600 {path}") from exc
+    except OSError as exc:
+        raise StoreUnreachableError(
+            f"the store {path} cannot be opened ({exc.strerror or exc})",
+            "check the profile folder (XEROLINK_HOME) and the disk") from exc
+
+
 class _Cursor:
     """A cursor whose reads report damage as ``StoreDamagedError``."""
 
@@ -129,14 +162,7 @@ class SqliteStore(SqlStore):
         self.path = path
         self._keep_copies, self._copy_due, self._copied_at = keep_copies, False, 0.0
         self._watching, self._changes_seen, self._closed = False, 0, False
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():  # created private before SQLite opens it
-            # Only when missing: closing any descriptor of the file drops every POSIX
-            # lock this process holds on it, SQLite's for another store open on it
-            # included (the service's, when the webhook receiver opens its own); the
-            # next command to close its store then deletes the WAL under it.
-            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-        os.chmod(path, 0o600)
+        _create_private(path)
         try:
             raw = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -314,16 +340,29 @@ class SqliteStore(SqlStore):
         return backup.copies(self.path)
 
 
+def _remove_rebuilding(fresh_path: Path) -> None:
+    for leftover in (fresh_path, Path(f"{fresh_path}-wal"), Path(f"{fresh_path}-shm"),
+                     Path(f"{fresh_path}-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
 def repair(path: Path, stamp: str) -> backup.Rebuilt:
     """Rebuild the damaged store at ``path`` (see ``backup.rebuild``), then copy the
     rebuilt one. ``stamp`` names the damaged file kept aside."""
     fresh_path = path.with_name(f"{path.name}.rebuilding")
-    for leftover in (fresh_path, Path(f"{fresh_path}-wal"), Path(f"{fresh_path}-shm")):
-        with contextlib.suppress(FileNotFoundError):  # an interrupted repair's own file
-            leftover.unlink()
-    fresh = SqliteStore(fresh_path, keep_copies=False)
-    fresh._db.execute("PRAGMA journal_mode = DELETE")  # one file, to move into place
-    rebuilt = backup.rebuild(path, fresh._db.raw, fresh_path, stamp)
+    _remove_rebuilding(fresh_path)  # an earlier repair's, if it was killed outright
+    fresh: SqliteStore | None = None
+    try:
+        fresh = SqliteStore(fresh_path, keep_copies=False)
+        fresh._db.execute("PRAGMA journal_mode = DELETE")  # one file, to move into place
+        rebuilt = backup.rebuild(path, fresh._db.raw, fresh_path, stamp)
+    except BaseException:  # Ctrl-C included: leave no half-built store behind
+        if fresh is not None:
+            with contextlib.suppress(sqlite3.Error):
+                fresh._db.raw.close()
+        _remove_rebuilding(fresh_path)
+        raise
     store = SqliteStore(path)
     try:
         store.take_copy()

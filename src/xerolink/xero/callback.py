@@ -132,7 +132,8 @@ class CallbackServer:
             if time.monotonic() >= deadline:
                 raise NotConnectedError(
                     f"no answer from the browser within {int(timeout)} s; run "
-                    "xerolink connect again (use --no-browser to open the link yourself)")
+                    "xerolink connect again, open the link it shows in a browser on this "
+                    "machine and allow access (--timeout gives more time)")
         assert self.result is not None
         if "code" not in self.result:
             error = self.result.get("error", "no code")

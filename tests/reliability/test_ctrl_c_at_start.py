@@ -1,0 +1,46 @@
+"""Ctrl-C in the first moments of a command (while Python imports the CLI) ends like a
+Ctrl-C later: "interrupted", exit 130, no traceback.
+
+What no program can guard is Python's own start, before the first line of xerolink
+runs (the interpreter, ``site``, runpy finding the package): a Ctrl-C there ends with
+Python's traceback through frozen modules only, and no xerolink file in it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+DELAYS = (0.0, 0.02, 0.05, 0.08, 0.12, 0.16, 0.2, 0.3)
+
+
+def _interrupted_at(delay: float, env: dict[str, str], command: list[str]
+                    ) -> tuple[int, str]:
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, text=True)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+def test_ctrl_c_during_start_up_prints_interrupted_not_a_traceback(tmp_path) -> None:
+    env = {**os.environ, "XEROLINK_HOME": str(tmp_path / "home"),
+           "XEROLINK_TOKEN_STORE": "file", "NO_COLOR": "1"}
+    console = os.path.join(os.path.dirname(sys.executable), "xerolink")
+    interrupted = 0
+    for command in ([sys.executable, "-m", "xerolink", "status"], [console, "status"]):
+        for delay in DELAYS:
+            code, err = _interrupted_at(delay, env, command)
+            if "Traceback" in err:  # Python's own start: nothing of xerolink ran yet
+                assert f"{os.sep}xerolink{os.sep}" not in err, (command, delay, err)
+                continue
+            # Before Python installs its handler the signal ends it outright (-2); a
+            # finished command exits 3 (not connected): anything else is 130.
+            assert code in (130, -signal.SIGINT, 3), (delay, code, err)
+            if code == 130:
+                assert err.strip().endswith("interrupted"), err
+                interrupted += 1
+    assert interrupted, "some SIGINT landed while xerolink was running"
