@@ -309,6 +309,7 @@ class _SlowServer(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+@pytest.mark.real_clock
 def test_a_call_cut_at_its_deadline_cuts_no_other_workers_call():
     """Cutting every socket would cut an update on its way too, which is then sent
     again: one record written twice."""

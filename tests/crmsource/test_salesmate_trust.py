@@ -381,6 +381,7 @@ def test_a_timestamp_that_is_no_time_is_the_servers_fault(liar, cli, stamp):
     assert "lastModifiedAt" in err and "unexpected" not in err
 
 
+@pytest.mark.real_clock
 def test_a_server_that_drips_is_cut_off_by_the_call_deadline(liar, cli):
     state, _ = liar
     assert cli("config", "set", "connect_timeout", "1")[0] == 0
