@@ -145,6 +145,13 @@ def test_a_note_joins_the_history_of_an_invoice_and_of_a_quote(world) -> None:
                 "/Quotes/00000000-0000-0000-0000-000000000000/History")[0] == 404
 
 
+def test_a_seeded_sent_invoice_says_when_it_was_sent(world) -> None:
+    invoice = pick(world, "ACCREC", "AUTHORISED", SentToContact=True)
+    _, _, read = call(world, "GET", f"/Invoices/{invoice['InvoiceID']}/History")
+    changes = [r["Changes"] for r in read["HistoryRecords"]]
+    assert changes[-2:] == ["Sent", "Created"]
+
+
 # -- status transitions ------------------------------------------------------------------------
 def test_a_draft_is_approved_and_its_history_says_so(world) -> None:
     draft = pick(world, "ACCREC", "DRAFT")
@@ -327,3 +334,23 @@ def test_raw_data_carries_payments_credit_and_the_outbox(world) -> None:
     raw = control(world["base"], "GET", f"data?tenant={world['tenant']}")
     assert {"payments", "credit_notes", "overpayments", "prepayments", "outbox"} <= set(raw)
     assert json.dumps(raw, default=str)
+
+
+def test_an_email_whose_answer_was_lost_is_not_sent_again_on_retry(world) -> None:
+    """Xero sent it but the answer never came (commit, then the connection dropped):
+    the retry with the same Idempotency-Key gets the answer, and no second email."""
+    import http.client
+
+    invoice = pick(world, "ACCREC", "AUTHORISED", SentToContact=False)
+    before = len(outbox(world))
+    path = f"/Invoices/{invoice['InvoiceID']}/Email"
+    key = {"Idempotency-Key": "lost-answer-1"}
+    control(world["base"], "POST", "faults", {"commit_then_drop_rate": 1, "methods": ["POST"]})
+    try:
+        with pytest.raises((http.client.HTTPException, ConnectionError)):
+            call(world, "POST", path, {}, key)
+    finally:
+        control(world["base"], "POST", "faults", {})
+    assert len(outbox(world)) == before + 1  # it was sent
+    assert call(world, "POST", path, {}, key)[0] == 204
+    assert len(outbox(world)) == before + 1  # and not again

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from xerolink.sandbox.accounting.common import BadRequest, NotFound, Staged, elements_of
@@ -92,10 +92,16 @@ class Sending(Settlements):
         key = _document_id(document)
         if key not in tenant.history:
             issued = document["Date"]
-            tenant.history[key] = [{
-                "Changes": "Created", "User": SYSTEM_USER,
-                "DateUTC": datetime(issued.year, issued.month, issued.day, tzinfo=UTC),
-                "Details": f"{_kind(document)} {_number(document)} created."}]
+            start = datetime(issued.year, issued.month, issued.day, tzinfo=UTC)
+            tenant.history[key] = [{"Changes": "Created", "User": SYSTEM_USER,
+                                    "DateUTC": start,
+                                    "Details": f"{_kind(document)} {_number(document)} "
+                                               "created."}]
+            if document.get("SentToContact"):  # seeded as sent: say when, as Xero would
+                tenant.history[key].append({
+                    "Changes": "Sent", "User": SYSTEM_USER,
+                    "DateUTC": min(start + timedelta(hours=12), document["UpdatedDateUTC"]),
+                    "Details": "Marked as sent."})
         return tenant.history[key]
 
     def add_history(self, tenant: Tenant, document: dict[str, Any], changes: str,
