@@ -354,3 +354,50 @@ def test_an_email_whose_answer_was_lost_is_not_sent_again_on_retry(world) -> Non
     assert len(outbox(world)) == before + 1  # it was sent
     assert call(world, "POST", path, {}, key)[0] == 204
     assert len(outbox(world)) == before + 1  # and not again
+
+
+def test_xero_python_sends_reads_and_pays_through_the_sandbox(world) -> None:
+    """The SDK calls the issue-27 commands will make, as xero-python makes them."""
+    from pathlib import Path
+
+    from pypdf import PdfReader
+    from xero_python.accounting import Account as XeroAccount
+    from xero_python.accounting import (
+        HistoryRecord,
+        HistoryRecords,
+        Invoice,
+        Payment,
+        RequestEmpty,
+    )
+
+    from sandbox.test_accounting import sdk
+
+    accounting, _ = sdk(world["base"], world["token"])
+    tenant = world["tenant"]
+    invoice = pick(world, "ACCREC", "AUTHORISED", SentToContact=False, AmountPaid=Decimal("0"))
+    invoice_id = invoice["InvoiceID"]
+    before = len(outbox(world))
+    accounting.email_invoice(tenant, invoice_id, RequestEmpty(), idempotency_key="sdk-1")
+    assert len(outbox(world)) == before + 1
+    link = accounting.get_online_invoice(tenant, invoice_id).online_invoices[0]
+    assert link.online_invoice_url.startswith("https://in.xero.com/")
+    note = HistoryRecords(history_records=[HistoryRecord(details="from deal:9")])
+    accounting.create_invoice_history(tenant, invoice_id, note)
+    history = accounting.get_invoice_history(tenant, invoice_id).history_records
+    assert history[0].details == "from deal:9"
+    pdf = Path(accounting.get_invoice_as_pdf(tenant, invoice_id))
+    try:
+        assert invoice["InvoiceNumber"] in PdfReader(str(pdf)).pages[0].extract_text()
+    finally:
+        pdf.unlink()  # xero-python writes the PDF to a temporary file
+    due = invoice["AmountDue"]
+    payment = Payment(invoice=Invoice(invoice_id=invoice_id), account=XeroAccount(code="090"),
+                      amount=float(due), date=invoice["Date"])
+    made = accounting.create_payment(tenant, payment).payments[0]
+    assert Decimal(str(made.amount)) == due
+    paid = accounting.get_invoice(tenant, invoice_id).invoices[0]
+    assert str(paid.status).endswith("PAID") and paid.fully_paid_on_date is not None
+    listed = accounting.get_payments(tenant, where=f'Invoice.InvoiceID==Guid("{invoice_id}")')
+    assert [p.payment_id for p in listed.payments] == [made.payment_id]
+    credit = accounting.get_overpayments(tenant, page=1).overpayments
+    assert credit and credit[0].remaining_credit is not None
