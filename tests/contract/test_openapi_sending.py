@@ -44,19 +44,24 @@ def world() -> Iterator[dict[str, Any]]:
 
     note = next(n for n in books.credit_notes.values() if n["Status"] == "AUTHORISED"
                 and n["Type"] == "ACCRECCREDIT")
+    receive = {}
+    for kind, records in (("OVERPAYMENT", books.overpayments), ("PREPAYMENT", books.prepayments)):
+        credit = next(iter(records.values()))  # made open and received, whatever was seeded
+        credit.update(Type=f"RECEIVE-{kind}", Status="AUTHORISED",
+                      RemainingCredit=credit["Total"])
+        receive[kind] = credit
     yield {"server": server, "base": base, "token": token, "tenant": tenant, "books": books,
            "authorised": first("ACCREC", "AUTHORISED", AmountPaid=Decimal("0")),
            "paid": first("ACCREC", "PAID"), "draft": first("ACCREC", "DRAFT"),
            "quote": next(iter(books.quotes.values())), "note": note,
            "payment": next(iter(books.payments)),
            "overpayment": next(iter(books.overpayments)),
-           "prepayment": next(iter(books.prepayments))}
+           "prepayment": next(iter(books.prepayments)), "receive": receive}
     server.stop()
 
 
-def _credit_target(w: dict[str, Any]) -> str:
-    """An authorised invoice of the credit note's contact and currency, made here."""
-    note = w["note"]
+def _credit_target(w: dict[str, Any], note: dict[str, Any]) -> str:
+    """An authorised invoice of the credit's contact and currency, made here."""
     body = {"Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": note["ContactID"]},
                           "Date": date.today().isoformat(),
                           "DueDate": date.today().isoformat(), "Status": "AUTHORISED",
@@ -72,8 +77,11 @@ def cases(w: dict[str, Any]) -> list[Case]:
     inv, paid, draft = w["authorised"]["InvoiceID"], w["paid"]["InvoiceID"], w["draft"]["InvoiceID"]
     quote, note = w["quote"]["QuoteID"], w["note"]["CreditNoteID"]
     history = {"HistoryRecords": [{"Details": "Created by xerolink from deal:1"}]}
-    allocation = {"Allocations": [{"Invoice": {"InvoiceID": _credit_target(w)}, "Amount": 1,
-                                   "Date": date.today().isoformat()}]}
+    def allocation(credit: dict[str, Any]) -> dict[str, Any]:
+        return {"Allocations": [{"Invoice": {"InvoiceID": _credit_target(w, credit)},
+                                 "Amount": 1, "Date": date.today().isoformat()}]}
+
+    over, pre = w["receive"]["OVERPAYMENT"], w["receive"]["PREPAYMENT"]
     payment = {"Payments": [{"Invoice": {"InvoiceID": inv}, "Account": {"Code": "090"},
                              "Date": date.today().isoformat(), "Amount": 1}]}
     return [
@@ -96,7 +104,13 @@ def cases(w: dict[str, Any]) -> list[Case]:
         Case("getCreditNotes", "GET", '/CreditNotes?page=1&where=Status=="AUTHORISED"',
              "CreditNotes"),
         Case("createCreditNoteAllocation", "PUT", f"/CreditNotes/{note}/Allocations",
-             "Allocations", body=allocation),
+             "Allocations", body=allocation(w["note"])),
+        Case("createOverpaymentAllocations", "PUT",
+             f"/Overpayments/{over['OverpaymentID']}/Allocations", "Allocations",
+             body=allocation(over)),
+        Case("createPrepaymentAllocations", "PUT",
+             f"/Prepayments/{pre['PrepaymentID']}/Allocations", "Allocations",
+             body=allocation(pre)),
         Case("getOverpayments", "GET", "/Overpayments?page=1", "Overpayments"),
         Case("getOverpayment", "GET", f"/Overpayments/{w['overpayment']}", "Overpayments"),
         Case("getPrepayments", "GET", "/Prepayments?page=1", "Prepayments"),

@@ -401,3 +401,34 @@ def test_xero_python_sends_reads_and_pays_through_the_sandbox(world) -> None:
     assert [p.payment_id for p in listed.payments] == [made.payment_id]
     credit = accounting.get_overpayments(tenant, page=1).overpayments
     assert credit and credit[0].remaining_credit is not None
+
+
+@pytest.mark.parametrize("resource,id_key", [("Overpayments", "OverpaymentID"),
+                                             ("Prepayments", "PrepaymentID")])
+def test_an_overpayment_or_prepayment_is_allocated_as_credit(world, resource, id_key) -> None:
+    books = world["books"]
+    records = books.overpayments if resource == "Overpayments" else books.prepayments
+    credit = next(iter(records.values()))
+    credit.update(Type=f"RECEIVE-{resource[:-1].upper()}", Status="AUTHORISED",
+                  RemainingCredit=credit["Total"])
+    body = {"Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": credit["ContactID"]},
+                          "Date": "2026-11-01", "DueDate": "2026-12-01", "Status": "AUTHORISED",
+                          "CurrencyCode": credit["CurrencyCode"],
+                          "LineItems": [{"Description": "Work", "Quantity": 1,
+                                         "UnitAmount": 2000, "AccountCode": "200"}]}]}
+    _, _, made = call(world, "PUT", "/Invoices", body)
+    invoice_id = made["Invoices"][0]["InvoiceID"]
+    path = f"/{resource}/{credit[id_key]}"
+    status, _, _ = call(world, "PUT", f"{path}/Allocations", {"Allocations": [
+        {"Invoice": {"InvoiceID": invoice_id}, "Amount": "5.00", "Date": "2026-11-02"}]})
+    assert status == 200
+    _, _, read = call(world, "GET", path)
+    [after] = read[resource]
+    assert Decimal(str(after["RemainingCredit"])) == credit["Total"] - Decimal("5.00")
+    assert after["Allocations"][0]["Invoice"]["InvoiceID"] == invoice_id
+    _, _, inv = call(world, "GET", f"/Invoices/{invoice_id}")
+    assert Decimal(str(inv["Invoices"][0]["AmountCredited"])) == Decimal("5.00")
+    assert inv["Invoices"][0][resource][0][id_key] == credit[id_key]
+    status, _, refused = call(world, "PUT", f"{path}/Allocations", {"Allocations": [
+        {"Invoice": {"InvoiceID": invoice_id}, "Amount": str(credit["Total"])}]})
+    assert status == 400 and refused["Type"] == "ValidationException"

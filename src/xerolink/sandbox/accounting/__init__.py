@@ -47,7 +47,8 @@ ROUTES = Map([
     Rule("/quotes/<item>", methods=_WRITE, endpoint="write_quotes"),
     Rule("/creditnotes", methods=_READ, endpoint="get_credit_notes"),
     Rule("/creditnotes/<item>", methods=_READ, endpoint="get_credit_notes"),
-    Rule("/creditnotes/<item>/allocations", methods=["PUT"], endpoint="allocate"),
+    *(Rule(f"/{kind}/<item>/allocations", methods=["PUT"], endpoint=f"allocate_{kind}")
+      for kind in ("creditnotes", "overpayments", "prepayments")),
     Rule("/invoices/<item>/email", methods=["POST"], endpoint="email"),
     Rule("/invoices/<item>/onlineinvoice", methods=_READ, endpoint="online_invoice"),
     *(Rule(f"/{kind}/<item>/history", methods=["GET", "PUT"], endpoint=f"history_{kind}")
@@ -61,7 +62,8 @@ ROUTES = Map([
     Rule("/prepayments/<item>", methods=_READ, endpoint="get_prepayments"),
 ], strict_slashes=False)
 _SENDING = {"email", "online_invoice", "history_invoices", "history_quotes",
-            "history_creditnotes", "allocate", "create_payments", "get_payments",
+            "history_creditnotes", "allocate_creditnotes", "allocate_overpayments",
+            "allocate_prepayments", "create_payments", "get_payments",
             "get_overpayments", "get_prepayments"}
 _PDF_OF = {"get_invoices": "invoices", "get_quotes": "quotes",
            "get_credit_notes": "creditnotes"}
@@ -130,8 +132,8 @@ class Accounting(Sending):
             if method == "GET":
                 return self.get_history(tenant, document)
             return self.put_history(tenant, document, body)
-        if endpoint == "allocate" and item is not None:
-            return self.allocate_credit_note(tenant, item, body)
+        if endpoint.startswith("allocate_") and item is not None:
+            return self.allocate(tenant, endpoint[9:], item, body)
         if endpoint == "create_payments":
             return self.create_payments(tenant, body)
         if endpoint == "get_payments":

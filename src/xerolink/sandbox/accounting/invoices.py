@@ -84,8 +84,8 @@ class Invoices(Contacts):
             out["LineItems"] = [line_json(line, places) for line in inv["LineItems"]]
             out["Payments"] = self.invoice_payments(tenant, inv["InvoiceID"])
             out["CreditNotes"] = self.invoice_credit_notes(tenant, inv["InvoiceID"])
-            out["Prepayments"] = []
-            out["Overpayments"] = []
+            out["Prepayments"] = self.invoice_credits(tenant, inv["InvoiceID"], "prepayments")
+            out["Overpayments"] = self.invoice_credits(tenant, inv["InvoiceID"], "overpayments")
         return out
 
     def invoice_payments(self, tenant: Tenant, invoice_id: str) -> list[dict[str, Any]]:
@@ -93,6 +93,10 @@ class Invoices(Contacts):
 
     def invoice_credit_notes(self, tenant: Tenant, invoice_id: str) -> list[dict[str, Any]]:
         return []  # likewise, the credit notes allocated to the invoice
+
+    def invoice_credits(self, tenant: Tenant, invoice_id: str, kind: str
+                        ) -> list[dict[str, Any]]:
+        return []  # and its overpayments and prepayments
 
     def get_invoices(self, tenant: Tenant, q: dict[str, str], headers: dict[str, str],
                      item: str | None) -> Response:

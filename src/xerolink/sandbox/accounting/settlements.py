@@ -27,7 +27,13 @@ LIST_FIELDS = {"Status", "Type", "PaymentType", "Date", "Amount", "Total", "Refe
                "PaymentID", "OverpaymentID", "PrepaymentID", "CreditNoteID",
                "CreditNoteNumber"}
 EXCEEDS = "Payment amount exceeds the amount outstanding on this document"  # the spec's own
-CREDIT_FOR = {"ACCRECCREDIT": "ACCREC", "ACCPAYCREDIT": "ACCPAY"}
+CREDIT_FOR = {"ACCRECCREDIT": "ACCREC", "ACCPAYCREDIT": "ACCPAY",
+              "RECEIVE-OVERPAYMENT": "ACCREC", "SPEND-OVERPAYMENT": "ACCPAY",
+              "RECEIVE-PREPAYMENT": "ACCREC", "SPEND-PREPAYMENT": "ACCPAY"}
+# resource -> (the tenant's records, id key, element name in an Allocation)
+CREDITS = {"creditnotes": ("credit_notes", "CreditNoteID", "CreditNote"),
+           "overpayments": ("overpayments", "OverpaymentID", "Overpayment"),
+           "prepayments": ("prepayments", "PrepaymentID", "Prepayment")}
 
 
 class Settlements(CreditNotes):
@@ -107,15 +113,22 @@ class Settlements(CreditNotes):
 
     def invoice_credit_notes(self, tenant: Tenant, invoice_id: str) -> list[dict[str, Any]]:
         """The credit notes allocated to an invoice, with what each applied to it."""
+        return self.invoice_credits(tenant, invoice_id, "creditnotes")
+
+    def invoice_credits(self, tenant: Tenant, invoice_id: str, kind: str
+                        ) -> list[dict[str, Any]]:
+        """Credit of one kind allocated to an invoice, as the invoice carries it."""
+        records, id_key, _ = CREDITS[kind]
         out = []
-        for note in tenant.credit_notes.values():
-            applied = sum((a["Amount"] for a in note["Allocations"]
+        for credit in getattr(tenant, records).values():
+            applied = sum((a["Amount"] for a in credit["Allocations"]
                            if a["InvoiceID"] == invoice_id), Decimal("0"))
             if applied:
-                out.append({"CreditNoteID": note["CreditNoteID"],
-                            "CreditNoteNumber": note["CreditNoteNumber"],
-                            "Total": note["Total"], "AppliedAmount": applied,
-                            "Date": ms_date(note["Date"])})
+                shown = {id_key: credit[id_key], "Total": credit["Total"],
+                         "AppliedAmount": applied, "Date": ms_date(credit["Date"])}
+                if kind == "creditnotes":
+                    shown["CreditNoteNumber"] = credit["CreditNoteNumber"]
+                out.append(shown)
         return out
 
     def get_payments(self, tenant: Tenant, q: dict[str, str], headers: dict[str, str],
@@ -234,7 +247,11 @@ class Settlements(CreditNotes):
             "CurrencyCode": record["CurrencyCode"],
             "CurrencyRate": record["CurrencyRate"],
             "RemainingCredit": record["RemainingCredit"],
-            "Allocations": [],
+            "Allocations": [{"AllocationID": a["AllocationID"], "Amount": a["Amount"],
+                             "Date": ms_date(a["Date"]),
+                             "Invoice": {"InvoiceID": a["InvoiceID"],
+                                         "InvoiceNumber": a["InvoiceNumber"]}}
+                            for a in record["Allocations"]],
             "Payments": [],
             "HasAttachments": False,
             "Reference": record.get("Reference", ""),
@@ -255,10 +272,12 @@ class Settlements(CreditNotes):
         return self._listing(tenant, q, headers, tenant.credit_notes, item, "CreditNotes",
                              lambda r: self.credit_note_json(tenant, r))
 
-    def allocate_credit_note(self, tenant: Tenant, note_id: str, body: bytes) -> Response:
-        """``PUT /CreditNotes/{id}/Allocations``: apply a credit note's remaining credit
-        to invoices of its kind, contact and currency."""
-        note = tenant.credit_notes.get(note_id.lower())
+    def allocate(self, tenant: Tenant, kind: str, note_id: str, body: bytes) -> Response:
+        """``PUT /CreditNotes/{id}/Allocations`` (and Overpayments, Prepayments): apply
+        remaining credit to invoices of its kind, contact and currency. All of it
+        counts in the invoice's AmountCredited, as Xero's field says ("credit notes,
+        over-payments and pre-payments applied")."""
+        note = getattr(tenant, CREDITS[kind][0]).get(note_id.lower())
         if note is None:
             raise NotFound
         staged, failed, left = [], False, note["RemainingCredit"]
@@ -276,7 +295,7 @@ class Settlements(CreditNotes):
             raise BadRequest(["validation failed"], elements=[
                 {**e, "ValidationErrors": [{"Message": m} for m in errs]}
                 for errs, _, _, _, e in staged])
-        made = [self._allocate(tenant, note, inv, amt, when or self.today(tenant))
+        made = [self._allocate(tenant, kind, note, inv, amt, when or self.today(tenant))
                 for _, inv, amt, when, _ in staged if inv is not None and amt is not None]
         return self.envelope("Allocations", made)
 
@@ -285,15 +304,14 @@ class Settlements(CreditNotes):
                            left: Decimal) -> list[str]:
         errors = []
         if note["Status"] != "AUTHORISED":
-            errors.append(f"A {note['Status']} credit note cannot be allocated")
+            errors.append(f"A {note['Status']} credit cannot be allocated")
         if invoice["Status"] != "AUTHORISED":
             errors.append("Credit can only be allocated to AUTHORISED documents")
         if CREDIT_FOR[note["Type"]] != invoice["Type"] or \
                 note["ContactID"] != invoice["ContactID"]:
-            errors.append("The credit note and the invoice must be of the same kind and "
-                          "contact")
+            errors.append("The credit and the invoice must be of the same kind and contact")
         if note["CurrencyCode"] != invoice["CurrencyCode"]:
-            errors.append("The credit note and the invoice must be in the same currency")
+            errors.append("The credit and the invoice must be in the same currency")
         if amount <= 0:
             errors.append("Amount must be greater than zero")
         if amount > left:
@@ -303,9 +321,9 @@ class Settlements(CreditNotes):
                           "invoice")
         return errors
 
-    def _allocate(self, tenant: Tenant, note: dict[str, Any], invoice: dict[str, Any],
-                  amount: Decimal, when: date) -> dict[str, Any]:
-        now = self.now()
+    def _allocate(self, tenant: Tenant, kind: str, note: dict[str, Any],
+                  invoice: dict[str, Any], amount: Decimal, when: date) -> dict[str, Any]:
+        now, (_, id_key, element) = self.now(), CREDITS[kind]
         allocation = {"AllocationID": str(uuid.uuid4()), "Amount": amount, "Date": when,
                       "InvoiceID": invoice["InvoiceID"],
                       "InvoiceNumber": invoice["InvoiceNumber"]}
@@ -320,17 +338,16 @@ class Settlements(CreditNotes):
             invoice["Status"] = "PAID"
             invoice["FullyPaidOnDate"] = when
         invoice["UpdatedDateUTC"] = now
-        self.add_history(tenant, invoice, "Credit Applied",
-                         f"Credit note {note['CreditNoteNumber']} applied for {amount}.")
+        label = note.get("CreditNoteNumber") or element.lower()
+        self.add_history(tenant, invoice, "Credit Applied", f"{label} applied for {amount}.")
         self.written(tenant, invoice, "UPDATE")
-        if self.on_write is not None:
+        if self.on_write is not None and kind == "creditnotes":  # no events for the others
             self.on_write(tenant.tenant_id, "CREDITNOTE", note["CreditNoteID"], "UPDATE")
         return {"AllocationID": allocation["AllocationID"], "Amount": amount,
                 "Date": ms_date(when),
                 "Invoice": {"InvoiceID": invoice["InvoiceID"],
                             "InvoiceNumber": invoice["InvoiceNumber"]},
-                "CreditNote": {"CreditNoteID": note["CreditNoteID"],
-                               "CreditNoteNumber": note["CreditNoteNumber"]}}
+                element: {id_key: note[id_key]}}
 
     # -- history (the hook; Sending keeps the records) -------------------------------------
     def add_history(self, tenant: Tenant, document: dict[str, Any], changes: str,
