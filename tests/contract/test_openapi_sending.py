@@ -101,6 +101,8 @@ def cases(w: dict[str, Any]) -> list[Case]:
         Case("createPayment 400", "PUT", "/Payments", "Error", status=400,
              body={"Payments": [{**payment["Payments"][0], "Amount": 10**9}]}),
         Case("getInvoice with payments", "GET", f"/Invoices/{paid}", "Invoices"),
+        Case("deletePayment", "POST", f"/Payments/{_live_payment(w)}", "Payments",
+             body={"Payments": [{"Status": "DELETED"}]}),
         Case("getCreditNotes", "GET", '/CreditNotes?page=1&where=Status=="AUTHORISED"',
              "CreditNotes"),
         Case("createCreditNoteAllocation", "PUT", f"/CreditNotes/{note}/Allocations",
@@ -118,6 +120,12 @@ def cases(w: dict[str, Any]) -> list[Case]:
         Case("updateInvoice void", "POST", f"/Invoices/{_fresh_authorised(w)}", "Invoices",
              body={"Invoices": [{"Status": "VOIDED"}]}),
     ]
+
+
+def _live_payment(w: dict[str, Any]) -> str:
+    books = w["books"]
+    return next(p["PaymentID"] for p in books.payments.values() if p["Status"] == "AUTHORISED"
+                and p["InvoiceID"] != w["paid"]["InvoiceID"])
 
 
 def _fresh_authorised(w: dict[str, Any]) -> str:

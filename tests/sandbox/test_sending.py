@@ -228,6 +228,23 @@ def test_a_payment_settles_an_invoice_and_is_listed(world) -> None:
     assert len(listed["Payments"]) == 2 and listed["pagination"]["itemCount"] == 2
 
 
+def test_a_deleted_payment_is_owed_again(world) -> None:
+    invoice = next(i for i in world["books"].invoices.values() if i["Status"] == "PAID"
+                   and i["AmountCredited"] == 0)
+    [first, *_] = world["books"].payments_by_invoice[invoice["InvoiceID"]]
+    amount = world["books"].payments[first]["Amount"]
+    status, _, answer = call(world, "POST", f"/Payments/{first}",
+                             {"Payments": [{"Status": "DELETED"}]})
+    assert status == 200 and answer["Payments"][0]["Status"] == "DELETED"
+    _, _, read = call(world, "GET", f"/Invoices/{invoice['InvoiceID']}")
+    [owed] = read["Invoices"]
+    assert owed["Status"] == "AUTHORISED" and "FullyPaidOnDate" not in owed
+    assert Decimal(str(owed["AmountDue"])) == amount
+    assert first not in [p["PaymentID"] for p in owed["Payments"]]
+    again = call(world, "POST", f"/Payments/{first}", {"Payments": [{"Status": "DELETED"}]})
+    assert again[0] == 400
+
+
 def test_a_payment_on_a_draft_is_refused(world) -> None:
     draft = pick(world, "ACCREC", "DRAFT")
     status, _, refused = call(world, "PUT", "/Payments", {"Payments": [{
@@ -241,6 +258,8 @@ def test_seeded_payments_add_up_to_what_each_document_shows_paid(world) -> None:
     _, _, listed = call(world, "GET", "/Payments")
     by_invoice: dict[str, Decimal] = {}
     for payment in listed["Payments"]:
+        if payment["Status"] == "DELETED":
+            continue  # a deleted payment is listed, and counts for nothing
         key = payment["Invoice"]["InvoiceID"]
         by_invoice[key] = by_invoice.get(key, Decimal("0")) + Decimal(str(payment["Amount"]))
     paid = {i["InvoiceID"]: i["AmountPaid"] for i in books.invoices.values() if i["AmountPaid"]}

@@ -56,6 +56,7 @@ ROUTES = Map([
     Rule("/payments", methods=_READ, endpoint="get_payments"),
     Rule("/payments/<item>", methods=_READ, endpoint="get_payments"),
     Rule("/payments", methods=_WRITE, endpoint="create_payments"),
+    Rule("/payments/<item>", methods=["POST"], endpoint="delete_payment"),
     Rule("/overpayments", methods=_READ, endpoint="get_overpayments"),
     Rule("/overpayments/<item>", methods=_READ, endpoint="get_overpayments"),
     Rule("/prepayments", methods=_READ, endpoint="get_prepayments"),
@@ -63,7 +64,7 @@ ROUTES = Map([
 ], strict_slashes=False)
 _SENDING = {"email", "online_invoice", "history_invoices", "history_quotes",
             "history_creditnotes", "allocate_creditnotes", "allocate_overpayments",
-            "allocate_prepayments", "create_payments", "get_payments",
+            "allocate_prepayments", "create_payments", "delete_payment", "get_payments",
             "get_overpayments", "get_prepayments"}
 _PDF_OF = {"get_invoices": "invoices", "get_quotes": "quotes",
            "get_credit_notes": "creditnotes"}
@@ -134,6 +135,8 @@ class Accounting(Sending):
             return self.put_history(tenant, document, body)
         if endpoint.startswith("allocate_") and item is not None:
             return self.allocate(tenant, endpoint[9:], item, body)
+        if endpoint == "delete_payment" and item is not None:
+            return self.delete_payment(tenant, item, body)
         if endpoint == "create_payments":
             return self.create_payments(tenant, body)
         if endpoint == "get_payments":

@@ -150,6 +150,32 @@ class Settlements(CreditNotes):
         made = [self.apply_payment(tenant, **fields) for _, fields, _ in staged]
         return self.envelope("Payments", [self.payment_json(tenant, p) for p in made])
 
+    def delete_payment(self, tenant: Tenant, item: str, body: bytes) -> Response:
+        """``POST /Payments/{id}`` with ``{"Status": "DELETED"}`` (Xero's
+        PaymentDelete): the payment stays listed as DELETED, leaves its invoice's
+        ``Payments``, and the invoice owes it again (a PAID one is AUTHORISED again)."""
+        payment = tenant.payments.get(item.lower())
+        if payment is None:
+            raise NotFound
+        [element] = elements_of(body, "Payments")[:1]
+        if str(element.get("Status") or "").upper() != "DELETED":
+            raise BadRequest(["A payment can only be deleted (Status DELETED)"],
+                             {"PaymentID": payment["PaymentID"]})
+        if payment["Status"] == "DELETED":
+            raise BadRequest(["This payment has already been deleted"])
+        invoice, now = tenant.invoices[payment["InvoiceID"]], self.now()
+        payment.update(Status="DELETED", UpdatedDateUTC=now)
+        tenant.payments_by_invoice[invoice["InvoiceID"]].remove(payment["PaymentID"])
+        invoice["AmountPaid"] -= payment["Amount"]
+        invoice["AmountDue"] += payment["Amount"]
+        if invoice["Status"] == "PAID":
+            invoice.update(Status="AUTHORISED", FullyPaidOnDate=None)
+        invoice["UpdatedDateUTC"] = now
+        self.add_history(tenant, invoice, "Payment Deleted",
+                         f"Payment of {payment['Amount']} deleted.")
+        self.written(tenant, invoice, "UPDATE")
+        return self.envelope("Payments", [self.payment_json(tenant, payment)])
+
     def _validate_payment(self, tenant: Tenant, element: dict[str, Any]
                           ) -> tuple[list[str], dict[str, Any]]:
         errors: list[str] = []
