@@ -331,11 +331,15 @@ class Settlements(CreditNotes):
         errors = []
         if note["Status"] != "AUTHORISED":
             errors.append(f"A {note['Status']} credit cannot be allocated")
-        if invoice["Status"] != "AUTHORISED":
+        # Xero's own wording where it is known (xeroizer #320), else plain words.
+        if invoice["Status"] == "PAID":
+            errors.append("The invoice you are trying to allocate to has already been paid off")
+        elif invoice["Status"] != "AUTHORISED":
             errors.append("Credit can only be allocated to AUTHORISED documents")
-        if CREDIT_FOR[note["Type"]] != invoice["Type"] or \
-                note["ContactID"] != invoice["ContactID"]:
-            errors.append("The credit and the invoice must be of the same kind and contact")
+        if CREDIT_FOR[note["Type"]] != invoice["Type"]:
+            errors.append("Credit Note cannot be allocated to an incorrect invoice type")
+        if note["ContactID"] != invoice["ContactID"]:
+            errors.append("The credit and the invoice must be for the same contact")
         if note["CurrencyCode"] != invoice["CurrencyCode"]:
             errors.append("The credit and the invoice must be in the same currency")
         if amount <= 0:
@@ -343,8 +347,8 @@ class Settlements(CreditNotes):
         if amount > left:
             errors.append("The amount allocated exceeds the remaining credit")
         if amount > invoice["AmountDue"]:
-            errors.append("The amount allocated exceeds the amount outstanding on the "
-                          "invoice")
+            errors.append("Credit Note cannot be allocated as amount is greater than amount "
+                          "outstanding")
         return errors
 
     def _allocate(self, tenant: Tenant, kind: str, note: dict[str, Any],
