@@ -16,9 +16,13 @@ again immediately before its update and the values it holds *now* are repeated, 
 the ones pulled earlier: a person's edit since the pull is never sent back over. That
 is two calls per record written (the read, the update); a dry run makes none.
 
-Records are written by ``concurrency`` workers at once (a record's read and update are
-one unit of work, so no record is ever written by two at once; a 429 pauses them all,
-see ``crmsource.salesmate``). Each accepted update is recorded at once, on the calling
+Records are written ``concurrency`` at once, and beside those updates the next
+``concurrency`` records are read, so the read of one record overlaps the update of
+another: two calls a record in about the time of one, and each update leaves as soon
+as its record's read is answered and an update slot is free, so the values it repeats
+are at most one call old. A record is read, then written, by one thing at a time (no
+record ever has two calls in flight); a 429 pauses every call (see
+``crmsource.salesmate``). Each accepted update is recorded at once, on the calling
 thread (the store has one writer), so a push stopped half-way resumes where it
 stopped, and a second push writes nothing. A failure that stops the push (Salesmate
 down, the token refused) lets the updates in flight finish and records them first.
@@ -26,7 +30,7 @@ down, the token refused) lets the updates in flight finish and records them firs
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -34,7 +38,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from xerolink.crmsource.base import CrmSource
+from xerolink.crmsource.base import CrmSource, Pulled
 from xerolink.errors import CrmRecordRefusedError
 from xerolink.formats import natural
 from xerolink.money import cents
@@ -210,67 +214,133 @@ def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
     report.unchanged[kind] = unchanged
 
 
+def calls_in_flight(workers: int) -> int:
+    """The most calls a push of ``workers`` has in flight: each worker's update, and
+    beside it the read of the record it writes next (the source's pool needs as many
+    connections)."""
+    return 2 * max(1, workers)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One record as a worker read it, just before its update."""
+
+    job: Job
+    now: Pulled
+    diff: dict[str, str]  # what still differs from what it should hold
+
+    def written(self, diff: dict[str, str]) -> _Written:
+        record = self.job[2]
+        return _Written(dict(self.now.fields), diff,
+                        edited=record is None or record.echo != self.now.echo)
+
+
+class _Pipeline:
+    """Each record is read, then updated; ``workers`` updates go out at once, and beside
+    them the reads of the next ``workers`` records, so a record's update leaves as soon
+    as both its read has been answered and an update has finished: its read is at most
+    one call old (two calls a record, in the time of one). Results are handed to
+    ``accepted``/``refused`` on the calling thread. A failure that is not one record's
+    (or an interrupt) stops new work; the updates in flight finish and are recorded
+    (a record read but not yet written is left for the next push), then it is raised."""
+
+    def __init__(self, source: CrmSource, kind: str, jobs: list[Job], workers: int,
+                 accepted: Callable[[str, dict[str, str], _Written], None],
+                 refused: Callable[[str, CrmRecordRefusedError], None]) -> None:
+        self.source, self.kind, self.workers = source, kind, workers
+        self.queue: Iterator[Job] = iter(jobs)
+        self.accepted, self.refused = accepted, refused
+        self.reads: dict[Future[_Read], Job] = {}
+        self.writes: dict[Future[_Written], Job] = {}
+        self.ready: deque[_Read] = deque()  # read, waiting for an update to finish
+        self.failure: BaseException | None = None
+
+    def run(self, pool: ThreadPoolExecutor) -> None:
+        self._fill(pool)
+        while self.reads or self.writes:
+            try:
+                finished, _ = wait([*self.reads, *self.writes], return_when=FIRST_COMPLETED)
+            except BaseException as exc:  # an interrupt: finish and record what is in flight
+                self.failure = self.failure or exc
+                finished, _ = wait([*self.reads, *self.writes])
+            for future in finished:
+                if future in self.writes:
+                    self._wrote(self.writes.pop(future), future)  # type: ignore[arg-type]
+                else:
+                    self._read(self.reads.pop(future), future)  # type: ignore[arg-type]
+            self._fill(pool)
+        if self.failure is not None:
+            raise self.failure
+
+    def _fill(self, pool: ThreadPoolExecutor) -> None:
+        """Updates first (the freshest reads go out at once), then reads, never more
+        than ``workers`` of each, and never more records read ahead than ``workers``."""
+        if self.failure is not None:
+            return
+        while self.ready and len(self.writes) < self.workers:
+            read = self.ready.popleft()
+            self.writes[pool.submit(_update, self.source, self.kind, read)] = read.job
+        while len(self.reads) + len(self.ready) < self.workers:
+            job = next(self.queue, None)
+            if job is None:
+                break
+            self.reads[pool.submit(_current, self.source, self.kind, job)] = job
+
+    def _read(self, job: Job, future: Future[_Read]) -> None:
+        try:
+            read = future.result()
+        except CrmRecordRefusedError as exc:  # this record's problem: go on
+            self.refused(job[0], exc)
+        except Exception as exc:  # the source's problem: stop, after the rest
+            self.failure = self.failure or exc
+        else:
+            if read.diff:
+                self.ready.append(read)
+            else:  # it already holds the values (a push killed after its update)
+                self.accepted(job[0], job[1], read.written({}))
+
+    def _wrote(self, job: Job, future: Future[_Written]) -> None:
+        try:
+            self.accepted(job[0], job[1], future.result())
+        except CrmRecordRefusedError as exc:
+            self.refused(job[0], exc)
+        except Exception as exc:
+            self.failure = self.failure or exc
+
+
 def _write_all(source: CrmSource, kind: str, jobs: list[Job], workers: int,
                accepted: Callable[[str, dict[str, str], _Written], None],
                refused: Callable[[str, CrmRecordRefusedError], None]) -> None:
-    """Each record's read and update on one of ``workers`` threads, at most ``workers``
-    in flight; results are handed to ``accepted``/``refused`` on this thread. A failure
-    that is not one record's (or an interrupt) stops new work; what is in flight
-    finishes and is recorded, then the failure is raised."""
+    """Each record's read and update, ``workers`` updates and as many reads at once
+    (see ``_Pipeline``)."""
     if not jobs:
         return
-    queue: Iterator[Job] = iter(jobs)
-    running: dict[Future[_Written], Job] = {}
-    failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)),
+    workers = min(workers, len(jobs))
+    with ThreadPoolExecutor(max_workers=calls_in_flight(workers),
                             thread_name_prefix="crm-push") as pool:
-
-        def start_next() -> None:
-            job = next(queue, None)
-            if job is not None:
-                record_id, values, record = job
-                running[pool.submit(_write, source, kind, record_id, record, values)] = job
-
-        for _ in range(workers):
-            start_next()
-        while running:
-            try:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            except BaseException as exc:  # an interrupt: finish and record what is in flight
-                failure = failure or exc
-                finished, _ = wait(running)
-            for future in finished:
-                record_id, values, _ = running.pop(future)
-                try:
-                    accepted(record_id, values, future.result())
-                except CrmRecordRefusedError as exc:  # this record's problem: go on
-                    refused(record_id, exc)
-                except Exception as exc:  # the source's problem: stop, after the rest
-                    failure = failure or exc
-                if failure is None:
-                    start_next()
-    if failure is not None:
-        raise failure
+        _Pipeline(source, kind, jobs, workers, accepted, refused).run(pool)
 
 
 def _diff(held: Mapping[str, str | None], values: Mapping[str, str]) -> dict[str, str]:
     return {f: v for f, v in values.items() if not _same(held.get(f), v)}
 
 
-def _write(source: CrmSource, kind: str, record_id: str, record: SourceRecord | None,
-           values: dict[str, str]) -> _Written:
-    """Read the record as the source holds it now, then write what still differs,
-    repeating the required fields it holds now. Runs on a worker thread: it touches
-    the source only, never the store or the report."""
+def _current(source: CrmSource, kind: str, job: Job) -> _Read:
+    """The record as the source holds it now, and what still differs. Runs on a worker
+    thread: it touches the source only, never the store or the report."""
+    record_id, values, _ = job
     now = source.current(kind, record_id, tuple(values))
     if now is None:
         raise CrmRecordRefusedError(f"{source.name} no longer has this record (deleted "
                                     "since the last pull); run `xerolink crm pull`")
-    diff = _diff(now.fields, values)
-    if diff:
-        source.update(kind, record_id, now.echo, diff)
-    return _Written(dict(now.fields), diff,
-                    edited=record is None or record.echo != now.echo)
+    return _Read(job, now, _diff(now.fields, values))
+
+
+def _update(source: CrmSource, kind: str, read: _Read) -> _Written:
+    """Write what still differs, repeating the required fields as just read (never the
+    pulled ones). Runs on a worker thread."""
+    source.update(kind, read.job[0], read.now.echo, read.diff)
+    return read.written(read.diff)
 
 
 def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], today: date,
