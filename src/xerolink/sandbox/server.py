@@ -291,6 +291,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # The client went away before its body arrived (killed between sending the
+            # headers and the body): an incomplete request, which a real server never
+            # hands on; it is neither answered nor counted.
+            self.close_connection = True
+            return
         # Xero measures the whole URL: scheme, host and target.
         url_length = len(f"https://{self.headers.get('Host') or ''}{self.path}")
         if not self.path.startswith("/_sandbox"):
