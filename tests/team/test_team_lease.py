@@ -1,8 +1,9 @@
 """One CRM pass at a time for a whole team: ten processes in five homes (two admins)
-sharing one PostgreSQL start `crm update` (and `crm push`) at once, directly and through pgbouncer in
-transaction pooling mode; exactly one pass writes, every other exits 0 at once saying
-which machine and login holds the lease and since when. A runner killed while holding
-the lease blocks the next pass only until its lease expires."""
+sharing one PostgreSQL start `crm update` (and `crm push`) at once, directly and
+through pgbouncer in transaction pooling mode; exactly one pass writes, every other
+exits 0 at once saying which machine and login holds the lease and since when. A
+runner killed while holding the lease blocks the next pass only until its lease
+expires."""
 
 from __future__ import annotations
 

@@ -259,18 +259,21 @@ class _Pipeline:
         self._fill(pool)
         while self.reads or self.writes:
             try:
-                finished, _ = wait([*self.reads, *self.writes], return_when=FIRST_COMPLETED)
+                finished, _ = wait(self._in_flight(), return_when=FIRST_COMPLETED)
             except BaseException as exc:  # an interrupt: finish and record what is in flight
                 self.failure = self.failure or exc
-                finished, _ = wait([*self.reads, *self.writes])
+                finished, _ = wait(self._in_flight())
             for future in finished:
                 if future in self.writes:
-                    self._wrote(self.writes.pop(future), future)  # type: ignore[arg-type]
+                    self._wrote(self.writes.pop(future), future)
                 else:
-                    self._read(self.reads.pop(future), future)  # type: ignore[arg-type]
+                    self._read(self.reads.pop(future), future)
             self._fill(pool)
         if self.failure is not None:
             raise self.failure
+
+    def _in_flight(self) -> list[Future[Any]]:
+        return [*self.reads, *self.writes]
 
     def _fill(self, pool: ThreadPoolExecutor) -> None:
         """Updates first (the freshest reads go out at once), then reads, never more
@@ -286,7 +289,7 @@ class _Pipeline:
                 break
             self.reads[pool.submit(_current, self.source, self.kind, job)] = job
 
-    def _read(self, job: Job, future: Future[_Read]) -> None:
+    def _read(self, job: Job, future: Future[Any]) -> None:
         try:
             read = future.result()
         except CrmRecordRefusedError as exc:  # this record's problem: go on
@@ -299,7 +302,7 @@ class _Pipeline:
             else:  # it already holds the values (a push killed after its update)
                 self.accepted(job[0], job[1], read.written({}))
 
-    def _wrote(self, job: Job, future: Future[_Written]) -> None:
+    def _wrote(self, job: Job, future: Future[Any]) -> None:
         try:
             self.accepted(job[0], job[1], future.result())
         except CrmRecordRefusedError as exc:
