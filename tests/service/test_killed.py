@@ -87,7 +87,8 @@ def test_a_pass_killed_anywhere_and_run_again_ends_as_one_clean_pass(tmp_path):
                 if number < 3:  # anywhere before the push: pull, link, refresh
                     process.wait(timeout=chance.uniform(0.3, 0.4 * length))
                 else:  # at a random write of the push
-                    target = counter[PUT] + chance.randint(1, (puts - counter[PUT]) // 4)
+                    room = max(1, (puts - counter[PUT]) // 4)  # never an empty range
+                    target = counter[PUT] + chance.randint(1, room)
                     deadline = time.monotonic() + 300
                     while counter[PUT] < target and process.poll() is None \
                             and time.monotonic() < deadline:
