@@ -11,10 +11,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_ci_runs_exactly_the_readmes_two_commands() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
+    started = (ROOT / "docs" / "getting-started.md").read_text()
     for name in ("TEST_COMMAND", "DEMO_COMMAND"):
         command = re.search(rf'^{name}="(.+)"$', ci, re.M)
         assert command, f".ci/run must define {name}"
         assert f"\n{command.group(1)}\n" in readme, name
+        assert f"\n{command.group(1)}\n" in started, f"docs/getting-started.md: {name}"
         assert f'bash -c "${name}"' in ci, f".ci/run must run {name}"
 
 
