@@ -11,6 +11,7 @@ naming the page, when a checked-in page differs from what the code gives
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import datetime as dt
 import enum
@@ -20,6 +21,7 @@ import json
 import pkgutil
 import re
 import sys
+import textwrap
 import types
 import typing
 from decimal import Decimal
@@ -103,6 +105,7 @@ class Schemas:
     def __init__(self, names: dict[str, Any]):
         self.names = names
         self.defs: dict[str, Any] = {}
+        self.unread: list[str] = []  # to_json()s read as fields instead, and why
 
     def hints(self, cls: type) -> dict[str, Any]:
         module = sys.modules[cls.__module__]
@@ -122,6 +125,12 @@ class Schemas:
         name = cls.__name__
         if name not in self.defs:
             self.defs[name] = {}  # taken, before the fields (a type may hold itself)
+            if _reshapes(cls):  # printed as its to_json() builds it
+                try:
+                    self.defs[name] = Shapes(self).of_method(cls)
+                    return {"$ref": f"#/$defs/{name}"}
+                except Exception as exc:  # code this reader cannot follow: its fields
+                    self.unread.append(f"{name}: {type(exc).__name__}: {exc}")
             hints = self.hints(cls)
             self.defs[name] = {
                 "type": "object",
@@ -162,6 +171,288 @@ class Schemas:
         return {}  # Any, or a type with no JSON meaning of its own
 
 
+class Shapes:
+    """The JSON Schema of what a ``to_json()`` of its own returns, read from its code:
+    the keys of the dicts it builds (returned, updated, assigned, spread from a function
+    of the module), each value typed from the type hints of what it reads
+    (``self.link.xero_name``: the field's type, then the attribute's). What the code
+    does not say (a call's answer without a type, a computed key) stays open: ``{}``,
+    or extra keys allowed."""
+
+    def __init__(self, schemas: Schemas):
+        self.schemas = schemas
+
+    def of_method(self, cls: type) -> dict[str, Any]:
+        function = _defining(cls, "to_json")
+        return self.of_function(function, {"self": cls})
+
+    def of_function(self, function: Any, names: dict[str, Any]) -> dict[str, Any]:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        body = tree.body[0]
+        assert isinstance(body, ast.FunctionDef)
+        scope = Scope(self, dict(names), sys.modules[function.__module__])
+        for argument in body.args.args:
+            if argument.arg not in scope.types and argument.annotation is not None:
+                scope.types[argument.arg] = scope.hint(ast.unparse(argument.annotation))
+        shapes = scope.run(body.body)
+        return shapes[0] if len(shapes) == 1 else {"anyOf": shapes}
+
+
+class Scope:
+    """One function's names: their types (hints) or the dicts they are being built as."""
+
+    def __init__(self, shapes: Shapes, types: dict[str, Any], module: Any):
+        self.shapes, self.types, self.module = shapes, types, module
+        self.building: dict[str, dict[str, Any]] = {}  # name -> object schema in progress
+
+    def hint(self, text: str) -> Any:
+        space = {**vars(typing), **self.shapes.schemas.names, **vars(self.module)}
+        try:
+            return eval(text, space)  # noqa: S307 - an annotation of our own code
+        except Exception:
+            return Any
+
+    def run(self, statements: list[Any], optional: bool = False) -> list[dict[str, Any]]:
+        returned: list[dict[str, Any]] = []
+        for node in statements:
+            if isinstance(node, ast.Return) and node.value is not None:
+                returned.append(self.finish(node.value))
+            elif isinstance(node, ast.If):
+                returned += self.run(node.body, optional=True)
+                returned += self.run(node.orelse, optional=True)
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                self.assign(node, optional)
+            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                self.update(node.value, optional)
+        return returned
+
+    def finish(self, node: Any) -> dict[str, Any]:
+        if isinstance(node, ast.Name) and node.id in self.building:
+            return self.building[node.id]
+        return self.value(node)
+
+    def assign(self, node: Any, optional: bool) -> None:
+        target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+        if isinstance(target, ast.Name) and node.value is not None:
+            if isinstance(node.value, ast.Dict):
+                self.building[target.id] = self.value(node.value)
+            else:
+                self.types[target.id] = self.type_of(node.value)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                and target.value.id in self.building:
+            key = target.slice
+            into = self.building[target.value.id]
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                into["properties"][key.value] = self.value(node.value)
+                if not optional:
+                    into["required"].append(key.value)
+            else:
+                into["additionalProperties"] = True
+
+    def update(self, call: Any, optional: bool) -> None:
+        function = call.func
+        if isinstance(function, ast.Attribute) and function.attr == "update" \
+                and isinstance(function.value, ast.Name) \
+                and function.value.id in self.building and call.args:
+            self.merge(self.building[function.value.id], self.value(call.args[0]),
+                       optional)
+
+    @staticmethod
+    def merge(into: dict[str, Any], more: dict[str, Any], optional: bool) -> None:
+        if more.get("type") != "object" or "properties" not in more:
+            into["additionalProperties"] = True
+            return
+        into["properties"].update(more["properties"])
+        if not optional:
+            into["required"] += [k for k in more["required"] if k not in into["required"]]
+        if more.get("additionalProperties") is not False:
+            into["additionalProperties"] = True
+
+    # -- values -------------------------------------------------------------------------
+    def value(self, node: Any) -> dict[str, Any]:
+        if isinstance(node, ast.Dict):
+            return self.dict_(node)
+        if isinstance(node, ast.DictComp):
+            return self.dict_comprehension(node)
+        if isinstance(node, ast.Constant):
+            return self.shapes.schemas.of(type(node.value))
+        if isinstance(node, ast.JoinedStr):
+            return {"type": "string"}
+        if isinstance(node, ast.Compare) or (isinstance(node, ast.UnaryOp)
+                                             and isinstance(node.op, ast.Not)):
+            return {"type": "boolean"}
+        if isinstance(node, ast.IfExp):
+            return _any_of(self.value(node.body), self.value(node.orelse))
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):  # `x or None`
+            return _any_of(*(self.value(v) for v in node.values))
+        if isinstance(node, ast.List | ast.ListComp | ast.Tuple):
+            return {"type": "array", "items": self.items(node)}
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        return self.shapes.schemas.of(self.type_of(node))
+
+    def dict_(self, node: Any) -> dict[str, Any]:
+        shape: dict[str, Any] = {"type": "object", "properties": {}, "required": [],
+                                 "additionalProperties": False}
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is None:  # **spread
+                self.merge(shape, self.value(value), optional=False)
+            elif isinstance(key, ast.Constant) and isinstance(key.value, str):
+                shape["properties"][key.value] = self.value(value)
+                shape["required"].append(key.value)
+            else:
+                shape["additionalProperties"] = True
+        return shape
+
+    def dict_comprehension(self, node: Any) -> dict[str, Any]:
+        """Keys from a constant tuple of the module (``for name in FIGURES``)."""
+        (generator,) = node.generators
+        value = self.value(node.value)
+        try:
+            keys = eval(ast.unparse(generator.iter), vars(self.module))  # noqa: S307
+        except Exception:
+            keys = None
+        if isinstance(keys, tuple | list) and all(isinstance(k, str) for k in keys) \
+                and isinstance(node.key, ast.Name) and isinstance(generator.target, ast.Name) \
+                and node.key.id == generator.target.id:
+            return {"type": "object", "properties": dict.fromkeys(keys, value),
+                    "required": list(keys), "additionalProperties": False}
+        return {"type": "object", "additionalProperties": value}
+
+    def items(self, node: Any) -> dict[str, Any]:
+        if isinstance(node, ast.ListComp):
+            (generator,) = node.generators
+            inner = self.type_of(generator.iter)
+            if isinstance(generator.target, ast.Name):
+                args = typing.get_args(inner)
+                self.types[generator.target.id] = args[0] if args else Any
+            return self.value(node.elt)
+        return _any_of(*(self.value(e) for e in node.elts)) if node.elts else {}
+
+    def call(self, node: Any) -> dict[str, Any]:
+        function = node.func
+        name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
+        if name in ("to_jsonable", "list", "sorted", "tuple") and node.args:
+            inner = self.value(node.args[0])
+            return inner if name == "to_jsonable" else {"type": "array",
+                                                        "items": inner.get("items", {})}
+        if name in ("int", "round", "len"):
+            return {"type": "integer"}
+        if name in ("str", "isoformat", "plain"):
+            return {"type": "string"}
+        if name == "bool":
+            return {"type": "boolean"}
+        owner: Any = None
+        if isinstance(function, ast.Attribute):
+            owner = self.owner(function.value)
+            if name == "to_json" and isinstance(owner, type) \
+                    and dataclasses.is_dataclass(owner):
+                return self.shapes.schemas.of_dataclass(owner)
+        target = self.function(function, owner)
+        if target is not None:  # a function or method of xerolink's: read it too
+            parameters = list(inspect.signature(target).parameters)
+            known = {"self": owner} if isinstance(owner, type) else {}
+            arguments = parameters[1:] if known else parameters
+            for parameter, argument in zip(arguments, node.args, strict=False):
+                if self.type_of(argument) is not Any:
+                    known[parameter] = self.type_of(argument)
+            try:
+                return self.shapes.of_function(target, known)
+            except Exception:  # code this reader cannot follow: its annotation
+                return self.shapes.schemas.of(self.returns(target))
+        return self.shapes.schemas.of(self.type_of(node))
+
+    def owner(self, node: Any) -> Any:
+        """What a method is called on: a module of the function's, or a type."""
+        if isinstance(node, ast.Name) and node.id not in self.types:
+            value = getattr(self.module, node.id, None)
+            if isinstance(value, types.ModuleType):
+                return value
+        return _strip_none(self.type_of(node))
+
+    def function(self, node: Any, owner: Any) -> Any:
+        """The xerolink function a call runs, when the code says which."""
+        found = None
+        if isinstance(node, ast.Name):
+            found = getattr(self.module, node.id, None)
+        elif isinstance(node, ast.Attribute) and owner is not None and owner is not Any:
+            found = (getattr(owner, node.attr, None) if isinstance(owner, types.ModuleType)
+                     else inspect.getattr_static(owner, node.attr, None)
+                     if isinstance(owner, type) else None)
+        if inspect.isfunction(found) and found.__module__.startswith("xerolink."):
+            return found
+        return None
+
+    def type_of(self, node: Any) -> Any:
+        """The type hint of an expression that reads names and attributes, or Any."""
+        if isinstance(node, ast.Name):
+            return self.types.get(node.id, Any)
+        if isinstance(node, ast.BoolOp):
+            return self.type_of(node.values[0])
+        if isinstance(node, ast.Attribute):
+            return self.attribute(_strip_none(self.type_of(node.value)), node.attr)
+        if isinstance(node, ast.Subscript):  # an item of a typed list or dict
+            args = typing.get_args(_strip_none(self.type_of(node.value)))
+            return args[-1] if args else Any
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = _strip_none(self.type_of(node.func.value))
+            method = getattr(owner, node.func.attr, None) if isinstance(owner, type) else None
+            return self.returns(method)
+        return Any
+
+    def attribute(self, owner: Any, name: str) -> Any:
+        if not isinstance(owner, type):
+            return Any
+        if dataclasses.is_dataclass(owner):
+            hints = self.shapes.schemas.hints(owner)
+            if name in hints:
+                return hints[name]
+        member = inspect.getattr_static(owner, name, None)
+        if isinstance(member, property):
+            return self.returns(member.fget)
+        if issubclass(owner, enum.Enum) and name == "value":
+            return typing.Literal[tuple(member.value for member in owner)]
+        return Any
+
+    def returns(self, function: Any) -> Any:
+        annotation = getattr(function, "__annotations__", {}).get("return")
+        if isinstance(annotation, str):
+            module = sys.modules.get(getattr(function, "__module__", ""), self.module)
+            return Scope(self.shapes, {}, module).hint(annotation)
+        return annotation if annotation is not None else Any
+
+
+def _defining(cls: type, name: str) -> Any:
+    for base in cls.__mro__:
+        if name in vars(base):
+            return vars(base)[name]
+    raise AttributeError(name)
+
+
+def _strip_none(hint: Any) -> Any:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        rest = [a for a in typing.get_args(hint) if a is not type(None)]
+        return rest[0] if len(rest) == 1 else Any
+    return hint
+
+
+def _any_of(*shapes: dict[str, Any]) -> dict[str, Any]:
+    unique: list[dict[str, Any]] = []
+    for shape in shapes:
+        if shape == {}:
+            return {}
+        if shape not in unique:
+            unique.append(shape)
+    return unique[0] if len(unique) == 1 else {"anyOf": unique}
+
+
+def _reshapes(cls: type) -> bool:
+    """A result whose to_json() is its own (or a parent's), not Result's field dump."""
+    from xerolink.results import Result
+
+    return issubclass(cls, Result) and cls.to_json is not Result.to_json
+
+
 def _is_mapping(origin: Any) -> bool:
     from collections.abc import Mapping
 
@@ -180,12 +471,10 @@ def _known_names() -> dict[str, Any]:
 
 
 def json_page() -> str:
-    from xerolink.results import Result
-
     schemas = Schemas(_known_names())
     by_fields, reshaped = [], []
-    for cls in result_types():  # a to_json() of its own (or a parent's) reshapes
-        (by_fields if cls.to_json is Result.to_json else reshaped).append(cls)
+    for cls in result_types():
+        (reshaped if _reshapes(cls) else by_fields).append(cls)
     parts = [GENERATED, "", "# JSON shapes", "",
              "Every command's `--json` document is its result's `to_json()`; the Python "
              "API returns the result itself. Amounts are decimal strings, dates ISO 8601.",
@@ -194,11 +483,17 @@ def json_page() -> str:
     for cls in by_fields:
         parts += _schema_section(cls, schemas, "`--json` prints exactly these fields.")
     parts += ["## Results with a shape of their own", "",
-              "These results' `to_json()` reshapes their fields; the schema is of the "
-              "Python API's attributes, and the guide gives the `--json` shape of each "
-              "command.", ""]
+              "These results' `to_json()` builds its own document: each schema is read "
+              "from that code (the keys it writes; each value typed from the type hints "
+              "of what it reads). A value the code does not type is left open (`{}`), and "
+              "a key written only on some paths is not in `required`.", ""]
     for cls in reshaped:
-        parts += _schema_section(cls, schemas, "The Python API's attributes.")
+        parts += _schema_section(cls, schemas, "`--json` prints what its `to_json()` "
+                                 "builds.")
+    if schemas.unread:
+        parts += ["## Read as their fields", "", "The generator could not follow these "
+                  "`to_json()`s; their schemas above are of their fields:", ""]
+        parts += [f"- {line}" for line in sorted(set(schemas.unread))]
     return "\n".join(parts).rstrip() + "\n"
 
 

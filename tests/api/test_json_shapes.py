@@ -29,13 +29,22 @@ def test_every_schema_on_the_page_is_a_valid_json_schema() -> None:
 
 
 @pytest.mark.parametrize(("title", "args"), [
-    ("AutoLinked", ["link", "--auto"]),
+    ("AutoLinked", ["link", "--auto"]),  # results printed as their fields
     ("Refreshed", ["refresh", "--all"]),
     ("ViewLink", ["view", "{ref}"]),
+    ("SummaryReport", ["summary", "{ref}"]),  # shapes read from their to_json()
+    ("StatusReport", ["status"]),
+    ("Linked", ["link", "{ref}", "{xero}"]),
+    ("Unlinked", ["unlink", "{ref}"]),
+    ("Setting", ["config", "get", "sales_account"]),
+    ("Rows", ["links"]),
+    ("CrmRecord", ["crm", "show", "{ref}"]),
+    ("Diagnosis", ["doctor", "--offline"]),
 ])
-def test_a_command_printing_its_results_fields_matches_the_generated_schema(
+def test_a_commands_json_matches_the_generated_schema(
         linked, cli, title, args) -> None:
-    printed = cli.json(*[a.format(ref=linked) for a in args])
+    xero = cli.json("links")[0]["xero_contact_id"]
+    printed = cli.json(*[a.format(ref=linked, xero=xero) for a in args])
     jsonschema.validate(printed, schemas()[title], cls=jsonschema.Draft202012Validator)
 
 
