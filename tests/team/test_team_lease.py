@@ -178,6 +178,8 @@ def test_ten_updates_in_five_homes_make_the_calls_of_one_pass(via, pg, team_db, 
             "the Salesmate calls of exactly one pass (its pull, its reads, its updates)"
         assert xero_calls(server) == one["xero_calls"] >= 1, \
             "the Xero calls of exactly one pass (its refresh)"
+        print(f"\n10 crm update via {via}: one pass, {one['xero_calls']} Xero calls, "
+              f"{one['crm_calls']} Salesmate calls ({crm}), {push['written']} records written")
         skipped = [r for r in reports if r.get("ran") is False]
         assert len(skipped) == 9, "the others stopped at once"
         runner = {job.pid for job, r in zip(jobs, reports, strict=True) if r is one}
