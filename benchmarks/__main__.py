@@ -1,5 +1,5 @@
-"""Run the benchmarks: ``python -m benchmarks [--suite scale|update] [--scale
-small|full|huge] [--latency-ms 150] [--save]``.
+"""Run the benchmarks: ``python -m benchmarks [--scale small|full] [--latency-ms 150]
+[--save]``.
 
 Starts the sandbox with Xero's rate limits on and the given latency per call, prepares
 the data and one xerolink profile per scenario, then measures xerolink and the
@@ -255,23 +255,6 @@ def curve_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_update(args: argparse.Namespace) -> int:
-    from benchmarks import update
-
-    name = "update.json" if args.scale == "full" else f"update-{args.scale}.json"
-    out = args.out or (ROOT / "benchmarks" / "results" / name if args.save else
-                       Path(tempfile.gettempdir()) / "xerolink-benchmarks" / name)
-    small = args.scale == "small"
-    latency = args.latency_ms if args.latency_ms is not None else (50 if small else 150)
-    byte_compile()
-    result = update.run(args.scale, latency, args.baseline_cap or (1.5 if small else 30.0))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(update.markdown(result))
-    print(f"\nResults: {out}")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--scale", choices=[*sorted(SCALES), "huge"], default="full",
@@ -318,6 +301,23 @@ def main(argv: list[str] | None = None) -> int:
     if chart:
         print(f"\nChart: {chart}")
     print(f"\nResults: {args.out}")
+    return 0
+
+
+def run_update(args: argparse.Namespace) -> int:
+    from benchmarks import update
+
+    name = "update.json" if args.scale == "full" else f"update-{args.scale}.json"
+    out = args.out or (ROOT / "benchmarks" / "results" / name if args.save else
+                       Path(tempfile.gettempdir()) / "xerolink-benchmarks" / name)
+    small = args.scale == "small"
+    latency = args.latency_ms if args.latency_ms is not None else (50 if small else 150)
+    byte_compile()
+    result = update.run(args.scale, latency, args.baseline_cap or (1.5 if small else 30.0))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(update.markdown(result))
+    print(f"\nResults: {out}")
     return 0
 
 
