@@ -108,11 +108,11 @@ class Bench:
         return str(answer["access_token"])
 
     # -- measuring ------------------------------------------------------------------------
-    def measure(self, *worker_args: str) -> dict[str, Any]:
+    def measure(self, *worker_args: str, timeout: float | None = None) -> dict[str, Any]:
         out = self.home / "result.json"
         self.fresh()
         subprocess.run([sys.executable, "-m", "benchmarks.worker", str(out), *worker_args],
-                       check=True, cwd=ROOT, timeout=self.cap + 300)
+                       check=True, cwd=ROOT, timeout=timeout or self.cap + 300)
         result = json.loads(out.read_text())
         stats = self.control("GET", "stats")
         result["calls"] = stats["total"]
@@ -126,8 +126,8 @@ class Bench:
                                               / result["done"])
         return result
 
-    def mine(self, profile: str, *args: str) -> dict[str, Any]:
-        result = self.measure("xerolink", str(self.home), profile, *args)
+    def mine(self, profile: str, *args: str, timeout: float | None = None) -> dict[str, Any]:
+        result = self.measure("xerolink", str(self.home), profile, *args, timeout=timeout)
         if result["exit"] != 0:
             raise SystemExit(f"xerolink {' '.join(args)} exited {result['exit']}")
         return result
