@@ -45,3 +45,17 @@ def test_the_p95_of_twenty_is_the_nineteenth() -> None:
     values = [float(n) for n in range(20, 0, -1)]
     assert percentile(values, 0.95) == 19 and percentile(values, 0.5) == 10
     assert percentile([3.0], 0.95) == 3
+
+
+def test_the_saved_run_is_the_full_one_and_its_verdicts_follow_from_its_numbers() -> None:
+    """benchmarks/results/freshness.json is what the README quotes: 20 changes a mode at
+    150 ms, and each "met" is what its own figures say."""
+    data = json.loads((ROOT / "benchmarks/results/freshness.json").read_text())
+    assert data["latency_ms"] == 150
+    hooks, polled = data["rows"]
+    assert hooks["changes"] == polled["changes"] == 20
+    assert hooks["met"] == (hooks["seconds_real"]["p95"] <= 5)
+    speed = polled["clock_speed"]
+    bound = polled["interval_s_service_clock"] + polled["longest_pass_s_real"] * speed
+    assert polled["met"] == (polled["seconds_real"]["p95"] * speed <= bound)
+    assert hooks["status_429"] == polled["status_429"] == 0
