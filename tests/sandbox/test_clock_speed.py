@@ -62,11 +62,14 @@ def test_serve_prints_the_clock_xerolink_needs() -> None:
     try:
         assert proc.stdout is not None
         first = json.loads(proc.stdout.readline())
+        clock = sandbox_control(first["base_url"], "GET", "clock")  # serving by now
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
     speed, _, origin = first["xerolink_clock_speed"].partition("@")
     assert speed == "1440" and datetime.fromisoformat(origin).tzinfo is not None
+    assert clock["speed"] == 1440 and clock["xerolink_clock_speed"] == first[
+        "xerolink_clock_speed"]
     assert proc.returncode == 0
 
 
