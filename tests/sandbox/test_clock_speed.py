@@ -98,3 +98,14 @@ def test_a_pinned_and_a_running_clock_together_are_refused() -> None:
     with pytest.raises(UsageError, match="set one of them"):
         clock_from_env({"XEROLINK_NOW": "2026-12-01T10:00:00+00:00",
                         "XEROLINK_CLOCK_SPEED": "60@2026-12-01T10:00:00+00:00"})
+
+
+def test_any_speed_is_described_exactly() -> None:
+    from xerolink.sandbox.state import SandboxClock
+
+    for speed in (1, 60, 12345.678901, 99999.5):
+        theirs = SandboxClock(speed)
+        mine = clock_from_env({"XEROLINK_CLOCK_SPEED": theirs.described})
+        assert isinstance(mine, ScaledClock)
+        assert mine.speed == theirs.speed
+        assert abs(mine.origin - theirs.origin) <= 1e-6  # isoformat's microseconds

@@ -68,7 +68,7 @@ class SandboxClock:
     def __init__(self, speed: float = 1.0, origin: float | None = None) -> None:
         if not (math.isfinite(speed) and speed > 0):
             raise ValueError(f"the clock's speed must be a positive number, not {speed!r}")
-        self.speed = speed
+        self.speed = float(speed)
         self.origin = time.time() if origin is None else origin
         self.offset = 0.0
 
@@ -83,7 +83,8 @@ class SandboxClock:
         from datetime import UTC, datetime
 
         origin = datetime.fromtimestamp(self.origin, UTC).isoformat()
-        return f"{self.speed:g}@{origin}"
+        speed = str(int(self.speed)) if self.speed.is_integer() else repr(self.speed)
+        return f"{speed}@{origin}"
 
 
 @dataclass
