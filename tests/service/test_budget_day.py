@@ -102,7 +102,8 @@ def run_the_day(starter: dict[str, Any], churn: Churn) -> tuple[list[dict[str, A
     threading.Thread(target=lambda: [arrived.put(raw) for raw in process.stdout or ()],
                      daemon=True).start()
     try:
-        while not lines or datetime.fromisoformat(lines[-1]["at"]) < churn.start_at + DAY:
+        while not lines or datetime.fromisoformat(lines[-1]["at"]) < max(
+                churn.start_at, datetime.fromisoformat(lines[0]["at"])) + DAY:
             left = REAL_CAP - (time.monotonic() - started)
             try:
                 lines.append(json.loads(arrived.get(timeout=max(0.0, left))))
@@ -131,7 +132,7 @@ def test_a_starter_tier_day_draws_no_day_limit_429_and_reports_the_planned_inter
     assert stats["status_429"] == 0, stats
     assert "Traceback" not in err
     first, last = (datetime.fromisoformat(lines[i]["at"]) for i in (0, -1))
-    assert last - first >= DAY - timedelta(minutes=30)  # a whole day of passes
+    assert last - first >= DAY  # a whole day of passes
     used = sum(line["xero_calls"] for line in lines)
     assert used <= 500, f"{used} Xero calls in the day, over half the 1,000"
     assert stats["total"] >= used  # the sandbox saw every call the log counts
