@@ -1,5 +1,6 @@
 """Run the benchmarks: ``python -m benchmarks [--scale small|full] [--latency-ms 150]
-[--save]``.
+[--save]``; ``python -m benchmarks freshness`` for the service's freshness (see
+benchmarks/freshness.py).
 
 Starts the sandbox with Xero's rate limits on and the given latency per call, prepares
 the data and one xerolink profile per scenario, then measures xerolink and the
@@ -256,6 +257,11 @@ def curve_markdown(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["freshness"]:  # python -m benchmarks freshness --help
+        from benchmarks import freshness
+
+        return freshness.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--scale", choices=[*sorted(SCALES), "huge"], default="full",
                         help="small (seconds), full (the README's run, about 12 minutes), "

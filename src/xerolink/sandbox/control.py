@@ -131,7 +131,9 @@ class Controls:
             except (TypeError, ValueError):
                 return json_response(400, {"error": "advance_seconds must be a number"})
             self.clock.offset += advance
-            return json_response(200, {"offset_seconds": self.clock.offset})
+            return json_response(200, self._clock_json())
+        if path == "/_sandbox/clock" and method == "GET":
+            return json_response(200, self._clock_json())
         if path == "/_sandbox/limits" and method == "POST":
             return self._set_limits(data)
         if path.startswith("/_sandbox/webhooks"):
@@ -254,6 +256,13 @@ class Controls:
             return json_response(400, {"error": "latency_ms is between 0 and 60000"})
         self.faults = faults
         return json_response(200, vars(faults))
+
+    def _clock_json(self) -> dict[str, Any]:
+        """The sandbox's time, its speed, and what makes xerolink's clock follow it."""
+        clock = self.clock
+        return {"now": datetime.fromtimestamp(clock.now(), UTC).isoformat(),
+                "speed": clock.speed, "offset_seconds": clock.offset,
+                "xerolink_clock_speed": clock.described}
 
     def _set_limits(self, data: dict[str, Any]) -> Response:
         o = self.options
