@@ -356,9 +356,9 @@ def run_curve(scale: str, latency: int, cap: float) -> dict[str, Any]:
     from benchmarks import curve
 
     started = time.perf_counter()
-    sizes = [curve.run_size(size, latency, cap) for size in curve.SIZES[scale]]
+    sizes = [curve.run_size(Bench, size, latency, cap) for size in curve.SIZES[scale]]
     middle = curve.SIZES[scale][min(1, len(curve.SIZES[scale]) - 1)]
-    warm = curve.run_warm_path(middle, latency, cap)
+    warm = curve.run_warm_path(Bench, middle, latency, cap)
     return {"scale": scale, "latency_ms": latency, "baseline_cap_s": cap, "sizes": sizes,
             "warm_path": warm, "elapsed_s": round(time.perf_counter() - started, 1)}
 

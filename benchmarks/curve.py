@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -273,9 +274,10 @@ def to_json(value: Any) -> Any:
 
 
 # -- running one size ------------------------------------------------------------------------
-def run_size(size: int, latency: int, cap: float) -> dict[str, Any]:
-    from benchmarks.__main__ import Bench
-
+def run_size(Bench: Callable[..., Any], size: int, latency: int,
+             cap: float) -> dict[str, Any]:
+    """One size of the curve; Bench (the harness of __main__) is passed in, so this module
+    does not import the one that imports it."""
     org = build_org(size)
     plan = org.plan
     bench = Bench(plan, latency, cap)
@@ -318,11 +320,10 @@ def run_size(size: int, latency: int, cap: float) -> dict[str, Any]:
             "targets": [{"target": name, "met": met} for name, met in checks]}
 
 
-def run_warm_path(size: int, latency: int, cap: float, runs: int = 7) -> dict[str, Any]:
+def run_warm_path(Bench: Callable[..., Any], size: int, latency: int,
+                  cap: float, runs: int = 7) -> dict[str, Any]:
     """One contact's refresh in a process that is already running (the Python API),
     against the CLI in a process of its own, the baseline, and one round trip."""
-    from benchmarks.__main__ import Bench
-
     org = build_org(size, seed=12)
     bench = Bench(org.plan, latency, cap)
     try:

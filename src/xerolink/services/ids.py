@@ -9,8 +9,8 @@ import re
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
+from xerolink.formats import is_guid
 from xerolink.services.context import Deps
-from xerolink.services.linking import is_xero_id
 from xerolink.store.records import CachedDocument
 from xerolink.xero import models
 
@@ -18,6 +18,11 @@ MIN_PREFIX = 6
 _PREFIX = re.compile(r"^[0-9a-fA-F][0-9a-fA-F-]{5,34}$")
 _NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,49}$")
 _XERO_NUMBER = re.compile(r"^[A-Za-z]{1,10}-[0-9]{1,10}$")  # INV-0042, QU-0007: ask Xero
+
+
+def is_xero_id(text: str) -> bool:
+    """A Xero id (ContactID, InvoiceID, QuoteID): a GUID."""
+    return is_guid(text)
 
 
 def looks_like_prefix(text: str) -> bool:

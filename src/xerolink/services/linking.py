@@ -15,7 +15,8 @@ from typing import Any
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
-from xerolink.formats import EMAIL, is_guid
+from xerolink.formats import EMAIL
+from xerolink.services import ids
 from xerolink.services.context import Deps, Progress
 from xerolink.services.crm import Ref
 from xerolink.store import Store
@@ -186,14 +187,7 @@ class LinkResult:
     unchanged: bool = False
 
 
-def is_xero_id(text: str) -> bool:
-    """A Xero id (ContactID, InvoiceID, QuoteID): a GUID."""
-    return is_guid(text)
-
-
 def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> LinkResult:
-    from xerolink.services import ids  # ids builds on this module
-
     contact = crm_contact(deps.store, ref)
     contact_id = ids.contact_id(deps, xero_id)
     existing = deps.store.get_link(deps.tenant, contact.id)

@@ -18,7 +18,7 @@ from xerolink.results import Result
 from xerolink.services import documents, summary
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
-from xerolink.services.linking import is_xero_id
+from xerolink.services.ids import is_xero_id
 from xerolink.services.outcomes import Documents, ViewLink
 from xerolink.store.records import CachedDocument
 from xerolink.xero import deeplinks
