@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from xerolink.api.update import CrmUpdateApi
 from xerolink.api.wiring import CLOSED
 from xerolink.errors import UsageError
+from xerolink.vocabulary import DOCUMENT_KINDS, RecordKind
 
 if TYPE_CHECKING:
     from xerolink.services.create import Created, Draft
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[..., None]
 Lines = Sequence[str | Mapping[str, Any]]
-ALL_KINDS = frozenset({"quote", "invoice", "bill"})
+ALL_KINDS = frozenset(DOCUMENT_KINDS)
 
 
 def _ref(text: str, *, default: str = "contact") -> Ref:
@@ -323,7 +324,7 @@ class Xerolink(CrmUpdateApi):
                              at=self.clock.now())
         return Imported(result.kind, result.fmt, result.imported, result.skipped, file.name)
 
-    def crm_list(self, kind: str = "contacts") -> Rows:
+    def crm_list(self, kind: str = RecordKind.CONTACT.plural) -> Rows:
         from xerolink.services.records import list_records
 
         return list_records(self.store, self._crm_tenant(), kind)

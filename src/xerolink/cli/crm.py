@@ -12,9 +12,9 @@ from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command, confirm
 from xerolink.errors import CrmRefusedError, UsageError
 from xerolink.render import Column, plural
-from xerolink.services.crmpull import PLURALS
 from xerolink.services.crmpush import PushReport
 from xerolink.services.lease import LeaseBusy
+from xerolink.vocabulary import PLURALS, RECORD_PLURALS, SINGULARS, RecordKind
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -61,7 +61,7 @@ def import_records(
     result = rt.app.crm_import(file, kind=kind, skip_invalid=skip_invalid)
 
     def human() -> None:
-        one = {"contacts": "contact", "companies": "company", "deals": "deal"}[result.kind]
+        one = SINGULARS[result.kind]
         skipped = f"; skipped {plural(len(result.skipped), 'invalid row')}" \
             if result.skipped else ""
         rt.out.line(f"Imported {plural(result.imported, one)} from {result.file_name}{skipped}")
@@ -76,11 +76,12 @@ def import_records(
     "xerolink crm list", "xerolink crm list companies", "xerolink crm list deals --csv"])
 def list_records(
     rt: Runtime,
-    kind: Annotated[str, typer.Argument(help="contacts, companies or deals.")] = "contacts",
+    kind: Annotated[str, typer.Argument(
+        help="contacts, companies or deals.")] = RecordKind.CONTACT.plural,
 ) -> None:
     """List CRM records of one kind."""
-    columns = {"contacts": CONTACT_COLUMNS, "companies": COMPANY_COLUMNS,
-               "deals": DEAL_COLUMNS}
+    columns = dict(zip(RECORD_PLURALS, (CONTACT_COLUMNS, COMPANY_COLUMNS, DEAL_COLUMNS),
+                       strict=True))
     if kind not in columns:
         raise UsageError("list contacts, companies or deals")
     rt.out.records(rt.app.crm_list(kind).rows, columns[kind])

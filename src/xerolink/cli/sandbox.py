@@ -9,6 +9,7 @@ import typer
 
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import UsageError
+from xerolink.vocabulary import RecordKind
 
 app = typer.Typer(no_args_is_help=True)
 OPTIONAL_ENDPOINTS = frozenset({"organisation", "quotes", "currencies"})
@@ -183,7 +184,7 @@ def _announce(rt: Runtime, server: Any, webhook_url: str | None) -> None:
                           "tenants": tenants,
                           "salesmate": None if salesmate is None else {
                               "linkname": salesmate.linkname,
-                              "contacts": len(salesmate.records["contact"])}})
+                              RecordKind.CONTACT.plural: len(salesmate.records["contact"])}})
 
 
 def _loopback_url(url: str) -> bool:

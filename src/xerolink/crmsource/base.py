@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.vocabulary import RECORD_KINDS
 
-KINDS = ("contact", "company", "deal")
+KINDS = RECORD_KINDS
 
 
 @dataclass(frozen=True)

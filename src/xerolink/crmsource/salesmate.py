@@ -43,6 +43,7 @@ from xerolink.crmsource.salesmate_wire import (
 )
 from xerolink.errors import CrmRecordRefusedError, CrmRefusedError, CrmUnreachableError
 from xerolink.redact import Secret, register_secret
+from xerolink.vocabulary import RecordKind
 from xerolink.xero.http import (
     RetryPolicy,
     connection_failure,
@@ -54,13 +55,13 @@ __all__ = ["ECHO", "NAME", "SalesmateSource", "host_for", "parse_time", "pick"]
 
 PAGE_SIZE = 250  # "a maximum of 250 records can be fetched in one request"
 # (path segment, moduleId, moduleName) per kind
-MODULES = {"contact": ("contact", 1, "Contact"), "company": ("company", 5, "Company"),
-           "deal": ("deal", 4, "Deal")}
-FIELDS = {
-    "contact": ("id", "firstName", "lastName", "email", "phone", "mobile", "company.id",
+MODULES: dict[str, tuple[str, int, str]] = {RecordKind.CONTACT: ("contact", 1, "Contact"),
+           RecordKind.COMPANY: ("company", 5, "Company"), RecordKind.DEAL: ("deal", 4, "Deal")}
+FIELDS: dict[str, tuple[str, ...]] = {
+    RecordKind.CONTACT: ("id", "firstName", "lastName", "email", "phone", "mobile", "company.id",
                 "owner.id", "createdAt", "lastModifiedAt"),
-    "company": ("id", "name", "owner.id", "createdAt", "lastModifiedAt"),
-    "deal": ("id", "title", "dealValue", "currency", "primaryContact.id", "participants",
+    RecordKind.COMPANY: ("id", "name", "owner.id", "createdAt", "lastModifiedAt"),
+    RecordKind.DEAL: ("id", "title", "dealValue", "currency", "primaryContact.id", "participants",
              "owner.id", "pipeline", "stage", "status", "createdAt", "lastModifiedAt"),
 }
 # Asked for, though not documented for search: an account that refuses it is asked again

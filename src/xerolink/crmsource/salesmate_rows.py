@@ -14,11 +14,13 @@ from xerolink import validation
 from xerolink.crmsource.base import Pulled
 from xerolink.errors import CrmUnreachableError
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.vocabulary import RecordKind
 
 NAME = "salesmate"
 # What an update must repeat, per kind (the update endpoints' required fields).
-ECHO = {"contact": ("lastName", "owner"), "company": ("name", "owner"),
-        "deal": ("title", "primaryContact", "owner", "pipeline", "status", "stage")}
+ECHO: dict[str, tuple[str, ...]] = {
+    RecordKind.CONTACT: ("lastName", "owner"), RecordKind.COMPANY: ("name", "owner"),
+    RecordKind.DEAL: ("title", "primaryContact", "owner", "pipeline", "status", "stage")}
 # Timestamps outside these years are not Salesmate's (it was founded in 2014).
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 

@@ -43,6 +43,7 @@ from xerolink.services import summary
 from xerolink.services.context import Deps
 from xerolink.store.crmsource import SourceRecord
 from xerolink.store.records import CachedDocument
+from xerolink.vocabulary import RECORD_KINDS
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
 
@@ -118,7 +119,7 @@ def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]]
     before = sum(source.calls.values())
     xero = _XeroSide(deps.store.contact_refresh_times(deps.tenant),
                      deps.store.linked_xero_contacts(deps.tenant))
-    for kind in ("contact", "company", "deal"):
+    for kind in RECORD_KINDS:
         chosen = dict(mapping.get(kind, {}))
         if chosen:
             _push_kind(deps, source, kind, chosen, today, xero, report,

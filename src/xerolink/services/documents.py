@@ -29,6 +29,7 @@ from typing import Any
 from xerolink.services import invoice_reads
 from xerolink.services.context import Deps, Progress
 from xerolink.store.records import CachedDocument
+from xerolink.vocabulary import INVOICE_KINDS, OPEN_INVOICE_STATUSES, OPEN_QUOTE_STATUSES
 from xerolink.xero import models
 from xerolink.xero.gateway import (
     EndpointUnavailable,
@@ -93,14 +94,14 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
     org_wide = invoice_reads.org_wide_open_invoices(deps, cold, len(batches)) \
         if len(batches) > ORG_WIDE_MIN_BATCHES else None
     if org_wide is not None:
-        deps.store.replace_contact_documents(deps.tenant, cold, ("invoice", "bill"),
+        deps.store.replace_contact_documents(deps.tenant, cold, INVOICE_KINDS,
                                              org_wide, refreshed_at=started)
         batches = []
         done += len(cold)
         if progress:
             progress(done, len(ids), phase)
     for batch, documents in invoice_reads.read_batches(deps, batches):
-        deps.store.replace_contact_documents(deps.tenant, batch, ("invoice", "bill"),
+        deps.store.replace_contact_documents(deps.tenant, batch, INVOICE_KINDS,
                                              documents, refreshed_at=started)
         done += len(batch)
         if progress:
@@ -136,7 +137,7 @@ def estimate_calls(deps: Deps, contact_ids: list[str]) -> int:
     if _watermark(deps, QUOTES) is not None:
         return calls + 1
     return calls + (len(ids) if len(ids) <= QUOTE_COPY_THRESHOLD
-                    else len(models.OPEN_QUOTE_STATUSES))
+                    else len(OPEN_QUOTE_STATUSES))
 
 
 def _refresh_times(deps: Deps, ids: list[str]) -> dict[str, datetime]:
@@ -172,22 +173,22 @@ def _refresh_one(deps: Deps, contact_id: str, started: datetime) -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         invoices = pool.submit(invoice_reads.read_invoice_pages, deps,
                                contact_ids=[contact_id],
-                               statuses=models.OPEN_INVOICE_STATUSES)
+                               statuses=OPEN_INVOICE_STATUSES)
         quotes = pool.submit(_read_optional_quotes, deps, **quote_filter)
         documents, (quote_docs, why) = invoices.result(), quotes.result()
-    deps.store.replace_contact_documents(deps.tenant, [contact_id], ("invoice", "bill"),
+    deps.store.replace_contact_documents(deps.tenant, [contact_id], INVOICE_KINDS,
                                          documents, refreshed_at=started)
     _note_quotes(deps, why)
     if quote_docs is None:
         return
     if quote_watermark is not None:
-        _apply_changes(deps, quote_docs, models.OPEN_QUOTE_STATUSES)
+        _apply_changes(deps, quote_docs, OPEN_QUOTE_STATUSES)
         deps.store.set_sync_state(deps.tenant, QUOTES, (started - MARGIN).isoformat(),
                                   started.isoformat())
     else:
         deps.store.replace_contact_documents(
             deps.tenant, [contact_id], ("quote",),
-            [q for q in quote_docs if q.status in models.OPEN_QUOTE_STATUSES],
+            [q for q in quote_docs if q.status in OPEN_QUOTE_STATUSES],
             refreshed_at=None)
 
 
@@ -227,7 +228,7 @@ def _invoices_since(deps: Deps, watermark: datetime, started: datetime) -> None:
     current = {c for c, at in deps.store.contact_refresh_times(deps.tenant).items()
                if at >= watermark}
     _apply_changes(deps, [d for d in changed if d.xero_contact_id in current],
-                   models.OPEN_INVOICE_STATUSES)
+                   OPEN_INVOICE_STATUSES)
     deps.store.mark_contacts_current(deps.tenant, watermark, started)
 
 
@@ -246,7 +247,7 @@ def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> No
         changed = _optional_quotes(deps, modified_since=watermark)
         if changed is None:
             return
-        _apply_changes(deps, changed, models.OPEN_QUOTE_STATUSES)
+        _apply_changes(deps, changed, OPEN_QUOTE_STATUSES)
     elif len(contact_ids) <= QUOTE_COPY_THRESHOLD:
         for contact_id in contact_ids:
             quotes = _optional_quotes(deps, contact_id=contact_id)
@@ -254,16 +255,16 @@ def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> No
                 return
             deps.store.replace_contact_documents(
                 deps.tenant, [contact_id], ("quote",),
-                [q for q in quotes if q.status in models.OPEN_QUOTE_STATUSES],
+                [q for q in quotes if q.status in OPEN_QUOTE_STATUSES],
                 refreshed_at=None)
         return
     else:
         from concurrent.futures import ThreadPoolExecutor
 
         deps.gateway.tokens.access_token()
-        with ThreadPoolExecutor(max_workers=len(models.OPEN_QUOTE_STATUSES)) as pool:
+        with ThreadPoolExecutor(max_workers=len(OPEN_QUOTE_STATUSES)) as pool:
             reads = list(pool.map(lambda status: _read_optional_quotes(deps, status=status),
-                                  models.OPEN_QUOTE_STATUSES))
+                                  OPEN_QUOTE_STATUSES))
         why = next((reason for quotes, reason in reads if quotes is None), None)
         _note_quotes(deps, why)
         if why is not None:
@@ -285,7 +286,7 @@ def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:
     """Re-read specific documents (a deal's): invoices and bills by IDs in batches,
     quotes one by one unless the quote copy is current. Returns documents read."""
     now = deps.now()
-    invoice_ids = [d for d, kind in document_ids if kind in ("invoice", "bill")]
+    invoice_ids = [d for d, kind in document_ids if kind in INVOICE_KINDS]
     read: list[CachedDocument] = []
     for batch in invoice_reads.batches_of(deps, invoice_ids):
         read += invoice_reads.split_on_too_long(deps, "ids", batch)

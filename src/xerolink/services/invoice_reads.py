@@ -9,6 +9,7 @@ from typing import Any
 
 from xerolink.services.context import Deps
 from xerolink.store.records import CachedDocument
+from xerolink.vocabulary import OPEN_INVOICE_STATUSES
 from xerolink.xero import models
 from xerolink.xero.gateway import INVOICES_PAGE, UriTooLong, id_batch_size
 from xerolink.xero.http import MAX_IN_FLIGHT
@@ -24,7 +25,7 @@ def org_wide_open_invoices(deps: Deps, contact_ids: list[str], batches: int
     from concurrent.futures import ThreadPoolExecutor
 
     gateway, now, wanted = deps.gateway, deps.now(), set(contact_ids)
-    first, count = gateway.invoices_page(1, statuses=models.OPEN_INVOICE_STATUSES)
+    first, count = gateway.invoices_page(1, statuses=OPEN_INVOICE_STATUSES)
     if count is None:  # no pagination block: one page if short, else unknown
         if len(first) >= INVOICES_PAGE:
             return None  # how many pages is unknown: the id batches (one call spent)
@@ -33,7 +34,7 @@ def org_wide_open_invoices(deps: Deps, contact_ids: list[str], batches: int
         return None
 
     def page(number: int) -> list[dict[str, Any]]:
-        return gateway.invoices_page(number, statuses=models.OPEN_INVOICE_STATUSES)[0]
+        return gateway.invoices_page(number, statuses=OPEN_INVOICE_STATUSES)[0]
 
     raw = list(first)
     if count > 1:
@@ -78,7 +79,7 @@ def read_batches(deps: Deps, batches: list[list[str]]
     pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT)
     try:
         futures = {pool.submit(split_on_too_long, deps, "contact_ids", batch,
-                               statuses=models.OPEN_INVOICE_STATUSES): batch
+                               statuses=OPEN_INVOICE_STATUSES): batch
                    for batch in batches}
         for future in as_completed(futures):
             yield futures[future], future.result()

@@ -21,9 +21,10 @@ from xerolink.services.context import Deps, Progress
 from xerolink.services.crm import Ref
 from xerolink.store import Store
 from xerolink.store.records import CrmContact, Link, XeroContact
+from xerolink.vocabulary import RecordKind
 from xerolink.xero import models
 
-CONTACTS = "contacts"
+CONTACTS = RecordKind.CONTACT.plural  # the sync state of the copy of Xero contacts
 FULL_SYNC = "contacts.full"
 BATCH = 1000
 

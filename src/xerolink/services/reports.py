@@ -21,10 +21,11 @@ from xerolink.services.crm import Ref
 from xerolink.services.ids import is_xero_id
 from xerolink.services.outcomes import Documents, ViewLink
 from xerolink.store.records import CachedDocument
+from xerolink.vocabulary import DocumentKind
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
 
-KIND_NAMES = {"quote": "Quote", "invoice": "Invoice", "bill": "Bill"}
+KIND_NAMES: dict[str, str] = {kind: kind.capitalize() for kind in DocumentKind}
 
 
 @dataclass

@@ -17,15 +17,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from xerolink.config import SUMMARY_FIGURES
 from xerolink.formats import local_date
 from xerolink.money import cents
 from xerolink.store.records import CachedDocument
+from xerolink.vocabulary import (
+    FIGURE_KEYS,
+    FIGURE_LABELS,
+    OPEN_QUOTE_STATUSES,
+    OWING_STATUS,
+    DocumentKind,
+)
 
-FIGURES = SUMMARY_FIGURES  # one home for the names: the config's push settings use them
-LABELS = {"open_quotes": "Open quotes", "overdue_invoices": "Overdue invoices",
-          "outstanding_invoices": "Outstanding invoices", "overdue_bills": "Overdue bills",
-          "outstanding_bills": "Outstanding bills"}
+FIGURES = FIGURE_KEYS
+LABELS = FIGURE_LABELS
 
 def organisation_today(now: datetime, xero_timezone: str | None) -> date:
     """Today where the organisation is (UTC for a timezone xerolink does not know)."""
@@ -71,11 +75,11 @@ def to_base(amount: Decimal, rate: Decimal) -> Decimal:
 def figures(documents: list[CachedDocument], today: date) -> dict[str, Figure]:
     result = {name: Figure() for name in FIGURES}
     for doc in documents:
-        if doc.kind == "quote":
-            if doc.status in ("DRAFT", "SENT"):
+        if doc.kind == DocumentKind.QUOTE:
+            if doc.status in OPEN_QUOTE_STATUSES:
                 result["open_quotes"].add(doc.total, doc.currency, doc.currency_rate)
             continue
-        if doc.status != "AUTHORISED" or doc.amount_due <= 0:
+        if doc.status != OWING_STATUS or doc.amount_due <= 0:
             continue
         kind = "invoices" if doc.kind == "invoice" else "bills"
         result[f"outstanding_{kind}"].add(doc.amount_due, doc.currency, doc.currency_rate)

@@ -23,6 +23,7 @@ from xerolink.services import invoice_reads
 from xerolink.services.context import Deps
 from xerolink.store.records import CachedDocument
 from xerolink.store.webhooks import WebhookEvent
+from xerolink.vocabulary import OPEN_INVOICE_STATUSES
 from xerolink.xero import models
 from xerolink.xero.gateway import EndpointUnavailable, ScopeMissing
 
@@ -91,9 +92,9 @@ def _reread_invoices(deps: Deps, ids: list[str]) -> int:
     for batch in invoice_reads.batches_of(deps, ids):
         read += invoice_reads.split_on_too_long(deps, "ids", batch)
     known = set(deps.store.contact_refresh_times(deps.tenant))
-    opened = [d for d in read if d.status in models.OPEN_INVOICE_STATUSES
+    opened = [d for d in read if d.status in OPEN_INVOICE_STATUSES
               and d.xero_contact_id in known]
-    closed = [d.document_id for d in read if d.status not in models.OPEN_INVOICE_STATUSES]
+    closed = [d.document_id for d in read if d.status not in OPEN_INVOICE_STATUSES]
     deps.store.apply_document_changes(deps.tenant, opened, closed)
     return len(read)
 

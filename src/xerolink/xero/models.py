@@ -73,8 +73,6 @@ def contact(data: dict[str, Any]) -> XeroContact:
     )
 
 
-OPEN_QUOTE_STATUSES = ("DRAFT", "SENT")
-OPEN_INVOICE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 
 
 def invoice(data: dict[str, Any], fetched_at: datetime, *,
