@@ -33,11 +33,6 @@ RECORD_PLURALS: tuple[str, ...] = tuple(PLURALS[k] for k in RecordKind)
 SINGULARS: dict[str, str] = {plural: kind for kind, plural in PLURALS.items()}
 
 
-def plural_kind(plural: str) -> RecordKind:
-    """``contacts`` -> RecordKind.CONTACT (KeyError for any other word)."""
-    return RecordKind(SINGULARS[plural])
-
-
 # -- Xero's documents -----------------------------------------------------------------
 class DocumentKind(StrEnum):
     """A Xero document as xerolink caches it: a quote, a sales invoice (ACCREC) or a
@@ -59,6 +54,13 @@ class Status(StrEnum):
     SENT = "SENT"
     SUBMITTED = "SUBMITTED"
     AUTHORISED = "AUTHORISED"
+
+
+class ContactStatus(StrEnum):
+    """A Xero contact's ContactStatus: only active contacts are suggested or linked."""
+
+    ACTIVE = "ACTIVE"
+    ARCHIVED = "ARCHIVED"
 
 
 OPEN_QUOTE_STATUSES: tuple[str, ...] = (Status.DRAFT, Status.SENT)

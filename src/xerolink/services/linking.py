@@ -23,6 +23,7 @@ from xerolink.store import Store
 from xerolink.store.records import CrmContact, Link, XeroContact
 from xerolink.vocabulary import RecordKind
 from xerolink.xero import models
+from xerolink.xero.drafts import NewContact as NewContact  # re-exported: the API's type
 
 CONTACTS = RecordKind.CONTACT.plural  # the sync state of the copy of Xero contacts
 FULL_SYNC = "contacts.full"
@@ -111,7 +112,7 @@ def rank(crm: CrmContact, candidates: list[XeroContact], company_name: str = "",
             found[contact.contact_id] = Suggestion(contact, score, reason)
 
     for contact in candidates:
-        if contact.status != "ACTIVE":
+        if not contact.active:
             continue
         if email and contact.email == email:
             offer(contact, 100, "email matches the contact's email")
@@ -199,7 +200,7 @@ def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> LinkResult:
                          f"({existing.xero_contact_id}); pass --replace to link "
                          f"{contact_id} instead")
     xero = models.contact(deps.gateway.get_contact(contact_id))
-    if xero.status != "ACTIVE":
+    if not xero.active:
         raise UsageError(f"Xero contact {xero.name} is {xero.status.lower()}; link an "
                          "active contact")
     deps.store.upsert_xero_contacts(deps.tenant, [xero])
@@ -228,27 +229,6 @@ def unlink(store: Store, tenant_id: str, ref: Ref) -> Link:
 
 
 # -- create the Xero contact -------------------------------------------------------------
-@dataclass(frozen=True)
-class NewContact:
-    name: str
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-
-    def as_xero(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"Name": self.name}
-        if self.first_name:
-            fields["FirstName"] = self.first_name
-        if self.last_name:
-            fields["LastName"] = self.last_name
-        if self.email:
-            fields["EmailAddress"] = self.email
-        if self.phone:
-            fields["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": self.phone}]
-        return fields
-
-
 def prepare_contact(store: Store, ref: Ref, *, name: str | None, first_name: str | None,
                     last_name: str | None, email: str | None, phone: str | None
                     ) -> tuple[CrmContact, NewContact]:
@@ -280,8 +260,7 @@ def create_contact(deps: Deps, contact: CrmContact, new: NewContact, *, replace:
     if existing and not replace:
         raise UsageError(f"contact:{contact.id} is already linked to {existing.xero_name} "
                          f"({existing.xero_contact_id}); pass --replace to link a new one")
-    created = models.contact(deps.gateway.create_contact(
-        new.as_xero(), deps.gateway.new_idempotency_key()))
+    created = deps.gateway.put_contact(new, deps.gateway.new_idempotency_key())
     deps.store.upsert_xero_contacts(deps.tenant, [created])
     link_record = Link(deps.tenant, contact.id, created.contact_id, deps.user, deps.now(),
                        created.name, created.email)
@@ -321,7 +300,7 @@ def auto_link(deps: Deps, *, dry_run: bool, progress: Progress | None = None,
     report.synced = sync_contacts(deps, progress)
     by_email: dict[str, dict[str, XeroContact]] = {}
     for contact in deps.store.xero_contacts(deps.tenant):
-        if contact.status != "ACTIVE":
+        if not contact.active:
             continue
         for email in contact.emails:
             by_email.setdefault(email, {})[contact.contact_id] = contact

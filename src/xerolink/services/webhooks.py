@@ -113,17 +113,8 @@ def _allocated_invoices(deps: Deps, ids: list[str]) -> tuple[list[str], int]:
         except (ScopeMissing, EndpointUnavailable):
             break
         read += 1
-        for allocation in note.get("Allocations") or []:
-            invoice = allocation.get("Invoice") if isinstance(allocation, dict) else None
-            invoice_id = _guid(invoice.get("InvoiceID")) if isinstance(invoice, dict) else None
-            if invoice_id is not None:
-                invoices.append(invoice_id)
+        invoices += models.allocated_invoices(note)
     return invoices, read
-
-
-def _guid(value: object) -> str | None:
-    text = str(value or "").strip().lower()
-    return text if len(text) == 36 and set(text) <= set("0123456789abcdef-") else None
 
 
 def _reread_contacts(deps: Deps, ids: list[str]) -> int:
