@@ -38,7 +38,7 @@ class Pulled:
 
 
 @dataclass(frozen=True)
-class Page:
+class CrmPage:
     records: list[Pulled]
     total: int  # records the query matches in all, as the source counted them
 
@@ -54,7 +54,7 @@ class CrmSource(Protocol):
         contacts."""
 
     def changed(self, kind: str, since: datetime | None, offset: int,
-                fields: Sequence[str] = ()) -> Page:
+                fields: Sequence[str] = ()) -> CrmPage:
         """Records of a kind modified at or after ``since`` (every record when None),
         from ``offset``; ``fields`` are custom fields to read as well."""
 

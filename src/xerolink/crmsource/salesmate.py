@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from xerolink.crmsource.base import Page, Pulled
+from xerolink.crmsource.base import CrmPage, Pulled
 from xerolink.crmsource.salesmate_rows import (
     ECHO,
     NAME,
@@ -122,7 +122,7 @@ class SalesmateSource:
         return self._search(kind, since=None, offset=0, rows=1, fields=()).total
 
     def changed(self, kind: str, since: datetime | None, offset: int,
-                fields: Sequence[str] = ()) -> Page:
+                fields: Sequence[str] = ()) -> CrmPage:
         try:
             return self._search(kind, since=since, offset=offset, rows=PAGE_SIZE,
                                 fields=fields)
@@ -171,7 +171,7 @@ class SalesmateSource:
 
     # -- reading ----------------------------------------------------------------------
     def _search(self, kind: str, *, since: datetime | None, offset: int, rows: int,
-                fields: Sequence[str]) -> Page:
+                fields: Sequence[str]) -> CrmPage:
         segment, module_id, module_name = MODULES[kind]
         incremental = since is not None
         watched = "lastModifiedAt" if incremental else "createdAt"
@@ -206,7 +206,7 @@ class SalesmateSource:
             raise CrmUnreachableError(
                 f"Salesmate sent {len(data['data'])} {kind}s when asked for at most {rows}; "
                 "nothing was changed")
-        return Page([parse_row(kind, row, fields) for row in data["data"]], total)
+        return CrmPage([parse_row(kind, row, fields) for row in data["data"]], total)
 
     # -- HTTP -------------------------------------------------------------------------
     def _call(self, method: str, path_and_query: str, body: dict[str, Any] | None,
