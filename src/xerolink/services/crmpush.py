@@ -41,6 +41,7 @@ from xerolink.money import cents
 from xerolink.results import Result
 from xerolink.services import summary
 from xerolink.services.context import Deps
+from xerolink.services.crmpull import Progress  # (kind, done, total): defined once
 from xerolink.store.crmsource import SourceRecord
 from xerolink.store.records import CachedDocument
 from xerolink.vocabulary import RECORD_KINDS
@@ -48,7 +49,6 @@ from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
 
 CONTACT_ONLY = ("xero_contact", "xero_link")
-Progress = Callable[[str, int, int | None], None]
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16
 

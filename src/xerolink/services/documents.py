@@ -22,20 +22,23 @@ intact, and the store remembers why quotes are unavailable until a read succeeds
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from xerolink.services import invoice_reads
 from xerolink.services.context import Deps, Progress
 from xerolink.store.records import CachedDocument
 from xerolink.vocabulary import INVOICE_KINDS, OPEN_INVOICE_STATUSES, OPEN_QUOTE_STATUSES
 from xerolink.xero import models
 from xerolink.xero.gateway import (
+    INVOICES_PAGE,
     EndpointUnavailable,
     ScopeMissing,
+    UriTooLong,
     id_batch_size,
 )
+from xerolink.xero.http import MAX_IN_FLIGHT
 
 INVOICES, QUOTES = "invoices", "quotes"
 QUOTES_UNAVAILABLE = "quotes-unavailable"  # sync_state: why quotes cannot be read
@@ -90,8 +93,8 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
         done += len(covered)
         if progress:
             progress(done, len(ids), phase)
-    batches = invoice_reads.batches_of(deps, cold)
-    org_wide = invoice_reads.org_wide_open_invoices(deps, cold, len(batches)) \
+    batches = batches_of(deps, cold)
+    org_wide = org_wide_open_invoices(deps, cold, len(batches)) \
         if len(batches) > ORG_WIDE_MIN_BATCHES else None
     if org_wide is not None:
         deps.store.replace_contact_documents(deps.tenant, cold, INVOICE_KINDS,
@@ -100,7 +103,7 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
         done += len(cold)
         if progress:
             progress(done, len(ids), phase)
-    for batch, documents in invoice_reads.read_batches(deps, batches):
+    for batch, documents in read_batches(deps, batches):
         deps.store.replace_contact_documents(deps.tenant, batch, INVOICE_KINDS,
                                              documents, refreshed_at=started)
         done += len(batch)
@@ -171,7 +174,7 @@ def _refresh_one(deps: Deps, contact_id: str, started: datetime) -> None:
     gateway = deps.gateway  # made once, before two threads share it
     gateway.tokens.access_token()  # and the token refreshed, if due, by one thread
     with ThreadPoolExecutor(max_workers=2) as pool:
-        invoices = pool.submit(invoice_reads.read_invoice_pages, deps,
+        invoices = pool.submit(read_invoice_pages, deps,
                                contact_ids=[contact_id],
                                statuses=OPEN_INVOICE_STATUSES)
         quotes = pool.submit(_read_optional_quotes, deps, **quote_filter)
@@ -224,7 +227,7 @@ def _optional_quotes(deps: Deps, **filters: object) -> list[CachedDocument] | No
 
 def _invoices_since(deps: Deps, watermark: datetime, started: datetime) -> None:
     """One organisation-wide incremental read, applied to every current contact."""
-    changed = invoice_reads.read_invoice_pages(deps, modified_since=watermark)
+    changed = read_invoice_pages(deps, modified_since=watermark)
     current = {c for c, at in deps.store.contact_refresh_times(deps.tenant).items()
                if at >= watermark}
     _apply_changes(deps, [d for d in changed if d.xero_contact_id in current],
@@ -288,8 +291,8 @@ def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:
     now = deps.now()
     invoice_ids = [d for d, kind in document_ids if kind in INVOICE_KINDS]
     read: list[CachedDocument] = []
-    for batch in invoice_reads.batches_of(deps, invoice_ids):
-        read += invoice_reads.split_on_too_long(deps, "ids", batch)
+    for batch in batches_of(deps, invoice_ids):
+        read += split_on_too_long(deps, "ids", batch)
     quote_ids = [d for d, kind in document_ids if kind == "quote"]
     if quote_ids and _watermark(deps, QUOTES) is not None:
         _refresh_quotes(deps, [], now)
@@ -330,3 +333,86 @@ def find(deps: Deps, document_ids: list[str]) -> dict[str, CachedDocument]:
         deps.store.apply_document_changes(deps.tenant, [document], [])
         found[document_id] = document
     return found
+
+
+# -- invoices and bills in as few calls as Xero allows ---------------------------------
+# By id batches (the URL kept under Xero's limit, halved if Xero still finds it too
+# long, five in flight), or, when that is fewer calls, as the organisation's open
+# invoices.
+def org_wide_open_invoices(deps: Deps, contact_ids: list[str], batches: int
+                            ) -> list[CachedDocument] | None:
+    """The open invoices and bills of these contacts, read as the organisation's open
+    invoices (1,000 a page) when that takes fewer calls than ``batches`` id-list
+    calls; None when it would not. The first page's ``pagination.pageCount`` decides
+    (a full first page without one leaves the count unknown): at worst that one call
+    is spent and the id batches follow."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gateway, now, wanted = deps.gateway, deps.now(), set(contact_ids)
+    first, count = gateway.invoices_page(1, statuses=OPEN_INVOICE_STATUSES)
+    if count is None:  # no pagination block: one page if short, else unknown
+        if len(first) >= INVOICES_PAGE:
+            return None  # how many pages is unknown: the id batches (one call spent)
+        count = 1
+    if count >= batches:
+        return None
+
+    def page(number: int) -> list[dict[str, Any]]:
+        return gateway.invoices_page(number, statuses=OPEN_INVOICE_STATUSES)[0]
+
+    raw = list(first)
+    if count > 1:
+        with ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT) as pool:
+            for items in pool.map(page, range(2, count + 1)):
+                raw += items
+    base = deps.connection.base_currency
+    documents = [models.invoice(d, now, base_currency=base) for d in raw]
+    return [d for d in documents if d.xero_contact_id in wanted]
+
+
+def batches_of(deps: Deps, ids: list[str]) -> list[list[str]]:
+    size = id_batch_size(deps.connection.xero_url)
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def split_on_too_long(deps: Deps, key: str, ids: list[str], **filters: object
+                       ) -> list[CachedDocument]:
+    """Invoices for an id list; if Xero finds the URL too long after all (it answers
+    404, 400 or 414), the list is halved and each half asked for (at most log2(n)
+    levels, since one id always fits)."""
+    try:
+        return read_invoice_pages(deps, **{key: ids}, **filters)
+    except UriTooLong:
+        if len(ids) == 1:
+            raise
+        half = len(ids) // 2
+        return (split_on_too_long(deps, key, ids[:half], **filters)
+                + split_on_too_long(deps, key, ids[half:], **filters))
+
+
+def read_batches(deps: Deps, batches: list[list[str]]
+                  ) -> Iterator[tuple[list[str], list[CachedDocument]]]:
+    """Each batch of contacts with its open invoices and bills, read up to five at a
+    time (Xero's limit in flight, which the gateway also holds); the caller writes
+    each as it arrives, on its own thread."""
+    if not batches:
+        return
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    deps.gateway.tokens.access_token()  # made, and refreshed if due, by one thread
+    pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT)
+    try:
+        futures = {pool.submit(split_on_too_long, deps, "contact_ids", batch,
+                               statuses=OPEN_INVOICE_STATUSES): batch
+                   for batch in batches}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def read_invoice_pages(deps: Deps, **filters: Any) -> list[CachedDocument]:
+    now = deps.now()
+    base = deps.connection.base_currency
+    return [models.invoice(d, now, base_currency=base)
+            for page in deps.gateway.invoice_pages(**filters) for d in page.items]

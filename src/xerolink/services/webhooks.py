@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 from xerolink.errors import NotFoundError
-from xerolink.services import invoice_reads
+from xerolink.services import documents
 from xerolink.services.context import Deps
 from xerolink.store.records import CachedDocument
 from xerolink.store.webhooks import WebhookEvent
@@ -89,8 +89,8 @@ def _reread_invoices(deps: Deps, ids: list[str]) -> int:
     if not ids:
         return 0
     read: list[CachedDocument] = []
-    for batch in invoice_reads.batches_of(deps, ids):
-        read += invoice_reads.split_on_too_long(deps, "ids", batch)
+    for batch in documents.batches_of(deps, ids):
+        read += documents.split_on_too_long(deps, "ids", batch)
     known = set(deps.store.contact_refresh_times(deps.tenant))
     opened = [d for d in read if d.status in OPEN_INVOICE_STATUSES
               and d.xero_contact_id in known]
@@ -122,7 +122,7 @@ def _reread_contacts(deps: Deps, ids: list[str]) -> int:
     if not ids:
         return 0
     contacts = []
-    for batch in invoice_reads.batches_of(deps, ids):
+    for batch in documents.batches_of(deps, ids):
         contacts += [models.contact(c) for c in deps.gateway.contacts_by_ids(batch)]
     deps.store.upsert_xero_contacts(deps.tenant, contacts)
     return len(contacts)
