@@ -37,7 +37,7 @@ if TYPE_CHECKING:
         Unlinked,
         ViewLink,
     )
-    from xerolink.services.reports import SummaryReport
+    from xerolink.services.summary import SummaryReport
 
 Progress = Callable[..., None]
 Lines = Sequence[str | Mapping[str, Any]]
@@ -98,19 +98,19 @@ class Xerolink(CrmUpdateApi):
     def summary(self, ref: str, *, refresh: bool = False) -> SummaryReport:
         """Open quotes, overdue and outstanding invoices and bills of a contact,
         company or deal: from the cache when present, else (or with refresh) Xero."""
-        from xerolink.services import reports
+        from xerolink.services import summary
 
-        return reports.summarize(self.deps(), _ref(ref), refresh=refresh)
+        return summary.summarize(self.deps(), _ref(ref), refresh=refresh)
 
     def refresh(self, ref: str) -> Refreshed:
         """Fetch one record's documents from Xero now."""
-        from xerolink.services import reports
+        from xerolink.services import summary
         from xerolink.services.outcomes import Refreshed
 
         deps = self.deps()
         target = _ref(ref)
         before = self.calls().total
-        scope, found = reports.refresh(deps, target)
+        scope, found = summary.refresh(deps, target)
         return Refreshed(str(target), len(scope.contact_ids), len(found),
                          self.calls().total - before)
 
@@ -129,17 +129,17 @@ class Xerolink(CrmUpdateApi):
     def details(self, ref: str, *, kinds: frozenset[str] | set[str] = ALL_KINDS,
                 status: str | None = None, refresh: bool = False) -> Documents:
         """The open documents behind a summary, with their View in Xero links."""
-        from xerolink.services import reports
+        from xerolink.services import summary
 
-        return reports.details(self.deps(), _ref(ref), kinds=set(kinds or ALL_KINDS),
+        return summary.details(self.deps(), _ref(ref), kinds=set(kinds or ALL_KINDS),
                                status=status, refresh=refresh)
 
     def view(self, target: str) -> ViewLink:
         """The View in Xero link of a linked contact, or of a document (id, prefix or
         number)."""
-        from xerolink.services import reports
+        from xerolink.services import summary
 
-        return reports.view(self.deps(), target)
+        return summary.view(self.deps(), target)
 
     def create(self, ref: str, draft: Draft, *, deal: str | None = None) -> Created:
         """Create the draft (a quote, draft invoice or draft bill) for a linked

@@ -16,7 +16,7 @@ from xerolink.vocabulary import DOCUMENT_KINDS, OPEN_STATUSES, DocumentKind
 
 if TYPE_CHECKING:
     from xerolink.services.outcomes import DealChange
-    from xerolink.services.reports import SummaryReport
+    from xerolink.services.summary import SummaryReport
 
 ALL_KINDS = set(DOCUMENT_KINDS)
 CREATE_HELP = {DocumentKind.QUOTE: "Create a quote (DRAFT) for a linked contact.",

@@ -29,7 +29,7 @@ from typing import Any
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError, XerolinkError, XeroUnreachableError
 from xerolink.results import Result, to_jsonable
-from xerolink.services import reports, summary
+from xerolink.services import summary
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.store.records import CachedDocument, CreateIntent
@@ -255,7 +255,7 @@ def fingerprint(kind: str, fields: dict[str, Any]) -> str:
 
 
 def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None) -> Created:
-    scope = reports.resolve(deps, ref)
+    scope = summary.resolve(deps, ref)
     if ref.kind != RecordKind.CONTACT:
         raise UsageError(f"create documents for a contact (contact:ID), not a {ref.kind}")
     if deal_id is not None and deps.store.get_crm_deal(deal_id) is None:
@@ -285,7 +285,7 @@ def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None) -> Create
         deps.store.attach_deal_documents(deps.tenant, deal_id,
                                          [(document.document_id, document.kind)], deps.user,
                                          now)
-    return Created(document, reports.link_for(deps, document), deal_id, resumed)
+    return Created(document, summary.link_for(deps, document), deal_id, resumed)
 
 
 def _send(deps: Deps, draft: Draft, contact_id: str, intent: CreateIntent
