@@ -29,7 +29,12 @@ from typing import Any
 
 from xerolink.services.context import Deps, Progress
 from xerolink.store.records import CachedDocument
-from xerolink.vocabulary import INVOICE_KINDS, OPEN_INVOICE_STATUSES, OPEN_QUOTE_STATUSES
+from xerolink.vocabulary import (
+    INVOICE_KINDS,
+    OPEN_INVOICE_STATUSES,
+    OPEN_QUOTE_STATUSES,
+    DocumentKind,
+)
 from xerolink.xero import models
 from xerolink.xero.gateway import (
     INVOICES_PAGE,
@@ -279,10 +284,7 @@ def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> No
 
 
 def _read_quote_pages(deps: Deps, **filters: Any) -> list[CachedDocument]:
-    now = deps.now()
-    base = deps.connection.base_currency
-    return [models.quote(q, now, base_currency=base)
-            for page in deps.gateway.quote_pages(**filters) for q in page.items]
+    return deps.gateway.quotes(deps.now(), deps.connection.base_currency, **filters)
 
 
 def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:
@@ -293,14 +295,13 @@ def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:
     read: list[CachedDocument] = []
     for batch in batches_of(deps, invoice_ids):
         read += split_on_too_long(deps, "ids", batch)
-    quote_ids = [d for d, kind in document_ids if kind == "quote"]
+    quote_ids = [d for d, kind in document_ids if kind == DocumentKind.QUOTE]
     if quote_ids and _watermark(deps, QUOTES) is not None:
         _refresh_quotes(deps, [], now)
         cached = {d.document_id for d in deps.store.documents_by_ids(deps.tenant, quote_ids)}
         quote_ids = [q for q in quote_ids if q not in cached]
     for quote_id in quote_ids:
-        read.append(models.quote(deps.gateway.get_quote(quote_id), now,
-                                 base_currency=deps.connection.base_currency))
+        read.append(deps.gateway.quote(quote_id, now, deps.connection.base_currency))
     deps.store.apply_document_changes(deps.tenant, read, [])
     return len(read)
 
@@ -318,7 +319,7 @@ def find(deps: Deps, document_ids: list[str]) -> dict[str, CachedDocument]:
 
     found = known()
     if len(found) < len(wanted):
-        refresh_documents(deps, [(d, "invoice") for d in wanted if d not in found])
+        refresh_documents(deps, [(d, DocumentKind.INVOICE) for d in wanted if d not in found])
         found = known()
     if len(found) < len(wanted) and _watermark(deps, QUOTES) is not None:
         _refresh_quotes(deps, [], deps.now())
@@ -326,8 +327,7 @@ def find(deps: Deps, document_ids: list[str]) -> dict[str, CachedDocument]:
     now = deps.now()
     for document_id in [d for d in wanted if d not in found]:
         try:
-            document = models.quote(deps.gateway.get_quote(document_id), now,
-                                    base_currency=deps.connection.base_currency)
+            document = deps.gateway.quote(document_id, now, deps.connection.base_currency)
         except NotFoundError:
             raise NotFoundError(f"Xero has no quote, invoice or bill {document_id}") from None
         deps.store.apply_document_changes(deps.tenant, [document], [])
@@ -412,7 +412,4 @@ def read_batches(deps: Deps, batches: list[list[str]]
 
 
 def read_invoice_pages(deps: Deps, **filters: Any) -> list[CachedDocument]:
-    now = deps.now()
-    base = deps.connection.base_currency
-    return [models.invoice(d, now, base_currency=base)
-            for page in deps.gateway.invoice_pages(**filters) for d in page.items]
+    return deps.gateway.invoices(deps.now(), deps.connection.base_currency, **filters)

@@ -12,7 +12,6 @@ from xerolink.errors import NotFoundError, UsageError
 from xerolink.formats import is_guid
 from xerolink.services.context import Deps
 from xerolink.store.records import CachedDocument
-from xerolink.xero import models
 
 MIN_PREFIX = 6
 _PREFIX = re.compile(r"^[0-9a-fA-F][0-9a-fA-F-]{5,34}$")
@@ -81,11 +80,7 @@ def _by_number(deps: Deps, number: str) -> list[CachedDocument]:
     """A document number Xero knows but the cache does not: invoices and bills by
     InvoiceNumbers, then quotes by QuoteNumber. Found documents are cached."""
     now, base = deps.now(), deps.connection.base_currency
-    invoices, _ = deps.gateway.invoices_page(1, numbers=[number])
-    found = [models.invoice(d, now, base_currency=base) for d in invoices]
-    if not found:
-        found = [models.quote(q, now, base_currency=base)
-                 for q in deps.gateway.quotes_page(1, number=number)]
+    found = deps.gateway.numbered(number, now, base)
     if found:
         deps.store.apply_document_changes(deps.tenant, found, [])
     return found

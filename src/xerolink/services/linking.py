@@ -22,7 +22,6 @@ from xerolink.services.crm import Ref
 from xerolink.store import Store
 from xerolink.store.records import CrmContact, Link, XeroContact
 from xerolink.vocabulary import RecordKind
-from xerolink.xero import models
 from xerolink.xero.drafts import NewContact as NewContact  # re-exported: the API's type
 
 CONTACTS = RecordKind.CONTACT.plural  # the sync state of the copy of Xero contacts
@@ -70,9 +69,8 @@ def _read_pages(deps: Deps, start: int, since: datetime | None, progress: Progre
     """Read pages from ``start``; with ``started`` (a full read), record after each page
     where to resume."""
     fetched, calls, newest = 0, 0, None
-    for page in deps.gateway.contact_pages(start=start, modified_since=since):
+    for page, contacts in deps.gateway.contact_copy_pages(start=start, modified_since=since):
         calls += 1
-        contacts = [models.contact(c) for c in page.items]
         deps.store.upsert_xero_contacts(deps.tenant, contacts)
         fetched += len(contacts)
         for contact in contacts:
@@ -166,7 +164,7 @@ def search(deps: Deps, text: str | None, first: str | None, last: str | None
     term = words[0].strip()
     if len(term) > 100:
         raise UsageError("search text must be 100 characters or fewer")
-    found = [models.contact(c) for c in deps.gateway.search_contacts(term)]
+    found = deps.gateway.find_contacts(term)
 
     def keep(c: XeroContact) -> bool:
         if first and not _matches(first, (c.first_name, c.name.split(" ")[0])):
@@ -199,7 +197,7 @@ def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> LinkResult:
         raise UsageError(f"{ref} is already linked to {existing.xero_name or 'Xero contact'} "
                          f"({existing.xero_contact_id}); pass --replace to link "
                          f"{contact_id} instead")
-    xero = models.contact(deps.gateway.get_contact(contact_id))
+    xero = deps.gateway.contact(contact_id)
     if not xero.active:
         raise UsageError(f"Xero contact {xero.name} is {xero.status.lower()}; link an "
                          "active contact")

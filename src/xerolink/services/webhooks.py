@@ -24,7 +24,6 @@ from xerolink.services.context import Deps
 from xerolink.store.records import CachedDocument
 from xerolink.store.webhooks import WebhookEvent
 from xerolink.vocabulary import OPEN_INVOICE_STATUSES
-from xerolink.xero import models
 from xerolink.xero.gateway import EndpointUnavailable, ScopeMissing
 
 SETTLE_SECONDS = 0.5  # events arriving this close together share one re-read
@@ -107,13 +106,13 @@ def _allocated_invoices(deps: Deps, ids: list[str]) -> tuple[list[str], int]:
     read = 0
     for credit_note_id in ids[:MAX_CREDIT_NOTES]:
         try:
-            note = deps.gateway.get_credit_note(credit_note_id)
+            allocated = deps.gateway.allocated_invoices(credit_note_id)
         except NotFoundError:
             continue
         except (ScopeMissing, EndpointUnavailable):
             break
         read += 1
-        invoices += models.allocated_invoices(note)
+        invoices += allocated
     return invoices, read
 
 
@@ -123,6 +122,6 @@ def _reread_contacts(deps: Deps, ids: list[str]) -> int:
         return 0
     contacts = []
     for batch in documents.batches_of(deps, ids):
-        contacts += [models.contact(c) for c in deps.gateway.contacts_by_ids(batch)]
+        contacts += deps.gateway.contacts(batch)
     deps.store.upsert_xero_contacts(deps.tenant, contacts)
     return len(contacts)

@@ -285,6 +285,59 @@ class XeroGateway(Transport):
             _return_http_data_only=True, collection_formats={}, **self.raw), idempotent=True)
         return dict(data["Quotes"][0])
 
+    # -- typed reads: Xero's answers as xerolink's records ---------------------------------
+    def contact(self, contact_id: str) -> XeroContact:
+        return models.contact(self.get_contact(contact_id))
+
+    def contacts(self, ids: list[str]) -> list[XeroContact]:
+        """Contacts by ContactIDs, one call (the caller keeps the list short)."""
+        return [models.contact(c) for c in self.contacts_by_ids(ids)]
+
+    def find_contacts(self, term: str) -> list[XeroContact]:
+        """Contacts whose name, first name, last name or email holds ``term``."""
+        return [models.contact(c) for c in self.search_contacts(term)]
+
+    def contact_copy_pages(self, *, start: int = 1, modified_since: datetime | None = None
+                           ) -> Iterator[tuple[XeroPage, list[XeroContact]]]:
+        """``contact_pages``, each page with its contacts parsed."""
+        for page in self.contact_pages(start=start, modified_since=modified_since):
+            yield page, [models.contact(c) for c in page.items]
+
+    def invoices(self, fetched_at: datetime, base_currency: str | None, *,
+                 contact_ids: list[str] | None = None,
+                 statuses: tuple[str, ...] | None = None, ids: list[str] | None = None,
+                 modified_since: datetime | None = None) -> list[CachedDocument]:
+        """Every page of ``invoice_pages``, as cached documents."""
+        return [models.invoice(d, fetched_at, base_currency=base_currency)
+                for page in self.invoice_pages(contact_ids=contact_ids, statuses=statuses,
+                                               ids=ids, modified_since=modified_since)
+                for d in page.items]
+
+    def quotes(self, fetched_at: datetime, base_currency: str | None, *,
+               contact_id: str | None = None, status: str | None = None,
+               modified_since: datetime | None = None) -> list[CachedDocument]:
+        """Every page of ``quote_pages``, as cached documents."""
+        return [models.quote(q, fetched_at, base_currency=base_currency)
+                for page in self.quote_pages(contact_id=contact_id, status=status,
+                                             modified_since=modified_since)
+                for q in page.items]
+
+    def quote(self, quote_id: str, fetched_at: datetime, base_currency: str | None
+              ) -> CachedDocument:
+        return models.quote(self.get_quote(quote_id), fetched_at, base_currency=base_currency)
+
+    def numbered(self, number: str, fetched_at: datetime, base_currency: str | None
+                 ) -> list[CachedDocument]:
+        """Invoices and bills by InvoiceNumber; if none, quotes by QuoteNumber."""
+        invoices, _ = self.invoices_page(1, numbers=[number])
+        found = [models.invoice(d, fetched_at, base_currency=base_currency) for d in invoices]
+        return found or [models.quote(q, fetched_at, base_currency=base_currency)
+                         for q in self.quotes_page(1, number=number)]
+
+    def allocated_invoices(self, credit_note_id: str) -> list[str]:
+        """The InvoiceIDs one credit note is allocated to."""
+        return models.allocated_invoices(self.get_credit_note(credit_note_id))
+
     # -- typed writes: drafts in, models out ----------------------------------------------
     def put_contact(self, new: NewContact, idempotency_key: str) -> XeroContact:
         """Create one Xero contact from a typed draft."""
