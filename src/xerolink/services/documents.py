@@ -35,9 +35,7 @@ from xerolink.vocabulary import (
     OPEN_QUOTE_STATUSES,
     DocumentKind,
 )
-from xerolink.xero import models
 from xerolink.xero.gateway import (
-    INVOICES_PAGE,
     EndpointUnavailable,
     ScopeMissing,
     UriTooLong,
@@ -343,31 +341,14 @@ def org_wide_open_invoices(deps: Deps, contact_ids: list[str], batches: int
                             ) -> list[CachedDocument] | None:
     """The open invoices and bills of these contacts, read as the organisation's open
     invoices (1,000 a page) when that takes fewer calls than ``batches`` id-list
-    calls; None when it would not. The first page's ``pagination.pageCount`` decides
-    (a full first page without one leaves the count unknown): at worst that one call
-    is spent and the id batches follow."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    gateway, now, wanted = deps.gateway, deps.now(), set(contact_ids)
-    first, count = gateway.invoices_page(1, statuses=OPEN_INVOICE_STATUSES)
-    if count is None:  # no pagination block: one page if short, else unknown
-        if len(first) >= INVOICES_PAGE:
-            return None  # how many pages is unknown: the id batches (one call spent)
-        count = 1
-    if count >= batches:
+    calls; None when it would not (at worst one call is spent, and the id batches
+    follow)."""
+    found = deps.gateway.open_invoices(deps.now(), deps.connection.base_currency,
+                                       fewer_pages_than=batches)
+    if found is None:
         return None
-
-    def page(number: int) -> list[dict[str, Any]]:
-        return gateway.invoices_page(number, statuses=OPEN_INVOICE_STATUSES)[0]
-
-    raw = list(first)
-    if count > 1:
-        with ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT) as pool:
-            for items in pool.map(page, range(2, count + 1)):
-                raw += items
-    base = deps.connection.base_currency
-    documents = [models.invoice(d, now, base_currency=base) for d in raw]
-    return [d for d in documents if d.xero_contact_id in wanted]
+    wanted = set(contact_ids)
+    return [d for d in found if d.xero_contact_id in wanted]
 
 
 def batches_of(deps: Deps, ids: list[str]) -> list[list[str]]:

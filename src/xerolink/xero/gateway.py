@@ -13,7 +13,7 @@ from typing import Any
 from xerolink.errors import NotFoundError, XeroUnreachableError
 from xerolink.money import cents
 from xerolink.store.records import CachedDocument, XeroContact
-from xerolink.vocabulary import DocumentKind
+from xerolink.vocabulary import OPEN_INVOICE_STATUSES, DocumentKind
 from xerolink.xero import drafts, models
 from xerolink.xero.answers import (
     CallLog,
@@ -333,6 +333,32 @@ class XeroGateway(Transport):
         found = [models.invoice(d, fetched_at, base_currency=base_currency) for d in invoices]
         return found or [models.quote(q, fetched_at, base_currency=base_currency)
                          for q in self.quotes_page(1, number=number)]
+
+    def open_invoices(self, fetched_at: datetime, base_currency: str | None, *,
+                      fewer_pages_than: int) -> list[CachedDocument] | None:
+        """The organisation's open invoices and bills, read only if that takes fewer
+        than ``fewer_pages_than`` pages; None when it would not. The first page's
+        ``pagination.pageCount`` decides (a full first page without one leaves the
+        count unknown, so None): at worst that one call is spent."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        first, count = self.invoices_page(1, statuses=OPEN_INVOICE_STATUSES)
+        if count is None:  # no pagination block: one page if short, else unknown
+            if len(first) >= INVOICES_PAGE:
+                return None
+            count = 1
+        if count >= fewer_pages_than:
+            return None
+
+        def page(number: int) -> list[dict[str, Any]]:
+            return self.invoices_page(number, statuses=OPEN_INVOICE_STATUSES)[0]
+
+        raw = list(first)
+        if count > 1:
+            with ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT) as pool:
+                for items in pool.map(page, range(2, count + 1)):
+                    raw += items
+        return [models.invoice(d, fetched_at, base_currency=base_currency) for d in raw]
 
     def allocated_invoices(self, credit_note_id: str) -> list[str]:
         """The InvoiceIDs one credit note is allocated to."""
