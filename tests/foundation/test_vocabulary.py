@@ -2,8 +2,8 @@
 defined once (xerolink/vocabulary.py), and Xero's field names live in xero/ only.
 
 The check reads the source's string literals (not comments or docstrings): a plural
-of a record kind, a collection naming two or more kinds or statuses, or a Xero field
-name outside its home is a second definition."""
+of a record kind, a collection naming two or more kinds or statuses, a comparison with
+a kind written out, or a Xero field name outside its home is a second definition."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ WORDS = {"record kinds": {str(k) for k in vocabulary.RecordKind},
 # PascalCase with two humps or more (ContactID, AmountDue, CurrencyCode), or a Xero
 # enumeration value in capitals (ACCREC, AUTHORISED): the shape of Xero's words.
 XERO_SHAPE = re.compile(r"[A-Z][a-z]+(?:[A-Z][a-z]*)+|[A-Z][a-z]+ID|[A-Z]{5,}")
+KINDS = WORDS["record kinds"] | WORDS["document kinds"]
 NOT_XERO = {"POST", "DELETE", "PATCH"}  # HTTP methods
 
 
@@ -61,6 +62,15 @@ def _collections(tree: ast.AST) -> Iterator[tuple[int, set[str]]]:
             yield node.lineno, members
 
 
+def _compared(tree: ast.AST) -> Iterator[ast.Constant]:
+    """String literals a comparison tests against (``kind == "deal"``)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for side in (node.left, *node.comparators):
+                if isinstance(side, ast.Constant) and isinstance(side.value, str):
+                    yield side
+
+
 def _modules(package: Path) -> Iterator[tuple[Path, ast.AST]]:
     """Each module of the package (but the home and the sandbox), by its path in it."""
     for path in sorted(package.rglob("*.py")):
@@ -85,6 +95,9 @@ def second_definitions(package: Path = SRC) -> list[str]:
                 found.append(f"{where}:{s.lineno} the plural {s.value!r}")
             elif not in_xero and s.value in xero_words:
                 found.append(f"{where}:{s.lineno} Xero's {s.value!r}")
+        for s in _compared(tree):
+            if s.value in KINDS:
+                found.append(f"{where}:{s.lineno} compares with the kind {s.value!r}")
         for line, members in _collections(tree):
             for name, words in WORDS.items():
                 if len(members & words) >= 2:
@@ -105,11 +118,12 @@ def test_the_check_finds_a_second_definition(tmp_path) -> None:
         'KINDS = ("contact", "company", "deal")\n'
         'def listing(kind="deals"):\n'
         '    """contacts, companies or deals: a docstring may say so."""\n'
-        '    return {"quote": 1, "bill": 2}, kind in ("DRAFT", "SENT")\n'
+        '    return {"quote": 1, "bill": 2}, kind in ("DRAFT", "SENT"), kind == "deal"\n'
         'PAYLOAD = {"ContactID": "c"}\n'
         'COLUMN = Column("xero_contact_id", "ContactID")\n')
     assert second_definitions(package) == ["xerolink/again.py:2 the plural 'deals'",
                      "xerolink/again.py:5 Xero's 'ContactID'",
+                     "xerolink/again.py:4 compares with the kind 'deal'",
                      "xerolink/again.py:1 record kinds ['company', 'contact', 'deal']",
                      "xerolink/again.py:4 document kinds ['bill', 'quote']",
                      "xerolink/again.py:4 statuses ['DRAFT', 'SENT']"]

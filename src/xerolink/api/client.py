@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from xerolink.api.update import CrmUpdateApi
 from xerolink.api.wiring import CLOSED
 from xerolink.errors import UsageError
-from xerolink.vocabulary import DOCUMENT_KINDS, RecordKind
+from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
 
 if TYPE_CHECKING:
     from xerolink.services.create import Created, Draft
@@ -52,7 +52,7 @@ def _ref(text: str, *, default: str = "contact") -> Ref:
 
 def _deal(text: str) -> Ref:
     ref = _ref(text, default="deal")
-    if ref.kind != "deal":
+    if ref.kind != RecordKind.DEAL:
         raise UsageError(f"{ref} is not a deal; use deal:ID")
     return ref
 
@@ -148,7 +148,7 @@ class Xerolink(CrmUpdateApi):
         from xerolink.services import create as service
 
         deal_id = _deal(deal).id if deal is not None else None
-        sales = draft.kind != "bill"
+        sales = draft.kind != DocumentKind.BILL
         defaults = {
             "account": self.config.get("sales_account" if sales else "purchases_account"),
             "tax_type": self.config.get("sales_tax_type" if sales else "purchases_tax_type")}

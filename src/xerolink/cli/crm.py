@@ -94,7 +94,7 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(
         autocompletion=completion.any_ref)]) -> None:
     """Show one CRM record, with its link or members."""
     record = rt.app.crm_show(ref)
-    if record.kind == "company":
+    if record.kind == RecordKind.COMPANY:
         def human() -> None:
             rt.out.line(f"{record.row['name']} ({record.ref})")
             for label, value in _crm_fields(rt, record.kind, record.row):
@@ -103,9 +103,9 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(
 
         rt.out.result(record, human)
         return
-    columns = CONTACT_COLUMNS if record.kind == "contact" else DEAL_COLUMNS
+    columns = CONTACT_COLUMNS if record.kind == RecordKind.CONTACT else DEAL_COLUMNS
     extra = [("Xero ContactID", record.row["xero_contact_id"])] \
-        if record.kind == "contact" else []
+        if record.kind == RecordKind.CONTACT else []
     extra += _crm_fields(rt, record.kind, record.row)
     if not rt.out.is_human:
         rt.out.key_values([], json_data=record.to_json())
@@ -172,7 +172,7 @@ def remove(rt: Runtime, ref: Annotated[str, typer.Argument(
     record = rt.app.crm_show(ref)  # refused or unknown: said before anything is asked
     name = record.row.get("name") or record.row.get("title")
     what = record.ref + (f" ({name})" if name else "")
-    if record.kind == "contact" and record.row.get("xero_contact_id"):
+    if record.kind == RecordKind.CONTACT and record.row.get("xero_contact_id"):
         what += f" and its link to {record.row['xero_contact']}"
     confirm(rt, f"Remove {what}?", yes=yes, default=False, nothing_done="nothing was removed")
     removed = rt.app.crm_remove(ref)

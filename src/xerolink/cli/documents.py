@@ -224,7 +224,7 @@ def view(
 # -- create --------------------------------------------------------------------------------
 def _create_examples(kind: str) -> list[str]:
     base = f"xerolink create-{kind} contact:42 --line \"Consulting;3;150\""
-    if kind == "quote":
+    if kind == DocumentKind.QUOTE:
         return [base + " --title Proposal --expiry-date 2026-12-31",
                 "xerolink create-quote contact:42 --file quote.json --deal 9"]
     return [base + " --due-date 2026-12-20",

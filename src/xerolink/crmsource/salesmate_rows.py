@@ -110,14 +110,14 @@ def parse_row(kind: str, row: Any, fields: Sequence[str]) -> Pulled:
             f"{printable(repr(row.get('id')))[:30]}, lastModifiedAt "
             f"{printable(repr(stamped))[:40]}); nothing was changed")
     record: CrmContact | CrmCompany | CrmDeal
-    if kind == "contact":
+    if kind == RecordKind.CONTACT:
         email = _text(row, "email").lower()
         record = CrmContact(id=record_id, first_name=_text(row, "firstName"),
                             last_name=_text(row, "lastName"),
                             email=email if "@" in email else "",
                             phone=_text(row, "phone") or _text(row, "mobile"),
                             company_id=_ident(pick(row, "company.id")), source=NAME)
-    elif kind == "company":
+    elif kind == RecordKind.COMPANY:
         record = CrmCompany(id=record_id, name=_text(row, "name") or f"Company {record_id}",
                             source=NAME)
     else:

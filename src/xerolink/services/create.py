@@ -33,7 +33,7 @@ from xerolink.services import summary
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.store.records import CachedDocument, CreateIntent
-from xerolink.vocabulary import DOCUMENT_KINDS, RecordKind
+from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
 from xerolink.xero import drafts
 from xerolink.xero.drafts import Draft as Draft  # re-exported: the API's type
 from xerolink.xero.drafts import Line as Line
@@ -210,7 +210,7 @@ def check(draft: Draft, *, today: date, defaults: dict[str, str | None]) -> Draf
     if len(draft.lines) > 100:
         raise UsageError("at most 100 lines")
     draft.date = draft.date or today
-    if draft.kind == "quote":
+    if draft.kind == DocumentKind.QUOTE:
         if draft.due_date is not None:
             raise UsageError("quotes have --expiry-date, not --due-date")
         if draft.expiry_date and draft.expiry_date < draft.date:

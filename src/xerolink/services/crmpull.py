@@ -33,7 +33,7 @@ from xerolink.results import Result
 from xerolink.store import Store
 from xerolink.store.crmsource import PullBatch, SourceRecord
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
-from xerolink.vocabulary import PLURALS
+from xerolink.vocabulary import PLURALS, RecordKind
 
 # Salesmate reads filter dates in the account's timezone (UTC-12 to UTC+14), to the
 # minute: starting 14 hours before the newest change seen misses nothing.
@@ -140,10 +140,10 @@ def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ..
     result.written = len(changed)
     result.changed_ids = [r.id for r in changed]
     for r in changed:
-        if kind == "contact":
+        if kind == RecordKind.CONTACT:
             assert isinstance(r.record, CrmContact)
             batch.contacts.append(r.record)
-        elif kind == "company":
+        elif kind == RecordKind.COMPANY:
             assert isinstance(r.record, CrmCompany)
             batch.companies.append(r.record)
         else:

@@ -44,7 +44,7 @@ from xerolink.services.context import Deps
 from xerolink.services.crmpull import Progress  # (kind, done, total): defined once
 from xerolink.store.crmsource import SourceRecord
 from xerolink.store.records import CachedDocument
-from xerolink.vocabulary import RECORD_KINDS
+from xerolink.vocabulary import RECORD_KINDS, RecordKind
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
 
@@ -281,9 +281,9 @@ def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], toda
     refreshed, links = xero.refreshed, xero.links
     xero_ids: dict[str, list[str]] = {}  # record -> Xero contacts its figures cover
     doc_ids: dict[str, list[str]] = {}  # deals: the documents chosen for them
-    if kind == "contact":
+    if kind == RecordKind.CONTACT:
         xero_ids = {i: [links[i][0]] for i in ids if i in links}
-    elif kind == "company":
+    elif kind == RecordKind.COMPANY:
         members: dict[str, list[str]] = defaultdict(list)
         for contact in store.list_crm_contacts():
             if contact.company_id is not None and contact.id in links and not contact.gone:
@@ -300,7 +300,7 @@ def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], toda
         if not covered:  # unlinked, no linked members, no documents: clear what we wrote
             desired[record_id] = dict.fromkeys(chosen.values(), "")
             continue
-        if kind != "deal" and any(x not in refreshed for x in covered):
+        if kind != RecordKind.DEAL and any(x not in refreshed for x in covered):
             not_read += 1
             continue
         figures = summary.figures(documents.get(record_id, []), today)
@@ -340,7 +340,7 @@ def _documents(deps: Deps, xero_ids: dict[str, list[str]], doc_ids: dict[str, li
 def _value(deps: Deps, figure: str, figures: dict[str, summary.Figure],
            link: tuple[str, str] | None, kind: str) -> str | None:
     if figure in CONTACT_ONLY:
-        if kind != "contact" or link is None:
+        if kind != RecordKind.CONTACT or link is None:
             return None
         if figure == "xero_contact":
             return link[1]

@@ -10,10 +10,11 @@ from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.services.outcomes import DealSuggestions
 from xerolink.store.records import CrmDeal
+from xerolink.vocabulary import RecordKind
 
 
 def _deal(deps: Deps, ref: Ref) -> CrmDeal:
-    if ref.kind != "deal":
+    if ref.kind != RecordKind.DEAL:
         raise UsageError(f"{ref} is not a deal; use deal:ID")
     deal = deps.store.get_crm_deal(ref.id)
     if deal is None:

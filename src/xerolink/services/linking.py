@@ -138,7 +138,7 @@ def rank(crm: CrmContact, candidates: list[XeroContact], company_name: str = "",
 
 
 def crm_contact(store: Store, ref: Ref) -> CrmContact:
-    if ref.kind != "contact":
+    if ref.kind != RecordKind.CONTACT:
         raise UsageError(f"{ref} is a {ref.kind}; this command takes a contact")
     contact = store.get_crm_contact(ref.id)
     if contact is None:

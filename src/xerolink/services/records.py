@@ -71,12 +71,12 @@ def _show(store: Store, tenant_id: str | None, ref: Ref) -> CrmRecord:
     def link_of(contact_id: str) -> Link | None:
         return store.get_link(tenant_id, contact_id) if tenant_id else None
 
-    if ref.kind == "contact":
+    if ref.kind == RecordKind.CONTACT:
         contact = store.get_crm_contact(ref.id)
         if contact is None:
             raise NotFoundError(f"no CRM contact {ref}")
         return CrmRecord(str(ref), ref.kind, contact_row(contact, link_of(contact.id)))
-    if ref.kind == "company":
+    if ref.kind == RecordKind.COMPANY:
         company = store.get_crm_company(ref.id)
         if company is None:
             raise NotFoundError(f"no CRM company {ref}")

@@ -37,6 +37,7 @@ from xerolink.vocabulary import (
     OPEN_QUOTE_STATUSES,
     OWING_STATUS,
     DocumentKind,
+    RecordKind,
 )
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
@@ -98,7 +99,7 @@ def figures(documents: list[CachedDocument], today: date) -> dict[str, Figure]:
             continue
         if doc.status != OWING_STATUS or doc.amount_due <= 0:
             continue
-        kind = "invoices" if doc.kind == "invoice" else "bills"
+        kind = "invoices" if doc.kind == DocumentKind.INVOICE else "bills"
         result[f"outstanding_{kind}"].add(doc.amount_due, doc.currency, doc.currency_rate)
         if doc.due_date is not None and doc.due_date < today:
             result[f"overdue_{kind}"].add(doc.amount_due, doc.currency, doc.currency_rate)
@@ -119,7 +120,7 @@ class Scope:
 
 def resolve(deps: Deps, ref: Ref) -> Scope:
     store, tenant = deps.store, deps.tenant
-    if ref.kind == "contact":
+    if ref.kind == RecordKind.CONTACT:
         contact = store.get_crm_contact(ref.id)
         if contact is None:
             raise NotFoundError(f"no CRM contact {ref}")
@@ -130,7 +131,7 @@ def resolve(deps: Deps, ref: Ref) -> Scope:
         name = contact.name or contact.email
         title = name if link.xero_name in ("", name) else f"{name} (Xero: {link.xero_name})"
         return Scope(ref, title, [link.xero_contact_id])
-    if ref.kind == "company":
+    if ref.kind == RecordKind.COMPANY:
         company = store.get_crm_company(ref.id)
         if company is None:
             raise NotFoundError(f"no CRM company {ref}")
@@ -208,7 +209,7 @@ class SummaryReport(Result):
 
 def _ensure(deps: Deps, scope: Scope, *, refresh: bool) -> tuple[bool, bool, str | None]:
     """Fetch what is needed; returns (fetched, stale, problem)."""
-    if scope.ref.kind == "deal":
+    if scope.ref.kind == RecordKind.DEAL:
         ids = [d for d, _ in scope.deal_documents]
         have = {d.document_id for d in deps.store.documents_by_ids(deps.tenant, ids)}
         wanted = scope.deal_documents if refresh else [
@@ -237,7 +238,7 @@ def _ensure(deps: Deps, scope: Scope, *, refresh: bool) -> tuple[bool, bool, str
 
 
 def scope_documents(deps: Deps, scope: Scope) -> list[CachedDocument]:
-    if scope.ref.kind == "deal":
+    if scope.ref.kind == RecordKind.DEAL:
         ids = [d for d, _ in scope.deal_documents]
         return deps.store.documents_by_ids(deps.tenant, ids)
     return deps.store.documents_for_contacts(deps.tenant, scope.contact_ids)
@@ -267,7 +268,7 @@ def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
     why = documents.quotes_unavailable(deps)
     if why:
         report.unavailable["open_quotes"] = why
-    if ref.kind == "deal":
+    if ref.kind == RecordKind.DEAL:
         found = {d.document_id: d for d in docs}
         report.documents = [
             document_row(deps, found[d]) if d in found else
@@ -277,7 +278,7 @@ def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
 
 
 def _as_of(deps: Deps, scope: Scope, docs: list[CachedDocument]) -> datetime | None:
-    if scope.ref.kind == "deal":
+    if scope.ref.kind == RecordKind.DEAL:
         times = [d.fetched_at for d in docs]
     else:
         refreshed = deps.store.contact_refresh_times(deps.tenant, scope.contact_ids)
@@ -305,7 +306,7 @@ def document_row(deps: Deps, doc: CachedDocument, names: dict[str, str] | None =
             "contact": (names or {}).get(doc.xero_contact_id),
             "date": doc.issue_date, "due_date": doc.due_date, "status": doc.status,
             "total": doc.total,
-            "amount_due": None if doc.kind == "quote" else doc.amount_due,
+            "amount_due": None if doc.kind == DocumentKind.QUOTE else doc.amount_due,
             "currency": doc.currency, "link": link_for(deps, doc)}
 
 
@@ -318,7 +319,7 @@ def details(deps: Deps, ref: Ref, *, kinds: set[str], status: str | None,
     rows = [document_row(deps, d, names) for d in scope_documents(deps, scope)
             if d.kind in kinds and (wanted_status is None or d.status == wanted_status)]
     rows.sort(key=lambda r: (r["type"], str(r["date"] or ""), r["number"]))
-    return Documents(rows, per_contact=ref.kind == "contact", stale=stale, problem=problem)
+    return Documents(rows, per_contact=ref.kind == RecordKind.CONTACT, stale=stale, problem=problem)
 
 
 def view(deps: Deps, target: str) -> ViewLink:
@@ -338,7 +339,7 @@ def view(deps: Deps, target: str) -> ViewLink:
     from xerolink.services.crm import parse_ref
 
     ref = parse_ref(text)
-    if ref.kind != "contact":
+    if ref.kind != RecordKind.CONTACT:
         raise UsageError("view takes a contact (contact:ID) or a document's id or number")
     scope = resolve(deps, ref)
     return ViewLink(target, scope.title,

@@ -140,7 +140,7 @@ class CrmTables(SqlBase):
         """Remove a CRM record; a contact's links and a deal's documents go with it."""
         table = TABLES[kind]
         with self.transaction() as db:
-            if kind == "company":
+            if kind == RecordKind.COMPANY:
                 db.execute("UPDATE crm_contacts SET company_id = NULL WHERE company_id = ?",
                            (record_id,))
             cursor = db.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))  # noqa: S608
