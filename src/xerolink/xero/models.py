@@ -1,5 +1,6 @@
 """Xero's JSON, as parsed by the gateway (amounts already Decimal), into xerolink's
-records. The only place that knows Xero's field names for these resources."""
+records: what the gateway's typed reads return. What is written is built in
+drafts.py; Xero's field names live in xero/ only (tests/foundation/test_vocabulary.py)."""
 
 from __future__ import annotations
 
