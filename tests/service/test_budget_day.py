@@ -39,7 +39,7 @@ class ChurningDay(FakeTime):
         super().__init__(server)
         self.tenant = next(iter(server.sandbox.tenants.values()))
         self.open = [i["InvoiceID"] for i in self.tenant.invoices.values()
-                     if i["Status"] == "AUTHORISED"]
+                     if i["Status"] == "AUTHORISED" and i["AmountPaid"] == 0]  # voidable
         self.changes = max(1, math.ceil(len(self.tenant.invoices) / 100))
         self.elapsed = 0.0
         self.voided: list[str] = []

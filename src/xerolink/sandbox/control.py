@@ -38,6 +38,27 @@ def _flag(data: dict[str, Any], name: str) -> bool:
     return value
 
 
+_EDITABLE = {"Status": str, "Reference": str, "EmailAddress": str, "SentToContact": bool,
+             "Date": "date", "DueDate": "date", "ExpiryDate": "date",
+             "FullyPaidOnDate": "date", "AmountDue": "money", "RemainingCredit": "money"}
+
+
+def _edit_value(name: str, value: Any) -> Any:
+    """A control-route field value in the books' own types."""
+    from xerolink.sandbox.xerojson import parse_date
+
+    kind = _EDITABLE[name]
+    if kind == "date":
+        return parse_date(value)
+    if kind == "money":
+        return Decimal(str(value))
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} is true or false")
+        return value
+    return str(value).upper() if name == "Status" else str(value)
+
+
 def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
     return status, json.dumps(data).encode("utf-8"), {
         "Content-Type": "application/json; charset=utf-8", **(headers or {})}
@@ -84,26 +105,9 @@ class Controls:
         if path == "/_sandbox/faults" and method == "GET":
             return json_response(200, vars(self.faults))
         if path == "/_sandbox/data" and method == "GET":
-            tenant = (query.get("tenant") or [""])[0].lower()
-            if tenant not in self.tenants:
-                return json_response(404, {"error": "unknown tenant",
-                                           "tenants": list(self.tenants)})
-            with self.lock:
-                payload = self.accounting.raw(tenant)
-            from xerolink.sandbox.xerojson import dumps
-
-            return 200, dumps(payload), {"Content-Type": "application/json; charset=utf-8"}
+            return self._data((query.get("tenant") or [""])[0].lower())
         if path == "/_sandbox/apps" and method == "GET":
-            custom = self.identity.apps[CUSTOM_CLIENT_ID]
-            return json_response(200, {
-                "pkce_client_id": PKCE_CLIENT_ID,
-                "custom_connection": {"client_id": custom.client_id,
-                                      "client_secret": custom.secret,
-                                      "tenant_id": custom.custom_tenant_id},
-                "tenants": [{"tenant_id": t.tenant_id, "name": t.name,
-                             "short_code": t.short_code, "base_currency": t.base_currency}
-                            for t in self.tenants.values()],
-            })
+            return self._apps()
         if path == "/_sandbox/clock" and method == "POST":
             try:
                 advance = float(data.get("advance_seconds", 0))
@@ -115,10 +119,37 @@ class Controls:
             return self._set_limits(data)
         if path.startswith("/_sandbox/webhooks"):
             return self._webhooks(method, path)
+        if path == "/_sandbox/outbox" and method == "GET":
+            return self._outbox((query.get("tenant") or [""])[0].lower())
+        if path == "/_sandbox/edit" and method == "POST":
+            return self._edit(data if isinstance(data, dict) else {})
         if path in ("/_sandbox/pay", "/_sandbox/credit") and method == "POST":
             return self._settle(path.rsplit("/", 1)[1], data if isinstance(data, dict)
                                 else {})
         return json_response(404, {"error": f"no control route {method} {path}"})
+
+    def _data(self, tenant: str) -> Response:
+        """``GET /_sandbox/data?tenant=``: an organisation's raw records, as Xero's JSON."""
+        if tenant not in self.tenants:
+            return json_response(404, {"error": "unknown tenant", "tenants": list(self.tenants)})
+        with self.lock:
+            payload = self.accounting.raw(tenant)
+        from xerolink.sandbox.xerojson import dumps
+
+        return 200, dumps(payload), {"Content-Type": "application/json; charset=utf-8"}
+
+    def _apps(self) -> Response:
+        """``GET /_sandbox/apps``: the registered apps and organisations."""
+        custom = self.identity.apps[CUSTOM_CLIENT_ID]
+        return json_response(200, {
+            "pkce_client_id": PKCE_CLIENT_ID,
+            "custom_connection": {"client_id": custom.client_id,
+                                  "client_secret": custom.secret,
+                                  "tenant_id": custom.custom_tenant_id},
+            "tenants": [{"tenant_id": t.tenant_id, "name": t.name,
+                         "short_code": t.short_code, "base_currency": t.base_currency}
+                        for t in self.tenants.values()],
+        })
 
     def _webhooks(self, method: str, path: str) -> Response:
         sender = self.webhooks
@@ -163,13 +194,42 @@ class Controls:
                                        "amount_due": str(invoice["AmountDue"])})
 
     def _pay(self, tenant: Tenant, invoice: dict[str, Any], amount: Decimal) -> None:
-        invoice["AmountPaid"] += amount
-        invoice["AmountDue"] -= amount
-        if invoice["AmountDue"] == 0:
-            invoice["Status"] = "PAID"
-            invoice["FullyPaidOnDate"] = self.accounting.today(tenant)
-        invoice["UpdatedDateUTC"] = self.accounting.now()
-        self.accounting.written(tenant, invoice, "UPDATE")
+        """A payment today into the bank account, as ``PUT /Payments`` makes one."""
+        self.accounting.apply_payment(tenant, invoice, amount, self.accounting.today(tenant))
+
+    def _outbox(self, tenant_id: str) -> Response:
+        """Every email the sandbox has sent (``POST /Invoices/{id}/Email``), oldest
+        first; ``?tenant=`` keeps one organisation's."""
+        if tenant_id and tenant_id not in self.tenants:
+            return json_response(404, {"error": "unknown tenant"})
+        with self.lock:
+            messages = [m for t in self.tenants.values() for m in t.outbox
+                        if not tenant_id or t.tenant_id == tenant_id]
+        return json_response(200, {"messages": sorted(messages, key=lambda m: m["sent_at"])})
+
+    def _edit(self, data: dict[str, Any]) -> Response:
+        """Set a document's or contact's fields directly, past Xero's rules (a test's
+        way to make a state: an expired quote, a contact without an email, an invoice
+        already sent). Takes ``tenant``, one of ``invoice_id``, ``quote_id``,
+        ``credit_note_id``, ``contact_id``, and ``fields``."""
+        tenant = self.tenants.get(str(data.get("tenant") or "").lower())
+        fields = data.get("fields")
+        if tenant is None or not isinstance(fields, dict):
+            return json_response(400, {"error": "edit takes tenant and fields"})
+        books = {"invoice_id": tenant.invoices, "quote_id": tenant.quotes,
+                 "credit_note_id": tenant.credit_notes, "contact_id": tenant.contacts}
+        key = next((k for k in books if data.get(k)), None)
+        record = books[key].get(str(data[key]).lower()) if key else None
+        if record is None:
+            return json_response(404, {"error": "unknown record"})
+        try:
+            changes = {name: _edit_value(name, value) for name, value in fields.items()}
+        except (KeyError, ValueError, ArithmeticError) as exc:
+            return json_response(400, {"error": f"cannot set that field: {exc}"})
+        with self.lock:
+            record.update(changes)
+            record["UpdatedDateUTC"] = self.accounting.now()
+        return json_response(200, {"updated": sorted(changes)})
 
     def _set_faults(self, data: dict[str, Any]) -> Response:
         try:
