@@ -241,6 +241,12 @@ def test_a_deal_summary_counts_exactly_the_attached_documents(cli, connected, sa
     expected = expected_figures(raw, document_ids=set(chosen))
     assert {k: report[k] for k in FIGURES} == expected
     assert sorted(d["document_id"] for d in report["documents"]) == sorted(chosen)
+    names = {r["xero_contact_id"]: r["xero_name"] for r in cli.json("links")}
+    detailed = {d["document_id"]: d["contact"] for d in cli.json("details", "deal:9")}
+    for listed in (report["documents"], cli.json("deal", "docs", "deal:9")):
+        assert {d["document_id"]: d["contact"] for d in listed} == detailed, \
+            "summary, deal docs and details name the same contact for a document"
+        assert all(d["contact"] == names[d["xero_contact_id"]] for d in listed)
     stranger = next(i for i, inv in sandbox.sandbox.tenants[connected].invoices.items()
                     if inv["ContactID"] not in linked.values())
     assert cli("deal", "attach", "deal:9", stranger)[0] == 2
