@@ -372,3 +372,21 @@ def test_refresh_all_of_1000_contacts_then_again_in_4_calls(cli, home, tmp_path,
         assert linked
     finally:
         server.stop()
+
+
+def test_draft_bills_without_a_number_are_told_apart_in_details(cli, connected, sandbox,
+                                                                tmp_path) -> None:
+    """Two identical draft bills have no number: each row shows its short id, which
+    `view` accepts, so each row can be addressed."""
+    _link_all(cli, sandbox, tmp_path, limit=3)
+    ref = cli.json("links")[0]["crm"]
+    made = [cli.json("create-bill", ref, "--line", "Stationery;1;20;429") for _ in range(2)]
+    assert all(not bill["number"] for bill in made)
+    code, out, _ = cli("details", ref, "--bills", "--status", "DRAFT")
+    assert code == 0
+    for bill in made:
+        short = bill["document_id"][:8]
+        assert short in out, out
+        assert cli.json("view", short)["url"] == bill["link"]
+    listed = cli.json("details", ref, "--bills", "--status", "DRAFT")
+    assert {d["number"] for d in listed} == {""}, "JSON keeps Xero's (empty) number"
