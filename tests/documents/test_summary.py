@@ -390,3 +390,13 @@ def test_draft_bills_without_a_number_are_told_apart_in_details(cli, connected, 
         assert cli.json("view", short)["url"] == bill["link"]
     listed = cli.json("details", ref, "--bills", "--status", "DRAFT")
     assert {d["number"] for d in listed} == {""}, "JSON keeps Xero's (empty) number"
+
+
+@pytest.mark.parametrize("kind", ["quote", "invoice", "bill"])
+def test_each_create_says_it_made_a_draft(cli, connected, sandbox, tmp_path, kind) -> None:
+    _link_all(cli, sandbox, tmp_path, limit=3)
+    ref = cli.json("links")[0]["crm"]
+    code, out, err = cli(f"create-{kind}", ref, "--line", "Design;1;100")
+    assert code == 0, err
+    assert out.startswith(f"Created draft {kind} "), out
+    assert cli.json("details", ref, f"--{kind}s", "--status", "DRAFT"), "and it is one"

@@ -263,8 +263,7 @@ def _creator(kind: str) -> Any:
             rt.out.notice(f"note: {created.resumed}")
 
         def human() -> None:
-            label = {"quote": "quote", "invoice": "draft invoice", "bill": "draft bill"}[kind]
-            rt.out.line(f"Created {label} {doc.number or doc.document_id} for "
+            rt.out.line(f"Created draft {kind} {doc.number or doc.document_id} for "
                         f"{doc.total:,.2f} {doc.currency}"
                         + (f", attached to deal:{created.deal}" if created.deal else ""))
             rt.out.line(f"View in Xero: {created.link}")
