@@ -102,6 +102,9 @@ _VERBOSE_OPTION = Annotated[
 _CSV_OPTION = Annotated[
     bool, typer.Option("--csv", help="Print the list as CSV (formula cells neutralised).")
 ]
+# On a command that prints no list, --csv is taken (not shown in --help) only to say
+# so, as it is before the command: "No such option" would not say what to use instead.
+_CSV_REFUSED = Annotated[bool, typer.Option("--csv", hidden=True)]
 _WIDE_OPTION = Annotated[
     bool, typer.Option("--wide", help="Show full ids and every column, whatever the width.")
 ]
@@ -157,13 +160,13 @@ def command(
                 annotation=_VERBOSE_OPTION,
             ),
         ]
-        if lists:
-            extra.append(
-                inspect.Parameter(
-                    "csv_output", inspect.Parameter.KEYWORD_ONLY, default=False,
-                    annotation=_CSV_OPTION,
-                )
+        extra.append(
+            inspect.Parameter(
+                "csv_output", inspect.Parameter.KEYWORD_ONLY, default=False,
+                annotation=_CSV_OPTION if lists else _CSV_REFUSED,
             )
+        )
+        if lists:
             extra.append(
                 inspect.Parameter(
                     "wide_output", inspect.Parameter.KEYWORD_ONLY, default=False,
@@ -175,7 +178,7 @@ def command(
         def run(**kwargs: Any) -> Any:
             ctx = kwargs.pop("ctx")
             rt: Runtime = ctx.find_root().obj
-            if not lists and rt.output == CSV:
+            if not lists and (rt.output == CSV or kwargs.pop("csv_output")):
                 raise UsageError(f"--csv is for commands that print a list, and `{name}` "
                                  "does not; use --json")
             if kwargs.pop("wide_output", False):
