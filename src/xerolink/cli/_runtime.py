@@ -118,7 +118,9 @@ def confirm(rt: Runtime, question: str, *, yes: bool, default: bool, nothing_don
     if yes:
         return
     if not sys.stdin.isatty():
-        raise UsageError(f"no terminal to answer {question!r}: pass --yes to go ahead; "
+        # quoted as it reads (the error line makes control characters visible): a
+        # repr would double a backslash in a name
+        raise UsageError(f"no terminal to answer '{question}': pass --yes to go ahead; "
                          f"{nothing_done}")
     if preamble:
         rt.out.notice(preamble)
