@@ -182,6 +182,7 @@ def test_a_created_invoice_is_draft_shows_in_details_and_its_link_opens(cli, con
     (";1;10", "description is required"),
     ("Widgets;one;10", "is not a number"),
     ("Widgets;1;10;2 00", "not a valid code"),
+    ("Refund;1;-5", "cannot be approved with a negative total"),
 ])
 def test_bad_lines_are_refused_before_anything_is_sent(cli, connected, sandbox, tmp_path, line,
                                                        message) -> None:
@@ -400,3 +401,22 @@ def test_each_create_says_it_made_a_draft(cli, connected, sandbox, tmp_path, kin
     assert code == 0, err
     assert out.startswith(f"Created draft {kind} "), out
     assert cli.json("details", ref, f"--{kind}s", "--status", "DRAFT"), "and it is one"
+
+
+def test_a_negative_line_is_a_discount_and_a_negative_total_is_refused_before_xero(
+        cli, connected, sandbox, tmp_path) -> None:
+    """As in Xero: a discount line may be negative; an invoice or bill whose lines are
+    all zero or less could never be approved, so it is refused with no call."""
+    _link_all(cli, sandbox, tmp_path, limit=3)
+    ref = cli.json("links")[0]["crm"]
+    made = cli.json("create-invoice", ref, "--line", "Widgets;1;20", "--line",
+                    "Discount;1;-5")
+    assert made["total"] == "17.25" and made["status"] == "DRAFT"
+    books = sandbox.sandbox.tenants[connected]
+    before = (len(books.invoices), control(sandbox.base_url, "GET", "stats")["total"])
+    code, out, err = cli("create-bill", ref, "--line", "Refund;1;-5", "--line", "Nil;1;0")
+    assert code == 2 and out == "", err
+    assert err.startswith("error: the lines add up to -5.00 before tax"), err
+    assert "credit note" in err
+    after = (len(books.invoices), control(sandbox.base_url, "GET", "stats")["total"])
+    assert after == before, "nothing sent to Xero"
