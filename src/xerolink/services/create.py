@@ -237,8 +237,8 @@ def check(draft: Draft, *, today: date, defaults: dict[str, str | None]) -> Draf
     if not draft.lines:
         raise UsageError("give at least one --line \"description;quantity;unit_amount\" or "
                          "--file")
-    if len(draft.lines) > 100:
-        raise UsageError("at most 100 lines")
+    if why := validation.lines_problem(draft.lines, may_be_negative=draft.kind == "quote"):
+        raise UsageError(why)
     draft.date = draft.date or today
     if draft.kind == "quote":
         if draft.due_date is not None:
@@ -255,27 +255,12 @@ def check(draft: Draft, *, today: date, defaults: dict[str, str | None]) -> Draf
         if code is None:
             raise UsageError(f"{draft.currency[:10]!r} is not a three-letter currency code")
         draft.currency = code
-    if draft.kind != "quote":
-        _refuse_a_negative_total(draft.lines)
     account = defaults.get("account")
     tax = defaults.get("tax_type")
     draft.lines = [Line(line.description, line.quantity, line.unit_amount,
                         line.account_code or account, line.tax_type or tax)
                    for line in draft.lines]
     return draft
-
-
-def _refuse_a_negative_total(lines: list[Line]) -> None:
-    """A negative line is a discount, as in Xero; but lines that are all zero or less,
-    one below, make a negative total, which Xero keeps as a draft and never lets be
-    approved. Refused here, before any call (mixed lines, whose total depends on the
-    tax rates, are left to Xero)."""
-    amounts = [line.quantity * line.unit_amount for line in lines]
-    if all(a <= 0 for a in amounts) and any(a < 0 for a in amounts):
-        raise UsageError(f"the lines add up to {sum(amounts, Decimal(0)):,.2f} before tax: "
-                         "an invoice or bill in Xero cannot be approved with a negative "
-                         "total (a negative line is fine as a discount beside others); a "
-                         "refund or credit is a credit note in Xero")
 
 
 def xero_fields(draft: Draft, contact_id: str) -> dict[str, Any]:
