@@ -1,0 +1,190 @@
+"""The two tiers of the suite and the guards that keep them honest.
+
+``e2e`` marks what must stay end to end: a test that starts a process (the CLI as a
+subprocess, ``xerolink sandbox`` or ``serve``, PostgreSQL, pgbouncer, Chromium). It is
+set at collection, not by hand: a test is e2e when its own code, a fixture it uses, or a
+helper either of them calls (found by reading their source, transitively) starts a
+process. So a new test is put in its tier the day it is written. Everything else is
+the fast tier, ``pytest -m "not e2e"``: in-process, against the sandbox on 127.0.0.1.
+
+Two guards back this up. Every test, in either tier, may connect only to loopback
+addresses: a connection elsewhere fails, and fails the test even where the code under
+test swallowed the error. In the fast tier a test that starts a process all the same (a
+spawn the source reading cannot see, such as one made inside xerolink) fails with the
+fix to make: mark it ``@pytest.mark.e2e``.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import ipaddress
+import os
+import socket
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+# Names whose use starts a process: the subprocess module and its Popen, the
+# interpreter's path (only ever used to run it), fork, multiprocessing, a web driver.
+SPAWNING = frozenset({"subprocess", "Popen", "executable", "fork", "multiprocessing",
+                      "webdriver"})
+
+_blocked: list[str] = []
+FAST_SHARE = 0.6  # of all tests, at least, in the fast tier (issue 26)
+_verdicts: dict[tuple[str, str], bool] = {}
+
+
+def is_e2e(item: pytest.Item) -> bool:
+    """True when the test, one of its fixtures or a helper they use starts a process."""
+    if item.get_closest_marker("e2e"):
+        return True
+    function = getattr(item, "function", None)
+    objects = [function] if function is not None else []
+    info = getattr(item, "_fixtureinfo", None)
+    for definitions in (info.name2fixturedefs.values() if info else ()):
+        objects += [d.func for d in definitions]
+    return any(_spawns(obj) for obj in objects)
+
+
+def _spawns(obj: Any) -> bool:
+    functions = _functions(obj)
+    if not functions or TESTS not in Path(functions[0].__code__.co_filename).parents:
+        return False  # xerolink's own code, pytest, the stdlib: the runtime guard's job
+    key = (functions[0].__code__.co_filename, obj.__qualname__)
+    if key in _verdicts:
+        return _verdicts[key]
+    _verdicts[key] = False  # a helper that calls itself
+    names = set().union(*(_names(f) for f in functions))
+    scope = functions[0].__globals__
+    verdict = bool(names & SPAWNING) or any(
+        _spawns(scope[name]) for name in names
+        if name in scope and (inspect.isfunction(scope[name]) or inspect.isclass(scope[name])))
+    _verdicts[key] = verdict
+    return verdict
+
+
+def _functions(obj: Any) -> list[Any]:
+    """The functions whose code is ``obj``'s: itself, or a class's methods. Read through
+    their code objects, not their module's name: conftest files share the name
+    ``conftest``, so sys.modules holds only the last one imported."""
+    if inspect.isfunction(obj):
+        return [inspect.unwrap(obj)]
+    if inspect.isclass(obj):
+        members = [getattr(m, "fget", m) for m in vars(obj).values()]
+        members = [getattr(m, "__func__", m) for m in members]
+        return [m for m in members if inspect.isfunction(m)]
+    return []
+
+
+def _names(function: Any) -> set[str]:
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+    return names
+
+
+collected = {"all": 0, "e2e": 0}  # before -m chooses: the whole collection's tiers
+
+
+def mark_tiers(items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_e2e(item):
+            item.add_marker(pytest.mark.e2e)
+    collected["all"] = len(items)
+    collected["e2e"] = sum(1 for item in items if item.get_closest_marker("e2e"))
+
+
+# -- guards ------------------------------------------------------------------------
+
+def _is_loopback(address: Any) -> bool:
+    host = str(address[0]) if isinstance(address, tuple) else str(address)
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False  # a name: connect() is given addresses, so refuse it
+
+
+def _guarded(original: Any) -> Any:
+    def call(self: socket.socket, address: Any, *rest: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+            _blocked.append(f"{original.__name__} to {address!r}")
+            raise OSError(101, f"tests reach only loopback addresses, not {address!r}")
+        return original(self, address, *rest)
+
+    call.__name__ = original.__name__
+    call.guarded = True  # type: ignore[attr-defined]
+    return call
+
+
+def block_non_loopback() -> None:
+    """Refuse every connection (and datagram, and name lookup) off loopback."""
+    if getattr(socket.socket.connect, "guarded", False):
+        return
+    for name in ("connect", "connect_ex"):
+        setattr(socket.socket, name, _guarded(getattr(socket.socket, name)))
+    original_sendto = socket.socket.sendto
+
+    def sendto(self: socket.socket, data: Any, *args: Any) -> Any:
+        address = args[-1]
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+            _blocked.append(f"sendto {address!r}")
+            raise OSError(101, f"tests reach only loopback addresses, not {address!r}")
+        return original_sendto(self, data, *args)
+
+    socket.socket.sendto = sendto  # type: ignore[method-assign]
+    original_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in (None, "", b"") and not _is_loopback((host.decode() if
+                                                              isinstance(host, bytes) else host,)):
+            _blocked.append(f"getaddrinfo {host!r}")
+            raise socket.gaierror(socket.EAI_NONAME, f"tests resolve no name but localhost, "
+                                                     f"not {host!r}")
+        return original_getaddrinfo(host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+
+
+def blocked_since(start: int) -> list[str]:
+    return _blocked[start:]
+
+
+def blocked_count() -> int:
+    return len(_blocked)
+
+
+def refuse_processes() -> Any:
+    """The fast tier: starting a process fails, naming the fix. Returns the undo."""
+    popen_init, fork = subprocess.Popen.__init__, os.fork
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(
+            "a test in the fast tier started a process; mark it @pytest.mark.e2e "
+            "(tests/tiers.py)")
+
+    def undo() -> None:
+        subprocess.Popen.__init__ = popen_init  # type: ignore[method-assign]
+        os.fork = fork
+
+    subprocess.Popen.__init__ = refuse  # type: ignore[method-assign]
+    os.fork = refuse
+    return undo
+
+
+def fast_tier_selected(config: pytest.Config) -> bool:
+    expression = " ".join(str(config.getoption("markexpr") or "").split())
+    return expression == "not e2e"
