@@ -18,9 +18,11 @@ from xerolink.cli import main
 from xerolink.sandbox import SandboxOptions, SandboxServer
 
 
-@pytest.hookimpl(tryfirst=True)  # before -m selects by the marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    tiers.mark_tiers(items)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    tiers.mark_tiers(items)  # before -m chooses by the marks
+    yield
+    tiers.spread_slow(items)  # what -m chose, in the order the workers will take it
 
 
 @pytest.fixture(scope="session", autouse=True)

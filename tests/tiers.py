@@ -4,8 +4,10 @@
 subprocess, ``xerolink sandbox`` or ``serve``, PostgreSQL, pgbouncer, Chromium). It is
 set at collection, not by hand: a test is e2e when its own code, a fixture it uses, or a
 helper either of them calls (found by reading their source, transitively) starts a
-process. So a new test is put in its tier the day it is written. Everything else is
-the fast tier, ``pytest -m "not e2e"``: in-process, against the sandbox on 127.0.0.1.
+process. So a new test is put in its tier the day it is written. Long tests join them:
+``slow`` ones, and those durations.json lists as over 0.7 s when last measured. The
+rest is the fast tier, ``pytest -m "not e2e"``: in-process, against the sandbox on
+127.0.0.1, in seconds.
 
 Two guards back this up. Every test, in either tier, may connect only to loopback
 addresses: a connection elsewhere fails, and fails the test even where the code under
@@ -17,8 +19,10 @@ fix to make: mark it ``@pytest.mark.e2e``.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import ipaddress
+import json
 import os
 import socket
 import subprocess
@@ -40,15 +44,40 @@ _verdicts: dict[tuple[str, str], bool] = {}
 
 
 def is_e2e(item: pytest.Item) -> bool:
-    """True when the test, one of its fixtures or a helper they use starts a process."""
-    if item.get_closest_marker("e2e"):
+    """True when the test, one of its fixtures or a helper they use starts a process;
+    or when it is long: a test at scale (``slow``), or one that took over 0.7 s when
+    last measured (durations.json, scripts/tier_durations.py). The fast tier is
+    seconds in all."""
+    if item.get_closest_marker("e2e") or item.get_closest_marker("slow") or \
+            item.nodeid in _long():
         return True
     function = getattr(item, "function", None)
     objects = [function] if function is not None else []
     info = getattr(item, "_fixtureinfo", None)
     for definitions in (info.name2fixturedefs.values() if info else ()):
         objects += [d.func for d in definitions]
+    manager = item.session._fixturemanager
+    for name in {n for obj in objects for f in _functions(obj) for n in _requested(f)}:
+        objects += [d.func for d in manager.getfixturedefs(name, item) or ()]
     return any(_spawns(obj) for obj in objects)
+
+
+@functools.cache
+def _long() -> frozenset[str]:
+    path = TESTS / "durations.json"
+    return frozenset(json.loads(path.read_text())) if path.exists() else frozenset()
+
+
+def _requested(function: Any) -> set[str]:
+    """Fixtures a function asks for by name (``request.getfixturevalue("pg")``)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return set()
+    return {node.args[0].value for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "getfixturevalue" and node.args
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)}
 
 
 def _spawns(obj: Any) -> bool:
@@ -104,6 +133,27 @@ def mark_tiers(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
     collected["all"] = len(items)
     collected["e2e"] = sum(1 for item in items if item.get_closest_marker("e2e"))
+
+
+def spread_slow(items: list[pytest.Item]) -> None:
+    """Put the slow tests first in each worker's share, one worker after another:
+    pytest-xdist (--dist worksteal) hands each worker a contiguous range and lets the
+    idle ones take from the others' ends, so a slow test started early never ends a
+    parallel run alone, nor waits behind another slow one."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if workers < 2 or not slow:
+        return
+    rest = [item for item in items if not item.get_closest_marker("slow")]
+    starts, left = [], len(items)
+    for node in range(workers):  # worksteal's split: what is left, shared evenly
+        starts.append(len(items) - left)
+        left -= left // (workers - node)
+    places = {starts[j % workers] + j // workers: item for j, item in enumerate(slow)}
+    if len(places) < len(slow) or max(places) >= len(items):
+        return  # shares too small to hold them: as collected
+    others = iter(rest)
+    items[:] = [places[i] if i in places else next(others) for i in range(len(items))]
 
 
 # -- guards ------------------------------------------------------------------------

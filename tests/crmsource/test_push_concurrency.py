@@ -85,6 +85,7 @@ def cleared(server: SandboxServer) -> int:
 
 
 @pytest.mark.parametrize("stale", [1000], indirect=True)
+@pytest.mark.slow
 def test_a_first_push_of_1000_records_at_150_ms_goes_at_20_records_a_second(stale, cli):
     control(stale, "POST", "/latency", {"ms": 150})
     started = time.monotonic()
@@ -103,6 +104,7 @@ def test_a_first_push_of_1000_records_at_150_ms_goes_at_20_records_a_second(stal
 
 
 @pytest.mark.parametrize("stale", [120], indirect=True)
+@pytest.mark.slow
 def test_the_default_is_four_workers_and_one_is_one(stale, cli):
     control(stale, "POST", "/latency", {"ms": 40})
     for record in stale.sandbox.salesmate.records["contact"].values():

@@ -59,6 +59,7 @@ class ChurningDay(FakeTime):
         return False
 
 
+@pytest.mark.slow
 def test_a_starter_tier_day_draws_no_day_limit_429_and_reports_the_planned_interval(
         starter, cli):
     from xerolink.api import Xerolink
