@@ -127,10 +127,26 @@ def _names(function: Any) -> set[str]:
 collected = {"all": 0, "e2e": 0}  # before -m chooses: the whole collection's tiers
 
 
+# Tests whose wall-clock budgets (ready in 10 s, a signal within a window, a minute
+# limit waited out) broke under a parallel run's own load in CI rehearsals: marked
+# ``serial``; CI runs them after the rest, in one process.
+SERIAL = frozenset({
+    "tests/sandbox/test_serve_command.py::"
+    "test_serve_10000_contacts_is_ready_in_10s_and_pages_1000_in_half_a_second",
+    "tests/reliability/test_ctrl_c_at_start.py::"
+    "test_ctrl_c_during_start_up_prints_interrupted_not_a_traceback",
+    "tests/reliability/test_faults.py::test_minute_and_concurrent_limits_are_waited_out",
+    "tests/reliability/test_interrupted_create.py::"
+    "test_ctrl_c_says_interrupted_and_a_rerun_after_the_window_finds_the_invoice",
+})
+
+
 def mark_tiers(items: list[pytest.Item]) -> None:
     for item in items:
         if is_e2e(item):
             item.add_marker(pytest.mark.e2e)
+        if item.nodeid in SERIAL:
+            item.add_marker(pytest.mark.serial)
     collected["all"] = len(items)
     collected["e2e"] = sum(1 for item in items if item.get_closest_marker("e2e"))
 
