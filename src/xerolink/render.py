@@ -8,7 +8,7 @@ table. Human decoration, notices and errors go to stderr so pipes stay clean.
 from __future__ import annotations
 
 import contextlib
-import csv
+import functools
 import json
 import os
 import re
@@ -39,7 +39,10 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # colour, cursor and OSC-8 hyperlink sequences), DEL, and the bidi controls that make
 # text read in another order than it is stored (validation.UNSAFE), and tabs, which
 # break a table's columns. Data shows them as \uXXXX.
-_UNSAFE = re.compile(f"{UNSAFE.pattern}|\t")
+@functools.cache
+def _unsafe() -> re.Pattern[str]:
+    """Compiled on first use, which ``--help`` never makes."""
+    return re.compile(f"{UNSAFE.pattern}|\t")
 
 
 def plural(count: int, singular: str, many: str | None = None) -> str:
@@ -55,7 +58,7 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     """Text from data (CRM files, Xero, the store) made safe to print literally: no
     control or bidi character reaches the terminal; each is shown as ``\\uXXXX``.
     Tables and single lines also show a newline as ``\\u000a``."""
-    shown = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    shown = _unsafe().sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return shown if keep_newlines else shown.replace("\n", "\\u000a")
 
 
@@ -184,6 +187,8 @@ class Renderer:
             self.json(rows if json_data is None else json_data.to_json()
                       if isinstance(json_data, Result) else json_data)
         elif self.mode == CSV:
+            import csv
+
             writer = csv.writer(self.stdout, lineterminator="\n")
             writer.writerow([c.key for c in columns])
             for row in rows:
@@ -395,5 +400,5 @@ def _rstrip(line: list[Any]) -> list[Any]:
 def _safe_url(url: Any) -> bool:
     """Only http(s) links with nothing a terminal could misread become hyperlinks."""
     text = str(url)
-    return text.startswith(("https://", "http://")) and not _UNSAFE.search(text) \
+    return text.startswith(("https://", "http://")) and not _unsafe().search(text) \
         and " " not in text

@@ -34,3 +34,45 @@ def test_help_config_and_a_cached_summary_stay_light(cli, sandbox, home, tmp_pat
         loaded = _imported(args, env)
         heavy = sorted(name for name in loaded if name.startswith(HEAVY))
         assert not heavy, (args, heavy[:5])
+
+
+def test_help_loads_no_service_store_or_api_module() -> None:
+    """``--help`` needs the commands' names and help, never their work: a service
+    imported at the top of a command module costs every start-up."""
+    loaded = _imported(["--help"], {**os.environ})
+    working = sorted(name for name in loaded
+                     if name.startswith(("xerolink.services", "xerolink.store",
+                                         "xerolink.api", "xerolink.crmsource")))
+    assert not working, working[:5]
+
+
+def _median_cpu_seconds(runs: list[list[str]], times: int) -> list[float]:
+    """Each command's median CPU time (user + system, the child's own), the commands
+    taken in turn: CPU time, unlike wall time, hardly moves with the load of a shared
+    machine."""
+    import statistics
+
+    seen: list[list[float]] = [[] for _ in runs]
+    for _ in range(times):
+        for index, args in enumerate(runs):
+            child = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(child.pid, 0)
+            child.returncode = os.waitstatus_to_exitcode(status)
+            assert child.returncode == 0, args
+            seen[index].append(usage.ru_utime + usage.ru_stime)
+    return [statistics.median(each) for each in seen]
+
+
+def test_help_starts_about_as_fast_as_typer_and_rich_alone() -> None:
+    """``xerolink --help`` against ``python -c "import typer, rich.console"`` (the floor
+    any Typer command pays). The goal is 1.35x (median of 10 each, on a quiet
+    machine); the bound here is 1.6x, with room for a shared, loaded machine, and
+    still well under the 2.5x seen when --help imported the CRM services."""
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("xerolink")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "xerolink"]
+    floor, help_ = _median_cpu_seconds([[sys.executable, "-c", "import typer, rich.console"],
+                                        [*command, "--help"]], times=11)
+    assert help_ / floor < 1.6, f"--help {help_ * 1000:.0f} ms, floor {floor * 1000:.0f} ms"
