@@ -8,7 +8,6 @@ table. Human decoration, notices and errors go to stderr so pipes stay clean.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import re
@@ -39,10 +38,7 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # colour, cursor and OSC-8 hyperlink sequences), DEL, and the bidi controls that make
 # text read in another order than it is stored (validation.UNSAFE), and tabs, which
 # break a table's columns. Data shows them as \uXXXX.
-@functools.cache
-def _unsafe() -> re.Pattern[str]:
-    """Compiled on first use, which ``--help`` never makes."""
-    return re.compile(f"{UNSAFE.pattern}|\t")
+_UNSAFE = re.compile(f"{UNSAFE.pattern}|\t")
 
 
 def plural(count: int, singular: str, many: str | None = None) -> str:
@@ -58,7 +54,7 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     """Text from data (CRM files, Xero, the store) made safe to print literally: no
     control or bidi character reaches the terminal; each is shown as ``\\uXXXX``.
     Tables and single lines also show a newline as ``\\u000a``."""
-    shown = _unsafe().sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    shown = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return shown if keep_newlines else shown.replace("\n", "\\u000a")
 
 
@@ -400,5 +396,5 @@ def _rstrip(line: list[Any]) -> list[Any]:
 def _safe_url(url: Any) -> bool:
     """Only http(s) links with nothing a terminal could misread become hyperlinks."""
     text = str(url)
-    return text.startswith(("https://", "http://")) and not _unsafe().search(text) \
+    return text.startswith(("https://", "http://")) and not _UNSAFE.search(text) \
         and " " not in text

@@ -42,6 +42,7 @@ class Runtime:
     browser: Callable[[str], None] | None = None
     _renderer: Renderer | None = None
     _app: Xerolink | None = None
+    _config: Config | None = None
 
     def select_output(self, *, json: bool, csv: bool) -> None:
         if json and csv:
@@ -74,14 +75,21 @@ class Runtime:
 
     @property
     def config(self) -> Config:
-        return self.app.config
+        """The profile's settings, read by the config commands without opening a store."""
+        if self._config is None:
+            from xerolink.config import Config
+            from xerolink.profile import resolve_profile
+
+            profile = resolve_profile(self.profile_name, self.env)
+            self._config = Config(profile.config_path, prepare=profile.ensure_dirs)
+        return self._config
 
     def close(self) -> None:
         if self._app is None:
             return
         try:
-            if self.verbose and self._app.gateways:
-                report = self._app.calls()
+            report = self._app.calls()
+            if self.verbose and report.gateways:
                 detail = ", ".join(f"{label} x{count}"
                                    for label, count in sorted(report.calls.items()))
                 self.out.notice(f"xero calls: {report.total} ({report.retries} retries)"

@@ -77,8 +77,7 @@ def set_setting(
     """
     from xerolink.services.outcomes import Setting
 
-    rt.app.check_may_configure()
-    stored = Setting(key, _shown(key, rt.config.set(key, value)))
+    stored = Setting(key, _shown(key, rt.app.config_set(key, value)))
     rt.out.key_values([("key", key), ("value", stored.value)], json_data=stored.to_json())
 
 
@@ -87,7 +86,6 @@ def unset_setting(rt: Runtime, key: KEY) -> None:
     """Remove a setting so that its default applies again (admins, once connected)."""
     from xerolink.services.outcomes import Setting
 
-    rt.app.check_may_configure()
-    removed = rt.config.unset(key)
+    removed = rt.app.config_unset(key)
     rt.out.result(Setting(key, removed=removed), lambda: rt.out.line(
         f"{key} unset" if removed else f"{key} was not set"))
