@@ -1,6 +1,7 @@
 """``Xerolink`` is composed, not inherited: it holds its collaborators, and its public
-names are exactly the documented methods (the README's "Python API", or the docs
-page it moved to), so that the docs and the code cannot drift apart."""
+names are exactly the documented methods (docs/python-api.md, or wherever a page of
+the docs or the README says "The methods:"), so that the docs and the code cannot
+drift apart."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ HANDED_TO_THE_WIRING = {"calls", "close"}
 
 
 def documented_methods() -> set[str]:
-    """The names in the sentence that starts "The methods:" (README.md, else docs/)."""
+    """The names in the sentence that starts "The methods:" (in the README or docs/)."""
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         text = page.read_text(encoding="utf-8")
         if "The methods:" not in text:

@@ -1,4 +1,5 @@
-"""Every shell and Python example in the README runs, in the order written, as a new
+"""Every shell and Python example in the README and the docs site runs, in the order
+written (the README, then the site's pages in the order of mkdocs.yml's nav), as a new
 user would run them: the real commands against a sandbox of the sample organisation,
 in a home of their own, with tokens in a file (these machines have no OS keyring).
 
@@ -39,14 +40,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SHELLS = ("sh", "bash", "console", "shell")
 NOT_SHELLS = ("", "json", "python")  # "": output, or a synopsis; never `$ ` lines
 NOT_RUN = re.compile(r"^<!-- not run: (\S.*?) -->$")
+GENERATED = "docs/reference/"  # from the code (scripts/make_docs.py): --help's examples
 PROGRAMS = ("xerolink", ".venv/bin/xerolink")
 ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 
 
 @dataclass
 class Line:
-    number: int  # in README.md
+    number: int  # in its file
     command: str
+    file: str = "README.md"
     output: list[str] = field(default_factory=list)  # shown under a `$ ` line
 
 
@@ -56,6 +59,35 @@ class Block:
     lang: str
     lines: list[str]
     skip: str | None  # the not-run reason
+    file: str = "README.md"
+
+
+def nav_pages(nav: object) -> list[str]:
+    """mkdocs.yml's nav, flattened in reading order."""
+    if isinstance(nav, str):
+        return [nav]
+    if isinstance(nav, dict):
+        return [page for value in nav.values() for page in nav_pages(value)]
+    if isinstance(nav, list):
+        return [page for item in nav for page in nav_pages(item)]
+    return []
+
+
+def doc_files() -> list[str]:
+    """The README, then every page of the docs site in the nav's order."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    return ["README.md", *(f"docs/{page}" for page in nav_pages(config["nav"]))]
+
+
+def all_blocks() -> list[Block]:
+    blocks = []
+    for name in doc_files():
+        for block in readme_blocks((ROOT / name).read_text()):
+            block.file = name
+            blocks.append(block)
+    return blocks
 
 
 def readme_blocks(text: str) -> list[Block]:
@@ -83,17 +115,16 @@ def block_lines(block: Block) -> list[Line]:
     for offset, text in enumerate(block.lines, start=block.number + 1):
         if prompted:
             if text.startswith("$ "):
-                found.append(Line(offset, text[2:]))
+                found.append(Line(offset, text[2:], file=block.file))
             elif found and text.strip():
                 found[-1].output.append(text)
         elif text.strip() and not text.lstrip().startswith("#"):
-            found.append(Line(offset, text))
+            found.append(Line(offset, text, file=block.file))
     return found
 
 
 def runnable_lines() -> list[Line]:
-    text = (ROOT / "README.md").read_text()
-    return [line for block in readme_blocks(text)
+    return [line for block in all_blocks()
             if block.lang in SHELLS and block.skip is None for line in block_lines(block)]
 
 
@@ -195,7 +226,7 @@ class Shell:
         background = bool(tokens) and tokens[-1] == "&"
         tokens = tokens[:-1] if background else tokens
         assert tokens and tokens[0] in PROGRAMS, (
-            f"README.md line {line.number}: the examples test cannot run `{line.command}`; "
+            f"{line.file} line {line.number}: the examples test cannot run `{line.command}`; "
             "mark its block <!-- not run: why --> if it cannot run offline")
         args = tokens[1:]
         if background:
@@ -240,7 +271,7 @@ class Shell:
             self.capsys.readouterr()
             code = main(args, runtime=Runtime(env=os.environ, browser=self.browser))
             out, err = self.capsys.readouterr()
-        assert code == 0, (f"README.md line {line.number}: `{line.command}` exited {code}:"
+        assert code == 0, (f"{line.file} line {line.number}: `{line.command}` exited {code}:"
                            f"\n{err}{out}")
         if "--keep" in args and args[:1] == ["demo"]:
             self.kept_sandboxes += [int(pid) for pid in re.findall(r"kill (\d+)", out)]
@@ -267,14 +298,17 @@ def check_output(line: Line, printed: str, base_url: str | None) -> None:
             expected = expected.replace("https://go.xero.com", base_url)
         pattern = ".*?".join(re.escape(part) for part in expected.split("..."))
         assert re.search(pattern, printed), (
-            f"README.md line {line.number} shows `{shown.strip()}` under `{line.command}`, "
+            f"{line.file} line {line.number} shows `{shown.strip()}` under `{line.command}`, "
             f"which printed:\n{printed}")
 
 
+PYTHON_API_PAGE = "docs/python-api.md"
+
+
 def python_example() -> str:
-    section = (ROOT / "README.md").read_text().split("## Python API", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match, "the README's Python API section has a python example"
+    page = (ROOT / PYTHON_API_PAGE).read_text()
+    match = re.search(r"```python\n(.*?)```", page, re.S)
+    assert match, f"{PYTHON_API_PAGE} has a python example"
     return match.group(1)
 
 
@@ -288,8 +322,8 @@ def run_python_example(env: dict[str, str], monkeypatch: pytest.MonkeyPatch
     out, err, status = io.StringIO(), io.StringIO(), 0
     with redirect_stdout(out), redirect_stderr(err):
         try:
-            exec(compile(python_example(), "README.md", "exec"),  # noqa: S102 - the
-                 {"__name__": "__main__"})  # README's own example, run as a reader would
+            exec(compile(python_example(), PYTHON_API_PAGE, "exec"),  # noqa: S102 - the
+                 {"__name__": "__main__"})  # docs' own example, run as a reader would
         except SystemExit as stop:
             status = stop.code
     return status, out.getvalue(), err.getvalue()
@@ -309,7 +343,8 @@ def shell(tmp_path, monkeypatch, capsys) -> Iterator[Shell]:
 
 def test_every_readme_example_runs_in_the_order_written(shell, monkeypatch) -> None:
     lines = runnable_lines()
-    assert len(lines) > 40, "the README's examples are found"
+    assert len(lines) > 40, "the examples are found"
+    assert {line.file for line in lines} >= {"README.md", "docs/guide/documents.md"}
     for line in lines:
         printed = shell.run_line(line)
         check_output(line, printed, shell.sandbox.base_url if shell.sandbox else None)
@@ -324,17 +359,18 @@ def test_every_readme_example_runs_in_the_order_written(shell, monkeypatch) -> N
 
 
 def test_every_shell_block_is_run_or_says_why_not() -> None:
-    blocks = readme_blocks((ROOT / "README.md").read_text())
+    blocks = all_blocks()
     for block in blocks:
         assert block.lang in SHELLS + NOT_SHELLS, (
-            f"README.md line {block.number}: is ```{block.lang} a shell? Add it to SHELLS "
-            "(its examples are run) or NOT_SHELLS in this test")
+            f"{block.file} line {block.number}: is ```{block.lang} a shell? Add it to "
+            "SHELLS (its examples are run) or NOT_SHELLS in this test")
         if block.lang == "":
             assert not any(line.startswith("$ ") for line in block.lines), (
-                f"README.md line {block.number}: a block of commands needs a language "
+                f"{block.file} line {block.number}: a block of commands needs a language "
                 "(```sh) so that its examples are run")
-    skipped = [b for b in blocks if b.lang in SHELLS and b.skip]
-    run = [b for b in blocks if b.lang in SHELLS and not b.skip]
+    written = [b for b in blocks if not b.file.startswith(GENERATED)]  # not --help's
+    skipped = [b for b in written if b.lang in SHELLS and b.skip]
+    run = [b for b in written if b.lang in SHELLS and not b.skip]
     assert len(run) > len(skipped) > 0
 
 
@@ -371,3 +407,22 @@ def test_the_examples_shell_refuses_what_it_cannot_run(tmp_path, monkeypatch,
         check_output(lines[0], shell.run_line(lines[0]), None)
     with pytest.raises(AssertionError, match="exited 2"):
         shell.run_line(Line(12, "xerolink summary contact:c1 --no-such-option"))
+
+
+def test_every_page_of_the_docs_is_in_the_nav_so_its_examples_run() -> None:
+    """A page left out of mkdocs.yml's nav would have its examples skipped unseen."""
+    pages = {f"docs/{p.relative_to(ROOT / 'docs').as_posix()}"
+             for p in (ROOT / "docs").rglob("*.md")}
+    listed = doc_files()
+    assert pages - set(listed) == set()
+    assert len(listed) == len(set(listed)), "a page listed twice would run twice"
+
+
+def test_the_readmes_tour_is_the_getting_started_pages_tour() -> None:
+    """The tour is written twice (the README, the site's Getting started) and run once."""
+    readme = [b for b in all_blocks() if b.file == "README.md" and b.lang in SHELLS
+              and not b.skip]
+    page = [b for b in all_blocks() if b.file == "docs/getting-started.md"
+            and b.skip and "five-minute tour" in b.skip]
+    assert len(readme) == 1 and len(page) == 1
+    assert readme[0].lines == page[0].lines

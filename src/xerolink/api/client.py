@@ -8,8 +8,8 @@ the CLI's. References are the CLI's: ``contact:42``, ``company:7``, ``deal:9``.
 ``Xerolink`` holds its collaborators and is nothing else: the wiring (the profile's
 dependencies, ``wiring.py``), the Xero side (``xero.py``), the CRM side (``crm.py``),
 the CRM service (``update.py``) and administration (``admin.py``). Each public method
-is made by exactly one of them; its public names are the documented methods (the
-README's "Python API"), which a test holds equal.
+is made by exactly one of them; its public names are the documented methods
+(docs/python-api.md), which a test holds equal.
 """
 
 from __future__ import annotations
