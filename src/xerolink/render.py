@@ -1,8 +1,8 @@
 """The one place that turns results into text: rich tables, JSON or CSV.
 
 Commands compute plain data (dataclasses, dicts, lists with ``Decimal`` amounts) and
-hand it here. In JSON mode stdout carries exactly one JSON document; in CSV mode one
-table. Human decoration, notices and errors go to stderr so pipes stay clean.
+hand it here. Results go to stdout (JSON mode: exactly one document; CSV: one table;
+human: tables and lines); notices, progress and errors go to stderr.
 """
 
 from __future__ import annotations

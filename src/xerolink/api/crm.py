@@ -51,14 +51,12 @@ class CrmSide:
     def crm_import(self, file: Path, *, kind: str | None = None,
                    skip_invalid: bool = False) -> Imported:
         from xerolink.services.crm import KINDS, import_file
-        from xerolink.services.outcomes import Imported
 
         if kind is not None and kind not in KINDS:
             raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
         self._crm_tenant()
-        result = import_file(self._w.store, file, kind=kind, skip_invalid=skip_invalid,
-                             at=self._w.clock.now())
-        return Imported(result.kind, result.fmt, result.imported, result.skipped, file.name)
+        return import_file(self._w.store, file, kind=kind, skip_invalid=skip_invalid,
+                           at=self._w.clock.now())
 
     def crm_list(self, kind: str = "contacts") -> Rows:
         from xerolink.services.records import list_records

@@ -85,26 +85,16 @@ class XeroSide:
     def refresh(self, ref: str) -> Refreshed:
         """Fetch one record's documents from Xero now."""
         from xerolink.services import reports
-        from xerolink.services.outcomes import Refreshed
 
-        deps = self._w.deps()
-        target = reference(ref)
-        before = self._w.calls().total
-        scope, found = reports.refresh(deps, target)
-        return Refreshed(str(target), len(scope.contact_ids), len(found),
-                         self._w.calls().total - before)
+        return reports.refresh(self._w.deps(), reference(ref))
 
     def refresh_all(self, *, force: bool = False, progress: Progress | None = None
                     ) -> Refreshed:
         """Fetch the documents of every linked contact (estimated against the day's
         remaining calls first; ``force`` starts anyway)."""
         from xerolink.services import documents
-        from xerolink.services.outcomes import Refreshed
 
-        deps = self._w.deps()
-        before = self._w.calls().total
-        stats = documents.refresh_all(deps, force=force, progress=progress)
-        return Refreshed("all", stats.contacts, stats.documents, self._w.calls().total - before)
+        return documents.refresh_all(self._w.deps(), force=force, progress=progress)
 
     def details(self, ref: str, *, kinds: frozenset[str] | set[str] = ALL_KINDS,
                 status: str | None = None, refresh: bool = False) -> Documents:
@@ -215,7 +205,6 @@ class XeroSide:
         """Link a CRM contact to a Xero contact (checked to exist), or to the top
         suggestion with ``first``."""
         from xerolink.services import ids, linking
-        from xerolink.services.outcomes import Linked
 
         if first == bool(xero_contact_id):
             raise UsageError("give either a Xero ContactID or --first")
@@ -223,23 +212,17 @@ class XeroSide:
         if xero_contact_id:
             ids.check_contact_text(xero_contact_id)
         deps = self._w.deps()
-        result = (linking.link_first(deps, target, replace=replace) if first
-                  else linking.link(deps, target, xero_contact_id or "", replace=replace))
-        return Linked(str(target), result.link, result.replaced, result.unchanged)
+        if first:
+            return linking.link_first(deps, target, replace=replace)
+        return linking.link(deps, target, xero_contact_id or "", replace=replace)
 
     def auto_link(self, *, dry_run: bool = False, force: bool = False,
                   progress: Progress | None = None) -> AutoLinked:
         """Link every unlinked CRM contact whose email matches exactly one Xero contact."""
         from xerolink.services import linking
-        from xerolink.services.outcomes import AutoLinked
 
-        before = self._w.calls().total
-        report = linking.auto_link(self._w.deps(), dry_run=dry_run, progress=progress,
-                                   force=force)
-        return AutoLinked(dry_run, report.linked, report.ambiguous, report.unmatched,
-                          report.already_linked,
-                          report.synced.fetched if report.synced else 0,
-                          self._w.calls().total - before)
+        return linking.auto_link(self._w.deps(), dry_run=dry_run, progress=progress,
+                                 force=force)
 
     def unlink(self, ref: str) -> Unlinked:
         from xerolink.services import linking
@@ -278,13 +261,10 @@ class XeroSide:
         """Create the Xero contact from the CRM record (overridden by the fields given)
         and link it."""
         from xerolink.services import linking
-        from xerolink.services.outcomes import ContactCreated
 
         target = reference(ref)
         deps = self._w.deps()
         contact, new = linking.prepare_contact(deps.store, target, name=name,
                                                first_name=first_name, last_name=last_name,
                                                email=email, phone=phone)
-        result = linking.create_contact(deps, contact, new, replace=replace)
-        return ContactCreated(str(target), result.link, new.as_xero(),
-                              deps.connection.tenant_name)
+        return linking.create_contact(deps, target, contact, new, replace=replace)

@@ -1,7 +1,10 @@
 """The ``xerolink`` command: parse, call a service, render. Nothing else lives here.
 
-Each command group is a module of its own; this module assembles them and owns the
-one place where failures become an ``error:`` line and an exit code.
+Each command group is a module of its own; this module assembles them and is the one
+place where exit codes are made: a failure (an exception) becomes an ``error:`` line
+and its code here, and an outcome's code is its result's ``exit_code`` (stale
+figures 7, a connection not running 3, doctor's problems 10), which ``main`` returns.
+No command raises ``typer.Exit`` but ``--version``.
 """
 
 from __future__ import annotations
@@ -204,7 +207,7 @@ def _command_name(args: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> int:
-    """Run the command line; returns the exit code (see the README)."""
+    """Run the command line; returns the exit code (docs/exit-codes.md)."""
     args = list(sys.argv[1:] if argv is None else argv)
     rt = runtime or Runtime()
     rt.debug = rt.debug or "--debug" in args

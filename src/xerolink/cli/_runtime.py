@@ -19,6 +19,7 @@ import typer
 
 from xerolink.errors import UsageError
 from xerolink.render import CSV, HUMAN, JSON, Renderer
+from xerolink.results import Result
 
 if TYPE_CHECKING:
     from xerolink.api import Xerolink
@@ -195,7 +196,10 @@ def command(
                 json=kwargs.pop("json_output") or rt.output == JSON,
                 csv=kwargs.pop("csv_output", False) or rt.output == CSV,
             )
-            return fn(rt, **kwargs)
+            outcome = fn(rt, **kwargs)
+            # The result knows its exit code (stale figures, a connection not running,
+            # doctor's problems); main() returns it.
+            return int(outcome.exit_code) if isinstance(outcome, Result) else None
 
         params = own + extra
         run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]

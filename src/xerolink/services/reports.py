@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from xerolink.errors import NotFoundError, UsageError, XeroUnreachableError
+from xerolink.errors import ExitCode, NotFoundError, UsageError, XeroUnreachableError
 from xerolink.formats import natural
 from xerolink.results import Result
 from xerolink.services import documents, summary
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.services.linking import is_xero_id
-from xerolink.services.outcomes import Documents, ViewLink
+from xerolink.services.outcomes import Documents, Refreshed, ViewLink
 from xerolink.store.records import CachedDocument
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
@@ -103,6 +103,11 @@ class SummaryReport(Result):
             notes.append(f"{summary.LABELS[name].lower()} are unavailable: {reason}")
         return notes
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """7 when Xero could not be reached and the figures are the cache's."""
+        return ExitCode.XERO_UNREACHABLE if self.stale else ExitCode.OK
+
     def to_json(self) -> dict[str, Any]:
         now = self.now
         data: dict[str, Any] = {
@@ -164,13 +169,16 @@ def scope_documents(deps: Deps, scope: Scope) -> list[CachedDocument]:
     return deps.store.documents_for_contacts(deps.tenant, scope.contact_ids)
 
 
-def refresh(deps: Deps, ref: Ref) -> tuple[Scope, list[CachedDocument]]:
-    """Fetch a record's documents now; returns what it covers and the documents."""
+def refresh(deps: Deps, ref: Ref) -> Refreshed:
+    """Fetch a record's documents now: the contacts it covers, their documents, and
+    the calls it took."""
+    before = deps.calls_made()
     scope = resolve(deps, ref)
     _, stale, problem = _ensure(deps, scope, refresh=True)
     if stale:  # refresh means fetch: falling back to the cache is not an answer here
         raise XeroUnreachableError(problem or "Xero could not be reached")
-    return scope, scope_documents(deps, scope)
+    return Refreshed(str(ref), len(scope.contact_ids), len(scope_documents(deps, scope)),
+                     deps.calls_made() - before)
 
 
 def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
