@@ -66,13 +66,20 @@ def _median_cpu_seconds(runs: list[list[str]], times: int) -> list[float]:
 
 def test_help_starts_about_as_fast_as_typer_and_rich_alone() -> None:
     """``xerolink --help`` against ``python -c "import typer, rich.console"`` (the floor
-    any Typer command pays). The goal is 1.35x (median of 10 each, on a quiet
-    machine); the bound here is 1.6x, with room for a shared, loaded machine, and
-    still well under the 2.5x seen when --help imported the CRM services."""
+    any Typer command pays), by the median CPU time of 7 runs each. The goal is 1.35x
+    on a quiet machine; the bound is 1.5x in any of three rounds, room for a shared and
+    loaded machine, where noise only ever adds; the 2.5x seen when --help imported the
+    CRM services fails every round."""
     from pathlib import Path
 
     script = Path(sys.executable).with_name("xerolink")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "xerolink"]
-    floor, help_ = _median_cpu_seconds([[sys.executable, "-c", "import typer, rich.console"],
-                                        [*command, "--help"]], times=11)
-    assert help_ / floor < 1.6, f"--help {help_ * 1000:.0f} ms, floor {floor * 1000:.0f} ms"
+    seen = []
+    for _ in range(3):
+        floor, help_ = _median_cpu_seconds(
+            [[sys.executable, "-c", "import typer, rich.console"], [*command, "--help"]],
+            times=7)
+        seen.append(f"{help_ * 1000:.0f} ms against {floor * 1000:.0f} ms")
+        if help_ / floor < 1.5:
+            return
+    raise AssertionError(f"--help took over 1.5x the floor: {'; '.join(seen)}")
