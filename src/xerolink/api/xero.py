@@ -164,17 +164,15 @@ class XeroSide:
 
     def deal_attach(self, deal: str, document_ids: list[str]) -> DealChange:
         from xerolink.services import deals
-        from xerolink.services.outcomes import DealChange
 
-        ref = _deal(deal)
-        return DealChange(str(ref), "attached", deals.attach(self._w.deps(), ref, document_ids))
+        ref = _deal(deal)  # a wrong reference is said before a missing connection
+        return deals.attach(self._w.deps(), ref, document_ids)
 
     def deal_detach(self, deal: str, document_ids: list[str]) -> DealChange:
         from xerolink.services import deals
-        from xerolink.services.outcomes import DealChange
 
-        ref = _deal(deal)
-        return DealChange(str(ref), "detached", deals.detach(self._w.deps(), ref, document_ids))
+        ref = _deal(deal)  # a wrong reference is said before a missing connection
+        return deals.detach(self._w.deps(), ref, document_ids)
 
     def deal_documents(self, deal: str) -> Rows:
         from xerolink.services.outcomes import Rows
@@ -185,20 +183,15 @@ class XeroSide:
     def suggest(self, ref: str) -> Rows:
         """Xero contacts that may be this CRM contact, ranked, with why."""
         from xerolink.services import linking
-        from xerolink.services.outcomes import Rows, xero_contact_row
 
         target = reference(ref)
-        found = linking.suggest(self._w.deps(), target)
-        return Rows([xero_contact_row(s.contact, score=s.score, reason=s.reason)
-                     for s in found], title=f"Suggestions for {target}")
+        return linking.suggestions(self._w.deps(), target)
 
     def search(self, text: str | None = None, *, first: str | None = None,
                last: str | None = None) -> Rows:
         from xerolink.services import linking
-        from xerolink.services.outcomes import Rows, xero_contact_row
 
-        return Rows([xero_contact_row(c)
-                     for c in linking.search(self._w.deps(), text, first, last)])
+        return linking.search(self._w.deps(), text, first, last)
 
     def link(self, ref: str, xero_contact_id: str | None = None, *, first: bool = False,
              replace: bool = False) -> Linked:
@@ -227,11 +220,10 @@ class XeroSide:
     def unlink(self, ref: str) -> Unlinked:
         from xerolink.services import linking
         from xerolink.services.access import require_viewer
-        from xerolink.services.outcomes import Unlinked
 
         target = reference(ref)
         connection = require_viewer(self._w.store, self._w.user)
-        return Unlinked(str(target), linking.unlink(self._w.store, connection.tenant_id, target))
+        return linking.unlink(self._w.store, connection.tenant_id, target)
 
     def links(self) -> Rows:
         from xerolink.services.access import require_viewer

@@ -18,7 +18,14 @@ from xerolink.errors import NotFoundError, UsageError
 from xerolink.formats import EMAIL, is_guid
 from xerolink.services.context import Deps, Progress
 from xerolink.services.crm import Ref
-from xerolink.services.outcomes import AutoLinked, ContactCreated, Linked
+from xerolink.services.outcomes import (
+    AutoLinked,
+    ContactCreated,
+    Linked,
+    Rows,
+    Unlinked,
+    xero_contact_row,
+)
 from xerolink.store import Store
 from xerolink.store.records import CrmContact, Link, XeroContact
 from xerolink.xero import models
@@ -154,9 +161,14 @@ def suggest(deps: Deps, ref: Ref) -> list[Suggestion]:
                 company.name if company else "")
 
 
+def suggestions(deps: Deps, ref: Ref) -> Rows:
+    """``suggest``'s result: the ranked Xero contacts, each with its score and why."""
+    return Rows([xero_contact_row(s.contact, score=s.score, reason=s.reason)
+                 for s in suggest(deps, ref)], title=f"Suggestions for {ref}")
+
+
 # -- search ------------------------------------------------------------------------------
-def search(deps: Deps, text: str | None, first: str | None, last: str | None
-           ) -> list[XeroContact]:
+def search(deps: Deps, text: str | None, first: str | None, last: str | None) -> Rows:
     """Xero contacts by name, asked of Xero itself (one call) and narrowed here."""
     words = [w for w in (text, last, first) if w and w.strip()]
     if not words:
@@ -171,7 +183,7 @@ def search(deps: Deps, text: str | None, first: str | None, last: str | None
             return False
         return not (last and not _matches(last, (c.last_name, c.name.split(" ")[-1])))
 
-    return [c for c in found if keep(c)]
+    return Rows([xero_contact_row(c) for c in found if keep(c)])
 
 
 def _matches(wanted: str, values: tuple[str, ...]) -> bool:
@@ -218,12 +230,12 @@ def link_first(deps: Deps, ref: Ref, *, replace: bool) -> Linked:
     return link(deps, ref, suggestions[0].contact.contact_id, replace=replace)
 
 
-def unlink(store: Store, tenant_id: str, ref: Ref) -> Link:
+def unlink(store: Store, tenant_id: str, ref: Ref) -> Unlinked:
     contact = crm_contact(store, ref)
     existing = store.get_link(tenant_id, contact.id)
     if existing is None or not store.delete_link(tenant_id, contact.id):
         raise NotFoundError(f"{ref} is not linked")
-    return existing
+    return Unlinked(str(ref), existing)
 
 
 # -- create the Xero contact -------------------------------------------------------------
