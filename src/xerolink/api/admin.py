@@ -95,10 +95,8 @@ class Administration:
 
     def access_list(self) -> AccessList:
         from xerolink.services import access
-        from xerolink.services.outcomes import AccessList
 
-        connection, entries = access.list_entries(self._w.store, self._w.user)
-        return AccessList.of(connection.tenant_name, entries)
+        return access.access_list(self._w.store, self._w.user)
 
     def grant(self, users: list[str], *, admin: bool = False) -> AccessChange:
         from xerolink.services import access
