@@ -83,3 +83,19 @@ def test_help_starts_about_as_fast_as_typer_and_rich_alone() -> None:
         if help_ / floor < 1.5:
             return
     raise AssertionError(f"--help took over 1.5x the floor: {'; '.join(seen)}")
+
+
+def test_the_shallow_top_level_help_is_the_whole_apps() -> None:
+    """The top-level --help builds command groups without their modules; what it prints
+    is what the whole app's help prints."""
+    import typer
+
+    from xerolink.cli import ROOT_HELP, build_app
+
+    def shown(only: str | None) -> str:
+        command = typer.main.get_command(build_app(only))
+        with command.make_context("xerolink", [], resilient_parsing=True) as ctx:
+            return command.get_help(ctx)
+
+    whole = shown(None)
+    assert shown(ROOT_HELP) == whole and "crm" in whole and "sandbox" in whole
