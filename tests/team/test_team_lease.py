@@ -1,8 +1,9 @@
 """One CRM pass at a time for a whole team: ten processes in five homes (two admins)
-sharing one PostgreSQL start `crm push` at once, directly and through pgbouncer in
-transaction pooling mode; exactly one pass writes, every other exits 0 at once saying
-which machine and login holds the lease and since when. A runner killed while holding
-the lease blocks the next pass only until its lease expires."""
+sharing one PostgreSQL start `crm update` (and `crm push`) at once, directly and
+through pgbouncer in transaction pooling mode; exactly one pass writes, every other
+exits 0 at once saying which machine and login holds the lease and since when. A
+runner killed while holding the lease blocks the next pass only until its lease
+expires."""
 
 from __future__ import annotations
 
@@ -123,6 +124,69 @@ def test_ten_pushes_in_five_homes_make_the_calls_of_one_pass(via, pg, team_db, t
             holder = report["held_by"]
             assert holder["user"] in {"alice", "bob"} and holder["host"] == socket.gethostname()
             assert holder["pid"] in pids and holder["since"] and holder["expires_at"]
+        with psycopg.connect(pg.url("alice", team_db), autocommit=True) as conn:
+            assert conn.execute("SELECT count(*) FROM xerolink.leases").fetchone()[0] == 0, \
+                "released at the end"
+        if via == "pgbouncer":
+            log = bouncer.log()
+            assert f"{team_db}/bob@" in log and f"{team_db}/alice@" in log, "through it"
+            assert "prepared statement" not in log
+
+
+def _until_the_others_stopped(jobs: list[subprocess.Popen[str]]) -> None:
+    """Wait (at most 120 s) until all but one of ``jobs`` have exited."""
+    deadline = time.monotonic() + 120
+    while sum(job.poll() is None for job in jobs) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("via", ["postgresql", "pgbouncer"])
+def test_ten_updates_in_five_homes_make_the_calls_of_one_pass(via, pg, team_db, tmp_path,
+                                                              request) -> None:
+    """Issue 25's acceptance: ten `crm update` processes started at once in five homes
+    on one PostgreSQL (directly, and through pgbouncer in transaction pooling mode):
+    the sandbox counts the Xero calls, and the Salesmate slice the CRM calls, of exactly
+    one pass; every other process exits 0 at once naming the pass that holds the
+    lease. The pass is slowed (1 s a call) until the other nine have stopped, so none
+    of them can start after it ended and run a second, legitimate, pass."""
+    with running_sandbox(crm="salesmate") as server:
+        alice, _ = _team(pg, team_db, tmp_path, server)
+        linked = len(alice.json("links"))
+        assert linked >= 10
+        if via == "pgbouncer":
+            bouncer = request.getfixturevalue("bouncer")
+            homes = _homes(pg, team_db, tmp_path, lambda login: bouncer.url(login, team_db))
+        else:
+            homes = _homes(pg, team_db, tmp_path, lambda login: pg.url(login, team_db))
+        control(server.base_url, "POST", "salesmate/stats/reset")
+        control(server.base_url, "POST", "stats/reset")
+        server.sandbox.options.latency_ms = 1000
+        try:
+            jobs = [homes[n % 5].start("crm", "update", "--json") for n in range(10)]
+            _until_the_others_stopped(jobs)
+        finally:
+            server.sandbox.options.latency_ms = 0
+        reports = [_finish(job) for job in jobs]
+        ran = [r for r in reports if r.get("ran", True)]
+        assert len(ran) == 1, "exactly one pass"
+        one = ran[0]
+        push = next(p for p in one["phases"] if p["phase"] == "push")
+        assert push["written"] == linked and one["refused"] == []
+        crm = salesmate_calls(server)
+        assert crm.get(PUT) == linked, "each record written once"
+        assert sum(crm.values()) == one["crm_calls"] > linked, \
+            "the Salesmate calls of exactly one pass (its pull, its reads, its updates)"
+        assert xero_calls(server) == one["xero_calls"] >= 1, \
+            "the Xero calls of exactly one pass (its refresh)"
+        print(f"\n10 crm update via {via}: one pass, {one['xero_calls']} Xero calls, "
+              f"{one['crm_calls']} Salesmate calls ({crm}), {push['written']} records written")
+        skipped = [r for r in reports if r.get("ran") is False]
+        assert len(skipped) == 9, "the others stopped at once"
+        runner = {job.pid for job, r in zip(jobs, reports, strict=True) if r is one}
+        for report in skipped:
+            holder = report["held_by"]
+            assert holder["user"] in {"alice", "bob"} and holder["host"] == socket.gethostname()
+            assert {holder["pid"]} == runner and holder["since"] and holder["expires_at"]
         with psycopg.connect(pg.url("alice", team_db), autocommit=True) as conn:
             assert conn.execute("SELECT count(*) FROM xerolink.leases").fetchone()[0] == 0, \
                 "released at the end"

@@ -88,8 +88,9 @@ def hooked(home, tmp_path, monkeypatch) -> Iterator[dict[str, Any]]:
 
 def _open_invoice(server, tenant: str) -> dict[str, Any]:
     books = server.sandbox.tenants[tenant]
-    return next(i for i in books.invoices.values()
-                if i["Status"] == "AUTHORISED" and i["Type"] == "ACCREC")
+    return next(i for i in books.invoices.values()  # unpaid, so that Xero would void it
+                if i["Status"] == "AUTHORISED" and i["Type"] == "ACCREC"
+                and i["AmountPaid"] == 0)
 
 
 def _deliveries(base: str) -> dict[str, Any]:

@@ -214,6 +214,7 @@ class CrmSide:
         ``concurrency``: records written at once (default 4, at most 16). A real push
         holds the CRM lease (``LeaseBusy`` if another pass runs)."""
         from xerolink.services import crmpush
+        from xerolink.services.crmpush_writes import calls_in_flight
 
         workers = crmpush.DEFAULT_CONCURRENCY if concurrency is None else concurrency
         if not 1 <= workers <= crmpush.MAX_CONCURRENCY:
@@ -221,7 +222,7 @@ class CrmSide:
                              f"written at once), not {workers}")
         deps = self._w.deps()
         self._crm_account_check("crm push")
-        source = self.crm_source(connections=workers)
+        source = self.crm_source(connections=calls_in_flight(workers))
         try:
             with (contextlib.nullcontext() if dry_run else self.crm_lease(wait=wait)):
                 return crmpush.push(deps, source, self._push_mapping(source.name),
@@ -251,10 +252,15 @@ class CrmSide:
                 self._crm_held = None
 
     # -- plumbing -------------------------------------------------------------------
-    def crm_source(self, *, connections: int = 4) -> CrmSource:
+    def crm_source(self, *, connections: int | None = None) -> CrmSource:
         """The connected CRM source; ``connections``: the most calls it may have in
-        flight at once (a push's workers)."""
+        flight at once (by default, a default push's)."""
         from xerolink.crmsource.salesmate import SalesmateSource
+        from xerolink.services.crmpush import DEFAULT_CONCURRENCY
+        from xerolink.services.crmpush_writes import calls_in_flight
+
+        if connections is None:
+            connections = calls_in_flight(DEFAULT_CONCURRENCY)
 
         setting = self._source_setting()
         if setting is None:

@@ -305,7 +305,8 @@ def push(
     wait: Annotated[bool, typer.Option("--wait", help=WAIT_HELP)] = False,
     concurrency: Annotated[int, typer.Option(
         "--concurrency", help="Records written at once, 1 to 16 (each is a read and "
-        "an update; a rate limit pauses them all).")] = 4,
+        "an update; the next records are read beside the updates; a rate limit pauses "
+        "them all).")] = 4,
 ) -> None:
     """Write the linked Xero contact (name and View in Xero link) and the summary
     figures into the CRM's fields, only where a value changed.

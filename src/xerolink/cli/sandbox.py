@@ -22,6 +22,7 @@ OPTIONAL_ENDPOINTS = frozenset({"organisation", "quotes", "currencies"})
         "xerolink sandbox serve --port 0 --contacts 10000 --auto-approve",
         "xerolink sandbox serve --latency-ms 150 --no-rate-limits",
         "xerolink sandbox serve --day-limit 1000",
+        "xerolink sandbox serve --day-limit 1000 --clock-speed 1440",
         "xerolink sandbox serve --without Organisation,Quotes",
         "xerolink sandbox serve --crm salesmate --crm-contacts 10000",
         "xerolink sandbox serve --webhook-url http://127.0.0.1:8099/ --webhook-key test-key",
@@ -95,6 +96,13 @@ def serve(
         str, typer.Option(help="The Salesmate slice's linkname (its x-linkname is "
                           "NAME.salesmate.io).")
     ] = "demo",
+    clock_speed: Annotated[
+        float, typer.Option(help="Run the sandbox's clock this many times real time (1440: "
+                            "a day a minute): Xero's day and minute windows, token "
+                            "lifetimes and dates follow it. Point xerolink's clock at it "
+                            "with the XEROLINK_CLOCK_SPEED the sandbox prints.",
+                            min=1, max=100_000)
+    ] = 1.0,
 ) -> None:
     """Serve Xero's identity and accounting paths on loopback until interrupted.
 
@@ -127,7 +135,8 @@ def serve(
                              without=skipped, crm=crm.strip().lower() if crm else None,
                              crm_contacts=crm_contacts, crm_latency_ms=crm_latency_ms,
                              salesmate_linkname=salesmate_linkname.strip().lower(),
-                             webhook_url=webhook_url, webhook_key=webhook_key)
+                             webhook_url=webhook_url, webhook_key=webhook_key,
+                             clock_speed=clock_speed)
     try:
         server = SandboxServer(options, host=host, port=port)
     except OSError as exc:
@@ -135,6 +144,7 @@ def serve(
     tenants = [{"tenant_id": t.tenant_id, "name": t.name}
                for t in server.sandbox.tenants.values()]
     salesmate = server.sandbox.salesmate
+    clock = server.sandbox.clock.described if clock_speed != 1 else None
     if rt.out.is_human:
         rt.out.line(server.base_url)
         rt.out.notice(
@@ -151,10 +161,13 @@ def serve(
         if webhook_url is not None:
             rt.out.notice(f"webhooks: to {webhook_url} (intent to receive first); "
                           f"deliveries at {server.base_url}/_sandbox/webhooks")
+        if clock is not None:
+            rt.out.notice(f"clock: {clock_speed:g} times real time; run xerolink in step "
+                          f"with XEROLINK_CLOCK_SPEED={clock}")
     else:
         rt.out.json_line({"base_url": server.base_url, "webhook_url": webhook_url,
                           "pkce_client_id": PKCE_CLIENT_ID,
-                          "tenants": tenants,
+                          "tenants": tenants, "xerolink_clock_speed": clock,
                           "salesmate": None if salesmate is None else {
                               "linkname": salesmate.linkname,
                               "contacts": len(salesmate.records["contact"])}})

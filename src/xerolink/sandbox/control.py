@@ -38,6 +38,27 @@ def _flag(data: dict[str, Any], name: str) -> bool:
     return value
 
 
+_EDITABLE = {"Status": str, "Reference": str, "EmailAddress": str, "SentToContact": bool,
+             "Date": "date", "DueDate": "date", "ExpiryDate": "date",
+             "FullyPaidOnDate": "date", "AmountDue": "money", "RemainingCredit": "money"}
+
+
+def _edit_value(name: str, value: Any) -> Any:
+    """A control-route field value in the books' own types."""
+    from xerolink.sandbox.xerojson import parse_date
+
+    kind = _EDITABLE[name]
+    if kind == "date":
+        return parse_date(value)
+    if kind == "money":
+        return Decimal(str(value))
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} is true or false")
+        return value
+    return str(value).upper() if name == "Status" else str(value)
+
+
 def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
     return status, json.dumps(data).encode("utf-8"), {
         "Content-Type": "application/json; charset=utf-8", **(headers or {})}
@@ -110,11 +131,17 @@ class Controls:
             except (TypeError, ValueError):
                 return json_response(400, {"error": "advance_seconds must be a number"})
             self.clock.offset += advance
-            return json_response(200, {"offset_seconds": self.clock.offset})
+            return json_response(200, self._clock_json())
+        if path == "/_sandbox/clock" and method == "GET":
+            return json_response(200, self._clock_json())
         if path == "/_sandbox/limits" and method == "POST":
             return self._set_limits(data)
         if path.startswith("/_sandbox/webhooks"):
             return self._webhooks(method, path)
+        if path == "/_sandbox/outbox" and method == "GET":
+            return self._outbox((query.get("tenant") or [""])[0].lower())
+        if path == "/_sandbox/edit" and method == "POST":
+            return self._edit(data if isinstance(data, dict) else {})
         if path in ("/_sandbox/pay", "/_sandbox/credit") and method == "POST":
             return self._settle(path.rsplit("/", 1)[1], data if isinstance(data, dict)
                                 else {})
@@ -163,13 +190,42 @@ class Controls:
                                        "amount_due": str(invoice["AmountDue"])})
 
     def _pay(self, tenant: Tenant, invoice: dict[str, Any], amount: Decimal) -> None:
-        invoice["AmountPaid"] += amount
-        invoice["AmountDue"] -= amount
-        if invoice["AmountDue"] == 0:
-            invoice["Status"] = "PAID"
-            invoice["FullyPaidOnDate"] = self.accounting.today(tenant)
-        invoice["UpdatedDateUTC"] = self.accounting.now()
-        self.accounting.written(tenant, invoice, "UPDATE")
+        """A payment today into the bank account, as ``PUT /Payments`` makes one."""
+        self.accounting.apply_payment(tenant, invoice, amount, self.accounting.today(tenant))
+
+    def _outbox(self, tenant_id: str) -> Response:
+        """Every email the sandbox has sent (``POST /Invoices/{id}/Email``), oldest
+        first; ``?tenant=`` keeps one organisation's."""
+        if tenant_id and tenant_id not in self.tenants:
+            return json_response(404, {"error": "unknown tenant"})
+        with self.lock:
+            messages = [m for t in self.tenants.values() for m in t.outbox
+                        if not tenant_id or t.tenant_id == tenant_id]
+        return json_response(200, {"messages": sorted(messages, key=lambda m: m["sent_at"])})
+
+    def _edit(self, data: dict[str, Any]) -> Response:
+        """Set a document's or contact's fields directly, past Xero's rules (a test's
+        way to make a state: an expired quote, a contact without an email, an invoice
+        already sent). Takes ``tenant``, one of ``invoice_id``, ``quote_id``,
+        ``credit_note_id``, ``contact_id``, and ``fields``."""
+        tenant = self.tenants.get(str(data.get("tenant") or "").lower())
+        fields = data.get("fields")
+        if tenant is None or not isinstance(fields, dict):
+            return json_response(400, {"error": "edit takes tenant and fields"})
+        books = {"invoice_id": tenant.invoices, "quote_id": tenant.quotes,
+                 "credit_note_id": tenant.credit_notes, "contact_id": tenant.contacts}
+        key = next((k for k in books if data.get(k)), None)
+        record = books[key].get(str(data[key]).lower()) if key else None
+        if record is None:
+            return json_response(404, {"error": "unknown record"})
+        try:
+            changes = {name: _edit_value(name, value) for name, value in fields.items()}
+        except (KeyError, ValueError, ArithmeticError) as exc:
+            return json_response(400, {"error": f"cannot set that field: {exc}"})
+        with self.lock:
+            record.update(changes)
+            record["UpdatedDateUTC"] = self.accounting.now()
+        return json_response(200, {"updated": sorted(changes)})
 
     def _set_faults(self, data: dict[str, Any]) -> Response:
         try:
@@ -200,6 +256,13 @@ class Controls:
             return json_response(400, {"error": "latency_ms is between 0 and 60000"})
         self.faults = faults
         return json_response(200, vars(faults))
+
+    def _clock_json(self) -> dict[str, Any]:
+        """The sandbox's time, its speed, and what makes xerolink's clock follow it."""
+        clock = self.clock
+        return {"now": datetime.fromtimestamp(clock.now(), UTC).isoformat(),
+                "speed": clock.speed, "offset_seconds": clock.offset,
+                "xerolink_clock_speed": clock.described}
 
     def _set_limits(self, data: dict[str, Any]) -> Response:
         o = self.options

@@ -294,6 +294,8 @@ _SCOPE_WORDS = {
     "accounting.contacts.read": "View your contacts",
     "accounting.invoices": "View and manage your invoices, bills and quotes",
     "accounting.invoices.read": "View your invoices, bills and quotes",
+    "accounting.payments": "View and manage your payments",
+    "accounting.payments.read": "View your payments",
     "accounting.transactions": "View and manage your business transactions",
     "accounting.transactions.read": "View your business transactions",
     "accounting.settings": "View and manage your organisation settings",

@@ -17,12 +17,22 @@ _TRANSACTIONS = (
 )
 _SETTINGS = (frozenset({"accounting.settings", "accounting.settings.read"}),
              frozenset({"accounting.settings"}))
+# Payments, overpayments and prepayments: the broad scope, or the granular
+# ``accounting.payments`` (accounting.invoices does not cover them: the stricter reading).
+_PAYMENTS = (
+    frozenset({"accounting.payments", "accounting.payments.read",
+               "accounting.transactions", "accounting.transactions.read"}),
+    frozenset({"accounting.payments", "accounting.transactions"}),
+)
 ALLOWED = {
     "contacts": (frozenset({"accounting.contacts", "accounting.contacts.read"}),
                  frozenset({"accounting.contacts"})),
     "invoices": _TRANSACTIONS,
     "quotes": _TRANSACTIONS,
     "creditnotes": _TRANSACTIONS,
+    "payments": _PAYMENTS,
+    "overpayments": _PAYMENTS,
+    "prepayments": _PAYMENTS,
     "organisation": _SETTINGS,
     "currencies": _SETTINGS,
 }

@@ -59,6 +59,15 @@ class Tenant:
     names: dict[str, str] = field(default_factory=dict)  # lower(name) -> contact id
     next_invoice_number: int = 1
     next_quote_number: int = 1
+    # Money received and credit (seeded by ``_settle``, from a stream of its own):
+    bank_accounts: dict[str, dict[str, str]] = field(default_factory=dict)  # code -> account
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payments_by_invoice: dict[str, list[str]] = field(default_factory=dict)
+    overpayments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    prepayments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What was sent, and each document's history (Xero's History and Notes):
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 TENANT_TEMPLATES: tuple[dict[str, Any], ...] = (
@@ -163,6 +172,9 @@ def build_tenants(seed: int, contacts: int, today: date, now: datetime) -> list[
         count = contacts if index == 0 else max(min(contacts, 12), contacts // 5)
         _populate(tenant, rng, new_id, count, today, now, template)
         tenants.append(tenant)
+    from xerolink.sandbox.seed_credit import settle  # it builds on this module's helpers
+
+    settle(tenants, seed, today, now)
     return tenants
 
 

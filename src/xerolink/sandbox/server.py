@@ -20,13 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from xerolink.sandbox import pages, scopes
 from xerolink.sandbox.accounting import Accounting
-from xerolink.sandbox.answers import (
-    bad_request,
-    forbidden,
-    not_found_text,
-    too_long,
-    unauthorized,
-)
+from xerolink.sandbox.answers import bad_request, forbidden, not_found_text, too_long, unauthorized
 from xerolink.sandbox.control import Controls
 from xerolink.sandbox.control import json_response as _json
 from xerolink.sandbox.identity import IdentityEndpoints, parse_form
@@ -63,7 +57,7 @@ class Sandbox(Controls):
 
     def __init__(self, options: SandboxOptions, tenants: list[Any] | None = None) -> None:
         self.options = options
-        self.clock = SandboxClock()
+        self.clock = SandboxClock(options.clock_speed)
         self.lock = threading.RLock()
         now = datetime.fromtimestamp(self.clock.now(), UTC)
         if tenants is None:
@@ -291,6 +285,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # an incomplete request (RFC 9112 6.3): never handled
+            self.close_connection = True
+            return
         # Xero measures the whole URL: scheme, host and target.
         url_length = len(f"https://{self.headers.get('Host') or ''}{self.path}")
         if not self.path.startswith("/_sandbox"):

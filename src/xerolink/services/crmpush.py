@@ -16,9 +16,13 @@ again immediately before its update and the values it holds *now* are repeated, 
 the ones pulled earlier: a person's edit since the pull is never sent back over. That
 is two calls per record written (the read, the update); a dry run makes none.
 
-Records are written by ``concurrency`` workers at once (a record's read and update are
-one unit of work, so no record is ever written by two at once; a 429 pauses them all,
-see ``crmsource.salesmate``). Each accepted update is recorded at once, on the calling
+Records are written ``concurrency`` at once, and beside those updates the next
+``concurrency`` records are read, so the read of one record overlaps the update of
+another: two calls a record in about the time of one, and each update leaves as soon
+as its record's read is answered and an update slot is free, so the values it repeats
+are at most one call old. A record is read, then written, by one thing at a time (no
+record ever has two calls in flight); a 429 pauses every call (see
+``crmsource.salesmate``). Each accepted update is recorded at once, on the calling
 thread (the store has one writer), so a push stopped half-way resumes where it
 stopped, and a second push writes nothing. A failure that stops the push (Salesmate
 down, the token refused) lets the updates in flight finish and records them first.
@@ -27,11 +31,9 @@ down, the token refused) lets the updates in flight finish and records them firs
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from xerolink.crmsource.base import CrmSource
@@ -39,9 +41,9 @@ from xerolink.errors import CrmRecordRefusedError
 from xerolink.formats import natural
 from xerolink.money import cents
 from xerolink.results import Result
+from xerolink.services import crmpush_writes as writes
 from xerolink.services import summary
 from xerolink.services.context import Deps
-from xerolink.store.crmsource import SourceRecord
 from xerolink.store.records import CachedDocument
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
@@ -127,22 +129,10 @@ def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]]
     return report
 
 
-Job = tuple[str, dict[str, str], SourceRecord | None]  # record id, its values, as pulled
-
-
 @dataclass(frozen=True)
 class _Run:
     progress: Progress | None
     workers: int
-
-
-@dataclass(frozen=True)
-class _Written:
-    """One record's read and update, as a worker did them."""
-
-    held: dict[str, str]  # what the record held when read, just before its update
-    diff: dict[str, str]  # what was written (empty: it already held the values)
-    edited: bool  # a person changed its required fields since the pull
 
 
 @dataclass(frozen=True)
@@ -162,12 +152,12 @@ def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
     desired = _desired(deps, kind, sorted(live), chosen, today, xero, report)
     todo = sorted(desired.items(), key=lambda item: natural(item[0]))
     done: dict[str, tuple[Mapping[str, str | None], dict[str, str]]] = {}  # id -> held, diff
-    jobs: list[Job] = []
+    jobs: list[writes.Job] = []
     refused_before = len(report.refused)
     for record_id, values in todo:
         record = known.get(record_id)
         held: Mapping[str, str | None] = record.fields if record is not None else {}
-        diff = _diff(held, values)
+        diff = writes.diff(held, values)
         if diff and not report.dry_run:
             jobs.append((record_id, values, record))
         else:
@@ -177,7 +167,7 @@ def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
         if run.progress is not None:
             run.progress(kind, len(done) + len(report.refused) - refused_before, len(todo))
 
-    def accepted(record_id: str, values: dict[str, str], written: _Written) -> None:
+    def accepted(record_id: str, values: dict[str, str], written: writes.Written) -> None:
         """Recorded at once, on this thread: a push stopped later resumes after it."""
         store.record_source_fields(source.name, kind, record_id,
                                    {f: written.held.get(f) or "" for f in values}
@@ -192,7 +182,7 @@ def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
         show()
 
     show()
-    _write_all(source, kind, jobs, run.workers, accepted, refused)
+    writes.write_all(source, kind, jobs, run.workers, accepted, refused)
     figures = {crm_field: figure for figure, crm_field in chosen.items()}
     written = unchanged = 0
     for record_id, _ in todo:
@@ -208,69 +198,6 @@ def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
         written += 1
     report.records_written[kind] = written
     report.unchanged[kind] = unchanged
-
-
-def _write_all(source: CrmSource, kind: str, jobs: list[Job], workers: int,
-               accepted: Callable[[str, dict[str, str], _Written], None],
-               refused: Callable[[str, CrmRecordRefusedError], None]) -> None:
-    """Each record's read and update on one of ``workers`` threads, at most ``workers``
-    in flight; results are handed to ``accepted``/``refused`` on this thread. A failure
-    that is not one record's (or an interrupt) stops new work; what is in flight
-    finishes and is recorded, then the failure is raised."""
-    if not jobs:
-        return
-    queue: Iterator[Job] = iter(jobs)
-    running: dict[Future[_Written], Job] = {}
-    failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)),
-                            thread_name_prefix="crm-push") as pool:
-
-        def start_next() -> None:
-            job = next(queue, None)
-            if job is not None:
-                record_id, values, record = job
-                running[pool.submit(_write, source, kind, record_id, record, values)] = job
-
-        for _ in range(workers):
-            start_next()
-        while running:
-            try:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            except BaseException as exc:  # an interrupt: finish and record what is in flight
-                failure = failure or exc
-                finished, _ = wait(running)
-            for future in finished:
-                record_id, values, _ = running.pop(future)
-                try:
-                    accepted(record_id, values, future.result())
-                except CrmRecordRefusedError as exc:  # this record's problem: go on
-                    refused(record_id, exc)
-                except Exception as exc:  # the source's problem: stop, after the rest
-                    failure = failure or exc
-                if failure is None:
-                    start_next()
-    if failure is not None:
-        raise failure
-
-
-def _diff(held: Mapping[str, str | None], values: Mapping[str, str]) -> dict[str, str]:
-    return {f: v for f, v in values.items() if not _same(held.get(f), v)}
-
-
-def _write(source: CrmSource, kind: str, record_id: str, record: SourceRecord | None,
-           values: dict[str, str]) -> _Written:
-    """Read the record as the source holds it now, then write what still differs,
-    repeating the required fields it holds now. Runs on a worker thread: it touches
-    the source only, never the store or the report."""
-    now = source.current(kind, record_id, tuple(values))
-    if now is None:
-        raise CrmRecordRefusedError(f"{source.name} no longer has this record (deleted "
-                                    "since the last pull); run `xerolink crm pull`")
-    diff = _diff(now.fields, values)
-    if diff:
-        source.update(kind, record_id, now.echo, diff)
-    return _Written(dict(now.fields), diff,
-                    edited=record is None or record.echo != now.echo)
 
 
 def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], today: date,
@@ -350,17 +277,3 @@ def _value(deps: Deps, figure: str, figures: dict[str, summary.Figure],
     if not deps.connection.base_currency:
         return None
     return format(cents(figures[figure].total), "f")
-
-
-
-def _same(held: str | None, wanted: str) -> bool:
-    """Whether the CRM already holds a value: the same text, or the same number however
-    the CRM writes it (``5132.45`` and ``5132.450000000``)."""
-    if (held or "") == wanted:
-        return True
-    if not held or not wanted:
-        return False
-    try:
-        return Decimal(held) == Decimal(wanted)
-    except InvalidOperation:
-        return False

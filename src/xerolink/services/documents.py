@@ -7,8 +7,9 @@ characters, and split again if Xero still finds it too long), open statuses only
 ``summaryOnly``,
 1,000 a page. Contacts already read are kept current by one organisation-wide
 ``If-Modified-Since`` call. Quotes (filtered by Xero on one contact and one status at
-a time, 100 a page) come per contact for a few contacts, or else from a local copy
-of the organisation's open quotes kept current the same way.
+a time, 100 a page, no page count) come per contact, or from a local copy of the
+organisation's open quotes kept current the same way, whichever is fewer calls (see
+``quote_reads.read_copy`` for the rule).
 
 The watermark rule: a contact's documents are current as of its ``refreshed_at``;
 the invoice watermark W is a time such that every change after W is fetched by the
@@ -24,23 +25,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from xerolink.services import invoice_reads
+from xerolink.services import invoice_reads, quote_reads
 from xerolink.services.context import Deps, Progress
 from xerolink.services.outcomes import Refreshed
 from xerolink.store.records import CachedDocument
 from xerolink.xero import models
 from xerolink.xero.gateway import (
-    EndpointUnavailable,
-    ScopeMissing,
     id_batch_size,
 )
 
 INVOICES, QUOTES = "invoices", "quotes"
 QUOTES_UNAVAILABLE = "quotes-unavailable"  # sync_state: why quotes cannot be read
 MARGIN = timedelta(minutes=5)
-QUOTE_COPY_THRESHOLD = 5  # more contacts than this: use the organisation's quote copy
+QUOTE_COPY_THRESHOLD = 5  # this many contacts or fewer: always one quote read each
 # More id batches than this: first ask for the organisation's open invoices and bills
 # (one page tells how many pages there are) and read them all if that is fewer calls.
 ORG_WIDE_MIN_BATCHES = 4
@@ -175,7 +173,7 @@ def _refresh_one(deps: Deps, contact_id: str, started: datetime) -> None:
         invoices = pool.submit(invoice_reads.read_invoice_pages, deps,
                                contact_ids=[contact_id],
                                statuses=models.OPEN_INVOICE_STATUSES)
-        quotes = pool.submit(_read_optional_quotes, deps, **quote_filter)
+        quotes = pool.submit(quote_reads.read_optional, deps, **quote_filter)
         documents, (quote_docs, why) = invoices.result(), quotes.result()
     deps.store.replace_contact_documents(deps.tenant, [contact_id], ("invoice", "bill"),
                                          documents, refreshed_at=started)
@@ -199,16 +197,6 @@ def quotes_unavailable(deps: Deps) -> str | None:
     return state[0] if state else None
 
 
-def _read_optional_quotes(deps: Deps, **filters: object
-                          ) -> tuple[list[CachedDocument] | None, str | None]:
-    """(quotes, None), or (None, why) when they cannot be read. Touches no store, so
-    it may run on a worker thread."""
-    try:
-        return _read_quote_pages(deps, **filters), None
-    except (EndpointUnavailable, ScopeMissing) as exc:
-        return None, str(exc)
-
-
 def _note_quotes(deps: Deps, why: str | None) -> None:
     """Remember why quotes cannot be read, or forget it once they can."""
     if why is not None or quotes_unavailable(deps):
@@ -218,7 +206,7 @@ def _note_quotes(deps: Deps, why: str | None) -> None:
 
 def _optional_quotes(deps: Deps, **filters: object) -> list[CachedDocument] | None:
     """Quotes, or None (and the reason remembered) when they cannot be read."""
-    quotes, why = _read_optional_quotes(deps, **filters)
+    quotes, why = quote_reads.read_optional(deps, **filters)
     _note_quotes(deps, why)
     return quotes
 
@@ -249,38 +237,27 @@ def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> No
         if changed is None:
             return
         _apply_changes(deps, changed, models.OPEN_QUOTE_STATUSES)
-    elif len(contact_ids) <= QUOTE_COPY_THRESHOLD:
-        for contact_id in contact_ids:
-            quotes = _optional_quotes(deps, contact_id=contact_id)
-            if quotes is None:
-                return
-            deps.store.replace_contact_documents(
-                deps.tenant, [contact_id], ("quote",),
-                [q for q in quotes if q.status in models.OPEN_QUOTE_STATUSES],
-                refreshed_at=None)
-        return
     else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        deps.gateway.tokens.access_token()
-        with ThreadPoolExecutor(max_workers=len(models.OPEN_QUOTE_STATUSES)) as pool:
-            reads = list(pool.map(lambda status: _read_optional_quotes(deps, status=status),
-                                  models.OPEN_QUOTE_STATUSES))
-        why = next((reason for quotes, reason in reads if quotes is None), None)
-        _note_quotes(deps, why)
-        if why is not None:
+        copy, why = (None, None) if len(contact_ids) <= QUOTE_COPY_THRESHOLD \
+            else quote_reads.read_copy(deps, len(contact_ids))
+        if why is None and copy is None:  # per contact is fewer calls
+            _quotes_per_contact(deps, contact_ids)
             return
-        open_quotes = [q for quotes, _ in reads for q in quotes or []]
-        deps.store.replace_all_documents(deps.tenant, "quote", open_quotes)
+        _note_quotes(deps, why)
+        if copy is None:
+            return
+        deps.store.replace_all_documents(deps.tenant, "quote", copy)
     deps.store.set_sync_state(deps.tenant, QUOTES, (started - MARGIN).isoformat(),
                               started.isoformat())
 
 
-def _read_quote_pages(deps: Deps, **filters: Any) -> list[CachedDocument]:
-    now = deps.now()
-    base = deps.connection.base_currency
-    return [models.quote(q, now, base_currency=base)
-            for page in deps.gateway.quote_pages(**filters) for q in page.items]
+def _quotes_per_contact(deps: Deps, contact_ids: list[str]) -> None:
+    """Each contact's open quotes, one read a contact."""
+    quotes, why = quote_reads.per_contact(deps, contact_ids)
+    _note_quotes(deps, why)
+    if quotes is not None:
+        deps.store.replace_contact_documents(deps.tenant, contact_ids, ("quote",), quotes,
+                                             refreshed_at=None)
 
 
 def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:

@@ -35,6 +35,8 @@ class CreditNotes(Quotes):
             "Total": note["Total"],
             "RemainingCredit": note["RemainingCredit"],
             "CurrencyCode": note["CurrencyCode"],
+            "CurrencyRate": note.get("CurrencyRate", Decimal("1")),
+            "Reference": note.get("Reference", ""),
             "Allocations": [{"Amount": a["Amount"], "Date": ms_date(a["Date"]),
                              "Invoice": {"InvoiceID": a["InvoiceID"],
                                          "InvoiceNumber": a["InvoiceNumber"]}}
@@ -66,6 +68,7 @@ class CreditNotes(Quotes):
                 "Type": CREDIT_TYPES[invoice["Type"]], "ContactID": invoice["ContactID"],
                 "Date": today, "Status": "PAID", "Total": amount,
                 "RemainingCredit": Decimal("0.00"), "CurrencyCode": invoice["CurrencyCode"],
+                "CurrencyRate": invoice["CurrencyRate"],
                 "Allocations": [{"Amount": amount, "Date": today,
                                  "InvoiceID": invoice["InvoiceID"],
                                  "InvoiceNumber": invoice["InvoiceNumber"]}],

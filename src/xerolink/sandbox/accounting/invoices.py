@@ -82,11 +82,21 @@ class Invoices(Contacts):
             out["FullyPaidOnDate"] = ms_date(inv["FullyPaidOnDate"])
         if lines:
             out["LineItems"] = [line_json(line, places) for line in inv["LineItems"]]
-            out["Payments"] = []
-            out["CreditNotes"] = []
-            out["Prepayments"] = []
-            out["Overpayments"] = []
+            out["Payments"] = self.invoice_payments(tenant, inv["InvoiceID"])
+            out["CreditNotes"] = self.invoice_credit_notes(tenant, inv["InvoiceID"])
+            out["Prepayments"] = self.invoice_credits(tenant, inv["InvoiceID"], "prepayments")
+            out["Overpayments"] = self.invoice_credits(tenant, inv["InvoiceID"], "overpayments")
         return out
+
+    def invoice_payments(self, tenant: Tenant, invoice_id: str) -> list[dict[str, Any]]:
+        return []  # where payments are kept (settlements), their references
+
+    def invoice_credit_notes(self, tenant: Tenant, invoice_id: str) -> list[dict[str, Any]]:
+        return []  # likewise, the credit notes allocated to the invoice
+
+    def invoice_credits(self, tenant: Tenant, invoice_id: str, kind: str
+                        ) -> list[dict[str, Any]]:
+        return []  # and its overpayments and prepayments
 
     def get_invoices(self, tenant: Tenant, q: dict[str, str], headers: dict[str, str],
                      item: str | None) -> Response:

@@ -153,11 +153,40 @@ def validate_document_update(element: dict[str, Any], existing: dict[str, Any],
                                                                           set()):
             errors.append(f"A document with status {existing['Status']} cannot be changed "
                           f"to {status[:20]}")
+        elif status != existing["Status"]:
+            errors += _transition_errors(existing, status)
         fields["Status"] = status
     if "Reference" in element:
         fields["Reference"] = str(element["Reference"] or "")[:255]
+    if "SentToContact" in element and "InvoiceID" in existing:
+        # Xero: "This can be set only on invoices that have been approved".
+        if fields.get("Status", existing["Status"]) not in ("AUTHORISED", "PAID"):
+            errors.append("SentToContact can be set only on invoices that have been "
+                          "approved")
+        fields["SentToContact"] = element["SentToContact"] is True
     if not fields:
-        errors.append("Nothing to update: the sandbox updates Status and Reference")
+        errors.append("Nothing to update: the sandbox updates Status, Reference and "
+                      "SentToContact")
     return errors, fields
 
 
+def _transition_errors(existing: dict[str, Any], status: str) -> list[str]:
+    """What an allowed status change still needs: an invoice or bill is approved only
+    as complete as one created approved (a due date, lines, each with an account), and
+    one with a payment or credit applied is not voided (docs/xero-fidelity.md)."""
+    if "InvoiceID" not in existing:
+        return []
+    errors = []
+    if status in ("SUBMITTED", "AUTHORISED"):
+        if existing.get("DueDate") is None:
+            errors.append("Due Date must be specified for an approved invoice")
+        lines = existing.get("LineItems") or []
+        if not lines:
+            errors.append("At least one line item is required for an approved invoice")
+        if any(not line.get("AccountCode") for line in lines):
+            errors.append("Account code must be specified for each line")
+    if status in ("VOIDED", "DELETED") and (existing["AmountPaid"] > 0
+                                           or existing["AmountCredited"] > 0):
+        errors.append("This document cannot be voided: it has payments or credit "
+                      "allocated to it; remove them first")
+    return errors
