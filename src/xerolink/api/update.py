@@ -142,7 +142,7 @@ class CrmService:
         from xerolink.services.webhooks import SETTLE_SECONDS
 
         def wait(seconds: float) -> bool:
-            woken = signals.wake.wait(real_seconds(self.clock, seconds))
+            woken = signals.wake.wait(real_seconds(self._w.clock, seconds))
             if woken and settle:
                 signals.stop.wait(SETTLE_SECONDS)
             return woken
