@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from xerolink.api.xero import reference
 from xerolink.errors import NotConnectedError, UsageError
+from xerolink.vocabulary import RecordKind
 
 if TYPE_CHECKING:
     from xerolink.api.wiring import Wiring
@@ -58,7 +59,7 @@ class CrmSide:
         return import_file(self._w.store, file, kind=kind, skip_invalid=skip_invalid,
                            at=self._w.clock.now())
 
-    def crm_list(self, kind: str = "contacts") -> Rows:
+    def crm_list(self, kind: str = RecordKind.CONTACT.plural) -> Rows:
         from xerolink.services.records import list_records
 
         return list_records(self._w.store, self._crm_tenant(), kind)

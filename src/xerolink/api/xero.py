@@ -9,6 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from xerolink.errors import UsageError
+from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
 
 if TYPE_CHECKING:
     from xerolink.api.wiring import Wiring
@@ -27,11 +28,11 @@ if TYPE_CHECKING:
         Unlinked,
         ViewLink,
     )
-    from xerolink.services.reports import SummaryReport
+    from xerolink.services.summary import SummaryReport
 
 Progress = Callable[..., None]
 Lines = Sequence[str | Mapping[str, Any]]
-ALL_KINDS = frozenset({"quote", "invoice", "bill"})
+ALL_KINDS = frozenset(DOCUMENT_KINDS)
 
 
 def reference(text: str, *, default: str = "contact") -> Ref:
@@ -43,7 +44,7 @@ def reference(text: str, *, default: str = "contact") -> Ref:
 
 def _deal(text: str) -> Ref:
     ref = reference(text, default="deal")
-    if ref.kind != "deal":
+    if ref.kind != RecordKind.DEAL:
         raise UsageError(f"{ref} is not a deal; use deal:ID")
     return ref
 
@@ -78,15 +79,15 @@ class XeroSide:
     def summary(self, ref: str, *, refresh: bool = False) -> SummaryReport:
         """Open quotes, overdue and outstanding invoices and bills of a contact,
         company or deal: from the cache when present, else (or with refresh) Xero."""
-        from xerolink.services import reports
+        from xerolink.services import summary
 
-        return reports.summarize(self._w.deps(), reference(ref), refresh=refresh)
+        return summary.summarize(self._w.deps(), reference(ref), refresh=refresh)
 
     def refresh(self, ref: str) -> Refreshed:
         """Fetch one record's documents from Xero now."""
-        from xerolink.services import reports
+        from xerolink.services import summary
 
-        return reports.refresh(self._w.deps(), reference(ref))
+        return summary.refresh(self._w.deps(), reference(ref))
 
     def refresh_all(self, *, force: bool = False, progress: Progress | None = None
                     ) -> Refreshed:
@@ -99,17 +100,17 @@ class XeroSide:
     def details(self, ref: str, *, kinds: frozenset[str] | set[str] = ALL_KINDS,
                 status: str | None = None, refresh: bool = False) -> Documents:
         """The open documents behind a summary, with their View in Xero links."""
-        from xerolink.services import reports
+        from xerolink.services import summary
 
-        return reports.details(self._w.deps(), reference(ref), kinds=set(kinds or ALL_KINDS),
+        return summary.details(self._w.deps(), reference(ref), kinds=set(kinds or ALL_KINDS),
                                status=status, refresh=refresh)
 
     def view(self, target: str) -> ViewLink:
         """The View in Xero link of a linked contact, or of a document (id, prefix or
         number)."""
-        from xerolink.services import reports
+        from xerolink.services import summary
 
-        return reports.view(self._w.deps(), target)
+        return summary.view(self._w.deps(), target)
 
     def create(self, ref: str, draft: Draft, *, deal: str | None = None) -> Created:
         """Create the draft (a quote, draft invoice or draft bill) for a linked
@@ -118,7 +119,7 @@ class XeroSide:
         from xerolink.services import create as service
 
         deal_id = _deal(deal).id if deal is not None else None
-        sales = draft.kind != "bill"
+        sales = draft.kind != DocumentKind.BILL
         defaults = {
             "account": self._w.config.get("sales_account" if sales else "purchases_account"),
             "tax_type": self._w.config.get("sales_tax_type" if sales else "purchases_tax_type")}

@@ -11,6 +11,7 @@ from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import UsageError
 from xerolink.render import timestamp
 from xerolink.results import Result
+from xerolink.vocabulary import RecordKind
 
 if TYPE_CHECKING:
     from xerolink.services.connection import StatusReport
@@ -47,10 +48,25 @@ def _show_url(rt: Runtime, no_browser: bool, timeout: float, tenant: str | None)
         rt.out.notice("Open this link to authorise xerolink in Xero:" if not opened
                       else "Your browser should show Xero's consent page; if not, open:")
         rt.out.notice(url)
+        if not opened:
+            rt.out.notice(_without_a_browser(url))
         rt.out.notice(f"Waiting up to {int(timeout)} s for Xero to send the browser back "
                       "(Ctrl-C cancels)...")
 
     return show
+
+
+def _without_a_browser(url: str) -> str:
+    """No browser opened here (--no-browser, SSH, a server): say at once where the link
+    can be opened, so nobody waits out the timeout not knowing what to do."""
+    from urllib.parse import parse_qs, urlsplit
+
+    redirect = parse_qs(urlsplit(url).query).get("redirect_uri", [""])[0]
+    port = urlsplit(redirect).port or 8742
+    return (f"No browser was opened on this machine. Open the link in a browser that can "
+            f"reach 127.0.0.1:{port} (from another machine, forward the port first: "
+            f"ssh -L {port}:127.0.0.1:{port} THIS_HOST); a sandbox started with "
+            "--auto-approve also approves it for curl -sL LINK in another shell.")
 
 
 def _chooser(rt: Runtime) -> Any:
@@ -226,7 +242,8 @@ def crm_source_text(state: Any) -> str | None:
         return None
     counts = state.counts or {}
     parts = []
-    for kind, plural in (("contact", "contacts"), ("company", "companies"), ("deal", "deals")):
+    for kind in RecordKind:
+        plural = kind.plural
         live = counts.get(kind, {}).get("live", 0)
         gone = counts.get(kind, {}).get("gone", 0)
         parts.append(f"{live} {plural}" + (f" ({gone} gone)" if gone else ""))

@@ -11,14 +11,18 @@ import typer
 from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command, examples_epilog
 from xerolink.errors import UsageError
-from xerolink.render import WIDE, Column, plural
+from xerolink.render import SHORT_ID, WIDE, Column, plural
 from xerolink.results import Result
+from xerolink.vocabulary import DOCUMENT_KINDS, OPEN_STATUSES, DocumentKind
 
 if TYPE_CHECKING:
     from xerolink.services.outcomes import DealChange
-    from xerolink.services.reports import SummaryReport
+    from xerolink.services.summary import SummaryReport
 
-ALL_KINDS = {"quote", "invoice", "bill"}
+ALL_KINDS = set(DOCUMENT_KINDS)
+CREATE_HELP = {DocumentKind.QUOTE: "Create a quote (DRAFT) for a linked contact.",
+               DocumentKind.INVOICE: "Create a draft sales invoice for a linked contact.",
+               DocumentKind.BILL: "Create a draft bill for a linked contact (a supplier)."}
 
 REF = Annotated[str, typer.Argument(help="contact:ID (or a bare id), company:ID or deal:ID.",
                                     autocompletion=completion.any_ref)]
@@ -49,7 +53,7 @@ def register(app: typer.Typer) -> None:
     command(app, "view", examples=["xerolink view contact:42",
                                    "xerolink view 7d0c6b3e-2f1a-4c9e-8b57-0e4f2a6d9c13 --open"])(
         view)
-    for kind in ("quote", "invoice", "bill"):
+    for kind in DOCUMENT_KINDS:
         command(app, f"create-{kind}", examples=_create_examples(kind))(_creator(kind))
     app.add_typer(deal_app, name="deal",
                   help="Choose the quotes, invoices and bills that belong to a deal.",
@@ -184,18 +188,20 @@ def details(
     The cache keeps open quotes (DRAFT, SENT) and unpaid invoices and bills (DRAFT,
     SUBMITTED, AUTHORISED); paid, voided and declined documents are not listed.
     """
-    allowed = ("DRAFT", "SENT", "SUBMITTED", "AUTHORISED")
+    allowed = OPEN_STATUSES
     if status and status.upper() not in allowed:
         raise UsageError(f"--status must be one of {', '.join(allowed)}: details lists open "
                          "documents only")
-    kinds = {k for k, on in (("quote", quotes), ("invoice", invoices), ("bill", bills)) if on}
+    kinds = {k for k, on in zip(DOCUMENT_KINDS, (quotes, invoices, bills), strict=True) if on}
     found = rt.app.details(ref, kinds=kinds or ALL_KINDS, status=status,
                            refresh=refresh_first)
-    rt.out.records(found.rows, DOC_COLUMNS if found.per_contact else
+    rows = [_addressable(r) for r in found.rows] if rt.out.is_human else found.rows
+    rt.out.records(rows, DOC_COLUMNS if found.per_contact else
                    [CONTACT, *DOC_COLUMNS])  # whose each document is
     if found.rows and rt.out.is_human and rt.out.console.width < WIDE:
         rt.out.line("Numbers link to Xero in terminals that support links; --json and --csv "
-                    "include the View in Xero links, and `xerolink view DOC_ID` prints one.")
+                    "include the View in Xero links, and `xerolink view NUMBER` (or the "
+                    "short id shown for a document without a number) prints one.")
     if found.stale:
         rt.out.notice(f"warning: Xero could not be reached; listed from the cache "
                       f"({found.problem})")
@@ -221,7 +227,7 @@ def view(
 # -- create --------------------------------------------------------------------------------
 def _create_examples(kind: str) -> list[str]:
     base = f"xerolink create-{kind} contact:42 --line \"Consulting;3;150\""
-    if kind == "quote":
+    if kind == DocumentKind.QUOTE:
         return [base + " --title Proposal --expiry-date 2026-12-31",
                 "xerolink create-quote contact:42 --file quote.json --deal 9"]
     return [base + " --due-date 2026-12-20",
@@ -262,8 +268,7 @@ def _creator(kind: str) -> Any:
             rt.out.notice(f"note: {created.resumed}")
 
         def human() -> None:
-            label = {"quote": "quote", "invoice": "draft invoice", "bill": "draft bill"}[kind]
-            rt.out.line(f"Created {label} {doc.number or doc.document_id} for "
+            rt.out.line(f"Created draft {kind} {doc.number or doc.document_id} for "
                         f"{doc.total:,.2f} {doc.currency}"
                         + (f", attached to deal:{created.deal}" if created.deal else ""))
             rt.out.line(f"View in Xero: {created.link}")
@@ -271,11 +276,8 @@ def _creator(kind: str) -> Any:
         rt.out.result(created, human)
 
     create_document.__name__ = f"create_{kind}"
-    create_document.__doc__ = {
-        "quote": "Create a quote (DRAFT) for a linked contact.",
-        "invoice": "Create a draft sales invoice for a linked contact.",
-        "bill": "Create a draft bill for a linked contact (a supplier).",
-    }[kind] + ("\n\n    Lines from --line or --file; amounts are decimals (at most 4 places); "
+    create_document.__doc__ = CREATE_HELP[DocumentKind(kind)] + (
+               "\n\n    Lines from --line or --file; amounts are decimals (at most 4 places); "
                "the account code and tax type default to the config's; nothing is sent "
                "until every field checks out. The create carries an Idempotency-Key.")
     return create_document
@@ -317,6 +319,14 @@ def deal_docs(rt: Runtime, deal: DEAL) -> None:
     """The documents attached to the deal."""
     rt.out.records(rt.app.deal_documents(deal).rows, [DOC_ID, *DOC_COLUMNS],
                    empty="No documents are attached")
+
+
+def _addressable(row: dict[str, Any]) -> dict[str, Any]:
+    """A draft bill may have no number: its row shows the short id instead, which
+    `view` and `deal attach` accept, so that no two rows read the same."""
+    if row.get("number"):
+        return row
+    return {**row, "number": str(row["document_id"])[:SHORT_ID]}
 
 
 def _deal_result(rt: Runtime, change: DealChange) -> None:

@@ -105,26 +105,9 @@ class Controls:
         if path == "/_sandbox/faults" and method == "GET":
             return json_response(200, vars(self.faults))
         if path == "/_sandbox/data" and method == "GET":
-            tenant = (query.get("tenant") or [""])[0].lower()
-            if tenant not in self.tenants:
-                return json_response(404, {"error": "unknown tenant",
-                                           "tenants": list(self.tenants)})
-            with self.lock:
-                payload = self.accounting.raw(tenant)
-            from xerolink.sandbox.xerojson import dumps
-
-            return 200, dumps(payload), {"Content-Type": "application/json; charset=utf-8"}
+            return self._data((query.get("tenant") or [""])[0].lower())
         if path == "/_sandbox/apps" and method == "GET":
-            custom = self.identity.apps[CUSTOM_CLIENT_ID]
-            return json_response(200, {
-                "pkce_client_id": PKCE_CLIENT_ID,
-                "custom_connection": {"client_id": custom.client_id,
-                                      "client_secret": custom.secret,
-                                      "tenant_id": custom.custom_tenant_id},
-                "tenants": [{"tenant_id": t.tenant_id, "name": t.name,
-                             "short_code": t.short_code, "base_currency": t.base_currency}
-                            for t in self.tenants.values()],
-            })
+            return self._apps()
         if path == "/_sandbox/clock" and method == "POST":
             try:
                 advance = float(data.get("advance_seconds", 0))
@@ -146,6 +129,29 @@ class Controls:
             return self._settle(path.rsplit("/", 1)[1], data if isinstance(data, dict)
                                 else {})
         return json_response(404, {"error": f"no control route {method} {path}"})
+
+    def _data(self, tenant: str) -> Response:
+        """``GET /_sandbox/data?tenant=``: an organisation's raw records, as Xero's JSON."""
+        if tenant not in self.tenants:
+            return json_response(404, {"error": "unknown tenant", "tenants": list(self.tenants)})
+        with self.lock:
+            payload = self.accounting.raw(tenant)
+        from xerolink.sandbox.xerojson import dumps
+
+        return 200, dumps(payload), {"Content-Type": "application/json; charset=utf-8"}
+
+    def _apps(self) -> Response:
+        """``GET /_sandbox/apps``: the registered apps and organisations."""
+        custom = self.identity.apps[CUSTOM_CLIENT_ID]
+        return json_response(200, {
+            "pkce_client_id": PKCE_CLIENT_ID,
+            "custom_connection": {"client_id": custom.client_id,
+                                  "client_secret": custom.secret,
+                                  "tenant_id": custom.custom_tenant_id},
+            "tenants": [{"tenant_id": t.tenant_id, "name": t.name,
+                         "short_code": t.short_code, "base_currency": t.base_currency}
+                        for t in self.tenants.values()],
+        })
 
     def _webhooks(self, method: str, path: str) -> Response:
         sender = self.webhooks

@@ -15,7 +15,8 @@ from typing import Any
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
-from xerolink.formats import EMAIL, is_guid
+from xerolink.formats import EMAIL
+from xerolink.services import ids
 from xerolink.services.context import Deps, Progress
 from xerolink.services.crm import Ref
 from xerolink.services.outcomes import (
@@ -28,9 +29,10 @@ from xerolink.services.outcomes import (
 )
 from xerolink.store import Store
 from xerolink.store.records import CrmContact, Link, XeroContact
-from xerolink.xero import models
+from xerolink.vocabulary import RecordKind
+from xerolink.xero.drafts import NewContact as NewContact  # re-exported: the API's type
 
-CONTACTS = "contacts"
+CONTACTS = RecordKind.CONTACT.plural  # the sync state of the copy of Xero contacts
 FULL_SYNC = "contacts.full"
 BATCH = 1000
 
@@ -75,9 +77,8 @@ def _read_pages(deps: Deps, start: int, since: datetime | None, progress: Progre
     """Read pages from ``start``; with ``started`` (a full read), record after each page
     where to resume."""
     fetched, calls, newest = 0, 0, None
-    for page in deps.gateway.contact_pages(start=start, modified_since=since):
+    for page, contacts in deps.gateway.contact_copy_pages(start=start, modified_since=since):
         calls += 1
-        contacts = [models.contact(c) for c in page.items]
         deps.store.upsert_xero_contacts(deps.tenant, contacts)
         fetched += len(contacts)
         for contact in contacts:
@@ -103,6 +104,17 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
+def _names(contact: XeroContact) -> dict[str, str]:
+    """The names a CRM contact's name is held to, each with how a reason says it: the
+    contact's Name, and its FirstName and LastName when they differ from it (a
+    company's contact names its person there, so the reason must say which matched)."""
+    names = {_norm(contact.name): "name"}
+    person = f"{contact.first_name} {contact.last_name}".strip()
+    names.setdefault(_norm(person), f"first and last name ({person})")
+    names.pop("", None)
+    return names
+
+
 def rank(crm: CrmContact, candidates: list[XeroContact], company_name: str = "",
          limit: int = 10) -> list[Suggestion]:
     """Xero contacts that may be this CRM contact: email first, then name."""
@@ -117,7 +129,7 @@ def rank(crm: CrmContact, candidates: list[XeroContact], company_name: str = "",
             found[contact.contact_id] = Suggestion(contact, score, reason)
 
     for contact in candidates:
-        if contact.status != "ACTIVE":
+        if not contact.active:
             continue
         if email and contact.email == email:
             offer(contact, 100, "email matches the contact's email")
@@ -126,26 +138,25 @@ def rank(crm: CrmContact, candidates: list[XeroContact], company_name: str = "",
         if person is not None:
             offer(contact, 95, f"email matches contact person {person[0]} {person[1]}".strip())
             continue
-        names = {_norm(contact.name), _norm(f"{contact.first_name} {contact.last_name}")}
-        names.discard("")
+        names = _names(contact)
         if full and full in names:
-            offer(contact, 80, "name matches")
+            offer(contact, 80, f"{names[full]} matches")
             continue
         if company and _norm(contact.name) == company:
             offer(contact, 60, "name matches the CRM contact's company")
             continue
         if full:
-            for name in names:
+            for name, said in names.items():
                 matcher = difflib.SequenceMatcher(None, full, name)
                 if matcher.real_quick_ratio() >= 0.8 and matcher.quick_ratio() >= 0.8:
                     ratio = matcher.ratio()
                     if ratio >= 0.8:
-                        offer(contact, int(ratio * 70), f"name is similar ({ratio:.0%})")
+                        offer(contact, int(ratio * 70), f"{said} is similar ({ratio:.0%})")
     return sorted(found.values(), key=lambda s: (-s.score, s.contact.name.lower()))[:limit]
 
 
 def crm_contact(store: Store, ref: Ref) -> CrmContact:
-    if ref.kind != "contact":
+    if ref.kind != RecordKind.CONTACT:
         raise UsageError(f"{ref} is a {ref.kind}; this command takes a contact")
     contact = store.get_crm_contact(ref.id)
     if contact is None:
@@ -176,7 +187,7 @@ def search(deps: Deps, text: str | None, first: str | None, last: str | None) ->
     term = words[0].strip()
     if len(term) > 100:
         raise UsageError("search text must be 100 characters or fewer")
-    found = [models.contact(c) for c in deps.gateway.search_contacts(term)]
+    found = deps.gateway.find_contacts(term)
 
     def keep(c: XeroContact) -> bool:
         if first and not _matches(first, (c.first_name, c.name.split(" ")[0])):
@@ -192,14 +203,7 @@ def _matches(wanted: str, values: tuple[str, ...]) -> bool:
 
 
 # -- link, unlink ------------------------------------------------------------------------
-def is_xero_id(text: str) -> bool:
-    """A Xero id (ContactID, InvoiceID, QuoteID): a GUID."""
-    return is_guid(text)
-
-
 def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> Linked:
-    from xerolink.services import ids  # ids builds on this module
-
     contact = crm_contact(deps.store, ref)
     contact_id = ids.contact_id(deps, xero_id)
     existing = deps.store.get_link(deps.tenant, contact.id)
@@ -209,8 +213,8 @@ def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> Linked:
         raise UsageError(f"{ref} is already linked to {existing.xero_name or 'Xero contact'} "
                          f"({existing.xero_contact_id}); pass --replace to link "
                          f"{contact_id} instead")
-    xero = models.contact(deps.gateway.get_contact(contact_id))
-    if xero.status != "ACTIVE":
+    xero = deps.gateway.contact(contact_id)
+    if not xero.active:
         raise UsageError(f"Xero contact {xero.name} is {xero.status.lower()}; link an "
                          "active contact")
     deps.store.upsert_xero_contacts(deps.tenant, [xero])
@@ -239,28 +243,6 @@ def unlink(store: Store, tenant_id: str, ref: Ref) -> Unlinked:
 
 
 # -- create the Xero contact -------------------------------------------------------------
-@dataclass(frozen=True)
-class NewContact:
-    name: str
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-    tenant_name: str = ""  # the organisation it would be created in (a preview's)
-
-    def as_xero(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"Name": self.name}
-        if self.first_name:
-            fields["FirstName"] = self.first_name
-        if self.last_name:
-            fields["LastName"] = self.last_name
-        if self.email:
-            fields["EmailAddress"] = self.email
-        if self.phone:
-            fields["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": self.phone}]
-        return fields
-
-
 def prepare_contact(store: Store, ref: Ref, *, name: str | None, first_name: str | None,
                     last_name: str | None, email: str | None, phone: str | None
                     ) -> tuple[CrmContact, NewContact]:
@@ -292,8 +274,7 @@ def create_contact(deps: Deps, ref: Ref, contact: CrmContact, new: NewContact, *
     if existing and not replace:
         raise UsageError(f"contact:{contact.id} is already linked to {existing.xero_name} "
                          f"({existing.xero_contact_id}); pass --replace to link a new one")
-    created = models.contact(deps.gateway.create_contact(
-        new.as_xero(), deps.gateway.new_idempotency_key()))
+    created = deps.gateway.put_contact(new, deps.gateway.new_idempotency_key())
     deps.store.upsert_xero_contacts(deps.tenant, [created])
     link_record = Link(deps.tenant, contact.id, created.contact_id, deps.user, deps.now(),
                        created.name, created.email)
@@ -326,7 +307,7 @@ def auto_link(deps: Deps, *, dry_run: bool, progress: Progress | None = None,
     unmatched: list[dict[str, str]] = []
     by_email: dict[str, dict[str, XeroContact]] = {}
     for contact in deps.store.xero_contacts(deps.tenant):
-        if contact.status != "ACTIVE":
+        if not contact.active:
             continue
         for email in contact.emails:
             by_email.setdefault(email, {})[contact.contact_id] = contact

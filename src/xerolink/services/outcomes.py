@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from xerolink.errors import ExitCode
 from xerolink.results import Result, to_jsonable
+from xerolink.vocabulary import RecordKind
 
 if TYPE_CHECKING:
     from xerolink.store.records import AccessEntry, Link, XeroContact
@@ -151,7 +152,7 @@ class CrmRecord(Result):
     members: list[Row] = field(default_factory=list)
 
     def to_json(self) -> Any:
-        if self.kind == "company":
+        if self.kind == RecordKind.COMPANY:
             return to_jsonable({**self.row, "members": self.members})
         return to_jsonable(self.row)
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from xerolink.services.context import Deps
 from xerolink.store.records import CachedDocument
+from xerolink.vocabulary import OPEN_QUOTE_STATUSES
 from xerolink.xero import models
-from xerolink.xero.gateway import QUOTES_PAGE, EndpointUnavailable, Page, ScopeMissing
+from xerolink.xero.gateway import QUOTES_PAGE, EndpointUnavailable, ScopeMissing, XeroPage
 from xerolink.xero.http import MAX_IN_FLIGHT
 
 # Open quotes per contact, for estimating how many pages the organisation's quote copy
@@ -26,9 +27,7 @@ Read = tuple[list[CachedDocument] | None, str | None]  # (quotes, None) or (None
 
 
 def read_pages(deps: Deps, **filters: Any) -> list[CachedDocument]:
-    now, base = deps.now(), deps.connection.base_currency
-    return [models.quote(q, now, base_currency=base)
-            for page in deps.gateway.quote_pages(**filters) for q in page.items]
+    return deps.gateway.quotes(deps.now(), deps.connection.base_currency, **filters)
 
 
 def read_optional(deps: Deps, **filters: object) -> Read:
@@ -52,14 +51,14 @@ def per_contact(deps: Deps, contact_ids: list[str]) -> Read:
     if why is not None:
         return None, why
     return [q for quotes, _ in reads for q in quotes or []
-            if q.status in models.OPEN_QUOTE_STATUSES], None
+            if q.status in OPEN_QUOTE_STATUSES], None
 
 
 def expected_copy_pages(organisation_contacts: int) -> int:
     """The pages one open status of the quote copy is expected to run to, given a full
     first page: at least two (a full page is never known to be the last)."""
     per_status = organisation_contacts * OPEN_QUOTES_PER_CONTACT \
-        / len(models.OPEN_QUOTE_STATUSES)
+        / len(OPEN_QUOTE_STATUSES)
     return max(2, int(per_status // QUOTES_PAGE) + 1)
 
 
@@ -74,7 +73,7 @@ def read_copy(deps: Deps, contacts: int) -> Read:
     estimate costs at most about twice the cheaper choice."""
     from concurrent.futures import ThreadPoolExecutor
 
-    statuses = models.OPEN_QUOTE_STATUSES
+    statuses = OPEN_QUOTE_STATUSES
     deps.gateway.tokens.access_token()  # made, and refreshed if due, by one thread
     pages = {status: deps.gateway.quote_pages(status=status) for status in statuses}
     organisation = deps.store.count_xero_contacts(deps.tenant)
@@ -96,7 +95,7 @@ def read_copy(deps: Deps, contacts: int) -> Read:
     return [models.quote(q, now, base_currency=base) for q in raw], None
 
 
-def _rest_of_copy(pages: Iterator[Page], limit: int) -> list[dict[str, Any]] | None:
+def _rest_of_copy(pages: Iterator[XeroPage], limit: int) -> list[dict[str, Any]] | None:
     """The pages after the first, or None when ``limit`` of them are not the end."""
     from itertools import islice
 

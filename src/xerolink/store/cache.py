@@ -73,12 +73,6 @@ class CacheTables(SqlBase):
             "SELECT * FROM xero_documents WHERE tenant_id = ? AND lower(number) = ?",
             (tenant_id, number.lower()))]
 
-    def get_xero_contact(self, tenant_id: str, contact_id: str) -> XeroContact | None:
-        row = self._db.execute(
-            "SELECT * FROM xero_contacts WHERE tenant_id = ? AND contact_id = ?",
-            (tenant_id, contact_id)).fetchone()
-        return None if row is None else xero_contact_row(row)
-
     def get_sync_state(self, tenant_id: str, resource: str) -> tuple[str | None, str] | None:
         """(modified_since, synced_at) of a resource's local copy, or None if never synced."""
         row = self._db.execute(
