@@ -84,7 +84,7 @@ def test_nothing_reachable_from_xerolink_open_shows_a_secret(crm_sandbox, home, 
                                        url=base))
         returned.append(xl.crm_pull())
         returned.append(xl.status())
-        returned.append(xl.crm_source())
+        returned.append(xl._crm.crm_source())
         linked = xl.auto_link()
         assert linked.linked, "the slice's people are the organisation's"
         returned += [linked, xl.summary(linked.linked[0]["crm"], refresh=True), xl.calls()]

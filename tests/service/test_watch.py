@@ -174,7 +174,7 @@ def run_service(server: Any, time: FakeTime, passes: int, **options: Any
     lines: list[dict[str, Any]] = []
     with Xerolink(clock_override=time) as xl:
         xl.crm_watch(log=lines.append, wait=time.wait, max_passes=passes, **options)
-        assert xl.gateways == []  # each pass's gateway let go, its rate limits kept
+        assert xl._wiring.gateways == []  # each pass's gateway let go, its rate limits kept
     return lines
 
 
@@ -232,7 +232,7 @@ def test_memory_stays_flat_over_a_thousand_passes(salesmate, capsys):
     try:
         with Xerolink(clock_override=time) as xl:
             xl.crm_watch(every="15m", budget=None, log=log, wait=time.wait, max_passes=1000)
-            gateways = len(xl.gateways)
+            gateways = len(xl._wiring.gateways)
     finally:
         tracemalloc.stop()
     growth = sizes[1000] - sizes[550]
