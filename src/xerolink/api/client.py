@@ -105,6 +105,7 @@ class Xerolink:
     refresh_all = _by("_xero", XeroSide.refresh_all)
     details = _by("_xero", XeroSide.details)
     view = _by("_xero", XeroSide.view)
+    approve = _by("_xero", XeroSide.approve)
     create = _by("_xero", XeroSide.create)
     create_invoice = _by("_xero", XeroSide.create_invoice)
     create_bill = _by("_xero", XeroSide.create_bill)

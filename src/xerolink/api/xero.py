@@ -13,6 +13,7 @@ from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
 
 if TYPE_CHECKING:
     from xerolink.api.wiring import Wiring
+    from xerolink.services.approve import Approved, Confirm
     from xerolink.services.create import Created, Draft
     from xerolink.services.crm import Ref
     from xerolink.services.linking import NewContact
@@ -111,6 +112,16 @@ class XeroSide:
         from xerolink.services import summary
 
         return summary.view(self._w.deps(), target)
+
+    def approve(self, document: str, *, dry_run: bool = False,
+                confirm: Confirm | None = None) -> Approved:
+        """Approve a draft (invoice or bill: AUTHORISED; quote: SENT), read fresh from
+        Xero first; ``confirm`` sees what will change and raises to stop it. Admins
+        only."""
+        from xerolink.services import approve
+
+        return approve.approve(self._w.deps(), document, dry_run=dry_run,
+                               confirm=confirm or (lambda _approval: None))
 
     def create(self, ref: str, draft: Draft, *, deal: str | None = None) -> Created:
         """Create the draft (a quote, draft invoice or draft bill) for a linked
