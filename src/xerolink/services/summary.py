@@ -128,11 +128,11 @@ def expired_quotes(documents: list[CachedDocument], today: date) -> Figure:
 
 def expired_json(expired: Figure | None, *, base_known: bool) -> dict[str, object]:
     """The keys ``open_quotes`` gains: how many of them, and how much, have expired."""
-    if expired is None:
-        return {"expired": None, "expired_total": None, "expired_by_currency": {}}
-    shown = expired.as_json(base_known=base_known)
-    return {"expired": shown["count"], "expired_total": shown["total"],
-            "expired_by_currency": shown["by_currency"]}
+    return {"expired": None if expired is None else expired.count,
+            "expired_total": None if expired is None or not base_known
+            else _money(expired.total),
+            "expired_by_currency": {} if expired is None else
+            {k: _money(v) for k, v in sorted(expired.by_currency.items())}}
 
 
 @dataclass
@@ -248,6 +248,14 @@ class SummaryReport(Result):
         """7 when Xero could not be reached and the figures are the cache's."""
         return ExitCode.XERO_UNREACHABLE if self.stale else ExitCode.OK
 
+    def _open_quotes_json(self, base_known: bool) -> dict[str, object]:
+        """The open quotes figure, with how many of them have expired."""
+        if "open_quotes" in self.unavailable:
+            return {**unavailable_json(self.unavailable["open_quotes"]),
+                    **expired_json(None, base_known=base_known)}
+        return {**self.figures["open_quotes"].as_json(base_known=base_known),
+                **expired_json(self.expired or Figure(), base_known=base_known)}
+
     def to_json(self) -> dict[str, Any]:
         now = self.now
         data: dict[str, Any] = {
@@ -265,9 +273,7 @@ class SummaryReport(Result):
                      if name in self.unavailable else
                      self.figures[name].as_json(base_known=base_known)
                      for name in FIGURES})
-        data["open_quotes"].update(expired_json(
-            None if "open_quotes" in self.unavailable else self.expired or Figure(),
-            base_known=base_known))
+        data["open_quotes"] = self._open_quotes_json(base_known)
         data["notes"] = self.notes
         if self.record.startswith("company:"):
             data["members"] = self.members
