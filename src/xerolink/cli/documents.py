@@ -127,7 +127,7 @@ def _summary_human(rt: Runtime, report: SummaryReport) -> None:
                                         Column("xero_name", "Xero contact", wrap=True)],
                        title="Members")
     if report.record.startswith("deal:"):
-        rt.out.records(report.documents, [Column("type", "Type"),
+        rt.out.records([_marked(d) for d in report.documents], [Column("type", "Type"),
                                           Column("number", "Number"),
                                           Column("status", "Status"),
                                           Column("total", "Total", justify="right"),
