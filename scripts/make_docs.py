@@ -244,7 +244,7 @@ class Scope:
             into = self.building[target.value.id]
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 into["properties"][key.value] = self.value(node.value)
-                if not optional:
+                if not optional and key.value not in into["required"]:  # set again
                     into["required"].append(key.value)
             else:
                 into["additionalProperties"] = True
