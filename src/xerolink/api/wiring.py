@@ -244,12 +244,12 @@ class Wiring:
         return Deps(store=self.store, connection=connection, user=self.user,
                     now=self.clock.now, make_gateway=lambda: self.gateway_for(connection))
 
-    def connection_deps(self, endpoints: Endpoints) -> connection_service.Deps:
-        from xerolink.services.connection import Deps
+    def connection_deps(self, endpoints: Endpoints) -> connection_service.ConnectionDeps:
+        from xerolink.services.connection import ConnectionDeps
 
-        return Deps(store=self.store, token_store=self.token_store,
-                    identity=self.identity_client(endpoints), make_gateway=self.make_gateway,
-                    clock=self.clock, user=self.user)
+        return ConnectionDeps(store=self.store, token_store=self.token_store,
+                              identity=self.identity_client(endpoints),
+                              make_gateway=self.make_gateway, clock=self.clock, user=self.user)
 
     def active_endpoints(self) -> Endpoints:
         """The active connection's Xero (or real Xero when there is none)."""
