@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +22,12 @@ if TYPE_CHECKING:
     from xerolink.services.doctor import Diagnosis
     from xerolink.services.lease import Held
     from xerolink.services.outcomes import CrmRecord, CrmSourceState, Imported, Removed, Rows
+    from xerolink.services.progress import CrmProgress
 
 SOURCES = ("salesmate",)
 SETTING = "crm.source"  # the store setting that names the connected CRM source
 PULLED_FROM = "crm.pulled_from"  # + ".salesmate": the account the store's records came from
 REFUSED_FIELDS = "crm.refused_fields"  # + ".salesmate": undocumented fields it refused
-Progress = Callable[[str, int, int | None], None]
 
 
 def _secret_key(source: str, account: str) -> str:
@@ -185,7 +185,7 @@ class CrmSide:
                               pulled_at=self._w.store.source_pulled_at(source),
                               counts=self._w.store.source_counts(source))
 
-    def crm_pull(self, *, full: bool = False, progress: Progress | None = None,
+    def crm_pull(self, *, full: bool = False, progress: CrmProgress | None = None,
                  wait: bool = False) -> PullReport:
         """Read the CRM source's contacts, companies and deals into the store (only
         what changed since the last pull; ``full`` reads everything again). Under the
@@ -208,7 +208,7 @@ class CrmSide:
         finally:
             source.close()
 
-    def crm_push(self, *, dry_run: bool = False, progress: Progress | None = None,
+    def crm_push(self, *, dry_run: bool = False, progress: CrmProgress | None = None,
                  wait: bool = False, concurrency: int | None = None) -> PushReport:
         """Write the linked Xero contact and the summary figures into the CRM's chosen
         fields, only where they changed; ``dry_run`` only reports the changes;
