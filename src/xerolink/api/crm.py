@@ -60,17 +60,17 @@ class CrmSide:
                            at=self._w.clock.now())
 
     def crm_list(self, kind: str = RecordKind.CONTACT.plural) -> Rows:
-        from xerolink.services.records import list_records
+        from xerolink.services.crmrecords import list_records
 
         return list_records(self._w.store, self._crm_tenant(), kind)
 
     def crm_show(self, ref: str) -> CrmRecord:
-        from xerolink.services.records import show_record
+        from xerolink.services.crmrecords import show_record
 
         return show_record(self._w.store, self._crm_tenant(), reference(ref))
 
     def crm_remove(self, ref: str) -> Removed:
-        from xerolink.services.records import remove_record
+        from xerolink.services.crmrecords import remove_record
 
         target = reference(ref)
         self._crm_tenant()

@@ -228,7 +228,7 @@ class XeroSide:
 
     def links(self) -> Rows:
         from xerolink.services.access import require_viewer
-        from xerolink.services.records import link_rows
+        from xerolink.services.crmrecords import link_rows
 
         return link_rows(self._w.store, require_viewer(self._w.store, self._w.user).tenant_id)
 

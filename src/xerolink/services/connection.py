@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from xerolink.clock import Clock
+from xerolink.credentials import TokenSet, TokenStore
 from xerolink.errors import (
     ExitCode,
     NotConnectedError,
@@ -24,8 +25,7 @@ from xerolink.errors import (
 from xerolink.results import Result, to_jsonable
 from xerolink.services import access
 from xerolink.store import Store
-from xerolink.store.records import AccessEntry, Connection
-from xerolink.tokenstore import TokenSet, TokenStore
+from xerolink.store.models import AccessEntry, Connection
 from xerolink.xero.endpoints import Endpoints
 from xerolink.xero.gateway import (
     EndpointUnavailable,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from xerolink.store import Store
-from xerolink.store.records import Connection
+from xerolink.store.models import Connection
 
 if TYPE_CHECKING:  # the gateway (and the HTTP stack) loads only when a call is made
     from xerolink.xero.gateway import XeroGateway

@@ -35,7 +35,7 @@ from xerolink.results import Result
 from xerolink.services.progress import CrmProgress
 from xerolink.store import Store
 from xerolink.store.crmsource import PullBatch, SourceRecord
-from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.store.models import CrmCompany, CrmContact, CrmDeal
 from xerolink.vocabulary import PLURALS, RecordKind
 
 # Salesmate reads filter dates in the account's timezone (UTC-12 to UTC+14), to the

@@ -45,7 +45,7 @@ from xerolink.services import crmpush_writes as writes
 from xerolink.services import summary
 from xerolink.services.context import Deps
 from xerolink.services.progress import CrmProgress
-from xerolink.store.records import CachedDocument
+from xerolink.store.models import CachedDocument
 from xerolink.vocabulary import RECORD_KINDS, RecordKind
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints

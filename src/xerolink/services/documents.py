@@ -32,7 +32,7 @@ from xerolink.services import quote_reads
 from xerolink.services.context import Deps
 from xerolink.services.outcomes import Refreshed
 from xerolink.services.progress import XeroProgress
-from xerolink.store.records import CachedDocument
+from xerolink.store.models import CachedDocument
 from xerolink.vocabulary import (
     INVOICE_KINDS,
     OPEN_INVOICE_STATUSES,

@@ -29,7 +29,7 @@ from xerolink.services.outcomes import (
 )
 from xerolink.services.progress import XeroProgress
 from xerolink.store import Store
-from xerolink.store.records import CrmContact, Link, XeroContact
+from xerolink.store.models import CrmContact, Link, XeroContact
 from xerolink.vocabulary import RecordKind
 from xerolink.xero.drafts import NewContact as NewContact  # re-exported: the API's type
 

@@ -30,7 +30,7 @@ from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.services.ids import is_xero_id
 from xerolink.services.outcomes import Documents, Refreshed, ViewLink
-from xerolink.store.records import CachedDocument
+from xerolink.store.models import CachedDocument
 from xerolink.vocabulary import (
     FIGURE_KEYS,
     FIGURE_LABELS,
