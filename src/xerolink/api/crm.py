@@ -12,6 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from xerolink.api.xero import reference
 from xerolink.errors import NotConnectedError, UsageError
+from xerolink.services.crmconnection import (
+    PULLED_FROM,
+    REFUSED_FIELDS,
+    SETTING,
+    SOURCES,
+    secret_key,
+    source_setting,
+)
 from xerolink.vocabulary import RecordKind
 
 if TYPE_CHECKING:
@@ -23,16 +31,6 @@ if TYPE_CHECKING:
     from xerolink.services.lease import Held
     from xerolink.services.outcomes import CrmRecord, CrmSourceState, Imported, Removed, Rows
     from xerolink.services.progress import CrmProgress
-
-SOURCES = ("salesmate",)
-SETTING = "crm.source"  # the store setting that names the connected CRM source
-PULLED_FROM = "crm.pulled_from"  # + ".salesmate": the account the store's records came from
-REFUSED_FIELDS = "crm.refused_fields"  # + ".salesmate": undocumented fields it refused
-
-
-def _secret_key(source: str, account: str) -> str:
-    return f"crm:{source}:{account}"
-
 
 class CrmSide:
     """``crm import`` / ``list`` / ``show`` / ``remove``, ``crm connect`` / ``disconnect``
@@ -98,8 +96,8 @@ class CrmSide:
             if not may_use_crm_account(self._w.store, self._w.user):  # its token is not theirs
                 return Diagnosis([*diagnosis.checks, Check(
                     "crm source", OK, f"{where}; an admin runs crm pull and crm push")])
-            stored = self._w.token_store.load_secret(_secret_key(setting["source"],
-                                                              setting["account"]))
+            stored = self._w.token_store.load_secret(secret_key(setting["source"],
+                                                             setting["account"]))
         except XerolinkError:
             return diagnosis  # the store or token store checks above say why
         check = (Check("crm source", OK, f"{where}; its token is stored") if stored else
@@ -149,9 +147,9 @@ class CrmSide:
         finally:
             client.close()
         previous = self._source_setting()
-        self._w.token_store.save_secret(_secret_key(source, linkname), token)
+        self._w.token_store.save_secret(secret_key(source, linkname), token)
         if previous and (previous["source"], previous["account"]) != (source, linkname):
-            self._w.token_store.delete(_secret_key(previous["source"], previous["account"]))
+            self._w.token_store.delete(secret_key(previous["source"], previous["account"]))
         self._w.store.set_setting(SETTING, json.dumps({
             "source": source, "account": linkname, "url": chosen_url,
             "connected_by": self._w.user, "connected_at": self._w.clock.now().isoformat()}))
@@ -161,29 +159,14 @@ class CrmSide:
 
     def crm_disconnect(self) -> CrmSourceState:
         """Forget the CRM token and source; pulled records (and their links) stay."""
-        from xerolink.services.access import check_may_configure
-        from xerolink.services.outcomes import CrmSourceState
+        from xerolink.services.crmconnection import disconnect
 
-        setting = self._source_setting()
-        if setting is None:
-            raise NotConnectedError("no CRM source is connected")
-        check_may_configure(self._w.store, self._w.user)
-        self._w.token_store.delete(_secret_key(setting["source"], setting["account"]))
-        self._w.store.set_setting(SETTING, "")
-        return CrmSourceState(None, None, disconnected=setting["source"])
+        return disconnect(self._w.store, self._w.token_store, self._w.user)
 
     def crm_source_state(self) -> CrmSourceState:
-        from xerolink.services.outcomes import CrmSourceState
+        from xerolink.services.crmconnection import source_state
 
-        setting = self._source_setting()
-        if setting is None:
-            return CrmSourceState(None, None)
-        source = setting["source"]
-        return CrmSourceState(source, setting["account"], url=setting.get("url"),
-                              connected_by=setting.get("connected_by"),
-                              connected_at=setting.get("connected_at"),
-                              pulled_at=self._w.store.source_pulled_at(source),
-                              counts=self._w.store.source_counts(source))
+        return source_state(self._w.store)
 
     def crm_pull(self, *, full: bool = False, progress: CrmProgress | None = None,
                  wait: bool = False) -> PullReport:
@@ -267,8 +250,8 @@ class CrmSide:
         if setting is None:
             raise NotConnectedError("no CRM source is connected; run `xerolink crm connect "
                                     "salesmate --linkname NAME` first")
-        token = self._w.token_store.load_secret(_secret_key(setting["source"],
-                                                         setting["account"]))
+        token = self._w.token_store.load_secret(secret_key(setting["source"],
+                                                        setting["account"]))
         if token is None:
             raise NotConnectedError(f"no {setting['source']} token is stored on this machine; "
                                     "run `xerolink crm connect salesmate` again")
@@ -285,14 +268,7 @@ class CrmSide:
         check_may_use_crm_account(self._w.store, self._w.user, command)
 
     def _source_setting(self) -> dict[str, Any] | None:
-        text = self._w.store.get_setting(SETTING)
-        if not text:
-            return None
-        try:
-            data = json.loads(text)
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) and data.get("source") in SOURCES else None
+        return source_setting(self._w.store)
 
     def _push_mapping(self, source: str) -> dict[str, dict[str, str]]:
         """kind -> figure -> CRM field, from the profile's config."""

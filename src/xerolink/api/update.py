@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from xerolink.api.crm import PULLED_FROM, REFUSED_FIELDS
+from xerolink.services.crmconnection import PULLED_FROM, REFUSED_FIELDS
 
 if TYPE_CHECKING:
     from xerolink.api.crm import CrmSide
