@@ -4,7 +4,7 @@ a service with the profile's dependencies. References are the CLI's: ``contact:4
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +29,9 @@ if TYPE_CHECKING:
         Unlinked,
         ViewLink,
     )
+    from xerolink.services.progress import XeroProgress
     from xerolink.services.summary import SummaryReport
 
-Progress = Callable[..., None]
 Lines = Sequence[str | Mapping[str, Any]]
 ALL_KINDS = frozenset(DOCUMENT_KINDS)
 
@@ -90,7 +90,7 @@ class XeroSide:
 
         return summary.refresh(self._w.deps(), reference(ref))
 
-    def refresh_all(self, *, force: bool = False, progress: Progress | None = None
+    def refresh_all(self, *, force: bool = False, progress: XeroProgress | None = None
                     ) -> Refreshed:
         """Fetch the documents of every linked contact (estimated against the day's
         remaining calls first; ``force`` starts anyway)."""
@@ -222,7 +222,7 @@ class XeroSide:
         return linking.link(deps, target, xero_contact_id or "", replace=replace)
 
     def auto_link(self, *, dry_run: bool = False, force: bool = False,
-                  progress: Progress | None = None) -> AutoLinked:
+                  progress: XeroProgress | None = None) -> AutoLinked:
         """Link every unlinked CRM contact whose email matches exactly one Xero contact."""
         from xerolink.services import linking
 
@@ -239,7 +239,7 @@ class XeroSide:
 
     def links(self) -> Rows:
         from xerolink.services.access import require_viewer
-        from xerolink.services.records import link_rows
+        from xerolink.services.crmrecords import link_rows
 
         return link_rows(self._w.store, require_viewer(self._w.store, self._w.user).tenant_id)
 

@@ -15,7 +15,7 @@ from xerolink.results import Result
 from xerolink.services import ids
 from xerolink.services.access import require_admin
 from xerolink.services.context import Deps
-from xerolink.store.records import CachedDocument
+from xerolink.store.models import CachedDocument
 from xerolink.vocabulary import DocumentKind, RecordKind, Status
 
 APPROVED_STATUS = {DocumentKind.INVOICE: Status.AUTHORISED, DocumentKind.BILL: Status.AUTHORISED,

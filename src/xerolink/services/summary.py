@@ -33,7 +33,7 @@ from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.services.ids import is_xero_id
 from xerolink.services.outcomes import Documents, Refreshed, ViewLink
-from xerolink.store.records import CachedDocument, CrmDeal
+from xerolink.store.models import CachedDocument, CrmDeal
 from xerolink.vocabulary import (
     FIGURE_KEYS,
     FIGURE_LABELS,

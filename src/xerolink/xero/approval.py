@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from xerolink.errors import NotFoundError
-from xerolink.store.records import CachedDocument
+from xerolink.store.models import CachedDocument
 from xerolink.vocabulary import DocumentKind
 from xerolink.xero import models
 from xerolink.xero.gateway import XeroGateway
