@@ -51,7 +51,7 @@ def _finish(job: subprocess.Popen[str]) -> dict:
 def test_two_pushes_at_once_in_one_home_write_each_record_once(salesmate, cli):
     linked = _ready(salesmate, cli)
     assert linked >= 10
-    salesmate.sandbox.options.latency_ms = 150  # a push takes seconds: the two overlap
+    salesmate.sandbox.salesmate.latency_ms = 150  # a push takes seconds: the two overlap
     jobs = [_start("crm", "push", "--json") for _ in range(2)]
     reports = [_finish(job) for job in jobs]
     assert calls(salesmate).get(PUT, 0) == linked, "each record written once"

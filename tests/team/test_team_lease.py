@@ -105,10 +105,11 @@ def test_ten_pushes_in_five_homes_make_the_calls_of_one_pass(via, pg, team_db, t
             homes = _homes(pg, team_db, tmp_path, lambda login: pg.url(login, team_db))
         control(server.base_url, "POST", "salesmate/stats/reset")
         control(server.base_url, "POST", "stats/reset")
-        server.sandbox.options.latency_ms = 150  # a pass takes seconds: all ten overlap
+        slice_ = server.sandbox.salesmate
+        slice_.latency_ms = 150  # a pass takes seconds: all ten overlap
         jobs = [homes[n % 5].start("crm", "push", "--json") for n in range(10)]
         reports = [_finish(job) for job in jobs]
-        server.sandbox.options.latency_ms = 0
+        slice_.latency_ms = 0
         wrote = [r for r in reports if r.get("ran", True) and r["records_written"]["contact"]]
         assert len(wrote) == 1 and wrote[0]["records_written"]["contact"] == linked
         crm = salesmate_calls(server)
@@ -160,12 +161,12 @@ def test_ten_updates_in_five_homes_make_the_calls_of_one_pass(via, pg, team_db, 
             homes = _homes(pg, team_db, tmp_path, lambda login: pg.url(login, team_db))
         control(server.base_url, "POST", "salesmate/stats/reset")
         control(server.base_url, "POST", "stats/reset")
-        server.sandbox.options.latency_ms = 1000
+        server.sandbox.options.latency_ms = server.sandbox.salesmate.latency_ms = 1000
         try:
             jobs = [homes[n % 5].start("crm", "update", "--json") for n in range(10)]
             _until_the_others_stopped(jobs)
         finally:
-            server.sandbox.options.latency_ms = 0
+            server.sandbox.options.latency_ms = server.sandbox.salesmate.latency_ms = 0
         reports = [_finish(job) for job in jobs]
         ran = [r for r in reports if r.get("ran", True)]
         assert len(ran) == 1, "exactly one pass"

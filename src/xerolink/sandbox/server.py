@@ -107,8 +107,7 @@ class Sandbox(Controls):
         if path.startswith("/_sandbox"):
             return self.control(method, path, query, body)
         if path.startswith("/apis/") and self.salesmate is not None:
-            if self.options.latency_ms:
-                time.sleep(self.options.latency_ms / 1000)
+            # the slice sleeps its own latency (crm_latency_ms); Xero's is not added
             return self.salesmate.handle(method, path, query, headers, body,
                                          datetime.fromtimestamp(self.clock.now(), UTC))
         if method == "GET" and (path.startswith("/app/") or
