@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         Unlinked,
         ViewLink,
     )
+    from xerolink.services.outgoing import OnlineInvoice, Pdf, PdfSaved
     from xerolink.services.reports import SummaryReport
 
 Progress = Callable[..., None]
@@ -139,6 +140,29 @@ class Xerolink(CrmUpdateApi):
         from xerolink.services import reports
 
         return reports.view(self.deps(), target)
+
+    def pdf(self, document: str) -> Pdf:
+        """A quote's, invoice's, bill's or credit note's PDF from Xero, in memory
+        (``.data``); the document named by number or id, as ``view`` takes it."""
+        from xerolink.services import outgoing
+
+        return outgoing.pdf(self.deps(), document)
+
+    def save_pdf(self, document: str, path: Path | None = None, *, force: bool = False
+                 ) -> PdfSaved:
+        """Write the document's PDF to ``path`` (a file, or a folder; default
+        ``NUMBER.pdf`` in the current folder) atomically; an existing file only with
+        ``force`` (else UsageError before any call)."""
+        from xerolink.services import outgoing
+
+        return outgoing.save_pdf(self.deps(), document, path, force=force, cwd=Path.cwd())
+
+    def online_invoice(self, document: str) -> OnlineInvoice:
+        """The customer's online invoice link of an approved sales invoice (a quote, a
+        bill or a draft: XeroRefusedError, before any call)."""
+        from xerolink.services import outgoing
+
+        return outgoing.online_invoice(self.deps(), document)
 
     def create(self, ref: str, draft: Draft, *, deal: str | None = None) -> Created:
         """Create the draft (a quote, draft invoice or draft bill) for a linked

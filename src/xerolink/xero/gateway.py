@@ -22,7 +22,8 @@ from xerolink.xero.answers import (
 )
 from xerolink.xero.http import MAX_IN_FLIGHT
 from xerolink.xero.jsonutil import text
-from xerolink.xero.transport import MAX_URL, UNIT_DP, Transport, id_batch_size
+from xerolink.xero.outgoing import Outgoing
+from xerolink.xero.transport import MAX_URL, UNIT_DP, id_batch_size
 
 __all__ = ["MAX_URL", "CallLog", "EndpointUnavailable", "OrganisationInfo", "Page",
            "ScopeMissing",
@@ -46,7 +47,7 @@ class Page:
     items: list[dict[str, Any]]
 
 
-class XeroGateway(Transport):
+class XeroGateway(Outgoing):
     def connections(self) -> list[TenantInfo]:
         api = self.identity_api()
         data = self.call("GET connections",
