@@ -227,3 +227,15 @@ def test_online_takes_no_contact(cli, linked) -> None:
     code, _, err = cli("view", ref, "--online")
     assert code == 2 and "CRM reference" in err
     assert json.loads(cli("view", ref, "--json")[1])["url"]
+
+
+def test_both_json_shapes_match_the_generated_reference(cli, linked, tmp_path) -> None:
+    import re
+
+    import jsonschema
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "reference" / "json.md").read_text()
+    found = {s["title"]: s for s in map(json.loads, re.findall(r"```json\n(.*?)```", page, re.S))}
+    doc = cached(cli, linked, "invoice", "AUTHORISED")
+    jsonschema.validate(cli.json("pdf", doc["number"], "-o", str(tmp_path)), found["PdfSaved"])
+    jsonschema.validate(cli.json("view", doc["number"], "--online"), found["OnlineInvoice"])
