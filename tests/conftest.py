@@ -29,6 +29,7 @@ def home(tmp_path, monkeypatch) -> object:
     monkeypatch.setenv("XEROLINK_USER", "alice")
     monkeypatch.delenv("XEROLINK_PROFILE", raising=False)
     monkeypatch.delenv("XEROLINK_NOW", raising=False)
+    monkeypatch.delenv("XEROLINK_CLOCK_SPEED", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     return root
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from xerolink.errors import UsageError
 from xerolink.fileutil import atomic_write
+from xerolink.vocabulary import FIGURE_KEYS, RecordKind
 
 
 def _text(value: str) -> str:
@@ -91,15 +92,15 @@ def _crm_field(value: str) -> str:
 
 # What `crm push` can write into a CRM's fields: the linked Xero contact (contacts
 # only), and each summary figure's base-currency total and count.
-SUMMARY_FIGURES = ("open_quotes", "overdue_invoices", "outstanding_invoices",
-                   "overdue_bills", "outstanding_bills")
-PUSH_FIGURES = {
-    "contact": ("xero_contact", "xero_link", *SUMMARY_FIGURES,
-                *(f"{f}_count" for f in SUMMARY_FIGURES)),
-    "company": (*SUMMARY_FIGURES, *(f"{f}_count" for f in SUMMARY_FIGURES)),
-    "deal": (*SUMMARY_FIGURES, *(f"{f}_count" for f in SUMMARY_FIGURES)),
+SUMMARY_FIGURES = FIGURE_KEYS
+PUSH_FIGURES: dict[str, tuple[str, ...]] = {
+    RecordKind.CONTACT: ("xero_contact", "xero_link", *SUMMARY_FIGURES,
+                         *(f"{f}_count" for f in SUMMARY_FIGURES)),
+    RecordKind.COMPANY: (*SUMMARY_FIGURES, *(f"{f}_count" for f in SUMMARY_FIGURES)),
+    RecordKind.DEAL: (*SUMMARY_FIGURES, *(f"{f}_count" for f in SUMMARY_FIGURES)),
 }
-PUSH_PREFIX = {"contact": "fields", "company": "company_fields", "deal": "deal_fields"}
+PUSH_PREFIX: dict[str, str] = {RecordKind.CONTACT: "fields", RecordKind.COMPANY: "company_fields",
+               RecordKind.DEAL: "deal_fields"}
 _WHAT = {"xero_contact": "the linked Xero contact's name",
          "xero_link": "the linked Xero contact's View in Xero link"}
 

@@ -10,14 +10,13 @@ import pytest
 
 from support import connect_profile, control, crm_csv_from_sandbox
 from xerolink.sandbox import SandboxOptions, SandboxServer
-
-FIGURES = ("open_quotes", "overdue_invoices", "outstanding_invoices", "overdue_bills",
-           "outstanding_bills")
+from xerolink.vocabulary import FIGURE_KEYS as FIGURES  # the keys; each sum is our own
 
 
 def expected_figures(raw: dict[str, Any], contact_ids: set[str] | None = None,
                      document_ids: set[str] | None = None) -> dict[str, Any]:
-    """The README's definitions, computed straight from the sandbox's raw records."""
+    """The figures as docs/guide/documents.md defines them (vocabulary.FIGURES), computed
+    here, independently of xerolink, straight from the sandbox's raw records."""
     today = raw["today"]
     out = {name: {"count": 0, "total": Decimal("0"), "by_currency": {}} for name in FIGURES}
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from xerolink.api.update import CrmUpdateApi
 from xerolink.api.wiring import CLOSED
 from xerolink.errors import UsageError
+from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
 
 if TYPE_CHECKING:
     from xerolink.services.create import Created, Draft
@@ -37,11 +38,11 @@ if TYPE_CHECKING:
         ViewLink,
     )
     from xerolink.services.outgoing import OnlineInvoice, Pdf, PdfSaved
-    from xerolink.services.reports import SummaryReport
+    from xerolink.services.summary import SummaryReport
 
 Progress = Callable[..., None]
 Lines = Sequence[str | Mapping[str, Any]]
-ALL_KINDS = frozenset({"quote", "invoice", "bill"})
+ALL_KINDS = frozenset(DOCUMENT_KINDS)
 
 
 def _ref(text: str, *, default: str = "contact") -> Ref:
@@ -52,7 +53,7 @@ def _ref(text: str, *, default: str = "contact") -> Ref:
 
 def _deal(text: str) -> Ref:
     ref = _ref(text, default="deal")
-    if ref.kind != "deal":
+    if ref.kind != RecordKind.DEAL:
         raise UsageError(f"{ref} is not a deal; use deal:ID")
     return ref
 
@@ -98,19 +99,19 @@ class Xerolink(CrmUpdateApi):
     def summary(self, ref: str, *, refresh: bool = False) -> SummaryReport:
         """Open quotes, overdue and outstanding invoices and bills of a contact,
         company or deal: from the cache when present, else (or with refresh) Xero."""
-        from xerolink.services import reports
+        from xerolink.services import summary
 
-        return reports.summarize(self.deps(), _ref(ref), refresh=refresh)
+        return summary.summarize(self.deps(), _ref(ref), refresh=refresh)
 
     def refresh(self, ref: str) -> Refreshed:
         """Fetch one record's documents from Xero now."""
-        from xerolink.services import reports
+        from xerolink.services import summary
         from xerolink.services.outcomes import Refreshed
 
         deps = self.deps()
         target = _ref(ref)
         before = self.calls().total
-        scope, found = reports.refresh(deps, target)
+        scope, found = summary.refresh(deps, target)
         return Refreshed(str(target), len(scope.contact_ids), len(found),
                          self.calls().total - before)
 
@@ -129,17 +130,17 @@ class Xerolink(CrmUpdateApi):
     def details(self, ref: str, *, kinds: frozenset[str] | set[str] = ALL_KINDS,
                 status: str | None = None, refresh: bool = False) -> Documents:
         """The open documents behind a summary, with their View in Xero links."""
-        from xerolink.services import reports
+        from xerolink.services import summary
 
-        return reports.details(self.deps(), _ref(ref), kinds=set(kinds or ALL_KINDS),
+        return summary.details(self.deps(), _ref(ref), kinds=set(kinds or ALL_KINDS),
                                status=status, refresh=refresh)
 
     def view(self, target: str) -> ViewLink:
         """The View in Xero link of a linked contact, or of a document (id, prefix or
         number)."""
-        from xerolink.services import reports
+        from xerolink.services import summary
 
-        return reports.view(self.deps(), target)
+        return summary.view(self.deps(), target)
 
     def pdf(self, document: str) -> Pdf:
         """A quote's, invoice's, bill's or credit note's PDF from Xero, in memory
@@ -171,7 +172,7 @@ class Xerolink(CrmUpdateApi):
         from xerolink.services import create as service
 
         deal_id = _deal(deal).id if deal is not None else None
-        sales = draft.kind != "bill"
+        sales = draft.kind != DocumentKind.BILL
         defaults = {
             "account": self.config.get("sales_account" if sales else "purchases_account"),
             "tax_type": self.config.get("sales_tax_type" if sales else "purchases_tax_type")}
@@ -347,7 +348,7 @@ class Xerolink(CrmUpdateApi):
                              at=self.clock.now())
         return Imported(result.kind, result.fmt, result.imported, result.skipped, file.name)
 
-    def crm_list(self, kind: str = "contacts") -> Rows:
+    def crm_list(self, kind: str = RecordKind.CONTACT.plural) -> Rows:
         from xerolink.services.records import list_records
 
         return list_records(self.store, self._crm_tenant(), kind)

@@ -135,11 +135,14 @@ class CrmUpdateApi(CrmSourceApi):
     def _waiter(self, signals: Signals, *, settle: bool) -> Callable[[float], bool]:
         """The wait between passes: until the interval ends or ``wake`` is set; with a
         receiver, a short settle after a wake-up so that nearby deliveries share one
-        re-read."""
+        re-read. The interval is on the service's clock, which a test or benchmark may
+        run fast (XEROLINK_CLOCK_SPEED): the wait lasts what it is in real time; the
+        settle is real time, as deliveries arrive in it."""
+        from xerolink.clock import real_seconds
         from xerolink.services.webhooks import SETTLE_SECONDS
 
         def wait(seconds: float) -> bool:
-            woken = signals.wake.wait(seconds)
+            woken = signals.wake.wait(real_seconds(self.clock, seconds))
             if woken and settle:
                 signals.stop.wait(SETTLE_SECONDS)
             return woken

@@ -130,6 +130,40 @@ def examples_epilog(examples: Sequence[str]) -> str | None:
     return "Examples:\n\n\b\n" + "\n".join(f"  $ {e}" for e in examples)
 
 
+def _output_parameters(lists: bool) -> list[inspect.Parameter]:
+    """The shared flags every command takes (--json, --debug, --verbose; --csv and
+    --wide on commands that print a list), after the command's own."""
+    extra = [
+        inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context),
+        inspect.Parameter(
+            "json_output", inspect.Parameter.KEYWORD_ONLY, default=False,
+            annotation=_JSON_OPTION,
+        ),
+        inspect.Parameter(
+            "debug_flag", inspect.Parameter.KEYWORD_ONLY, default=False,
+            annotation=_DEBUG_OPTION,
+        ),
+        inspect.Parameter(
+            "verbose_flag", inspect.Parameter.KEYWORD_ONLY, default=False,
+            annotation=_VERBOSE_OPTION,
+        ),
+    ]
+    if lists:
+        extra.append(
+            inspect.Parameter(
+                "csv_output", inspect.Parameter.KEYWORD_ONLY, default=False,
+                annotation=_CSV_OPTION,
+            )
+        )
+        extra.append(
+            inspect.Parameter(
+                "wide_output", inspect.Parameter.KEYWORD_ONLY, default=False,
+                annotation=_WIDE_OPTION,
+            )
+        )
+    return extra
+
+
 def command(
     app: typer.Typer,
     name: str,
@@ -142,34 +176,7 @@ def command(
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(fn, eval_str=True)
         own = list(signature.parameters.values())[1:]  # the first is the runtime
-        extra = [
-            inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context),
-            inspect.Parameter(
-                "json_output", inspect.Parameter.KEYWORD_ONLY, default=False,
-                annotation=_JSON_OPTION,
-            ),
-            inspect.Parameter(
-                "debug_flag", inspect.Parameter.KEYWORD_ONLY, default=False,
-                annotation=_DEBUG_OPTION,
-            ),
-            inspect.Parameter(
-                "verbose_flag", inspect.Parameter.KEYWORD_ONLY, default=False,
-                annotation=_VERBOSE_OPTION,
-            ),
-        ]
-        if lists:
-            extra.append(
-                inspect.Parameter(
-                    "csv_output", inspect.Parameter.KEYWORD_ONLY, default=False,
-                    annotation=_CSV_OPTION,
-                )
-            )
-            extra.append(
-                inspect.Parameter(
-                    "wide_output", inspect.Parameter.KEYWORD_ONLY, default=False,
-                    annotation=_WIDE_OPTION,
-                )
-            )
+        extra = _output_parameters(lists)
 
         @functools.wraps(fn, assigned=("__module__", "__name__", "__qualname__", "__doc__"))
         def run(**kwargs: Any) -> Any:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-KINDS = ("contact", "company", "deal")
+from xerolink.vocabulary import RECORD_KINDS, RecordKind
+
+KINDS = RECORD_KINDS
 
 
 def _refs(kinds: tuple[str, ...]) -> Callable[[str], list[str]]:
@@ -25,8 +27,8 @@ def _refs(kinds: tuple[str, ...]) -> Callable[[str], list[str]]:
 
 
 any_ref = _refs(KINDS)
-contact_ref = _refs(("contact",))
-deal_ref = _refs(("deal",))
+contact_ref = _refs((RecordKind.CONTACT,))
+deal_ref = _refs((RecordKind.DEAL,))
 
 
 # -- bash: a reference completes as typed -------------------------------------------------

@@ -10,6 +10,7 @@ import typer
 from xerolink.cli._runtime import Runtime, command
 from xerolink.errors import ExitCode, UsageError
 from xerolink.render import timestamp
+from xerolink.vocabulary import RecordKind
 
 if TYPE_CHECKING:
     from xerolink.services.connection import StatusReport
@@ -226,7 +227,8 @@ def crm_source_text(state: Any) -> str | None:
         return None
     counts = state.counts or {}
     parts = []
-    for kind, plural in (("contact", "contacts"), ("company", "companies"), ("deal", "deals")):
+    for kind in RecordKind:
+        plural = kind.plural
         live = counts.get(kind, {}).get("live", 0)
         gone = counts.get(kind, {}).get("gone", 0)
         parts.append(f"{live} {plural}" + (f" ({gone} gone)" if gone else ""))

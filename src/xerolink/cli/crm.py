@@ -12,9 +12,9 @@ from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command, confirm
 from xerolink.errors import CrmRefusedError, UsageError
 from xerolink.render import Column, plural
-from xerolink.services.crmpull import PLURALS
 from xerolink.services.crmpush import PushReport
 from xerolink.services.lease import LeaseBusy
+from xerolink.vocabulary import PLURALS, RECORD_PLURALS, SINGULARS, RecordKind
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -61,7 +61,7 @@ def import_records(
     result = rt.app.crm_import(file, kind=kind, skip_invalid=skip_invalid)
 
     def human() -> None:
-        one = {"contacts": "contact", "companies": "company", "deals": "deal"}[result.kind]
+        one = SINGULARS[result.kind]
         skipped = f"; skipped {plural(len(result.skipped), 'invalid row')}" \
             if result.skipped else ""
         rt.out.line(f"Imported {plural(result.imported, one)} from {result.file_name}{skipped}")
@@ -76,11 +76,12 @@ def import_records(
     "xerolink crm list", "xerolink crm list companies", "xerolink crm list deals --csv"])
 def list_records(
     rt: Runtime,
-    kind: Annotated[str, typer.Argument(help="contacts, companies or deals.")] = "contacts",
+    kind: Annotated[str, typer.Argument(
+        help="contacts, companies or deals.")] = RecordKind.CONTACT.plural,
 ) -> None:
     """List CRM records of one kind."""
-    columns = {"contacts": CONTACT_COLUMNS, "companies": COMPANY_COLUMNS,
-               "deals": DEAL_COLUMNS}
+    columns = dict(zip(RECORD_PLURALS, (CONTACT_COLUMNS, COMPANY_COLUMNS, DEAL_COLUMNS),
+                       strict=True))
     if kind not in columns:
         raise UsageError("list contacts, companies or deals")
     rt.out.records(rt.app.crm_list(kind).rows, columns[kind])
@@ -93,7 +94,7 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(
         autocompletion=completion.any_ref)]) -> None:
     """Show one CRM record, with its link or members."""
     record = rt.app.crm_show(ref)
-    if record.kind == "company":
+    if record.kind == RecordKind.COMPANY:
         def human() -> None:
             rt.out.line(f"{record.row['name']} ({record.ref})")
             for label, value in _crm_fields(rt, record.kind, record.row):
@@ -102,9 +103,9 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(
 
         rt.out.result(record, human)
         return
-    columns = CONTACT_COLUMNS if record.kind == "contact" else DEAL_COLUMNS
+    columns = CONTACT_COLUMNS if record.kind == RecordKind.CONTACT else DEAL_COLUMNS
     extra = [("Xero ContactID", record.row["xero_contact_id"])] \
-        if record.kind == "contact" else []
+        if record.kind == RecordKind.CONTACT else []
     extra += _crm_fields(rt, record.kind, record.row)
     if not rt.out.is_human:
         rt.out.key_values([], json_data=record.to_json())
@@ -171,7 +172,7 @@ def remove(rt: Runtime, ref: Annotated[str, typer.Argument(
     record = rt.app.crm_show(ref)  # refused or unknown: said before anything is asked
     name = record.row.get("name") or record.row.get("title")
     what = record.ref + (f" ({name})" if name else "")
-    if record.kind == "contact" and record.row.get("xero_contact_id"):
+    if record.kind == RecordKind.CONTACT and record.row.get("xero_contact_id"):
         what += f" and its link to {record.row['xero_contact']}"
     confirm(rt, f"Remove {what}?", yes=yes, default=False, nothing_done="nothing was removed")
     removed = rt.app.crm_remove(ref)

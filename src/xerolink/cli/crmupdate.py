@@ -25,34 +25,43 @@ def register(app: typer.Typer) -> None:
     ])(update)
 
 
+_NoLink = Annotated[bool, typer.Option(
+    "--no-link", help="Do not link new CRM contacts by email.")]
+_DryRun = Annotated[bool, typer.Option(
+    "--dry-run", help="Read the CRM's changes and show what would be written; write "
+    "nothing anywhere (no Xero call).")]
+_Force = Annotated[bool, typer.Option(
+    "--force", help="Start even if the pass's estimated Xero calls exceed what is "
+    "left of today's allowance.")]
+_Watch = Annotated[bool, typer.Option(
+    "--watch", help="Keep running: a pass every --every, until SIGTERM or SIGINT.")]
+_Every = Annotated[str, typer.Option(
+    "--every", help="With --watch: the interval between passes (30s, 15m, 1h).")]
+_LogFormat = Annotated[str, typer.Option(
+    "--log-format", help="With --watch: one line a pass, as text or json.")]
+_Wait = Annotated[bool, typer.Option(
+    "--wait", help="If another runner's pass holds the organisation, wait for it "
+    "instead of exiting 0 at once.")]
+_Budget = Annotated[str, typer.Option(
+    "--budget", help="With --watch: the share of the Xero calls left today the service "
+    "may use; the interval widens to stay within it (100% to use them all).")]
+_Webhooks = Annotated[str | None, typer.Option(
+    "--webhooks", metavar="HOST:PORT", help="With --watch: receive Xero's webhooks on "
+    "this loopback address (behind a TLS reverse proxy); the key comes from "
+    "XEROLINK_WEBHOOK_KEY or `xerolink webhooks key --stdin`.")]
+
+
 def update(
     rt: Runtime,
-    no_link: Annotated[bool, typer.Option(
-        "--no-link", help="Do not link new CRM contacts by email.")] = False,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Read the CRM's changes and show what would be written; write "
-        "nothing anywhere (no Xero call).")] = False,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Start even if the pass's estimated Xero calls exceed what is "
-        "left of today's allowance.")] = False,
-    watch: Annotated[bool, typer.Option(
-        "--watch", help="Keep running: a pass every --every, until SIGTERM or SIGINT.")
-    ] = False,
-    every: Annotated[str, typer.Option(
-        "--every", help="With --watch: the interval between passes (30s, 15m, 1h).")
-    ] = "15m",
-    log_format: Annotated[str, typer.Option(
-        "--log-format", help="With --watch: one line a pass, as text or json.")] = "text",
-    wait: Annotated[bool, typer.Option(
-        "--wait", help="If another runner's pass holds the organisation, wait for it "
-        "instead of exiting 0 at once.")] = False,
-    budget: Annotated[str, typer.Option(
-        "--budget", help="With --watch: the share of the Xero calls left today the service "
-        "may use; the interval widens to stay within it (100% to use them all).")] = "50%",
-    webhooks: Annotated[str | None, typer.Option(
-        "--webhooks", metavar="HOST:PORT", help="With --watch: receive Xero's webhooks on "
-        "this loopback address (behind a TLS reverse proxy); the key comes from "
-        "XEROLINK_WEBHOOK_KEY or `xerolink webhooks key --stdin`.")] = None,
+    no_link: _NoLink = False,
+    dry_run: _DryRun = False,
+    force: _Force = False,
+    watch: _Watch = False,
+    every: _Every = "15m",
+    log_format: _LogFormat = "text",
+    wait: _Wait = False,
+    budget: _Budget = "50%",
+    webhooks: _Webhooks = None,
 ) -> None:
     """Bring the CRM's Xero fields up to date in one pass (admins): pull the CRM's
     changes, link new contacts whose email matches one Xero contact, refresh in Xero

@@ -12,13 +12,17 @@ from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command, examples_epilog
 from xerolink.errors import ExitCode, UsageError
 from xerolink.render import WIDE, Column, plural
+from xerolink.vocabulary import DOCUMENT_KINDS, OPEN_STATUSES, DocumentKind
 
 if TYPE_CHECKING:
     from xerolink.services.outcomes import DealChange, ViewLink
     from xerolink.services.outgoing import OnlineInvoice
-    from xerolink.services.reports import SummaryReport
+    from xerolink.services.summary import SummaryReport
 
-ALL_KINDS = {"quote", "invoice", "bill"}
+ALL_KINDS = set(DOCUMENT_KINDS)
+CREATE_HELP = {DocumentKind.QUOTE: "Create a quote (DRAFT) for a linked contact.",
+               DocumentKind.INVOICE: "Create a draft sales invoice for a linked contact.",
+               DocumentKind.BILL: "Create a draft bill for a linked contact (a supplier)."}
 
 REF = Annotated[str, typer.Argument(help="contact:ID (or a bare id), company:ID or deal:ID.",
                                     autocompletion=completion.any_ref)]
@@ -52,7 +56,7 @@ def register(app: typer.Typer) -> None:
         view)
     command(app, "pdf", examples=["xerolink pdf INV-0042", "xerolink pdf QU-0007 -o quote.pdf",
                                   "xerolink pdf INV-0042 -o - | lpr"])(pdf)
-    for kind in ("quote", "invoice", "bill"):
+    for kind in DOCUMENT_KINDS:
         command(app, f"create-{kind}", examples=_create_examples(kind))(_creator(kind))
     app.add_typer(deal_app, name="deal",
                   help="Choose the quotes, invoices and bills that belong to a deal.",
@@ -187,11 +191,11 @@ def details(
     The cache keeps open quotes (DRAFT, SENT) and unpaid invoices and bills (DRAFT,
     SUBMITTED, AUTHORISED); paid, voided and declined documents are not listed.
     """
-    allowed = ("DRAFT", "SENT", "SUBMITTED", "AUTHORISED")
+    allowed = OPEN_STATUSES
     if status and status.upper() not in allowed:
         raise UsageError(f"--status must be one of {', '.join(allowed)}: details lists open "
                          "documents only")
-    kinds = {k for k, on in (("quote", quotes), ("invoice", invoices), ("bill", bills)) if on}
+    kinds = {k for k, on in zip(DOCUMENT_KINDS, (quotes, invoices, bills), strict=True) if on}
     found = rt.app.details(ref, kinds=kinds or ALL_KINDS, status=status,
                            refresh=refresh_first)
     rt.out.records(found.rows, DOC_COLUMNS if found.per_contact else
@@ -266,7 +270,7 @@ def pdf(
 # -- create --------------------------------------------------------------------------------
 def _create_examples(kind: str) -> list[str]:
     base = f"xerolink create-{kind} contact:42 --line \"Consulting;3;150\""
-    if kind == "quote":
+    if kind == DocumentKind.QUOTE:
         return [base + " --title Proposal --expiry-date 2026-12-31",
                 "xerolink create-quote contact:42 --file quote.json --deal 9"]
     return [base + " --due-date 2026-12-20",
@@ -307,7 +311,7 @@ def _creator(kind: str) -> Any:
             rt.out.notice(f"note: {created.resumed}")
 
         def human() -> None:
-            label = {"quote": "quote", "invoice": "draft invoice", "bill": "draft bill"}[kind]
+            label = kind if kind == DocumentKind.QUOTE else f"draft {kind}"
             rt.out.line(f"Created {label} {doc.number or doc.document_id} for "
                         f"{doc.total:,.2f} {doc.currency}"
                         + (f", attached to deal:{created.deal}" if created.deal else ""))
@@ -316,11 +320,8 @@ def _creator(kind: str) -> Any:
         rt.out.result(created, human)
 
     create_document.__name__ = f"create_{kind}"
-    create_document.__doc__ = {
-        "quote": "Create a quote (DRAFT) for a linked contact.",
-        "invoice": "Create a draft sales invoice for a linked contact.",
-        "bill": "Create a draft bill for a linked contact (a supplier).",
-    }[kind] + ("\n\n    Lines from --line or --file; amounts are decimals (at most 4 places); "
+    create_document.__doc__ = CREATE_HELP[DocumentKind(kind)] + (
+               "\n\n    Lines from --line or --file; amounts are decimals (at most 4 places); "
                "the account code and tax type default to the config's; nothing is sent "
                "until every field checks out. The create carries an Idempotency-Key.")
     return create_document

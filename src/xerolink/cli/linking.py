@@ -11,6 +11,7 @@ from xerolink.cli._runtime import Runtime, command, confirm
 from xerolink.errors import UsageError
 from xerolink.formats import natural
 from xerolink.render import Column
+from xerolink.vocabulary import RecordKind
 
 if TYPE_CHECKING:
     from xerolink.services.outcomes import AutoLinked
@@ -179,7 +180,7 @@ def create_contact(
     fields = {"name": name, "first_name": first_name, "last_name": last_name,
               "email": email, "phone": phone}
     record = rt.app.crm_show(ref)
-    if record.kind == "contact" and record.row.get("xero_contact_id") and not replace:
+    if record.kind == RecordKind.CONTACT and record.row.get("xero_contact_id") and not replace:
         raise UsageError(f"{record.ref} is already linked to {record.row['xero_contact']} "
                          f"({record.row['xero_contact_id']}); pass --replace to link a new one")
     new = rt.app.contact_preview(ref, **fields)

@@ -5,6 +5,6 @@ them, update one record's fields); ``salesmate`` is the first implementation. Th
 package is the only code that talks HTTP to a CRM, as ``xerolink.xero`` is for Xero.
 """
 
-from xerolink.crmsource.base import KINDS, CrmSource, Page, Pulled
+from xerolink.crmsource.base import KINDS, CrmPage, CrmSource, Pulled
 
-__all__ = ["KINDS", "CrmSource", "Page", "Pulled"]
+__all__ = ["KINDS", "CrmPage", "CrmSource", "Pulled"]

@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.vocabulary import RECORD_KINDS
 
-KINDS = ("contact", "company", "deal")
+KINDS = RECORD_KINDS
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Pulled:
 
 
 @dataclass(frozen=True)
-class Page:
+class CrmPage:
     records: list[Pulled]
     total: int  # records the query matches in all, as the source counted them
 
@@ -53,7 +54,7 @@ class CrmSource(Protocol):
         contacts."""
 
     def changed(self, kind: str, since: datetime | None, offset: int,
-                fields: Sequence[str] = ()) -> Page:
+                fields: Sequence[str] = ()) -> CrmPage:
         """Records of a kind modified at or after ``since`` (every record when None),
         from ``offset``; ``fields`` are custom fields to read as well."""
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from xerolink.crmsource.base import Page, Pulled
+from xerolink.crmsource.base import CrmPage, Pulled
 from xerolink.crmsource.salesmate_rows import (
     ECHO,
     NAME,
@@ -43,6 +43,7 @@ from xerolink.crmsource.salesmate_wire import (
 )
 from xerolink.errors import CrmRecordRefusedError, CrmRefusedError, CrmUnreachableError
 from xerolink.redact import Secret, register_secret
+from xerolink.vocabulary import RecordKind
 from xerolink.xero.http import (
     RetryPolicy,
     connection_failure,
@@ -54,13 +55,13 @@ __all__ = ["ECHO", "NAME", "SalesmateSource", "host_for", "parse_time", "pick"]
 
 PAGE_SIZE = 250  # "a maximum of 250 records can be fetched in one request"
 # (path segment, moduleId, moduleName) per kind
-MODULES = {"contact": ("contact", 1, "Contact"), "company": ("company", 5, "Company"),
-           "deal": ("deal", 4, "Deal")}
-FIELDS = {
-    "contact": ("id", "firstName", "lastName", "email", "phone", "mobile", "company.id",
+MODULES: dict[str, tuple[str, int, str]] = {RecordKind.CONTACT: ("contact", 1, "Contact"),
+           RecordKind.COMPANY: ("company", 5, "Company"), RecordKind.DEAL: ("deal", 4, "Deal")}
+FIELDS: dict[str, tuple[str, ...]] = {
+    RecordKind.CONTACT: ("id", "firstName", "lastName", "email", "phone", "mobile", "company.id",
                 "owner.id", "createdAt", "lastModifiedAt"),
-    "company": ("id", "name", "owner.id", "createdAt", "lastModifiedAt"),
-    "deal": ("id", "title", "dealValue", "currency", "primaryContact.id", "participants",
+    RecordKind.COMPANY: ("id", "name", "owner.id", "createdAt", "lastModifiedAt"),
+    RecordKind.DEAL: ("id", "title", "dealValue", "currency", "primaryContact.id", "participants",
              "owner.id", "pipeline", "stage", "status", "createdAt", "lastModifiedAt"),
 }
 # Asked for, though not documented for search: an account that refuses it is asked again
@@ -121,7 +122,7 @@ class SalesmateSource:
         return self._search(kind, since=None, offset=0, rows=1, fields=()).total
 
     def changed(self, kind: str, since: datetime | None, offset: int,
-                fields: Sequence[str] = ()) -> Page:
+                fields: Sequence[str] = ()) -> CrmPage:
         try:
             return self._search(kind, since=since, offset=offset, rows=PAGE_SIZE,
                                 fields=fields)
@@ -170,7 +171,7 @@ class SalesmateSource:
 
     # -- reading ----------------------------------------------------------------------
     def _search(self, kind: str, *, since: datetime | None, offset: int, rows: int,
-                fields: Sequence[str]) -> Page:
+                fields: Sequence[str]) -> CrmPage:
         segment, module_id, module_name = MODULES[kind]
         incremental = since is not None
         watched = "lastModifiedAt" if incremental else "createdAt"
@@ -205,7 +206,7 @@ class SalesmateSource:
             raise CrmUnreachableError(
                 f"Salesmate sent {len(data['data'])} {kind}s when asked for at most {rows}; "
                 "nothing was changed")
-        return Page([parse_row(kind, row, fields) for row in data["data"]], total)
+        return CrmPage([parse_row(kind, row, fields) for row in data["data"]], total)
 
     # -- HTTP -------------------------------------------------------------------------
     def _call(self, method: str, path_and_query: str, body: dict[str, Any] | None,

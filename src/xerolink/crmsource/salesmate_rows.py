@@ -14,11 +14,13 @@ from xerolink import validation
 from xerolink.crmsource.base import Pulled
 from xerolink.errors import CrmUnreachableError
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.vocabulary import RecordKind
 
 NAME = "salesmate"
 # What an update must repeat, per kind (the update endpoints' required fields).
-ECHO = {"contact": ("lastName", "owner"), "company": ("name", "owner"),
-        "deal": ("title", "primaryContact", "owner", "pipeline", "status", "stage")}
+ECHO: dict[str, tuple[str, ...]] = {
+    RecordKind.CONTACT: ("lastName", "owner"), RecordKind.COMPANY: ("name", "owner"),
+    RecordKind.DEAL: ("title", "primaryContact", "owner", "pipeline", "status", "stage")}
 # Timestamps outside these years are not Salesmate's (it was founded in 2014).
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
@@ -108,14 +110,14 @@ def parse_row(kind: str, row: Any, fields: Sequence[str]) -> Pulled:
             f"{printable(repr(row.get('id')))[:30]}, lastModifiedAt "
             f"{printable(repr(stamped))[:40]}); nothing was changed")
     record: CrmContact | CrmCompany | CrmDeal
-    if kind == "contact":
+    if kind == RecordKind.CONTACT:
         email = _text(row, "email").lower()
         record = CrmContact(id=record_id, first_name=_text(row, "firstName"),
                             last_name=_text(row, "lastName"),
                             email=email if "@" in email else "",
                             phone=_text(row, "phone") or _text(row, "mobile"),
                             company_id=_ident(pick(row, "company.id")), source=NAME)
-    elif kind == "company":
+    elif kind == RecordKind.COMPANY:
         record = CrmCompany(id=record_id, name=_text(row, "name") or f"Company {record_id}",
                             source=NAME)
     else:

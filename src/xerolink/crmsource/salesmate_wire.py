@@ -66,23 +66,24 @@ def pool_with_sockets(timeouts: tuple[float, float], sockets: Sockets,
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-    class Plain(HTTPConnection):
+    class Claiming:
+        """Claims its socket for the calling thread on connecting and on waiting."""
+
+        sock: socket.socket | None
+
         def connect(self) -> None:
-            super().connect()
+            super().connect()  # type: ignore[misc]
             sockets.claim(self.sock)
 
         def getresponse(self) -> Any:
             sockets.claim(self.sock)
-            return super().getresponse()
+            return super().getresponse()  # type: ignore[misc]
 
-    class Secure(HTTPSConnection):
-        def connect(self) -> None:
-            super().connect()
-            sockets.claim(self.sock)
+    class Plain(Claiming, HTTPConnection):
+        pass
 
-        def getresponse(self) -> Any:
-            sockets.claim(self.sock)
-            return super().getresponse()
+    class Secure(Claiming, HTTPSConnection):
+        pass
 
     class PlainPool(HTTPConnectionPool):
         ConnectionCls = Plain

@@ -105,33 +105,18 @@ class Controls:
         if path == "/_sandbox/faults" and method == "GET":
             return json_response(200, vars(self.faults))
         if path == "/_sandbox/data" and method == "GET":
-            tenant = (query.get("tenant") or [""])[0].lower()
-            if tenant not in self.tenants:
-                return json_response(404, {"error": "unknown tenant",
-                                           "tenants": list(self.tenants)})
-            with self.lock:
-                payload = self.accounting.raw(tenant)
-            from xerolink.sandbox.xerojson import dumps
-
-            return 200, dumps(payload), {"Content-Type": "application/json; charset=utf-8"}
+            return self._data((query.get("tenant") or [""])[0].lower())
         if path == "/_sandbox/apps" and method == "GET":
-            custom = self.identity.apps[CUSTOM_CLIENT_ID]
-            return json_response(200, {
-                "pkce_client_id": PKCE_CLIENT_ID,
-                "custom_connection": {"client_id": custom.client_id,
-                                      "client_secret": custom.secret,
-                                      "tenant_id": custom.custom_tenant_id},
-                "tenants": [{"tenant_id": t.tenant_id, "name": t.name,
-                             "short_code": t.short_code, "base_currency": t.base_currency}
-                            for t in self.tenants.values()],
-            })
+            return self._apps()
         if path == "/_sandbox/clock" and method == "POST":
             try:
                 advance = float(data.get("advance_seconds", 0))
             except (TypeError, ValueError):
                 return json_response(400, {"error": "advance_seconds must be a number"})
             self.clock.offset += advance
-            return json_response(200, {"offset_seconds": self.clock.offset})
+            return json_response(200, self._clock_json())
+        if path == "/_sandbox/clock" and method == "GET":
+            return json_response(200, self._clock_json())
         if path == "/_sandbox/limits" and method == "POST":
             return self._set_limits(data)
         if path.startswith("/_sandbox/webhooks"):
@@ -144,6 +129,29 @@ class Controls:
             return self._settle(path.rsplit("/", 1)[1], data if isinstance(data, dict)
                                 else {})
         return json_response(404, {"error": f"no control route {method} {path}"})
+
+    def _data(self, tenant: str) -> Response:
+        """``GET /_sandbox/data?tenant=``: an organisation's raw records, as Xero's JSON."""
+        if tenant not in self.tenants:
+            return json_response(404, {"error": "unknown tenant", "tenants": list(self.tenants)})
+        with self.lock:
+            payload = self.accounting.raw(tenant)
+        from xerolink.sandbox.xerojson import dumps
+
+        return 200, dumps(payload), {"Content-Type": "application/json; charset=utf-8"}
+
+    def _apps(self) -> Response:
+        """``GET /_sandbox/apps``: the registered apps and organisations."""
+        custom = self.identity.apps[CUSTOM_CLIENT_ID]
+        return json_response(200, {
+            "pkce_client_id": PKCE_CLIENT_ID,
+            "custom_connection": {"client_id": custom.client_id,
+                                  "client_secret": custom.secret,
+                                  "tenant_id": custom.custom_tenant_id},
+            "tenants": [{"tenant_id": t.tenant_id, "name": t.name,
+                         "short_code": t.short_code, "base_currency": t.base_currency}
+                        for t in self.tenants.values()],
+        })
 
     def _webhooks(self, method: str, path: str) -> Response:
         sender = self.webhooks
@@ -254,6 +262,13 @@ class Controls:
             return json_response(400, {"error": "latency_ms is between 0 and 60000"})
         self.faults = faults
         return json_response(200, vars(faults))
+
+    def _clock_json(self) -> dict[str, Any]:
+        """The sandbox's time, its speed, and what makes xerolink's clock follow it."""
+        clock = self.clock
+        return {"now": datetime.fromtimestamp(clock.now(), UTC).isoformat(),
+                "speed": clock.speed, "offset_seconds": clock.offset,
+                "xerolink_clock_speed": clock.described}
 
     def _set_limits(self, data: dict[str, Any]) -> Response:
         o = self.options

@@ -101,27 +101,35 @@ class SliceControl:
                 self.faults_after = int(data.get("after", 0))
                 return 200, self.describe()
             if rest == "touch" and method == "POST":
-                kind = str(data.get("kind", "contact"))
-                if kind not in self.records:
-                    return 400, {"error": "kind is contact, company or deal"}
-                chosen = sorted(self.records[kind])[int(data.get("offset", 0)):][
-                    :int(data.get("count", 1))]
-                for i in chosen:
-                    record = self.records[kind][i]
-                    if kind == "contact":
-                        record["firstName"] = str(record["firstName"]).rstrip("*") + "*"
-                    record["lastModifiedAt"] = stamp(now)
-                return 200, {"touched": [str(i) for i in chosen]}
+                return self._touch(data, now)
             if rest == "edit" and method == "POST":
-                kind, fields = str(data.get("kind")), data.get("fields")
-                if kind not in self.records or not isinstance(fields, dict):
-                    return 400, {"error": "give kind (contact, company, deal), id, fields"}
-                record_id = str(data.get("id", ""))
-                edited = self.edit(kind, int(record_id), fields, now) \
-                    if record_id.isdigit() else None
-                return (404, {"error": "no such record"}) if edited is None else (200, edited)
+                return self._edit(data, now)
             found = re.fullmatch(r"records/(contact|company|deal)/(\d+)", rest)
             if found and method == "GET":
                 held = self.records[found.group(1)].get(int(found.group(2)))
                 return (404, {"error": "no such record"}) if held is None else (200, held)
         return 404, {"error": "unknown control route"}
+
+    def _touch(self, data: dict[str, Any], now: datetime) -> tuple[int, Any]:
+        """Edit ``count`` records of a kind now, as if someone had (lastModifiedAt moves)."""
+        kind = str(data.get("kind", "contact"))
+        if kind not in self.records:
+            return 400, {"error": "kind is contact, company or deal"}
+        chosen = sorted(self.records[kind])[int(data.get("offset", 0)):][
+            :int(data.get("count", 1))]
+        for i in chosen:
+            record = self.records[kind][i]
+            if kind == "contact":
+                record["firstName"] = str(record["firstName"]).rstrip("*") + "*"
+            record["lastModifiedAt"] = stamp(now)
+        return 200, {"touched": [str(i) for i in chosen]}
+
+    def _edit(self, data: dict[str, Any], now: datetime) -> tuple[int, Any]:
+        """A person's edit of one record's fields."""
+        kind, fields = str(data.get("kind")), data.get("fields")
+        if kind not in self.records or not isinstance(fields, dict):
+            return 400, {"error": "give kind (contact, company, deal), id, fields"}
+        record_id = str(data.get("id", ""))
+        edited = self.edit(kind, int(record_id), fields, now) \
+            if record_id.isdigit() else None
+        return (404, {"error": "no such record"}) if edited is None else (200, edited)

@@ -57,7 +57,7 @@ class Sandbox(Controls):
 
     def __init__(self, options: SandboxOptions, tenants: list[Any] | None = None) -> None:
         self.options = options
-        self.clock = SandboxClock()
+        self.clock = SandboxClock(options.clock_speed)
         self.lock = threading.RLock()
         now = datetime.fromtimestamp(self.clock.now(), UTC)
         if tenants is None:

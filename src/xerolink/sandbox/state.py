@@ -53,16 +53,38 @@ class SandboxOptions:
     webhook_retry_base: float = 1.0  # a failed delivery waits 1, 2, 4... seconds
     webhook_batch_seconds: float = 0.2  # changes this close together share a delivery
     crm_latency_ms: int = 0  # added to every CRM request (POST /_sandbox/salesmate/latency)
+    # The sandbox's clock runs this many times real time (a simulated day in a minute
+    # at 1440): the day-limit and minute windows, token lifetimes, dates and webhook
+    # event times follow it; latency, webhook batching and retries stay real.
+    clock_speed: float = 1.0
 
 
 class SandboxClock:
-    """Wall time plus an offset the control API can advance (token expiry, grace)."""
+    """Wall time, run ``speed`` times faster from ``origin`` (the real instant at which
+    it reads real time: the sandbox's start), plus an offset the control API can
+    advance (token expiry, grace). xerolink follows a fast sandbox with
+    ``XEROLINK_CLOCK_SPEED`` set to ``described`` (xerolink.clock)."""
 
-    def __init__(self) -> None:
+    def __init__(self, speed: float = 1.0, origin: float | None = None) -> None:
+        if not (math.isfinite(speed) and speed > 0):
+            raise ValueError(f"the clock's speed must be a positive number, not {speed!r}")
+        self.speed = float(speed)
+        self.origin = time.time() if origin is None else origin
         self.offset = 0.0
 
     def now(self) -> float:
-        return time.time() + self.offset
+        real = time.time()
+        return self.origin + (real - self.origin) * self.speed + self.offset
+
+    @property
+    def described(self) -> str:
+        """``SPEED@ORIGIN``: what ``XEROLINK_CLOCK_SPEED`` takes to run xerolink's clock
+        in step with this one (while the offset is 0)."""
+        from datetime import UTC, datetime
+
+        origin = datetime.fromtimestamp(self.origin, UTC).isoformat()
+        speed = str(int(self.speed)) if self.speed.is_integer() else repr(self.speed)
+        return f"{speed}@{origin}"
 
 
 @dataclass

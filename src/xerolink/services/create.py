@@ -20,24 +20,25 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import date as Day  # Draft has a field named date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError, XerolinkError, XeroUnreachableError
-from xerolink.money import cents
 from xerolink.results import Result, to_jsonable
-from xerolink.services import reports, summary
+from xerolink.services import summary
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.store.records import CachedDocument, CreateIntent
-from xerolink.xero import models
+from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
+from xerolink.xero import drafts
+from xerolink.xero.drafts import Draft as Draft  # re-exported: the API's type
+from xerolink.xero.drafts import Line as Line
 
-KINDS = ("quote", "invoice", "bill")
+KINDS = DOCUMENT_KINDS
 # How long Xero is trusted to remember an Idempotency-Key: undocumented (third-party
 # notes say minutes), so the stricter reading.
 IDEMPOTENCY_WINDOW = timedelta(minutes=5)
@@ -45,37 +46,6 @@ LOOKBACK = timedelta(minutes=5)  # clock difference allowed when searching for a
 LIMIT = Decimal("1e12")
 LINE_KEYS = frozenset({"description", "quantity", "unit_amount", "account_code", "tax_type"})
 _CODE = re.compile(r"^[A-Za-z0-9._-]{1,30}$")
-
-
-@dataclass(frozen=True)
-class Line:
-    description: str
-    quantity: Decimal
-    unit_amount: Decimal
-    account_code: str | None = None
-    tax_type: str | None = None
-
-    def as_xero(self) -> dict[str, Any]:
-        line: dict[str, Any] = {"Description": self.description, "Quantity": self.quantity,
-                                "UnitAmount": self.unit_amount}
-        if self.account_code:
-            line["AccountCode"] = self.account_code
-        if self.tax_type:
-            line["TaxType"] = self.tax_type
-        return line
-
-
-@dataclass
-class Draft:
-    kind: str
-    lines: list[Line]
-    date: Day | None = None
-    due_date: Day | None = None
-    expiry_date: Day | None = None
-    title: str | None = None
-    reference: str | None = None
-    currency: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def amount(text: Any, label: str) -> Decimal:
@@ -202,7 +172,7 @@ def from_file(path: Path, kind: str) -> Draft:
                   _text(data.get("reference"), "reference", 255),
                   _text(data.get("currency"), "currency", 3))
     if data.get("summary") is not None:
-        draft.extra["Summary"] = _text(data.get("summary"), "summary", 3000)
+        draft.summary = _text(data.get("summary"), "summary", 3000)
     return draft
 
 
@@ -240,7 +210,7 @@ def check(draft: Draft, *, today: date, defaults: dict[str, str | None]) -> Draf
     if len(draft.lines) > 100:
         raise UsageError("at most 100 lines")
     draft.date = draft.date or today
-    if draft.kind == "quote":
+    if draft.kind == DocumentKind.QUOTE:
         if draft.due_date is not None:
             raise UsageError("quotes have --expiry-date, not --due-date")
         if draft.expiry_date and draft.expiry_date < draft.date:
@@ -261,30 +231,6 @@ def check(draft: Draft, *, today: date, defaults: dict[str, str | None]) -> Draf
                         line.account_code or account, line.tax_type or tax)
                    for line in draft.lines]
     return draft
-
-
-def xero_fields(draft: Draft, contact_id: str) -> dict[str, Any]:
-    fields: dict[str, Any] = {"Contact": {"ContactID": contact_id},
-                              "Date": draft.date.isoformat() if draft.date else None,
-                              "LineItems": [line.as_xero() for line in draft.lines],
-                              "Status": "DRAFT"}
-    if draft.kind != "quote":
-        fields["Type"] = "ACCPAY" if draft.kind == "bill" else "ACCREC"
-        fields["LineAmountTypes"] = "Exclusive"
-        if draft.due_date:
-            fields["DueDate"] = draft.due_date.isoformat()
-    else:
-        fields["LineAmountTypes"] = "EXCLUSIVE"
-        if draft.expiry_date:
-            fields["ExpiryDate"] = draft.expiry_date.isoformat()
-        if draft.title:
-            fields["Title"] = draft.title
-    if draft.reference:
-        fields["Reference"] = draft.reference
-    if draft.currency:
-        fields["CurrencyCode"] = draft.currency
-    fields.update({k: v for k, v in draft.extra.items() if v is not None})
-    return fields
 
 
 @dataclass(frozen=True)
@@ -309,14 +255,13 @@ def fingerprint(kind: str, fields: dict[str, Any]) -> str:
 
 
 def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None) -> Created:
-    scope = reports.resolve(deps, ref)
-    if ref.kind != "contact":
+    scope = summary.resolve(deps, ref)
+    if ref.kind != RecordKind.CONTACT:
         raise UsageError(f"create documents for a contact (contact:ID), not a {ref.kind}")
     if deal_id is not None and deps.store.get_crm_deal(deal_id) is None:
         raise NotFoundError(f"no CRM deal deal:{deal_id}")
     contact_id = scope.contact_ids[0]
-    fields = xero_fields(draft, contact_id)
-    request_print = fingerprint(draft.kind, fields)
+    request_print = fingerprint(draft.kind, drafts.payload(draft, contact_id))
     now = deps.now()
     earlier = deps.store.get_create_intent(deps.tenant, request_print)
     document, resumed, key = None, None, deps.gateway.new_idempotency_key()
@@ -326,11 +271,12 @@ def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None) -> Create
             key = earlier.idempotency_key
             resumed = f"{sent}; its Idempotency-Key was sent again, so Xero makes no second one"
         else:
-            document = _find_sent(deps, draft, fields, earlier.created_at)
+            document = deps.gateway.find_document_made(draft, contact_id,
+                                                       earlier.created_at - LOOKBACK, now)
             resumed = f"{sent} and " + ("was found in Xero, so it was not created again"
                                          if document else "is not in Xero, so it was created now")
     if document is None:
-        document = _send(deps, draft, fields, CreateIntent(
+        document = _send(deps, draft, contact_id, CreateIntent(
             deps.tenant, request_print, key, draft.kind, ref.id, contact_id, deps.user,
             earlier.created_at if earlier and key == earlier.idempotency_key else now))
     deps.store.apply_document_changes(deps.tenant, [document], [])
@@ -339,61 +285,22 @@ def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None) -> Create
         deps.store.attach_deal_documents(deps.tenant, deal_id,
                                          [(document.document_id, document.kind)], deps.user,
                                          now)
-    return Created(document, reports.link_for(deps, document), deal_id, resumed)
+    return Created(document, summary.link_for(deps, document), deal_id, resumed)
 
 
-def _send(deps: Deps, draft: Draft, fields: dict[str, Any], intent: CreateIntent
+def _send(deps: Deps, draft: Draft, contact_id: str, intent: CreateIntent
           ) -> CachedDocument:
     """Record the intent, then send. Xero's refusal removes it (nothing was made); an
     unknown outcome (no answer, an interruption) keeps it for the rerun."""
     deps.store.put_create_intent(intent)
     try:
-        if draft.kind == "quote":
-            return models.quote(deps.gateway.create_quote(fields, intent.idempotency_key),
-                                deps.now())
-        return models.invoice(deps.gateway.create_invoice(fields, intent.idempotency_key),
-                              deps.now())
+        return deps.gateway.put_document(draft, contact_id, intent.idempotency_key,
+                                         deps.now())
     except XeroUnreachableError:
         raise
     except XerolinkError:
         deps.store.delete_create_intent(deps.tenant, intent.fingerprint)
         raise
-
-
-def _find_sent(deps: Deps, draft: Draft, fields: dict[str, Any], since: datetime
-               ) -> CachedDocument | None:
-    """The document an interrupted create made, if Xero has it: the contact's documents
-    changed since the intent, matched on type, dates, reference, currency and the
-    lines' subtotal (one call)."""
-    contact_id = fields["Contact"]["ContactID"]
-    after = since - LOOKBACK
-    if draft.kind == "quote":
-        candidates = deps.gateway.quotes_page(1, contact_id=contact_id, modified_since=after)
-    else:
-        candidates, _ = deps.gateway.invoices_page(1, contact_ids=[contact_id],
-                                                   modified_since=after)
-    subtotal = sum((cents(line.quantity * line.unit_amount) for line in draft.lines),
-                   Decimal("0"))
-    wanted = {"Date": fields.get("Date"), "DueDate": fields.get("DueDate"),
-              "ExpiryDate": fields.get("ExpiryDate"), "Type": fields.get("Type"),
-              "Reference": fields.get("Reference") or "", "Status": "DRAFT"}
-    now = deps.now()
-    for raw in reversed(candidates):
-        seen = {"Date": _day(raw.get("DateString")), "DueDate": _day(raw.get("DueDateString")),
-                "ExpiryDate": _day(raw.get("ExpiryDateString")), "Type": raw.get("Type"),
-                "Reference": raw.get("Reference") or "", "Status": raw.get("Status")}
-        if any(wanted[k] is not None and wanted[k] != seen[k] for k in wanted):
-            continue
-        if draft.currency and raw.get("CurrencyCode") != draft.currency:
-            continue
-        if Decimal(str(raw.get("SubTotal", "0"))) != subtotal:
-            continue
-        return models.quote(raw, now) if draft.kind == "quote" else models.invoice(raw, now)
-    return None
-
-
-def _day(text: Any) -> str | None:
-    return str(text)[:10] if text else None
 
 
 def organisation_today(deps: Deps) -> date:

@@ -22,14 +22,17 @@ from xerolink.errors import UsageError
 from xerolink.formats import EMAIL
 from xerolink.store import Store
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.vocabulary import RECORD_KINDS, RECORD_PLURALS, RecordKind
 
-KINDS = ("contacts", "companies", "deals")
+KINDS = RECORD_PLURALS
 COLUMNS = {
-    "contacts": ("id", "first_name", "last_name", "email", "phone", "company_id"),
-    "companies": ("id", "name"),
-    "deals": ("id", "title", "value", "currency", "primary_contact_id", "participant_ids"),
+    RecordKind.CONTACT.plural: ("id", "first_name", "last_name", "email", "phone", "company_id"),
+    RecordKind.COMPANY.plural: ("id", "name"),
+    RecordKind.DEAL.plural: ("id", "title", "value", "currency", "primary_contact_id",
+                             "participant_ids"),
 }
-REQUIRED = {"contacts": ("id",), "companies": ("id", "name"), "deals": ("id", "title")}
+REQUIRED = {RecordKind.CONTACT.plural: ("id",), RecordKind.COMPANY.plural: ("id", "name"),
+            RecordKind.DEAL.plural: ("id", "title")}
 MAX_FIELD = 1000
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
 
@@ -51,7 +54,7 @@ def parse_ref(text: str, *, default: str = "contact") -> Ref:
     if not sep:
         kind, ident = default, raw
     kind = kind.lower()
-    if kind not in ("contact", "company", "deal"):
+    if kind not in RECORD_KINDS:
         raise UsageError(f"invalid reference {validation.shown(text)}: use contact:ID, "
                          "company:ID or deal:ID")
     _check_id(ident, f"reference {validation.shown(text)}")
@@ -80,11 +83,11 @@ class _RowError(ValueError):
 def detect_kind(columns: Iterable[str]) -> str:
     present = set(columns)
     if "title" in present or "primary_contact_id" in present or "participant_ids" in present:
-        return "deals"
+        return RecordKind.DEAL.plural
     if present & {"first_name", "last_name", "email", "phone", "company_id"}:
-        return "contacts"
+        return RecordKind.CONTACT.plural
     if "name" in present:
-        return "companies"
+        return RecordKind.COMPANY.plural
     raise UsageError("cannot tell whether the file holds contacts, companies or deals from "
                      "its columns; pass --kind")
 
@@ -187,7 +190,8 @@ def _deal(record: dict[str, Any]) -> CrmDeal:
 
 
 _BUILDERS: dict[str, Callable[[dict[str, Any]], CrmContact | CrmCompany | CrmDeal]] = {
-    "contacts": _contact, "companies": _company, "deals": _deal}
+    RecordKind.CONTACT.plural: _contact, RecordKind.COMPANY.plural: _company,
+    RecordKind.DEAL.plural: _deal}
 
 
 def import_file(store: Store, path: Path, *, kind: str | None, skip_invalid: bool,
@@ -293,8 +297,8 @@ def complete_refs(store: Store, typed: str, kinds: tuple[str, ...]) -> list[str]
     shell's completion."""
     found: list[str] = []
     listings: dict[str, Callable[[], Sequence[CrmContact | CrmCompany | CrmDeal]]] = {
-        "contact": store.list_crm_contacts, "company": store.list_crm_companies,
-        "deal": store.list_crm_deals}
+        RecordKind.CONTACT: store.list_crm_contacts, RecordKind.COMPANY: store.list_crm_companies,
+        RecordKind.DEAL: store.list_crm_deals}
     for kind in kinds:
         for record in listings[kind]():
             ref = f"{kind}:{record.id}"

@@ -168,75 +168,77 @@ def ndjson_rows(sample: str, stream: io.TextIOWrapper, name: str) -> Rows:
                              "record") from None
 
 
+class _JsonReader:
+    """A JSON document read from a stream chunk by chunk: whitespace skipped, one
+    value decoded at a time, so a file of records never sits in memory whole."""
+
+    def __init__(self, sample: str, stream: io.TextIOWrapper, name: str) -> None:
+        self.decoder = json.JSONDecoder()
+        self.stream, self.name = stream, name
+        self.buffer, self.position, self.eof = sample, 0, False
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.stream.read(CHUNK_CHARS)
+        if not chunk:
+            self.eof = True
+            return False
+        self.buffer, self.position = self.buffer[self.position:] + chunk, 0
+        return True
+
+    def skip(self, chars: str = " \t\r\n") -> str:
+        """Skip chars; the next character, or "" at the end."""
+        while True:
+            while self.position < len(self.buffer) and self.buffer[self.position] in chars:
+                self.position += 1
+            if self.position < len(self.buffer) or not self.more():
+                return self.buffer[self.position] if self.position < len(self.buffer) else ""
+
+    def value(self) -> Any:
+        while True:
+            try:
+                item, end = self.decoder.raw_decode(self.buffer, self.position)
+            except json.JSONDecodeError as exc:
+                if self.more():
+                    continue
+                raise UsageError(f"{self.name} is not valid JSON ({exc})") from None
+            except RecursionError:
+                raise UsageError(f"{self.name}: JSON nested too deeply to be CRM "
+                                 "records") from None
+            if end == len(self.buffer) and self.more():
+                continue  # a number may go on in the next chunk
+            self.position = end
+            return item
+
+
 def json_list_rows(sample: str, stream: io.TextIOWrapper, name: str, kinds: tuple[str, ...]
                    ) -> Rows:
     """The records of ``[...]`` or ``{"contacts": [...]}``, decoded one by one."""
-    decoder = json.JSONDecoder()
-    buffer, position, eof = sample, 0, False
-
-    def more() -> bool:
-        nonlocal buffer, position, eof
-        if eof:
-            return False
-        chunk = stream.read(CHUNK_CHARS)
-        if not chunk:
-            eof = True
-            return False
-        buffer, position = buffer[position:] + chunk, 0
-        return True
-
-    def skip(chars: str) -> str:
-        nonlocal position
-        while True:
-            while position < len(buffer) and buffer[position] in chars:
-                position += 1
-            if position < len(buffer) or not more():
-                return buffer[position] if position < len(buffer) else ""
-
-    def expect(char: str) -> None:
-        nonlocal position
-        if skip(" \t\r\n") != char:
-            raise UsageError(f"{name}: JSON must be a list of records (or one of "
-                             f"{', '.join(kinds)} holding a list)")
-        position += 1
-
-    def value() -> Any:
-        nonlocal position
-        while True:
-            try:
-                item, end = decoder.raw_decode(buffer, position)
-            except json.JSONDecodeError as exc:
-                if more():
-                    continue
-                raise UsageError(f"{name} is not valid JSON ({exc})") from None
-            except RecursionError:
-                raise UsageError(f"{name}: JSON nested too deeply to be CRM records") from None
-            if end == len(buffer) and more():
-                continue  # a number may go on in the next chunk
-            position = end
-            return item
-
-    first = skip(" \t\r\n")
-    if first == "{":
-        start = position
-        position += 1
-        key = value() if skip(" \t\r\n") == '"' else None
-        if key not in kinds or skip(" \t\r\n") != ":":
-            position = start
-            value()  # the whole document: says "not valid JSON" if it is not
-            raise UsageError(f"{name}: JSON must be a list of records (or one of "
-                             f"{', '.join(kinds)} holding a list)")
-        position += 1
-    expect("[")
+    reader = _JsonReader(sample, stream, name)
+    not_a_list = (f"{name}: JSON must be a list of records (or one of "
+                  f"{', '.join(kinds)} holding a list)")
+    if reader.skip() == "{":
+        start = reader.position
+        reader.position += 1
+        key = reader.value() if reader.skip() == '"' else None
+        if key not in kinds or reader.skip() != ":":
+            reader.position = start
+            reader.value()  # the whole document: says "not valid JSON" if it is not
+            raise UsageError(not_a_list)
+        reader.position += 1
+    if reader.skip() != "[":
+        raise UsageError(not_a_list)
+    reader.position += 1
     number = 0
-    if skip(" \t\r\n") == "]":
+    if reader.skip() == "]":
         return
     while True:
         number += 1
-        skip(" \t\r\n")
-        yield number, value()
-        separator = skip(" \t\r\n")
-        position += 1
+        reader.skip()
+        yield number, reader.value()
+        separator = reader.skip()
+        reader.position += 1
         if separator == "]":
             return
         if separator != ",":

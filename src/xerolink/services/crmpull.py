@@ -33,12 +33,12 @@ from xerolink.results import Result
 from xerolink.store import Store
 from xerolink.store.crmsource import PullBatch, SourceRecord
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.vocabulary import PLURALS, RecordKind
 
 # Salesmate reads filter dates in the account's timezone (UTC-12 to UTC+14), to the
 # minute: starting 14 hours before the newest change seen misses nothing.
 MARGIN = timedelta(hours=14)
 Progress = Callable[[str, int, int | None], None]  # (kind, done, total)
-PLURALS = {"contact": "contacts", "company": "companies", "deal": "deals"}  # JSON keys
 PULL_DEADLINE = 3600.0  # seconds: a pull still reading after this stops, changing nothing
 MAX_GONE_CHECKS = 200  # records missing from a full read asked for by id, per kind a pull
 
@@ -140,10 +140,10 @@ def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ..
     result.written = len(changed)
     result.changed_ids = [r.id for r in changed]
     for r in changed:
-        if kind == "contact":
+        if kind == RecordKind.CONTACT:
             assert isinstance(r.record, CrmContact)
             batch.contacts.append(r.record)
-        elif kind == "company":
+        elif kind == RecordKind.COMPANY:
             assert isinstance(r.record, CrmCompany)
             batch.companies.append(r.record)
         else:

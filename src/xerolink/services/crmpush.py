@@ -31,7 +31,7 @@ down, the token refused) lets the updates in flight finish and records them firs
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -44,12 +44,13 @@ from xerolink.results import Result
 from xerolink.services import crmpush_writes as writes
 from xerolink.services import summary
 from xerolink.services.context import Deps
+from xerolink.services.crmpull import Progress  # (kind, done, total): defined once
 from xerolink.store.records import CachedDocument
+from xerolink.vocabulary import RECORD_KINDS, RecordKind
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
 
 CONTACT_ONLY = ("xero_contact", "xero_link")
-Progress = Callable[[str, int, int | None], None]
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16
 
@@ -120,7 +121,7 @@ def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]]
     before = sum(source.calls.values())
     xero = _XeroSide(deps.store.contact_refresh_times(deps.tenant),
                      deps.store.linked_xero_contacts(deps.tenant))
-    for kind in ("contact", "company", "deal"):
+    for kind in RECORD_KINDS:
         chosen = dict(mapping.get(kind, {}))
         if chosen:
             _push_kind(deps, source, kind, chosen, today, xero, report,
@@ -207,9 +208,9 @@ def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], toda
     refreshed, links = xero.refreshed, xero.links
     xero_ids: dict[str, list[str]] = {}  # record -> Xero contacts its figures cover
     doc_ids: dict[str, list[str]] = {}  # deals: the documents chosen for them
-    if kind == "contact":
+    if kind == RecordKind.CONTACT:
         xero_ids = {i: [links[i][0]] for i in ids if i in links}
-    elif kind == "company":
+    elif kind == RecordKind.COMPANY:
         members: dict[str, list[str]] = defaultdict(list)
         for contact in store.list_crm_contacts():
             if contact.company_id is not None and contact.id in links and not contact.gone:
@@ -226,7 +227,7 @@ def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], toda
         if not covered:  # unlinked, no linked members, no documents: clear what we wrote
             desired[record_id] = dict.fromkeys(chosen.values(), "")
             continue
-        if kind != "deal" and any(x not in refreshed for x in covered):
+        if kind != RecordKind.DEAL and any(x not in refreshed for x in covered):
             not_read += 1
             continue
         figures = summary.figures(documents.get(record_id, []), today)
@@ -266,7 +267,7 @@ def _documents(deps: Deps, xero_ids: dict[str, list[str]], doc_ids: dict[str, li
 def _value(deps: Deps, figure: str, figures: dict[str, summary.Figure],
            link: tuple[str, str] | None, kind: str) -> str | None:
     if figure in CONTACT_ONLY:
-        if kind != "contact" or link is None:
+        if kind != RecordKind.CONTACT or link is None:
             return None
         if figure == "xero_contact":
             return link[1]

@@ -39,6 +39,7 @@ from xerolink.crmsource.base import CrmSource
 from xerolink.results import Result
 from xerolink.services import budget, crmpull, crmpush, documents, linking, webhooks
 from xerolink.services.context import Deps
+from xerolink.vocabulary import RecordKind
 
 RECHECK = timedelta(hours=1)  # deletions looked for, unlinked contacts retried
 COUNTED_AT = "crm.update.counted_at"  # settings: when deletions were last looked for
@@ -213,7 +214,8 @@ def _why_not_link(deps: Deps, pulled: crmpull.PullReport, now: datetime, *, link
     waiting = _unlinked_with_email(deps)
     if not waiting:
         return "no unlinked contact with an email"
-    changed = set(pulled.kinds["contact"].changed_ids) if "contact" in pulled.kinds else set()
+    contacts = pulled.kinds.get(RecordKind.CONTACT)
+    changed = set(contacts.changed_ids) if contacts is not None else set()
     if changed.intersection(waiting) or _due(deps.store.get_setting(LINKED_AT), now):
         return None
     return "no new or changed unlinked contact; the others are tried again hourly"

@@ -4,16 +4,17 @@ contact's and participants' documents. A deal's summary counts exactly these."""
 from __future__ import annotations
 
 from xerolink.errors import NotFoundError, UsageError
-from xerolink.services import documents, reports
+from xerolink.services import documents, summary
 from xerolink.services import ids as resolve
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.services.outcomes import DealSuggestions
 from xerolink.store.records import CrmDeal
+from xerolink.vocabulary import RecordKind
 
 
 def _deal(deps: Deps, ref: Ref) -> CrmDeal:
-    if ref.kind != "deal":
+    if ref.kind != RecordKind.DEAL:
         raise UsageError(f"{ref} is not a deal; use deal:ID")
     deal = deps.store.get_crm_deal(ref.id)
     if deal is None:
@@ -44,8 +45,8 @@ def suggest(deps: Deps, ref: Ref, *, refresh: bool) -> DealSuggestions:
         if wanted:
             documents.refresh_contacts(deps, wanted, single=len(wanted) == 1)
     attached = {d for d, _ in deps.store.deal_documents(deps.tenant, deal.id)}
-    names = reports.contact_names(deps)
-    rows = [{**reports.document_row(deps, d, names), "attached": d.document_id in attached}
+    names = summary.contact_names(deps)
+    rows = [{**summary.document_row(deps, d, names), "attached": d.document_id in attached}
             for d in deps.store.documents_for_contacts(deps.tenant, contacts)]
     return DealSuggestions(rows, unlinked=unlinked)
 

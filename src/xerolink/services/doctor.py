@@ -311,18 +311,31 @@ def _checks(given: Inputs) -> list[Check]:
                 damaged_check("connection", exc)]
     except Exception:
         return [*results, health]
-    if team:
-        results.append(Check("token store", OK,
-                             f"the team database ({store.path}), shared by the team"))
-    else:
-        try:
-            results.append(keyring_backend(given.token_kind(), given.token_store(),
-                                           connection is not None))
-        except XerolinkError as exc:
-            results.append(Check("token store", PROBLEM, str(exc), ""))
+    results.append(_token_store_check(given, store, team, connection is not None))
     results.append(health)
     if copies:
         results.append(copies)
+    return results + _connection_checks(given, store, connection, user)
+
+
+def _token_store_check(given: Inputs, store: Store, team: bool, connected: bool) -> Check:
+    from xerolink.errors import XerolinkError
+
+    if team:
+        return Check("token store", OK, f"the team database ({store.path}), shared by the team")
+    try:
+        return keyring_backend(given.token_kind(), given.token_store(), connected)
+    except XerolinkError as exc:
+        return Check("token store", PROBLEM, str(exc), "")
+
+
+def _connection_checks(given: Inputs, store: Store, connection: Connection | None,
+                       user: str) -> list[Check]:
+    """The connection's tokens, the live call, rate limits and who may see what."""
+    from xerolink.errors import XerolinkError
+    from xerolink.store.base import DamagedStore
+
+    results: list[Check] = []
     may_view = _may_view(store, connection, user)
     tokens, tokens_problem = None, None
     if connection is not None:

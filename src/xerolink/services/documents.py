@@ -7,8 +7,9 @@ characters, and split again if Xero still finds it too long), open statuses only
 ``summaryOnly``,
 1,000 a page. Contacts already read are kept current by one organisation-wide
 ``If-Modified-Since`` call. Quotes (filtered by Xero on one contact and one status at
-a time, 100 a page) come per contact for a few contacts, or else from a local copy
-of the organisation's open quotes kept current the same way.
+a time, 100 a page, no page count) come per contact, or from a local copy of the
+organisation's open quotes kept current the same way, whichever is fewer calls (see
+``quote_reads.read_copy`` for the rule).
 
 The watermark rule: a contact's documents are current as of its ``refreshed_at``;
 the invoice watermark W is a time such that every change after W is fetched by the
@@ -22,24 +23,30 @@ intact, and the store remembers why quotes are unavailable until a read succeeds
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from xerolink.services import invoice_reads
+from xerolink.services import quote_reads
 from xerolink.services.context import Deps, Progress
 from xerolink.store.records import CachedDocument
-from xerolink.xero import models
+from xerolink.vocabulary import (
+    INVOICE_KINDS,
+    OPEN_INVOICE_STATUSES,
+    OPEN_QUOTE_STATUSES,
+    DocumentKind,
+)
 from xerolink.xero.gateway import (
-    EndpointUnavailable,
-    ScopeMissing,
+    UriTooLong,
     id_batch_size,
 )
+from xerolink.xero.http import MAX_IN_FLIGHT
 
 INVOICES, QUOTES = "invoices", "quotes"
 QUOTES_UNAVAILABLE = "quotes-unavailable"  # sync_state: why quotes cannot be read
 MARGIN = timedelta(minutes=5)
-QUOTE_COPY_THRESHOLD = 5  # more contacts than this: use the organisation's quote copy
+QUOTE_COPY_THRESHOLD = 5  # this many contacts or fewer: always one quote read each
 # More id batches than this: first ask for the organisation's open invoices and bills
 # (one page tells how many pages there are) and read them all if that is fewer calls.
 ORG_WIDE_MIN_BATCHES = 4
@@ -89,18 +96,18 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
         done += len(covered)
         if progress:
             progress(done, len(ids), phase)
-    batches = invoice_reads.batches_of(deps, cold)
-    org_wide = invoice_reads.org_wide_open_invoices(deps, cold, len(batches)) \
+    batches = batches_of(deps, cold)
+    org_wide = org_wide_open_invoices(deps, cold, len(batches)) \
         if len(batches) > ORG_WIDE_MIN_BATCHES else None
     if org_wide is not None:
-        deps.store.replace_contact_documents(deps.tenant, cold, ("invoice", "bill"),
+        deps.store.replace_contact_documents(deps.tenant, cold, INVOICE_KINDS,
                                              org_wide, refreshed_at=started)
         batches = []
         done += len(cold)
         if progress:
             progress(done, len(ids), phase)
-    for batch, documents in invoice_reads.read_batches(deps, batches):
-        deps.store.replace_contact_documents(deps.tenant, batch, ("invoice", "bill"),
+    for batch, documents in read_batches(deps, batches):
+        deps.store.replace_contact_documents(deps.tenant, batch, INVOICE_KINDS,
                                              documents, refreshed_at=started)
         done += len(batch)
         if progress:
@@ -136,7 +143,7 @@ def estimate_calls(deps: Deps, contact_ids: list[str]) -> int:
     if _watermark(deps, QUOTES) is not None:
         return calls + 1
     return calls + (len(ids) if len(ids) <= QUOTE_COPY_THRESHOLD
-                    else len(models.OPEN_QUOTE_STATUSES))
+                    else len(OPEN_QUOTE_STATUSES))
 
 
 def _refresh_times(deps: Deps, ids: list[str]) -> dict[str, datetime]:
@@ -170,24 +177,24 @@ def _refresh_one(deps: Deps, contact_id: str, started: datetime) -> None:
     gateway = deps.gateway  # made once, before two threads share it
     gateway.tokens.access_token()  # and the token refreshed, if due, by one thread
     with ThreadPoolExecutor(max_workers=2) as pool:
-        invoices = pool.submit(invoice_reads.read_invoice_pages, deps,
+        invoices = pool.submit(read_invoice_pages, deps,
                                contact_ids=[contact_id],
-                               statuses=models.OPEN_INVOICE_STATUSES)
-        quotes = pool.submit(_read_optional_quotes, deps, **quote_filter)
+                               statuses=OPEN_INVOICE_STATUSES)
+        quotes = pool.submit(quote_reads.read_optional, deps, **quote_filter)
         documents, (quote_docs, why) = invoices.result(), quotes.result()
-    deps.store.replace_contact_documents(deps.tenant, [contact_id], ("invoice", "bill"),
+    deps.store.replace_contact_documents(deps.tenant, [contact_id], INVOICE_KINDS,
                                          documents, refreshed_at=started)
     _note_quotes(deps, why)
     if quote_docs is None:
         return
     if quote_watermark is not None:
-        _apply_changes(deps, quote_docs, models.OPEN_QUOTE_STATUSES)
+        _apply_changes(deps, quote_docs, OPEN_QUOTE_STATUSES)
         deps.store.set_sync_state(deps.tenant, QUOTES, (started - MARGIN).isoformat(),
                                   started.isoformat())
     else:
         deps.store.replace_contact_documents(
             deps.tenant, [contact_id], ("quote",),
-            [q for q in quote_docs if q.status in models.OPEN_QUOTE_STATUSES],
+            [q for q in quote_docs if q.status in OPEN_QUOTE_STATUSES],
             refreshed_at=None)
 
 
@@ -195,16 +202,6 @@ def quotes_unavailable(deps: Deps) -> str | None:
     """Why this connection cannot read quotes, or None if it can (or never tried)."""
     state = deps.store.get_sync_state(deps.tenant, QUOTES_UNAVAILABLE)
     return state[0] if state else None
-
-
-def _read_optional_quotes(deps: Deps, **filters: object
-                          ) -> tuple[list[CachedDocument] | None, str | None]:
-    """(quotes, None), or (None, why) when they cannot be read. Touches no store, so
-    it may run on a worker thread."""
-    try:
-        return _read_quote_pages(deps, **filters), None
-    except (EndpointUnavailable, ScopeMissing) as exc:
-        return None, str(exc)
 
 
 def _note_quotes(deps: Deps, why: str | None) -> None:
@@ -216,18 +213,18 @@ def _note_quotes(deps: Deps, why: str | None) -> None:
 
 def _optional_quotes(deps: Deps, **filters: object) -> list[CachedDocument] | None:
     """Quotes, or None (and the reason remembered) when they cannot be read."""
-    quotes, why = _read_optional_quotes(deps, **filters)
+    quotes, why = quote_reads.read_optional(deps, **filters)
     _note_quotes(deps, why)
     return quotes
 
 
 def _invoices_since(deps: Deps, watermark: datetime, started: datetime) -> None:
     """One organisation-wide incremental read, applied to every current contact."""
-    changed = invoice_reads.read_invoice_pages(deps, modified_since=watermark)
+    changed = read_invoice_pages(deps, modified_since=watermark)
     current = {c for c, at in deps.store.contact_refresh_times(deps.tenant).items()
                if at >= watermark}
     _apply_changes(deps, [d for d in changed if d.xero_contact_id in current],
-                   models.OPEN_INVOICE_STATUSES)
+                   OPEN_INVOICE_STATUSES)
     deps.store.mark_contacts_current(deps.tenant, watermark, started)
 
 
@@ -246,57 +243,45 @@ def _refresh_quotes(deps: Deps, contact_ids: list[str], started: datetime) -> No
         changed = _optional_quotes(deps, modified_since=watermark)
         if changed is None:
             return
-        _apply_changes(deps, changed, models.OPEN_QUOTE_STATUSES)
-    elif len(contact_ids) <= QUOTE_COPY_THRESHOLD:
-        for contact_id in contact_ids:
-            quotes = _optional_quotes(deps, contact_id=contact_id)
-            if quotes is None:
-                return
-            deps.store.replace_contact_documents(
-                deps.tenant, [contact_id], ("quote",),
-                [q for q in quotes if q.status in models.OPEN_QUOTE_STATUSES],
-                refreshed_at=None)
-        return
+        _apply_changes(deps, changed, OPEN_QUOTE_STATUSES)
     else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        deps.gateway.tokens.access_token()
-        with ThreadPoolExecutor(max_workers=len(models.OPEN_QUOTE_STATUSES)) as pool:
-            reads = list(pool.map(lambda status: _read_optional_quotes(deps, status=status),
-                                  models.OPEN_QUOTE_STATUSES))
-        why = next((reason for quotes, reason in reads if quotes is None), None)
-        _note_quotes(deps, why)
-        if why is not None:
+        copy, why = (None, None) if len(contact_ids) <= QUOTE_COPY_THRESHOLD \
+            else quote_reads.read_copy(deps, len(contact_ids))
+        if why is None and copy is None:  # per contact is fewer calls
+            _quotes_per_contact(deps, contact_ids)
             return
-        open_quotes = [q for quotes, _ in reads for q in quotes or []]
-        deps.store.replace_all_documents(deps.tenant, "quote", open_quotes)
+        _note_quotes(deps, why)
+        if copy is None:
+            return
+        deps.store.replace_all_documents(deps.tenant, "quote", copy)
     deps.store.set_sync_state(deps.tenant, QUOTES, (started - MARGIN).isoformat(),
                               started.isoformat())
 
 
-def _read_quote_pages(deps: Deps, **filters: Any) -> list[CachedDocument]:
-    now = deps.now()
-    base = deps.connection.base_currency
-    return [models.quote(q, now, base_currency=base)
-            for page in deps.gateway.quote_pages(**filters) for q in page.items]
+def _quotes_per_contact(deps: Deps, contact_ids: list[str]) -> None:
+    """Each contact's open quotes, one read a contact."""
+    quotes, why = quote_reads.per_contact(deps, contact_ids)
+    _note_quotes(deps, why)
+    if quotes is not None:
+        deps.store.replace_contact_documents(deps.tenant, contact_ids, ("quote",), quotes,
+                                             refreshed_at=None)
 
 
 def refresh_documents(deps: Deps, document_ids: list[tuple[str, str]]) -> int:
     """Re-read specific documents (a deal's): invoices and bills by IDs in batches,
     quotes one by one unless the quote copy is current. Returns documents read."""
     now = deps.now()
-    invoice_ids = [d for d, kind in document_ids if kind in ("invoice", "bill")]
+    invoice_ids = [d for d, kind in document_ids if kind in INVOICE_KINDS]
     read: list[CachedDocument] = []
-    for batch in invoice_reads.batches_of(deps, invoice_ids):
-        read += invoice_reads.split_on_too_long(deps, "ids", batch)
-    quote_ids = [d for d, kind in document_ids if kind == "quote"]
+    for batch in batches_of(deps, invoice_ids):
+        read += split_on_too_long(deps, "ids", batch)
+    quote_ids = [d for d, kind in document_ids if kind == DocumentKind.QUOTE]
     if quote_ids and _watermark(deps, QUOTES) is not None:
         _refresh_quotes(deps, [], now)
         cached = {d.document_id for d in deps.store.documents_by_ids(deps.tenant, quote_ids)}
         quote_ids = [q for q in quote_ids if q not in cached]
     for quote_id in quote_ids:
-        read.append(models.quote(deps.gateway.get_quote(quote_id), now,
-                                 base_currency=deps.connection.base_currency))
+        read.append(deps.gateway.quote(quote_id, now, deps.connection.base_currency))
     deps.store.apply_document_changes(deps.tenant, read, [])
     return len(read)
 
@@ -314,7 +299,7 @@ def find(deps: Deps, document_ids: list[str]) -> dict[str, CachedDocument]:
 
     found = known()
     if len(found) < len(wanted):
-        refresh_documents(deps, [(d, "invoice") for d in wanted if d not in found])
+        refresh_documents(deps, [(d, DocumentKind.INVOICE) for d in wanted if d not in found])
         found = known()
     if len(found) < len(wanted) and _watermark(deps, QUOTES) is not None:
         _refresh_quotes(deps, [], deps.now())
@@ -322,10 +307,72 @@ def find(deps: Deps, document_ids: list[str]) -> dict[str, CachedDocument]:
     now = deps.now()
     for document_id in [d for d in wanted if d not in found]:
         try:
-            document = models.quote(deps.gateway.get_quote(document_id), now,
-                                    base_currency=deps.connection.base_currency)
+            document = deps.gateway.quote(document_id, now, deps.connection.base_currency)
         except NotFoundError:
             raise NotFoundError(f"Xero has no quote, invoice or bill {document_id}") from None
         deps.store.apply_document_changes(deps.tenant, [document], [])
         found[document_id] = document
     return found
+
+
+# -- invoices and bills in as few calls as Xero allows ---------------------------------
+# By id batches (the URL kept under Xero's limit, halved if Xero still finds it too
+# long, five in flight), or, when that is fewer calls, as the organisation's open
+# invoices.
+def org_wide_open_invoices(deps: Deps, contact_ids: list[str], batches: int
+                            ) -> list[CachedDocument] | None:
+    """The open invoices and bills of these contacts, read as the organisation's open
+    invoices (1,000 a page) when that takes fewer calls than ``batches`` id-list
+    calls; None when it would not (at worst one call is spent, and the id batches
+    follow)."""
+    found = deps.gateway.open_invoices(deps.now(), deps.connection.base_currency,
+                                       fewer_pages_than=batches)
+    if found is None:
+        return None
+    wanted = set(contact_ids)
+    return [d for d in found if d.xero_contact_id in wanted]
+
+
+def batches_of(deps: Deps, ids: list[str]) -> list[list[str]]:
+    size = id_batch_size(deps.connection.xero_url)
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def split_on_too_long(deps: Deps, key: str, ids: list[str], **filters: object
+                       ) -> list[CachedDocument]:
+    """Invoices for an id list; if Xero finds the URL too long after all (it answers
+    404, 400 or 414), the list is halved and each half asked for (at most log2(n)
+    levels, since one id always fits)."""
+    try:
+        return read_invoice_pages(deps, **{key: ids}, **filters)
+    except UriTooLong:
+        if len(ids) == 1:
+            raise
+        half = len(ids) // 2
+        return (split_on_too_long(deps, key, ids[:half], **filters)
+                + split_on_too_long(deps, key, ids[half:], **filters))
+
+
+def read_batches(deps: Deps, batches: list[list[str]]
+                  ) -> Iterator[tuple[list[str], list[CachedDocument]]]:
+    """Each batch of contacts with its open invoices and bills, read up to five at a
+    time (Xero's limit in flight, which the gateway also holds); the caller writes
+    each as it arrives, on its own thread."""
+    if not batches:
+        return
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    deps.gateway.tokens.access_token()  # made, and refreshed if due, by one thread
+    pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT)
+    try:
+        futures = {pool.submit(split_on_too_long, deps, "contact_ids", batch,
+                               statuses=OPEN_INVOICE_STATUSES): batch
+                   for batch in batches}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def read_invoice_pages(deps: Deps, **filters: Any) -> list[CachedDocument]:
+    return deps.gateway.invoices(deps.now(), deps.connection.base_currency, **filters)

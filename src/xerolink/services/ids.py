@@ -9,15 +9,19 @@ import re
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
+from xerolink.formats import is_guid
 from xerolink.services.context import Deps
-from xerolink.services.linking import is_xero_id
 from xerolink.store.records import CachedDocument
-from xerolink.xero import models
 
 MIN_PREFIX = 6
 _PREFIX = re.compile(r"^[0-9a-fA-F][0-9a-fA-F-]{5,34}$")
 _NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,49}$")
 _XERO_NUMBER = re.compile(r"^[A-Za-z]{1,10}-[0-9]{1,10}$")  # INV-0042, QU-0007: ask Xero
+
+
+def is_xero_id(text: str) -> bool:
+    """A Xero id (ContactID, InvoiceID, QuoteID): a GUID."""
+    return is_guid(text)
 
 
 def looks_like_prefix(text: str) -> bool:
@@ -81,11 +85,7 @@ def _by_number(deps: Deps, number: str) -> list[CachedDocument]:
     """A document number Xero knows but the cache does not: invoices and bills by
     InvoiceNumbers, then quotes by QuoteNumber. Found documents are cached."""
     now, base = deps.now(), deps.connection.base_currency
-    invoices, _ = deps.gateway.invoices_page(1, numbers=[number])
-    found = [models.invoice(d, now, base_currency=base) for d in invoices]
-    if not found:
-        found = [models.quote(q, now, base_currency=base)
-                 for q in deps.gateway.quotes_page(1, number=number)]
+    found = deps.gateway.numbered(number, now, base)
     if found:
         deps.store.apply_document_changes(deps.tenant, found, [])
     return found

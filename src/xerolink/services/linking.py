@@ -15,14 +15,16 @@ from typing import Any
 
 from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
-from xerolink.formats import EMAIL, is_guid
+from xerolink.formats import EMAIL
+from xerolink.services import ids
 from xerolink.services.context import Deps, Progress
 from xerolink.services.crm import Ref
 from xerolink.store import Store
 from xerolink.store.records import CrmContact, Link, XeroContact
-from xerolink.xero import models
+from xerolink.vocabulary import RecordKind
+from xerolink.xero.drafts import NewContact as NewContact  # re-exported: the API's type
 
-CONTACTS = "contacts"
+CONTACTS = RecordKind.CONTACT.plural  # the sync state of the copy of Xero contacts
 FULL_SYNC = "contacts.full"
 BATCH = 1000
 
@@ -67,9 +69,8 @@ def _read_pages(deps: Deps, start: int, since: datetime | None, progress: Progre
     """Read pages from ``start``; with ``started`` (a full read), record after each page
     where to resume."""
     fetched, calls, newest = 0, 0, None
-    for page in deps.gateway.contact_pages(start=start, modified_since=since):
+    for page, contacts in deps.gateway.contact_copy_pages(start=start, modified_since=since):
         calls += 1
-        contacts = [models.contact(c) for c in page.items]
         deps.store.upsert_xero_contacts(deps.tenant, contacts)
         fetched += len(contacts)
         for contact in contacts:
@@ -109,7 +110,7 @@ def rank(crm: CrmContact, candidates: list[XeroContact], company_name: str = "",
             found[contact.contact_id] = Suggestion(contact, score, reason)
 
     for contact in candidates:
-        if contact.status != "ACTIVE":
+        if not contact.active:
             continue
         if email and contact.email == email:
             offer(contact, 100, "email matches the contact's email")
@@ -137,7 +138,7 @@ def rank(crm: CrmContact, candidates: list[XeroContact], company_name: str = "",
 
 
 def crm_contact(store: Store, ref: Ref) -> CrmContact:
-    if ref.kind != "contact":
+    if ref.kind != RecordKind.CONTACT:
         raise UsageError(f"{ref} is a {ref.kind}; this command takes a contact")
     contact = store.get_crm_contact(ref.id)
     if contact is None:
@@ -163,7 +164,7 @@ def search(deps: Deps, text: str | None, first: str | None, last: str | None
     term = words[0].strip()
     if len(term) > 100:
         raise UsageError("search text must be 100 characters or fewer")
-    found = [models.contact(c) for c in deps.gateway.search_contacts(term)]
+    found = deps.gateway.find_contacts(term)
 
     def keep(c: XeroContact) -> bool:
         if first and not _matches(first, (c.first_name, c.name.split(" ")[0])):
@@ -186,14 +187,7 @@ class LinkResult:
     unchanged: bool = False
 
 
-def is_xero_id(text: str) -> bool:
-    """A Xero id (ContactID, InvoiceID, QuoteID): a GUID."""
-    return is_guid(text)
-
-
 def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> LinkResult:
-    from xerolink.services import ids  # ids builds on this module
-
     contact = crm_contact(deps.store, ref)
     contact_id = ids.contact_id(deps, xero_id)
     existing = deps.store.get_link(deps.tenant, contact.id)
@@ -203,8 +197,8 @@ def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> LinkResult:
         raise UsageError(f"{ref} is already linked to {existing.xero_name or 'Xero contact'} "
                          f"({existing.xero_contact_id}); pass --replace to link "
                          f"{contact_id} instead")
-    xero = models.contact(deps.gateway.get_contact(contact_id))
-    if xero.status != "ACTIVE":
+    xero = deps.gateway.contact(contact_id)
+    if not xero.active:
         raise UsageError(f"Xero contact {xero.name} is {xero.status.lower()}; link an "
                          "active contact")
     deps.store.upsert_xero_contacts(deps.tenant, [xero])
@@ -233,27 +227,6 @@ def unlink(store: Store, tenant_id: str, ref: Ref) -> Link:
 
 
 # -- create the Xero contact -------------------------------------------------------------
-@dataclass(frozen=True)
-class NewContact:
-    name: str
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-
-    def as_xero(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"Name": self.name}
-        if self.first_name:
-            fields["FirstName"] = self.first_name
-        if self.last_name:
-            fields["LastName"] = self.last_name
-        if self.email:
-            fields["EmailAddress"] = self.email
-        if self.phone:
-            fields["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": self.phone}]
-        return fields
-
-
 def prepare_contact(store: Store, ref: Ref, *, name: str | None, first_name: str | None,
                     last_name: str | None, email: str | None, phone: str | None
                     ) -> tuple[CrmContact, NewContact]:
@@ -285,8 +258,7 @@ def create_contact(deps: Deps, contact: CrmContact, new: NewContact, *, replace:
     if existing and not replace:
         raise UsageError(f"contact:{contact.id} is already linked to {existing.xero_name} "
                          f"({existing.xero_contact_id}); pass --replace to link a new one")
-    created = models.contact(deps.gateway.create_contact(
-        new.as_xero(), deps.gateway.new_idempotency_key()))
+    created = deps.gateway.put_contact(new, deps.gateway.new_idempotency_key())
     deps.store.upsert_xero_contacts(deps.tenant, [created])
     link_record = Link(deps.tenant, contact.id, created.contact_id, deps.user, deps.now(),
                        created.name, created.email)
@@ -326,7 +298,7 @@ def auto_link(deps: Deps, *, dry_run: bool, progress: Progress | None = None,
     report.synced = sync_contacts(deps, progress)
     by_email: dict[str, dict[str, XeroContact]] = {}
     for contact in deps.store.xero_contacts(deps.tenant):
-        if contact.status != "ACTIVE":
+        if not contact.active:
             continue
         for email in contact.emails:
             by_email.setdefault(email, {})[contact.contact_id] = contact

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from xerolink.results import Result, to_jsonable
+from xerolink.vocabulary import RecordKind
 
 if TYPE_CHECKING:
     from xerolink.store.records import AccessEntry, Link, XeroContact
@@ -144,7 +145,7 @@ class CrmRecord(Result):
     members: list[Row] = field(default_factory=list)
 
     def to_json(self) -> Any:
-        if self.kind == "company":
+        if self.kind == RecordKind.COMPANY:
             return to_jsonable({**self.row, "members": self.members})
         return to_jsonable(self.row)
 

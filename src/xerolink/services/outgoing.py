@@ -20,10 +20,10 @@ from xerolink.fileutil import publish
 from xerolink.results import Result
 from xerolink.services import documents, ids
 from xerolink.services.context import Deps
-from xerolink.services.linking import is_xero_id
-from xerolink.xero.outgoing import CREDIT_NOTE, credit_note
+from xerolink.vocabulary import DocumentKind, Status
+from xerolink.xero.outgoing import CREDIT_NOTE
 
-LABELS = {"quote": "quote", "invoice": "invoice", "bill": "bill", CREDIT_NOTE: "credit note"}
+LABELS: dict[str, str] = {**{kind: str(kind) for kind in DocumentKind}, CREDIT_NOTE: "credit note"}
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -93,9 +93,9 @@ def resolve(deps: Deps, typed_text: str) -> Target:
 
 
 def _credit_note(deps: Deps, typed: str) -> Target | None:
-    if is_xero_id(typed):
+    if ids.is_xero_id(typed):
         try:
-            note = credit_note(deps.gateway.get_credit_note(typed.lower()))
+            note = deps.gateway.credit_note(typed.lower())
         except NotFoundError:
             return None
     elif ids.looks_like_xero_number(typed):
@@ -193,11 +193,11 @@ def online_invoice(deps: Deps, typed: str) -> OnlineInvoice:
 
 
 def _check_online(deps: Deps, target: Target) -> None:
-    if target.kind != "invoice":
-        offer = "; `xerolink pdf` gives its PDF" if target.kind != "bill" else ""
+    if target.kind != DocumentKind.INVOICE:
+        offer = "; `xerolink pdf` gives its PDF" if target.kind != DocumentKind.BILL else ""
         raise XeroRefusedError(f"{target.name} is a {LABELS[target.kind]}: Xero has online "
                                f"invoice links only for sales invoices{offer}")
-    if target.status == "DRAFT":
+    if target.status == Status.DRAFT:
         when = f" (read {target.read_at:%Y-%m-%d %H:%M} UTC)" if target.read_at else ""
         raise XeroRefusedError(
             f"{target.name} is a draft{when}: Xero has no online invoice link for a draft "

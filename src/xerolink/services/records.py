@@ -9,8 +9,9 @@ from xerolink.services.crm import Ref
 from xerolink.services.outcomes import CrmRecord, Removed, Row, Rows
 from xerolink.store import Store
 from xerolink.store.records import CrmContact, CrmDeal, Link
+from xerolink.vocabulary import RECORD_PLURALS, RecordKind
 
-KINDS = ("contacts", "companies", "deals")
+KINDS = RECORD_PLURALS
 
 
 def contact_row(contact: CrmContact, link: Link | tuple[str, str] | None) -> Row:
@@ -35,7 +36,7 @@ def list_records(store: Store, tenant_id: str | None, kind: str) -> Rows:
     """Every record of one kind, contacts in natural order of their references."""
     if kind not in KINDS:
         raise UsageError("list contacts, companies or deals")
-    if kind == "contacts":
+    if kind == RecordKind.CONTACT.plural:
         rows = [{"ref": f"contact:{cid}", "id": cid,
                  "name": " ".join(p for p in (first, last) if p), "first_name": first,
                  "last_name": last, "email": email, "phone": phone, "company_id": company,
@@ -44,7 +45,7 @@ def list_records(store: Store, tenant_id: str | None, kind: str) -> Rows:
                 for cid, first, last, email, phone, company, xero_id, xero_name, source, gone
                 in store.crm_contact_listing(tenant_id)]
         return Rows(sorted(rows, key=lambda r: natural(r["ref"])))
-    if kind == "companies":
+    if kind == RecordKind.COMPANY.plural:
         links = {} if tenant_id is None else store.linked_xero_contacts(tenant_id)
         companies = []
         for company in store.list_crm_companies():
@@ -70,12 +71,12 @@ def _show(store: Store, tenant_id: str | None, ref: Ref) -> CrmRecord:
     def link_of(contact_id: str) -> Link | None:
         return store.get_link(tenant_id, contact_id) if tenant_id else None
 
-    if ref.kind == "contact":
+    if ref.kind == RecordKind.CONTACT:
         contact = store.get_crm_contact(ref.id)
         if contact is None:
             raise NotFoundError(f"no CRM contact {ref}")
         return CrmRecord(str(ref), ref.kind, contact_row(contact, link_of(contact.id)))
-    if ref.kind == "company":
+    if ref.kind == RecordKind.COMPANY:
         company = store.get_crm_company(ref.id)
         if company is None:
             raise NotFoundError(f"no CRM company {ref}")

@@ -1,31 +1,53 @@
-"""What a customer owes, what is late, what is quoted: five figures from documents.
+"""`xerolink summary` (and `details`, `view`): the five figures, document lists and
+View in Xero links for contacts, companies and deals.
 
-Definitions (also in the README):
-- open quote: status DRAFT or SENT; amount Total.
-- outstanding invoice: ACCREC, AUTHORISED, AmountDue above 0; amount AmountDue.
-- overdue invoice: an outstanding invoice whose DueDate is before today in the
-  organisation's timezone.
-- outstanding and overdue bills: the same for ACCPAY.
-A document's base-currency amount is amount / CurrencyRate, rounded half-up to the
-cent; totals add those. Per-currency totals add the documents' own amounts. All
-arithmetic is Decimal.
+Figures come from the local cache when it has them; ``refresh`` (or a record never
+read) fetches. When Xero cannot be reached, a cached summary is still returned,
+marked stale with its age; with no cache there is nothing to show.
+
+The figures (their definitions are vocabulary.FIGURES): open quotes by status
+(OPEN_QUOTE_STATUSES, amount Total); outstanding invoices and bills AUTHORISED with
+AmountDue above 0 (amount AmountDue); overdue ones due before today in the
+organisation's timezone. A document's base-currency amount is amount / CurrencyRate,
+rounded half-up to the cent; totals add those. Per-currency totals add the
+documents' own amounts. All arithmetic is Decimal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from xerolink.config import SUMMARY_FIGURES
-from xerolink.formats import local_date
+from xerolink.errors import NotFoundError, UsageError, XeroUnreachableError
+from xerolink.formats import local_date, natural
 from xerolink.money import cents
+from xerolink.results import Result
+from xerolink.services import documents
+from xerolink.services.context import Deps
+from xerolink.services.crm import Ref
+from xerolink.services.ids import is_xero_id
+from xerolink.services.outcomes import Documents, ViewLink
 from xerolink.store.records import CachedDocument
+from xerolink.vocabulary import (
+    FIGURE_KEYS,
+    FIGURE_LABELS,
+    OPEN_QUOTE_STATUSES,
+    OWING_STATUS,
+    DocumentKind,
+    RecordKind,
+)
+from xerolink.xero import deeplinks
+from xerolink.xero.endpoints import Endpoints
 
-FIGURES = SUMMARY_FIGURES  # one home for the names: the config's push settings use them
-LABELS = {"open_quotes": "Open quotes", "overdue_invoices": "Overdue invoices",
-          "outstanding_invoices": "Outstanding invoices", "overdue_bills": "Overdue bills",
-          "outstanding_bills": "Outstanding bills"}
+KIND_NAMES: dict[str, str] = {kind: kind.capitalize() for kind in DocumentKind}
+
+
+# -- the five figures ----------------------------------------------------------------
+FIGURES = FIGURE_KEYS
+LABELS = FIGURE_LABELS
 
 def organisation_today(now: datetime, xero_timezone: str | None) -> date:
     """Today where the organisation is (UTC for a timezone xerolink does not know)."""
@@ -71,14 +93,254 @@ def to_base(amount: Decimal, rate: Decimal) -> Decimal:
 def figures(documents: list[CachedDocument], today: date) -> dict[str, Figure]:
     result = {name: Figure() for name in FIGURES}
     for doc in documents:
-        if doc.kind == "quote":
-            if doc.status in ("DRAFT", "SENT"):
+        if doc.kind == DocumentKind.QUOTE:
+            if doc.status in OPEN_QUOTE_STATUSES:
                 result["open_quotes"].add(doc.total, doc.currency, doc.currency_rate)
             continue
-        if doc.status != "AUTHORISED" or doc.amount_due <= 0:
+        if doc.status != OWING_STATUS or doc.amount_due <= 0:
             continue
-        kind = "invoices" if doc.kind == "invoice" else "bills"
+        kind = "invoices" if doc.kind == DocumentKind.INVOICE else "bills"
         result[f"outstanding_{kind}"].add(doc.amount_due, doc.currency, doc.currency_rate)
         if doc.due_date is not None and doc.due_date < today:
             result[f"overdue_{kind}"].add(doc.amount_due, doc.currency, doc.currency_rate)
     return result
+
+
+# -- summaries, lists and links ---------------------------------------------------------
+@dataclass
+class Scope:
+    """What a CRM record covers in Xero."""
+
+    ref: Ref
+    title: str
+    contact_ids: list[str] = field(default_factory=list)  # Xero ContactIDs
+    members: list[dict[str, Any]] = field(default_factory=list)  # companies
+    deal_documents: list[tuple[str, str]] = field(default_factory=list)  # deals
+
+
+def resolve(deps: Deps, ref: Ref) -> Scope:
+    store, tenant = deps.store, deps.tenant
+    if ref.kind == RecordKind.CONTACT:
+        contact = store.get_crm_contact(ref.id)
+        if contact is None:
+            raise NotFoundError(f"no CRM contact {ref}")
+        link = store.get_link(tenant, contact.id)
+        if link is None:
+            raise NotFoundError(f"{ref} is not linked to a Xero contact; link it first: "
+                                f"xerolink suggest {ref}")
+        name = contact.name or contact.email
+        title = name if link.xero_name in ("", name) else f"{name} (Xero: {link.xero_name})"
+        return Scope(ref, title, [link.xero_contact_id])
+    if ref.kind == RecordKind.COMPANY:
+        company = store.get_crm_company(ref.id)
+        if company is None:
+            raise NotFoundError(f"no CRM company {ref}")
+        scope = Scope(ref, company.name)
+        for member in store.company_members(company.id):
+            link = store.get_link(tenant, member.id)
+            scope.members.append({"ref": f"contact:{member.id}", "name": member.name,
+                                  "linked": link is not None,
+                                  "xero_contact_id": link.xero_contact_id if link else None,
+                                  "xero_name": link.xero_name if link else None})
+            if link is not None and link.xero_contact_id not in scope.contact_ids:
+                scope.contact_ids.append(link.xero_contact_id)
+        scope.members.sort(key=lambda m: natural(m["ref"]))  # c3 before c12, as people count
+        return scope
+    deal = store.get_crm_deal(ref.id)
+    if deal is None:
+        raise NotFoundError(f"no CRM deal {ref}")
+    return Scope(ref, deal.title, deal_documents=store.deal_documents(tenant, deal.id))
+
+
+@dataclass
+class SummaryReport(Result):
+    """A record's figures. ``to_json()`` is ``summary --json``; ``now`` (when it was
+    made) gives the figures' age."""
+
+    record: str
+    title: str
+    tenant_id: str
+    base_currency: str
+    as_of: datetime | None
+    cached: bool
+    stale: bool
+    problem: str | None
+    figures: dict[str, Figure]
+    members: list[dict[str, Any]] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)  # figure -> why
+    now: datetime | None = None
+    tenant_name: str = ""  # for people; not part of the JSON
+
+    @property
+    def notes(self) -> list[str]:
+        """What the figures leave out, in words (also in --json)."""
+        notes = []
+        if not self.base_currency:
+            notes.append("the organisation's base currency is unknown (the connection "
+                         "cannot read Xero's Organisation), so totals are per currency only")
+        for name, reason in self.unavailable.items():
+            notes.append(f"{LABELS[name].lower()} are unavailable: {reason}")
+        return notes
+
+    def to_json(self) -> dict[str, Any]:
+        now = self.now
+        data: dict[str, Any] = {
+            "record": self.record, "tenant_id": self.tenant_id,
+            "base_currency": self.base_currency or None,
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "age_seconds": None if self.as_of is None or now is None
+            else int((now - self.as_of).total_seconds()),
+            "cached": self.cached, "stale": self.stale,
+        }
+        if self.stale:
+            data["problem"] = self.problem
+        data.update({name: unavailable_json(self.unavailable[name])
+                     if name in self.unavailable else
+                     self.figures[name].as_json(base_known=bool(self.base_currency))
+                     for name in FIGURES})
+        data["notes"] = self.notes
+        if self.record.startswith("company:"):
+            data["members"] = self.members
+        if self.record.startswith("deal:"):
+            data["documents"] = self.documents
+        return data
+
+
+def _ensure(deps: Deps, scope: Scope, *, refresh: bool) -> tuple[bool, bool, str | None]:
+    """Fetch what is needed; returns (fetched, stale, problem)."""
+    if scope.ref.kind == RecordKind.DEAL:
+        ids = [d for d, _ in scope.deal_documents]
+        have = {d.document_id for d in deps.store.documents_by_ids(deps.tenant, ids)}
+        wanted = scope.deal_documents if refresh else [
+            (d, k) for d, k in scope.deal_documents if d not in have]
+        complete = len(have) == len(ids)
+        work: Callable[[], object] | None = (
+            (lambda: documents.refresh_documents(deps, wanted)) if wanted else None)
+    else:
+        times = deps.store.contact_refresh_times(deps.tenant, scope.contact_ids)
+        missing = [c for c in scope.contact_ids if c not in times]
+        wanted_contacts = scope.contact_ids if refresh else missing
+        complete = not missing
+        work = (lambda: documents.refresh_contacts(
+            deps, wanted_contacts, single=len(wanted_contacts) == 1)) if wanted_contacts else None
+    if work is None:
+        return False, False, None
+    try:
+        work()
+    except XeroUnreachableError as exc:
+        if complete and (scope.contact_ids or scope.deal_documents):
+            return False, True, str(exc)
+        raise XeroUnreachableError(
+            f"Error fetching details from Xero ({exc}); check the connection and try again "
+            f"with `xerolink refresh {scope.ref}`") from None
+    return True, False, None
+
+
+def scope_documents(deps: Deps, scope: Scope) -> list[CachedDocument]:
+    if scope.ref.kind == RecordKind.DEAL:
+        ids = [d for d, _ in scope.deal_documents]
+        return deps.store.documents_by_ids(deps.tenant, ids)
+    return deps.store.documents_for_contacts(deps.tenant, scope.contact_ids)
+
+
+def refresh(deps: Deps, ref: Ref) -> tuple[Scope, list[CachedDocument]]:
+    """Fetch a record's documents now; returns what it covers and the documents."""
+    scope = resolve(deps, ref)
+    _, stale, problem = _ensure(deps, scope, refresh=True)
+    if stale:  # refresh means fetch: falling back to the cache is not an answer here
+        raise XeroUnreachableError(problem or "Xero could not be reached")
+    return scope, scope_documents(deps, scope)
+
+
+def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
+    scope = resolve(deps, ref)
+    fetched, stale, problem = _ensure(deps, scope, refresh=refresh)
+    docs = scope_documents(deps, scope)
+    today = organisation_today(deps.now(), deps.connection.timezone)
+    report = SummaryReport(
+        record=str(ref), title=scope.title, tenant_id=deps.tenant,
+        base_currency=deps.connection.base_currency or "", as_of=_as_of(deps, scope, docs),
+        cached=not fetched, stale=stale, problem=problem,
+        figures=figures(docs, today), members=scope.members, now=deps.now(),
+        tenant_name=deps.connection.tenant_name,
+    )
+    why = documents.quotes_unavailable(deps)
+    if why:
+        report.unavailable["open_quotes"] = why
+    if ref.kind == RecordKind.DEAL:
+        found = {d.document_id: d for d in docs}
+        report.documents = [
+            document_row(deps, found[d]) if d in found else
+            {"document_id": d, "type": kind, "missing": True}
+            for d, kind in scope.deal_documents]
+    return report
+
+
+def _as_of(deps: Deps, scope: Scope, docs: list[CachedDocument]) -> datetime | None:
+    if scope.ref.kind == RecordKind.DEAL:
+        times = [d.fetched_at for d in docs]
+    else:
+        refreshed = deps.store.contact_refresh_times(deps.tenant, scope.contact_ids)
+        times = [refreshed[c] for c in scope.contact_ids if c in refreshed]
+    return min(times) if times else None
+
+
+def link_for(deps: Deps, doc: CachedDocument) -> str:
+    return deeplinks.document(Endpoints.at(deps.connection.xero_url),
+                              deps.connection.short_code or "", doc.kind, doc.document_id)
+
+
+def contact_names(deps: Deps) -> dict[str, str]:
+    """Linked Xero contacts' names by ContactID: whose each listed document is."""
+    return {v.link.xero_contact_id: v.link.xero_name
+            for v in deps.store.list_link_views(deps.tenant)}
+
+
+def document_row(deps: Deps, doc: CachedDocument, names: dict[str, str] | None = None
+                 ) -> dict[str, Any]:
+    """A document for listing. A quote has no amount due in Xero: it is null, not 0.00,
+    which would read as paid."""
+    return {"document_id": doc.document_id, "type": doc.kind, "number": doc.number,
+            "reference": doc.reference, "xero_contact_id": doc.xero_contact_id,
+            "contact": (names or {}).get(doc.xero_contact_id),
+            "date": doc.issue_date, "due_date": doc.due_date, "status": doc.status,
+            "total": doc.total,
+            "amount_due": None if doc.kind == DocumentKind.QUOTE else doc.amount_due,
+            "currency": doc.currency, "link": link_for(deps, doc)}
+
+
+def details(deps: Deps, ref: Ref, *, kinds: set[str], status: str | None,
+            refresh: bool) -> Documents:
+    scope = resolve(deps, ref)
+    _, stale, problem = _ensure(deps, scope, refresh=refresh)
+    wanted_status = status.upper() if status else None
+    names = contact_names(deps)
+    rows = [document_row(deps, d, names) for d in scope_documents(deps, scope)
+            if d.kind in kinds and (wanted_status is None or d.status == wanted_status)]
+    rows.sort(key=lambda r: (r["type"], str(r["date"] or ""), r["number"]))
+    return Documents(rows, per_contact=ref.kind == RecordKind.CONTACT, stale=stale, problem=problem)
+
+
+def view(deps: Deps, target: str) -> ViewLink:
+    """The View in Xero link of a linked contact or a document: (what, url)."""
+    from xerolink.services import ids
+
+    text = target.strip()
+    endpoints = Endpoints.at(deps.connection.xero_url)
+    short = deps.connection.short_code or ""
+    document = None
+    if is_xero_id(text) or (":" not in text and deps.store.get_crm_contact(text) is None):
+        document = ids.document_id(deps, text)  # an id, a unique prefix or a number
+    if document is not None:
+        doc = documents.find(deps, [document])[document]
+        return ViewLink(target, f"{KIND_NAMES[doc.kind]} {doc.number}".strip(),
+                        deeplinks.document(endpoints, short, doc.kind, doc.document_id))
+    from xerolink.services.crm import parse_ref
+
+    ref = parse_ref(text)
+    if ref.kind != RecordKind.CONTACT:
+        raise UsageError("view takes a contact (contact:ID) or a document's id or number")
+    scope = resolve(deps, ref)
+    return ViewLink(target, scope.title,
+                    deeplinks.contact(endpoints, short, scope.contact_ids[0]))

@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass
 
 from xerolink.errors import NotFoundError
-from xerolink.services import invoice_reads
+from xerolink.services import documents
 from xerolink.services.context import Deps
 from xerolink.store.records import CachedDocument
 from xerolink.store.webhooks import WebhookEvent
-from xerolink.xero import models
+from xerolink.vocabulary import OPEN_INVOICE_STATUSES
 from xerolink.xero.gateway import EndpointUnavailable, ScopeMissing
 
 SETTLE_SECONDS = 0.5  # events arriving this close together share one re-read
@@ -88,12 +88,12 @@ def _reread_invoices(deps: Deps, ids: list[str]) -> int:
     if not ids:
         return 0
     read: list[CachedDocument] = []
-    for batch in invoice_reads.batches_of(deps, ids):
-        read += invoice_reads.split_on_too_long(deps, "ids", batch)
+    for batch in documents.batches_of(deps, ids):
+        read += documents.split_on_too_long(deps, "ids", batch)
     known = set(deps.store.contact_refresh_times(deps.tenant))
-    opened = [d for d in read if d.status in models.OPEN_INVOICE_STATUSES
+    opened = [d for d in read if d.status in OPEN_INVOICE_STATUSES
               and d.xero_contact_id in known]
-    closed = [d.document_id for d in read if d.status not in models.OPEN_INVOICE_STATUSES]
+    closed = [d.document_id for d in read if d.status not in OPEN_INVOICE_STATUSES]
     deps.store.apply_document_changes(deps.tenant, opened, closed)
     return len(read)
 
@@ -106,23 +106,14 @@ def _allocated_invoices(deps: Deps, ids: list[str]) -> tuple[list[str], int]:
     read = 0
     for credit_note_id in ids[:MAX_CREDIT_NOTES]:
         try:
-            note = deps.gateway.get_credit_note(credit_note_id)
+            allocated = deps.gateway.allocated_invoices(credit_note_id)
         except NotFoundError:
             continue
         except (ScopeMissing, EndpointUnavailable):
             break
         read += 1
-        for allocation in note.get("Allocations") or []:
-            invoice = allocation.get("Invoice") if isinstance(allocation, dict) else None
-            invoice_id = _guid(invoice.get("InvoiceID")) if isinstance(invoice, dict) else None
-            if invoice_id is not None:
-                invoices.append(invoice_id)
+        invoices += allocated
     return invoices, read
-
-
-def _guid(value: object) -> str | None:
-    text = str(value or "").strip().lower()
-    return text if len(text) == 36 and set(text) <= set("0123456789abcdef-") else None
 
 
 def _reread_contacts(deps: Deps, ids: list[str]) -> int:
@@ -130,7 +121,7 @@ def _reread_contacts(deps: Deps, ids: list[str]) -> int:
     if not ids:
         return 0
     contacts = []
-    for batch in invoice_reads.batches_of(deps, ids):
-        contacts += [models.contact(c) for c in deps.gateway.contacts_by_ids(batch)]
+    for batch in documents.batches_of(deps, ids):
+        contacts += deps.gateway.contacts(batch)
     deps.store.upsert_xero_contacts(deps.tenant, contacts)
     return len(contacts)

@@ -26,13 +26,6 @@ class AccessTables(SqlBase):
                 (entry.tenant_id, entry.user, entry.role, entry.granted_by, iso(entry.granted_at)),
             )
 
-    def revoke_access(self, tenant_id: str, user: str) -> bool:
-        with self.transaction() as db:
-            cursor = db.execute(
-                "DELETE FROM access WHERE tenant_id = ? AND user_name = ?", (tenant_id, user)
-            )
-            return bool(cursor.rowcount > 0)
-
     def role_of(self, tenant_id: str, user: str) -> str | None:
         row = self._db.execute(
             "SELECT role FROM access WHERE tenant_id = ? AND user_name = ?", (tenant_id, user)

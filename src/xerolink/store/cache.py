@@ -40,6 +40,13 @@ class CacheTables(SqlBase):
         return [xero_contact_row(r) for r in self._db.execute(
             "SELECT * FROM xero_contacts WHERE tenant_id = ? ORDER BY name", (tenant_id,))]
 
+    def count_xero_contacts(self, tenant_id: str) -> int:
+        """How many contacts the local copy holds: the organisation's size once
+        ``link --auto`` has read them all."""
+        row = self._db.execute("SELECT count(*) FROM xero_contacts WHERE tenant_id = ?",
+                               (tenant_id,)).fetchone()
+        return int(row[0]) if row else 0
+
     def xero_contact_ids_with_prefix(self, tenant_id: str, prefix: str, limit: int = 10
                                      ) -> list[tuple[str, str]]:
         """(ContactID, name) of known Xero contacts (the local copy and the links) whose
@@ -65,12 +72,6 @@ class CacheTables(SqlBase):
         return [document_row(r) for r in self._db.execute(
             "SELECT * FROM xero_documents WHERE tenant_id = ? AND lower(number) = ?",
             (tenant_id, number.lower()))]
-
-    def get_xero_contact(self, tenant_id: str, contact_id: str) -> XeroContact | None:
-        row = self._db.execute(
-            "SELECT * FROM xero_contacts WHERE tenant_id = ? AND contact_id = ?",
-            (tenant_id, contact_id)).fetchone()
-        return None if row is None else xero_contact_row(row)
 
     def get_sync_state(self, tenant_id: str, resource: str) -> tuple[str | None, str] | None:
         """(modified_since, synced_at) of a resource's local copy, or None if never synced."""

@@ -17,6 +17,10 @@ from xerolink.store.records import (
     CrmContact,
     CrmDeal,
 )
+from xerolink.vocabulary import RecordKind
+
+TABLES: dict[str, str] = {RecordKind.CONTACT: "crm_contacts", RecordKind.COMPANY: "crm_companies",
+          RecordKind.DEAL: "crm_deals"}  # each kind's table
 
 
 class CrmTables(SqlBase):
@@ -134,9 +138,9 @@ class CrmTables(SqlBase):
 
     def delete_crm_record(self, kind: str, record_id: str) -> bool:
         """Remove a CRM record; a contact's links and a deal's documents go with it."""
-        table = {"contact": "crm_contacts", "company": "crm_companies", "deal": "crm_deals"}[kind]
+        table = TABLES[kind]
         with self.transaction() as db:
-            if kind == "company":
+            if kind == RecordKind.COMPANY:
                 db.execute("UPDATE crm_contacts SET company_id = NULL WHERE company_id = ?",
                            (record_id,))
             cursor = db.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,))  # noqa: S608

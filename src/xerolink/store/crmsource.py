@@ -15,10 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from xerolink.store.base import iso
-from xerolink.store.crm import CrmTables
+from xerolink.store.crm import TABLES, CrmTables
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
-
-TABLES = {"contact": "crm_contacts", "company": "crm_companies", "deal": "crm_deals"}
 
 
 @dataclass(frozen=True)

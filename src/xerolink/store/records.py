@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from xerolink.vocabulary import ContactStatus
+
 
 @dataclass(frozen=True)
 class CrmContact:
@@ -92,6 +94,11 @@ class XeroContact:
     email: str = ""
     persons: tuple[tuple[str, str, str], ...] = ()  # (first, last, email) of ContactPersons
     updated_utc: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        """Archived contacts are neither suggested nor linked."""
+        return self.status == ContactStatus.ACTIVE
 
     @property
     def emails(self) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from xerolink.vocabulary import DocumentKind
 from xerolink.xero.endpoints import Endpoints
 
 GO_XERO = "https://go.xero.com"
@@ -26,9 +27,9 @@ def contact(endpoints: Endpoints, short_code: str, contact_id: str) -> str:
 
 
 def document(endpoints: Endpoints, short_code: str, kind: str, document_id: str) -> str:
-    if kind == "quote":
+    if kind == DocumentKind.QUOTE:
         return f"{_app(endpoints, short_code)}/quotes/view/{document_id}"
-    if kind == "bill":
+    if kind == DocumentKind.BILL:
         short = quote(short_code, safe="!")
         login = f"shortcode={short}&" if short else ""
         return (f"{_host(endpoints)}/organisationlogin/default.aspx?{login}"

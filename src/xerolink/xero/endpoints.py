@@ -40,10 +40,6 @@ class Endpoints:
         )
 
     @property
-    def is_real_xero(self) -> bool:
-        return self.base_url is None
-
-    @property
     def is_loopback(self) -> bool:
         from urllib.parse import urlsplit
 

@@ -7,9 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from xerolink.errors import NotFoundError, XeroUnreachableError
+from xerolink.money import cents
+from xerolink.store.records import CachedDocument, XeroContact
+from xerolink.vocabulary import OPEN_INVOICE_STATUSES, DocumentKind
+from xerolink.xero import drafts, models, outgoing
 from xerolink.xero.answers import (
     CallLog,
     EndpointUnavailable,
@@ -20,15 +25,26 @@ from xerolink.xero.answers import (
     UriTooLong,
     validation_message,
 )
+from xerolink.xero.drafts import Draft, NewContact
 from xerolink.xero.http import MAX_IN_FLIGHT
 from xerolink.xero.jsonutil import text
-from xerolink.xero.outgoing import Outgoing
+from xerolink.xero.outgoing import CreditNote, Outgoing
 from xerolink.xero.transport import MAX_URL, UNIT_DP, id_batch_size
 
-__all__ = ["MAX_URL", "CallLog", "EndpointUnavailable", "OrganisationInfo", "Page",
-           "ScopeMissing",
-           "TenantInfo", "TokenProvider", "UriTooLong", "XeroGateway", "id_batch_size",
-           "validation_message"]
+__all__ = [
+    "MAX_URL",
+    "CallLog",
+    "EndpointUnavailable",
+    "OrganisationInfo",
+    "ScopeMissing",
+    "TenantInfo",
+    "TokenProvider",
+    "UriTooLong",
+    "XeroGateway",
+    "XeroPage",
+    "id_batch_size",
+    "validation_message",
+]
 
 # Xero's page sizes: Contacts and Invoices take pageSize (up to 1,000); Quotes has no
 # pageSize and answers 100 a page (docs/xero-fidelity.md).
@@ -39,7 +55,7 @@ MAX_PAGES = 1000  # a bound on any paging loop: a million contacts or documents
 
 
 @dataclass(frozen=True)
-class Page:
+class XeroPage:
     """One page of a paged read: its number, Xero's page count (when it says), items."""
 
     number: int
@@ -167,22 +183,22 @@ class XeroGateway(Outgoing):
 
     # -- paged reads: each page one call, bounded by MAX_PAGES ------------------------
     def contact_pages(self, *, start: int = 1, modified_since: datetime | None = None
-                      ) -> Iterator[Page]:
+                      ) -> Iterator[XeroPage]:
         """The organisation's contacts page by page from ``start``, in order; a short
         page (or Xero's page count) ends it. Once the first page has told the page
         count, the rest are read five at a time (Xero's limit in flight) while the
         caller works on the pages already here; without one, one by one until a
         short page."""
         items, count = self.contacts_page(start, modified_since=modified_since)
-        yield Page(start, count, items)
+        yield XeroPage(start, count, items)
         if len(items) < CONTACTS_PAGE or (count is not None and start >= count):
             return
         if count is not None:  # Xero said how many: read ahead
             from concurrent.futures import ThreadPoolExecutor
 
-            def read(number: int) -> Page:
+            def read(number: int) -> XeroPage:
                 found, pages = self.contacts_page(number, modified_since=modified_since)
-                return Page(number, pages, found)
+                return XeroPage(number, pages, found)
 
             last = min(count, start + MAX_PAGES - 1)
             pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT)
@@ -192,20 +208,20 @@ class XeroGateway(Outgoing):
                 pool.shutdown(wait=True, cancel_futures=True)
             return
         yield from _pages_until_short(
-            lambda number: Page(number, None, self.contacts_page(
+            lambda number: XeroPage(number, None, self.contacts_page(
                 number, modified_since=modified_since)[0]),
             start + 1, CONTACTS_PAGE, items, "ContactID", "GET Contacts")
 
     def invoice_pages(self, *, contact_ids: list[str] | None = None,
                       statuses: tuple[str, ...] | None = None, ids: list[str] | None = None,
-                      modified_since: datetime | None = None) -> Iterator[Page]:
+                      modified_since: datetime | None = None) -> Iterator[XeroPage]:
         """Invoices and bills matching the filters, page by page: to Xero's page
         count, or without one to a short page."""
-        def read(number: int) -> Page:
+        def read(number: int) -> XeroPage:
             found, pages = self.invoices_page(number, contact_ids=contact_ids,
                                               statuses=statuses, ids=ids,
                                               modified_since=modified_since)
-            return Page(number, pages, found)
+            return XeroPage(number, pages, found)
 
         first = read(1)
         yield first
@@ -215,10 +231,10 @@ class XeroGateway(Outgoing):
                                       "GET Invoices")
 
     def quote_pages(self, *, contact_id: str | None = None, status: str | None = None,
-                    modified_since: datetime | None = None) -> Iterator[Page]:
+                    modified_since: datetime | None = None) -> Iterator[XeroPage]:
         """Quotes matching the filters, page by page (Xero gives no page count)."""
-        def read(number: int) -> Page:
-            return Page(number, None, self.quotes_page(
+        def read(number: int) -> XeroPage:
+            return XeroPage(number, None, self.quotes_page(
                 number, contact_id=contact_id, status=status, modified_since=modified_since))
 
         first = read(1)
@@ -270,6 +286,120 @@ class XeroGateway(Outgoing):
             _return_http_data_only=True, collection_formats={}, **self.raw), idempotent=True)
         return dict(data["Quotes"][0])
 
+    # -- typed reads: Xero's answers as xerolink's records ---------------------------------
+    def contact(self, contact_id: str) -> XeroContact:
+        return models.contact(self.get_contact(contact_id))
+
+    def contacts(self, ids: list[str]) -> list[XeroContact]:
+        """Contacts by ContactIDs, one call (the caller keeps the list short)."""
+        return [models.contact(c) for c in self.contacts_by_ids(ids)]
+
+    def find_contacts(self, term: str) -> list[XeroContact]:
+        """Contacts whose name, first name, last name or email holds ``term``."""
+        return [models.contact(c) for c in self.search_contacts(term)]
+
+    def contact_copy_pages(self, *, start: int = 1, modified_since: datetime | None = None
+                           ) -> Iterator[tuple[XeroPage, list[XeroContact]]]:
+        """``contact_pages``, each page with its contacts parsed."""
+        for page in self.contact_pages(start=start, modified_since=modified_since):
+            yield page, [models.contact(c) for c in page.items]
+
+    def invoices(self, fetched_at: datetime, base_currency: str | None, *,
+                 contact_ids: list[str] | None = None,
+                 statuses: tuple[str, ...] | None = None, ids: list[str] | None = None,
+                 modified_since: datetime | None = None) -> list[CachedDocument]:
+        """Every page of ``invoice_pages``, as cached documents."""
+        return [models.invoice(d, fetched_at, base_currency=base_currency)
+                for page in self.invoice_pages(contact_ids=contact_ids, statuses=statuses,
+                                               ids=ids, modified_since=modified_since)
+                for d in page.items]
+
+    def quotes(self, fetched_at: datetime, base_currency: str | None, *,
+               contact_id: str | None = None, status: str | None = None,
+               modified_since: datetime | None = None) -> list[CachedDocument]:
+        """Every page of ``quote_pages``, as cached documents."""
+        return [models.quote(q, fetched_at, base_currency=base_currency)
+                for page in self.quote_pages(contact_id=contact_id, status=status,
+                                             modified_since=modified_since)
+                for q in page.items]
+
+    def quote(self, quote_id: str, fetched_at: datetime, base_currency: str | None
+              ) -> CachedDocument:
+        return models.quote(self.get_quote(quote_id), fetched_at, base_currency=base_currency)
+
+    def numbered(self, number: str, fetched_at: datetime, base_currency: str | None
+                 ) -> list[CachedDocument]:
+        """Invoices and bills by InvoiceNumber; if none, quotes by QuoteNumber."""
+        invoices, _ = self.invoices_page(1, numbers=[number])
+        found = [models.invoice(d, fetched_at, base_currency=base_currency) for d in invoices]
+        return found or [models.quote(q, fetched_at, base_currency=base_currency)
+                         for q in self.quotes_page(1, number=number)]
+
+    def open_invoices(self, fetched_at: datetime, base_currency: str | None, *,
+                      fewer_pages_than: int) -> list[CachedDocument] | None:
+        """The organisation's open invoices and bills, read only if that takes fewer
+        than ``fewer_pages_than`` pages; None when it would not. The first page's
+        ``pagination.pageCount`` decides (a full first page without one leaves the
+        count unknown, so None): at worst that one call is spent."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        first, count = self.invoices_page(1, statuses=OPEN_INVOICE_STATUSES)
+        if count is None:  # no pagination block: one page if short, else unknown
+            if len(first) >= INVOICES_PAGE:
+                return None
+            count = 1
+        if count >= fewer_pages_than:
+            return None
+
+        def page(number: int) -> list[dict[str, Any]]:
+            return self.invoices_page(number, statuses=OPEN_INVOICE_STATUSES)[0]
+
+        raw = list(first)
+        if count > 1:
+            with ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT) as pool:
+                for items in pool.map(page, range(2, count + 1)):
+                    raw += items
+        return [models.invoice(d, fetched_at, base_currency=base_currency) for d in raw]
+
+    def allocated_invoices(self, credit_note_id: str) -> list[str]:
+        """The InvoiceIDs one credit note is allocated to."""
+        return models.allocated_invoices(self.get_credit_note(credit_note_id))
+
+    def credit_note(self, credit_note_id: str) -> CreditNote:
+        """One credit note's id, number and status (a PDF's name)."""
+        return outgoing.credit_note(self.get_credit_note(credit_note_id))
+
+    # -- typed writes: drafts in, models out ----------------------------------------------
+    def put_contact(self, new: NewContact, idempotency_key: str) -> XeroContact:
+        """Create one Xero contact from a typed draft."""
+        return models.contact(self.create_contact(new.as_xero(), idempotency_key))
+
+    def put_document(self, draft: Draft, contact_id: str, idempotency_key: str,
+                     fetched_at: datetime) -> CachedDocument:
+        """Create one quote, draft invoice or draft bill; the document as cached."""
+        fields = drafts.payload(draft, contact_id)
+        if draft.kind == DocumentKind.QUOTE:
+            return models.quote(self.create_quote(fields, idempotency_key), fetched_at)
+        return models.invoice(self.create_invoice(fields, idempotency_key), fetched_at)
+
+    def find_document_made(self, draft: Draft, contact_id: str, since: datetime,
+                           fetched_at: datetime) -> CachedDocument | None:
+        """The document this draft made, if Xero has it: the contact's documents
+        changed since ``since``, newest first, matched by ``drafts.made_by`` (one call)."""
+        if draft.kind == DocumentKind.QUOTE:
+            candidates = self.quotes_page(1, contact_id=contact_id, modified_since=since)
+        else:
+            candidates, _ = self.invoices_page(1, contact_ids=[contact_id],
+                                               modified_since=since)
+        fields = drafts.payload(draft, contact_id)
+        subtotal = sum((cents(line.quantity * line.unit_amount) for line in draft.lines),
+                       Decimal("0"))
+        for raw in reversed(candidates):
+            if drafts.made_by(draft, fields, raw, subtotal):
+                return (models.quote(raw, fetched_at) if draft.kind == DocumentKind.QUOTE
+                        else models.invoice(raw, fetched_at))
+        return None
+
 
 
 def page_count(data: Any) -> int | None:
@@ -283,9 +413,9 @@ def page_count(data: Any) -> int | None:
         return None
 
 
-def _pages_until_short(read: Callable[[int], Page], first: int, size: int,
+def _pages_until_short(read: Callable[[int], XeroPage], first: int, size: int,
                        previous: list[dict[str, Any]], key: str, label: str
-                       ) -> Iterator[Page]:
+                       ) -> Iterator[XeroPage]:
     """Pages from ``first`` on, until a short page or Xero's page count; at most
     ``MAX_PAGES``. A page that repeats the one before it means the server ignores
     ``page``: reading on would never end, so that is an error, not the end."""

@@ -1,5 +1,6 @@
 """Xero's JSON, as parsed by the gateway (amounts already Decimal), into xerolink's
-records. The only place that knows Xero's field names for these resources."""
+records: what the gateway's typed reads return. What is written is built in
+drafts.py; Xero's field names live in xero/ only (tests/foundation/test_vocabulary.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from xerolink.errors import XeroUnreachableError
 from xerolink.store.records import CachedDocument, XeroContact
+from xerolink.vocabulary import ContactStatus
 from xerolink.xero.jsonutil import MalformedAnswer, amount, money, ms_date, ms_datetime, rate, text
 
 
@@ -62,7 +64,7 @@ def contact(data: dict[str, Any]) -> XeroContact:
     return XeroContact(
         contact_id=text(data.get("ContactID")).lower(),
         name=text(data.get("Name")),
-        status=text(data.get("ContactStatus")) or "ACTIVE",
+        status=text(data.get("ContactStatus")) or ContactStatus.ACTIVE.value,
         first_name=text(data.get("FirstName")),
         last_name=text(data.get("LastName")),
         email=text(data.get("EmailAddress")).lower(),
@@ -73,8 +75,6 @@ def contact(data: dict[str, Any]) -> XeroContact:
     )
 
 
-OPEN_QUOTE_STATUSES = ("DRAFT", "SENT")
-OPEN_INVOICE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 
 
 def invoice(data: dict[str, Any], fetched_at: datetime, *,
@@ -120,3 +120,19 @@ def quote(data: dict[str, Any], fetched_at: datetime, *,
         updated_utc=_field(what, data, "UpdatedDateUTC", ms_datetime),
         fetched_at=fetched_at,
     )
+
+
+def allocated_invoices(credit_note: dict[str, Any]) -> list[str]:
+    """The InvoiceIDs a credit note's Allocations name (what is not an id is skipped)."""
+    found = []
+    for allocation in credit_note.get("Allocations") or []:
+        invoice = allocation.get("Invoice") if isinstance(allocation, dict) else None
+        invoice_id = _guid(invoice.get("InvoiceID")) if isinstance(invoice, dict) else None
+        if invoice_id is not None:
+            found.append(invoice_id)
+    return found
+
+
+def _guid(value: object) -> str | None:
+    text = str(value or "").strip().lower()
+    return text if len(text) == 36 and set(text) <= set("0123456789abcdef-") else None

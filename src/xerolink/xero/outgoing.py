@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from xerolink.errors import UsageError, XeroUnreachableError
 from xerolink.validation import UNSAFE
+from xerolink.vocabulary import DocumentKind
 from xerolink.xero.jsonutil import text
 from xerolink.xero.transport import Transport
 
@@ -35,9 +36,9 @@ class Outgoing(Transport):
         credit note: one call. An answer that is not a PDF is refused, not saved."""
         api, tenant = self.accounting_api(), self._tenant()
         resource, read = {
-            "quote": ("Quotes", api.get_quote_as_pdf),
-            "invoice": ("Invoices", api.get_invoice_as_pdf),
-            "bill": ("Invoices", api.get_invoice_as_pdf),
+            DocumentKind.QUOTE: ("Quotes", api.get_quote_as_pdf),
+            DocumentKind.INVOICE: ("Invoices", api.get_invoice_as_pdf),
+            DocumentKind.BILL: ("Invoices", api.get_invoice_as_pdf),
             CREDIT_NOTE: ("CreditNotes", api.get_credit_note_as_pdf),
         }[kind]
         label = f"GET {resource}/{{id}} as PDF"

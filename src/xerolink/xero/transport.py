@@ -172,25 +172,15 @@ class Transport:
             self._pace(label, waits)
             ticket = self._pacer.send()
             try:
-                with self._slots:
-                    with self.log.lock:
-                        self.log.calls[label] += 1
-                    response = invoke()
-                    body, headers = response.data, response.headers
-                    response.release_conn()
+                body, headers = self._send(label, invoke)
                 self._note_limits(headers, body, ticket)
                 return bytes(body or b"") if raw_answer else loads(body)
             except ApiException as exc:
                 self._note_limits(exc.headers or {}, exc.body, ticket)
                 status = http_status(exc)
-                if status == 401:
-                    reason = problem_detail(exc.body)
-                    if "AuthorizationUnsuccessful" in reason:
-                        raise self._scope_missing(label) from None
-                    if not reauthorised:  # TokenExpired, AuthenticationUnsuccessful
-                        reauthorised = True
-                        self.tokens.access_token(rejected=token)
-                        continue
+                if status == 401 and self._reauthorise(label, exc.body, token, reauthorised):
+                    reauthorised = True
+                    continue
                 if status == 429:
                     self._wait_for_limit(exc.headers or {}, label, waits)
                     continue
@@ -222,6 +212,26 @@ class Transport:
                                         attempt + 1) from None
             finally:
                 self._pacer.answered(ticket, None)  # no-op once answered with its count
+
+    def _send(self, label: str, invoke: Callable[[], Any]) -> tuple[Any, Any]:
+        """One request within the in-flight slots, counted: its body and headers."""
+        with self._slots:
+            with self.log.lock:
+                self.log.calls[label] += 1
+            response = invoke()
+            body, headers = response.data, response.headers
+            response.release_conn()
+        return body, headers
+
+    def _reauthorise(self, label: str, body: Any, token: str, already: bool) -> bool:
+        """After a 401: a missing scope is final; an expired or refused token is
+        replaced once (TokenExpired, AuthenticationUnsuccessful)."""
+        if "AuthorizationUnsuccessful" in problem_detail(body):
+            raise self._scope_missing(label) from None
+        if already:
+            return False
+        self.tokens.access_token(rejected=token)
+        return True
 
     def _unreachable(self, label: str, exc: BaseException, failure: str | None,
                      timed_out: bool, tries: int) -> XeroUnreachableError:
