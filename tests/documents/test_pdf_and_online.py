@@ -239,3 +239,21 @@ def test_both_json_shapes_match_the_generated_reference(cli, linked, tmp_path) -
     doc = cached(cli, linked, "invoice", "AUTHORISED")
     jsonschema.validate(cli.json("pdf", doc["number"], "-o", str(tmp_path)), found["PdfSaved"])
     jsonschema.validate(cli.json("view", doc["number"], "--online"), found["OnlineInvoice"])
+
+
+def test_a_number_is_never_a_path(cli, linked, tmp_path, monkeypatch) -> None:
+    from datetime import UTC, datetime
+
+    doc = cached(cli, linked, "invoice", "AUTHORISED")
+    invoice = linked["books"].invoices[doc["document_id"]]
+    invoice["InvoiceNumber"], invoice["UpdatedDateUTC"] = "../up/INV 7", datetime.now(UTC)
+    ref = next(r["crm"] for r in cli.json("links")
+               if r["xero_contact_id"] == doc["xero_contact_id"])
+    assert cli("refresh", ref)[0] == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    printed = cli.json("pdf", doc["document_id"])
+    assert printed["path"] == str(work / "up_INV_7.pdf") and printed["document"] == "../up/INV 7"
+    assert [p.name for p in work.iterdir()] == ["up_INV_7.pdf"]
+    assert not (tmp_path / "up").exists()
