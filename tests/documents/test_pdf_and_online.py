@@ -257,3 +257,20 @@ def test_a_number_is_never_a_path(cli, linked, tmp_path, monkeypatch) -> None:
     assert printed["path"] == str(work / "up_INV_7.pdf") and printed["document"] == "../up/INV 7"
     assert [p.name for p in work.iterdir()] == ["up_INV_7.pdf"]
     assert not (tmp_path / "up").exists()
+
+
+def test_a_file_that_appears_while_the_pdf_is_fetched_is_kept(tmp_path) -> None:
+    """The move into place is a hard link, which fails on a name already taken: the
+    check before the call cannot be raced into an overwrite."""
+    from xerolink.fileutil import publish
+
+    target = tmp_path / "INV-1.pdf"
+    target.write_bytes(b"written meanwhile")
+    with pytest.raises(FileExistsError):
+        publish(target, b"%PDF-1.4 new", replace=False)
+    assert target.read_bytes() == b"written meanwhile"
+    assert [p.name for p in tmp_path.iterdir()] == ["INV-1.pdf"]
+    publish(target, b"%PDF-1.4 new", replace=True)
+    assert target.read_bytes() == b"%PDF-1.4 new"
+    publish(tmp_path / "new.pdf", b"%PDF-1.4 x", replace=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["INV-1.pdf", "new.pdf"]
