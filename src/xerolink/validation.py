@@ -17,8 +17,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Protocol
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidi controls.
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
@@ -30,6 +32,7 @@ _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 AMOUNT_LIMIT = Decimal(10) ** 12  # amounts are below this
 AMOUNT_PLACES = 4  # and have at most this many decimal places
+MAX_LINES = 100  # on one quote, invoice or bill
 
 
 def has_unsafe(text: str, *, allow_newlines: bool = False) -> bool:
@@ -91,3 +94,28 @@ def shown(text: str, limit: int = 60) -> str:
     if len(text) <= limit:
         return repr(text)
     return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
+class Priced(Protocol):
+    """A document line, as far as its amount goes."""
+
+    @property
+    def quantity(self) -> Decimal: ...
+
+    @property
+    def unit_amount(self) -> Decimal: ...
+
+
+def lines_problem(lines: Sequence[Priced], *, may_be_negative: bool) -> str | None:
+    """Why a document's lines cannot be sent: too many, or (an invoice or bill) all zero
+    or less, one below. A negative line is a discount, as in Xero; but those lines make
+    a negative total whatever the tax, and Xero keeps such an invoice as a draft it
+    never approves. Mixed lines, whose total the tax rates decide, are Xero's to judge."""
+    if len(lines) > MAX_LINES:
+        return f"at most {MAX_LINES} lines"
+    amounts = [line.quantity * line.unit_amount for line in lines]
+    if may_be_negative or not any(a < 0 for a in amounts) or any(a > 0 for a in amounts):
+        return None
+    return (f"the lines add up to {sum(amounts, Decimal(0)):,.2f} before tax: an invoice or "
+            "bill in Xero cannot be approved with a negative total (a negative line is fine "
+            "as a discount beside others); a refund or credit is a credit note in Xero")

@@ -52,7 +52,9 @@ def _connect(env, base: str, *args: str) -> tuple[Any, str]:
     proc.seen = []  # the lines printed up to the link
     url = _read_url(proc, proc.seen)
     assert url, "connect printed no link"
-    proc.waiting_line = proc.stderr.readline()  # printed right after the link
+    proc.waiting_line = proc.stderr.readline()  # printed right after the link, or
+    if proc.waiting_line.startswith("No browser was opened"):  # after what to do then
+        proc.waiting_line = proc.stderr.readline()
     return proc, url
 
 

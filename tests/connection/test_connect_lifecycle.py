@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from support import control
+from support import control, running_sandbox
 from xerolink.sandbox import SandboxOptions, SandboxServer
 from xerolink.store.records import CrmContact, Link
 from xerolink.store.sqlite import SqliteStore
@@ -256,3 +256,31 @@ def test_a_damaged_keyring_entry_says_connect_again_not_exit_1(env, sandbox, ent
     assert status.returncode == 3, status.stderr
     assert "damaged" in status.stderr and "xerolink connect" in status.stderr
     assert "Traceback" not in status.stderr
+
+
+def test_without_a_browser_connect_says_at_once_how_to_open_the_link(env) -> None:
+    """Headless (SSH, a server): the way forward is printed with the link, not after
+    the timeout; and the way it names for a sandbox (--auto-approve, then curl the
+    link) really connects."""
+    import urllib.request
+
+    from connection.conftest import free_port
+
+    with running_sandbox(auto_approve=True) as server:
+        port = free_port()
+        proc = env.start("connect", "--xero-url", server.base_url, "--no-browser",
+                         "--tenant", KAURI, "--port", str(port), "--timeout", "30")
+        assert proc.stderr is not None
+        lines: list[str] = []
+        while len(lines) < 10 and not (lines and lines[-1].startswith("Waiting")):
+            lines.append(proc.stderr.readline())
+        url = next(line.strip() for line in lines if line.startswith("http"))
+        advice = lines[lines.index(url + "\n") + 1]
+        assert advice.startswith("No browser was opened on this machine"), lines
+        assert lines[-1].startswith("Waiting up to 30 s") and lines[-2] == advice
+        assert f"ssh -L {port}:127.0.0.1:{port}" in advice and "--auto-approve" in advice
+        with urllib.request.urlopen(url, timeout=30) as answer:  # what curl -sL does
+            assert answer.status == 200
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.splitlines()[-1] == f"Connected Company: {KAURI}"

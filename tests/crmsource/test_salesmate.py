@@ -144,8 +144,13 @@ def test_push_writes_only_changes_and_a_second_push_writes_nothing(salesmate, cl
     assert second["records_written"]["contact"] == 0 and second["changes"] == []
     assert calls(salesmate) == {}
     # pulling the pushed records back changes nothing for the next push either
-    cli.json("crm", "pull")
+    back = cli.json("crm", "pull")
     assert cli.json("crm", "push")["changes"] == []
+    # nor are they new or changed: only their modification time moved, by xerolink
+    assert back["contacts"]["read"] >= linked and back["contacts"]["written"] == 0, back
+    assert cli.json("crm", "pull")["contacts"]["written"] == 0, "and the time was kept"
+    touched = control(salesmate, "POST", "/touch", {"kind": "contact", "count": 2})["touched"]
+    assert cli.json("crm", "pull")["contacts"]["written"] == len(touched) == 2
 
 
 def test_push_after_a_summary_change_writes_only_that_contact(salesmate, cli):
@@ -354,10 +359,13 @@ def test_doctor_checks_the_crm_token_is_still_here(salesmate, cli, home):
 
 def test_a_full_pull_reads_everything_again_and_writes_only_what_changed(salesmate, cli):
     cli.json("crm", "pull")
-    control(salesmate, "POST", "/touch", {"kind": "deal", "count": 1})
+    control(salesmate, "POST", "/touch", {"kind": "deal", "count": 1})  # its time only
+    control(salesmate, "POST", "/edit", {"kind": "deal", "id": "2",
+                                         "fields": {"title": "Edited"}})
     report = cli.json("crm", "pull", "--full")
     assert report["contacts"]["full"] and report["contacts"]["read"] == 60
     assert report["contacts"]["written"] == 0 and report["deals"]["written"] == 1
+    assert cli.json("crm", "show", "deal:2")["title"] == "Edited"
 
 
 def test_show_labels_the_pushed_fields_with_their_figures(salesmate, cli):

@@ -181,6 +181,7 @@ def test_a_created_invoice_is_draft_shows_in_details_and_its_link_opens(cli, con
     (";1;10", "description is required"),
     ("Widgets;one;10", "is not a number"),
     ("Widgets;1;10;2 00", "not a valid code"),
+    ("Refund;1;-5", "cannot be approved with a negative total"),
 ])
 def test_bad_lines_are_refused_before_anything_is_sent(cli, connected, sandbox, tmp_path, line,
                                                        message) -> None:
@@ -240,6 +241,12 @@ def test_a_deal_summary_counts_exactly_the_attached_documents(cli, connected, sa
     expected = expected_figures(raw, document_ids=set(chosen))
     assert {k: report[k] for k in FIGURES} == expected
     assert sorted(d["document_id"] for d in report["documents"]) == sorted(chosen)
+    names = {r["xero_contact_id"]: r["xero_name"] for r in cli.json("links")}
+    detailed = {d["document_id"]: d["contact"] for d in cli.json("details", "deal:9")}
+    for listed in (report["documents"], cli.json("deal", "docs", "deal:9")):
+        assert {d["document_id"]: d["contact"] for d in listed} == detailed, \
+            "summary, deal docs and details name the same contact for a document"
+        assert all(d["contact"] == names[d["xero_contact_id"]] for d in listed)
     stranger = next(i for i, inv in sandbox.sandbox.tenants[connected].invoices.items()
                     if inv["ContactID"] not in linked.values())
     assert cli("deal", "attach", "deal:9", stranger)[0] == 2
@@ -367,3 +374,50 @@ def test_refresh_all_of_1000_contacts_then_again_in_4_calls(cli, home, tmp_path,
         assert linked
     finally:
         server.stop()
+
+
+def test_draft_bills_without_a_number_are_told_apart_in_details(cli, connected, sandbox,
+                                                                tmp_path) -> None:
+    """Two identical draft bills have no number: each row shows its short id, which
+    `view` accepts, so each row can be addressed."""
+    _link_all(cli, sandbox, tmp_path, limit=3)
+    ref = cli.json("links")[0]["crm"]
+    made = [cli.json("create-bill", ref, "--line", "Stationery;1;20;429") for _ in range(2)]
+    assert all(not bill["number"] for bill in made)
+    code, out, _ = cli("details", ref, "--bills", "--status", "DRAFT")
+    assert code == 0
+    for bill in made:
+        short = bill["document_id"][:8]
+        assert short in out, out
+        assert cli.json("view", short)["url"] == bill["link"]
+    listed = cli.json("details", ref, "--bills", "--status", "DRAFT")
+    assert {d["number"] for d in listed} == {""}, "JSON keeps Xero's (empty) number"
+
+
+@pytest.mark.parametrize("kind", ["quote", "invoice", "bill"])
+def test_each_create_says_it_made_a_draft(cli, connected, sandbox, tmp_path, kind) -> None:
+    _link_all(cli, sandbox, tmp_path, limit=3)
+    ref = cli.json("links")[0]["crm"]
+    code, out, err = cli(f"create-{kind}", ref, "--line", "Design;1;100")
+    assert code == 0, err
+    assert out.startswith(f"Created draft {kind} "), out
+    assert cli.json("details", ref, f"--{kind}s", "--status", "DRAFT"), "and it is one"
+
+
+def test_a_negative_line_is_a_discount_and_a_negative_total_is_refused_before_xero(
+        cli, connected, sandbox, tmp_path) -> None:
+    """As in Xero: a discount line may be negative; an invoice or bill whose lines are
+    all zero or less could never be approved, so it is refused with no call."""
+    _link_all(cli, sandbox, tmp_path, limit=3)
+    ref = cli.json("links")[0]["crm"]
+    made = cli.json("create-invoice", ref, "--line", "Widgets;1;20", "--line",
+                    "Discount;1;-5")
+    assert made["total"] == "17.25" and made["status"] == "DRAFT"
+    books = sandbox.sandbox.tenants[connected]
+    before = (len(books.invoices), control(sandbox.base_url, "GET", "stats")["total"])
+    code, out, err = cli("create-bill", ref, "--line", "Refund;1;-5", "--line", "Nil;1;0")
+    assert code == 2 and out == "", err
+    assert err.startswith("error: the lines add up to -5.00 before tax"), err
+    assert "credit note" in err
+    after = (len(books.invoices), control(sandbox.base_url, "GET", "stats")["total"])
+    assert after == before, "nothing sent to Xero"

@@ -9,7 +9,9 @@ from xerolink.cli import main
 
 
 def test_csv_on_a_command_without_a_list_is_refused(home, capsys) -> None:
-    for args in (["--csv", "status"], ["--csv", "config", "get", "sales_account"]):
+    for args in (["--csv", "status"], ["--csv", "config", "get", "sales_account"],
+                 ["status", "--csv"], ["summary", "contact:c1", "--csv"],
+                 ["config", "get", "sales_account", "--csv"]):
         assert main(args) == 2
         assert "--csv is for commands that print a list" in capsys.readouterr().err
     assert main(["--csv", "crm", "list"]) == 0

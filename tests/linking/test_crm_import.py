@@ -118,3 +118,13 @@ def test_importing_10000_contacts_takes_under_5_seconds(home, tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["imported"] == 10_000
     assert elapsed < 5, f"took {elapsed:.1f}s"
+
+
+def test_crm_show_says_a_file_imported_record_came_from_a_file(cli, home, tmp_path) -> None:
+    path = _write(tmp_path / "c.csv", "id,first_name,email\n1,Ann,ann@example.com\n")
+    assert cli("crm", "import", str(path))[0] == 0
+    code, out, _ = cli("crm", "show", "contact:1")
+    assert code == 0
+    assert "Source:" in out and out.split("Source:")[1].splitlines()[0].strip() == \
+        "file (crm import)", out
+    assert cli.json("crm", "show", "contact:1")["source"] is None, "JSON as stored"

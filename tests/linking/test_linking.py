@@ -172,3 +172,20 @@ def test_auto_link_10000_crm_contacts_in_at_most_11_calls(cli, home, big_sandbox
     second = cli.json("link", "--auto")
     assert second["linked"] == [] and second["already_linked"] == expected
     assert control(base, "GET", "stats")["total"] <= 11
+
+
+def test_a_suggestions_reason_says_which_name_matched() -> None:
+    """A company's Xero contact names its person in FirstName/LastName: a match on
+    those says so (and whose), not "name", which reads as the Name shown beside it."""
+    from xerolink.services.linking import rank
+    from xerolink.store.records import CrmContact, XeroContact
+
+    gus = CrmContact("c29", "Gus", "Anderson", "gus@home.example.net")
+    company = XeroContact("d9", "Summit Bakery Partners", "ACTIVE", "Ursula", "Anderson")
+    himself = XeroContact("19", "Gus Anderson", "ACTIVE", "Gus", "Anderson")
+    braces = XeroContact("b1", "Gus {Anderson}", "ACTIVE", "Gus {0}", "Anderson")
+    reasons = {s.contact.contact_id: s.reason for s in
+               rank(gus, [company, himself, braces], "Summit Partners")}
+    assert reasons["19"] == "name matches"
+    assert reasons["d9"] == "first and last name (Ursula Anderson) is similar (81%)"
+    assert reasons["b1"] == "name matches", "punctuation aside, and braces are literal"

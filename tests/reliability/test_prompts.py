@@ -110,3 +110,14 @@ def test_crm_remove_asks_and_a_script_needs_yes(cli, people) -> None:
     assert cli("crm", "show", "contact:c35")[0] == 5
     assert _piped("crm", "remove", "contact:c35", "--yes").returncode == 5, "unknown: 5 first"
     assert cli("crm", "remove", "contact:c34", "--yes")[0] == 0
+
+
+def test_the_refusal_quotes_the_question_literally(cli, tmp_path) -> None:
+    """The record's name in the question is plain text as stored: no doubled backslash
+    (a repr) and no markup read."""
+    _import(cli, tmp_path, "id,first_name,last_name,email\n"
+                           "m2,Back\\slash,:smile: [/],m2@example.com\n")
+    result = _piped("crm", "remove", "contact:m2")
+    assert result.returncode == 2, result.stderr
+    assert "no terminal to answer 'Remove contact:m2 (Back\\slash :smile: [/])?'" \
+        in result.stderr, result.stderr

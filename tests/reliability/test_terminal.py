@@ -87,7 +87,8 @@ def test_details_footer_wraps_between_words(world, monkeypatch) -> None:
     code, out, _ = world("details", "contact:c1")
     assert code == 0
     footer = ("Numbers link to Xero in terminals that support links; --json and --csv "
-              "include the View in Xero links, and `xerolink view DOC_ID` prints one.")
+              "include the View in Xero links, and `xerolink view NUMBER` (or the short id "
+              "shown for a document without a number) prints one.")
     tail = out[out.index("Numbers link"):]
     assert all(len(line) <= 80 for line in tail.splitlines())
     assert len(tail.splitlines()) > 1

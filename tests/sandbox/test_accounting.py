@@ -232,3 +232,29 @@ def test_xero_pythons_token_api_refreshes_against_the_sandbox(sandbox, monkeypat
     assert renewed["access_token"] != first["access_token"]
     assert renewed["refresh_token"] != first["refresh_token"]
     assert control(base, "GET", "stats")["token_grants"]["refresh_token"] == 1
+
+
+def test_a_negative_invoice_may_be_a_draft_but_not_approved(sandbox) -> None:
+    """Xero keeps a draft invoice whose total is below zero and refuses to approve
+    one; a negative line beside larger ones is a discount (docs/xero-fidelity.md)."""
+    base = sandbox.base_url
+    token = sandbox_token(base)
+    tenant = next(iter(sandbox.sandbox.tenants))
+    contact = next(c for c in sandbox.sandbox.tenants[tenant].contacts.values()
+                   if c["ContactStatus"] == "ACTIVE")["ContactID"]
+    refund = {"Description": "Refund", "Quantity": 1, "UnitAmount": -5, "AccountCode": "200"}
+
+    def put(status: str, lines: list[dict[str, Any]]) -> tuple[int, Any]:
+        answer = api(base, token, tenant, "PUT", "/Invoices", {"Invoices": [
+            {"Type": "ACCREC", "Contact": {"ContactID": contact}, "Status": status,
+             "Date": "2026-01-05", "DueDate": "2026-02-05", "LineItems": lines}]})
+        return answer[0], answer[2]
+
+    status, body = put("DRAFT", [refund])
+    assert status == 200, body
+    assert Decimal(str(body["Invoices"][0]["Total"])) < 0
+    status, body = put("AUTHORISED", [refund])
+    assert status == 400
+    assert "must not be negative" in body["Elements"][0]["ValidationErrors"][0]["Message"]
+    widgets = {**refund, "Description": "Widgets", "UnitAmount": 20}
+    assert put("AUTHORISED", [widgets, refund])[0] == 200

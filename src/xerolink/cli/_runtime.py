@@ -102,6 +102,9 @@ _VERBOSE_OPTION = Annotated[
 _CSV_OPTION = Annotated[
     bool, typer.Option("--csv", help="Print the list as CSV (formula cells neutralised).")
 ]
+# On a command that prints no list, --csv is taken (not shown in --help) only to say
+# so, as it is before the command: "No such option" would not say what to use instead.
+_CSV_REFUSED = Annotated[bool, typer.Option("--csv", hidden=True)]
 _WIDE_OPTION = Annotated[
     bool, typer.Option("--wide", help="Show full ids and every column, whatever the width.")
 ]
@@ -115,7 +118,9 @@ def confirm(rt: Runtime, question: str, *, yes: bool, default: bool, nothing_don
     if yes:
         return
     if not sys.stdin.isatty():
-        raise UsageError(f"no terminal to answer {question!r}: pass --yes to go ahead; "
+        # quoted as it reads (the error line makes control characters visible): a
+        # repr would double a backslash in a name
+        raise UsageError(f"no terminal to answer '{question}': pass --yes to go ahead; "
                          f"{nothing_done}")
     if preamble:
         rt.out.notice(preamble)
@@ -132,7 +137,8 @@ def examples_epilog(examples: Sequence[str]) -> str | None:
 
 def _output_parameters(lists: bool) -> list[inspect.Parameter]:
     """The shared flags every command takes (--json, --debug, --verbose; --csv and
-    --wide on commands that print a list), after the command's own."""
+    --wide on commands that print a list; elsewhere a hidden --csv, only to refuse it),
+    after the command's own."""
     extra = [
         inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context),
         inspect.Parameter(
@@ -148,13 +154,13 @@ def _output_parameters(lists: bool) -> list[inspect.Parameter]:
             annotation=_VERBOSE_OPTION,
         ),
     ]
-    if lists:
-        extra.append(
-            inspect.Parameter(
-                "csv_output", inspect.Parameter.KEYWORD_ONLY, default=False,
-                annotation=_CSV_OPTION,
-            )
+    extra.append(
+        inspect.Parameter(
+            "csv_output", inspect.Parameter.KEYWORD_ONLY, default=False,
+            annotation=_CSV_OPTION if lists else _CSV_REFUSED,
         )
+    )
+    if lists:
         extra.append(
             inspect.Parameter(
                 "wide_output", inspect.Parameter.KEYWORD_ONLY, default=False,
@@ -182,7 +188,7 @@ def command(
         def run(**kwargs: Any) -> Any:
             ctx = kwargs.pop("ctx")
             rt: Runtime = ctx.find_root().obj
-            if not lists and rt.output == CSV:
+            if not lists and (rt.output == CSV or kwargs.pop("csv_output")):
                 raise UsageError(f"--csv is for commands that print a list, and `{name}` "
                                  "does not; use --json")
             if kwargs.pop("wide_output", False):

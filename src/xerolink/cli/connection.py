@@ -47,10 +47,25 @@ def _show_url(rt: Runtime, no_browser: bool, timeout: float, tenant: str | None)
         rt.out.notice("Open this link to authorise xerolink in Xero:" if not opened
                       else "Your browser should show Xero's consent page; if not, open:")
         rt.out.notice(url)
+        if not opened:
+            rt.out.notice(_without_a_browser(url))
         rt.out.notice(f"Waiting up to {int(timeout)} s for Xero to send the browser back "
                       "(Ctrl-C cancels)...")
 
     return show
+
+
+def _without_a_browser(url: str) -> str:
+    """No browser opened here (--no-browser, SSH, a server): say at once where the link
+    can be opened, so nobody waits out the timeout not knowing what to do."""
+    from urllib.parse import parse_qs, urlsplit
+
+    redirect = parse_qs(urlsplit(url).query).get("redirect_uri", [""])[0]
+    port = urlsplit(redirect).port or 8742
+    return (f"No browser was opened on this machine. Open the link in a browser that can "
+            f"reach 127.0.0.1:{port} (from another machine, forward the port first: "
+            f"ssh -L {port}:127.0.0.1:{port} THIS_HOST); a sandbox started with "
+            "--auto-approve also approves it for curl -sL LINK in another shell.")
 
 
 def _chooser(rt: Runtime) -> Any:

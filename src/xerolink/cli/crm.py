@@ -111,6 +111,8 @@ def show(rt: Runtime, ref: Annotated[str, typer.Argument(
         rt.out.key_values([], json_data=record.to_json())
         return
     named = _with_names(rt, record.row)
+    if "source" in record.row and not record.row["source"]:
+        named["source"] = "file (crm import)"  # the store keeps no file name
     rt.out.key_values([(c.header, named.get(c.key, record.row[c.key])) for c in columns]
                       + extra)
 

@@ -11,7 +11,7 @@ import typer
 from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command, examples_epilog
 from xerolink.errors import ExitCode, UsageError
-from xerolink.render import WIDE, Column, plural
+from xerolink.render import SHORT_ID, WIDE, Column, plural
 from xerolink.vocabulary import DOCUMENT_KINDS, OPEN_STATUSES, DocumentKind
 
 if TYPE_CHECKING:
@@ -198,11 +198,13 @@ def details(
     kinds = {k for k, on in zip(DOCUMENT_KINDS, (quotes, invoices, bills), strict=True) if on}
     found = rt.app.details(ref, kinds=kinds or ALL_KINDS, status=status,
                            refresh=refresh_first)
-    rt.out.records(found.rows, DOC_COLUMNS if found.per_contact else
+    rows = [_addressable(r) for r in found.rows] if rt.out.is_human else found.rows
+    rt.out.records(rows, DOC_COLUMNS if found.per_contact else
                    [CONTACT, *DOC_COLUMNS])  # whose each document is
     if found.rows and rt.out.is_human and rt.out.console.width < WIDE:
         rt.out.line("Numbers link to Xero in terminals that support links; --json and --csv "
-                    "include the View in Xero links, and `xerolink view DOC_ID` prints one.")
+                    "include the View in Xero links, and `xerolink view NUMBER` (or the "
+                    "short id shown for a document without a number) prints one.")
     if found.stale:
         rt.out.notice(f"warning: Xero could not be reached; listed from the cache "
                       f"({found.problem})")
@@ -311,8 +313,7 @@ def _creator(kind: str) -> Any:
             rt.out.notice(f"note: {created.resumed}")
 
         def human() -> None:
-            label = kind if kind == DocumentKind.QUOTE else f"draft {kind}"
-            rt.out.line(f"Created {label} {doc.number or doc.document_id} for "
+            rt.out.line(f"Created draft {kind} {doc.number or doc.document_id} for "
                         f"{doc.total:,.2f} {doc.currency}"
                         + (f", attached to deal:{created.deal}" if created.deal else ""))
             rt.out.line(f"View in Xero: {created.link}")
@@ -363,6 +364,14 @@ def deal_docs(rt: Runtime, deal: DEAL) -> None:
     """The documents attached to the deal."""
     rt.out.records(rt.app.deal_documents(deal).rows, [DOC_ID, *DOC_COLUMNS],
                    empty="No documents are attached")
+
+
+def _addressable(row: dict[str, Any]) -> dict[str, Any]:
+    """A draft bill may have no number: its row shows the short id instead, which
+    `view` and `deal attach` accept, so that no two rows read the same."""
+    if row.get("number"):
+        return row
+    return {**row, "number": str(row["document_id"])[:SHORT_ID]}
 
 
 def _deal_result(rt: Runtime, change: DealChange) -> None:

@@ -207,8 +207,8 @@ def check(draft: Draft, *, today: date, defaults: dict[str, str | None]) -> Draf
     if not draft.lines:
         raise UsageError("give at least one --line \"description;quantity;unit_amount\" or "
                          "--file")
-    if len(draft.lines) > 100:
-        raise UsageError("at most 100 lines")
+    if why := validation.lines_problem(draft.lines, may_be_negative=draft.kind == "quote"):
+        raise UsageError(why)
     draft.date = draft.date or today
     if draft.kind == DocumentKind.QUOTE:
         if draft.due_date is not None:

@@ -8,9 +8,11 @@ the source, and a full read finds what. A record missing from a full read is mar
 gone only when the source, asked for it by id, says it has no such record; a read
 whose pages do not add up (a short page, a record twice, more records than counted,
 a count that changes between pages, a missing record the source still has) fails the
-pull: exit 9, nothing written, nothing marked. Only records whose modification time (or presence)
-changed are written, and everything a pull learnt is written in one transaction: an
-interrupted pull changes nothing.
+pull: exit 9, nothing written, nothing marked. Only records that are new, or whose
+values xerolink keeps changed, are written and counted: a record whose only change is
+its modification time (xerolink's own push, an edit of a field xerolink does not read)
+keeps its new time and nothing else. Everything a pull learnt is written in one
+transaction: an interrupted pull changes nothing.
 
 The server's clock is not trusted either: a modification time later than now never
 moves the watermark. Every pull is bounded in pages (what the first count allows) and
@@ -22,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
@@ -136,9 +138,15 @@ def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ..
         result.gone, result.unconfirmed = _confirm_gone(source, kind, live - seen.keys(),
                                                         stop)
     result.read = len(seen)
-    changed = [r for r in seen.values() if _changed(r, known.get(r.id), live, fields)]
+    stored = _stored(store, kind)
+    verdicts = {r.id: _change(r, known.get(r.id), live, fields, stored) for r in seen.values()}
+    changed = [r for r in seen.values() if verdicts[r.id] == CHANGED]
     result.written = len(changed)
     result.changed_ids = [r.id for r in changed]
+    for r in seen.values():  # a touched record's new time is kept, nothing else
+        if verdicts[r.id] == TOUCHED:
+            batch.records.append(SourceRecord(kind, r.id, r.modified_at.isoformat(), r.echo,
+                                              known[r.id].fields))
     for r in changed:
         if kind == RecordKind.CONTACT:
             assert isinstance(r.record, CrmContact)
@@ -196,13 +204,48 @@ def _name(source: CrmSource) -> str:
     return source.name.capitalize()
 
 
-def _changed(record: Pulled, known: SourceRecord | None, live: set[str],
-             fields: tuple[str, ...]) -> bool:
+CHANGED, TOUCHED = "changed", "touched"
+
+
+def _change(record: Pulled, known: SourceRecord | None, live: set[str],
+            fields: tuple[str, ...], stored: Callable[[str], object]) -> str | None:
+    """CHANGED: new, or something xerolink keeps differs (written, counted, relinked
+    and refreshed by ``crm update``). TOUCHED: only the source's modification time
+    moved, every value xerolink keeps (the record, the values an update repeats, the
+    pushed fields) being what it holds: xerolink's own push, or an edit of a field it
+    does not read. Only the time is kept. None: as it was."""
     if known is None or record.id not in live:
-        return True
-    if known.modified_at != record.modified_at.isoformat():
-        return True
-    return any(known.fields.get(f) != record.fields.get(f) for f in fields)
+        return CHANGED
+    if any(known.fields.get(f) != record.fields.get(f) for f in fields):
+        return CHANGED
+    if known.modified_at == record.modified_at.isoformat():
+        return None
+    if known.echo != record.echo or stored(record.id) != _comparable(record.record):
+        return CHANGED
+    return TOUCHED
+
+
+def _comparable(record: object) -> object:
+    """A record as the store gives it back: a deal's participants sorted, once each."""
+    if isinstance(record, CrmDeal):
+        return replace(record, participant_ids=tuple(sorted(set(record.participant_ids))))
+    return record
+
+
+def _stored(store: Store, kind: str) -> Callable[[str], object]:
+    """The store's records of a kind by id, read once, and only if asked for."""
+    listed: dict[str, object] = {}
+
+    def get(record_id: str) -> object:
+        if not listed:
+            readers: dict[str, Callable[[], Sequence[CrmContact | CrmCompany | CrmDeal]]] = {
+                "contact": store.list_crm_contacts, "company": store.list_crm_companies,
+                "deal": store.list_crm_deals}
+            read = readers[kind]
+            listed.update({r.id: _comparable(r) for r in read()})
+        return listed.get(record_id)
+
+    return get
 
 
 def _read(source: CrmSource, kind: str, since: datetime | None, fields: tuple[str, ...],

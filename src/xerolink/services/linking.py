@@ -96,6 +96,17 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
+def _names(contact: XeroContact) -> dict[str, str]:
+    """The names a CRM contact's name is held to, each with how a reason says it: the
+    contact's Name, and its FirstName and LastName when they differ from it (a
+    company's contact names its person there, so the reason must say which matched)."""
+    names = {_norm(contact.name): "name"}
+    person = f"{contact.first_name} {contact.last_name}".strip()
+    names.setdefault(_norm(person), f"first and last name ({person})")
+    names.pop("", None)
+    return names
+
+
 def rank(crm: CrmContact, candidates: list[XeroContact], company_name: str = "",
          limit: int = 10) -> list[Suggestion]:
     """Xero contacts that may be this CRM contact: email first, then name."""
@@ -119,21 +130,20 @@ def rank(crm: CrmContact, candidates: list[XeroContact], company_name: str = "",
         if person is not None:
             offer(contact, 95, f"email matches contact person {person[0]} {person[1]}".strip())
             continue
-        names = {_norm(contact.name), _norm(f"{contact.first_name} {contact.last_name}")}
-        names.discard("")
+        names = _names(contact)
         if full and full in names:
-            offer(contact, 80, "name matches")
+            offer(contact, 80, f"{names[full]} matches")
             continue
         if company and _norm(contact.name) == company:
             offer(contact, 60, "name matches the CRM contact's company")
             continue
         if full:
-            for name in names:
+            for name, said in names.items():
                 matcher = difflib.SequenceMatcher(None, full, name)
                 if matcher.real_quick_ratio() >= 0.8 and matcher.quick_ratio() >= 0.8:
                     ratio = matcher.ratio()
                     if ratio >= 0.8:
-                        offer(contact, int(ratio * 70), f"name is similar ({ratio:.0%})")
+                        offer(contact, int(ratio * 70), f"{said} is similar ({ratio:.0%})")
     return sorted(found.values(), key=lambda s: (-s.score, s.contact.name.lower()))[:limit]
 
 

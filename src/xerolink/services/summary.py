@@ -270,8 +270,9 @@ def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
         report.unavailable["open_quotes"] = why
     if ref.kind == RecordKind.DEAL:
         found = {d.document_id: d for d in docs}
+        names = contact_names(deps)  # whose each document is, as details says
         report.documents = [
-            document_row(deps, found[d]) if d in found else
+            document_row(deps, found[d], names) if d in found else
             {"document_id": d, "type": kind, "missing": True}
             for d, kind in scope.deal_documents]
     return report

@@ -216,7 +216,7 @@ class Invoices(Contacts):
         if errors:
             return errors, {}
         sub_total, total_tax, total = line_amounts(lines, tenant.tax_rates, amount_types)
-        if total < 0:
+        if total < 0 and status != "DRAFT":  # a draft may be negative; approving it not
             return ["Invoice total must not be negative"], {}
         return [], {
             "Type": kind, "InvoiceNumber": number,
