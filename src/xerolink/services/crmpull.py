@@ -239,8 +239,9 @@ def _stored(store: Store, kind: str) -> Callable[[str], object]:
     def get(record_id: str) -> object:
         if not listed:
             readers: dict[str, Callable[[], Sequence[CrmContact | CrmCompany | CrmDeal]]] = {
-                "contact": store.list_crm_contacts, "company": store.list_crm_companies,
-                "deal": store.list_crm_deals}
+                RecordKind.CONTACT: store.list_crm_contacts,
+                RecordKind.COMPANY: store.list_crm_companies,
+                RecordKind.DEAL: store.list_crm_deals}
             read = readers[kind]
             listed.update({r.id: _comparable(r) for r in read()})
         return listed.get(record_id)
