@@ -63,9 +63,9 @@ def api_warm(home: str, profile: str, ref: str, runs: str) -> dict[str, object]:
             xl.refresh(ref)
             times.append(time.perf_counter() - started)
             calls.append(xl.calls().total - before)
-        connection = xl.store.active_connection()
+        connection = xl._wiring.store.active_connection()
         assert connection is not None
-        token = xl.token_manager(connection).access_token()
+        token = xl._wiring.token_manager(connection).access_token()
         base = urlsplit(connection.xero_url or "")
         trips = []
         for _ in range(int(runs)):

@@ -1,24 +1,90 @@
-"""Fixtures: a fresh sandbox per test (cheap at the default size), an isolated home,
-the CLI run in-process, and a profile connected to the sandbox."""
+"""Fixtures: a sandbox as new for each test (one server per worker, reset between
+tests), an isolated home, the CLI run in-process, and a profile connected to the
+sandbox. The tiers and the network guard are in tiers.py."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from support import connect_profile, running_sandbox
+import tiers
+from support import SANDBOX_DEFAULTS, connect_profile
 from xerolink.cli import main
-from xerolink.sandbox import SandboxServer
+from xerolink.sandbox import SandboxOptions, SandboxServer
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    tiers.mark_tiers(items)  # before -m chooses by the marks
+    yield
+    tiers.spread_slow(items)  # what -m chose, in the order the workers will take it
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _guards(request) -> Iterator[None]:
+    """Loopback only, everywhere; in the fast tier, no process either. And the same
+    output width in an xdist worker as in a plain run: xdist sets COLUMNS and LINES
+    from its own terminal, which would wrap what piped output does not."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
+    tiers.block_non_loopback()
+    undo = tiers.refuse_processes() if tiers.fast_tier_selected(request.config) else None
+    yield
+    if undo is not None:
+        undo()
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """A connection off loopback fails the test even when the code swallowed it."""
+    start = tiers.blocked_count()
+    yield
+    blocked = tiers.blocked_since(start)
+    if blocked:
+        pytest.fail(f"the test tried to leave loopback: {blocked}")
+
+
+class SharedSandboxes:
+    """One server per set of options for the worker's whole session, reset to a new
+    server's state before each test that asks for it: a test sees what a fresh sandbox
+    would show, without a server started and stopped for each."""
+
+    def __init__(self) -> None:
+        self.servers: dict[str, SandboxServer] = {}
+
+    def get(self, **options: object) -> SandboxServer:
+        key = repr(sorted(options.items()))
+        server = self.servers.get(key)
+        if server is not None and server.serving:
+            server.reset()
+            return server
+        server = SandboxServer(SandboxOptions(**{**SANDBOX_DEFAULTS, **options}))
+        server.start()
+        self.servers[key] = server
+        return server
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            if server.serving:
+                server.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_sandboxes() -> Iterator[SharedSandboxes]:
+    pool = SharedSandboxes()
+    yield pool
+    pool.stop()
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with running_sandbox() as server:
-        yield server
+def sandbox(shared_sandboxes) -> SandboxServer:
+    return shared_sandboxes.get()
 
 
 @pytest.fixture

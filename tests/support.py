@@ -92,13 +92,16 @@ def api(base: str, token: dict[str, Any], tenant: str, method: str, path: str,
     return status, response_headers, json.loads(data, parse_float=Decimal)
 
 
+SANDBOX_DEFAULTS = {"seed": 7, "contacts": 60}
+
+
 @contextlib.contextmanager
 def running_sandbox(**options: Any) -> Iterator[Any]:
     """A sandbox on a free loopback port for the length of a block (seed 7 and 60
     contacts unless told otherwise)."""
     from xerolink.sandbox import SandboxOptions, SandboxServer
 
-    server = SandboxServer(SandboxOptions(**{"seed": 7, "contacts": 60, **options}))
+    server = SandboxServer(SandboxOptions(**{**SANDBOX_DEFAULTS, **options}))
     server.start()
     try:
         yield server

@@ -9,6 +9,7 @@ and a word such as "token" is followed by a secret only as a key or a field.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from typing import Any, Generic, TypeVar, overload
@@ -34,15 +35,15 @@ _KEY_NAMES = (r"access_?token|refresh_?token|id_token|session_?token|client_?sec
 # Names that are also words of a message ("the access token: pipe it to --token-stdin"):
 # masked as a JSON key or a form field, or after a colon only when a token follows.
 _WORDS = r"token|code|password"
-_PATTERNS = [
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(rf"(?i)([\"']?\b(?:{_KEY_NAMES})[\"']?\s*[:=]\s*[\"']?)({_VALUE})"),
-    re.compile(rf"(?i)([\"']\b(?:{_WORDS})[\"']\s*:\s*[\"']?)({_VALUE})"),
-    re.compile(rf"(?i)(\b(?:\w*(?:token|secret|password)|code)\s*=\s*[\"']?)({_VALUE})"),
-    re.compile(rf"(?i)(\b(?:{_WORDS})\s*:\s*[\"']?)({_TOKEN_LIKE})"),
-    re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)(basic\s+)?[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?=@)"),  # a URL's password
-]
+_PATTERN_TEXTS = (
+    r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+",
+    rf"(?i)([\"']?\b(?:{_KEY_NAMES})[\"']?\s*[:=]\s*[\"']?)({_VALUE})",
+    rf"(?i)([\"']\b(?:{_WORDS})[\"']\s*:\s*[\"']?)({_VALUE})",
+    rf"(?i)(\b(?:\w*(?:token|secret|password)|code)\s*=\s*[\"']?)({_VALUE})",
+    rf"(?i)(\b(?:{_WORDS})\s*:\s*[\"']?)({_TOKEN_LIKE})",
+    r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)(basic\s+)?[A-Za-z0-9._~+/=-]+",
+    r"([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?=@)",  # a URL's password
+)
 
 
 class Secret(Generic[T]):
@@ -124,12 +125,18 @@ def register_secret(value: str | None) -> None:
                 del _secrets[next(iter(_secrets))]
 
 
+@functools.cache
+def _patterns() -> list[re.Pattern[str]]:
+    """Compiled on first use: ``xerolink --help`` never redacts anything."""
+    return [re.compile(text) for text in _PATTERN_TEXTS]
+
+
 def redact(text: str) -> str:
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
-    for pattern in _PATTERNS:
+    for pattern in _patterns():
         text = pattern.sub(lambda m: m.group(1) + MASK, text)
     return text

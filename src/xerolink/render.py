@@ -1,14 +1,13 @@
 """The one place that turns results into text: rich tables, JSON or CSV.
 
 Commands compute plain data (dataclasses, dicts, lists with ``Decimal`` amounts) and
-hand it here. In JSON mode stdout carries exactly one JSON document; in CSV mode one
-table. Human decoration, notices and errors go to stderr so pipes stay clean.
+hand it here. Results go to stdout (JSON mode: exactly one document; CSV: one table;
+human: tables and lines); notices, progress and errors go to stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import re
@@ -197,6 +196,8 @@ class Renderer:
             self.json(rows if json_data is None else json_data.to_json()
                       if isinstance(json_data, Result) else json_data)
         elif self.mode == CSV:
+            import csv
+
             writer = csv.writer(self.stdout, lineterminator="\n")
             writer.writerow([c.key for c in columns])
             for row in rows:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from xerolink.errors import ExitCode
 from xerolink.money import plain
 
 _PLAIN = (str, int, bool, type(None))
@@ -48,7 +49,14 @@ def to_jsonable(value: Any) -> Any:
 class Result:
     """A command's outcome. Subclasses are dataclasses; ``to_json()`` gives the JSON
     document (dicts, lists, strings, numbers, booleans and nulls only) that ``--json``
-    prints. The default is every field; results whose documented shape differs say so."""
+    prints. The default is every field; results whose documented shape differs say so.
+    ``exit_code`` is the command's exit code for this outcome: a result that is an
+    answer but not a good one (figures from a stale cache, a connection not running,
+    doctor's problems) says which code, so no command decides it again."""
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK
 
     def to_json(self) -> Any:
         if not dataclasses.is_dataclass(self):  # pragma: no cover - a programming error

@@ -116,7 +116,7 @@ def test_a_closed_instance_refuses_every_call(connected) -> None:
     xl.links()
     xl.close()
     xl.close()  # closing again is harmless
-    for call in (xl.links, lambda: xl.summary("contact:1"), lambda: xl.store,
+    for call in (xl.links, lambda: xl.summary("contact:1"), lambda: xl._wiring.store,
                  xl.__enter__):
         with pytest.raises(UsageError, match="this Xerolink is closed"):
             call()

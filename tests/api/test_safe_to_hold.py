@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import xerolink
-from support import control, running_sandbox
+from support import control
 from xerolink.redact import Secret
 
 _LEAVES = (int, float, bool, bytes, type(None), complex)
@@ -64,9 +64,8 @@ def leaks(root: Any, secrets: set[str]) -> list[str]:
 
 
 @pytest.fixture
-def crm_sandbox() -> Any:
-    with running_sandbox(crm="salesmate") as server:
-        yield server
+def crm_sandbox(shared_sandboxes) -> Any:
+    return shared_sandboxes.get(crm="salesmate")
 
 
 def test_nothing_reachable_from_xerolink_open_shows_a_secret(crm_sandbox, home, monkeypatch
@@ -85,7 +84,7 @@ def test_nothing_reachable_from_xerolink_open_shows_a_secret(crm_sandbox, home, 
                                        url=base))
         returned.append(xl.crm_pull())
         returned.append(xl.status())
-        returned.append(xl.crm_source())
+        returned.append(xl._crm.crm_source())
         linked = xl.auto_link()
         assert linked.linked, "the slice's people are the organisation's"
         returned += [linked, xl.summary(linked.linked[0]["crm"], refresh=True), xl.calls()]

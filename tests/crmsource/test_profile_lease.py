@@ -118,7 +118,7 @@ def test_one_pass_that_pulls_then_pushes_holds_one_lease_and_others_wait_it_out(
     import xerolink
 
     linked = _ready(salesmate, cli)
-    with xerolink.open() as xl, xl.crm_lease() as holding:
+    with xerolink.open() as xl, xl._crm.crm_lease() as holding:
         xl.crm_pull()
         outsider = _finish(_start("crm", "push", "--json"))
         assert outsider["ran"] is False and outsider["held_by"]["pid"] == os.getpid()

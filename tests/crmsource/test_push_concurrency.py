@@ -85,6 +85,7 @@ def cleared(server: SandboxServer) -> int:
 
 
 @pytest.mark.parametrize("stale", [1000], indirect=True)
+@pytest.mark.slow
 def test_a_first_push_of_1000_records_at_150_ms_goes_at_20_records_a_second(stale, cli):
     """With the default 4 workers: each record still read just before its update (two
     calls a record), the reads of the next 4 records overlapping the 4 updates."""
@@ -133,6 +134,7 @@ def read_to_update(requests: list[dict[str, Any]]) -> list[float]:
 
 
 @pytest.mark.parametrize("stale", [120], indirect=True)
+@pytest.mark.slow
 def test_the_default_is_four_workers_and_one_is_one(stale, cli):
     control(stale, "POST", "/latency", {"ms": 40})
     for record in stale.sandbox.salesmate.records["contact"].values():

@@ -31,9 +31,8 @@ def control(server: SandboxServer, method: str, path: str, data: dict[str, Any] 
 
 
 @pytest.fixture
-def crm_sandbox() -> Any:
-    with running_sandbox(crm="salesmate") as server:
-        yield server
+def crm_sandbox(shared_sandboxes) -> Any:
+    return shared_sandboxes.get(crm="salesmate")
 
 
 @pytest.fixture

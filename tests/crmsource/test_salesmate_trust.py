@@ -413,12 +413,12 @@ def test_a_pull_stops_at_its_deadline_and_changes_nothing(liar, home):
     state.total = lambda real: 900_000
     ticks = iter(range(0, 10**6, 100))
     with xerolink.open() as xl:
-        source = xl.crm_source()
+        source = xl._crm.crm_source()
         with pytest.raises(CrmUnreachableError, match="did not finish within 1000 s"):
-            crmpull.pull(xl.store, source, fields={}, now=datetime.now(UTC),
+            crmpull.pull(xl._wiring.store, source, fields={}, now=datetime.now(UTC),
                          deadline=1000, clock=lambda: float(next(ticks)))
         source.close()
-        assert xl.store.live_source_ids("salesmate", "contact") == set()
+        assert xl._wiring.store.live_source_ids("salesmate", "contact") == set()
     assert state.calls["search contact"] <= 12
 
 
@@ -486,7 +486,7 @@ def test_a_huge_amount_already_in_a_store_is_shown_not_a_crash(home, cli):
         batch.deals = [CrmDeal(id="1", title="Big", value=Decimal("1e30"), source="salesmate"),
                        CrmDeal(id="2", title="Huge", value=Decimal("1e999999999"),
                                source="salesmate")]
-        xl.store.apply_pull(batch, datetime.now(UTC))
+        xl._wiring.store.apply_pull(batch, datetime.now(UTC))
     code, out, err = cli("crm", "list", "deals")
     assert code == 0, err
     assert "1,000,000,000,000,000,000,000,000,000,000.00" in out and "1E+999999999" in out
@@ -520,13 +520,13 @@ def test_a_count_that_grows_with_every_page_is_stopped_at_once(liar, home):
     state.total = lambda real: offsets[-1] + 500
     ticks = iter(range(0, 10**6, 100))
     with xerolink.open() as xl:
-        source = xl.crm_source()
+        source = xl._crm.crm_source()
         calls = state.calls["search contact"]
         with pytest.raises(CrmUnreachableError, match="counted 500 and then 750"):
-            crmpull.pull(xl.store, source, fields={}, now=datetime.now(UTC),
+            crmpull.pull(xl._wiring.store, source, fields={}, now=datetime.now(UTC),
                          deadline=1000, clock=lambda: float(next(ticks)))
         source.close()
-        assert xl.store.live_source_ids("salesmate", "contact") == set()
+        assert xl._wiring.store.live_source_ids("salesmate", "contact") == set()
     assert state.calls["search contact"] - calls == 2
 
 

@@ -341,6 +341,7 @@ def shell(tmp_path, monkeypatch, capsys) -> Iterator[Shell]:
         runner.close()
 
 
+@pytest.mark.e2e  # `demo --keep` starts a sandbox process of its own
 def test_every_readme_example_runs_in_the_order_written(shell, monkeypatch) -> None:
     lines = runnable_lines()
     assert len(lines) > 40, "the examples are found"

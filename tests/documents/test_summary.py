@@ -120,6 +120,7 @@ def test_an_unlinked_contact_is_not_found(cli, connected, tmp_path) -> None:
                            "xerolink suggest contact:77")
 
 
+@pytest.mark.slow
 def test_when_xero_is_down_a_cached_summary_is_stale_and_exit_7(cli, connected, sandbox,
                                                                 tmp_path) -> None:
     _link_all(cli, sandbox, tmp_path, limit=12)

@@ -119,6 +119,8 @@ def _offsets(pages: dict[int, str], count: int = 20) -> list[int]:
     return sorted(chosen)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # every page, every command: 1-2 minutes on two busy cores
 def test_every_command_on_a_damaged_page_exits_11_and_repair_gives_back_every_link(
         cli, store_of_links) -> None:
     tenant, path, pristine, copies = store_of_links

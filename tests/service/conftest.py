@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from support import connect_profile, running_sandbox
+from support import connect_profile
 from support import control as sandbox_control
 from xerolink.sandbox import SandboxServer
 
@@ -37,10 +37,9 @@ def reset_counts(server: SandboxServer) -> None:
 
 
 @pytest.fixture
-def crm_sandbox(request) -> Any:
+def crm_sandbox(request, shared_sandboxes) -> Any:
     """The sandbox (options changed by indirect parametrisation)."""
-    with running_sandbox(crm="salesmate", **getattr(request, "param", {})) as server:
-        yield server
+    return shared_sandboxes.get(crm="salesmate", **getattr(request, "param", {}))
 
 
 @pytest.fixture

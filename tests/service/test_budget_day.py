@@ -120,6 +120,7 @@ def run_the_day(starter: dict[str, Any], churn: Churn) -> tuple[list[dict[str, A
     return lines, err, time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_a_starter_tier_day_draws_no_day_limit_429_and_reports_the_planned_interval(
         starter, cli, monkeypatch, capsys):
     server = starter["server"]

@@ -51,7 +51,7 @@ def test_a_pass_runs_under_the_lease_and_stops_when_it_is_lost(salesmate, cli):
 
     reset_counts(salesmate)
     with Xerolink() as xl:
-        xl.crm_lease = crm_lease  # type: ignore[attr-defined]
+        xl._crm.crm_lease = crm_lease  # type: ignore[attr-defined]
         xl.crm_update(dry_run=True)
         assert taken == []  # a dry run writes nothing: no lease
         with pytest.raises(StoreUnreachableError):
@@ -72,21 +72,21 @@ def test_another_runners_pass_is_skipped_by_the_service(salesmate):
     time = FakeTime(salesmate)
     lines: list[dict[str, Any]] = []
     with Xerolink(clock_override=time) as xl:
-        xl.crm_lease = crm_lease  # type: ignore[attr-defined]
+        xl._crm.crm_lease = crm_lease  # type: ignore[attr-defined]
         xl.crm_watch(every="15m", log=lines.append, wait=time.wait, max_passes=2)
     assert [line["outcome"] for line in lines] == ["skipped", "skipped"]
     assert lines[0]["held_by"]["held_by"]["host"] == "host-1" and time.waits == [900, 900]
 
 
 def test_one_pass_held_elsewhere_says_by_whom_and_exits_0(salesmate, cli, monkeypatch):
-    from xerolink.api.update import CrmUpdateApi
+    from xerolink.api.update import CrmService
 
     @contextlib.contextmanager
     def held(self: Any, wait: bool = False) -> Any:
         raise busy()
         yield
 
-    monkeypatch.setattr(CrmUpdateApi, "_pass_lease", held)
+    monkeypatch.setattr(CrmService, "_pass_lease", held)
     reset_counts(salesmate)
     code, out, err = cli("crm", "update")
     assert code == 0, err

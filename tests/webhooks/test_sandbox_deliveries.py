@@ -79,7 +79,7 @@ def hooked(home, tmp_path, monkeypatch) -> Iterator[dict[str, Any]]:
         xl = xerolink.open(env=dict(os.environ))
         try:
             yield {"server": server, "handle": handle, "wake": wake, "tenant": tenant,
-                   "deps": xl.deps(), "base": server.base_url}
+                   "deps": xl._wiring.deps(), "base": server.base_url}
         finally:
             xl.close()
             handle.stop()
@@ -376,7 +376,7 @@ def test_the_scheduled_pass_catches_up_a_delivery_that_never_arrived(home, monke
                              webhook_retry_base=0.01, webhook_batch_seconds=0.05) as server:
             tenant = connect_profile(server, home)
             with xerolink.open(env=dict(os.environ)) as xl:
-                deps = xl.deps()
+                deps = xl._wiring.deps()
                 invoice = _open_invoice(server, tenant)
                 documents.refresh_contacts(deps, [invoice["ContactID"]])
                 control(server.base_url, "POST", "pay",

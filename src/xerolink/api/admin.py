@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from xerolink.api.wiring import Wiring
 from xerolink.errors import UsageError
 
 if TYPE_CHECKING:
+    from xerolink.api.wiring import Wiring
     from xerolink.services.access import AccessChange
     from xerolink.services.connection import (
         ChooseTenant,
@@ -24,8 +24,11 @@ if TYPE_CHECKING:
     from xerolink.services.repair import Repaired
 
 
-class Administration(Wiring):
+class Administration:
     """Connection, access, team and doctor: what admins run."""
+
+    def __init__(self, wiring: Wiring) -> None:
+        self._w = wiring
 
     # -- connection and access -----------------------------------------------------
     def connect_options(self, *, xero_url: str | None = None, client_id: str | None = None,
@@ -39,19 +42,20 @@ class Administration(Wiring):
         from xerolink.xero.endpoints import Endpoints
         from xerolink.xero.oauth import DEFAULT_SCOPES
 
-        raw = xero_url or self.env.get("XEROLINK_XERO_URL") or self.config.get("xero_url")
+        raw = xero_url or self._w.env.get("XEROLINK_XERO_URL") or self._w.config.get("xero_url")
         try:
             url = str(SETTINGS["xero_url"].parse(raw)) if raw else None
         except ValueError as exc:
             raise UsageError(f"invalid --xero-url: {exc}") from None
         endpoints = Endpoints.at(url)
-        chosen = client_id or self.env.get("XEROLINK_CLIENT_ID") or self.config.get("client_id")
+        chosen = (client_id or self._w.env.get("XEROLINK_CLIENT_ID")
+                  or self._w.config.get("client_id"))
         if not chosen and endpoints.is_loopback:
             from xerolink.xero.discovery import sandbox_client_id
 
             chosen = sandbox_client_id(endpoints)
             if chosen:
-                (notice or self.notice)(f"using the sandbox's app (client id {chosen})")
+                (notice or self._w.notice)(f"using the sandbox's app (client id {chosen})")
         if not chosen:
             raise UsageError(
                 "no client id: pass --client-id, set XEROLINK_CLIENT_ID, or run "
@@ -67,48 +71,60 @@ class Administration(Wiring):
         the PKCE flow, ``show_url`` handing the consent link to a browser."""
         from xerolink.services import connection as service
 
-        deps = self.connection_deps(options.endpoints)
+        deps = self._w.connection_deps(options.endpoints)
         if client_secret is not None:
             return service.connect_custom(deps, options, client_secret)
-        shown = show_url or self.browser
+        shown = show_url or self._w.browser
         if shown is None:
             raise UsageError("connecting in a browser needs somewhere to show the link")
         return service.connect_pkce(deps, options, show_url=shown,
                                     choose=choose)
 
-    def status(self, *, offline: bool = False) -> StatusReport:
+    def connection_status(self, *, offline: bool = False) -> StatusReport:
+        """The Xero connection's part of ``status``."""
         from xerolink.services import connection as service
 
-        return service.status(self.connection_deps(self.active_endpoints()),
-                              self.token_manager, offline=offline)
+        return service.status(self._w.connection_deps(self._w.active_endpoints()),
+                              self._w.token_manager, offline=offline)
 
     def disconnect(self) -> RemoveReport:
         """Revoke and forget the tokens; links and settings stay for a reconnect."""
         from xerolink.services import connection as service
 
-        return service.remove(self.connection_deps(self.active_endpoints()))
+        return service.remove(self._w.connection_deps(self._w.active_endpoints()))
 
     def access_list(self) -> AccessList:
         from xerolink.services import access
-        from xerolink.services.outcomes import AccessList
 
-        connection, entries = access.list_entries(self.store, self.user)
-        return AccessList.of(connection.tenant_name, entries)
+        return access.access_list(self._w.store, self._w.user)
 
     def grant(self, users: list[str], *, admin: bool = False) -> AccessChange:
         from xerolink.services import access
 
-        return access.grant(self.store, self.user, users, admin=admin, at=self.clock.now())
+        return access.grant(self._w.store, self._w.user, users, admin=admin, at=self._w.clock.now())
 
     def revoke(self, users: list[str]) -> AccessChange:
         from xerolink.services import access
 
-        return access.revoke(self.store, self.user, users)
+        return access.revoke(self._w.store, self._w.user, users)
 
     def check_may_configure(self) -> None:
         from xerolink.services.access import check_may_configure
 
-        check_may_configure(self.store, self.user)
+        check_may_configure(self._w.store, self._w.user)
+
+    def config_set(self, key: str, value: str) -> Any:
+        """Change one setting (admins, once connected), checked before the file is
+        rewritten; returns the value stored."""
+        self.check_may_configure()
+        return self._w.config.set(key, value)
+
+    def config_unset(self, key: str) -> bool:
+        """Remove a setting so that its default applies (admins, once connected);
+        whether it was set."""
+        self.check_may_configure()
+        removed: bool = self._w.config.unset(key)
+        return removed
 
     def save_webhook_key(self, key: str) -> WebhookKeySaved:
         """Keep Xero's webhook key in this profile's token store (admins), where the
@@ -123,20 +139,22 @@ class Administration(Wiring):
                              "app page shows it as 'Webhooks key')")
         register_secret(key)
         self.check_may_configure()
-        self.token_store.save_secret(SECRET_NAME, key)
-        return WebhookKeySaved(token_store=self.token_store_kind if not self.team
+        self._w.token_store.save_secret(SECRET_NAME, key)
+        return WebhookKeySaved(token_store=self._w.token_store_kind if not self._w.team
                                else "database")
 
     def forget_tokens(self) -> None:
         """Delete the active connection's tokens from this profile's token store (no
-        call to Xero; links stay)."""
-        connection = self.store.active_connection()
+        call to Xero; links stay). A profile with no store yet has none to forget."""
+        if not self._w.team and not self._w.profile.store_path.exists():
+            return
+        connection = self._w.store.active_connection()
         if connection is not None:
-            self.token_store.delete(connection.tenant_id)
+            self._w.token_store.delete(connection.tenant_id)
 
     # -- team ----------------------------------------------------------------------
     def _team_url(self) -> str:
-        url = self.database_url
+        url = self._w.database_url
         if not url:
             raise UsageError("team mode needs a database: set XEROLINK_DATABASE_URL or "
                              "`xerolink config set database_url postgresql://...`")
@@ -147,7 +165,7 @@ class Administration(Wiring):
         from xerolink.services import team
 
         self._team_url()
-        store = self.open_store(migrate=True)
+        store = self._w.open_store(migrate=True)
         try:
             return team.init(store)
         finally:
@@ -158,22 +176,22 @@ class Administration(Wiring):
         from xerolink.services import team
 
         self._team_url()
-        return team.migrate_from_sqlite(self.store, from_sqlite)
+        return team.migrate_from_sqlite(self._w.store, from_sqlite)
 
-    def doctor(self, *, offline: bool = False) -> Diagnosis:
-        """Is this machine and profile ready; each finding with what to do."""
+    def diagnose(self, *, offline: bool = False) -> Diagnosis:
+        """Doctor's checks of this machine and profile, each with what to do."""
         from xerolink.services import doctor
         from xerolink.store.records import Connection
 
         def live(connection: Connection) -> doctor.Check:
-            gateway = self.gateway_for(connection)
+            gateway = self._w.gateway_for(connection)
             return doctor.live_check(gateway.connections, lambda: (
                 gateway.log.server_date, gateway.log.server_date_seen_at))
 
         return doctor.diagnose(doctor.Inputs(
-            open_store=lambda: self.store, config=lambda: self.config,
-            token_kind=lambda: self.token_store_kind, token_store=lambda: self.token_store,
-            team=lambda: self.team, user=lambda: self.user, now=self.clock.now(),
+            open_store=lambda: self._w.store, config=lambda: self._w.config,
+            token_kind=lambda: self._w.token_store_kind, token_store=lambda: self._w.token_store,
+            team=lambda: self._w.team, user=lambda: self._w.user, now=self._w.clock.now(),
             live=None if offline else live, copies=self._store_copies))
 
     def repair_store(self) -> Repaired:
@@ -184,22 +202,20 @@ class Administration(Wiring):
         from xerolink.services.access import check_may_repair
         from xerolink.store.sqlite import SqliteStore
 
-        if self.team:
+        if self._w.team:
             raise UsageError("doctor --repair rebuilds a profile's own SQLite store; a team "
                              "database is restored from its PostgreSQL backups")
-        open_store = self._cache.pop("store", None)
-        if open_store is not None:
-            open_store.close()
-        path = self.profile.store_path
-        self.profile.ensure_dirs()
-        check_may_repair(lambda: SqliteStore(path, keep_copies=False), self.user,
+        self._w.close_store()
+        path = self._w.profile.store_path
+        self._w.profile.ensure_dirs()
+        check_may_repair(lambda: SqliteStore(path, keep_copies=False), self._w.user,
                          lambda: _owned_by_me(path))
-        return repair.repair(lambda: SqliteStore(path), path, self.clock.now())
+        return repair.repair(lambda: SqliteStore(path), path, self._w.clock.now())
 
     def _store_copies(self) -> list[Path]:
         from xerolink.store.backup import copies
 
-        return [] if self.team else copies(self.profile.store_path)
+        return [] if self._w.team else copies(self._w.profile.store_path)
 
 
 

@@ -4,81 +4,69 @@ A script or a long-running service opens a profile once and calls methods; nothi
 printed. Each method returns the dataclass the CLI renders (``to_json()`` is the
 command's ``--json``), and raises ``XerolinkError`` subclasses, whose ``exit_code`` is
 the CLI's. References are the CLI's: ``contact:42``, ``company:7``, ``deal:9``.
+
+``Xerolink`` holds its collaborators and is nothing else: the wiring (the profile's
+dependencies, ``wiring.py``), the Xero side (``xero.py``), the CRM side (``crm.py``),
+the CRM service (``update.py``) and administration (``admin.py``). Each public method
+is made by exactly one of them; its public names are the documented methods
+(docs/python-api.md), which a test holds equal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+import functools
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
-from xerolink.api.update import CrmUpdateApi
-from xerolink.api.wiring import CLOSED
+from xerolink.api.admin import Administration
+from xerolink.api.arguments import checked
+from xerolink.api.crm import CrmSide
+from xerolink.api.update import CrmService
+from xerolink.api.wiring import CLOSED, CallReport, Wiring
+from xerolink.api.xero import XeroSide
 from xerolink.errors import UsageError
-from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
 
 if TYPE_CHECKING:
-    from xerolink.services.create import Created, Draft
-    from xerolink.services.crm import Ref
-    from xerolink.services.linking import NewContact
-    from xerolink.services.outcomes import (
-        AutoLinked,
-        ContactCreated,
-        CrmRecord,
-        DealChange,
-        DealSuggestions,
-        Documents,
-        Imported,
-        Linked,
-        Refreshed,
-        Removed,
-        Rows,
-        Unlinked,
-        ViewLink,
-    )
-    from xerolink.services.outgoing import OnlineInvoice, Pdf, PdfSaved
-    from xerolink.services.summary import SummaryReport
+    from xerolink.clock import Clock
+    from xerolink.services.connection import StatusReport
+    from xerolink.services.doctor import Diagnosis
 
-Progress = Callable[..., None]
-Lines = Sequence[str | Mapping[str, Any]]
-ALL_KINDS = frozenset(DOCUMENT_KINDS)
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S")
 
 
-def _ref(text: str, *, default: str = "contact") -> Ref:
-    from xerolink.services.crm import parse_ref
+def _by(side: str, method: Callable[Concatenate[S, P], R]
+        ) -> Callable[Concatenate[Xerolink, P], R]:
+    """A public call made by one collaborator (``side`` names the attribute holding it):
+    its arguments checked against its annotations, and taken one at a time."""
+    check = checked(method)
 
-    return parse_ref(text, default=default)
+    @functools.wraps(method)
+    def call(owner: Xerolink, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with owner._wiring.taken():
+            made: R = check(getattr(owner, side), *args, **kwargs)
+            return made
 
-
-def _deal(text: str) -> Ref:
-    ref = _ref(text, default="deal")
-    if ref.kind != RecordKind.DEAL:
-        raise UsageError(f"{ref} is not a deal; use deal:ID")
-    return ref
-
-
-def _lines(lines: Lines) -> list[str | Mapping[str, Any]]:
-    """A document's lines: a list of ``"description;quantity;unit"`` texts or dicts."""
-    if isinstance(lines, str | bytes | Mapping) or not isinstance(lines, Sequence):
-        raise UsageError("lines must be a list of lines (text or dicts), not "
-                         f"{type(lines).__name__}")
-    for number, line in enumerate(lines, 1):
-        if not isinstance(line, str | Mapping):
-            raise UsageError(f"line {number} must be text or a dict, not {type(line).__name__}")
-    return list(lines)
+    return call
 
 
-def _dates_as_text(fields: dict[str, str | date | None]) -> dict[str, str | None]:
-    """A document's fields, with a ``date`` given for a date written as ISO text."""
-    for name in ("title", "reference", "currency", "deal"):
-        if isinstance(fields.get(name), date):
-            raise UsageError(f"{name} must be text (str), not a date")
-    return {name: value.isoformat() if isinstance(value, date) else value
-            for name, value in fields.items()}
+def _own(method: Callable[Concatenate[Xerolink, P], R]
+         ) -> Callable[Concatenate[Xerolink, P], R]:
+    """A public call ``Xerolink`` makes itself from more than one collaborator."""
+    check = checked(method)
+
+    @functools.wraps(method)
+    def call(owner: Xerolink, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with owner._wiring.taken():
+            made: R = check(owner, *args, **kwargs)
+            return made
+
+    return call
 
 
-class Xerolink(CrmUpdateApi):
+class Xerolink:
     """One profile's xerolink. Use it as a context manager, or call ``close()``; a
     closed one refuses every call (UsageError).
 
@@ -87,8 +75,24 @@ class Xerolink(CrmUpdateApi):
     parallel open one each.
     """
 
+    def __init__(self, *, env: Mapping[str, str] | None = None,
+                 profile_name: str | None = None, max_wait: float | None = None,
+                 notice: Callable[[str], None] = lambda message: None,
+                 browser: Callable[[str], None] | None = None,
+                 clock_override: Clock | None = None) -> None:
+        self._wiring = Wiring(env=os.environ if env is None else env,
+                              profile_name=profile_name, max_wait=max_wait, notice=notice,
+                              browser=browser, clock_override=clock_override)
+        self._xero = XeroSide(self._wiring)
+        self._crm = CrmSide(self._wiring)
+        self._service = CrmService(self._wiring, self._crm)
+        self._admin = Administration(self._wiring)
+
+    def __repr__(self) -> str:
+        return f"Xerolink(profile={self._wiring.profile_name!r})"
+
     def __enter__(self) -> Xerolink:
-        if self._closed:
+        if self._wiring.closed:
             raise UsageError(CLOSED)
         return self
 
@@ -96,279 +100,80 @@ class Xerolink(CrmUpdateApi):
         self.close()
 
     # -- summaries and documents ---------------------------------------------------
-    def summary(self, ref: str, *, refresh: bool = False) -> SummaryReport:
-        """Open quotes, overdue and outstanding invoices and bills of a contact,
-        company or deal: from the cache when present, else (or with refresh) Xero."""
-        from xerolink.services import summary
-
-        return summary.summarize(self.deps(), _ref(ref), refresh=refresh)
-
-    def refresh(self, ref: str) -> Refreshed:
-        """Fetch one record's documents from Xero now."""
-        from xerolink.services import summary
-        from xerolink.services.outcomes import Refreshed
-
-        deps = self.deps()
-        target = _ref(ref)
-        before = self.calls().total
-        scope, found = summary.refresh(deps, target)
-        return Refreshed(str(target), len(scope.contact_ids), len(found),
-                         self.calls().total - before)
-
-    def refresh_all(self, *, force: bool = False, progress: Progress | None = None
-                    ) -> Refreshed:
-        """Fetch the documents of every linked contact (estimated against the day's
-        remaining calls first; ``force`` starts anyway)."""
-        from xerolink.services import documents
-        from xerolink.services.outcomes import Refreshed
-
-        deps = self.deps()
-        before = self.calls().total
-        stats = documents.refresh_all(deps, force=force, progress=progress)
-        return Refreshed("all", stats.contacts, stats.documents, self.calls().total - before)
-
-    def details(self, ref: str, *, kinds: frozenset[str] | set[str] = ALL_KINDS,
-                status: str | None = None, refresh: bool = False) -> Documents:
-        """The open documents behind a summary, with their View in Xero links."""
-        from xerolink.services import summary
-
-        return summary.details(self.deps(), _ref(ref), kinds=set(kinds or ALL_KINDS),
-                               status=status, refresh=refresh)
-
-    def view(self, target: str) -> ViewLink:
-        """The View in Xero link of a linked contact, or of a document (id, prefix or
-        number)."""
-        from xerolink.services import summary
-
-        return summary.view(self.deps(), target)
-
-    def pdf(self, document: str) -> Pdf:
-        """A quote's, invoice's, bill's or credit note's PDF from Xero, in memory
-        (``.data``); the document named by number or id, as ``view`` takes it."""
-        from xerolink.services import outgoing
-
-        return outgoing.pdf(self.deps(), document)
-
-    def save_pdf(self, document: str, path: Path | None = None, *, force: bool = False
-                 ) -> PdfSaved:
-        """Write the document's PDF to ``path`` (a file, or a folder; default
-        ``NUMBER.pdf`` in the current folder) atomically; an existing file only with
-        ``force`` (else UsageError before any call)."""
-        from xerolink.services import outgoing
-
-        return outgoing.save_pdf(self.deps(), document, path, force=force, cwd=Path.cwd())
-
-    def online_invoice(self, document: str) -> OnlineInvoice:
-        """The customer's online invoice link of an approved sales invoice (a quote, a
-        bill or a draft: XeroRefusedError, before any call)."""
-        from xerolink.services import outgoing
-
-        return outgoing.online_invoice(self.deps(), document)
-
-    def create(self, ref: str, draft: Draft, *, deal: str | None = None) -> Created:
-        """Create the draft (a quote, draft invoice or draft bill) for a linked
-        contact, with the profile's default account and tax type where lines lack
-        them; optionally attach it to a deal."""
-        from xerolink.services import create as service
-
-        deal_id = _deal(deal).id if deal is not None else None
-        sales = draft.kind != DocumentKind.BILL
-        defaults = {
-            "account": self.config.get("sales_account" if sales else "purchases_account"),
-            "tax_type": self.config.get("sales_tax_type" if sales else "purchases_tax_type")}
-        deps = self.deps()
-        service.check(draft, today=service.organisation_today(deps), defaults=defaults)
-        return service.create(deps, _ref(ref), draft, deal_id=deal_id)
-
-    def create_invoice(self, ref: str, lines: Lines, **fields: str | date | None
-                       ) -> Created:
-        """A draft sales invoice. Lines are ``"description;quantity;unit_amount[;account
-        [;tax]]"`` or dicts with the ``--file`` JSON's keys (description, quantity,
-        unit_amount, account_code, tax_type; amounts as str, int or Decimal); fields:
-        date, due_date, reference, currency (dates as ``date`` or ISO text), deal."""
-        return self._create("invoice", ref, lines, fields)
-
-    def create_bill(self, ref: str, lines: Lines, **fields: str | date | None) -> Created:
-        return self._create("bill", ref, lines, fields)
-
-    def create_quote(self, ref: str, lines: Lines, **fields: str | date | None) -> Created:
-        """A quote; fields also take title and expiry_date."""
-        return self._create("quote", ref, lines, fields)
-
-    def _create(self, kind: str, ref: str, lines: Lines, fields: dict[str, str | date | None]
-                ) -> Created:
-        from xerolink.services.create import draft_from
-
-        known = ("date", "due_date", "expiry_date", "title", "reference", "currency", "deal")
-        unknown = sorted(set(fields) - set(known))
-        if unknown:
-            raise UsageError(f"unknown field {unknown[0]!r} (fields: {', '.join(known)})")
-        text = _dates_as_text(fields)
-        draft = draft_from(kind, lines=_lines(lines), date_=text.get("date"),
-                           due_date=text.get("due_date"),
-                           expiry_date=text.get("expiry_date"), title=text.get("title"),
-                           reference=text.get("reference"), currency=text.get("currency"))
-        return self.create(ref, draft, deal=text.get("deal"))
-
+    summary = _by("_xero", XeroSide.summary)
+    refresh = _by("_xero", XeroSide.refresh)
+    refresh_all = _by("_xero", XeroSide.refresh_all)
+    details = _by("_xero", XeroSide.details)
+    view = _by("_xero", XeroSide.view)
+    online_invoice = _by("_xero", XeroSide.online_invoice)
+    pdf = _by("_xero", XeroSide.pdf)
+    save_pdf = _by("_xero", XeroSide.save_pdf)
+    create = _by("_xero", XeroSide.create)
+    create_invoice = _by("_xero", XeroSide.create_invoice)
+    create_bill = _by("_xero", XeroSide.create_bill)
+    create_quote = _by("_xero", XeroSide.create_quote)
     # -- deals ---------------------------------------------------------------------
-    def deal_suggest(self, deal: str, *, refresh: bool = False) -> DealSuggestions:
-        from xerolink.services import deals
-
-        return deals.suggest(self.deps(), _deal(deal), refresh=refresh)
-
-    def deal_attach(self, deal: str, document_ids: list[str]) -> DealChange:
-        from xerolink.services import deals
-        from xerolink.services.outcomes import DealChange
-
-        ref = _deal(deal)
-        return DealChange(str(ref), "attached", deals.attach(self.deps(), ref, document_ids))
-
-    def deal_detach(self, deal: str, document_ids: list[str]) -> DealChange:
-        from xerolink.services import deals
-        from xerolink.services.outcomes import DealChange
-
-        ref = _deal(deal)
-        return DealChange(str(ref), "detached", deals.detach(self.deps(), ref, document_ids))
-
-    def deal_documents(self, deal: str) -> Rows:
-        from xerolink.services.outcomes import Rows
-
-        return Rows(self.summary(str(_deal(deal))).documents)
-
+    deal_suggest = _by("_xero", XeroSide.deal_suggest)
+    deal_attach = _by("_xero", XeroSide.deal_attach)
+    deal_detach = _by("_xero", XeroSide.deal_detach)
+    deal_documents = _by("_xero", XeroSide.deal_documents)
     # -- linking -------------------------------------------------------------------
-    def suggest(self, ref: str) -> Rows:
-        """Xero contacts that may be this CRM contact, ranked, with why."""
-        from xerolink.services import linking
-        from xerolink.services.outcomes import Rows, xero_contact_row
+    suggest = _by("_xero", XeroSide.suggest)
+    search = _by("_xero", XeroSide.search)
+    link = _by("_xero", XeroSide.link)
+    auto_link = _by("_xero", XeroSide.auto_link)
+    unlink = _by("_xero", XeroSide.unlink)
+    links = _by("_xero", XeroSide.links)
+    contact_preview = _by("_xero", XeroSide.contact_preview)
+    create_contact = _by("_xero", XeroSide.create_contact)
+    # -- CRM records and the CRM source ----------------------------------------------
+    crm_import = _by("_crm", CrmSide.crm_import)
+    crm_list = _by("_crm", CrmSide.crm_list)
+    crm_show = _by("_crm", CrmSide.crm_show)
+    crm_remove = _by("_crm", CrmSide.crm_remove)
+    complete_refs = _by("_crm", CrmSide.complete_refs)
+    crm_connect = _by("_crm", CrmSide.crm_connect)
+    crm_disconnect = _by("_crm", CrmSide.crm_disconnect)
+    crm_source_state = _by("_crm", CrmSide.crm_source_state)
+    crm_pull = _by("_crm", CrmSide.crm_pull)
+    crm_push = _by("_crm", CrmSide.crm_push)
+    # -- the CRM service -----------------------------------------------------------
+    crm_update = _by("_service", CrmService.crm_update)
+    crm_watch = _by("_service", CrmService.crm_watch)
+    # -- administration --------------------------------------------------------------
+    connect_options = _by("_admin", Administration.connect_options)
+    connect = _by("_admin", Administration.connect)
+    disconnect = _by("_admin", Administration.disconnect)
+    forget_tokens = _by("_admin", Administration.forget_tokens)
+    access_list = _by("_admin", Administration.access_list)
+    grant = _by("_admin", Administration.grant)
+    revoke = _by("_admin", Administration.revoke)
+    config_set = _by("_admin", Administration.config_set)
+    config_unset = _by("_admin", Administration.config_unset)
+    save_webhook_key = _by("_admin", Administration.save_webhook_key)
+    team_init = _by("_admin", Administration.team_init)
+    team_migrate = _by("_admin", Administration.team_migrate)
+    repair_store = _by("_admin", Administration.repair_store)
 
-        target = _ref(ref)
-        found = linking.suggest(self.deps(), target)
-        return Rows([xero_contact_row(s.contact, score=s.score, reason=s.reason)
-                     for s in found], title=f"Suggestions for {target}")
+    @_own
+    def status(self, *, offline: bool = False) -> StatusReport:
+        """The Xero connection, the CRM source and the CRM service, in one report."""
+        report = self._admin.connection_status(offline=offline)
+        report.crm_source = self._crm.crm_source_state()
+        report.service = self._service.service_state()
+        return report
 
-    def search(self, text: str | None = None, *, first: str | None = None,
-               last: str | None = None) -> Rows:
-        from xerolink.services import linking
-        from xerolink.services.outcomes import Rows, xero_contact_row
+    @_own
+    def doctor(self, *, offline: bool = False) -> Diagnosis:
+        """Is this machine and profile ready; each finding with what to do."""
+        return self._crm.source_check(self._admin.diagnose(offline=offline))
 
-        return Rows([xero_contact_row(c)
-                     for c in linking.search(self.deps(), text, first, last)])
+    def calls(self) -> CallReport:
+        """The Xero calls made so far through this session's gateways."""
+        return self._wiring.calls()
 
-    def link(self, ref: str, xero_contact_id: str | None = None, *, first: bool = False,
-             replace: bool = False) -> Linked:
-        """Link a CRM contact to a Xero contact (checked to exist), or to the top
-        suggestion with ``first``."""
-        from xerolink.services import ids, linking
-        from xerolink.services.outcomes import Linked
+    def close(self) -> None:
+        """Close the store; later calls are refused (UsageError). Closing again is a
+        no-op; a call under way in another thread finishes first."""
+        self._wiring.close()
 
-        if first == bool(xero_contact_id):
-            raise UsageError("give either a Xero ContactID or --first")
-        target = _ref(ref)
-        if xero_contact_id:
-            ids.check_contact_text(xero_contact_id)
-        deps = self.deps()
-        result = (linking.link_first(deps, target, replace=replace) if first
-                  else linking.link(deps, target, xero_contact_id or "", replace=replace))
-        return Linked(str(target), result.link, result.replaced, result.unchanged)
-
-    def auto_link(self, *, dry_run: bool = False, force: bool = False,
-                  progress: Progress | None = None) -> AutoLinked:
-        """Link every unlinked CRM contact whose email matches exactly one Xero contact."""
-        from xerolink.services import linking
-        from xerolink.services.outcomes import AutoLinked
-
-        before = self.calls().total
-        report = linking.auto_link(self.deps(), dry_run=dry_run, progress=progress,
-                                   force=force)
-        return AutoLinked(dry_run, report.linked, report.ambiguous, report.unmatched,
-                          report.already_linked,
-                          report.synced.fetched if report.synced else 0,
-                          self.calls().total - before)
-
-    def unlink(self, ref: str) -> Unlinked:
-        from xerolink.services import linking
-        from xerolink.services.access import require_viewer
-        from xerolink.services.outcomes import Unlinked
-
-        target = _ref(ref)
-        connection = require_viewer(self.store, self.user)
-        return Unlinked(str(target), linking.unlink(self.store, connection.tenant_id, target))
-
-    def links(self) -> Rows:
-        from xerolink.services.access import require_viewer
-        from xerolink.services.records import link_rows
-
-        return link_rows(self.store, require_viewer(self.store, self.user).tenant_id)
-
-    def contact_preview(self, ref: str, *, name: str | None = None,
-                        first_name: str | None = None, last_name: str | None = None,
-                        email: str | None = None, phone: str | None = None) -> NewContact:
-        """What ``create_contact`` would send: the CRM record, overridden by the fields
-        given, checked."""
-        from xerolink.services import linking
-
-        return linking.prepare_contact(self.store, _ref(ref), name=name,
-                                       first_name=first_name, last_name=last_name,
-                                       email=email, phone=phone)[1]
-
-    def create_contact(self, ref: str, *, replace: bool = False, name: str | None = None,
-                       first_name: str | None = None, last_name: str | None = None,
-                       email: str | None = None, phone: str | None = None
-                       ) -> ContactCreated:
-        """Create the Xero contact from the CRM record (overridden by the fields given)
-        and link it."""
-        from xerolink.services import linking
-        from xerolink.services.outcomes import ContactCreated
-
-        target = _ref(ref)
-        deps = self.deps()
-        contact, new = linking.prepare_contact(deps.store, target, name=name,
-                                               first_name=first_name, last_name=last_name,
-                                               email=email, phone=phone)
-        result = linking.create_contact(deps, contact, new, replace=replace)
-        return ContactCreated(str(target), result.link, new.as_xero(),
-                              deps.connection.tenant_name)
-
-    # -- CRM records -----------------------------------------------------------------
-    def _crm_tenant(self) -> str | None:
-        from xerolink.services.access import require_viewer_if_connected
-
-        connection = require_viewer_if_connected(self.store, self.user)
-        return connection.tenant_id if connection else None
-
-    def crm_import(self, file: Path, *, kind: str | None = None,
-                   skip_invalid: bool = False) -> Imported:
-        from xerolink.services.crm import KINDS, import_file
-        from xerolink.services.outcomes import Imported
-
-        if kind is not None and kind not in KINDS:
-            raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
-        self._crm_tenant()
-        result = import_file(self.store, file, kind=kind, skip_invalid=skip_invalid,
-                             at=self.clock.now())
-        return Imported(result.kind, result.fmt, result.imported, result.skipped, file.name)
-
-    def crm_list(self, kind: str = RecordKind.CONTACT.plural) -> Rows:
-        from xerolink.services.records import list_records
-
-        return list_records(self.store, self._crm_tenant(), kind)
-
-    def crm_show(self, ref: str) -> CrmRecord:
-        from xerolink.services.records import show_record
-
-        return show_record(self.store, self._crm_tenant(), _ref(ref))
-
-    def crm_remove(self, ref: str) -> Removed:
-        from xerolink.services.records import remove_record
-
-        target = _ref(ref)
-        self._crm_tenant()
-        return remove_record(self.store, target)
-
-    def complete_refs(self, typed: str, kinds: tuple[str, ...]) -> list[str]:
-        """References that start with what was typed, for shell completion."""
-        from xerolink.services.crm import complete_refs
-
-        if not self.team and not self.profile.store_path.exists():
-            return []  # nothing imported yet: no store to create for a <Tab>
-        return complete_refs(self.store, typed, kinds)

@@ -1,24 +1,27 @@
-"""The live-CRM side of ``Xerolink``: connecting a CRM source (Salesmate), pulling its
-records and pushing Xero's figures back onto them."""
+"""The CRM side of ``Xerolink``: the records xerolink holds (imported from files or
+pulled), and the live CRM source (Salesmate): connecting it, pulling its records and
+pushing Xero's figures back onto them."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xerolink.api.admin import Administration
+from xerolink.api.xero import reference
 from xerolink.errors import NotConnectedError, UsageError
+from xerolink.vocabulary import RecordKind
 
 if TYPE_CHECKING:
+    from xerolink.api.wiring import Wiring
     from xerolink.crmsource.base import CrmSource
-    from xerolink.services.connection import StatusReport
     from xerolink.services.crmpull import PullReport
     from xerolink.services.crmpush import PushReport
     from xerolink.services.doctor import Diagnosis
     from xerolink.services.lease import Held
-    from xerolink.services.outcomes import CrmSourceState
+    from xerolink.services.outcomes import CrmRecord, CrmSourceState, Imported, Removed, Rows
 
 SOURCES = ("salesmate",)
 SETTING = "crm.source"  # the store setting that names the connected CRM source
@@ -31,33 +34,71 @@ def _secret_key(source: str, account: str) -> str:
     return f"crm:{source}:{account}"
 
 
-class CrmSourceApi(Administration):
-    """``crm connect`` / ``disconnect`` / ``pull`` / ``push``, and the CRM source in
-    ``status``."""
+class CrmSide:
+    """``crm import`` / ``list`` / ``show`` / ``remove``, ``crm connect`` / ``disconnect``
+    / ``pull`` / ``push``, and the CRM source's line in ``status`` and ``doctor``."""
 
-    _crm_held: tuple[int, Held] | None = None  # (thread, lease) while a pass holds it
+    def __init__(self, wiring: Wiring) -> None:
+        self._w = wiring
+        self._crm_held: tuple[int, Held] | None = None  # (thread, lease) while a pass holds it
 
-    def status(self, *, offline: bool = False) -> StatusReport:
-        report = super().status(offline=offline)
-        report.crm_source = self.crm_source_state()
-        return report
+    # -- CRM records -----------------------------------------------------------------
+    def _crm_tenant(self) -> str | None:
+        from xerolink.services.access import require_viewer_if_connected
 
-    def doctor(self, *, offline: bool = False) -> Diagnosis:
-        """Doctor's checks, and the CRM source's: is its token still on this machine?"""
+        connection = require_viewer_if_connected(self._w.store, self._w.user)
+        return connection.tenant_id if connection else None
+
+    def crm_import(self, file: Path, *, kind: str | None = None,
+                   skip_invalid: bool = False) -> Imported:
+        from xerolink.services.crm import KINDS, import_file
+
+        if kind is not None and kind not in KINDS:
+            raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
+        self._crm_tenant()
+        return import_file(self._w.store, file, kind=kind, skip_invalid=skip_invalid,
+                           at=self._w.clock.now())
+
+    def crm_list(self, kind: str = RecordKind.CONTACT.plural) -> Rows:
+        from xerolink.services.records import list_records
+
+        return list_records(self._w.store, self._crm_tenant(), kind)
+
+    def crm_show(self, ref: str) -> CrmRecord:
+        from xerolink.services.records import show_record
+
+        return show_record(self._w.store, self._crm_tenant(), reference(ref))
+
+    def crm_remove(self, ref: str) -> Removed:
+        from xerolink.services.records import remove_record
+
+        target = reference(ref)
+        self._crm_tenant()
+        return remove_record(self._w.store, target)
+
+    def complete_refs(self, typed: str, kinds: tuple[str, ...]) -> list[str]:
+        """References that start with what was typed, for shell completion."""
+        from xerolink.services.crm import complete_refs
+
+        if not self._w.team and not self._w.profile.store_path.exists():
+            return []  # nothing imported yet: no store to create for a <Tab>
+        return complete_refs(self._w.store, typed, kinds)
+
+    def source_check(self, diagnosis: Diagnosis) -> Diagnosis:
+        """Doctor's checks and the CRM source's: is its token still on this machine?"""
         from xerolink.errors import XerolinkError
         from xerolink.services.access import may_use_crm_account
         from xerolink.services.doctor import OK, PROBLEM, Check, Diagnosis
 
-        diagnosis = super().doctor(offline=offline)
         try:
             setting = self._source_setting()
             if setting is None:
                 return diagnosis
             where = f"{setting['source']} account {setting['account']}"
-            if not may_use_crm_account(self.store, self.user):  # its token is not theirs
+            if not may_use_crm_account(self._w.store, self._w.user):  # its token is not theirs
                 return Diagnosis([*diagnosis.checks, Check(
                     "crm source", OK, f"{where}; an admin runs crm pull and crm push")])
-            stored = self.token_store.load_secret(_secret_key(setting["source"],
+            stored = self._w.token_store.load_secret(_secret_key(setting["source"],
                                                               setting["account"]))
         except XerolinkError:
             return diagnosis  # the store or token store checks above say why
@@ -85,35 +126,35 @@ class CrmSourceApi(Administration):
         if not token or len(token) > 4096 or not token.isprintable() or " " in token:
             raise UsageError("the Salesmate access token is empty or not a token (one line "
                              "of printable characters)")
-        raw = url or self.env.get("XEROLINK_SALESMATE_URL")
+        raw = url or self._w.env.get("XEROLINK_SALESMATE_URL")
         try:
             chosen_url = server_url(raw) if raw else None
         except ValueError as exc:
             raise UsageError(f"invalid --salesmate-url: {exc}") from None
-        check_may_configure(self.store, self.user)
-        pulled_from = self.store.get_setting(f"{PULLED_FROM}.{source}")
+        check_may_configure(self._w.store, self._w.user)
+        pulled_from = self._w.store.get_setting(f"{PULLED_FROM}.{source}")
         if pulled_from and pulled_from != linkname:
-            held = sum(c["live"] + c["gone"] for c in self.store.source_counts(source).values())
+            held = sum(c["live"] + c["gone"] for c in self._w.store.source_counts(source).values())
             if held:
                 raise UsageError(
                     f"this profile holds {held} records pulled from the {source} account "
                     f"{pulled_from}; another account's ids would land on them (and on their "
                     "links): use another profile (XEROLINK_PROFILE) for "
                     f"{linkname}, or connect {pulled_from} again")
-        self.token_store.check()
+        self._w.token_store.check()
         client = SalesmateSource(linkname, token, base_url=chosen_url,
-                                 timeouts=self.timeouts(), max_wait=self._max_wait())
+                                 timeouts=self._w.timeouts(), max_wait=self._w.max_wait_seconds())
         try:
             contacts = client.check()
         finally:
             client.close()
         previous = self._source_setting()
-        self.token_store.save_secret(_secret_key(source, linkname), token)
+        self._w.token_store.save_secret(_secret_key(source, linkname), token)
         if previous and (previous["source"], previous["account"]) != (source, linkname):
-            self.token_store.delete(_secret_key(previous["source"], previous["account"]))
-        self.store.set_setting(SETTING, json.dumps({
+            self._w.token_store.delete(_secret_key(previous["source"], previous["account"]))
+        self._w.store.set_setting(SETTING, json.dumps({
             "source": source, "account": linkname, "url": chosen_url,
-            "connected_by": self.user, "connected_at": self.clock.now().isoformat()}))
+            "connected_by": self._w.user, "connected_at": self._w.clock.now().isoformat()}))
         state = self.crm_source_state()
         state.contacts_at_source = contacts
         return state
@@ -126,9 +167,9 @@ class CrmSourceApi(Administration):
         setting = self._source_setting()
         if setting is None:
             raise NotConnectedError("no CRM source is connected")
-        check_may_configure(self.store, self.user)
-        self.token_store.delete(_secret_key(setting["source"], setting["account"]))
-        self.store.set_setting(SETTING, "")
+        check_may_configure(self._w.store, self._w.user)
+        self._w.token_store.delete(_secret_key(setting["source"], setting["account"]))
+        self._w.store.set_setting(SETTING, "")
         return CrmSourceState(None, None, disconnected=setting["source"])
 
     def crm_source_state(self) -> CrmSourceState:
@@ -141,8 +182,8 @@ class CrmSourceApi(Administration):
         return CrmSourceState(source, setting["account"], url=setting.get("url"),
                               connected_by=setting.get("connected_by"),
                               connected_at=setting.get("connected_at"),
-                              pulled_at=self.store.source_pulled_at(source),
-                              counts=self.store.source_counts(source))
+                              pulled_at=self._w.store.source_pulled_at(source),
+                              counts=self._w.store.source_counts(source))
 
     def crm_pull(self, *, full: bool = False, progress: Progress | None = None,
                  wait: bool = False) -> PullReport:
@@ -155,14 +196,14 @@ class CrmSourceApi(Administration):
         source = self.crm_source()
         try:
             with self.crm_lease(wait=wait):
-                report = crmpull.pull(self.store, source,
+                report = crmpull.pull(self._w.store, source,
                                       fields=self._pushed_fields(source.name),
-                                      now=self.clock.now(), full=full, progress=progress)
-                self.store.set_setting(f"{PULLED_FROM}.{source.name}", source.account)
+                                      now=self._w.clock.now(), full=full, progress=progress)
+                self._w.store.set_setting(f"{PULLED_FROM}.{source.name}", source.account)
                 refused = getattr(source, "refused_fields", None)
                 key = f"{REFUSED_FIELDS}.{source.name}"
-                if refused or _refused_fields(self.store.get_setting(key)) is None:
-                    self.store.set_setting(key, json.dumps(sorted(refused or ())))
+                if refused or _refused_fields(self._w.store.get_setting(key)) is None:
+                    self._w.store.set_setting(key, json.dumps(sorted(refused or ())))
             return report
         finally:
             source.close()
@@ -180,7 +221,7 @@ class CrmSourceApi(Administration):
         if not 1 <= workers <= crmpush.MAX_CONCURRENCY:
             raise UsageError(f"--concurrency is 1 to {crmpush.MAX_CONCURRENCY} (records "
                              f"written at once), not {workers}")
-        deps = self.deps()
+        deps = self._w.deps()
         self._crm_account_check("crm push")
         source = self.crm_source(connections=calls_in_flight(workers))
         try:
@@ -204,7 +245,7 @@ class CrmSourceApi(Administration):
         if self._crm_held is not None and self._crm_held[0] == me:
             yield self._crm_held[1]
             return
-        with lease.held(self.store, lease.Me.here(self.user), wait=wait) as holding:
+        with lease.held(self._w.store, lease.Me.here(self._w.user), wait=wait) as holding:
             self._crm_held = (me, holding)
             try:
                 yield holding
@@ -226,27 +267,25 @@ class CrmSourceApi(Administration):
         if setting is None:
             raise NotConnectedError("no CRM source is connected; run `xerolink crm connect "
                                     "salesmate --linkname NAME` first")
-        token = self.token_store.load_secret(_secret_key(setting["source"],
+        token = self._w.token_store.load_secret(_secret_key(setting["source"],
                                                          setting["account"]))
         if token is None:
             raise NotConnectedError(f"no {setting['source']} token is stored on this machine; "
                                     "run `xerolink crm connect salesmate` again")
-        refused = _refused_fields(self.store.get_setting(f"{REFUSED_FIELDS}.{setting['source']}"))
+        key = f"{REFUSED_FIELDS}.{setting['source']}"
+        refused = _refused_fields(self._w.store.get_setting(key))
         return SalesmateSource(setting["account"], token, base_url=setting.get("url"),
-                               timeouts=self.timeouts(), max_wait=self._max_wait(),
+                               timeouts=self._w.timeouts(), max_wait=self._w.max_wait_seconds(),
                                refused_fields=refused or [], connections=connections)
-
-    def _max_wait(self) -> float:
-        return self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))
 
     def _crm_account_check(self, command: str) -> None:
         from xerolink.services.access import check_may_use_crm_account, require_viewer_if_connected
 
-        require_viewer_if_connected(self.store, self.user)
-        check_may_use_crm_account(self.store, self.user, command)
+        require_viewer_if_connected(self._w.store, self._w.user)
+        check_may_use_crm_account(self._w.store, self._w.user, command)
 
     def _source_setting(self) -> dict[str, Any] | None:
-        text = self.store.get_setting(SETTING)
+        text = self._w.store.get_setting(SETTING)
         if not text:
             return None
         try:
@@ -261,7 +300,7 @@ class CrmSourceApi(Administration):
 
         mapping: dict[str, dict[str, str]] = {}
         for kind, figures in PUSH_FIGURES.items():
-            chosen = {f: self.config.get(push_key(source, kind, f)) for f in figures}
+            chosen = {f: self._w.config.get(push_key(source, kind, f)) for f in figures}
             mapping[kind] = {f: str(v) for f, v in chosen.items() if v}
             if len(set(mapping[kind].values())) != len(mapping[kind]):
                 raise UsageError(f"two {source} {kind} figures are set to the same field; "

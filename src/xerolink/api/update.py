@@ -1,5 +1,5 @@
-"""``crm update`` and its service (``--watch``) on ``Xerolink``, and the service's state
-in ``status``."""
+"""``crm update`` and its service (``--watch``), and the service's state in ``status``:
+the part of ``Xerolink`` that runs passes over both sides."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from xerolink.api.crm import PULLED_FROM, REFUSED_FIELDS, CrmSourceApi
+from xerolink.api.crm import PULLED_FROM, REFUSED_FIELDS
 
 if TYPE_CHECKING:
-    from xerolink.services.connection import StatusReport
+    from xerolink.api.crm import CrmSide
+    from xerolink.api.wiring import Wiring
     from xerolink.services.crmupdate import UpdateReport
     from xerolink.services.watch import ServiceState, Signals
     from xerolink.store import Store
@@ -23,13 +24,12 @@ SERVICE = "crm.update.service"  # the store setting holding the service's last p
 LogLine = Callable[[dict[str, Any]], None]
 
 
-class CrmUpdateApi(CrmSourceApi):
+class CrmService:
     """One pass (``crm_update``), the service (``crm_watch``), and its state."""
 
-    def status(self, *, offline: bool = False) -> StatusReport:
-        report = super().status(offline=offline)
-        report.service = self.service_state()
-        return report
+    def __init__(self, wiring: Wiring, crm: CrmSide) -> None:
+        self._w = wiring
+        self._crm = crm
 
     def crm_update(self, *, link: bool = True, dry_run: bool = False,
                    force: bool = False, wait: bool = False,
@@ -42,11 +42,11 @@ class CrmUpdateApi(CrmSourceApi):
         from xerolink.services import crmupdate
 
         deps = self._check_may_update()
-        source = self.crm_source()
+        source = self._crm.crm_source()
         try:
             lease = crmupdate.no_lease if dry_run else (lambda: self._pass_lease(wait))
-            parts = crmupdate.Parts(source, self._push_mapping(source.name),
-                                    self._pushed_fields(source.name), lease=lease,
+            parts = crmupdate.Parts(source, self._crm._push_mapping(source.name),
+                                    self._crm._pushed_fields(source.name), lease=lease,
                                     webhook_events=webhook_events)
             report = crmupdate.run(deps, parts, dry_run=dry_run, link=link, force=force)
             if not dry_run:
@@ -54,7 +54,7 @@ class CrmUpdateApi(CrmSourceApi):
             return report
         finally:
             source.close()
-            self._settle_gateways()
+            self._w.settle_gateways()
 
     def crm_watch(self, *, every: str | float = "15m", budget: str | None = "50%",
                   link: bool = True, signals: Signals | None = None,
@@ -74,7 +74,7 @@ class CrmUpdateApi(CrmSourceApi):
         listen = listen_address(webhooks) if webhooks is not None else None
         key = self._webhook_key() if listen is not None else None
         signals = signals or watch.Signals()
-        schedule = watch.Schedule(seconds, share, self.clock.now,
+        schedule = watch.Schedule(seconds, share, self._w.clock.now,
                                   wait or self._waiter(signals, settle=key is not None))
         self._check_may_update()  # before the first pass, what no pass can fix
         receiver = (self._start_receiver(listen, key, signals)
@@ -98,13 +98,13 @@ class CrmUpdateApi(CrmSourceApi):
         from xerolink.services.watch import ServiceState
 
         try:
-            state = json.loads(self.store.get_setting(SERVICE) or "null")
+            state = json.loads(self._w.store.get_setting(SERVICE) or "null")
         except ValueError:
             state = None
         if not isinstance(state, dict):
             return ServiceState(None, None)
         return ServiceState(state.get("last"), state.get("last_ok_at"),
-                            now=self.clock.now(), webhooks=self._webhook_state(state))
+                            now=self._w.clock.now(), webhooks=self._webhook_state(state))
 
     def _webhook_state(self, state: dict[str, Any]) -> dict[str, Any] | None:
         """The receiver's health as of the service's last pass (or its stop), and the
@@ -112,7 +112,7 @@ class CrmUpdateApi(CrmSourceApi):
         held = state.get("webhooks")
         if not isinstance(held, dict):
             return None
-        counts = self.store.webhook_event_counts()
+        counts = self._w.store.webhook_event_counts()
         return {**held, "pending": counts.get("pending", 0),
                 "processed": counts.get("done", 0), "ignored": counts.get("ignored", 0)}
 
@@ -121,15 +121,15 @@ class CrmUpdateApi(CrmSourceApi):
         """An admin, a connection and a CRM source: the pass's deps."""
         from xerolink.services.access import require_admin
 
-        require_admin(self.store, self.user)
-        if self._source_setting() is None:
-            self.crm_source()  # raises NotConnectedError with what to do
-        return self.deps()
+        require_admin(self._w.store, self._w.user)
+        if self._crm._source_setting() is None:
+            self._crm.crm_source()  # raises NotConnectedError with what to do
+        return self._w.deps()
 
     def _pass_lease(self, wait: bool = False) -> AbstractContextManager[object]:
         """The lease a pass runs under: the store's CRM lease, one runner per
         organisation (per profile on SQLite), the one crm pull and crm push take."""
-        taken: AbstractContextManager[object] = self.crm_lease(wait=wait)
+        taken: AbstractContextManager[object] = self._crm.crm_lease(wait=wait)
         return taken
 
     def _waiter(self, signals: Signals, *, settle: bool) -> Callable[[float], bool]:
@@ -142,7 +142,7 @@ class CrmUpdateApi(CrmSourceApi):
         from xerolink.services.webhooks import SETTLE_SECONDS
 
         def wait(seconds: float) -> bool:
-            woken = signals.wake.wait(real_seconds(self.clock, seconds))
+            woken = signals.wake.wait(real_seconds(self._w.clock, seconds))
             if woken and settle:
                 signals.stop.wait(SETTLE_SECONDS)
             return woken
@@ -154,7 +154,7 @@ class CrmUpdateApi(CrmSourceApi):
         from xerolink.redact import register_secret
         from xerolink.webhooks import webhook_key
 
-        key = webhook_key(self.env, self.token_store)
+        key = webhook_key(self._w.env, self._w.token_store)
         if key is None:
             raise UsageError("--webhooks needs Xero's webhook key: set XEROLINK_WEBHOOK_KEY "
                              "or save it with `xerolink webhooks key --stdin`")
@@ -168,9 +168,9 @@ class CrmUpdateApi(CrmSourceApi):
         from xerolink.errors import UsageError
         from xerolink.webhooks import start_receiver
 
-        store = self.open_store(migrate=False)
+        store = self._w.open_store(migrate=False)
         try:
-            handle = start_receiver(*listen, key, store, signals.wake, now=self.clock.now)
+            handle = start_receiver(*listen, key, store, signals.wake, now=self._w.clock.now)
         except ValueError as exc:
             store.close()
             raise UsageError(f"--webhooks: {exc}") from None
@@ -184,12 +184,12 @@ class CrmUpdateApi(CrmSourceApi):
 
     def _record_receiver(self, receiving: Receiving, *, running: bool = False) -> None:
         state = self._service_setting()
-        state["webhooks"] = receiving.as_json(running=running, at=self.clock.now())
-        self.store.set_setting(SERVICE, json.dumps(state))
+        state["webhooks"] = receiving.as_json(running=running, at=self._w.clock.now())
+        self._w.store.set_setting(SERVICE, json.dumps(state))
 
     def _service_setting(self) -> dict[str, Any]:
         try:
-            state = json.loads(self.store.get_setting(SERVICE) or "{}")
+            state = json.loads(self._w.store.get_setting(SERVICE) or "{}")
         except ValueError:
             state = {}
         return state if isinstance(state, dict) else {}
@@ -204,13 +204,13 @@ class CrmUpdateApi(CrmSourceApi):
             if held is None:
                 raise
             report = None
-        now = self.clock.now()
-        connection = self.store.active_connection()
+        now = self._w.clock.now()
+        connection = self._w.store.active_connection()
         left = budget.day_remainder(connection, now) if connection else None
         remaining = left.calls if left else None
         if report is None:  # another runner's pass: nothing to do until the next
             return watch.PassResult({"outcome": "skipped", "held_by": held}, 0, 0, remaining)
-        deps = self.deps()
+        deps = self._w.deps()
         return watch.PassResult(_log_fields(report), report.xero_calls,
                                 crmupdate.estimate(deps, link=link), remaining)
 
@@ -221,24 +221,17 @@ class CrmUpdateApi(CrmSourceApi):
         if entry.get("outcome") == "ok":
             state["last_ok_at"] = entry.get("at")
         if receiving is not None:
-            state["webhooks"] = receiving.as_json(running=True, at=self.clock.now())
+            state["webhooks"] = receiving.as_json(running=True, at=self._w.clock.now())
         else:
             state.pop("webhooks", None)  # a service without a receiver has no health
-        self.store.set_setting(SERVICE, json.dumps(state))
+        self._w.store.set_setting(SERVICE, json.dumps(state))
 
     def _remember_source(self, source: Any) -> None:
-        self.store.set_setting(f"{PULLED_FROM}.{source.name}", source.account)
+        self._w.store.set_setting(f"{PULLED_FROM}.{source.name}", source.account)
         refused = getattr(source, "refused_fields", None)
         if refused:
-            self.store.set_setting(f"{REFUSED_FIELDS}.{source.name}",
+            self._w.store.set_setting(f"{REFUSED_FIELDS}.{source.name}",
                                    json.dumps(sorted(refused)))
-
-    def _settle_gateways(self) -> None:
-        """Keep the rate limits the pass saw and let its gateways go: a service making
-        a gateway a pass must not hold a thousand of them."""
-        if self.gateways:
-            self._remember_limits()
-        self.gateways.clear()
 
 
 @dataclass

@@ -7,8 +7,7 @@ the HTTP stack, and ``xerolink --help`` never opens a database.
 
 from __future__ import annotations
 
-import functools
-import inspect
+import contextlib
 import json
 import os
 import threading
@@ -34,26 +33,8 @@ if TYPE_CHECKING:
     from xerolink.xero.tokens import TokenManager
 
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
 Notice = Callable[[str], None]
 CLOSED = "this Xerolink is closed; open another with xerolink.open()"
-
-
-def one_at_a_time(method: F) -> F:
-    """A public call of the API: taken under the instance's lock (re-entrant, so calls
-    within a call are free), and refused once the instance is closed."""
-
-    @functools.wraps(method)
-    def call(self: Wiring, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            if self._closed:
-                from xerolink.errors import UsageError
-
-                raise UsageError(CLOSED)
-            return method(self, *args, **kwargs)
-
-    call.one_at_a_time = True  # type: ignore[attr-defined]
-    return call  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -62,6 +43,7 @@ class CallReport:
 
     calls: dict[str, int]
     retries: int
+    gateways: int = 0  # gateways made: 0 when nothing needed Xero
 
     @property
     def total(self) -> int:
@@ -108,21 +90,10 @@ class Wiring:
     clock_override: Clock | None = None
     gateways: list[XeroGateway] = field(default_factory=list)
     _cache: dict[str, Any] = field(default_factory=dict)
-    # One call at a time per instance: threads sharing it queue here (see one_at_a_time).
+    # One call at a time per instance: threads sharing it queue here (see taken).
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
     _making: threading.RLock = field(default_factory=threading.RLock, init=False)  # _once
     _closed: bool = field(default=False, init=False)
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Every public method of the API's classes checks its arguments and is a call
-        taken one at a time."""
-        from xerolink.api.arguments import checked
-
-        super().__init_subclass__(**kwargs)
-        for name, value in list(vars(cls).items()):
-            if (not name.startswith("_") and inspect.isfunction(value)
-                    and not getattr(value, "one_at_a_time", False)):
-                setattr(cls, name, one_at_a_time(checked(value)))
 
     def __post_init__(self) -> None:
         given: Mapping[str, str] | None = self.env
@@ -130,6 +101,21 @@ class Wiring:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(profile={self.profile_name!r})"
+
+    @contextlib.contextmanager
+    def taken(self) -> Iterator[None]:
+        """One public call of the API: under the instance's lock (re-entrant, so calls
+        within a call are free), and refused once the instance is closed."""
+        with self._lock:
+            if self._closed:
+                from xerolink.errors import UsageError
+
+                raise UsageError(CLOSED)
+            yield
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def _once(self, key: str, make: Callable[[], T]) -> T:
         with self._making:  # the worker threads of one call may ask at the same time
@@ -219,8 +205,8 @@ class Wiring:
         from xerolink.xero.gateway import XeroGateway
         from xerolink.xero.http import RetryPolicy
 
-        wait = self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))
-        gateway = XeroGateway(endpoints, tokens, tenant_id=tenant_id, max_wait=wait,
+        gateway = XeroGateway(endpoints, tokens, tenant_id=tenant_id,
+                              max_wait=self.max_wait_seconds(),
                               notice=self.notice, retry=RetryPolicy(), scopes=scopes,
                               timeout=self.timeouts(), clock=self.clock)
         self.gateways.append(gateway)
@@ -282,7 +268,24 @@ class Wiring:
             for label, count in counted.items():
                 calls[label] = calls.get(label, 0) + count
             retries += retried
-        return CallReport(calls, retries)
+        return CallReport(calls, retries, len(self.gateways))
+
+    def max_wait_seconds(self) -> float:
+        """The longest wait for a minute limit: the caller's, else the profile's."""
+        return self.max_wait if self.max_wait is not None else float(self.config.get("max_wait"))
+
+    def settle_gateways(self) -> None:
+        """Keep the rate limits seen and let the gateways go: a service making a
+        gateway a pass must not hold a thousand of them."""
+        if self.gateways:
+            self._remember_limits()
+        self.gateways.clear()
+
+    def close_store(self) -> None:
+        """Close the profile's store, if open; the next use opens it again."""
+        store = self._cache.pop("store", None)
+        if store is not None:
+            store.close()
 
     def _remember_limits(self) -> None:
         """Keep the last rate-limit headroom seen, for status and the day budget."""
@@ -307,6 +310,4 @@ class Wiring:
             if self.gateways:
                 self._remember_limits()
         finally:
-            store = self._cache.pop("store", None)
-            if store is not None:
-                store.close()
+            self.close_store()

@@ -1,7 +1,10 @@
 """The ``xerolink`` command: parse, call a service, render. Nothing else lives here.
 
-Each command group is a module of its own; this module assembles them and owns the
-one place where failures become an ``error:`` line and an exit code.
+Each command group is a module of its own; this module assembles them and is the one
+place where exit codes are made: a failure (an exception) becomes an ``error:`` line
+and its code here, and an outcome's code is its result's ``exit_code`` (stale
+figures 7, a connection not running 3, doctor's problems 10), which ``main`` returns.
+No command raises ``typer.Exit`` but ``--version``.
 """
 
 from __future__ import annotations
@@ -125,8 +128,8 @@ def build_app(only: str | None = None) -> typer.Typer:
         rt.select_output(json=json_output, csv=csv_output)
 
     for names, register in _COMMANDS:
-        if only is None or only in names:
-            register(app)
+        if only in (None, ROOT_HELP) or only in names:
+            register(app, only == ROOT_HELP)
     return app
 
 
@@ -137,18 +140,21 @@ def _module(name: str) -> Any:
 
 
 def _group(module: str, name: str, help_text: str, examples: Sequence[str]
-           ) -> Callable[[typer.Typer], None]:
+           ) -> Callable[[typer.Typer, bool], None]:
+    """A command group; for the top-level --help (``shallow``) only its name and help,
+    which is all that help lists, so its module is not even imported."""
     from xerolink.cli._runtime import examples_epilog
 
-    return lambda app: app.add_typer(_module(module).app, name=name, help=help_text,
-                                     epilog=examples_epilog(examples))
+    return lambda app, shallow: app.add_typer(
+        typer.Typer() if shallow else _module(module).app, name=name, help=help_text,
+        epilog=examples_epilog(examples))
 
 
 # Every command, by the module that defines it, in the order help lists them. main()
 # registers only the module of the command being run, so a run pays for one module's
 # commands, not all of them.
-_COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer], None]]] = [
-    (("connect", "status", "remove"), lambda app: _module("connection").register(app)),
+_COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer, bool], None]]] = [
+    (("connect", "status", "remove"), lambda app, _: _module("connection").register(app)),
     (("access",), _group("access", "access",
                          "Choose who may view Xero data in this profile (admins).",
                          ["xerolink access list", "xerolink access grant bob carol",
@@ -160,11 +166,11 @@ _COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer], None]]] = [
                        "xerolink crm pull", "xerolink crm push --dry-run",
                        "xerolink crm show contact:42", "xerolink crm remove deal:9"])),
     (("suggest", "search", "link", "unlink", "links", "create-contact"),
-     lambda app: _module("linking").register(app)),
+     lambda app, _: _module("linking").register(app)),
     (("summary", "refresh", "details", "view", "create-quote", "create-invoice",
-      "create-bill", "deal"), lambda app: _module("documents").register(app)),
-    (("demo",), lambda app: _module("demo").register(app)),
-    (("doctor",), lambda app: _module("doctor").register(app)),
+      "create-bill", "deal"), lambda app, _: _module("documents").register(app)),
+    (("demo",), lambda app, _: _module("demo").register(app)),
+    (("doctor",), lambda app, _: _module("doctor").register(app)),
     (("team",), _group("team", "team",
                        "Share links, access and the Xero connection through PostgreSQL.",
                        ["XEROLINK_DATABASE_URL=postgresql://alice@db/xerolink xerolink team "
@@ -182,11 +188,13 @@ _COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer], None]]] = [
                            "xerolink sandbox serve --day-limit 1000"])),
 ]
 _VALUED_OPTIONS = ("--profile", "--max-wait")
+ROOT_HELP = "--help"  # build_app's ``only`` for the top-level help: groups shallow
 
 
 def _command_name(args: Sequence[str]) -> str | None:
     """The command a run names (the first argument that is not a root option), if it is
-    one of xerolink's; None means: build every command (help, errors, no command)."""
+    one of xerolink's; ROOT_HELP for the top-level --help; None means: build every
+    command (errors, no command, completion)."""
     position = 0
     while position < len(args):
         arg = args[position]
@@ -194,7 +202,9 @@ def _command_name(args: Sequence[str]) -> str | None:
             position += 2
             continue
         if arg.startswith("-"):
-            if arg in ("--help", "-h", "--version"):
+            if arg in ("--help", "-h"):
+                return ROOT_HELP
+            if arg == "--version":
                 return None
             position += 1
             continue
@@ -204,7 +214,7 @@ def _command_name(args: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> int:
-    """Run the command line; returns the exit code (see the README)."""
+    """Run the command line; returns the exit code (docs/exit-codes.md)."""
     args = list(sys.argv[1:] if argv is None else argv)
     rt = runtime or Runtime()
     rt.debug = rt.debug or "--debug" in args

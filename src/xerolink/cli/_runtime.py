@@ -19,6 +19,7 @@ import typer
 
 from xerolink.errors import UsageError
 from xerolink.render import CSV, HUMAN, JSON, Renderer
+from xerolink.results import Result
 
 if TYPE_CHECKING:
     from xerolink.api import Xerolink
@@ -42,6 +43,7 @@ class Runtime:
     browser: Callable[[str], None] | None = None
     _renderer: Renderer | None = None
     _app: Xerolink | None = None
+    _config: Config | None = None
 
     def select_output(self, *, json: bool, csv: bool) -> None:
         if json and csv:
@@ -74,14 +76,21 @@ class Runtime:
 
     @property
     def config(self) -> Config:
-        return self.app.config
+        """The profile's settings, read by the config commands without opening a store."""
+        if self._config is None:
+            from xerolink.config import Config
+            from xerolink.profile import resolve_profile
+
+            profile = resolve_profile(self.profile_name, self.env)
+            self._config = Config(profile.config_path, prepare=profile.ensure_dirs)
+        return self._config
 
     def close(self) -> None:
         if self._app is None:
             return
         try:
-            if self.verbose and self._app.gateways:
-                report = self._app.calls()
+            report = self._app.calls()
+            if self.verbose and report.gateways:
                 detail = ", ".join(f"{label} x{count}"
                                    for label, count in sorted(report.calls.items()))
                 self.out.notice(f"xero calls: {report.total} ({report.retries} retries)"
@@ -200,7 +209,10 @@ def command(
                 json=kwargs.pop("json_output") or rt.output == JSON,
                 csv=kwargs.pop("csv_output", False) or rt.output == CSV,
             )
-            return fn(rt, **kwargs)
+            outcome = fn(rt, **kwargs)
+            # The result knows its exit code (stale figures, a connection not running,
+            # doctor's problems); main() returns it.
+            return int(outcome.exit_code) if isinstance(outcome, Result) else None
 
         params = own + extra
         run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]

@@ -9,7 +9,6 @@ import typer
 
 from xerolink.cli._runtime import Runtime, command
 from xerolink.render import Column
-from xerolink.services.outcomes import Setting
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -54,6 +53,8 @@ def list_settings(rt: Runtime) -> None:
 def get_setting(rt: Runtime, key: KEY) -> None:
     """Print one setting's value in force (an environment override, the file, or the
     default)."""
+    from xerolink.services.outcomes import Setting
+
     rt.config.get(key)  # a hand-edited value of the wrong kind is refused here
     effective, source = rt.config.effective(key, rt.env)
     value = _shown(key, effective)
@@ -74,15 +75,17 @@ def set_setting(
 
     Once an organisation is connected, only its admins change settings.
     """
-    rt.app.check_may_configure()
-    stored = Setting(key, _shown(key, rt.config.set(key, value)))
+    from xerolink.services.outcomes import Setting
+
+    stored = Setting(key, _shown(key, rt.app.config_set(key, value)))
     rt.out.key_values([("key", key), ("value", stored.value)], json_data=stored.to_json())
 
 
 @command(app, "unset", examples=["xerolink config unset xero_url"])
 def unset_setting(rt: Runtime, key: KEY) -> None:
     """Remove a setting so that its default applies again (admins, once connected)."""
-    rt.app.check_may_configure()
-    removed = rt.config.unset(key)
+    from xerolink.services.outcomes import Setting
+
+    removed = rt.app.config_unset(key)
     rt.out.result(Setting(key, removed=removed), lambda: rt.out.line(
         f"{key} unset" if removed else f"{key} was not set"))

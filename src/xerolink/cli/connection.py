@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from xerolink.cli._runtime import Runtime, command
-from xerolink.errors import ExitCode, UsageError
+from xerolink.errors import UsageError
 from xerolink.render import timestamp
+from xerolink.results import Result
 from xerolink.vocabulary import RecordKind
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ def status(
     rt: Runtime,
     offline: Annotated[bool, typer.Option(
         "--offline", help="Do not check the token with Xero (no call).")] = False,
-) -> None:
+) -> Result:
     """Show the connection: status, company, tenant, tokens, access and rate limits.
 
     Exits 0 when Running, 3 when Expired or Not connected, 7 when Xero cannot be
@@ -162,8 +163,7 @@ def status(
     """
     report = rt.app.status(offline=offline)
     rt.out.result(report, lambda: _status_human(rt, report))
-    if not report.running:
-        raise typer.Exit(int(ExitCode.NOT_CONNECTED))
+    return report
 
 
 def _status_human(rt: Runtime, report: StatusReport) -> None:

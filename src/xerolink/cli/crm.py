@@ -4,7 +4,7 @@ or from a live CRM source (Salesmate)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,9 +12,11 @@ from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command, confirm
 from xerolink.errors import CrmRefusedError, UsageError
 from xerolink.render import Column, plural
-from xerolink.services.crmpush import PushReport
-from xerolink.services.lease import LeaseBusy
 from xerolink.vocabulary import PLURALS, RECORD_PLURALS, SINGULARS, RecordKind
+
+if TYPE_CHECKING:  # the services load when a command runs, not for --help
+    from xerolink.services.crmpush import PushReport
+    from xerolink.services.lease import LeaseBusy
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -263,6 +265,8 @@ def pull(
     pull was read. Once Xero is connected, an admin runs it (it uses the CRM account's
     token, an admin's); everyone granted reads what was pulled.
     """
+    from xerolink.services.lease import LeaseBusy
+
     try:
         with rt.out.progress("Pulling from the CRM") as progress:
             def step(kind: str, done: int, total: int | None) -> None:
@@ -316,6 +320,8 @@ def push(
     An admin runs it (it uses the CRM account's token, an admin's).
     Prints one summary line; --verbose lists every field changed (--json always does).
     """
+    from xerolink.services.lease import LeaseBusy
+
     try:
         with rt.out.progress("Writing to the CRM") as progress:
             def step(kind: str, done: int, total: int | None) -> None:

@@ -47,6 +47,7 @@ def demo(
     """See what xerolink is for in a minute, with no Xero account and no set-up."""
     import tempfile
 
+    from xerolink.profile import current_user
     from xerolink.sandbox.browser import follow_in_background
     from xerolink.services.outcomes import Transcript
 
@@ -54,7 +55,7 @@ def demo(
     sandbox, base, pid = _start_sandbox(keep)
     env = {k: v for k, v in rt.env.items() if not k.startswith("XEROLINK_")}
     env.update({"XEROLINK_HOME": str(chosen_home), "XEROLINK_PROFILE": PROFILE,
-                "XEROLINK_USER": rt.app.user})
+                "XEROLINK_USER": current_user(rt.env)})
     notes: list[str] = []
     file_store = _needs_file_store(env)
     if file_store:
@@ -278,7 +279,7 @@ def _clean_up(env: dict[str, str], sandbox: Any, home: Path, *, created: bool) -
 
     app = Xerolink(env=env, profile_name=PROFILE)
     try:
-        if app.profile.store_path.exists() and env.get("XEROLINK_TOKEN_STORE") != "file":
+        if env.get("XEROLINK_TOKEN_STORE") != "file":
             app.forget_tokens()  # the keyring outlives the temporary home
     except XerolinkError:
         pass

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from xerolink.cli._runtime import Runtime, command
-from xerolink.errors import ExitCode
 from xerolink.render import Column
+from xerolink.results import Result
 
 if TYPE_CHECKING:
     from xerolink.services.repair import Repaired
@@ -28,7 +28,7 @@ def doctor(
     repair: Annotated[bool, typer.Option(
         "--repair", help="Rebuild a damaged store from what is readable and its last copy "
         "(the damaged file is kept aside).")] = False,
-) -> None:
+) -> Result:
     """Check Python and packages, the keyring, the store and its copies, the connection
     and its tokens, the clock against Xero's, rate-limit headroom and access settings.
 
@@ -38,7 +38,7 @@ def doctor(
     if repair:
         report = rt.app.repair_store()
         rt.out.result(report, human=lambda: _show_repair(rt, report))
-        return
+        return report
     from xerolink.services import doctor as checks
 
     diagnosis = rt.app.doctor(offline=offline)
@@ -47,8 +47,7 @@ def doctor(
                                     Column("detail", "Finding", wrap=True),
                                     Column("action", "What to do", wrap=True)],
                    row_style=lambda r: colours.get(r["status"]))
-    if diagnosis.problem:
-        raise typer.Exit(int(ExitCode.CHECKS_FAILED))
+    return diagnosis
 
 
 def _show_repair(rt: Runtime, report: Repaired) -> None:

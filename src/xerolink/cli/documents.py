@@ -10,8 +10,9 @@ import typer
 
 from xerolink.cli import completion
 from xerolink.cli._runtime import Runtime, command, examples_epilog
-from xerolink.errors import ExitCode, UsageError
+from xerolink.errors import UsageError
 from xerolink.render import SHORT_ID, WIDE, Column, plural
+from xerolink.results import Result
 from xerolink.vocabulary import DOCUMENT_KINDS, OPEN_STATUSES, DocumentKind
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def summary(
     rt: Runtime,
     ref: REF,
     refresh: Annotated[bool, typer.Option("--refresh", help="Fetch from Xero first.")] = False,
-) -> None:
+) -> Result:
     """Open quotes, overdue and outstanding invoices, overdue and outstanding bills:
     each a count and a total in the organisation's base currency.
 
@@ -83,7 +84,7 @@ def summary(
     if report.stale:
         rt.out.notice(f"warning: Xero could not be reached; these figures are from the cache "
                       f"({report.problem})")
-        raise typer.Exit(int(ExitCode.XERO_UNREACHABLE))
+    return report
 
 
 def _summary_human(rt: Runtime, report: SummaryReport) -> None:
@@ -185,7 +186,7 @@ def details(
         "--status", metavar="S", help="Only this status (DRAFT, SENT, SUBMITTED, "
         "AUTHORISED).")] = None,
     refresh_first: Annotated[bool, typer.Option("--refresh", help="Fetch first.")] = False,
-) -> None:
+) -> Result:
     """The open documents behind the summary, with their View in Xero links.
 
     The cache keeps open quotes (DRAFT, SENT) and unpaid invoices and bills (DRAFT,
@@ -208,7 +209,7 @@ def details(
     if found.stale:
         rt.out.notice(f"warning: Xero could not be reached; listed from the cache "
                       f"({found.problem})")
-        raise typer.Exit(int(ExitCode.XERO_UNREACHABLE))
+    return found
 
 
 def view(

@@ -183,8 +183,8 @@ def create_contact(
     if record.kind == RecordKind.CONTACT and record.row.get("xero_contact_id") and not replace:
         raise UsageError(f"{record.ref} is already linked to {record.row['xero_contact']} "
                          f"({record.row['xero_contact_id']}); pass --replace to link a new one")
-    new = rt.app.contact_preview(ref, **fields)
-    tenant = rt.app.deps().connection.tenant_name  # not connected: said before asking
+    new = rt.app.contact_preview(ref, **fields)  # not connected: said before asking
+    tenant = new.tenant_name
     confirm(rt, "Create this Xero contact?", yes=yes, default=True,
             nothing_done="nothing was created",
             preamble=f"About to create in {tenant}: Name={new.name!r} "

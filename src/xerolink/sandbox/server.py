@@ -1,5 +1,6 @@
-"""The sandbox's HTTP server: one loopback host serving Xero's identity and accounting
-paths, Xero's limits, injected faults, and a control API under ``/_sandbox/``.
+"""The sandbox's request handling: one loopback host serving Xero's identity and
+accounting paths, Xero's limits, injected faults, and a control API under
+``/_sandbox/``. The socket server around it is listener.py.
 
 Handlers run on threads; every change to the books happens under one lock, while
 latency is slept outside it so that concurrency limits are exercised for real.
@@ -14,13 +15,17 @@ import re
 import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from xerolink.sandbox import pages, scopes
 from xerolink.sandbox.accounting import Accounting
-from xerolink.sandbox.answers import bad_request, forbidden, not_found_text, too_long, unauthorized
+from xerolink.sandbox.answers import (
+    bad_request,
+    forbidden,
+    not_found_text,
+    unauthorized,
+)
 from xerolink.sandbox.control import Controls
 from xerolink.sandbox.control import json_response as _json
 from xerolink.sandbox.identity import IdentityEndpoints, parse_form
@@ -39,7 +44,6 @@ from xerolink.sandbox.state import (
 from xerolink.sandbox.webhooks import sender_for
 from xerolink.sandbox.xerojson import Forms
 
-MAX_BODY = 10 * 1024 * 1024
 _ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F-]{36}|[A-Za-z]+-\d+)$")
 
 
@@ -264,134 +268,3 @@ class Sandbox(Controls):
 def _bearer(headers: dict[str, str]) -> str:
     value = headers.get("authorization", "")
     return value[7:].strip() if value.lower().startswith("bearer ") else ""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # An answer's headers and body are two writes; with Nagle's algorithm the body waits
-    # for the client's delayed ACK (40 ms on Linux) on every kept-alive call.
-    disable_nagle_algorithm = True
-    server_version = "xerolink-sandbox"
-    sys_version = ""
-
-    def _dispatch(self) -> None:
-        sandbox: Sandbox = self.server.sandbox  # type: ignore[attr-defined]
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self._send((413, b'{"error":"body too large"}', {"Content-Type": "application/json"}))
-            self.close_connection = True
-            return
-        body = self.rfile.read(length) if length else b""
-        if len(body) < length:  # an incomplete request (RFC 9112 6.3): never handled
-            self.close_connection = True
-            return
-        # Xero measures the whole URL: scheme, host and target.
-        url_length = len(f"https://{self.headers.get('Host') or ''}{self.path}")
-        if not self.path.startswith("/_sandbox"):
-            with sandbox.stats.lock:
-                sandbox.stats.longest_url = max(sandbox.stats.longest_url, url_length)
-        if url_length > sandbox.options.max_url:
-            self._send(too_long(sandbox.options.long_url_answer))
-            return
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        response = sandbox.handle(self.command, self.path, headers, body)
-        if response is None:
-            self.close_connection = True  # a dropped response: the client sees no answer
-            return
-        if not self.path.startswith("/_sandbox"):
-            with sandbox.stats.lock:
-                sandbox.stats.bytes_sent += len(response[1])
-        self._send(response)
-
-    def _send(self, response: Response) -> None:
-        from email.utils import formatdate
-
-        sandbox: Sandbox = self.server.sandbox  # type: ignore[attr-defined]
-        status, payload, headers = response
-        self.send_response_only(status)
-        self.send_header("Server", self.version_string())
-        # One Date header, from the sandbox's clock (which the control API can move),
-        # so that clients' clock-skew checks can be tested.
-        self.send_header("Date", formatdate(sandbox.clock.now(), usegmt=True))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _dispatch
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # quiet: the control API's stats are the sandbox's record
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return  # the client went away (killed, timed out): nothing to answer
-        super().handle_error(request, client_address)
-
-
-class SandboxServer:
-    """Start and stop the sandbox on a loopback port, in-process or from the CLI."""
-
-    def __init__(self, options: SandboxOptions | None = None, *, host: str = "127.0.0.1",
-                 port: int = 0, tenants: list[Any] | None = None) -> None:
-        if not is_loopback(host):
-            raise ValueError(f"the sandbox only listens on loopback addresses, not {host}")
-        self.sandbox = Sandbox(options or SandboxOptions(), tenants)
-        self._server = _Server((host, port), _Handler)
-        self._server.sandbox = self.sandbox  # type: ignore[attr-defined]
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        host = f"[{host!s}]" if ":" in str(host) else str(host)
-        return f"http://{host}:{port}"
-
-    def start(self) -> str:
-        self._start_webhooks()
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="xerolink-sandbox", daemon=True)
-        self._thread.start()
-        return self.base_url
-
-    def serve_forever(self) -> None:
-        self._start_webhooks()
-        self._server.serve_forever()
-
-    def _start_webhooks(self) -> None:
-        if self.sandbox.webhooks is not None:
-            self.sandbox.webhooks.start()
-
-    def close(self) -> None:
-        """Release the port after ``serve_forever`` returned (the CLI's path)."""
-        if self.sandbox.webhooks is not None:
-            self.sandbox.webhooks.stop()
-        self._server.server_close()
-
-    def stop(self) -> None:
-        if self.sandbox.webhooks is not None:
-            self.sandbox.webhooks.stop()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> SandboxServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xerolink.errors import (
     NotConnectedError,
@@ -24,6 +24,9 @@ from xerolink.errors import (
 from xerolink.results import Result
 from xerolink.store import Store
 from xerolink.store.records import AccessEntry, Connection
+
+if TYPE_CHECKING:
+    from xerolink.services.outcomes import AccessList
 
 ADMIN, VIEWER = "admin", "viewer"
 NOT_CONNECTED = "not connected to Xero; an admin runs `xerolink connect` first"
@@ -179,9 +182,12 @@ def check_may_use_crm_account(store: Store, user: str, command: str) -> None:
             f"{shlex.quote(user)} --admin)")
 
 
-def list_entries(store: Store, acting_user: str) -> tuple[Connection, list[AccessEntry]]:
+def access_list(store: Store, acting_user: str) -> AccessList:
+    """Who may use the connected organisation, for its admins."""
+    from xerolink.services.outcomes import AccessList
+
     connection = require_admin(store, acting_user)
-    return connection, store.list_access(connection.tenant_id)
+    return AccessList.of(connection.tenant_name, store.list_access(connection.tenant_id))
 
 
 def _clean(users: list[str]) -> list[str]:

@@ -14,7 +14,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from xerolink.clock import Clock
-from xerolink.errors import NotConnectedError, UsageError, XerolinkError, XeroRefusedError
+from xerolink.errors import (
+    ExitCode,
+    NotConnectedError,
+    UsageError,
+    XerolinkError,
+    XeroRefusedError,
+)
 from xerolink.results import Result, to_jsonable
 from xerolink.services import access
 from xerolink.store import Store
@@ -287,6 +293,11 @@ class StatusReport(Result):
     @property
     def running(self) -> bool:
         return self.status == RUNNING
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """3 unless the connection is running (expired, or not connected)."""
+        return ExitCode.OK if self.running else ExitCode.NOT_CONNECTED
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"status": self.status.value, "detail": self.status.detail,

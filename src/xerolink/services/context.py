@@ -35,6 +35,11 @@ class Deps:
             self._gateway = self.make_gateway()
         return self._gateway
 
+    def calls_made(self) -> int:
+        """The Xero calls made through this gateway so far (none made: 0), so that a
+        service's result can say what it cost."""
+        return 0 if self._gateway is None else int(self._gateway.log.total)
+
     @property
     def tenant(self) -> str:
         return self.connection.tenant_id

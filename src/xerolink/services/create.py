@@ -207,7 +207,8 @@ def check(draft: Draft, *, today: date, defaults: dict[str, str | None]) -> Draf
     if not draft.lines:
         raise UsageError("give at least one --line \"description;quantity;unit_amount\" or "
                          "--file")
-    if why := validation.lines_problem(draft.lines, may_be_negative=draft.kind == DocumentKind.QUOTE):
+    quote = draft.kind == DocumentKind.QUOTE
+    if why := validation.lines_problem(draft.lines, may_be_negative=quote):
         raise UsageError(why)
     draft.date = draft.date or today
     if draft.kind == DocumentKind.QUOTE:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 from xerolink import validation
 from xerolink.errors import UsageError
 from xerolink.formats import EMAIL
+from xerolink.services.outcomes import Imported
 from xerolink.store import Store
 from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
 from xerolink.vocabulary import RECORD_KINDS, RECORD_PLURALS, RecordKind
@@ -68,14 +69,6 @@ def _check_id(ident: str, what: str) -> None:
 
 
 # -- import ----------------------------------------------------------------------
-@dataclass
-class ImportResult:
-    kind: str
-    imported: int
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    fmt: str = "csv"
-
-
 class _RowError(ValueError):
     pass
 
@@ -195,7 +188,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], CrmContact | CrmCompany | CrmDea
 
 
 def import_file(store: Store, path: Path, *, kind: str | None, skip_invalid: bool,
-                at: datetime) -> ImportResult:
+                at: datetime) -> Imported:
     """Validate and write every record in one transaction, reading the file as a
     stream: a bad row (without --skip-invalid) rolls everything back."""
     from xerolink.services import crmfile
@@ -223,16 +216,17 @@ def import_file(store: Store, path: Path, *, kind: str | None, skip_invalid: boo
                 chosen = kind or _wrapper_kind(sample) or detect_kind(keys)
                 if chosen not in KINDS:
                     raise UsageError(f"--kind must be one of {', '.join(KINDS)}")
-            result = ImportResult(chosen, 0, [], fmt)
-            records = _validated(rows, chosen, name, skip_invalid, result,
+            written: dict[str, int] = {}  # id -> row, of every record written
+            skipped: list[dict[str, Any]] = []
+            records = _validated(rows, chosen, name, skip_invalid, written, skipped,
                                  check_keys=fmt != "csv")
             store.upsert_crm_records(**{chosen: records}, at=at)
         except UnicodeDecodeError:
             raise UsageError(f"{path} is not UTF-8 text; save it as UTF-8 and import "
                              "again") from None
-    if not result.imported and not result.skipped:
+    if not written and not skipped:
         raise UsageError(f"{name} holds no records")
-    return result
+    return Imported(chosen, fmt, len(written), skipped, name)
 
 
 def _wrapper_kind(sample: str) -> str | None:
@@ -256,12 +250,12 @@ def _check_columns(chosen: str, columns: list[str], name: str) -> str:
 
 
 def _validated(rows: Iterator[tuple[int, Any]], chosen: str, name: str, skip_invalid: bool,
-               result: ImportResult, *, check_keys: bool) -> Iterator[Any]:
-    """Each valid record, built; counts into ``result``. An invalid one stops the
-    import (raising inside the store's transaction, which rolls back) unless
-    ``skip_invalid``."""
+               seen: dict[str, int], skipped: list[dict[str, Any]], *, check_keys: bool
+               ) -> Iterator[Any]:
+    """Each valid record, built; its id goes into ``seen`` (with its row), each row
+    skipped into ``skipped``. An invalid one stops the import (raising inside the
+    store's transaction, which rolls back) unless ``skip_invalid``."""
     build = _BUILDERS[chosen]
-    seen: dict[str, int] = {}
     for number, record in rows:
         if not isinstance(record, dict):
             raise UsageError(f"{name} record {number} is not an object")
@@ -282,9 +276,8 @@ def _validated(rows: Iterator[tuple[int, Any]], chosen: str, name: str, skip_inv
             if not skip_invalid:
                 raise UsageError(f"{name} row {number}: {exc}; nothing was imported "
                                  "(--skip-invalid imports the other rows)") from None
-            result.skipped.append({"row": number, "reason": str(exc)})
+            skipped.append({"row": number, "reason": str(exc)})
             continue
-        result.imported += 1
         yield item
 
 

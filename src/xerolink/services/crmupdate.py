@@ -198,7 +198,7 @@ def _link(deps: Deps, report: UpdateReport, pulled: crmpull.PullReport, now: dat
     linked = linking.auto_link(deps, dry_run=False, force=True)  # the pass was checked
     deps.store.set_setting(LINKED_AT, now.isoformat())
     report.phases.append(Phase("link", xero_calls=_xero_total(deps) - before,
-                               read=linked.synced.fetched if linked.synced else 0,
+                               read=linked.xero_contacts_fetched,
                                written=len(linked.linked)))
     if linked.ambiguous:
         report.notes.append(f"{len(linked.ambiguous)} contact(s) match several Xero "

@@ -8,7 +8,7 @@ from xerolink.services import documents, summary
 from xerolink.services import ids as resolve
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
-from xerolink.services.outcomes import DealSuggestions
+from xerolink.services.outcomes import DealChange, DealSuggestions
 from xerolink.store.records import CrmDeal
 from xerolink.vocabulary import RecordKind
 
@@ -51,7 +51,7 @@ def suggest(deps: Deps, ref: Ref, *, refresh: bool) -> DealSuggestions:
     return DealSuggestions(rows, unlinked=unlinked)
 
 
-def attach(deps: Deps, ref: Ref, document_ids: list[str]) -> int:
+def attach(deps: Deps, ref: Ref, document_ids: list[str]) -> DealChange:
     deal = _deal(deps, ref)
     resolved = [(resolve.document_id(deps, d), d.strip()) for d in document_ids]
     ids = [document_id for document_id, _ in resolved]
@@ -65,9 +65,8 @@ def attach(deps: Deps, ref: Ref, document_ids: list[str]) -> int:
         raise UsageError(f"{_as_typed(typed[strangers[0]], found[strangers[0]].number)} "
                          f"belongs to none of {ref}'s linked people (primary contact and "
                          "participants); `xerolink deal suggest` lists theirs")
-    return deps.store.attach_deal_documents(deps.tenant, deal.id,
-                                            [(d, found[d].kind) for d in ids], deps.user,
-                                            deps.now())
+    return DealChange(str(ref), "attached", deps.store.attach_deal_documents(
+        deps.tenant, deal.id, [(d, found[d].kind) for d in ids], deps.user, deps.now()))
 
 
 def _as_typed(typed: str, number: str) -> str:
@@ -77,10 +76,10 @@ def _as_typed(typed: str, number: str) -> str:
         f"{typed} ({number})"
 
 
-def detach(deps: Deps, ref: Ref, document_ids: list[str]) -> int:
+def detach(deps: Deps, ref: Ref, document_ids: list[str]) -> DealChange:
     deal = _deal(deps, ref)
     ids = [resolve.document_id(deps, d) for d in document_ids]
     removed = deps.store.detach_deal_documents(deps.tenant, deal.id, ids)
     if removed == 0:
         raise NotFoundError(f"none of those documents is attached to {ref}")
-    return removed
+    return DealChange(str(ref), "detached", removed)

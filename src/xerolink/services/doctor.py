@@ -1,6 +1,5 @@
 """``xerolink doctor``: check this machine's and this profile's set-up, and say what
-to do about each finding. Problems make the command exit 10 (CHECKS_FAILED);
-warnings do not.
+to do about each finding. Problems make it exit 10 (CHECKS_FAILED); warnings do not.
 
 Doctor exists for broken set-ups, so it opens nothing it cannot survive: a damaged
 or foreign store file, a store from a newer xerolink, a damaged token file, an
@@ -22,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xerolink.errors import ExitCode
 from xerolink.results import Result
 
 if TYPE_CHECKING:
@@ -46,13 +46,13 @@ class Check:
 
 @dataclass(frozen=True)
 class Diagnosis(Result):
-    """Every check doctor made; a problem among them makes ``doctor`` exit 10."""
-
+    """Every check doctor made (a problem among them, not a warning, is exit 10)."""
     checks: list[Check]
 
     @property
-    def problem(self) -> bool:
-        return any(c.status == PROBLEM for c in self.checks)
+    def exit_code(self) -> ExitCode:
+        failed = any(c.status == PROBLEM for c in self.checks)
+        return ExitCode.CHECKS_FAILED if failed else ExitCode.OK
 
     @property
     def rows(self) -> list[dict[str, str]]:

@@ -30,6 +30,7 @@ from typing import Any
 
 from xerolink.services import quote_reads
 from xerolink.services.context import Deps, Progress
+from xerolink.services.outcomes import Refreshed
 from xerolink.store.records import CachedDocument
 from xerolink.vocabulary import (
     INVOICE_KINDS,
@@ -152,7 +153,7 @@ def _refresh_times(deps: Deps, ids: list[str]) -> dict[str, datetime]:
 
 
 def refresh_all(deps: Deps, *, force: bool, progress: Progress | None = None
-                ) -> RefreshStats:
+                ) -> Refreshed:
     """Every linked contact's documents, after checking the job fits in what is left
     of Xero's daily allowance (``--force`` skips the check)."""
     from xerolink.services import budget
@@ -160,7 +161,8 @@ def refresh_all(deps: Deps, *, force: bool, progress: Progress | None = None
     contacts = sorted({v.link.xero_contact_id for v in deps.store.list_link_views(deps.tenant)})
     budget.check(deps.connection, f"refreshing {len(contacts)} linked contacts",
                  estimate_calls(deps, contacts), now=deps.now(), force=force)
-    return refresh_contacts(deps, contacts, progress=progress)
+    stats = refresh_contacts(deps, contacts, progress=progress)
+    return Refreshed("all", stats.contacts, stats.documents, stats.calls)
 
 
 def _refresh_one(deps: Deps, contact_id: str, started: datetime) -> None:

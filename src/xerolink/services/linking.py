@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,14 @@ from xerolink.formats import EMAIL
 from xerolink.services import ids
 from xerolink.services.context import Deps, Progress
 from xerolink.services.crm import Ref
+from xerolink.services.outcomes import (
+    AutoLinked,
+    ContactCreated,
+    Linked,
+    Rows,
+    Unlinked,
+    xero_contact_row,
+)
 from xerolink.store import Store
 from xerolink.store.records import CrmContact, Link, XeroContact
 from xerolink.vocabulary import RecordKind
@@ -164,9 +172,14 @@ def suggest(deps: Deps, ref: Ref) -> list[Suggestion]:
                 company.name if company else "")
 
 
+def suggestions(deps: Deps, ref: Ref) -> Rows:
+    """``suggest``'s result: the ranked Xero contacts, each with its score and why."""
+    return Rows([xero_contact_row(s.contact, score=s.score, reason=s.reason)
+                 for s in suggest(deps, ref)], title=f"Suggestions for {ref}")
+
+
 # -- search ------------------------------------------------------------------------------
-def search(deps: Deps, text: str | None, first: str | None, last: str | None
-           ) -> list[XeroContact]:
+def search(deps: Deps, text: str | None, first: str | None, last: str | None) -> Rows:
     """Xero contacts by name, asked of Xero itself (one call) and narrowed here."""
     words = [w for w in (text, last, first) if w and w.strip()]
     if not words:
@@ -181,7 +194,7 @@ def search(deps: Deps, text: str | None, first: str | None, last: str | None
             return False
         return not (last and not _matches(last, (c.last_name, c.name.split(" ")[-1])))
 
-    return [c for c in found if keep(c)]
+    return Rows([xero_contact_row(c) for c in found if keep(c)])
 
 
 def _matches(wanted: str, values: tuple[str, ...]) -> bool:
@@ -190,19 +203,12 @@ def _matches(wanted: str, values: tuple[str, ...]) -> bool:
 
 
 # -- link, unlink ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LinkResult:
-    link: Link
-    replaced: Link | None
-    unchanged: bool = False
-
-
-def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> LinkResult:
+def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> Linked:
     contact = crm_contact(deps.store, ref)
     contact_id = ids.contact_id(deps, xero_id)
     existing = deps.store.get_link(deps.tenant, contact.id)
     if existing and existing.xero_contact_id == contact_id:
-        return LinkResult(existing, None, unchanged=True)
+        return Linked(str(ref), existing, None, unchanged=True)
     if existing and not replace:
         raise UsageError(f"{ref} is already linked to {existing.xero_name or 'Xero contact'} "
                          f"({existing.xero_contact_id}); pass --replace to link "
@@ -217,10 +223,10 @@ def link(deps: Deps, ref: Ref, xero_id: str, *, replace: bool) -> LinkResult:
     replaced = deps.store.put_link(new, replace=replace)
     if replaced is not None and replaced.xero_contact_id != new.xero_contact_id and not replace:
         raise UsageError(f"{ref} was linked by someone else meanwhile; run again with --replace")
-    return LinkResult(new, replaced)
+    return Linked(str(ref), new, replaced, unchanged=False)
 
 
-def link_first(deps: Deps, ref: Ref, *, replace: bool) -> LinkResult:
+def link_first(deps: Deps, ref: Ref, *, replace: bool) -> Linked:
     suggestions = suggest(deps, ref)
     if not suggestions:
         raise NotFoundError(f"no Xero contact looks like {ref}; try `xerolink search` or "
@@ -228,12 +234,12 @@ def link_first(deps: Deps, ref: Ref, *, replace: bool) -> LinkResult:
     return link(deps, ref, suggestions[0].contact.contact_id, replace=replace)
 
 
-def unlink(store: Store, tenant_id: str, ref: Ref) -> Link:
+def unlink(store: Store, tenant_id: str, ref: Ref) -> Unlinked:
     contact = crm_contact(store, ref)
     existing = store.get_link(tenant_id, contact.id)
     if existing is None or not store.delete_link(tenant_id, contact.id):
         raise NotFoundError(f"{ref} is not linked")
-    return existing
+    return Unlinked(str(ref), existing)
 
 
 # -- create the Xero contact -------------------------------------------------------------
@@ -262,8 +268,8 @@ def prepare_contact(store: Store, ref: Ref, *, name: str | None, first_name: str
     return contact, NewContact(chosen, first, last, mail, (phone or contact.phone).strip())
 
 
-def create_contact(deps: Deps, contact: CrmContact, new: NewContact, *, replace: bool
-                   ) -> LinkResult:
+def create_contact(deps: Deps, ref: Ref, contact: CrmContact, new: NewContact, *,
+                   replace: bool) -> ContactCreated:
     existing = deps.store.get_link(deps.tenant, contact.id)
     if existing and not replace:
         raise UsageError(f"contact:{contact.id} is already linked to {existing.xero_name} "
@@ -272,21 +278,11 @@ def create_contact(deps: Deps, contact: CrmContact, new: NewContact, *, replace:
     deps.store.upsert_xero_contacts(deps.tenant, [created])
     link_record = Link(deps.tenant, contact.id, created.contact_id, deps.user, deps.now(),
                        created.name, created.email)
-    replaced = deps.store.put_link(link_record, replace=True)
-    return LinkResult(link_record, replaced)
+    deps.store.put_link(link_record, replace=True)
+    return ContactCreated(str(ref), link_record, new.as_xero(), deps.connection.tenant_name)
 
 
 # -- auto-link ---------------------------------------------------------------------------
-@dataclass
-class AutoLinkReport:
-    dry_run: bool
-    linked: list[dict[str, str]] = field(default_factory=list)
-    ambiguous: list[dict[str, Any]] = field(default_factory=list)
-    unmatched: list[dict[str, str]] = field(default_factory=list)
-    already_linked: int = 0
-    synced: SyncResult | None = None
-
-
 def estimate_sync_calls(deps: Deps) -> int:
     """The fewest calls ``sync_contacts`` makes: one for an incremental read; for a
     full read, a page per 1,000 contacts (the CRM's count standing in for Xero's,
@@ -298,21 +294,24 @@ def estimate_sync_calls(deps: Deps) -> int:
 
 
 def auto_link(deps: Deps, *, dry_run: bool, progress: Progress | None = None,
-              force: bool = False) -> AutoLinkReport:
+              force: bool = False) -> AutoLinked:
     """Link every unlinked CRM contact whose email matches exactly one Xero contact."""
     from xerolink.services import budget
 
     budget.check(deps.connection, "auto-linking", estimate_sync_calls(deps), now=deps.now(),
                  force=force)
-    report = AutoLinkReport(dry_run=dry_run)
-    report.synced = sync_contacts(deps, progress)
+    calls_before = deps.calls_made()
+    synced = sync_contacts(deps, progress)
+    linked: list[dict[str, str]] = []
+    ambiguous: list[dict[str, Any]] = []
+    unmatched: list[dict[str, str]] = []
     by_email: dict[str, dict[str, XeroContact]] = {}
     for contact in deps.store.xero_contacts(deps.tenant):
         if not contact.active:
             continue
         for email in contact.emails:
             by_email.setdefault(email, {})[contact.contact_id] = contact
-    report.already_linked = deps.store.count_links(deps.tenant)
+    already_linked = deps.store.count_links(deps.tenant)
     unlinked = deps.store.unlinked_crm_contacts(deps.tenant)
     for start in range(0, len(unlinked), BATCH):
         batch: list[Link] = []
@@ -323,17 +322,18 @@ def auto_link(deps: Deps, *, dry_run: bool, progress: Progress | None = None,
                 xero = next(iter(matches.values()))
                 batch.append(Link(deps.tenant, crm.id, xero.contact_id, deps.user, deps.now(),
                                   xero.name, xero.email))
-                report.linked.append({"crm": ref, "email": crm.email,
+                linked.append({"crm": ref, "email": crm.email,
                                       "xero_contact_id": xero.contact_id,
                                       "xero_name": xero.name})
             elif matches:
-                report.ambiguous.append({"crm": ref, "email": crm.email, "candidates": [
+                ambiguous.append({"crm": ref, "email": crm.email, "candidates": [
                     {"xero_contact_id": c.contact_id, "xero_name": c.name}
                     for c in sorted(matches.values(), key=lambda c: c.name)]})
             else:
-                report.unmatched.append({"crm": ref, "email": crm.email,
+                unmatched.append({"crm": ref, "email": crm.email,
                                          "reason": "no email" if not crm.email
                                          else "no Xero contact has this email"})
         if batch and not dry_run:
             deps.store.add_links_if_unlinked(batch)  # committed batch by batch
-    return report
+    return AutoLinked(dry_run, linked, ambiguous, unmatched, already_linked, synced.fetched,
+                      deps.calls_made() - calls_before)

@@ -1,5 +1,6 @@
 """The results of the commands that had none of their own: each a dataclass whose
-``to_json()`` is the command's documented ``--json`` document (README, "JSON shapes").
+``to_json()`` is the command's documented ``--json`` document (docs/reference/json.md, made
+from these classes).
 
 Rows inside a listing (a document, a CRM record) stay mappings of plain values: they
 are data, printed as table rows and JSON objects alike.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from xerolink.errors import ExitCode
 from xerolink.results import Result, to_jsonable
 from xerolink.vocabulary import RecordKind
 
@@ -98,6 +100,11 @@ class Documents(Rows):
     per_contact: bool = True  # one contact's: no "whose" column needed
     stale: bool = False
     problem: str | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """7 when Xero could not be reached and the list is the cache's."""
+        return ExitCode.XERO_UNREACHABLE if self.stale else ExitCode.OK
 
 
 @dataclass(frozen=True)

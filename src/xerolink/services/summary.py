@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from xerolink.errors import NotFoundError, UsageError, XeroUnreachableError
+from xerolink.errors import ExitCode, NotFoundError, UsageError, XeroUnreachableError
 from xerolink.formats import local_date, natural
 from xerolink.money import cents
 from xerolink.results import Result
@@ -29,7 +29,7 @@ from xerolink.services import documents
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.services.ids import is_xero_id
-from xerolink.services.outcomes import Documents, ViewLink
+from xerolink.services.outcomes import Documents, Refreshed, ViewLink
 from xerolink.store.records import CachedDocument
 from xerolink.vocabulary import (
     FIGURE_KEYS,
@@ -183,6 +183,11 @@ class SummaryReport(Result):
             notes.append(f"{LABELS[name].lower()} are unavailable: {reason}")
         return notes
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """7 when Xero could not be reached and the figures are the cache's."""
+        return ExitCode.XERO_UNREACHABLE if self.stale else ExitCode.OK
+
     def to_json(self) -> dict[str, Any]:
         now = self.now
         data: dict[str, Any] = {
@@ -244,13 +249,16 @@ def scope_documents(deps: Deps, scope: Scope) -> list[CachedDocument]:
     return deps.store.documents_for_contacts(deps.tenant, scope.contact_ids)
 
 
-def refresh(deps: Deps, ref: Ref) -> tuple[Scope, list[CachedDocument]]:
-    """Fetch a record's documents now; returns what it covers and the documents."""
+def refresh(deps: Deps, ref: Ref) -> Refreshed:
+    """Fetch a record's documents now: the contacts it covers, their documents, and
+    the calls it took."""
+    before = deps.calls_made()
     scope = resolve(deps, ref)
     _, stale, problem = _ensure(deps, scope, refresh=True)
     if stale:  # refresh means fetch: falling back to the cache is not an answer here
         raise XeroUnreachableError(problem or "Xero could not be reached")
-    return scope, scope_documents(deps, scope)
+    return Refreshed(str(ref), len(scope.contact_ids), len(scope_documents(deps, scope)),
+                     deps.calls_made() - before)
 
 
 def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:

@@ -100,6 +100,7 @@ class NewContact:
     last_name: str
     email: str
     phone: str
+    tenant_name: str = ""  # the organisation it would be created in (a preview's)
 
     def as_xero(self) -> dict[str, Any]:
         fields: dict[str, Any] = {"Name": self.name}

@@ -1,0 +1,163 @@
+"""The sandbox's socket server: a thread per connection on a loopback port, each request
+answered by the Sandbox (server.py), which can be reset between tests."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from xerolink.sandbox.answers import too_long
+from xerolink.sandbox.server import Sandbox, is_loopback
+from xerolink.sandbox.state import Response, SandboxOptions
+
+MAX_BODY = 10 * 1024 * 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # An answer's headers and body are two writes; with Nagle's algorithm the body waits
+    # for the client's delayed ACK (40 ms on Linux) on every kept-alive call.
+    disable_nagle_algorithm = True
+    server_version = "xerolink-sandbox"
+    sys_version = ""
+
+    def _dispatch(self) -> None:
+        sandbox: Sandbox = self.server.sandbox  # type: ignore[attr-defined]
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self._send((413, b'{"error":"body too large"}', {"Content-Type": "application/json"}))
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # an incomplete request (RFC 9112 6.3): never handled
+            self.close_connection = True
+            return
+        # Xero measures the whole URL: scheme, host and target.
+        url_length = len(f"https://{self.headers.get('Host') or ''}{self.path}")
+        if not self.path.startswith("/_sandbox"):
+            with sandbox.stats.lock:
+                sandbox.stats.longest_url = max(sandbox.stats.longest_url, url_length)
+        if url_length > sandbox.options.max_url:
+            self._send(too_long(sandbox.options.long_url_answer))
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        response = sandbox.handle(self.command, self.path, headers, body)
+        if response is None:
+            self.close_connection = True  # a dropped response: the client sees no answer
+            return
+        if not self.path.startswith("/_sandbox"):
+            with sandbox.stats.lock:
+                sandbox.stats.bytes_sent += len(response[1])
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        from email.utils import formatdate
+
+        sandbox: Sandbox = self.server.sandbox  # type: ignore[attr-defined]
+        status, payload, headers = response
+        self.send_response_only(status)
+        self.send_header("Server", self.version_string())
+        # One Date header, from the sandbox's clock (which the control API can move),
+        # so that clients' clock-skew checks can be tested.
+        self.send_header("Date", formatdate(sandbox.clock.now(), usegmt=True))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # quiet: the control API's stats are the sandbox's record
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client went away (killed, timed out): nothing to answer
+        super().handle_error(request, client_address)
+
+
+class SandboxServer:
+    """Start and stop the sandbox on a loopback port, in-process or from the CLI."""
+
+    def __init__(self, options: SandboxOptions | None = None, *, host: str = "127.0.0.1",
+                 port: int = 0, tenants: list[Any] | None = None) -> None:
+        if not is_loopback(host):
+            raise ValueError(f"the sandbox only listens on loopback addresses, not {host}")
+        self._options = options or SandboxOptions()
+        self._tenants = copy.deepcopy(tenants)
+        self.sandbox = Sandbox(dataclasses.replace(self._options), tenants)
+        self._server = _Server((host, port), _Handler)
+        self._server.sandbox = self.sandbox  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        host = f"[{host!s}]" if ":" in str(host) else str(host)
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        self._start_webhooks()
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="xerolink-sandbox", daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    @property
+    def serving(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def reset(self) -> None:
+        """Become, on the same port, what a new server with the same options would be:
+        the books seeded afresh; grants, tokens, faults, limits, clock and statistics
+        forgotten. Tests share one server this way instead of starting one each."""
+        if self.sandbox.webhooks is not None:
+            self.sandbox.webhooks.stop()
+        self.sandbox = Sandbox(dataclasses.replace(self._options), copy.deepcopy(self._tenants))
+        self._server.sandbox = self.sandbox  # type: ignore[attr-defined]
+        self._start_webhooks()
+
+    def serve_forever(self) -> None:
+        self._start_webhooks()
+        self._server.serve_forever()
+
+    def _start_webhooks(self) -> None:
+        if self.sandbox.webhooks is not None:
+            self.sandbox.webhooks.start()
+
+    def close(self) -> None:
+        """Release the port after ``serve_forever`` returned (the CLI's path)."""
+        if self.sandbox.webhooks is not None:
+            self.sandbox.webhooks.stop()
+        self._server.server_close()
+
+    def stop(self) -> None:
+        if self.sandbox.webhooks is not None:
+            self.sandbox.webhooks.stop()
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

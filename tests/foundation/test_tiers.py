@@ -1,0 +1,65 @@
+"""The fast tier and its guards (tests/tiers.py): most tests are in it, what starts a
+process is not, and no test reaches past loopback."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+import tiers
+
+
+def _runs_the_cli() -> None:
+    subprocess.run([sys.executable, "-m", "xerolink", "--version"], check=True)
+
+
+def _calls_a_helper_that_does() -> None:
+    _runs_the_cli()
+
+
+def _in_process(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("--version")
+
+
+def test_what_starts_a_process_is_e2e_even_through_a_helper() -> None:
+    assert tiers._spawns(_runs_the_cli)
+    assert tiers._spawns(_calls_a_helper_that_does)
+    assert not tiers._spawns(_in_process)
+
+
+def test_the_fast_tier_holds_most_of_the_suite(request) -> None:
+    if request.config.args_source != pytest.Config.ArgsSource.TESTPATHS:
+        pytest.skip("the share is of the whole suite: run pytest without paths")
+    fast = tiers.collected["all"] - tiers.collected["e2e"]
+    assert fast >= tiers.FAST_SHARE * tiers.collected["all"], tiers.collected
+
+
+@pytest.mark.parametrize("address", [("192.0.2.1", 443), ("2001:db8::1", 443, 0, 0)])
+def test_a_connection_off_loopback_is_refused_and_remembered(address) -> None:
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    start = tiers.blocked_count()
+    with socket.socket(family, socket.SOCK_STREAM) as sock, pytest.raises(OSError):
+        sock.connect(address)
+    assert tiers.blocked_since(start), "the guard let it through"
+    del tiers._blocked[start:]  # seen: this test's own teardown need not fail it
+
+
+def test_a_name_other_than_localhost_is_not_looked_up() -> None:
+    start = tiers.blocked_count()
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo("xero.com", 443)
+    assert socket.getaddrinfo("localhost", 80)
+    assert tiers.blocked_since(start) == ["getaddrinfo 'xero.com'"]
+    del tiers._blocked[start:]
+
+
+def test_in_the_fast_tier_starting_a_process_fails_and_says_how_to_mark_it() -> None:
+    undo = tiers.refuse_processes()
+    try:
+        with pytest.raises(AssertionError, match=r"mark it @pytest\.mark\.e2e"):
+            subprocess.run(["true"], check=False)
+    finally:
+        undo()

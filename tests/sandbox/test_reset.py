@@ -1,0 +1,43 @@
+"""A reset sandbox is, on the same port, what a new server with the same options would be:
+the tests share one server per worker on that promise (tests/conftest.py)."""
+
+from __future__ import annotations
+
+from support import api, control, sandbox_token
+from xerolink.sandbox import SandboxOptions, SandboxServer
+
+
+def _contact(base: str, token: dict, tenant: str, name: str) -> int:
+    status, _, _ = api(base, token, tenant, "PUT", "/Contacts", {"Contacts": [{"Name": name}]})
+    return status
+
+
+def _names(base: str, token: dict, tenant: str) -> set[str]:
+    status, _, body = api(base, token, tenant, "GET", "/Contacts?page=1&pageSize=1000")
+    assert status == 200, body
+    return {c["Name"] for c in body["Contacts"]}
+
+
+def test_a_reset_forgets_books_tokens_faults_limits_clock_and_stats() -> None:
+    with SandboxServer(SandboxOptions(seed=7, contacts=20)) as server:
+        base, tenant = server.base_url, next(iter(server.sandbox.tenants))
+        token = sandbox_token(base)
+        seeded = _names(base, token, tenant)
+        assert _contact(base, token, tenant, "Made Before The Reset") == 200
+        control(base, "POST", "faults", {"latency_ms": 5})
+        control(base, "POST", "limits", {"minute": 3})
+        control(base, "POST", "clock", {"advance_seconds": 3600})
+        server.sandbox.options.max_url = 100
+
+        server.reset()
+
+        assert server.base_url == base
+        assert control(base, "GET", "stats")["total"] == 0
+        assert api(base, token, tenant, "GET", "/Organisation")[0] == 401  # token forgotten
+        assert control(base, "GET", "faults")["latency_ms"] == 0
+        assert control(base, "POST", "limits", {})["minute"] == 60
+        assert control(base, "POST", "clock", {})["offset_seconds"] == 0
+        assert server.sandbox.options.max_url == 2048
+        fresh = sandbox_token(base)
+        assert _names(base, fresh, tenant) == seeded  # the same seed, nothing added
+
