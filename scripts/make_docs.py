@@ -244,7 +244,7 @@ class Scope:
             into = self.building[target.value.id]
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 into["properties"][key.value] = self.value(node.value)
-                if not optional:
+                if not optional and key.value not in into["required"]:  # set again
                     into["required"].append(key.value)
             else:
                 into["additionalProperties"] = True
@@ -461,6 +461,16 @@ def _is_mapping(origin: Any) -> bool:
 
 def _known_names() -> dict[str, Any]:
     """Every class of xerolink's by name: annotations under TYPE_CHECKING resolve."""
+    import importlib
+    import pkgutil
+
+    import xerolink
+
+    # Every module loaded first: what is in sys.modules must not depend on what ran
+    # before (a test process that ran CLI commands has loaded more than --help does).
+    for info in pkgutil.walk_packages(xerolink.__path__, "xerolink."):
+        if not info.name.startswith("xerolink.sandbox") and not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
     names: dict[str, Any] = {}
     for name, module in sorted(sys.modules.items()):
         if name.startswith("xerolink.") and not name.startswith("xerolink.sandbox"):

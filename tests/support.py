@@ -126,9 +126,9 @@ def connect_profile(server: Any, home: Any, *, tenant_index: int = 0, user: str 
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
 
-    from xerolink.store.records import AccessEntry, Connection
+    from xerolink.credentials import FileTokenStore, TokenSet
+    from xerolink.store.models import AccessEntry, Connection
     from xerolink.store.sqlite import SqliteStore
-    from xerolink.tokenstore import FileTokenStore, TokenSet
 
     now = datetime.now(UTC)
     tenant = list(server.sandbox.tenants.values())[tenant_index]

@@ -54,6 +54,9 @@ class Status(StrEnum):
     SENT = "SENT"
     SUBMITTED = "SUBMITTED"
     AUTHORISED = "AUTHORISED"
+    DECLINED = "DECLINED"
+    DELETED = "DELETED"
+    VOIDED = "VOIDED"
 
 
 class ContactStatus(StrEnum):
@@ -68,6 +71,8 @@ OPEN_INVOICE_STATUSES: tuple[str, ...] = (Status.DRAFT, Status.SUBMITTED, Status
 OPEN_STATUSES: tuple[str, ...] = tuple(dict.fromkeys(OPEN_QUOTE_STATUSES
                                                      + OPEN_INVOICE_STATUSES))
 OWING_STATUS = Status.AUTHORISED  # an invoice or bill counts as owed only once approved
+# A deal's quoted and invoiced amounts leave out what was withdrawn (docs/guide/documents.md)
+WITHDRAWN_STATUSES: tuple[str, ...] = (Status.DECLINED, Status.DELETED, Status.VOIDED)
 
 
 # -- the five figures -------------------------------------------------------------------

@@ -15,9 +15,9 @@ import pytest
 from connection.conftest import free_port
 from connection.test_gateway import _gateway
 from support import control, running_sandbox
+from xerolink.credentials import FileTokenStore, TokenSet
 from xerolink.errors import ExitCode, NotConnectedError, XeroRefusedError, XeroUnreachableError
 from xerolink.sandbox.answers import EDGE_PAGE
-from xerolink.tokenstore import FileTokenStore, TokenSet
 from xerolink.xero.answers import ScopeMissing
 from xerolink.xero.endpoints import Endpoints
 from xerolink.xero.gateway import CONTACTS_PAGE, XeroGateway

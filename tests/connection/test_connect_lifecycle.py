@@ -9,7 +9,7 @@ import pytest
 
 from support import control, running_sandbox
 from xerolink.sandbox import SandboxOptions, SandboxServer
-from xerolink.store.records import CrmContact, Link
+from xerolink.store.models import CrmContact, Link
 from xerolink.store.sqlite import SqliteStore
 
 KAURI, WATTLE = "Kauri Bay Trading Ltd", "Wattle & Stone Supplies Pty Ltd"

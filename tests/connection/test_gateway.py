@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from support import control, sandbox_token
+from xerolink.credentials import FileTokenStore, TokenSet
 from xerolink.errors import ExitCode, XeroRefusedError, XeroUnreachableError
 from xerolink.sandbox import PKCE_CLIENT_ID, SandboxOptions, SandboxServer
-from xerolink.tokenstore import FileTokenStore, TokenSet
 from xerolink.xero.callback import CallbackServer
 from xerolink.xero.endpoints import Endpoints
 from xerolink.xero.gateway import XeroGateway

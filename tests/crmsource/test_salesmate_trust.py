@@ -479,7 +479,7 @@ def test_a_huge_amount_already_in_a_store_is_shown_not_a_crash(home, cli):
 
     import xerolink
     from xerolink.store.crmsource import PullBatch
-    from xerolink.store.records import CrmDeal
+    from xerolink.store.models import CrmDeal
 
     with xerolink.open() as xl:
         batch = PullBatch("salesmate")

@@ -31,10 +31,14 @@ def expected_figures(raw: dict[str, Any], contact_ids: set[str] | None = None,
             return doc[id_key] in document_ids
         return doc["Contact"]["ContactID"] in (contact_ids or set())
 
+    out["expired_quotes"] = {"count": 0, "total": Decimal("0"), "by_currency": {}}
     for quote in raw["quotes"]:
         if wanted(quote, "QuoteID") and quote["Status"] in ("DRAFT", "SENT"):
             add("open_quotes", Decimal(str(quote["Total"])), quote["CurrencyCode"],
                 Decimal(str(quote["CurrencyRate"])))
+            if (quote.get("ExpiryDateString") or today)[:10] < today:  # lapsed, still open
+                add("expired_quotes", Decimal(str(quote["Total"])), quote["CurrencyCode"],
+                    Decimal(str(quote["CurrencyRate"])))
     for invoice in raw["invoices"]:
         if not wanted(invoice, "InvoiceID"):
             continue
@@ -46,10 +50,14 @@ def expected_figures(raw: dict[str, Any], contact_ids: set[str] | None = None,
         add(f"outstanding_{kind}", due, invoice["CurrencyCode"], rate)
         if invoice["DueDateString"][:10] < today:
             add(f"overdue_{kind}", due, invoice["CurrencyCode"], rate)
-    return {name: {"available": True, "count": f["count"], "total": f"{f['total']:.2f}",
-                   "by_currency": {k: f"{Decimal(v):.2f}" for k, v in
-                                   sorted(f["by_currency"].items())}}
-            for name, f in out.items()}
+    shown = {name: {"available": True, "count": f["count"], "total": f"{f['total']:.2f}",
+                    "by_currency": {k: f"{Decimal(v):.2f}" for k, v in
+                                    sorted(f["by_currency"].items())}}
+             for name, f in out.items()}
+    expired = shown.pop("expired_quotes")
+    shown["open_quotes"].update({"expired": expired["count"], "expired_total": expired["total"],
+                                 "expired_by_currency": expired["by_currency"]})
+    return shown
 
 
 def _link_all(cli, server, tmp_path, limit=None) -> list[dict[str, Any]]:
@@ -272,7 +280,7 @@ def test_details_lists_open_documents_with_filters(cli, connected, sandbox, tmp_
     code, out, _ = cli("details", ref, "--csv")
     assert code == 0
     assert out.splitlines()[0] == ("type,number,date,due_date,status,total,amount_due,"
-                                   "currency,link")
+                                   "currency,link,expired")
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ def test_a_token_record_keeps_its_tokens_out_of_repr_and_vars() -> None:
     from dataclasses import replace
     from datetime import UTC, datetime
 
-    from xerolink.tokenstore import TokenSet
+    from xerolink.credentials import TokenSet
 
     tokens = TokenSet("custom", "CLIENT", "at-0123456789abcdef", datetime(2031, 1, 1, tzinfo=UTC),
                       refresh_token="rt-0123456789abcdef", client_secret="cs-0123456789abcdef")

@@ -13,7 +13,7 @@ import pytest
 
 from xerolink.store import StoreError
 from xerolink.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from xerolink.store.records import AccessEntry, Connection, CrmContact, Link
+from xerolink.store.models import AccessEntry, Connection, CrmContact, Link
 from xerolink.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -103,7 +103,7 @@ WRITER = textwrap.dedent("""
     import sys
     from datetime import UTC, datetime
     from pathlib import Path
-    from xerolink.store.records import CrmContact, Link
+    from xerolink.store.models import CrmContact, Link
     from xerolink.store.sqlite import SqliteStore
     path, prefix = Path(sys.argv[1]), sys.argv[2]
     store = SqliteStore(path)

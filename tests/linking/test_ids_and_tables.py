@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from support import crm_csv_from_sandbox
-from xerolink.store.records import XeroContact
+from xerolink.store.models import XeroContact
 from xerolink.store.sqlite import SqliteStore
 
 

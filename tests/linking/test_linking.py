@@ -178,7 +178,7 @@ def test_a_suggestions_reason_says_which_name_matched() -> None:
     """A company's Xero contact names its person in FirstName/LastName: a match on
     those says so (and whose), not "name", which reads as the Name shown beside it."""
     from xerolink.services.linking import rank
-    from xerolink.store.records import CrmContact, XeroContact
+    from xerolink.store.models import CrmContact, XeroContact
 
     gus = CrmContact("c29", "Gus", "Anderson", "gus@home.example.net")
     company = XeroContact("d9", "Summit Bakery Partners", "ACTIVE", "Ursula", "Anderson")

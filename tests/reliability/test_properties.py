@@ -17,7 +17,7 @@ from xerolink.sandbox.where import WhereError, compile_where
 from xerolink.services import summary
 from xerolink.services.create import amount, parse_line
 from xerolink.services.crm import Ref, _contact, _deal, _RowError, parse_ref
-from xerolink.store.records import CachedDocument
+from xerolink.store.models import CachedDocument
 from xerolink.validation import has_unsafe
 
 SETTINGS = settings(max_examples=200, deadline=None)

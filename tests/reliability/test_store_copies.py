@@ -15,7 +15,7 @@ import pytest
 
 from xerolink.store import backup
 from xerolink.store.base import DamagedStore
-from xerolink.store.records import CachedDocument, CrmContact, Link, XeroContact
+from xerolink.store.models import CachedDocument, CrmContact, Link, XeroContact
 from xerolink.store.sqlite import SqliteStore, repair
 
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

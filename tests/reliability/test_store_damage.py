@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from xerolink.store.records import CrmContact, CrmDeal, Link
+from xerolink.store.models import CrmContact, CrmDeal, Link
 from xerolink.store.sqlite import SqliteStore
 
 LINKS = 3000

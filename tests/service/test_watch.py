@@ -275,7 +275,7 @@ def test_a_connection_that_cannot_be_refreshed_stops_the_service_with_exit_3(sal
     import dataclasses
     from pathlib import Path
 
-    from xerolink.tokenstore import FileTokenStore
+    from xerolink.credentials import FileTokenStore
 
     cli.json("crm", "update")
     store = FileTokenStore(Path(home) / "profiles/default/tokens.json")

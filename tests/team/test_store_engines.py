@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from xerolink.store.records import (
+from xerolink.store.models import (
     CachedDocument,
     Connection,
     CrmCompany,

@@ -16,7 +16,7 @@ from xerolink.cli import main
 from xerolink.cli._runtime import Runtime
 from xerolink.render import Renderer
 from xerolink.sandbox.browser import follow_in_background
-from xerolink.store.records import AccessEntry, Connection, CrmContact, Link
+from xerolink.store.models import AccessEntry, Connection, CrmContact, Link
 from xerolink.store.sqlite import SqliteStore
 
 KAURI = "Kauri Bay Trading Ltd"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from xerolink.store.records import Connection
+from xerolink.store.models import Connection
 from xerolink.store.sqlite import SqliteStore
 from xerolink.store.webhooks import WebhookEvent
 

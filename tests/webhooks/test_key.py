@@ -7,8 +7,8 @@ from __future__ import annotations
 import io
 import json
 
+from xerolink.credentials import FileTokenStore
 from xerolink.errors import ExitCode
-from xerolink.tokenstore import FileTokenStore
 from xerolink.webhooks import webhook_key
 
 KEY = "Zm9vYmFyLXdlYmhvb2sta2V5LWZvci10ZXN0cy0wMTIzNDU2Nzg5YWJjZGVm+/="

@@ -181,7 +181,7 @@ class Administration:
     def diagnose(self, *, offline: bool = False) -> Diagnosis:
         """Doctor's checks of this machine and profile, each with what to do."""
         from xerolink.services import doctor
-        from xerolink.store.records import Connection
+        from xerolink.store.models import Connection
 
         def live(connection: Connection) -> doctor.Check:
             gateway = self._w.gateway_for(connection)

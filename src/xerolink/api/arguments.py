@@ -26,7 +26,7 @@ Converter = Callable[[Any, str], Any]  # (value, name) -> value, or raises Usage
 _UNSET = object()
 # Classes named by annotations that are imported only for type checking.
 _CLASSES = {"Draft": "xerolink.services.create", "ConnectOptions": "xerolink.services.connection"}
-_CALLABLES = ("Callable", "Progress", "ChooseTenant", "Notice")
+_CALLABLES = ("Callable", "XeroProgress", "CrmProgress", "ChooseTenant", "Notice")
 _COLLECTIONS = {"list": list, "set": set, "frozenset": set, "tuple": tuple, "Sequence": list}
 
 

@@ -108,6 +108,7 @@ class Xerolink:
     online_invoice = _by("_xero", XeroSide.online_invoice)
     pdf = _by("_xero", XeroSide.pdf)
     save_pdf = _by("_xero", XeroSide.save_pdf)
+    approve = _by("_xero", XeroSide.approve)
     create = _by("_xero", XeroSide.create)
     create_invoice = _by("_xero", XeroSide.create_invoice)
     create_bill = _by("_xero", XeroSide.create_bill)

@@ -6,12 +6,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xerolink.api.xero import reference
 from xerolink.errors import NotConnectedError, UsageError
+from xerolink.services.crmconnection import (
+    PULLED_FROM,
+    REFUSED_FIELDS,
+    SETTING,
+    SOURCES,
+    secret_key,
+    source_setting,
+)
 from xerolink.vocabulary import RecordKind
 
 if TYPE_CHECKING:
@@ -22,17 +30,7 @@ if TYPE_CHECKING:
     from xerolink.services.doctor import Diagnosis
     from xerolink.services.lease import Held
     from xerolink.services.outcomes import CrmRecord, CrmSourceState, Imported, Removed, Rows
-
-SOURCES = ("salesmate",)
-SETTING = "crm.source"  # the store setting that names the connected CRM source
-PULLED_FROM = "crm.pulled_from"  # + ".salesmate": the account the store's records came from
-REFUSED_FIELDS = "crm.refused_fields"  # + ".salesmate": undocumented fields it refused
-Progress = Callable[[str, int, int | None], None]
-
-
-def _secret_key(source: str, account: str) -> str:
-    return f"crm:{source}:{account}"
-
+    from xerolink.services.progress import CrmProgress
 
 class CrmSide:
     """``crm import`` / ``list`` / ``show`` / ``remove``, ``crm connect`` / ``disconnect``
@@ -60,17 +58,17 @@ class CrmSide:
                            at=self._w.clock.now())
 
     def crm_list(self, kind: str = RecordKind.CONTACT.plural) -> Rows:
-        from xerolink.services.records import list_records
+        from xerolink.services.crmrecords import list_records
 
         return list_records(self._w.store, self._crm_tenant(), kind)
 
     def crm_show(self, ref: str) -> CrmRecord:
-        from xerolink.services.records import show_record
+        from xerolink.services.crmrecords import show_record
 
         return show_record(self._w.store, self._crm_tenant(), reference(ref))
 
     def crm_remove(self, ref: str) -> Removed:
-        from xerolink.services.records import remove_record
+        from xerolink.services.crmrecords import remove_record
 
         target = reference(ref)
         self._crm_tenant()
@@ -98,8 +96,8 @@ class CrmSide:
             if not may_use_crm_account(self._w.store, self._w.user):  # its token is not theirs
                 return Diagnosis([*diagnosis.checks, Check(
                     "crm source", OK, f"{where}; an admin runs crm pull and crm push")])
-            stored = self._w.token_store.load_secret(_secret_key(setting["source"],
-                                                              setting["account"]))
+            stored = self._w.token_store.load_secret(secret_key(setting["source"],
+                                                             setting["account"]))
         except XerolinkError:
             return diagnosis  # the store or token store checks above say why
         check = (Check("crm source", OK, f"{where}; its token is stored") if stored else
@@ -149,9 +147,9 @@ class CrmSide:
         finally:
             client.close()
         previous = self._source_setting()
-        self._w.token_store.save_secret(_secret_key(source, linkname), token)
+        self._w.token_store.save_secret(secret_key(source, linkname), token)
         if previous and (previous["source"], previous["account"]) != (source, linkname):
-            self._w.token_store.delete(_secret_key(previous["source"], previous["account"]))
+            self._w.token_store.delete(secret_key(previous["source"], previous["account"]))
         self._w.store.set_setting(SETTING, json.dumps({
             "source": source, "account": linkname, "url": chosen_url,
             "connected_by": self._w.user, "connected_at": self._w.clock.now().isoformat()}))
@@ -161,31 +159,16 @@ class CrmSide:
 
     def crm_disconnect(self) -> CrmSourceState:
         """Forget the CRM token and source; pulled records (and their links) stay."""
-        from xerolink.services.access import check_may_configure
-        from xerolink.services.outcomes import CrmSourceState
+        from xerolink.services.crmconnection import disconnect
 
-        setting = self._source_setting()
-        if setting is None:
-            raise NotConnectedError("no CRM source is connected")
-        check_may_configure(self._w.store, self._w.user)
-        self._w.token_store.delete(_secret_key(setting["source"], setting["account"]))
-        self._w.store.set_setting(SETTING, "")
-        return CrmSourceState(None, None, disconnected=setting["source"])
+        return disconnect(self._w.store, self._w.token_store, self._w.user)
 
     def crm_source_state(self) -> CrmSourceState:
-        from xerolink.services.outcomes import CrmSourceState
+        from xerolink.services.crmconnection import source_state
 
-        setting = self._source_setting()
-        if setting is None:
-            return CrmSourceState(None, None)
-        source = setting["source"]
-        return CrmSourceState(source, setting["account"], url=setting.get("url"),
-                              connected_by=setting.get("connected_by"),
-                              connected_at=setting.get("connected_at"),
-                              pulled_at=self._w.store.source_pulled_at(source),
-                              counts=self._w.store.source_counts(source))
+        return source_state(self._w.store)
 
-    def crm_pull(self, *, full: bool = False, progress: Progress | None = None,
+    def crm_pull(self, *, full: bool = False, progress: CrmProgress | None = None,
                  wait: bool = False) -> PullReport:
         """Read the CRM source's contacts, companies and deals into the store (only
         what changed since the last pull; ``full`` reads everything again). Under the
@@ -208,7 +191,7 @@ class CrmSide:
         finally:
             source.close()
 
-    def crm_push(self, *, dry_run: bool = False, progress: Progress | None = None,
+    def crm_push(self, *, dry_run: bool = False, progress: CrmProgress | None = None,
                  wait: bool = False, concurrency: int | None = None) -> PushReport:
         """Write the linked Xero contact and the summary figures into the CRM's chosen
         fields, only where they changed; ``dry_run`` only reports the changes;
@@ -267,8 +250,8 @@ class CrmSide:
         if setting is None:
             raise NotConnectedError("no CRM source is connected; run `xerolink crm connect "
                                     "salesmate --linkname NAME` first")
-        token = self._w.token_store.load_secret(_secret_key(setting["source"],
-                                                         setting["account"]))
+        token = self._w.token_store.load_secret(secret_key(setting["source"],
+                                                        setting["account"]))
         if token is None:
             raise NotConnectedError(f"no {setting['source']} token is stored on this machine; "
                                     "run `xerolink crm connect salesmate` again")
@@ -285,14 +268,7 @@ class CrmSide:
         check_may_use_crm_account(self._w.store, self._w.user, command)
 
     def _source_setting(self) -> dict[str, Any] | None:
-        text = self._w.store.get_setting(SETTING)
-        if not text:
-            return None
-        try:
-            data = json.loads(text)
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) and data.get("source") in SOURCES else None
+        return source_setting(self._w.store)
 
     def _push_mapping(self, source: str) -> dict[str, dict[str, str]]:
         """kind -> figure -> CRM field, from the profile's config."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from xerolink.api.crm import PULLED_FROM, REFUSED_FIELDS
+from xerolink.services.crmconnection import PULLED_FROM, REFUSED_FIELDS
 
 if TYPE_CHECKING:
     from xerolink.api.crm import CrmSide
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from xerolink.store import Store
     from xerolink.webhooks import ReceiverHandle
 
-SERVICE = "crm.update.service"  # the store setting holding the service's last pass
 LogLine = Callable[[dict[str, Any]], None]
 
 
@@ -95,26 +94,9 @@ class CrmService:
 
     def service_state(self) -> ServiceState:
         """The service's last pass, its next, and how far behind Xero the CRM is."""
-        from xerolink.services.watch import ServiceState
+        from xerolink.services.watch import service_state
 
-        try:
-            state = json.loads(self._w.store.get_setting(SERVICE) or "null")
-        except ValueError:
-            state = None
-        if not isinstance(state, dict):
-            return ServiceState(None, None)
-        return ServiceState(state.get("last"), state.get("last_ok_at"),
-                            now=self._w.clock.now(), webhooks=self._webhook_state(state))
-
-    def _webhook_state(self, state: dict[str, Any]) -> dict[str, Any] | None:
-        """The receiver's health as of the service's last pass (or its stop), and the
-        stored events by outcome as of now; None when the service has no receiver."""
-        held = state.get("webhooks")
-        if not isinstance(held, dict):
-            return None
-        counts = self._w.store.webhook_event_counts()
-        return {**held, "pending": counts.get("pending", 0),
-                "processed": counts.get("done", 0), "ignored": counts.get("ignored", 0)}
+        return service_state(self._w.store, self._w.clock.now())
 
     # -- plumbing -------------------------------------------------------------------
     def _check_may_update(self) -> Any:
@@ -183,11 +165,15 @@ class CrmService:
         return receiving
 
     def _record_receiver(self, receiving: Receiving, *, running: bool = False) -> None:
+        from xerolink.services.watch import SERVICE
+
         state = self._service_setting()
         state["webhooks"] = receiving.as_json(running=running, at=self._w.clock.now())
         self._w.store.set_setting(SERVICE, json.dumps(state))
 
     def _service_setting(self) -> dict[str, Any]:
+        from xerolink.services.watch import SERVICE
+
         try:
             state = json.loads(self._w.store.get_setting(SERVICE) or "{}")
         except ValueError:
@@ -216,6 +202,8 @@ class CrmService:
 
     def _record_service(self, entry: dict[str, Any], receiving: Receiving | None = None
                         ) -> None:
+        from xerolink.services.watch import SERVICE
+
         state = self._service_setting()
         state["last"] = entry
         if entry.get("outcome") == "ok":

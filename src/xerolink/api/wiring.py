@@ -22,11 +22,11 @@ from xerolink.profile import Profile, current_user, resolve_profile
 from xerolink.redact import Secret, SecretField
 
 if TYPE_CHECKING:
+    from xerolink.credentials import TokenStore
     from xerolink.services import connection as connection_service
     from xerolink.services.context import Deps
     from xerolink.store import Store
-    from xerolink.store.records import Connection
-    from xerolink.tokenstore import TokenStore
+    from xerolink.store.models import Connection
     from xerolink.xero.endpoints import Endpoints
     from xerolink.xero.gateway import XeroGateway
     from xerolink.xero.oauth import IdentityClient
@@ -175,13 +175,13 @@ class Wiring:
 
     @property
     def token_store_kind(self) -> str:
-        from xerolink.tokenstore import token_store_kind
+        from xerolink.credentials import token_store_kind
 
         return token_store_kind(self.config.get("token_store"), self.env)
 
     @property
     def token_store(self) -> TokenStore:
-        from xerolink.tokenstore import DatabaseTokenStore, open_token_store
+        from xerolink.credentials import DatabaseTokenStore, open_token_store
 
         if self.team:
             return self._once("token_store", lambda: DatabaseTokenStore(self.store))
@@ -244,12 +244,12 @@ class Wiring:
         return Deps(store=self.store, connection=connection, user=self.user,
                     now=self.clock.now, make_gateway=lambda: self.gateway_for(connection))
 
-    def connection_deps(self, endpoints: Endpoints) -> connection_service.Deps:
-        from xerolink.services.connection import Deps
+    def connection_deps(self, endpoints: Endpoints) -> connection_service.ConnectionDeps:
+        from xerolink.services.connection import ConnectionDeps
 
-        return Deps(store=self.store, token_store=self.token_store,
-                    identity=self.identity_client(endpoints), make_gateway=self.make_gateway,
-                    clock=self.clock, user=self.user)
+        return ConnectionDeps(store=self.store, token_store=self.token_store,
+                              identity=self.identity_client(endpoints),
+                              make_gateway=self.make_gateway, clock=self.clock, user=self.user)
 
     def active_endpoints(self) -> Endpoints:
         """The active connection's Xero (or real Xero when there is none)."""

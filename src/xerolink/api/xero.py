@@ -4,7 +4,7 @@ a service with the profile's dependencies. References are the CLI's: ``contact:4
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,7 @@ from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
 
 if TYPE_CHECKING:
     from xerolink.api.wiring import Wiring
+    from xerolink.services.approve import Approved, Confirm
     from xerolink.services.create import Created, Draft
     from xerolink.services.crm import Ref
     from xerolink.services.linking import NewContact
@@ -30,9 +31,9 @@ if TYPE_CHECKING:
         ViewLink,
     )
     from xerolink.services.outgoing import OnlineInvoice, Pdf, PdfSaved
+    from xerolink.services.progress import XeroProgress
     from xerolink.services.summary import SummaryReport
 
-Progress = Callable[..., None]
 Lines = Sequence[str | Mapping[str, Any]]
 ALL_KINDS = frozenset(DOCUMENT_KINDS)
 
@@ -91,7 +92,7 @@ class XeroSide:
 
         return summary.refresh(self._w.deps(), reference(ref))
 
-    def refresh_all(self, *, force: bool = False, progress: Progress | None = None
+    def refresh_all(self, *, force: bool = False, progress: XeroProgress | None = None
                     ) -> Refreshed:
         """Fetch the documents of every linked contact (estimated against the day's
         remaining calls first; ``force`` starts anyway)."""
@@ -137,6 +138,15 @@ class XeroSide:
         from xerolink.services import outgoing
 
         return outgoing.online_invoice(self._w.deps(), document)
+    def approve(self, document: str, *, dry_run: bool = False,
+                confirm: Confirm | None = None) -> Approved:
+        """Approve a draft (invoice or bill: AUTHORISED; quote: SENT), read fresh from
+        Xero first; ``confirm`` sees what will change and raises to stop it. Admins
+        only."""
+        from xerolink.services import approve
+
+        return approve.approve(self._w.deps(), document, dry_run=dry_run,
+                               confirm=confirm or (lambda _approval: None))
 
     def create(self, ref: str, draft: Draft, *, deal: str | None = None) -> Created:
         """Create the draft (a quote, draft invoice or draft bill) for a linked
@@ -237,7 +247,7 @@ class XeroSide:
         return linking.link(deps, target, xero_contact_id or "", replace=replace)
 
     def auto_link(self, *, dry_run: bool = False, force: bool = False,
-                  progress: Progress | None = None) -> AutoLinked:
+                  progress: XeroProgress | None = None) -> AutoLinked:
         """Link every unlinked CRM contact whose email matches exactly one Xero contact."""
         from xerolink.services import linking
 
@@ -254,7 +264,7 @@ class XeroSide:
 
     def links(self) -> Rows:
         from xerolink.services.access import require_viewer
-        from xerolink.services.records import link_rows
+        from xerolink.services.crmrecords import link_rows
 
         return link_rows(self._w.store, require_viewer(self._w.store, self._w.user).tenant_id)
 

@@ -169,6 +169,7 @@ _COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer, bool], None]]] = [
      lambda app, _: _module("linking").register(app)),
     (("summary", "refresh", "details", "view", "create-quote", "create-invoice",
       "create-bill", "deal"), lambda app, _: _module("documents").register(app)),
+    (("approve",), lambda app, _: _module("approve").register(app)),
     (("demo",), lambda app, _: _module("demo").register(app)),
     (("doctor",), lambda app, _: _module("doctor").register(app)),
     (("team",), _group("team", "team",

@@ -86,8 +86,8 @@ def demo(
 
 
 def _needs_file_store(env: dict[str, str]) -> bool:
+    from xerolink.credentials import KeyringTokenStore, TokenStoreUnavailable
     from xerolink.profile import resolve_profile
-    from xerolink.tokenstore import KeyringTokenStore, TokenStoreUnavailable
 
     if env.get("XEROLINK_TOKEN_STORE", "").lower() == "file":
         return True

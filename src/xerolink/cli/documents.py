@@ -38,6 +38,7 @@ DOC_COLUMNS = [Column("type", "Type", drop=2),
                Column("amount_due", "Amount due", justify="right"),
                Column("currency", "Currency"),
                Column("link", "View in Xero", wide_only=True)]
+EXPIRED = Column("expired", "Expired")  # CSV's; a table marks the status instead
 
 deal_app = typer.Typer(no_args_is_help=True)
 
@@ -113,6 +114,14 @@ def _summary_human(rt: Runtime, report: SummaryReport) -> None:
     rt.out.records(rows, columns, row_style=lambda r: "bold red"
                    if r["figure"] in overdue and r["count"] else None)
     rt.out.line(_freshness(report))
+    expired = report.expired
+    if expired is not None and expired.count and "open_quotes" not in report.unavailable:
+        verb = "has" if expired.count == 1 else "have"
+        rt.out.line(f"Of the open quotes, {expired.count} {verb} expired "
+                    f"({_amounts(expired.by_currency)}): past their expiry date, still open "
+                    "in Xero.")
+    if report.deal is not None:
+        _deal_value_human(rt, report)
     for note in report.notes:
         rt.out.line(f"Note: {note}.")
     if report.members:
@@ -122,7 +131,7 @@ def _summary_human(rt: Runtime, report: SummaryReport) -> None:
                                         Column("xero_name", "Xero contact", wrap=True)],
                        title="Members")
     if report.record.startswith("deal:"):
-        rt.out.records(report.documents, [Column("type", "Type"),
+        rt.out.records([_marked(d) for d in report.documents], [Column("type", "Type"),
                                           Column("number", "Number"),
                                           Column("status", "Status"),
                                           Column("total", "Total", justify="right"),
@@ -130,6 +139,24 @@ def _summary_human(rt: Runtime, report: SummaryReport) -> None:
                                           Column("currency", "Currency")],
                        title="Deal documents", empty="No documents are attached to "
                        "this deal: xerolink deal suggest " + report.record)
+
+
+def _amounts(by_currency: dict[str, Any]) -> str:
+    return ", ".join(f"{v:,.2f} {c}" for c, v in sorted(by_currency.items())) or "0.00"
+
+
+def _deal_value_human(rt: Runtime, report: SummaryReport) -> None:
+    """The deal's CRM value beside what its documents quote and invoice."""
+    deal = report.deal
+    assert deal is not None
+    value = ("not set" if deal.value is None else
+             f"{deal.value:,.2f} {deal.currency or '(no currency)'}")
+    rt.out.key_values([("Deal value (CRM)", value),
+                       ("Quoted", f"{plural(deal.quoted.count, 'quote')}: "
+                                  f"{_amounts(deal.quoted.by_currency)}"),
+                       ("Invoiced", f"{plural(deal.invoiced.count, 'invoice')}: "
+                                    f"{_amounts(deal.invoiced.by_currency)}")],
+                      title="Deal value")
 
 
 def _freshness(report: SummaryReport) -> str:
@@ -199,9 +226,10 @@ def details(
     kinds = {k for k, on in zip(DOCUMENT_KINDS, (quotes, invoices, bills), strict=True) if on}
     found = rt.app.details(ref, kinds=kinds or ALL_KINDS, status=status,
                            refresh=refresh_first)
-    rows = [_addressable(r) for r in found.rows] if rt.out.is_human else found.rows
-    rt.out.records(rows, DOC_COLUMNS if found.per_contact else
-                   [CONTACT, *DOC_COLUMNS])  # whose each document is
+    rows = [_marked(_addressable(r)) for r in found.rows] if rt.out.is_human else found.rows
+    columns = DOC_COLUMNS if rt.out.is_human else [*DOC_COLUMNS, EXPIRED]
+    rt.out.records(rows, columns if found.per_contact else
+                   [CONTACT, *columns])  # whose each document is
     if found.rows and rt.out.is_human and rt.out.console.width < WIDE:
         rt.out.line("Numbers link to Xero in terminals that support links; --json and --csv "
                     "include the View in Xero links, and `xerolink view NUMBER` (or the "
@@ -365,6 +393,11 @@ def deal_docs(rt: Runtime, deal: DEAL) -> None:
     """The documents attached to the deal."""
     rt.out.records(rt.app.deal_documents(deal).rows, [DOC_ID, *DOC_COLUMNS],
                    empty="No documents are attached")
+
+
+def _marked(row: dict[str, Any]) -> dict[str, Any]:
+    """An expired quote's status reads "SENT (expired)": still open, but lapsed."""
+    return {**row, "status": f"{row['status']} (expired)"} if row.get("expired") else row
 
 
 def _addressable(row: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.store.models import CrmCompany, CrmContact, CrmDeal
 from xerolink.vocabulary import RECORD_KINDS
 
 KINDS = RECORD_KINDS

@@ -13,7 +13,7 @@ from typing import Any
 from xerolink import validation
 from xerolink.crmsource.base import Pulled
 from xerolink.errors import CrmUnreachableError
-from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.store.models import CrmCompany, CrmContact, CrmDeal
 from xerolink.vocabulary import RecordKind
 
 NAME = "salesmate"

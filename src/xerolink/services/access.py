@@ -23,7 +23,7 @@ from xerolink.errors import (
 )
 from xerolink.results import Result
 from xerolink.store import Store
-from xerolink.store.records import AccessEntry, Connection
+from xerolink.store.models import AccessEntry, Connection
 
 if TYPE_CHECKING:
     from xerolink.services.outcomes import AccessList

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from xerolink.errors import XeroRefusedError
-from xerolink.store.records import Connection
+from xerolink.store.models import Connection
 
 TRUSTED_FOR = timedelta(hours=24)
 

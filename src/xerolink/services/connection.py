@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from xerolink.clock import Clock
+from xerolink.credentials import TokenSet, TokenStore
 from xerolink.errors import (
     ExitCode,
     NotConnectedError,
@@ -24,8 +25,7 @@ from xerolink.errors import (
 from xerolink.results import Result, to_jsonable
 from xerolink.services import access
 from xerolink.store import Store
-from xerolink.store.records import AccessEntry, Connection
-from xerolink.tokenstore import TokenSet, TokenStore
+from xerolink.store.models import AccessEntry, Connection
 from xerolink.xero.endpoints import Endpoints
 from xerolink.xero.gateway import (
     EndpointUnavailable,
@@ -96,8 +96,9 @@ class Connected(Result):
 
 
 @dataclass
-class Deps:
-    """What the connection services use, handed in explicitly."""
+class ConnectionDeps:
+    """What the connection services (connect, status, remove) use, handed in explicitly;
+    the services that read or write Xero data use ``services.context.Deps``."""
 
     store: Store
     token_store: TokenStore
@@ -107,8 +108,8 @@ class Deps:
     user: str
 
 
-def connect_pkce(deps: Deps, options: ConnectOptions, *, show_url: Callable[[str], None],
-                 choose: ChooseTenant | None) -> Connected:
+def connect_pkce(deps: ConnectionDeps, options: ConnectOptions, *,
+                 show_url: Callable[[str], None], choose: ChooseTenant | None) -> Connected:
     """The authorization-code flow with PKCE, through the user's browser. The browser's
     last request is answered once the outcome is known: the page names the connected
     organisation, or says what went wrong, or that the terminal is asking which
@@ -148,8 +149,9 @@ def connect_pkce(deps: Deps, options: ConnectOptions, *, show_url: Callable[[str
         callback.close()
 
 
-def _exchange_and_finish(deps: Deps, options: ConnectOptions, code: str, redirect_uri: str,
-                         verifier: str, choose: ChooseTenant | None) -> Connected:
+def _exchange_and_finish(deps: ConnectionDeps, options: ConnectOptions, code: str,
+                         redirect_uri: str, verifier: str,
+                         choose: ChooseTenant | None) -> Connected:
     try:
         answer = deps.identity.exchange_code(client_id=options.client_id, code=code,
                                              redirect_uri=redirect_uri, verifier=verifier)
@@ -163,7 +165,7 @@ def _exchange_and_finish(deps: Deps, options: ConnectOptions, code: str, redirec
     return _finish(deps, options, tokens, choose)
 
 
-def connect_custom(deps: Deps, options: ConnectOptions, client_secret: str) -> Connected:
+def connect_custom(deps: ConnectionDeps, options: ConnectOptions, client_secret: str) -> Connected:
     """A Custom Connection: client credentials, one organisation, no browser."""
     access.check_may_connect(deps.store, deps.user)
     deps.token_store.check()
@@ -179,7 +181,7 @@ def connect_custom(deps: Deps, options: ConnectOptions, client_secret: str) -> C
     return _finish(deps, options, tokens, choose=None)
 
 
-def _finish(deps: Deps, options: ConnectOptions, tokens: TokenSet,
+def _finish(deps: ConnectionDeps, options: ConnectOptions, tokens: TokenSet,
             choose: ChooseTenant | None) -> Connected:
     """Choose the organisation, read it, check access, then store tokens and connection.
 
@@ -317,7 +319,7 @@ class StatusReport(Result):
         return data
 
 
-def status(deps: Deps, make_tokens: Callable[[Connection], Any], *, offline: bool
+def status(deps: ConnectionDeps, make_tokens: Callable[[Connection], Any], *, offline: bool
            ) -> StatusReport:
     connection = deps.store.active_connection()
     if connection is None:
@@ -372,7 +374,7 @@ class RemoveReport(Result):
                 "revoked_at_xero": self.revoked_at_xero, "kept": self.kept}
 
 
-def remove(deps: Deps) -> RemoveReport:
+def remove(deps: ConnectionDeps) -> RemoveReport:
     connection = access.require_admin(deps.store, deps.user)
     tokens = deps.token_store.load(connection.tenant_id)
     revoked, warning = False, None

@@ -1,5 +1,5 @@
-"""What the Xero-data services share: their dependencies (``Deps``) and the progress
-callback they report through."""
+"""What the Xero-data services share: their dependencies (``Deps``). The progress
+callback they report through is ``services.progress.XeroProgress``."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from xerolink.store import Store
-from xerolink.store.records import Connection
+from xerolink.store.models import Connection
 
 if TYPE_CHECKING:  # the gateway (and the HTTP stack) loads only when a call is made
     from xerolink.xero.gateway import XeroGateway
-
-Progress = Callable[..., None]  # (done, total or None, phase=None)
-
 
 @dataclass
 class Deps:

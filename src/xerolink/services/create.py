@@ -32,7 +32,7 @@ from xerolink.results import Result, to_jsonable
 from xerolink.services import summary
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
-from xerolink.store.records import CachedDocument, CreateIntent
+from xerolink.store.models import CachedDocument, CreateIntent
 from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
 from xerolink.xero import drafts
 from xerolink.xero.drafts import Draft as Draft  # re-exported: the API's type

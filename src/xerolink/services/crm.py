@@ -22,7 +22,7 @@ from xerolink.errors import UsageError
 from xerolink.formats import EMAIL
 from xerolink.services.outcomes import Imported
 from xerolink.store import Store
-from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.store.models import CrmCompany, CrmContact, CrmDeal
 from xerolink.vocabulary import RECORD_KINDS, RECORD_PLURALS, RecordKind
 
 KINDS = RECORD_PLURALS

@@ -32,15 +32,15 @@ from xerolink.crmsource.base import KINDS, CrmSource, Pulled
 from xerolink.errors import CrmUnreachableError
 from xerolink.formats import natural
 from xerolink.results import Result
+from xerolink.services.progress import CrmProgress
 from xerolink.store import Store
 from xerolink.store.crmsource import PullBatch, SourceRecord
-from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.store.models import CrmCompany, CrmContact, CrmDeal
 from xerolink.vocabulary import PLURALS, RecordKind
 
 # Salesmate reads filter dates in the account's timezone (UTC-12 to UTC+14), to the
 # minute: starting 14 hours before the newest change seen misses nothing.
 MARGIN = timedelta(hours=14)
-Progress = Callable[[str, int, int | None], None]  # (kind, done, total)
 PULL_DEADLINE = 3600.0  # seconds: a pull still reading after this stops, changing nothing
 MAX_GONE_CHECKS = 200  # records missing from a full read asked for by id, per kind a pull
 
@@ -97,7 +97,7 @@ class _Deadline:
 
 
 def pull(store: Store, source: CrmSource, *, fields: Mapping[str, Sequence[str]],
-         now: datetime, full: bool = False, progress: Progress | None = None,
+         now: datetime, full: bool = False, progress: CrmProgress | None = None,
          deadline: float = PULL_DEADLINE, clock: Callable[[], float] = time.monotonic,
          count: bool = True, apply: bool = True) -> PullReport:
     """Pull every kind (``full``: every record, whatever the watermarks); writes nothing
@@ -119,7 +119,7 @@ def pull(store: Store, source: CrmSource, *, fields: Mapping[str, Sequence[str]]
 
 
 def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ...],
-               batch: PullBatch, progress: Progress | None, stop: _Deadline, *,
+               batch: PullBatch, progress: CrmProgress | None, stop: _Deadline, *,
                now: datetime, full: bool, count: bool = True) -> KindPulled:
     watermark = _watermark(store.source_watermark(source.name, kind), now)
     known = store.source_records(source.name, kind)
@@ -250,7 +250,7 @@ def _stored(store: Store, kind: str) -> Callable[[str], object]:
 
 
 def _read(source: CrmSource, kind: str, since: datetime | None, fields: tuple[str, ...],
-          progress: Progress | None, stop: _Deadline) -> dict[str, Pulled]:
+          progress: CrmProgress | None, stop: _Deadline) -> dict[str, Pulled]:
     """Every page of a query, checked as it comes: full pages until the count is
     reached, each record once, and the first page's count on every page. A count that
     changes (records added or deleted during the read) is an inconsistent read, so the

@@ -44,8 +44,8 @@ from xerolink.results import Result
 from xerolink.services import crmpush_writes as writes
 from xerolink.services import summary
 from xerolink.services.context import Deps
-from xerolink.services.crmpull import Progress  # (kind, done, total): defined once
-from xerolink.store.records import CachedDocument
+from xerolink.services.progress import CrmProgress
+from xerolink.store.models import CachedDocument
 from xerolink.vocabulary import RECORD_KINDS, RecordKind
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
@@ -97,7 +97,7 @@ class PushReport(Result):
 
 
 def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]], *,
-         dry_run: bool, progress: Progress | None = None,
+         dry_run: bool, progress: CrmProgress | None = None,
          concurrency: int = DEFAULT_CONCURRENCY) -> PushReport:
     """``mapping``: kind -> figure -> the CRM field it goes into; ``concurrency``:
     records written at once (the source's pool must allow as many connections)."""
@@ -132,7 +132,7 @@ def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]]
 
 @dataclass(frozen=True)
 class _Run:
-    progress: Progress | None
+    progress: CrmProgress | None
     workers: int
 
 

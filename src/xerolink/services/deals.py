@@ -9,7 +9,7 @@ from xerolink.services import ids as resolve
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.services.outcomes import DealChange, DealSuggestions
-from xerolink.store.records import CrmDeal
+from xerolink.store.models import CrmDeal
 from xerolink.vocabulary import RecordKind
 
 

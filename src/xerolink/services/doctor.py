@@ -26,10 +26,10 @@ from xerolink.results import Result
 
 if TYPE_CHECKING:
     from xerolink.config import Config
+    from xerolink.credentials import TokenSet, TokenStore
     from xerolink.store import Store
     from xerolink.store.base import DamagedStore
-    from xerolink.store.records import Connection
-    from xerolink.tokenstore import TokenSet, TokenStore
+    from xerolink.store.models import Connection
 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
 SKEW_WARNING = timedelta(minutes=1)
@@ -76,7 +76,7 @@ def versions() -> Check:
 
 
 def keyring_backend(kind: str, token_store: TokenStore, connected: bool) -> Check:
-    from xerolink.tokenstore import TokenStoreUnavailable
+    from xerolink.credentials import TokenStoreUnavailable
 
     if kind == "file":
         path = getattr(token_store, "path", None)

@@ -29,9 +29,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from xerolink.services import quote_reads
-from xerolink.services.context import Deps, Progress
+from xerolink.services.context import Deps
 from xerolink.services.outcomes import Refreshed
-from xerolink.store.records import CachedDocument
+from xerolink.services.progress import XeroProgress
+from xerolink.store.models import CachedDocument
 from xerolink.vocabulary import (
     INVOICE_KINDS,
     OPEN_INVOICE_STATUSES,
@@ -68,7 +69,7 @@ def _watermark(deps: Deps, resource: str) -> datetime | None:
 
 
 def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False,
-                     progress: Progress | None = None) -> RefreshStats:
+                     progress: XeroProgress | None = None) -> RefreshStats:
     """Bring the cached documents of these Xero contacts up to date."""
     stats = RefreshStats(contacts=len(contact_ids), calls_before=deps.gateway.log.total)
     started = deps.now()
@@ -152,7 +153,7 @@ def _refresh_times(deps: Deps, ids: list[str]) -> dict[str, datetime]:
     return deps.store.contact_refresh_times(deps.tenant, ids if len(ids) <= 2000 else None)
 
 
-def refresh_all(deps: Deps, *, force: bool, progress: Progress | None = None
+def refresh_all(deps: Deps, *, force: bool, progress: XeroProgress | None = None
                 ) -> Refreshed:
     """Every linked contact's documents, after checking the job fits in what is left
     of Xero's daily allowance (``--force`` skips the check)."""

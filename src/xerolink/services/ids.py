@@ -11,7 +11,7 @@ from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
 from xerolink.formats import is_guid
 from xerolink.services.context import Deps
-from xerolink.store.records import CachedDocument
+from xerolink.store.models import CachedDocument
 
 MIN_PREFIX = 6
 _PREFIX = re.compile(r"^[0-9a-fA-F][0-9a-fA-F-]{5,34}$")

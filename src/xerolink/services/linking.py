@@ -17,7 +17,7 @@ from xerolink import validation
 from xerolink.errors import NotFoundError, UsageError
 from xerolink.formats import EMAIL
 from xerolink.services import ids
-from xerolink.services.context import Deps, Progress
+from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.services.outcomes import (
     AutoLinked,
@@ -27,8 +27,9 @@ from xerolink.services.outcomes import (
     Unlinked,
     xero_contact_row,
 )
+from xerolink.services.progress import XeroProgress
 from xerolink.store import Store
-from xerolink.store.records import CrmContact, Link, XeroContact
+from xerolink.store.models import CrmContact, Link, XeroContact
 from xerolink.vocabulary import RecordKind
 from xerolink.xero.drafts import NewContact as NewContact  # re-exported: the API's type
 
@@ -45,7 +46,7 @@ class SyncResult:
     pages: int
 
 
-def sync_contacts(deps: Deps, progress: Progress | None = None) -> SyncResult:
+def sync_contacts(deps: Deps, progress: XeroProgress | None = None) -> SyncResult:
     """Bring the local copy up to date: resume or start a full read, else fetch only
     what changed since the last sync."""
     store, tenant = deps.store, deps.tenant
@@ -72,7 +73,7 @@ def sync_contacts(deps: Deps, progress: Progress | None = None) -> SyncResult:
     return SyncResult(fetched, True, pages)
 
 
-def _read_pages(deps: Deps, start: int, since: datetime | None, progress: Progress | None,
+def _read_pages(deps: Deps, start: int, since: datetime | None, progress: XeroProgress | None,
                 *, started: datetime | None = None) -> tuple[int, int, datetime | None]:
     """Read pages from ``start``; with ``started`` (a full read), record after each page
     where to resume."""
@@ -293,7 +294,7 @@ def estimate_sync_calls(deps: Deps) -> int:
     return max(1, -(-len(deps.store.unlinked_crm_contacts(deps.tenant)) // 1000))
 
 
-def auto_link(deps: Deps, *, dry_run: bool, progress: Progress | None = None,
+def auto_link(deps: Deps, *, dry_run: bool, progress: XeroProgress | None = None,
               force: bool = False) -> AutoLinked:
     """Link every unlinked CRM contact whose email matches exactly one Xero contact."""
     from xerolink.services import budget

@@ -16,7 +16,7 @@ from xerolink.results import Result, to_jsonable
 from xerolink.vocabulary import RecordKind
 
 if TYPE_CHECKING:
-    from xerolink.store.records import AccessEntry, Link, XeroContact
+    from xerolink.store.models import AccessEntry, Link, XeroContact
 
 Row = dict[str, Any]
 

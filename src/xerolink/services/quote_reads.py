@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from xerolink.services.context import Deps
-from xerolink.store.records import CachedDocument
+from xerolink.store.models import CachedDocument
 from xerolink.vocabulary import OPEN_QUOTE_STATUSES
 from xerolink.xero import models
 from xerolink.xero.gateway import QUOTES_PAGE, EndpointUnavailable, ScopeMissing, XeroPage

@@ -8,7 +8,10 @@ marked stale with its age; with no cache there is nothing to show.
 The figures (their definitions are vocabulary.FIGURES): open quotes by status
 (OPEN_QUOTE_STATUSES, amount Total); outstanding invoices and bills AUTHORISED with
 AmountDue above 0 (amount AmountDue); overdue ones due before today in the
-organisation's timezone. A document's base-currency amount is amount / CurrencyRate,
+organisation's timezone. Of the open quotes, those whose ExpiryDate is before that
+same today are also counted as expired (still open: Xero keeps them SENT). A deal's
+summary adds its CRM value beside what its attached quotes and sales invoices total.
+A document's base-currency amount is amount / CurrencyRate,
 rounded half-up to the cent; totals add those. Per-currency totals add the
 documents' own amounts. All arithmetic is Decimal.
 """
@@ -30,12 +33,13 @@ from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.services.ids import is_xero_id
 from xerolink.services.outcomes import Documents, Refreshed, ViewLink
-from xerolink.store.records import CachedDocument
+from xerolink.store.models import CachedDocument, CrmDeal
 from xerolink.vocabulary import (
     FIGURE_KEYS,
     FIGURE_LABELS,
     OPEN_QUOTE_STATUSES,
     OWING_STATUS,
+    WITHDRAWN_STATUSES,
     DocumentKind,
     RecordKind,
 )
@@ -106,6 +110,58 @@ def figures(documents: list[CachedDocument], today: date) -> dict[str, Figure]:
     return result
 
 
+def is_expired(doc: CachedDocument, today: date) -> bool:
+    """An open quote whose ExpiryDate (cached as its due date) is before today, by the
+    day rule of "overdue": a quote expiring today has not expired yet."""
+    return (doc.kind == DocumentKind.QUOTE and doc.status in OPEN_QUOTE_STATUSES
+            and doc.due_date is not None and doc.due_date < today)
+
+
+def expired_quotes(documents: list[CachedDocument], today: date) -> Figure:
+    """The open quotes that have lapsed: a part of ``open_quotes``, not a sixth figure."""
+    found = Figure()
+    for doc in documents:
+        if is_expired(doc, today):
+            found.add(doc.total, doc.currency, doc.currency_rate)
+    return found
+
+
+def expired_json(expired: Figure | None, *, base_known: bool) -> dict[str, object]:
+    """The keys ``open_quotes`` gains: how many of them, and how much, have expired."""
+    return {"expired": None if expired is None else expired.count,
+            "expired_total": None if expired is None or not base_known
+            else _money(expired.total),
+            "expired_by_currency": {} if expired is None else
+            {k: _money(v) for k, v in sorted(expired.by_currency.items())}}
+
+
+@dataclass
+class DealValue:
+    """A deal's value in the CRM beside what its attached documents quote and invoice
+    (Total, per currency; declined, deleted and voided documents left out)."""
+
+    value: Decimal | None
+    currency: str | None
+    quoted: Figure
+    invoiced: Figure
+
+    def as_json(self, *, base_known: bool) -> dict[str, object]:
+        return {"value": None if self.value is None else _money(self.value),
+                "currency": self.currency or None,
+                "quoted": self.quoted.as_json(base_known=base_known),
+                "invoiced": self.invoiced.as_json(base_known=base_known)}
+
+
+def deal_value(deal: CrmDeal, documents: list[CachedDocument]) -> DealValue:
+    found = DealValue(deal.value, (deal.currency or "").upper() or None, Figure(), Figure())
+    for doc in documents:
+        if doc.status in WITHDRAWN_STATUSES or doc.kind == DocumentKind.BILL:
+            continue
+        side = found.quoted if doc.kind == DocumentKind.QUOTE else found.invoiced
+        side.add(doc.total, doc.currency, doc.currency_rate)
+    return found
+
+
 # -- summaries, lists and links ---------------------------------------------------------
 @dataclass
 class Scope:
@@ -116,6 +172,7 @@ class Scope:
     contact_ids: list[str] = field(default_factory=list)  # Xero ContactIDs
     members: list[dict[str, Any]] = field(default_factory=list)  # companies
     deal_documents: list[tuple[str, str]] = field(default_factory=list)  # deals
+    deal: CrmDeal | None = None
 
 
 def resolve(deps: Deps, ref: Ref) -> Scope:
@@ -149,7 +206,8 @@ def resolve(deps: Deps, ref: Ref) -> Scope:
     deal = store.get_crm_deal(ref.id)
     if deal is None:
         raise NotFoundError(f"no CRM deal {ref}")
-    return Scope(ref, deal.title, deal_documents=store.deal_documents(tenant, deal.id))
+    return Scope(ref, deal.title, deal_documents=store.deal_documents(tenant, deal.id),
+                 deal=deal)
 
 
 @dataclass
@@ -171,6 +229,8 @@ class SummaryReport(Result):
     unavailable: dict[str, str] = field(default_factory=dict)  # figure -> why
     now: datetime | None = None
     tenant_name: str = ""  # for people; not part of the JSON
+    expired: Figure | None = None  # the open quotes past their ExpiryDate
+    deal: DealValue | None = None  # deals: the CRM value beside quoted and invoiced
 
     @property
     def notes(self) -> list[str]:
@@ -188,6 +248,14 @@ class SummaryReport(Result):
         """7 when Xero could not be reached and the figures are the cache's."""
         return ExitCode.XERO_UNREACHABLE if self.stale else ExitCode.OK
 
+    def _open_quotes_json(self, base_known: bool) -> dict[str, object]:
+        """The open quotes figure, with how many of them have expired."""
+        if "open_quotes" in self.unavailable:
+            return {**unavailable_json(self.unavailable["open_quotes"]),
+                    **expired_json(None, base_known=base_known)}
+        return {**self.figures["open_quotes"].as_json(base_known=base_known),
+                **expired_json(self.expired or Figure(), base_known=base_known)}
+
     def to_json(self) -> dict[str, Any]:
         now = self.now
         data: dict[str, Any] = {
@@ -200,15 +268,19 @@ class SummaryReport(Result):
         }
         if self.stale:
             data["problem"] = self.problem
+        base_known = bool(self.base_currency)
         data.update({name: unavailable_json(self.unavailable[name])
                      if name in self.unavailable else
-                     self.figures[name].as_json(base_known=bool(self.base_currency))
+                     self.figures[name].as_json(base_known=base_known)
                      for name in FIGURES})
+        data["open_quotes"] = self._open_quotes_json(base_known)
         data["notes"] = self.notes
         if self.record.startswith("company:"):
             data["members"] = self.members
         if self.record.startswith("deal:"):
             data["documents"] = self.documents
+            data["deal"] = None if self.deal is None else self.deal.as_json(
+                base_known=base_known)
         return data
 
 
@@ -271,7 +343,8 @@ def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
         base_currency=deps.connection.base_currency or "", as_of=_as_of(deps, scope, docs),
         cached=not fetched, stale=stale, problem=problem,
         figures=figures(docs, today), members=scope.members, now=deps.now(),
-        tenant_name=deps.connection.tenant_name,
+        tenant_name=deps.connection.tenant_name, expired=expired_quotes(docs, today),
+        deal=None if scope.deal is None else deal_value(scope.deal, docs),
     )
     why = documents.quotes_unavailable(deps)
     if why:
@@ -280,7 +353,7 @@ def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
         found = {d.document_id: d for d in docs}
         names = contact_names(deps)  # whose each document is, as details says
         report.documents = [
-            document_row(deps, found[d], names) if d in found else
+            document_row(deps, found[d], names, today=today) if d in found else
             {"document_id": d, "type": kind, "missing": True}
             for d, kind in scope.deal_documents]
     return report
@@ -306,17 +379,20 @@ def contact_names(deps: Deps) -> dict[str, str]:
             for v in deps.store.list_link_views(deps.tenant)}
 
 
-def document_row(deps: Deps, doc: CachedDocument, names: dict[str, str] | None = None
-                 ) -> dict[str, Any]:
+def document_row(deps: Deps, doc: CachedDocument, names: dict[str, str] | None = None,
+                 *, today: date | None = None) -> dict[str, Any]:
     """A document for listing. A quote has no amount due in Xero: it is null, not 0.00,
-    which would read as paid."""
+    which would read as paid. ``expired`` says whether a quote is past its ExpiryDate
+    (``today`` the organisation's); it is null for invoices and bills."""
+    when = today or organisation_today(deps.now(), deps.connection.timezone)
     return {"document_id": doc.document_id, "type": doc.kind, "number": doc.number,
             "reference": doc.reference, "xero_contact_id": doc.xero_contact_id,
             "contact": (names or {}).get(doc.xero_contact_id),
             "date": doc.issue_date, "due_date": doc.due_date, "status": doc.status,
             "total": doc.total,
             "amount_due": None if doc.kind == DocumentKind.QUOTE else doc.amount_due,
-            "currency": doc.currency, "link": link_for(deps, doc)}
+            "currency": doc.currency, "link": link_for(deps, doc),
+            "expired": is_expired(doc, when) if doc.kind == DocumentKind.QUOTE else None}
 
 
 def details(deps: Deps, ref: Ref, *, kinds: set[str], status: str | None,
@@ -325,7 +401,8 @@ def details(deps: Deps, ref: Ref, *, kinds: set[str], status: str | None,
     _, stale, problem = _ensure(deps, scope, refresh=refresh)
     wanted_status = status.upper() if status else None
     names = contact_names(deps)
-    rows = [document_row(deps, d, names) for d in scope_documents(deps, scope)
+    today = organisation_today(deps.now(), deps.connection.timezone)
+    rows = [document_row(deps, d, names, today=today) for d in scope_documents(deps, scope)
             if d.kind in kinds and (wanted_status is None or d.status == wanted_status)]
     rows.sort(key=lambda r: (r["type"], str(r["date"] or ""), r["number"]))
     return Documents(rows, per_contact=ref.kind == RecordKind.CONTACT, stale=stale, problem=problem)

@@ -25,13 +25,14 @@ is said in the pass's log line and in ``status``.
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xerolink.errors import (
     CrmRecordRefusedError,
@@ -44,10 +45,14 @@ from xerolink.errors import (
 )
 from xerolink.results import Result
 
+if TYPE_CHECKING:
+    from xerolink.store import Store
+
 MAX_PASSES = 1_000_000
 BACKOFF_CAP = 3600.0
 DAY = 86400.0
 STARTER_DAY_LIMIT = 1000  # the Starter tier's calls a day: assumed when none is known
+SERVICE = "crm.update.service"  # the store setting holding the service's last pass
 FATAL = (NotConnectedError, PermissionDeniedError, UsageError, StoreDamagedError)
 
 
@@ -234,3 +239,26 @@ class ServiceState(Result):
                 "interval_seconds": last.get("interval_seconds"),
                 "widened": last.get("widened"), "last_ok_at": self.last_ok_at,
                 "behind_seconds": self.behind_seconds, "webhooks": self.webhooks}
+
+
+def service_state(store: Store, now: datetime) -> ServiceState:
+    """``status``'s view of the service, from what its passes recorded in the store."""
+    try:
+        state = json.loads(store.get_setting(SERVICE) or "null")
+    except ValueError:
+        state = None
+    if not isinstance(state, dict):
+        return ServiceState(None, None)
+    return ServiceState(state.get("last"), state.get("last_ok_at"), now=now,
+                        webhooks=_webhook_state(store, state))
+
+
+def _webhook_state(store: Store, state: dict[str, Any]) -> dict[str, Any] | None:
+    """The receiver's health as of the service's last pass (or its stop), and the
+    stored events by outcome as of now; None when the service has no receiver."""
+    held = state.get("webhooks")
+    if not isinstance(held, dict):
+        return None
+    counts = store.webhook_event_counts()
+    return {**held, "pending": counts.get("pending", 0),
+            "processed": counts.get("done", 0), "ignored": counts.get("ignored", 0)}

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from xerolink.errors import NotFoundError
 from xerolink.services import documents
 from xerolink.services.context import Deps
-from xerolink.store.records import CachedDocument
+from xerolink.store.models import CachedDocument
 from xerolink.store.webhooks import WebhookEvent
 from xerolink.vocabulary import OPEN_INVOICE_STATUSES
 from xerolink.xero.gateway import EndpointUnavailable, ScopeMissing

@@ -9,7 +9,7 @@ from xerolink.store.base import (
     SqlBase,
     iso,
 )
-from xerolink.store.records import (
+from xerolink.store.models import (
     AccessEntry,
 )
 

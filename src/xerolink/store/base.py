@@ -13,7 +13,7 @@ from typing import Any
 from xerolink.errors import StoreDamagedError, UsageError, XerolinkError
 from xerolink.store.lease import Lease
 from xerolink.store.migrations import SCHEMA_VERSION
-from xerolink.store.records import (
+from xerolink.store.models import (
     CachedDocument,
     Connection,
     CrmContact,

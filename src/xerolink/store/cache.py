@@ -14,7 +14,7 @@ from xerolink.store.base import (
     put_sync_state,
     xero_contact_row,
 )
-from xerolink.store.records import (
+from xerolink.store.models import (
     CachedDocument,
     XeroContact,
 )

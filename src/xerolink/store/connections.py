@@ -11,7 +11,7 @@ from xerolink.store.base import (
     connection_row,
     iso,
 )
-from xerolink.store.records import (
+from xerolink.store.models import (
     Connection,
     CreateIntent,
 )

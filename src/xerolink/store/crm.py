@@ -12,7 +12,7 @@ from xerolink.store.base import (
     contact_row,
     iso,
 )
-from xerolink.store.records import (
+from xerolink.store.models import (
     CrmCompany,
     CrmContact,
     CrmDeal,

@@ -16,7 +16,7 @@ from typing import Any
 
 from xerolink.store.base import iso
 from xerolink.store.crm import TABLES, CrmTables
-from xerolink.store.records import CrmCompany, CrmContact, CrmDeal
+from xerolink.store.models import CrmCompany, CrmContact, CrmDeal
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from xerolink.store.base import (
     iso,
     link_row,
 )
-from xerolink.store.records import (
+from xerolink.store.models import (
     CrmContact,
     Link,
     LinkView,

@@ -288,7 +288,7 @@ class PostgresStore(SqlStore):
     def list_access(self, tenant_id: str) -> list[Any]:
         from datetime import UTC, datetime
 
-        from xerolink.store.records import AccessEntry
+        from xerolink.store.models import AccessEntry
 
         recorded = {e.user: e for e in super().list_access(tenant_id)}
         viewers, admins = self.roles

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from xerolink.tokenstore import TokenStore
+from xerolink.credentials import TokenStore
 
 KEY_ENV = "XEROLINK_WEBHOOK_KEY"
 SECRET_NAME = "webhook-key"  # noqa: S105 - the name it is stored under

@@ -12,7 +12,7 @@ from typing import Any
 
 from xerolink.errors import NotFoundError, XeroUnreachableError
 from xerolink.money import cents
-from xerolink.store.records import CachedDocument, XeroContact
+from xerolink.store.models import CachedDocument, XeroContact
 from xerolink.vocabulary import OPEN_INVOICE_STATUSES, DocumentKind
 from xerolink.xero import drafts, models, outgoing
 from xerolink.xero.answers import (

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from xerolink.errors import XeroUnreachableError
-from xerolink.store.records import CachedDocument, XeroContact
+from xerolink.store.models import CachedDocument, XeroContact
 from xerolink.vocabulary import ContactStatus
 from xerolink.xero.jsonutil import MalformedAnswer, amount, money, ms_date, ms_datetime, rate, text
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from xerolink.clock import Clock, SystemClock
+from xerolink.credentials import TokenSet, TokenStore
 from xerolink.errors import NotConnectedError
 from xerolink.redact import Secret, register_secret
-from xerolink.tokenstore import TokenSet, TokenStore
 from xerolink.xero.oauth import IdentityClient, OAuthError
 
 REAUTHORISE = (

@@ -1,8 +1,10 @@
-"""Where a connection's tokens live: the OS keyring, or (opt-in) a 0600 file.
+"""Where a connection's tokens (and xerolink's other secrets) are kept: the OS keyring,
+or (opt-in) a 0600 file, or in team mode the team database. Keeping a token valid
+(refreshing it) is ``xero/tokens.py``.
 
-Tokens never go to the store, the config file, or any output. Where no keyring
-backend works (a headless Linux box), xerolink refuses to fall back silently and
-names the opt-in instead.
+Outside team mode tokens never go to the store; they never go to the config file or
+any output. Where no keyring backend works (a headless Linux box), xerolink refuses to
+fall back silently and names the opt-in instead.
 """
 
 from __future__ import annotations

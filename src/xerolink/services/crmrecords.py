@@ -8,7 +8,7 @@ from xerolink.formats import natural
 from xerolink.services.crm import Ref
 from xerolink.services.outcomes import CrmRecord, Removed, Row, Rows
 from xerolink.store import Store
-from xerolink.store.records import CrmContact, CrmDeal, Link
+from xerolink.store.models import CrmContact, CrmDeal, Link
 from xerolink.vocabulary import RECORD_PLURALS, RecordKind
 
 KINDS = RECORD_PLURALS
