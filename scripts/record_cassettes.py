@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             retry=RetryPolicy(base_delay=0.01, max_delay=0.02), **options),
             tokens=tokens, contact_ids=[c["ContactID"] for c in contacts][:60],
             search_term=str(contacts[0]["Name"]).split()[0], taken_name=contacts[1]["Name"],
-            control=control)
+            control=control, documents=_documents(probe))
         request_scrub, response_scrub = scrubber(base.rstrip("/"), tenant)
         recorder = vcr.VCR(record_mode="all", decode_compressed_response=True,
                            before_record_request=request_scrub,
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         index_path = args.out / "index.json"
         index = json.loads(index_path.read_text()) if index_path.exists() else {}
         index["params"] = {"contact_ids": ctx.contact_ids, "search_term": ctx.search_term,
-                           "taken_name": ctx.taken_name}
+                           "taken_name": ctx.taken_name, "documents": ctx.documents}
         recorded = index.setdefault("recorded", {})
         for name, scenario in SCENARIOS.items():
             if args.only and name not in args.only:
@@ -175,6 +175,22 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
     return 0
+
+
+def _documents(probe: Any) -> dict[str, str]:
+    """The documents the PDF and online-invoice scenarios work on: the first
+    authorised and the first draft sales invoice, and an authorised credit note."""
+    def first_invoice(status: str) -> str:
+        found = probe.invoices_page(1, statuses=(status,))[0]
+        return str(next(i["InvoiceID"] for i in found if i.get("Type") == "ACCREC"))
+
+    api = probe.accounting_api()
+    notes = probe.call("GET CreditNotes", lambda: api.get_credit_notes(
+        probe.tenant_id, where='Status=="AUTHORISED"', **probe.raw),
+        idempotent=True)["CreditNotes"]
+    return {"authorised_invoice": first_invoice("AUTHORISED"),
+            "draft_invoice": first_invoice("DRAFT"),
+            "credit_note_number": str(notes[0]["CreditNoteNumber"])}
 
 
 class _Static:

@@ -49,6 +49,9 @@ class Ctx:
     taken_name: str
     control: Callable[[str, dict[str, Any]], Any] | None = None  # sandbox only
     slept: list[float] = field(default_factory=list)
+    # Documents the issue-27 calls work on: "authorised_invoice", "draft_invoice" (ids)
+    # and "credit_note_number".
+    documents: dict[str, str] = field(default_factory=dict)
 
 
 def _gw(ctx: Ctx, *names: str, **options: Any) -> Any:
@@ -109,6 +112,24 @@ def create_contact(ctx: Ctx) -> Any:
                                     "LastName": "Ette"}, "cassette-contact-1")
 
 
+def invoice_pdf(ctx: Ctx) -> Any:
+    return _gw(ctx).document_pdf("invoice", ctx.documents["authorised_invoice"])
+
+
+def online_invoice(ctx: Ctx) -> Any:
+    return _gw(ctx).online_invoice_url(ctx.documents["authorised_invoice"])
+
+
+def credit_note_by_number(ctx: Ctx) -> Any:
+    return _gw(ctx).credit_note_by_number(ctx.documents["credit_note_number"])
+
+
+def credit_note_pdf(ctx: Ctx) -> Any:
+    gateway = _gw(ctx)
+    note = gateway.credit_note_by_number(ctx.documents["credit_note_number"])
+    return gateway.document_pdf("credit_note", note.credit_note_id)
+
+
 # -- each error shape ------------------------------------------------------------------
 def long_id_list(ctx: Ctx) -> Any:
     """60 GUIDs: past 2,048 characters Xero answers a plain-text 404."""
@@ -162,10 +183,20 @@ def validation(ctx: Ctx) -> Any:
     return _gw(ctx).create_contact({"Name": ctx.taken_name}, "cassette-contact-taken")
 
 
+def online_invoice_of_a_draft(ctx: Ctx) -> Any:
+    """Xero gives no online invoice for a draft: a 400 (its shape is undocumented)."""
+    return _gw(ctx).online_invoice_url(ctx.documents["draft_invoice"])
+
+
+def pdf_of_an_unknown_id(ctx: Ctx) -> Any:
+    return _gw(ctx).document_pdf("invoice", MISSING_ID)
+
+
 SCENARIOS: dict[str, Callable[[Ctx], Any]] = {f.__name__: f for f in (
     connections, organisation, contacts_page, search_contacts, invoices_by_contact_ids,
     quotes_for_contact, create_invoice, create_quote, create_contact, long_id_list,
     unknown_id, concurrent_429, scope_missing, token_expired, bad_token, query_parse,
-    validation)}
+    validation, invoice_pdf, online_invoice, credit_note_by_number, credit_note_pdf,
+    online_invoice_of_a_draft, pdf_of_an_unknown_id)}
 # Errors that only the sandbox's control API can provoke on demand.
 SANDBOX_ONLY = {"concurrent_429", "token_expired"}

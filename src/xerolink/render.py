@@ -158,6 +158,19 @@ class Renderer:
         self.stdout.write(json.dumps(to_jsonable(data), ensure_ascii=False) + "\n")
         self.stdout.flush()
 
+    def takes_bytes(self) -> bool:
+        """Whether stdout may carry raw bytes (a PDF with ``-o -``): not a terminal,
+        which would show them as garbage, and a stream with a byte buffer."""
+        stream = self.stdout
+        return not getattr(stream, "isatty", lambda: False)() and hasattr(stream, "buffer")
+
+    def binary(self, data: bytes) -> None:
+        """Bytes on stdout exactly as they are; ``takes_bytes()`` says whether it may."""
+        self.stdout.flush()
+        buffer = self.stdout.buffer
+        buffer.write(data)
+        buffer.flush()
+
     def result(self, result: Result, human: Callable[[], None] | None = None) -> None:
         """A command's result: its ``to_json()`` in JSON mode; for people, ``human``
         draws it (tables, lines) from the same object."""

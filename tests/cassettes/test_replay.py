@@ -6,11 +6,13 @@ recording and fails the test."""
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import vcr
@@ -43,7 +45,7 @@ def replay(name: str) -> tuple[Any, Ctx, Any]:
         **{"sleep": lambda s: None, **options}),
         tokens={k: f"placeholder-{k}" for k in ("good", "expired", "bogus", "contacts_only")},
         contact_ids=params["contact_ids"], search_term=params["search_term"],
-        taken_name=params["taken_name"],
+        taken_name=params["taken_name"], documents=params["documents"],
         control=lambda path, body: None)
     player = vcr.VCR(record_mode="none")
     with player.use_cassette(str(CASSETTES / f"{name}.yaml"),
@@ -141,6 +143,35 @@ def test_query_parse_and_validation_errors_are_one_readable_line() -> None:
     error, _, _ = replay("validation")
     assert isinstance(error, XeroRefusedError)
     assert "already assigned to another contact" in str(error)
+
+
+def test_a_pdf_is_asked_for_with_accept_pdf_and_its_bytes_kept_whole() -> None:
+    from pypdf import PdfReader
+
+    for name in ("invoice_pdf", "credit_note_pdf"):
+        data, _, cassette = replay(name)
+        request = cassette.requests[-1]
+        assert request.headers["Accept"] == "application/pdf", name
+        assert data == cassette.responses[-1]["body"]["string"] and data.startswith(b"%PDF-")
+        assert PdfReader(io.BytesIO(data)).pages, name
+    note, _, cassette = replay("credit_note_by_number")
+    assert note.number == INDEX["params"]["documents"]["credit_note_number"]
+    assert 'CreditNoteNumber=="' in unquote(cassette.requests[0].uri)
+
+
+def test_an_online_invoice_is_an_https_link_and_a_drafts_a_refusal() -> None:
+    url, _, _ = replay("online_invoice")
+    assert url.startswith("https://in.xero.com/")
+    error, _, cassette = replay("online_invoice_of_a_draft")
+    assert isinstance(error, XeroRefusedError) and "\n" not in str(error)
+    assert "DRAFT" in str(error)
+    assert cassette.responses[0]["status"]["code"] == 400
+
+
+def test_the_pdf_of_an_unknown_id_is_not_found() -> None:
+    error, _, cassette = replay("pdf_of_an_unknown_id")
+    assert isinstance(error, NotFoundError)
+    assert cassette.responses[0]["status"]["code"] == 404
 
 
 def test_cassettes_hold_no_secret_tenant_id_or_email() -> None:

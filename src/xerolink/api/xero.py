@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xerolink.errors import UsageError
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         Unlinked,
         ViewLink,
     )
+    from xerolink.services.outgoing import OnlineInvoice, Pdf, PdfSaved
     from xerolink.services.progress import XeroProgress
     from xerolink.services.summary import SummaryReport
 
@@ -113,6 +115,29 @@ class XeroSide:
 
         return summary.view(self._w.deps(), target)
 
+    def pdf(self, document: str) -> Pdf:
+        """A quote's, invoice's, bill's or credit note's PDF from Xero, in memory
+        (``.data``); the document named by number or id, as ``view`` takes it."""
+        from xerolink.services import outgoing
+
+        return outgoing.pdf(self._w.deps(), document)
+
+    def save_pdf(self, document: str, path: Path | None = None, *, force: bool = False
+                 ) -> PdfSaved:
+        """Write the document's PDF to ``path`` (a file, or a folder; default
+        ``NUMBER.pdf`` in the current folder) atomically; an existing file only with
+        ``force`` (else UsageError before any call)."""
+        from xerolink.services import outgoing
+
+        return outgoing.save_pdf(self._w.deps(), document, path, force=force,
+                                 cwd=Path.cwd())
+
+    def online_invoice(self, document: str) -> OnlineInvoice:
+        """The customer's online invoice link of an approved sales invoice (a quote, a
+        bill or a draft: XeroRefusedError, before any call)."""
+        from xerolink.services import outgoing
+
+        return outgoing.online_invoice(self._w.deps(), document)
     def approve(self, document: str, *, dry_run: bool = False,
                 confirm: Confirm | None = None) -> Approved:
         """Approve a draft (invoice or bill: AUTHORISED; quote: SENT), read fresh from

@@ -16,7 +16,8 @@ from xerolink.results import Result
 from xerolink.vocabulary import DOCUMENT_KINDS, OPEN_STATUSES, DocumentKind
 
 if TYPE_CHECKING:
-    from xerolink.services.outcomes import DealChange
+    from xerolink.services.outcomes import DealChange, ViewLink
+    from xerolink.services.outgoing import OnlineInvoice
     from xerolink.services.summary import SummaryReport
 
 ALL_KINDS = set(DOCUMENT_KINDS)
@@ -52,8 +53,11 @@ def register(app: typer.Typer) -> None:
         "xerolink details contact:42", "xerolink details company:7 --invoices --status AUTHORISED",
         "xerolink details contact:42 --csv"])(details)
     command(app, "view", examples=["xerolink view contact:42",
-                                   "xerolink view 7d0c6b3e-2f1a-4c9e-8b57-0e4f2a6d9c13 --open"])(
+                                   "xerolink view 7d0c6b3e-2f1a-4c9e-8b57-0e4f2a6d9c13 --open",
+                                   "xerolink view INV-0042 --online"])(
         view)
+    command(app, "pdf", examples=["xerolink pdf INV-0042", "xerolink pdf QU-0007 -o quote.pdf",
+                                  "xerolink pdf INV-0042 -o - | lpr"])(pdf)
     for kind in DOCUMENT_KINDS:
         command(app, f"create-{kind}", examples=_create_examples(kind))(_creator(kind))
     app.add_typer(deal_app, name="deal",
@@ -241,15 +245,57 @@ def view(
     target: Annotated[str, typer.Argument(metavar="REF|DOC_ID",
                                           help="A linked contact, or a document's id.")],
     open_browser: Annotated[bool, typer.Option("--open", help="Open it in the browser.")] = False,
+    online: Annotated[bool, typer.Option(
+        "--online", help="The customer's online invoice link instead (approved sales "
+        "invoices only; one Xero call).")] = False,
 ) -> None:
-    """Print (or open) the View in Xero link of a linked contact or a document."""
-    link = rt.app.view(target)
+    """Print (or open) the View in Xero link of a linked contact or a document.
+
+    With --online, the link Xero gives the customer for a sales invoice
+    (OnlineInvoice). Xero has none for quotes, bills or drafts: those are refused
+    before any call, exit 6, saying why; Xero's own refusal is exit 6 too.
+    """
+    link: ViewLink | OnlineInvoice = (rt.app.online_invoice(target) if online
+                                      else rt.app.view(target))
     if open_browser:
         import webbrowser
 
         if not webbrowser.open(link.url):
             rt.out.notice("could not open a browser; here is the link")
     rt.out.result(link, lambda: rt.out.line(link.url))
+
+
+def pdf(
+    rt: Runtime,
+    document: Annotated[str, typer.Argument(
+        metavar="DOC", help="An invoice, bill, quote or credit note: its number or id "
+        "(as `view` takes them).")],
+    output: Annotated[str | None, typer.Option(
+        "-o", "--output", metavar="FILE",
+        help="Where to write it: a file, a folder, or - for stdout (the PDF's bytes). "
+        "Default: NUMBER.pdf in the current folder.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")
+                     ] = False,
+) -> None:
+    """Save a document's PDF from Xero and print where (one Xero call for a cached
+    document).
+
+    The file is written whole or not at all (a temporary file beside it, then renamed)
+    and never over an existing file without --force (exit 2, nothing written, no Xero
+    call). With -o - the PDF's bytes go to stdout (not to a terminal) and nothing else
+    does. An unknown document exits 5.
+    """
+    if output == "-":
+        if force or not rt.out.is_human:
+            raise UsageError("-o - writes the PDF itself to stdout: it takes no --force "
+                             "and no --json")
+        if not rt.out.takes_bytes():
+            raise UsageError("stdout is a terminal: redirect it (-o - > file.pdf) or give "
+                             "-o FILE")
+        rt.out.binary(rt.app.pdf(document).data)
+        return
+    saved = rt.app.save_pdf(document, Path(output) if output else None, force=force)
+    rt.out.result(saved, lambda: rt.out.line(saved.path))
 
 
 # -- create --------------------------------------------------------------------------------

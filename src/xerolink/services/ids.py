@@ -28,6 +28,11 @@ def looks_like_prefix(text: str) -> bool:
     return bool(_PREFIX.match(text.strip()))
 
 
+def looks_like_xero_number(text: str) -> bool:
+    """A number as Xero makes them (``INV-0042``, ``CN-0007``): worth asking Xero."""
+    return bool(_XERO_NUMBER.match(text.strip()))
+
+
 def check_contact_text(text: str) -> str:
     """Refuse, before anything else, what cannot be a ContactID or a prefix of one."""
     typed = text.strip()

@@ -14,7 +14,7 @@ from xerolink.errors import NotFoundError, XeroUnreachableError
 from xerolink.money import cents
 from xerolink.store.models import CachedDocument, XeroContact
 from xerolink.vocabulary import OPEN_INVOICE_STATUSES, DocumentKind
-from xerolink.xero import drafts, models
+from xerolink.xero import drafts, models, outgoing
 from xerolink.xero.answers import (
     CallLog,
     EndpointUnavailable,
@@ -28,7 +28,8 @@ from xerolink.xero.answers import (
 from xerolink.xero.drafts import Draft, NewContact
 from xerolink.xero.http import MAX_IN_FLIGHT
 from xerolink.xero.jsonutil import text
-from xerolink.xero.transport import MAX_URL, UNIT_DP, Transport, id_batch_size
+from xerolink.xero.outgoing import CreditNote, Outgoing
+from xerolink.xero.transport import MAX_URL, UNIT_DP, id_batch_size
 
 __all__ = [
     "MAX_URL",
@@ -62,7 +63,7 @@ class XeroPage:
     items: list[dict[str, Any]]
 
 
-class XeroGateway(Transport):
+class XeroGateway(Outgoing):
     def connections(self) -> list[TenantInfo]:
         api = self.identity_api()
         data = self.call("GET connections",
@@ -363,6 +364,10 @@ class XeroGateway(Transport):
     def allocated_invoices(self, credit_note_id: str) -> list[str]:
         """The InvoiceIDs one credit note is allocated to."""
         return models.allocated_invoices(self.get_credit_note(credit_note_id))
+
+    def credit_note(self, credit_note_id: str) -> CreditNote:
+        """One credit note's id, number and status (a PDF's name)."""
+        return outgoing.credit_note(self.get_credit_note(credit_note_id))
 
     # -- typed writes: drafts in, models out ----------------------------------------------
     def put_contact(self, new: NewContact, idempotency_key: str) -> XeroContact:

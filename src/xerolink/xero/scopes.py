@@ -16,6 +16,7 @@ _NEEDED = {
     "Contacts": ("accounting.contacts.read", "accounting.contacts"),
     "Invoices": ("accounting.invoices.read", "accounting.invoices"),
     "Quotes": ("accounting.invoices.read", "accounting.invoices"),
+    "CreditNotes": ("accounting.invoices.read", "accounting.invoices"),
     "Organisation": ("accounting.settings.read", "accounting.settings"),
     "Currencies": ("accounting.settings.read", "accounting.settings"),
 }

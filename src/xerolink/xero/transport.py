@@ -154,12 +154,13 @@ class Transport:
 
     # -- the one call path ----------------------------------------------------------
     def call(self, label: str, invoke: Callable[[], Any], *, idempotent: bool,
-             many_ids: bool = False) -> Any:
+             many_ids: bool = False, raw_answer: bool = False) -> Any:
         """Run one SDK call (made with ``**self.raw``) and return parsed JSON.
 
         ``idempotent``: safe to send again (a GET, or a write with an Idempotency-Key).
         ``many_ids``: the URL carries a list of several ids, so a 400, 404 or 414 means
         "too long" (Xero's answer past about 2,048 characters), not "no such record".
+        ``raw_answer``: return the answer's bytes unparsed (a PDF), not JSON.
         """
         from xero_python.exceptions import ApiException
 
@@ -173,7 +174,7 @@ class Transport:
             try:
                 body, headers = self._send(label, invoke)
                 self._note_limits(headers, body, ticket)
-                return loads(body)
+                return bytes(body or b"") if raw_answer else loads(body)
             except ApiException as exc:
                 self._note_limits(exc.headers or {}, exc.body, ticket)
                 status = http_status(exc)
