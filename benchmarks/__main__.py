@@ -7,7 +7,7 @@ the data and one xerolink profile per scenario, then measures xerolink and the
 baseline side by side: Xero calls (the sandbox's own count), bytes downloaded (Xero
 bills egress since March 2026), wall time, 429s and peak memory. Prints a markdown
 table and writes the results as JSON: to benchmarks/results/latest.json with
-``--save`` (the run the README quotes), otherwise outside the tracked tree.
+``--save`` (the run the docs quote), otherwise outside the tracked tree.
 """
 
 from __future__ import annotations
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         return freshness.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--scale", choices=[*sorted(SCALES), "huge"], default="full",
-                        help="small (seconds), full (the README's run, about 12 minutes), "
+                        help="small (seconds), full (the docs' run, about 12 minutes), "
                         "huge (the scale curve to 100,000 contacts, run by hand)")
     parser.add_argument("--latency-ms", type=int, default=None,
                         help="latency added to every Xero call (default: 150 full, 50 small)")
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds before a baseline run is stopped (default: 100 full, "
                         "1.5 small)")
     parser.add_argument("--save", action="store_true",
-                        help="write benchmarks/results/latest.json (the run the README "
+                        help="write benchmarks/results/latest.json (the run the docs "
                         "quotes); otherwise the results go to a temporary folder")
     parser.add_argument("--out", type=Path, default=None, help="write the results here")
     parser.add_argument("--suite", choices=["scale", "update"], default="scale",

@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contacts", type=int, default=120)
     parser.add_argument("--seed", type=int, default=25)
     parser.add_argument("--save", action="store_true",
-                        help="write benchmarks/results/freshness.json (the run the README "
+                        help="write benchmarks/results/freshness.json (the run the docs "
                         "quotes); otherwise the results go to a temporary folder")
     parser.add_argument("--out", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)

@@ -48,7 +48,7 @@ def looks_like_formula(text: str) -> bool:
 
 def decimal(text: str) -> Decimal | None:
     """A plain ASCII decimal number (digits, an optional point, an optional leading
-    minus; no exponent, plus sign or spaces, which the README does not promise), or None."""
+    minus; no exponent, plus sign or spaces, which the docs do not promise), or None."""
     if not _DECIMAL.match(text):
         return None
     try:

@@ -79,7 +79,7 @@ WITHDRAWN_STATUSES: tuple[str, ...] = (Status.DECLINED, Status.DELETED, Status.V
 @dataclass(frozen=True)
 class Figure:
     """One summary figure: its JSON key, its label, which documents it counts and the
-    amount it adds (the README's table says the same)."""
+    amount it adds (docs/guide/documents.md's table says the same; a test holds them equal)."""
 
     key: str
     label: str
