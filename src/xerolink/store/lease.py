@@ -74,7 +74,7 @@ class FileLease(Lease):
         try:
             self.lock.acquire(timeout=0)
         except Timeout:
-            return LeaseAnswer(False, self._holder())
+            return LeaseAnswer(False, self._holder_soon())
         me = LeaseHolder(user, host, pid, datetime.now(UTC))
         self._write(me)
         return LeaseAnswer(True, me)
@@ -95,6 +95,19 @@ class FileLease(Lease):
             json.dump({"user": me.user, "host": me.host, "pid": me.pid,
                        "since": me.since.isoformat()}, handle)
         partial.replace(self.info)
+
+    def _holder_soon(self) -> LeaseHolder | None:
+        """The holder's details, waiting up to a second for a holder that has just taken
+        the lock to write them (the lock is taken before the details are written); None
+        if they never come (a holder that let go meanwhile)."""
+        import time
+
+        for _ in range(50):
+            holder = self._holder()
+            if holder is not None:
+                return holder
+            time.sleep(0.02)
+        return self._holder()
 
     def _holder(self) -> LeaseHolder | None:
         """The holder's details; None if not written yet (the holder is a moment old)
