@@ -54,10 +54,11 @@ def test_the_sandbox_clock_is_real_time_by_default() -> None:
         assert abs(server.sandbox.clock.now() - time.time()) < 1
 
 
-def test_serve_prints_the_clock_xerolink_needs() -> None:
+def test_serve_prints_the_clock_xerolink_needs(tmp_path) -> None:
+    errors = (tmp_path / "stderr").open("w")  # a file, not a pipe nobody reads: never full
     proc = subprocess.Popen(
         [sys.executable, "-m", "xerolink", "sandbox", "serve", "--port", "0", "--json",
-         "--clock-speed", "1440"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "--clock-speed", "1440"], stdout=subprocess.PIPE, stderr=errors, text=True,
         env={**os.environ, "NO_COLOR": "1"})
     try:
         assert proc.stdout is not None
@@ -70,7 +71,10 @@ def test_serve_prints_the_clock_xerolink_needs() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-            raise
+            raise AssertionError("serve did not stop on SIGINT: "
+                                 + (tmp_path / "stderr").read_text()[-2000:]) from None
+        finally:
+            errors.close()
     speed, _, origin = first["xerolink_clock_speed"].partition("@")
     assert speed == "1440" and datetime.fromisoformat(origin).tzinfo is not None
     assert clock["speed"] == 1440 and clock["xerolink_clock_speed"] == first[
