@@ -34,12 +34,13 @@ def _guards(request) -> Iterator[None]:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ.pop("COLUMNS", None)
         os.environ.pop("LINES", None)
-        # An xdist worker ignores SIGINT (Ctrl-C is the controller's), and an ignored
-        # signal stays ignored across exec: the processes tests start would never see
-        # the Ctrl-C a terminal sends them. Python's own handler here gives them the
-        # default, as a user's shell does.
-        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+    # An xdist worker ignores SIGINT (Ctrl-C is the controller's), and so does a run
+    # started in the background by a shell without job control; an ignored signal stays
+    # ignored across exec, so the processes tests start would never see the Ctrl-C a
+    # terminal sends them. Python's own handler here gives them the default, as a
+    # user's interactive shell does.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     tiers.block_non_loopback()
     undo = tiers.refuse_processes() if tiers.fast_tier_selected(request.config) else None
     yield

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 
-DELAYS = (0.0, 0.02, 0.05, 0.08, 0.12, 0.16, 0.2, 0.3)
+# the later ones for a loaded machine, where Python alone may take longer than 0.3 s
+DELAYS = (0.0, 0.02, 0.05, 0.08, 0.12, 0.16, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0)
 
 
 def _interrupted_at(delay: float, env: dict[str, str], command: list[str]
