@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,11 @@ from support import control, crm_csv_from_sandbox
 # 20:00 UTC on 1 December is 09:00 on 2 December in Auckland (NZDT, UTC+13): a day rule
 # read in UTC would call the quote expiring on 1 December unexpired.
 PINNED = "2026-12-01T20:00:00+00:00"
-TODAY, YESTERDAY = "2026-12-02", "2026-12-01"
+TODAY, YESTERDAY = "2026-12-02", "2026-12-01"  # PINNED's day in Auckland, and the one before
+
+
+def _days_after(day: str, days: int) -> str:
+    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
 OPEN = ("DRAFT", "SENT")
 
 
@@ -57,7 +62,7 @@ def test_a_quote_expiring_today_is_not_expired_one_expiring_yesterday_is(
                           if books.quotes[q]["Status"] in OPEN]) >= 2)
     today_quote, lapsed_quote = quotes[:2]
     for quote_id in quotes:  # the contact's other open quotes: well in the future
-        _edit_quote(sandbox, connected, quote_id, ExpiryDate="2027-06-30", Status="SENT")
+        _edit_quote(sandbox, connected, quote_id, ExpiryDate=_days_after(TODAY, 210), Status="SENT")
     _edit_quote(sandbox, connected, today_quote, ExpiryDate=TODAY)
     _edit_quote(sandbox, connected, lapsed_quote, ExpiryDate=YESTERDAY)
     raw = control(sandbox.base_url, "GET", f"data?tenant={connected}")
@@ -105,7 +110,7 @@ def test_expired_quotes_match_an_independent_count_across_currencies(
     assert len({r["crm"] for r, _ in touched}) >= 3
     for number, (_, quote_id) in enumerate(touched):
         _edit_quote(sandbox, connected, quote_id,
-                    ExpiryDate=YESTERDAY if number % 2 else "2027-01-15")
+                    ExpiryDate=YESTERDAY if number % 2 else _days_after(TODAY, 45))
     raw = control(sandbox.base_url, "GET", f"data?tenant={connected}")
     seen: set[str] = set()
     for row, _ in touched:

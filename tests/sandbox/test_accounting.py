@@ -247,7 +247,8 @@ def test_a_negative_invoice_may_be_a_draft_but_not_approved(sandbox) -> None:
     def put(status: str, lines: list[dict[str, Any]]) -> tuple[int, Any]:
         answer = api(base, token, tenant, "PUT", "/Invoices", {"Invoices": [
             {"Type": "ACCREC", "Contact": {"ContactID": contact}, "Status": status,
-             "Date": "2026-01-05", "DueDate": "2026-02-05", "LineItems": lines}]})
+             "Date": str(date.today()), "DueDate": str(date.today() + timedelta(days=31)),
+             "LineItems": lines}]})
         return answer[0], answer[2]
 
     status, body = put("DRAFT", [refund])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,11 @@ import pytest
 
 from support import api, control, request, running_sandbox, sandbox_token
 from xerolink.sandbox.seed import build_tenants
+
+
+def _days_ago(days: int) -> str:
+    """A date relative to today, as the seeded books are: no date of the calendar's."""
+    return (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +211,7 @@ def test_a_payment_settles_an_invoice_and_is_listed(world) -> None:
     due = invoice["AmountDue"]
     part = (due / 2).quantize(Decimal("0.01"))
     body = {"Payments": [{"Invoice": {"InvoiceID": invoice["InvoiceID"]},
-                          "Account": {"Code": "090"}, "Date": "2026-11-20", "Amount": str(part)}]}
+                          "Account": {"Code": "090"}, "Date": _days_ago(11), "Amount": str(part)}]}
     status, _, made = call(world, "PUT", "/Payments", body)
     assert status == 200 and Decimal(str(made["Payments"][0]["Amount"])) == part
     over = {"Payments": [{**body["Payments"][0], "Amount": str(due)}]}
@@ -214,14 +219,15 @@ def test_a_payment_settles_an_invoice_and_is_listed(world) -> None:
     assert status == 400
     assert messages(refused) == ["Payment amount exceeds the amount outstanding on this document"]
     rest = {"Payments": [{**body["Payments"][0], "Amount": str(due - part),
-                          "Date": "2026-11-25"}]}
+                          "Date": _days_ago(6)}]}
     assert call(world, "PUT", "/Payments", rest)[0] == 200
     _, _, read = call(world, "GET", f"/Invoices/{invoice['InvoiceID']}")
     [paid] = read["Invoices"]
     assert paid["Status"] == "PAID" and Decimal(str(paid["AmountDue"])) == 0
     assert Decimal(str(paid["AmountPaid"])) == due
+    last = date.fromisoformat(_days_ago(6))
     assert paid["FullyPaidOnDate"].startswith("/Date(" + str(int(datetime(
-        2026, 11, 25, tzinfo=UTC).timestamp() * 1000)))
+        last.year, last.month, last.day, tzinfo=UTC).timestamp() * 1000)))
     assert sorted(Decimal(str(p["Amount"])) for p in paid["Payments"]) == sorted([part, due - part])
     where = f'Invoice.InvoiceID==Guid("{invoice["InvoiceID"]}")'
     _, _, listed = call(world, "GET", f"/Payments?where={where}&page=1")
@@ -271,7 +277,7 @@ def test_a_credit_note_is_allocated_and_its_remaining_credit_falls(world) -> Non
     note = next(n for n in books.credit_notes.values() if n["Status"] == "AUTHORISED"
                 and n["Type"] == "ACCRECCREDIT")
     invoice = {"Type": "ACCREC", "Contact": {"ContactID": note["ContactID"]},
-               "Date": "2026-11-01", "DueDate": "2026-12-01", "Status": "AUTHORISED",
+               "Date": _days_ago(30), "DueDate": _days_ago(0), "Status": "AUTHORISED",
                "CurrencyCode": note["CurrencyCode"],
                "LineItems": [{"Description": "Work", "Quantity": 1, "UnitAmount": 1000,
                               "AccountCode": "200"}]}
@@ -281,7 +287,7 @@ def test_a_credit_note_is_allocated_and_its_remaining_credit_falls(world) -> Non
     remaining = note["RemainingCredit"]
     status, _, allocated = call(world, "PUT", f"/CreditNotes/{note['CreditNoteID']}/Allocations",
                                 {"Allocations": [{"Invoice": {"InvoiceID": invoice_id},
-                                                  "Amount": str(amount), "Date": "2026-11-02"}]})
+                                                  "Amount": str(amount), "Date": _days_ago(29)}]})
     assert status == 200 and allocated["Allocations"][0]["Invoice"]["InvoiceID"] == invoice_id
     _, _, read = call(world, "GET", f"/CreditNotes/{note['CreditNoteID']}")
     assert Decimal(str(read["CreditNotes"][0]["RemainingCredit"])) == remaining - amount
@@ -431,7 +437,7 @@ def test_an_overpayment_or_prepayment_is_allocated_as_credit(world, resource, id
     credit.update(Type=f"RECEIVE-{resource[:-1].upper()}", Status="AUTHORISED",
                   RemainingCredit=credit["Total"])
     body = {"Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": credit["ContactID"]},
-                          "Date": "2026-11-01", "DueDate": "2026-12-01", "Status": "AUTHORISED",
+                          "Date": _days_ago(30), "DueDate": _days_ago(0), "Status": "AUTHORISED",
                           "CurrencyCode": credit["CurrencyCode"],
                           "LineItems": [{"Description": "Work", "Quantity": 1,
                                          "UnitAmount": 2000, "AccountCode": "200"}]}]}
@@ -439,7 +445,7 @@ def test_an_overpayment_or_prepayment_is_allocated_as_credit(world, resource, id
     invoice_id = made["Invoices"][0]["InvoiceID"]
     path = f"/{resource}/{credit[id_key]}"
     status, _, _ = call(world, "PUT", f"{path}/Allocations", {"Allocations": [
-        {"Invoice": {"InvoiceID": invoice_id}, "Amount": "5.00", "Date": "2026-11-02"}]})
+        {"Invoice": {"InvoiceID": invoice_id}, "Amount": "5.00", "Date": _days_ago(29)}]})
     assert status == 200
     _, _, read = call(world, "GET", path)
     [after] = read[resource]
