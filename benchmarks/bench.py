@@ -34,12 +34,7 @@ class Bench:
 
     # -- the sandbox's control API ------------------------------------------------
     def control(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.base}/_sandbox/{path}", data=data,  # noqa: S310 - loopback
-                                         method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-            return json.loads(response.read())
+        return sandbox_control(self.base, method, path, body)
 
     def fresh(self) -> None:
         self.control("POST", "stats/reset")
@@ -176,3 +171,14 @@ class Bench:
 
         self.server.stop()
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+def sandbox_control(base: str, method: str, path: str, body: Any = None, *,
+                    parse_float: Any = float) -> Any:
+    """One call of the sandbox's control API (``/_sandbox/PATH``) on loopback."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{base}/_sandbox/{path}", data=data,  # noqa: S310 - loopback
+                                     method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        return json.loads(response.read(), parse_float=parse_float)

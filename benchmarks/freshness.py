@@ -42,12 +42,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from benchmarks.bench import sandbox_control
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sandbox-freshness-webhook-key-0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c"  # a test value
@@ -109,12 +110,7 @@ class Rig:
             self.env["XEROLINK_WEBHOOK_KEY"] = KEY
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.base}/_sandbox/{path}", data=data,  # noqa: S310 - loopback
-                                         method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-            return json.loads(response.read(), parse_float=Decimal)
+        return sandbox_control(self.base, method, path, body, parse_float=Decimal)
 
     def xerolink(self, *args: str) -> Any:
         """A command in-process (set-up, not measured)."""
