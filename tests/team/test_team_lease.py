@@ -91,20 +91,27 @@ def _finish(job: subprocess.Popen[str]) -> dict:
     return json.loads(out)
 
 
+def _ten_ready(via, pg, team_db, tmp_path, request, server) -> tuple[int, list[object]]:
+    """A linked team, five homes on the database (directly or through pgbouncer), and
+    the sandbox's and the slice's counts at zero: (linked records, homes)."""
+    alice, _ = _team(pg, team_db, tmp_path, server)
+    linked = len(alice.json("links"))
+    assert linked >= 10
+    if via == "pgbouncer":
+        bouncer = request.getfixturevalue("bouncer")
+        homes = _homes(pg, team_db, tmp_path, lambda login: bouncer.url(login, team_db))
+    else:
+        homes = _homes(pg, team_db, tmp_path, lambda login: pg.url(login, team_db))
+    control(server.base_url, "POST", "salesmate/stats/reset")
+    control(server.base_url, "POST", "stats/reset")
+    return linked, homes
+
+
 @pytest.mark.parametrize("via", ["postgresql", "pgbouncer"])
 def test_ten_pushes_in_five_homes_make_the_calls_of_one_pass(via, pg, team_db, tmp_path,
                                                              request) -> None:
     with running_sandbox(crm="salesmate") as server:
-        alice, _ = _team(pg, team_db, tmp_path, server)
-        linked = len(alice.json("links"))
-        assert linked >= 10
-        if via == "pgbouncer":
-            bouncer = request.getfixturevalue("bouncer")
-            homes = _homes(pg, team_db, tmp_path, lambda login: bouncer.url(login, team_db))
-        else:
-            homes = _homes(pg, team_db, tmp_path, lambda login: pg.url(login, team_db))
-        control(server.base_url, "POST", "salesmate/stats/reset")
-        control(server.base_url, "POST", "stats/reset")
+        linked, homes = _ten_ready(via, pg, team_db, tmp_path, request, server)
         slice_ = server.sandbox.salesmate
         slice_.latency_ms = 150  # a pass takes seconds: all ten overlap
         jobs = [homes[n % 5].start("crm", "push", "--json") for n in range(10)]
@@ -129,7 +136,7 @@ def test_ten_pushes_in_five_homes_make_the_calls_of_one_pass(via, pg, team_db, t
             assert conn.execute("SELECT count(*) FROM xerolink.leases").fetchone()[0] == 0, \
                 "released at the end"
         if via == "pgbouncer":
-            log = bouncer.log()
+            log = request.getfixturevalue("bouncer").log()
             assert f"{team_db}/bob@" in log and f"{team_db}/alice@" in log, "through it"
             assert "prepared statement" not in log
 
@@ -151,16 +158,7 @@ def test_ten_updates_in_five_homes_make_the_calls_of_one_pass(via, pg, team_db, 
     lease. The pass is slowed (1 s a call) until the other nine have stopped, so none
     of them can start after it ended and run a second, legitimate, pass."""
     with running_sandbox(crm="salesmate") as server:
-        alice, _ = _team(pg, team_db, tmp_path, server)
-        linked = len(alice.json("links"))
-        assert linked >= 10
-        if via == "pgbouncer":
-            bouncer = request.getfixturevalue("bouncer")
-            homes = _homes(pg, team_db, tmp_path, lambda login: bouncer.url(login, team_db))
-        else:
-            homes = _homes(pg, team_db, tmp_path, lambda login: pg.url(login, team_db))
-        control(server.base_url, "POST", "salesmate/stats/reset")
-        control(server.base_url, "POST", "stats/reset")
+        linked, homes = _ten_ready(via, pg, team_db, tmp_path, request, server)
         server.sandbox.options.latency_ms = server.sandbox.salesmate.latency_ms = 1000
         try:
             jobs = [homes[n % 5].start("crm", "update", "--json") for n in range(10)]
@@ -192,7 +190,7 @@ def test_ten_updates_in_five_homes_make_the_calls_of_one_pass(via, pg, team_db, 
             assert conn.execute("SELECT count(*) FROM xerolink.leases").fetchone()[0] == 0, \
                 "released at the end"
         if via == "pgbouncer":
-            log = bouncer.log()
+            log = request.getfixturevalue("bouncer").log()
             assert f"{team_db}/bob@" in log and f"{team_db}/alice@" in log, "through it"
             assert "prepared statement" not in log
 
