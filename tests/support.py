@@ -8,6 +8,7 @@ import hashlib
 import http.client
 import json
 import secrets
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,18 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from xerolink.sandbox import PKCE_CLIENT_ID
 from xerolink.sandbox.browser import approve
+
+# How often a test's own server looks for a shutdown: socketserver's default, 0.5 s,
+# was half a second of every such test's teardown.
+POLL = 0.02
+
+
+def serve_in_thread(server: Any) -> threading.Thread:
+    """Serve a test's stub ``socketserver`` in a daemon thread; ``shutdown()`` is then
+    answered within POLL seconds."""
+    thread = threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True)
+    thread.start()
+    return thread
 
 REDIRECT = "http://127.0.0.1:8742/callback"
 SCOPES = "openid profile email offline_access accounting.transactions accounting.contacts " \

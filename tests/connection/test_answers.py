@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +13,7 @@ import pytest
 
 from connection.conftest import free_port
 from connection.test_gateway import _gateway
-from support import control, running_sandbox
+from support import control, running_sandbox, serve_in_thread
 from xerolink.credentials import FileTokenStore, TokenSet
 from xerolink.errors import ExitCode, NotConnectedError, XeroRefusedError, XeroUnreachableError
 from xerolink.sandbox.answers import EDGE_PAGE
@@ -68,8 +67,7 @@ class Foreign:
                 return
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
 
     @property
     def base_url(self) -> str:

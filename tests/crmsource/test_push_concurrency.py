@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from support import connect_profile, running_sandbox
+from support import connect_profile, running_sandbox, serve_in_thread
 from support import control as sandbox_control
 from xerolink.sandbox import SandboxServer
 
@@ -351,7 +351,7 @@ def test_a_call_cut_at_its_deadline_cuts_no_other_workers_call():
     from xerolink.errors import CrmUnreachableError
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     source = SalesmateSource("demo", TOKEN, base_url=f"http://127.0.0.1:{server.server_port}",
                              timeouts=(1.0, 3.0), connections=2)
     failed: list[str] = []

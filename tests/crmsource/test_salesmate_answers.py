@@ -6,7 +6,6 @@ line, a documented exit code, and nothing kept."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from support import serve_in_thread
 from xerolink.crmsource.salesmate import parse_time, pick
 
 
@@ -40,8 +40,7 @@ class Stub(BaseHTTPRequestHandler):
 def stub() -> Iterator[tuple[str, type[Stub]]]:
     handler = type("Handler", (Stub,), {"seen": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", handler
     finally:

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from support import connect_profile, running_sandbox
+from support import connect_profile, running_sandbox, serve_in_thread
 from support import control as sandbox_control
 from xerolink.sandbox import SandboxServer
 
@@ -234,8 +234,7 @@ def liar(cli, monkeypatch) -> Iterator[tuple[Liar, str]]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     monkeypatch.setenv("XEROLINK_SALESMATE_TOKEN", TOKEN)
     code, _, err = cli("crm", "connect", "salesmate", "--linkname", "acme",
