@@ -68,16 +68,25 @@ def _long() -> frozenset[str]:
     return frozenset(json.loads(path.read_text())) if path.exists() else frozenset()
 
 
-def _requested(function: Any) -> set[str]:
+def _requested(function: Any) -> frozenset[str]:
     """Fixtures a function asks for by name (``request.getfixturevalue("pg")``)."""
+    return _requested_in(getattr(function, "__code__", None) or function)
+
+
+@functools.cache
+def _requested_in(code: Any) -> frozenset[str]:
+    """Read once per function, not once per test that uses it (a fixture's source was
+    parsed again for each of its hundreds of users: seconds of every collection)."""
+    function = code
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError, SyntaxError):
         return set()
-    return {node.args[0].value for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "getfixturevalue" and node.args
-            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)}
+    return frozenset(node.args[0].value for node in ast.walk(tree)
+                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                     and node.func.attr == "getfixturevalue" and node.args
+                     and isinstance(node.args[0], ast.Constant)
+                     and isinstance(node.args[0].value, str))
 
 
 def _spawns(obj: Any) -> bool:
@@ -110,7 +119,13 @@ def _functions(obj: Any) -> list[Any]:
     return []
 
 
-def _names(function: Any) -> set[str]:
+def _names(function: Any) -> frozenset[str]:
+    return _names_in(getattr(function, "__code__", None) or function)
+
+
+@functools.cache
+def _names_in(code: Any) -> frozenset[str]:
+    function = code
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError, SyntaxError):
@@ -121,7 +136,7 @@ def _names(function: Any) -> set[str]:
             names.add(node.id)
         elif isinstance(node, ast.Attribute):
             names.add(node.attr)
-    return names
+    return frozenset(names)
 
 
 collected = {"all": 0, "e2e": 0}  # before -m chooses: the whole collection's tiers
