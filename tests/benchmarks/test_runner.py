@@ -8,18 +8,31 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_runner_measures_both_sides_and_writes_results(tmp_path) -> None:
-    out = tmp_path / "latest.json"
+TRACKED = ROOT / "benchmarks" / "results" / "latest.json"
+
+
+@pytest.fixture(scope="module")
+def small_run() -> tuple[subprocess.CompletedProcess[str], Path, bytes]:
+    """One run of the whole runner at the small scale, without --save, read by the tests
+    below (each of its runs takes a minute: the module pays it once)."""
+    before = TRACKED.read_bytes()
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--scale", "small", "--latency-ms", "0",
-         "--baseline-cap", "2", "--out", str(out)],
-        capture_output=True, text=True, cwd=ROOT, timeout=240)
+         "--baseline-cap", "2"], capture_output=True, text=True, cwd=ROOT, timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
+    written = Path(result.stdout.strip().splitlines()[-1].removeprefix("Results: "))
+    return result, written, before
+
+
+def test_the_runner_measures_both_sides_and_writes_results(small_run) -> None:
+    result, written, _ = small_run
     assert "| scenario | xerolink calls | baseline calls |" in result.stdout
-    data = json.loads(out.read_text())
+    data = json.loads(written.read_text())
     assert set(data["rows"]) == {"contact", "company_cold", "company_warm",
                                  "refresh_all_cold", "refresh_all_warm", "auto_link"}
     for key, row in data["rows"].items():
@@ -84,13 +97,7 @@ def test_a_workers_peak_memory_is_its_own_not_its_parents() -> None:
     assert 1 < float(result.stdout) < 150
 
 
-def test_without_save_the_results_stay_outside_the_tracked_tree() -> None:
-    tracked = ROOT / "benchmarks" / "results" / "latest.json"
-    before = tracked.read_bytes()
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--scale", "small", "--latency-ms", "0",
-         "--baseline-cap", "1"], capture_output=True, text=True, cwd=ROOT, timeout=240)
-    assert result.returncode == 0, result.stderr[-2000:]
-    written = Path(result.stdout.strip().splitlines()[-1].removeprefix("Results: "))
+def test_without_save_the_results_stay_outside_the_tracked_tree(small_run) -> None:
+    _, written, before = small_run
     assert written.exists() and ROOT not in written.parents
-    assert tracked.read_bytes() == before
+    assert TRACKED.read_bytes() == before
