@@ -300,7 +300,8 @@ class PostgresStore(SqlStore):
                 known = recorded.get(user)
                 entries.append(AccessEntry(tenant_id, user, name,
                                            known.granted_by if known else "team init",
-                                           known.granted_at if known else datetime.now(UTC)))
+                                           known.granted_at if known else datetime.now(UTC),
+                                           may_send=bool(known and known.may_send)))
         return entries
 
     def initialise_team(self) -> tuple[str, str]:
