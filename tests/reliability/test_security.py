@@ -124,6 +124,23 @@ def test_a_viewer_without_the_right_to_send_approves_nothing(cli, world, sandbox
     assert cli("details", "c1")[0] == 0, "a viewer still"
 
 
+def test_a_grant_never_takes_an_admin_down(cli, world) -> None:
+    """`grant --send` to an admin, or a plain grant (the last admin granting themselves
+    used to become a viewer, leaving nobody to manage access), changes nothing."""
+    assert cli("access", "grant", "dana", "--admin")[0] == 0
+    before = _rights(cli)
+    for args in (["dana", "--send"], ["bob", "dana"], ["alice"]):
+        code, out, err = cli("access", "grant", *args)
+        assert code == 2 and out == "" and "nothing was changed" in err, (args, err)
+    assert "dana is an admin of Kauri Bay Trading Ltd and admins always have the right to " \
+        "send" in cli("access", "grant", "dana", "--send")[2]
+    assert "granting without --admin does not make them a viewer" in cli(
+        "access", "grant", "alice")[2]
+    assert _rights(cli) == before
+    assert cli("access", "revoke", "dana")[0] == 0
+    assert cli("access", "grant", "dana")[0] == 0 and _rights(cli)["dana"] == ("viewer", False)
+
+
 def _rights(cli) -> dict[str, tuple[str, bool]]:
     return {row["user"]: (row["role"], row["may_send"]) for row in cli.json("access", "list")}
 
@@ -167,9 +184,9 @@ def test_an_admins_right_to_send_cannot_be_revoked_apart(cli, world) -> None:
     before = _rights(cli)
     code, out, err = cli("access", "revoke", "erin", "alice", "--send")
     assert code == 2 and out == ""
-    assert err.startswith("error: alice is an admin of Kauri Bay Trading Ltd, and admins "
-                          "always have the right to send; to take it away make them viewers "
-                          "(xerolink access grant alice)")
+    assert err == ("error: alice is an admin of Kauri Bay Trading Ltd and admins always have "
+                   "the right to send; nothing was changed (to make them viewers: xerolink "
+                   "access revoke alice, then xerolink access grant alice)\n")
     assert _rights(cli) == before, "erin's right too: nothing changed"
     code, out, _ = cli("access", "revoke", "erin", "--send")
     assert code == 0

@@ -62,6 +62,8 @@ def test_a_viewer_cannot_give_themselves_the_right_to_send(sending_team, sandbox
     draft = _draft(sandbox, tenant)
     code, _, err = bob.run("approve", draft, "--yes")
     assert code == 4 and err.rstrip().endswith(HINT)
+    code, _, err = alice.run("access", "grant", "alice", "--send")
+    assert code == 2 and "admins always have the right to send" in err
     alice.json("access", "grant", "bob", "--send")
     assert _may_send(bob, tenant) and _may_send(alice, tenant)
     assert bob.json("approve", draft, "--yes")["to_status"] == "AUTHORISED"

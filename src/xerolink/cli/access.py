@@ -44,7 +44,8 @@ def grant(
 
     With --send a viewer may also approve documents and send them to customers
     (admins always may). Without it a user's right to send stays as it was; `access
-    revoke USER --send` takes it away.
+    revoke USER --send` takes it away. A grant never takes an admin down: without
+    --admin, naming an admin exits 2 and changes nothing (revoke, then grant again).
     """
     _report(rt, rt.app.grant(users, admin=admin, send=send))
 

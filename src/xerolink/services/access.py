@@ -155,6 +155,11 @@ def grant(store: Store, acting_user: str, users: list[str], *, admin: bool,
     connection = require_admin(store, acting_user)
     names = _clean(users)
     role = ADMIN if admin else VIEWER
+    for name in names:  # a name that cannot be granted says so first
+        store.check_grantable(name)
+    if not admin:
+        _refuse_admins(store, connection, names, "admins always have the right to send"
+                       if send else "granting without --admin does not make them a viewer")
     for name in names:
         store.grant_access(AccessEntry(connection.tenant_id, name, role, acting_user, at,
                                        may_send=send))
@@ -176,15 +181,22 @@ def revoke(store: Store, acting_user: str, users: list[str], *,
     return AccessChange(connection.tenant_id, connection.tenant_name, removed, None)
 
 
-def _revoke_send_right(store: Store, connection: Connection, names: list[str]) -> AccessChange:
-    """Admins send by being admins: taking the mark from one would change nothing, so it
-    is refused (make them a viewer instead), before anything is changed."""
+def _refuse_admins(store: Store, connection: Connection, names: list[str], why: str) -> None:
+    """A grant never takes an admin down (nor locks the last one out) and a right is not
+    taken from an admin apart from the role: either is refused before any change. To
+    make an admin a viewer, revoke their access and grant it again."""
     admins = [n for n in names if store.role_of(connection.tenant_id, n) == ADMIN]
     if admins:
+        quoted = shlex.join(admins)
         raise UsageError(
             f"{', '.join(admins)} {'is an admin' if len(admins) == 1 else 'are admins'} of "
-            f"{connection.tenant_name}, and admins always have the right to send; to take "
-            f"it away make them viewers (xerolink access grant {shlex.join(admins)})")
+            f"{connection.tenant_name} and {why}; nothing was changed (to make them "
+            f"viewers: xerolink access revoke {quoted}, then xerolink access grant {quoted})")
+
+
+def _revoke_send_right(store: Store, connection: Connection, names: list[str]) -> AccessChange:
+    """Admins send by being admins: taking the mark from one would change nothing."""
+    _refuse_admins(store, connection, names, "admins always have the right to send")
     removed = store.revoke_send_right(connection.tenant_id, names)
     if not removed:
         raise NotFoundError(f"{', '.join(names)} had no right to send in "

@@ -228,7 +228,7 @@ class PostgresStore(SqlStore):
         from psycopg import sql
 
         viewers, admins = self.roles
-        self._check_grantable(entry.user)
+        self.check_grantable(entry.user)
         with self.transaction() as db:
             db.conn.execute(sql.SQL("GRANT {} TO {}").format(
                 sql.Identifier(viewers), sql.Identifier(entry.user)))
@@ -239,7 +239,7 @@ class PostgresStore(SqlStore):
                     sql.Identifier(viewers), sql.Identifier(entry.user)))
             super().grant_access(entry)
 
-    def _check_grantable(self, user: str) -> None:
+    def check_grantable(self, user: str) -> None:
         """Only a person's login: one that exists and may log in, is not a superuser,
         and is not one of PostgreSQL's own roles (pg_read_server_files, public...) or a
         team role."""
