@@ -60,8 +60,8 @@ def revoke(
 ) -> None:
     """Take users' access away. The last admin cannot be revoked.
 
-    With --send only their right to approve and send goes (an admin's cannot: make them
-    a viewer with `access grant USER`, exit 2). Someone with nothing to revoke: exit 5.
+    With --send only their right to approve and send goes; an admin's is theirs by
+    their role (exit 2, nothing changed). Someone with nothing to revoke: exit 5.
     """
     _report(rt, rt.app.revoke(users, send=send))
 
