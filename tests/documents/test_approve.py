@@ -136,7 +136,7 @@ def test_a_viewer_may_not_approve(cli, connected, sandbox, monkeypatch) -> None:
     monkeypatch.setenv("XEROLINK_USER", "bob")
     reset(sandbox)
     code, _, err = cli("approve", invoice["InvoiceID"], "--yes")
-    assert code == 4 and "only an admin" in err
+    assert code == 4 and "(xerolink access grant bob --send)" in err
     assert calls(sandbox)["total"] == 0
     assert status_of(sandbox, connected, invoice["InvoiceID"]) == "DRAFT"
 

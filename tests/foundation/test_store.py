@@ -59,6 +59,29 @@ def test_migrating_from_the_previous_version_keeps_the_data(tmp_path) -> None:
     assert store.table_counts()["deal_documents"] == 0
 
 
+def test_the_right_to_send_arrives_unset_and_every_role_is_kept(tmp_path) -> None:
+    """A store from before the right to send: admins and viewers keep their roles, and
+    no viewer may send until an admin grants it."""
+    path = tmp_path / "before.db"
+    before = next(i for i, step in enumerate(MIGRATIONS) if "may_send" in step)
+    SqliteStore(path, migrations=MIGRATIONS[:before]).close()
+    with sqlite3.connect(path) as db:
+        db.executemany("INSERT INTO access (tenant_id, user_name, role, granted_by, "
+                       "granted_at) VALUES ('t1', ?, ?, 'alice', ?)",
+                       [("alice", "admin", NOW.isoformat()), ("bob", "viewer", NOW.isoformat())])
+    store = SqliteStore(path)
+    assert {(e.user, e.role, e.may_send) for e in store.list_access("t1")} == {
+        ("alice", "admin", False), ("bob", "viewer", False)}
+    assert not store.may_send("t1", "bob") and store.role_of("t1", "bob") == "viewer"
+    store.grant_access(AccessEntry("t1", "bob", "viewer", "alice", NOW, may_send=True))
+    store.grant_access(AccessEntry("t1", "bob", "viewer", "alice", NOW))  # kept
+    assert store.may_send("t1", "bob")
+    assert store.revoke_send_right("t1", ["alice", "bob"]) == ["bob"]
+    assert not store.may_send("t1", "bob") and store.role_of("t1", "bob") == "viewer"
+    with pytest.raises(sqlite3.IntegrityError):
+        store._db.execute("UPDATE access SET may_send = 2 WHERE user_name = 'bob'")
+
+
 def test_a_store_from_a_newer_xerolink_is_refused_unchanged(tmp_path) -> None:
     path = tmp_path / "new.db"
     SqliteStore(path).close()

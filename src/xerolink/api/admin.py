@@ -98,15 +98,17 @@ class Administration:
 
         return access.access_list(self._w.store, self._w.user)
 
-    def grant(self, users: list[str], *, admin: bool = False) -> AccessChange:
+    def grant(self, users: list[str], *, admin: bool = False,
+              send: bool = False) -> AccessChange:
         from xerolink.services import access
 
-        return access.grant(self._w.store, self._w.user, users, admin=admin, at=self._w.clock.now())
+        return access.grant(self._w.store, self._w.user, users, admin=admin,
+                            at=self._w.clock.now(), send=send)
 
-    def revoke(self, users: list[str]) -> AccessChange:
+    def revoke(self, users: list[str], *, send: bool = False) -> AccessChange:
         from xerolink.services import access
 
-        return access.revoke(self._w.store, self._w.user, users)
+        return access.revoke(self._w.store, self._w.user, users, send=send)
 
     def check_may_configure(self) -> None:
         from xerolink.services.access import check_may_configure

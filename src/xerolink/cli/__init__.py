@@ -156,9 +156,11 @@ def _group(module: str, name: str, help_text: str, examples: Sequence[str]
 _COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer, bool], None]]] = [
     (("connect", "status", "remove"), lambda app, _: _module("connection").register(app)),
     (("access",), _group("access", "access",
-                         "Choose who may view Xero data in this profile (admins).",
+                         "Choose who may view Xero data in this profile, and who may "
+                         "approve and send (admins).",
                          ["xerolink access list", "xerolink access grant bob carol",
-                          "xerolink access grant dana --admin", "xerolink access revoke bob"])),
+                          "xerolink access grant dana --admin",
+                          "xerolink access grant erin --send", "xerolink access revoke bob"])),
     (("crm",), _group("crm", "crm", "CRM contacts, companies and deals: import files, or "
                       "pull from Salesmate and push Xero's figures back.",
                       ["xerolink crm import contacts.csv", "xerolink crm list companies",

@@ -37,8 +37,10 @@ def approve(
     """Approve a draft: an invoice or bill becomes AUTHORISED, a quote SENT.
 
     The status is read from Xero first (one call): anything but a draft is refused
-    (exit 6). Asks first (--yes to skip; with no terminal and no --yes, exit 2). Admins
-    only. Adds a note to the document's history in Xero and updates the local cache.
+    (exit 6). Asks first (--yes to skip; with no terminal and no --yes, exit 2). Needs
+    the right to send (admins have it; a viewer is granted it with `access grant USER
+    --send`; without it exit 4). Adds a note to the document's history in Xero and
+    updates the local cache.
     """
 
     def ask(approval: Approval) -> None:

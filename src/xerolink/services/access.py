@@ -1,8 +1,9 @@
-"""Who may see Xero data in a profile, and who may change the connection.
+"""Who may see Xero data in a profile, who may send, and who may change the connection.
 
 The user who first connects an organisation becomes its admin. Admins connect,
-remove and manage access; granted users (viewers) see and create Xero data;
-everyone else is refused. Locally this guards against mistakes, not attackers:
+remove and manage access; granted users (viewers) see and create Xero data, and
+approve and send documents only with the right to send an admin gave them (admins
+have it); everyone else is refused. Locally this guards against mistakes, not attackers:
 anyone who can write the profile's files or set XEROLINK_USER can get around it.
 """
 
@@ -71,6 +72,18 @@ def require_admin(store: Store, user: str) -> Connection:
     return connection
 
 
+def require_send_right(store: Store, user: str) -> Connection:
+    """The active connection, if the user may approve documents and send them to
+    customers in it: an admin, or a viewer an admin gave the right to send."""
+    connection = active_connection(store)
+    role = store.role_of(connection.tenant_id, user)
+    if role == ADMIN or (role == VIEWER and store.may_send(connection.tenant_id, user)):
+        return connection
+    raise PermissionDeniedError(
+        f"you do not have the right to approve or send documents of {connection.tenant_name}; "
+        f"ask an admin (xerolink access grant {shlex.quote(user)} --send)")
+
+
 def check_may_connect(store: Store, user: str) -> None:
     """Before the first connection anyone may connect; after it, only an admin."""
     connection = store.active_connection()
@@ -128,30 +141,68 @@ class AccessChange(Result):
     tenant_name: str
     changed: list[str]
     role: str | None  # None: revoked
+    send_right: str | None = None  # "granted", "revoked"; None: left as it was
 
     def to_json(self) -> dict[str, Any]:
         return {"tenant_id": self.tenant_id, "users": self.changed, "role": self.role,
-                "revoked": self.role is None}
+                "revoked": self.role is None, "send_right": self.send_right}
 
 
 def grant(store: Store, acting_user: str, users: list[str], *, admin: bool,
-          at: datetime) -> AccessChange:
+          at: datetime, send: bool = False) -> AccessChange:
+    """The role as given; ``send`` adds the right to send, and without it a user's
+    right stays as it was (``revoke --send`` takes it away)."""
     connection = require_admin(store, acting_user)
     names = _clean(users)
     role = ADMIN if admin else VIEWER
+    for name in names:  # a name that cannot be granted says so first
+        store.check_grantable(name)
+    if not admin:
+        _refuse_admins(store, connection, names, "admins always have the right to send"
+                       if send else "granting without --admin does not make them a viewer")
     for name in names:
-        store.grant_access(AccessEntry(connection.tenant_id, name, role, acting_user, at))
-    return AccessChange(connection.tenant_id, connection.tenant_name, names, role)
+        store.grant_access(AccessEntry(connection.tenant_id, name, role, acting_user, at,
+                                       may_send=send))
+    return AccessChange(connection.tenant_id, connection.tenant_name, names, role,
+                        "granted" if send else None)
 
 
-def revoke(store: Store, acting_user: str, users: list[str]) -> AccessChange:
+def revoke(store: Store, acting_user: str, users: list[str], *,
+           send: bool = False) -> AccessChange:
+    """Users' access, or with ``send`` only their right to send (they keep viewing)."""
     connection = require_admin(store, acting_user)
     names = _clean(users)
+    if send:
+        return _revoke_send_right(store, connection, names)
     removed = store.revoke_access_keeping_an_admin(connection.tenant_id, names)
     if not removed:
         raise NotFoundError(f"{', '.join(names)} had no access to {connection.tenant_name}; "
                             "nothing was revoked")
     return AccessChange(connection.tenant_id, connection.tenant_name, removed, None)
+
+
+def _refuse_admins(store: Store, connection: Connection, names: list[str], why: str) -> None:
+    """A grant never takes an admin down (nor locks the last one out) and a right is not
+    taken from an admin apart from the role: either is refused before any change. To
+    make an admin a viewer, revoke their access and grant it again."""
+    admins = [n for n in names if store.role_of(connection.tenant_id, n) == ADMIN]
+    if admins:
+        quoted = shlex.join(admins)
+        raise UsageError(
+            f"{', '.join(admins)} {'is an admin' if len(admins) == 1 else 'are admins'} of "
+            f"{connection.tenant_name} and {why}; nothing was changed (to make them "
+            f"viewers: xerolink access revoke {quoted}, then xerolink access grant {quoted})")
+
+
+def _revoke_send_right(store: Store, connection: Connection, names: list[str]) -> AccessChange:
+    """Admins send by being admins: taking the mark from one would change nothing."""
+    _refuse_admins(store, connection, names, "admins always have the right to send")
+    removed = store.revoke_send_right(connection.tenant_id, names)
+    if not removed:
+        raise NotFoundError(f"{', '.join(names)} had no right to send in "
+                            f"{connection.tenant_name}; nothing was revoked")
+    return AccessChange(connection.tenant_id, connection.tenant_name, removed, VIEWER,
+                        "revoked")
 
 
 def check_may_configure(store: Store, user: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from xerolink.errors import XerolinkError, XeroRefusedError
 from xerolink.results import Result
 from xerolink.services import ids
-from xerolink.services.access import require_admin
+from xerolink.services.access import require_send_right
 from xerolink.services.context import Deps
 from xerolink.store.models import CachedDocument
 from xerolink.vocabulary import DocumentKind, RecordKind, Status
@@ -61,8 +61,9 @@ Confirm = Callable[[Approval], None]
 
 
 def approve(deps: Deps, target: str, *, dry_run: bool, confirm: Confirm) -> Approved:
-    """Admins only (no Xero call before that is checked). ``confirm`` raises to stop."""
-    require_admin(deps.store, deps.user)
+    """Those with the right to send only (no Xero call before that is checked).
+    ``confirm`` raises to stop."""
+    require_send_right(deps.store, deps.user)
     document_id = ids.document_id(deps, target)
     approval = plan(deps, document_id)
     if dry_run:

@@ -168,8 +168,11 @@ class AccessList(Rows):
 
     @staticmethod
     def of(tenant_name: str, entries: list[AccessEntry]) -> AccessList:
-        return AccessList([{"user": e.user, "role": e.role, "granted_by": e.granted_by,
-                            "granted_at": e.granted_at} for e in entries],
+        # may_send: whether they may approve and send; an admin always may.
+        return AccessList([{"user": e.user, "role": e.role,
+                            "may_send": e.role == "admin" or e.may_send,
+                            "granted_by": e.granted_by, "granted_at": e.granted_at}
+                           for e in entries],
                           title=f"Access to {tenant_name}", tenant_name=tenant_name)
 
 

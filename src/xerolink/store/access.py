@@ -17,14 +17,36 @@ from xerolink.store.models import (
 class AccessTables(SqlBase):
     # -- access -------------------------------------------------------------------
     def grant_access(self, entry: AccessEntry) -> None:
+        """Role as given; the send right is only ever added here (revoke_send_right takes
+        it away), so granting again without it keeps it."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO access (tenant_id, user_name, role, granted_by, granted_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, user_name) DO UPDATE SET "
-                "role = excluded.role, granted_by = excluded.granted_by, "
-                "granted_at = excluded.granted_at",
-                (entry.tenant_id, entry.user, entry.role, entry.granted_by, iso(entry.granted_at)),
+                "INSERT INTO access (tenant_id, user_name, role, granted_by, granted_at, "
+                "may_send) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, user_name) DO "
+                "UPDATE SET role = excluded.role, granted_by = excluded.granted_by, "
+                "granted_at = excluded.granted_at, may_send = CASE WHEN excluded.may_send = 1 "
+                "THEN 1 ELSE access.may_send END",
+                (entry.tenant_id, entry.user, entry.role, entry.granted_by, iso(entry.granted_at),
+                 int(entry.may_send)),
             )
+
+    def check_grantable(self, user: str) -> None:
+        """Any name may be granted here; PostgreSQL grants only a person's login."""
+
+    def may_send(self, tenant_id: str, user: str) -> bool:
+        """The send right as granted (admins have it without the mark)."""
+        row = self._db.execute(
+            "SELECT may_send FROM access WHERE tenant_id = ? AND user_name = ?",
+            (tenant_id, user)).fetchone()
+        return row is not None and bool(row[0])
+
+    def revoke_send_right(self, tenant_id: str, users: list[str]) -> list[str]:
+        """Take the send right from those who hold it (access stays), in one transaction;
+        the ones who held it."""
+        with self.transaction() as db:
+            return [user for user in users if db.execute(
+                "UPDATE access SET may_send = 0 WHERE tenant_id = ? AND user_name = ? AND "
+                "may_send = 1", (tenant_id, user)).rowcount]
 
     def role_of(self, tenant_id: str, user: str) -> str | None:
         row = self._db.execute(
@@ -79,6 +101,7 @@ class AccessTables(SqlBase):
                 role=r["role"],
                 granted_by=r["granted_by"],
                 granted_at=datetime.fromisoformat(r["granted_at"]),
+                may_send=bool(r["may_send"]),
             )
             for r in self._db.execute(
                 "SELECT * FROM access WHERE tenant_id = ? ORDER BY role, user_name", (tenant_id,)

@@ -214,6 +214,15 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX webhook_events_pending ON webhook_events (done_at, tenant_id);
     """,
+    # 11: the right to send (approve, and email to customers), granted to a viewer by an
+    # admin; admins have it without a mark. A column beside the role, not a third role:
+    # the right is granted and revoked on its own while the role stays, and the role's
+    # CHECK needs no rebuilt table (SQLite alters no CHECK). Existing rows get 0: no
+    # viewer may send until an admin says so.
+    """
+    ALTER TABLE access ADD COLUMN may_send INTEGER NOT NULL DEFAULT 0
+        CHECK (may_send IN (0, 1));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -281,5 +290,22 @@ POSTGRES_ONLY: dict[int, str] = {
         acquired_at TIMESTAMPTZ NOT NULL,
         expires_at  TIMESTAMPTZ NOT NULL
     );
+    """,
+    11: """
+    -- The access list is admins' to write, row by row too: team init grants viewers only
+    -- SELECT on it, and should a broader grant ever reach them, no row they could write
+    -- passes these policies; so no viewer marks their own row may_send.
+    ALTER TABLE access ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY access_admins ON access FOR ALL
+        USING (team_admin()) WITH CHECK (team_admin());
+    CREATE POLICY access_read ON access FOR SELECT USING (true);
+    -- Whether the current login may send for an organisation: an admin, or a viewer an
+    -- admin marked. For the policies of what only a sender writes.
+    CREATE FUNCTION team_may_send(tenant TEXT) RETURNS boolean LANGUAGE sql STABLE
+        SET search_path = pg_catalog, pg_temp AS $$
+        SELECT xerolink.team_admin() OR EXISTS (
+            SELECT 1 FROM xerolink.access a WHERE a.tenant_id = tenant
+            AND a.user_name = current_user AND a.may_send = 1)
+    $$;
     """,
 }

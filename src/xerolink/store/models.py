@@ -80,6 +80,7 @@ class AccessEntry:
     role: str  # "admin" or "viewer"
     granted_by: str
     granted_at: datetime
+    may_send: bool = False  # granted the right to send (admins have it regardless)
 
 
 @dataclass(frozen=True)

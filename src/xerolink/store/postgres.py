@@ -228,7 +228,7 @@ class PostgresStore(SqlStore):
         from psycopg import sql
 
         viewers, admins = self.roles
-        self._check_grantable(entry.user)
+        self.check_grantable(entry.user)
         with self.transaction() as db:
             db.conn.execute(sql.SQL("GRANT {} TO {}").format(
                 sql.Identifier(viewers), sql.Identifier(entry.user)))
@@ -239,7 +239,7 @@ class PostgresStore(SqlStore):
                     sql.Identifier(viewers), sql.Identifier(entry.user)))
             super().grant_access(entry)
 
-    def _check_grantable(self, user: str) -> None:
+    def check_grantable(self, user: str) -> None:
         """Only a person's login: one that exists and may log in, is not a superuser,
         and is not one of PostgreSQL's own roles (pg_read_server_files, public...) or a
         team role."""
@@ -300,7 +300,8 @@ class PostgresStore(SqlStore):
                 known = recorded.get(user)
                 entries.append(AccessEntry(tenant_id, user, name,
                                            known.granted_by if known else "team init",
-                                           known.granted_at if known else datetime.now(UTC)))
+                                           known.granted_at if known else datetime.now(UTC),
+                                           may_send=bool(known and known.may_send)))
         return entries
 
     def initialise_team(self) -> tuple[str, str]:
