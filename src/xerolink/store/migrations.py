@@ -214,6 +214,28 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX webhook_events_pending ON webhook_events (done_at, tenant_id);
     """,
+    # 11: sends under way and done: each email of an invoice asked of Xero, written with
+    # its Idempotency-Key before the call, marked sent once Xero answered and noted once
+    # its history note was tried; so a rerun after an interruption never emails twice.
+    # A create also keeps the document it made and whether its note was added, so a
+    # create that goes on to approve and send is resumed, not made again.
+    """
+    CREATE TABLE send_intents (
+        tenant_id       TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        document_id     TEXT NOT NULL,
+        number          TEXT NOT NULL DEFAULT '',
+        to_address      TEXT NOT NULL,
+        requested_by    TEXT NOT NULL,
+        requested_at    TEXT NOT NULL,
+        sent_at         TEXT,
+        noted_at        TEXT,
+        PRIMARY KEY (tenant_id, idempotency_key)
+    );
+    CREATE INDEX send_intents_document ON send_intents (tenant_id, document_id);
+    ALTER TABLE create_intents ADD COLUMN document_id TEXT;
+    ALTER TABLE create_intents ADD COLUMN noted_at TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

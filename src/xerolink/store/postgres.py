@@ -370,9 +370,10 @@ def _viewer_grants(viewers: Any) -> list[Any]:
         "sync_state, xero_contacts, create_intents TO {}",
         # What a pull and a push keep (watermarks, what the source holds), the
         # connection, the access list, the settings, the webhook events (the service
-        # that receives and processes them runs a push: an admin's): read only.
+        # that receives and processes them runs a push: an admin's), the invoices sent
+        # (sending is an admin's; a viewer may see what was sent): read only.
         "GRANT SELECT ON crm_source_records, crm_pulls, connections, access, "
-        "schema_version, settings, webhook_events TO {}",
+        "schema_version, settings, webhook_events, send_intents TO {}",
         "GRANT UPDATE (rate_limits) ON connections TO {}",
         # Tokens: read and renew in place the Xero token set of a connected organisation
         # (a refresh; the policies hide every other row, the CRM source's token too).
