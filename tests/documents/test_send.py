@@ -102,14 +102,48 @@ def test_create_approve_send_goes_from_the_crm_record_to_the_inbox(cli, linked,
     assert len(outbox(sandbox, tenant, invoices[0]["InvoiceID"])) == 1
 
 
-def test_a_created_document_notes_the_deal_and_contact(cli, linked, sandbox) -> None:
+def test_a_created_document_notes_the_deal_and_contact(cli, linked, sandbox,
+                                                       tmp_path) -> None:
     tenant, ref = linked["tenant"], linked["ref"]
+    reset(sandbox)
     done = cli.json("create-invoice", ref, *LINE)
+    assert calls(sandbox) == {"PUT /api.xro/2.0/Invoices": 1, HISTORY: 1}
     assert done["status"] == "DRAFT" and done["history_note"] is True
-    assert done["approved"] is None and done["sent"] is None
+    assert done["approved"] is None and done["sent"] is None and done["problem"] is None
     assert notes(sandbox, tenant, f"/Invoices/{done['document_id']}") == [
         f"Created by xerolink for {ref} by alice"]
     assert outbox(sandbox, tenant, done["document_id"]) == []
+    deals = tmp_path / "deals.json"
+    deals.write_text('[{"id": "d77", "title": "Fit-out", "primary_contact_id": "%s"}]'
+                     % ref.split(":", 1)[1])
+    assert cli("crm", "import", str(deals), "--kind", "deals")[0] == 0
+    quote = cli.json("create-quote", ref, "--line", "Quoted;1;99", "--deal", "d77")
+    assert notes(sandbox, tenant, f"/Quotes/{quote['document_id']}") == [
+        f"Created by xerolink from deal:d77 for {ref} by alice"]
+
+
+def test_a_failed_note_does_not_fail_the_create(cli, linked, sandbox, monkeypatch) -> None:
+    """Xero refuses the note (the sandbox's faults cannot single out History, so the
+    refusal is raised where the note is written): the invoice is made and sent all the
+    same, and the result says why each note is missing."""
+    import json
+
+    from xerolink.errors import XeroRefusedError
+    from xerolink.xero import approval
+
+    def refused(*args: object) -> None:
+        raise XeroRefusedError("Xero refused PUT Invoices/{id}/History: no notes today")
+
+    monkeypatch.setattr(approval, "add_note", refused)
+    tenant, ref = linked["tenant"], linked["ref"]
+    code, out, err = cli("create-invoice", ref, *LINE, "--send", "--yes", "--json")
+    assert code == 0, err
+    done = json.loads(out)
+    assert done["history_note"] is False and "no notes today" in done["problem"]
+    assert done["sent"]["history_note"] is False and done["sent"]["emailed"] is True
+    assert "warning: its history note was not added" in err
+    assert len(made(sandbox, tenant, linked["xero"])) == 1
+    assert len(outbox(sandbox, tenant, done["document_id"])) == 1
 
 
 def test_a_quote_created_and_approved_is_sent_and_noted(cli, linked, sandbox) -> None:
