@@ -6,6 +6,7 @@ question and a dry run email nothing. Xero calls are counted."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -114,8 +115,8 @@ def test_a_created_document_notes_the_deal_and_contact(cli, linked, sandbox,
         f"Created by xerolink for {ref} by alice"]
     assert outbox(sandbox, tenant, done["document_id"]) == []
     deals = tmp_path / "deals.json"
-    deals.write_text('[{"id": "d77", "title": "Fit-out", "primary_contact_id": "%s"}]'
-                     % ref.split(":", 1)[1])
+    deals.write_text(json.dumps([{"id": "d77", "title": "Fit-out",
+                                  "primary_contact_id": ref.split(":", 1)[1]}]))
     assert cli("crm", "import", str(deals), "--kind", "deals")[0] == 0
     quote = cli.json("create-quote", ref, "--line", "Quoted;1;99", "--deal", "d77")
     assert notes(sandbox, tenant, f"/Quotes/{quote['document_id']}") == [
@@ -126,8 +127,6 @@ def test_a_failed_note_does_not_fail_the_create(cli, linked, sandbox, monkeypatc
     """Xero refuses the note (the sandbox's faults cannot single out History, so the
     refusal is raised where the note is written): the invoice is made and sent all the
     same, and the result says why each note is missing."""
-    import json
-
     from xerolink.errors import XeroRefusedError
     from xerolink.xero import approval
 

@@ -9,9 +9,12 @@ once the sandbox has the request of that step."""
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import subprocess
+import sys
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -128,7 +131,25 @@ def test_echo_y_into_send_without_yes_sends_nothing(proc, sandbox, tmp_path) -> 
 
 
 def proc_command() -> str:
-    import shlex
-    import sys
-
     return f"{shlex.quote(sys.executable)} -m xerolink"
+
+
+@pytest.mark.timeout(120)
+def test_a_send_killed_and_run_again_after_the_window_is_taken_as_sent(proc, sandbox,
+                                                                       tmp_path) -> None:
+    """An hour later Xero may have forgotten the key: Xero marks the invoice sent, so
+    the interrupted email is taken as sent (stricter), and only --again sends more."""
+    tenant, ref, _ = _setup(proc, sandbox, tmp_path)
+    made = proc.json("create-invoice", ref, *LINE, "--approve", "--yes")
+    killed = _kill_at(proc, sandbox, ("send", made["number"], "--yes"), "POST", EMAIL, 1)
+    assert killed.returncode == -signal.SIGKILL
+    later = {**proc.env, "XEROLINK_NOW": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+    command = [sys.executable, "-m", "xerolink", "send", made["number"], "--yes"]
+    rerun = subprocess.run(command, capture_output=True, text=True, env=later, timeout=60)
+    assert rerun.returncode == 6, rerun.stderr
+    assert "taken as sent" in rerun.stderr
+    assert _emails(sandbox, tenant, made["document_id"]) == 1
+    again = subprocess.run([*command, "--again"], capture_output=True, text=True, env=later,
+                           timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert _emails(sandbox, tenant, made["document_id"]) == 2

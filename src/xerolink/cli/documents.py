@@ -371,9 +371,10 @@ def _create_question(rt: Runtime, yes: bool) -> Callable[[Creating], None]:
         then = (f", approve it and email it to {plan.send_to}"
                 + (f" (cc {', '.join(plan.cc)})" if plan.cc else "") if plan.send_to
                 else ", and approve it" if plan.approve else "")
+        article = "an" if plan.kind[0] in "aeiou" else "a"
         confirm(rt, f"Create the {plan.kind}{then}?", yes=yes, default=False,
                 nothing_done="nothing was created",
-                preamble=f"About to create a {plan.kind} for {plan.contact} "
+                preamble=f"About to create {article} {plan.kind} for {plan.contact} "
                          f"({plural(plan.lines, 'line')}, {plan.subtotal:,.2f} "
                          f"{plan.currency} before tax){then}")
 

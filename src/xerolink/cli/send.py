@@ -24,11 +24,17 @@ def describe(sending: Sending) -> str:
     """One line naming the invoice, the amount and every address it goes to."""
     d = sending.document
     cc = f" (cc {', '.join(sending.cc)})" if sending.cc else ""
-    first = (f"approve ({sending.approval.from_status} -> {sending.approval.to_status}) "
-             "and email " if sending.approval else "email ")
     again = " again (a reminder)" if sending.again else ""
-    return (f"{first}{sending.label} for {sending.contact}, {d.total:,.2f} {d.currency}, "
+    return (f"{sending.label} for {sending.contact}, {d.total:,.2f} {d.currency}, "
             f"to {sending.to}{cc}{again}")
+
+
+def _verb(sending: Sending, *, done: bool) -> str:
+    """What is (or was) done: emailing, after approving a draft first."""
+    if sending.approval is None:
+        return "emailed" if done else "email"
+    change = f"({sending.approval.from_status} -> {sending.approval.to_status})"
+    return f"approved {change} and emailed" if done else f"approve {change} and email"
 
 
 def send(
@@ -57,7 +63,7 @@ def send(
     def ask(sending: Sending) -> None:
         confirm(rt, f"Send {sending.label} to {sending.to}?", yes=yes, default=False,
                 nothing_done="nothing was sent",
-                preamble=f"About to {describe(sending)}")
+                preamble=f"About to {_verb(sending, done=False)} {describe(sending)}")
 
     done = rt.app.send(document, approve=approve, again=again, dry_run=dry_run,
                        confirm=ask)
@@ -72,9 +78,11 @@ def send(
 
 
 def _human(rt: Runtime, done: Sent) -> None:
-    what = describe(done.sending)
+    what, sending = describe(done.sending), done.sending
     if done.dry_run:
-        rt.out.line(f"Would {what} (dry run: nothing sent or changed)")
+        rt.out.line(f"Would {_verb(sending, done=False)} {what} (dry run: nothing sent or "
+                    "changed)")
+    elif done.emailed:
+        rt.out.line(f"{_verb(sending, done=True).capitalize()} {what}")
     else:
-        rt.out.line(f"Sent: {what}" if done.emailed else
-                    f"Already emailed by the interrupted run: {done.sending.label}")
+        rt.out.line(f"Emailed {what} by the interrupted run; its history note added now")
