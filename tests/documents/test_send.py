@@ -236,6 +236,7 @@ def test_a_draft_needs_approve_then_is_approved_and_sent(cli, connected, sandbox
     done = cli.json("send", invoice["InvoiceID"], "--approve", "--yes")
     assert done["approved"] == {"from_status": "DRAFT", "to_status": "AUTHORISED",
                                 "history_note": True}
+    assert done["document"]["status"] == "AUTHORISED", "as Xero answered the approval"
     assert len(outbox(sandbox, connected, invoice["InvoiceID"])) == 1
     status = next(i["Status"] for i in raw(sandbox, connected)["invoices"]
                   if i["InvoiceID"] == invoice["InvoiceID"])

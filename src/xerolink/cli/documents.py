@@ -361,7 +361,12 @@ def _creator(kind: str) -> Any:
     create_document.__doc__ = CREATE_HELP[DocumentKind(kind)] + (
                "\n\n    Lines from --line or --file; amounts are decimals (at most 4 places); "
                "the account code and tax type default to the config's; nothing is sent "
-               "until every field checks out. The create carries an Idempotency-Key.")
+               "until every field checks out. The create carries an Idempotency-Key, "
+               "and a note in the document's Xero history says who made it from what."
+               + ("" if kind == DocumentKind.BILL else
+                  "\n\n    --approve approves it once made; --send (invoices) also emails "
+                  "it to the contact through Xero. Either asks first (--yes to skip); a "
+                  "rerun after an interruption makes no second document or email."))
     return create_document
 
 

@@ -70,12 +70,13 @@ class Sent(Result):
 
     def to_json(self) -> dict[str, Any]:
         s, d = self.sending, self.sending.document
+        now = self.approved.changed if self.approved and self.approved.changed else d
         approved = None if s.approval is None else {
             "from_status": s.approval.from_status, "to_status": s.approval.to_status,
             "history_note": bool(self.approved and self.approved.history_note)}
         return {"document": {"document_id": d.document_id, "kind": d.kind, "number": d.number,
                              "contact": s.contact, "total": d.total, "currency": d.currency,
-                             "status": d.status},
+                             "status": now.status},
                 "to": s.to, "cc": list(s.cc), "again": s.again, "approved": approved,
                 "emailed": self.emailed, "sent_at": self.sent_at, "resumed": s.resumed,
                 "history_note": self.history_note, "dry_run": self.dry_run}
