@@ -315,3 +315,20 @@ def test_xeros_refusal_of_the_email_keeps_no_intent(cli, connected, sandbox) -> 
     done = cli.json("send", invoice["InvoiceID"], "--yes")
     assert done["resumed"] is None and done["emailed"] is True
     assert len(outbox(sandbox, connected, invoice["InvoiceID"])) == 1
+
+
+def test_an_email_whose_answer_is_lost_is_retried_with_its_key_and_sent_once(
+        cli, connected, sandbox) -> None:
+    """Xero emails it and the answer never comes (the connection drops after the
+    commit): the retry carries the same Idempotency-Key, so Xero answers it again and
+    emails nothing new."""
+    invoice = unsent(sandbox, connected)
+    control(sandbox.base_url, "POST", "faults", {"commit_then_drop_rate": 1,
+                                                 "methods": ["POST"]})
+    reset(sandbox)
+    done = cli.json("send", invoice["InvoiceID"], "--yes")
+    control(sandbox.base_url, "POST", "faults", {})
+    assert done["emailed"] is True
+    assert calls(sandbox)[EMAIL] == 2, "asked twice"
+    sent = outbox(sandbox, connected, invoice["InvoiceID"])
+    assert len(sent) == 1, "emailed once"

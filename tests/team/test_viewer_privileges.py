@@ -295,3 +295,24 @@ def test_a_viewer_refused_by_the_database_exits_4_with_the_admin_hint(salesmate_
         store.close()
     assert refused.value.exit_code == ExitCode.PERMISSION_DENIED
     assert "access grant bob --admin" in str(refused.value)
+
+
+def test_a_viewer_sees_what_was_sent_but_records_no_send(salesmate_team) -> None:
+    """Sending is an admin's: a viewer reads send_intents (what was emailed) and can
+    neither forge a send (which would block a real one as "already sent") nor remove
+    one (which would let a rerun email twice)."""
+    alice, bob, _ = salesmate_team
+    row = ("t", "k", "d", "INV-1", "a@example.invalid", "alice", "2026-12-01T00:00:00+00:00")
+    insert = ("INSERT INTO xerolink.send_intents (tenant_id, idempotency_key, document_id, "
+              "number, to_address, requested_by, requested_at) VALUES "
+              "(%s, %s, %s, %s, %s, %s, %s)")
+    with psycopg.connect(alice.url, autocommit=True) as conn:
+        conn.execute(insert, row)
+    with psycopg.connect(bob.url, autocommit=True) as conn:
+        assert conn.execute("SELECT number FROM xerolink.send_intents").fetchall() == [
+            ("INV-1",)]
+        for statement, params in ((insert, ("t", "k2", *row[2:])),
+                                  ("DELETE FROM xerolink.send_intents", ()),
+                                  ("UPDATE xerolink.send_intents SET sent_at = 'x'", ())):
+            with pytest.raises(Refused):
+                conn.execute(statement, params)
