@@ -192,11 +192,39 @@ def pdf_of_an_unknown_id(ctx: Ctx) -> Any:
     return _gw(ctx).document_pdf("invoice", MISSING_ID)
 
 
+def email_invoice(ctx: Ctx) -> Any:
+    """Xero emails an approved sales invoice: 204 and no body."""
+    from xerolink.xero.sending import email_invoice as email
+
+    return email(_gw(ctx), ctx.documents["authorised_invoice"], "cassette-email-1")
+
+
+def email_of_a_draft(ctx: Ctx) -> Any:
+    """Xero emails no draft: a 400 ValidationException."""
+    from xerolink.xero.sending import email_invoice as email
+
+    return email(_gw(ctx), ctx.documents["draft_invoice"], "cassette-email-draft")
+
+
+def email_of_an_unknown_id(ctx: Ctx) -> Any:
+    from xerolink.xero.sending import email_invoice as email
+
+    return email(_gw(ctx), MISSING_ID, "cassette-email-missing")
+
+
+def invoice_history(ctx: Ctx) -> Any:
+    """When the history says an invoice was emailed (after email_invoice: it was)."""
+    from xerolink.xero.sending import sent_when
+
+    return sent_when(_gw(ctx), ctx.documents["authorised_invoice"])
+
+
 SCENARIOS: dict[str, Callable[[Ctx], Any]] = {f.__name__: f for f in (
     connections, organisation, contacts_page, search_contacts, invoices_by_contact_ids,
     quotes_for_contact, create_invoice, create_quote, create_contact, long_id_list,
     unknown_id, concurrent_429, scope_missing, token_expired, bad_token, query_parse,
     validation, invoice_pdf, online_invoice, credit_note_by_number, credit_note_pdf,
-    online_invoice_of_a_draft, pdf_of_an_unknown_id)}
+    online_invoice_of_a_draft, pdf_of_an_unknown_id, email_invoice, email_of_a_draft,
+    email_of_an_unknown_id, invoice_history)}
 # Errors that only the sandbox's control API can provoke on demand.
 SANDBOX_ONLY = {"concurrent_429", "token_expired"}

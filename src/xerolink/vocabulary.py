@@ -57,6 +57,7 @@ class Status(StrEnum):
     DECLINED = "DECLINED"
     DELETED = "DELETED"
     VOIDED = "VOIDED"
+    PAID = "PAID"
 
 
 class ContactStatus(StrEnum):
@@ -71,6 +72,9 @@ OPEN_INVOICE_STATUSES: tuple[str, ...] = (Status.DRAFT, Status.SUBMITTED, Status
 OPEN_STATUSES: tuple[str, ...] = tuple(dict.fromkeys(OPEN_QUOTE_STATUSES
                                                      + OPEN_INVOICE_STATUSES))
 OWING_STATUS = Status.AUTHORISED  # an invoice or bill counts as owed only once approved
+# What `send` emails: an approved sales invoice (Xero also emails SUBMITTED ones, which
+# are awaiting approval in Xero: stricter, not sent; docs/xero-fidelity.md)
+EMAILED_STATUSES: tuple[str, ...] = (Status.AUTHORISED, Status.PAID)
 # A deal's quoted and invoiced amounts leave out what was withdrawn (docs/guide/documents.md)
 WITHDRAWN_STATUSES: tuple[str, ...] = (Status.DECLINED, Status.DELETED, Status.VOIDED)
 

@@ -174,6 +174,33 @@ def test_the_pdf_of_an_unknown_id_is_not_found() -> None:
     assert cassette.responses[0]["status"]["code"] == 404
 
 
+def test_an_email_is_one_post_with_its_key_and_no_body_back() -> None:
+    result, _, cassette = replay("email_invoice")
+    assert result is None
+    request = cassette.requests[0]
+    assert request.method == "POST" and request.uri.endswith("/Email")
+    assert request.headers["Idempotency-Key"] == "cassette-email-1"
+    assert request.body in (b"{}", "{}")
+    assert cassette.responses[0]["status"]["code"] == 204
+
+
+def test_an_email_of_a_draft_is_refused_and_of_an_unknown_id_not_found() -> None:
+    error, _, cassette = replay("email_of_a_draft")
+    assert isinstance(error, XeroRefusedError) and "\n" not in str(error)
+    assert "DRAFT" in str(error) and cassette.responses[0]["status"]["code"] == 400
+    error, _, cassette = replay("email_of_an_unknown_id")
+    assert isinstance(error, NotFoundError)
+    assert cassette.responses[0]["status"]["code"] == 404
+
+
+def test_the_history_says_when_an_invoice_was_emailed() -> None:
+    from datetime import datetime
+
+    when, _, cassette = replay("invoice_history")
+    assert isinstance(when, datetime) and when.tzinfo is not None
+    assert cassette.requests[0].uri.endswith("/History")
+
+
 def test_cassettes_hold_no_secret_tenant_id_or_email() -> None:
     import re
 

@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from support import control
+
 
 def _import(cli, tmp_path, text: str) -> None:
     path = tmp_path / "crm.csv"
@@ -121,3 +123,25 @@ def test_the_refusal_quotes_the_question_literally(cli, tmp_path) -> None:
     assert result.returncode == 2, result.stderr
     assert "no terminal to answer 'Remove contact:m2 (Back\\slash :smile: [/])?'" \
         in result.stderr, result.stderr
+
+
+def test_send_at_a_terminal_says_the_address_and_the_answer_decides(cli, connected,
+                                                                    sandbox) -> None:
+    data = control(sandbox.base_url, "GET", f"data?tenant={connected}")
+    emails = {c["ContactID"]: c.get("EmailAddress") for c in data["contacts"]}
+    invoice = next(i for i in data["invoices"] if i["Type"] == "ACCREC"
+                   and i["Status"] == "AUTHORISED" and not i.get("SentToContact")
+                   and emails.get(i["Contact"]["ContactID"]))
+    address = emails[invoice["Contact"]["ContactID"]]
+
+    def sent() -> int:
+        return sum(1 for m in control(sandbox.base_url, "GET", "outbox")["messages"]
+                   if m["invoice_id"] == invoice["InvoiceID"])
+
+    code, seen = _at_terminal("send", invoice["InvoiceNumber"], answer="n")
+    assert code == 2 and "cancelled" in seen and "nothing was sent" in seen, seen
+    assert f"to {address}" in seen.split("?")[0], "the address is said before the question"
+    assert sent() == 0
+    code, seen = _at_terminal("send", invoice["InvoiceNumber"], answer="y")
+    assert code == 0, seen
+    assert sent() == 1

@@ -295,3 +295,36 @@ def test_a_viewer_refused_by_the_database_exits_4_with_the_admin_hint(salesmate_
         store.close()
     assert refused.value.exit_code == ExitCode.PERMISSION_DENIED
     assert "access grant bob --admin" in str(refused.value)
+
+
+def test_a_viewer_sees_what_was_sent_but_records_no_send(salesmate_team) -> None:
+    """Sending is for who has the right: a viewer without it reads send_intents (what was
+    emailed) and can neither forge a send (which would block a real one as "already
+    sent") nor remove one (which would let a rerun email twice); once an admin grants
+    bob the right, the database lets him record his sends."""
+    alice, bob, _ = salesmate_team
+    with psycopg.connect(alice.url, autocommit=True) as conn:
+        tenant = conn.execute("SELECT tenant_id FROM xerolink.access "
+                              "WHERE user_name = 'bob'").fetchone()[0]
+    row = (tenant, "k", "d", "INV-1", "a@example.invalid", "alice",
+           "2026-12-01T00:00:00+00:00")
+    insert = ("INSERT INTO xerolink.send_intents (tenant_id, idempotency_key, document_id, "
+              "number, to_address, requested_by, requested_at) VALUES "
+              "(%s, %s, %s, %s, %s, %s, %s)")
+    with psycopg.connect(alice.url, autocommit=True) as conn:
+        conn.execute(insert, row)
+    with psycopg.connect(bob.url, autocommit=True) as conn:
+        assert conn.execute("SELECT number FROM xerolink.send_intents").fetchall() == [
+            ("INV-1",)]
+        with pytest.raises(Refused):
+            conn.execute(insert, (tenant, "k2", *row[2:]))
+        for statement in ("DELETE FROM xerolink.send_intents",
+                          "UPDATE xerolink.send_intents SET sent_at = 'x'"):
+            assert conn.execute(statement).rowcount == 0, statement  # no row is his
+        assert conn.execute("SELECT number, sent_at FROM xerolink.send_intents"
+                            ).fetchall() == [("INV-1", None)]
+    assert alice.json("access", "grant", "bob", "--send")["send_right"] == "granted"
+    with psycopg.connect(bob.url, autocommit=True) as conn:
+        conn.execute(insert, (tenant, "k2", *row[2:]))
+        assert conn.execute("UPDATE xerolink.send_intents SET sent_at = 'x' "
+                            "WHERE idempotency_key = 'k2'").rowcount == 1

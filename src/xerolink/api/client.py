@@ -109,6 +109,7 @@ class Xerolink:
     pdf = _by("_xero", XeroSide.pdf)
     save_pdf = _by("_xero", XeroSide.save_pdf)
     approve = _by("_xero", XeroSide.approve)
+    send = _by("_xero", XeroSide.send)
     create = _by("_xero", XeroSide.create)
     create_invoice = _by("_xero", XeroSide.create_invoice)
     create_bill = _by("_xero", XeroSide.create_bill)

@@ -15,6 +15,7 @@ from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
 if TYPE_CHECKING:
     from xerolink.api.wiring import Wiring
     from xerolink.services.approve import Approved, Confirm
+    from xerolink.services.create import Confirm as CreateConfirm
     from xerolink.services.create import Created, Draft
     from xerolink.services.crm import Ref
     from xerolink.services.linking import NewContact
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     )
     from xerolink.services.outgoing import OnlineInvoice, Pdf, PdfSaved
     from xerolink.services.progress import XeroProgress
+    from xerolink.services.send import Confirm as SendConfirm
+    from xerolink.services.send import Sent
     from xerolink.services.summary import SummaryReport
 
 Lines = Sequence[str | Mapping[str, Any]]
@@ -148,10 +151,25 @@ class XeroSide:
         return approve.approve(self._w.deps(), document, dry_run=dry_run,
                                confirm=confirm or (lambda _approval: None))
 
-    def create(self, ref: str, draft: Draft, *, deal: str | None = None) -> Created:
+    def send(self, document: str, *, approve: bool = False, again: bool = False,
+             dry_run: bool = False, confirm: SendConfirm | None = None) -> Sent:
+        """Email an approved sales invoice to its Xero contact's address through Xero,
+        once (``approve``: a draft is approved first; ``again``: one more email to an
+        invoice already sent). ``confirm`` sees what will be sent to whom and raises to
+        stop it. Admins only."""
+        from xerolink.services import send
+
+        return send.send(self._w.deps(), document, approve_first=approve, again=again,
+                         dry_run=dry_run, confirm=confirm or (lambda _sending: None))
+
+    def create(self, ref: str, draft: Draft, *, deal: str | None = None,
+               approve: bool = False, send: bool = False,
+               confirm: CreateConfirm | None = None) -> Created:
         """Create the draft (a quote, draft invoice or draft bill) for a linked
         contact, with the profile's default account and tax type where lines lack
-        them; optionally attach it to a deal."""
+        them; optionally attach it to a deal. ``approve`` approves it (an invoice or
+        bill: AUTHORISED; a quote: SENT), ``send`` (invoices) also emails it; with
+        either, ``confirm`` sees what will be done before anything is created."""
         from xerolink.services import create as service
 
         deal_id = _deal(deal).id if deal is not None else None
@@ -161,7 +179,8 @@ class XeroSide:
             "tax_type": self._w.config.get("sales_tax_type" if sales else "purchases_tax_type")}
         deps = self._w.deps()
         service.check(draft, today=service.organisation_today(deps), defaults=defaults)
-        return service.create(deps, reference(ref), draft, deal_id=deal_id)
+        return service.create(deps, reference(ref), draft, deal_id=deal_id,
+                              approve=approve, send=send, confirm=confirm)
 
     def create_invoice(self, /, ref: str, lines: Lines, **fields: str | date | None
                        ) -> Created:

@@ -172,6 +172,7 @@ _COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer, bool], None]]] = [
     (("summary", "refresh", "details", "view", "create-quote", "create-invoice",
       "create-bill", "deal"), lambda app, _: _module("documents").register(app)),
     (("approve",), lambda app, _: _module("approve").register(app)),
+    (("send",), lambda app, _: _module("send").register(app)),
     (("demo",), lambda app, _: _module("demo").register(app)),
     (("doctor",), lambda app, _: _module("doctor").register(app)),
     (("team",), _group("team", "team",

@@ -3,19 +3,22 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from xerolink.cli import completion
-from xerolink.cli._runtime import Runtime, command, examples_epilog
+from xerolink.cli._runtime import Runtime, command, confirm, examples_epilog
 from xerolink.errors import UsageError
 from xerolink.render import SHORT_ID, WIDE, Column, plural
 from xerolink.results import Result
-from xerolink.vocabulary import DOCUMENT_KINDS, OPEN_STATUSES, DocumentKind
+from xerolink.vocabulary import DOCUMENT_KINDS, OPEN_STATUSES, DocumentKind, Status
 
 if TYPE_CHECKING:
+    from xerolink.services.create import Created, Creating
     from xerolink.services.outcomes import DealChange, ViewLink
     from xerolink.services.outgoing import OnlineInvoice
     from xerolink.services.summary import SummaryReport
@@ -330,31 +333,86 @@ def _creator(kind: str) -> Any:
         deal: Annotated[str | None, typer.Option(
             "--deal", help="Also attach the new document to this deal (deal:ID or ID).")
         ] = None,
+        approve: Annotated[bool, typer.Option(
+            "--approve", help="Approve it once created (an invoice: AUTHORISED; a quote: "
+            "SENT). Admins.")] = False,
+        send: Annotated[bool, typer.Option(
+            "--send", help="Approve it and email it to the contact through Xero "
+            "(invoices only). Admins.")] = False,
+        yes: Annotated[bool, typer.Option(
+            "--yes", help="With --approve or --send: go ahead without asking.")] = False,
     ) -> None:
         from xerolink.services.create import draft_from
 
         draft = draft_from(kind, lines=line, file=file, date_=date_, due_date=due_date,
                            expiry_date=expiry_date, title=title, reference=reference,
                            currency=currency)
-        created = rt.app.create(ref, draft, deal=deal)
-        doc = created.document
-        if created.resumed:
-            rt.out.notice(f"note: {created.resumed}")
+        created = rt.app.create(ref, draft, deal=deal, approve=approve, send=send,
+                                confirm=_create_question(rt, yes))
+        _created_notices(rt, created)
+        rt.out.result(created, lambda: _created_human(rt, created))
 
-        def human() -> None:
-            rt.out.line(f"Created draft {kind} {doc.number or doc.document_id} for "
-                        f"{doc.total:,.2f} {doc.currency}"
-                        + (f", attached to deal:{created.deal}" if created.deal else ""))
-            rt.out.line(f"View in Xero: {created.link}")
-
-        rt.out.result(created, human)
-
+    if kind == DocumentKind.BILL:  # a bill is approved in Xero, and never emailed
+        signature = inspect.signature(create_document)
+        create_document.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[p for p in signature.parameters.values()
+                        if p.name not in ("approve", "send", "yes")])
     create_document.__name__ = f"create_{kind}"
     create_document.__doc__ = CREATE_HELP[DocumentKind(kind)] + (
                "\n\n    Lines from --line or --file; amounts are decimals (at most 4 places); "
                "the account code and tax type default to the config's; nothing is sent "
-               "until every field checks out. The create carries an Idempotency-Key.")
+               "until every field checks out. The create carries an Idempotency-Key, "
+               "and a note in the document's Xero history says who made it from what."
+               + ("" if kind == DocumentKind.BILL else
+                  "\n\n    --approve approves it once made; --send (invoices) also emails "
+                  "it to the contact through Xero. Either asks first (--yes to skip); a "
+                  "rerun after an interruption makes no second document or email."))
     return create_document
+
+
+def _create_question(rt: Runtime, yes: bool) -> Callable[[Creating], None]:
+    """Asked before anything is created, when the create goes on to approve or send."""
+    def ask(plan: Creating) -> None:
+        then = (f", approve it and email it to {plan.send_to}"
+                + (f" (cc {', '.join(plan.cc)})" if plan.cc else "") if plan.send_to
+                else ", and approve it" if plan.approve else "")
+        article = "an" if plan.kind[0] in "aeiou" else "a"
+        confirm(rt, f"Create the {plan.kind}{then}?", yes=yes, default=False,
+                nothing_done="nothing was created",
+                preamble=f"About to create {article} {plan.kind} for {plan.contact} "
+                         f"({plural(plan.lines, 'line')}, {plan.subtotal:,.2f} "
+                         f"{plan.currency} before tax){then}")
+
+    return ask
+
+
+def _created_notices(rt: Runtime, created: Created) -> None:
+    if created.resumed:
+        rt.out.notice(f"note: {created.resumed}")
+    if created.sent is not None and created.sent.sending.resumed:
+        rt.out.notice(f"note: {created.sent.sending.resumed}")
+    if created.already_sent:
+        rt.out.notice(f"note: not emailed again: {created.already_sent}")
+    problems = [("its history note", created.problem),
+                ("the approval's history note", created.approved.problem
+                 if created.approved else ""),
+                ("the email's history note", created.sent.problem if created.sent else "")]
+    for what, problem in problems:
+        if problem:
+            rt.out.notice(f"warning: {what} was not added ({problem})")
+
+
+def _created_human(rt: Runtime, created: Created) -> None:
+    doc = created.document
+    state = "draft " if doc.status == Status.DRAFT else ""
+    rt.out.line(f"Created {state}{doc.kind} {doc.number or doc.document_id} for "
+                f"{doc.total:,.2f} {doc.currency}"
+                + (f", attached to deal:{created.deal}" if created.deal else "")
+                + (f", {doc.status}" if created.approved else ""))
+    if created.sent is not None:
+        rt.out.line(f"Emailed to {created.sent.sending.to}" if created.sent.emailed else
+                    f"Emailed to {created.sent.sending.to} by the interrupted run")
+    rt.out.line(f"View in Xero: {created.link}")
 
 
 # -- deals ---------------------------------------------------------------------------------

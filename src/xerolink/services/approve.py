@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xerolink.errors import XerolinkError, XeroRefusedError
 from xerolink.results import Result
@@ -17,6 +17,9 @@ from xerolink.services.access import require_send_right
 from xerolink.services.context import Deps
 from xerolink.store.models import CachedDocument
 from xerolink.vocabulary import DocumentKind, RecordKind, Status
+
+if TYPE_CHECKING:
+    from xerolink.xero.approval import FreshDocument
 
 APPROVED_STATUS = {DocumentKind.INVOICE: Status.AUTHORISED, DocumentKind.BILL: Status.AUTHORISED,
                    DocumentKind.QUOTE: Status.SENT}
@@ -48,6 +51,8 @@ class Approved(Result):
     dry_run: bool
     xero_calls: int
     problem: str = ""  # why the history note is missing, when it is
+    changed: CachedDocument | None = None  # as Xero answered the change
+
 
     def to_json(self) -> dict[str, Any]:
         a = self.approval
@@ -70,20 +75,30 @@ def approve(deps: Deps, target: str, *, dry_run: bool, confirm: Confirm) -> Appr
         return Approved(approval, history_note=False, dry_run=True,
                         xero_calls=deps.calls_made())
     confirm(approval)
-    return _apply(deps, approval)
+    return apply(deps, approval)
 
 
 def plan(deps: Deps, document_id: str) -> Approval:
     """The document read fresh (one GET) and cached so, refused unless a draft."""
+    return approval_of(deps, read(deps, document_id))
+
+
+def read(deps: Deps, document_id: str) -> FreshDocument:
+    """The document as Xero has it now (one GET), and the cache made to say so."""
     from xerolink.xero.approval import read_fresh
 
     cached = deps.store.documents_by_ids(deps.tenant, [document_id])
     fresh = read_fresh(deps.gateway, document_id, cached[0].kind if cached else None,
                        deps.now(), deps.connection.base_currency)
+    deps.store.apply_document_changes(deps.tenant, [fresh.document], [])
+    return fresh
+
+
+def approval_of(deps: Deps, fresh: FreshDocument) -> Approval:
+    """What approving the freshly read document does; anything but a draft refused."""
     doc = fresh.document
-    deps.store.apply_document_changes(deps.tenant, [doc], [])  # the cache as fresh
-    approval = Approval(doc.document_id, doc.kind, doc.number, _contact(deps, doc,
-                        fresh.contact_name), doc.total, doc.currency, doc.status,
+    approval = Approval(doc.document_id, doc.kind, doc.number, contact_of(
+                        deps, doc, fresh.contact_name), doc.total, doc.currency, doc.status,
                         APPROVED_STATUS[DocumentKind(doc.kind)], doc)
     if doc.status != Status.DRAFT:
         raise XeroRefusedError(
@@ -92,7 +107,7 @@ def plan(deps: Deps, document_id: str) -> Approval:
     return approval
 
 
-def _apply(deps: Deps, approval: Approval) -> Approved:
+def apply(deps: Deps, approval: Approval) -> Approved:
     """The status change (a refusal: Xero's message, exit 6, nothing else done), the
     cached copy as Xero answered it, then the history note (its failure is reported,
     not raised: the document is approved by then)."""
@@ -104,16 +119,16 @@ def _apply(deps: Deps, approval: Approval) -> Approved:
         add_note(deps.gateway, changed, note(approval, deps.user))
     except XerolinkError as exc:  # approved all the same: say so, not fail
         return Approved(approval, history_note=False, dry_run=False,
-                        xero_calls=deps.calls_made(), problem=exc.message)
+                        xero_calls=deps.calls_made(), problem=exc.message, changed=changed)
     return Approved(approval, history_note=True, dry_run=False,
-                    xero_calls=deps.calls_made())
+                    xero_calls=deps.calls_made(), changed=changed)
 
 
 def note(approval: Approval, user: str) -> str:
     return f"Approved by xerolink for {approval.contact} by {user}"
 
 
-def _contact(deps: Deps, doc: CachedDocument, xero_name: str) -> str:
+def contact_of(deps: Deps, doc: CachedDocument, xero_name: str) -> str:
     """The CRM contact linked to the document's Xero contact (the lowest id when
     several are), else the Xero contact's name."""
     linked = sorted(crm for crm, (xero_id, _) in

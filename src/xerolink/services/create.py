@@ -19,29 +19,39 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xerolink import validation
-from xerolink.errors import NotFoundError, UsageError, XerolinkError, XeroUnreachableError
+from xerolink.errors import (
+    NotFoundError,
+    UsageError,
+    XerolinkError,
+    XeroRefusedError,
+    XeroUnreachableError,
+)
 from xerolink.results import Result, to_jsonable
 from xerolink.services import summary
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.store.models import CachedDocument, CreateIntent
-from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
+from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind, Status
 from xerolink.xero import drafts
 from xerolink.xero.drafts import Draft as Draft  # re-exported: the API's type
 from xerolink.xero.drafts import Line as Line
+from xerolink.xero.transport import IDEMPOTENCY_WINDOW
+
+if TYPE_CHECKING:
+    from xerolink.services.approve import Approved
+    from xerolink.services.send import Sent
+    from xerolink.xero.approval import FreshDocument
+    from xerolink.xero.sending import Recipient
 
 KINDS = DOCUMENT_KINDS
-# How long Xero is trusted to remember an Idempotency-Key: undocumented (third-party
-# notes say minutes), so the stricter reading.
-IDEMPOTENCY_WINDOW = timedelta(minutes=5)
 LOOKBACK = timedelta(minutes=5)  # clock difference allowed when searching for a create
 LIMIT = Decimal("1e12")
 LINE_KEYS = frozenset({"description", "quantity", "unit_amount", "account_code", "tax_type"})
@@ -240,13 +250,45 @@ class Created(Result):
     link: str
     deal: str | None  # the deal's id it was attached to
     resumed: str | None = None  # how an interrupted earlier run was completed, in words
+    history_note: bool = False  # "Created by xerolink ..." is in the document's history
+    problem: str = ""  # why that note is missing, when it is
+    approved: Approved | None = None  # --approve (or --send) approved it
+    sent: Sent | None = None  # --send emailed it
+    already_sent: str | None = None  # --send found it emailed by an earlier run
 
     def to_json(self) -> dict[str, Any]:
         doc = self.document
+        approved = None if self.approved is None else {
+            "from_status": self.approved.approval.from_status,
+            "to_status": self.approved.approval.to_status,
+            "history_note": self.approved.history_note}
+        sent = None if self.sent is None else {
+            key: value for key, value in self.sent.to_json().items()
+            if key in ("to", "cc", "emailed", "sent_at", "resumed", "history_note")}
         return {"type": doc.kind, "document_id": doc.document_id, "number": doc.number,
                 "status": doc.status, "total": to_jsonable(doc.total),
                 "currency": doc.currency, "link": self.link,
-                "deal": f"deal:{self.deal}" if self.deal else None, "resumed": self.resumed}
+                "deal": f"deal:{self.deal}" if self.deal else None, "resumed": self.resumed,
+                "history_note": self.history_note, "problem": self.problem or None,
+                "approved": approved, "sent": to_jsonable(sent),
+                "already_sent": self.already_sent}
+
+
+@dataclass(frozen=True)
+class Creating:
+    """What a create that goes on to approve or send will do, asked before anything."""
+
+    kind: str
+    contact: str  # contact:ID
+    lines: int
+    subtotal: Decimal  # before tax (Xero adds tax)
+    currency: str
+    approve: bool
+    send_to: str | None  # the address Xero will email, with --send
+    cc: tuple[str, ...] = ()
+
+
+Confirm = Callable[[Creating], None]
 
 
 def fingerprint(kind: str, fields: dict[str, Any]) -> str:
@@ -255,16 +297,62 @@ def fingerprint(kind: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None) -> Created:
+def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None,
+           approve: bool = False, send: bool = False, confirm: Confirm | None = None
+           ) -> Created:
+    """Create the document, note where it came from in its history, and (``approve``,
+    ``send``) approve and email it. Its intent stays in the store until every step is
+    done, so a rerun of the same command after an interruption goes on from where the
+    first stopped: never a second document, never a second email."""
+    if send and draft.kind != DocumentKind.INVOICE:
+        raise UsageError(_no_send(draft.kind))
     scope = summary.resolve(deps, ref)
     if ref.kind != RecordKind.CONTACT:
         raise UsageError(f"create documents for a contact (contact:ID), not a {ref.kind}")
     if deal_id is not None and deps.store.get_crm_deal(deal_id) is None:
         raise NotFoundError(f"no CRM deal deal:{deal_id}")
     contact_id = scope.contact_ids[0]
+    recipient = _before_follow_ups(deps, ref, draft, contact_id, approve=approve, send=send,
+                                   confirm=confirm)
     request_print = fingerprint(draft.kind, drafts.payload(draft, contact_id))
-    now = deps.now()
     earlier = deps.store.get_create_intent(deps.tenant, request_print)
+    fresh, resumed = _made(deps, draft, contact_id, ref, request_print, earlier)
+    document = fresh.document
+    noted, problem = _created_note(deps, document, ref, deal_id, request_print, earlier)
+    if deal_id is not None:
+        deps.store.attach_deal_documents(deps.tenant, deal_id,
+                                         [(document.document_id, document.kind)], deps.user,
+                                         deps.now())
+    created = Created(document, summary.link_for(deps, document), deal_id, resumed,
+                      noted, problem)
+    if approve or send:
+        created = _follow_ups(deps, created, fresh, request_print, send=send,
+                              recipient=recipient)
+    deps.store.delete_create_intent(deps.tenant, request_print)
+    return created
+
+
+def _made(deps: Deps, draft: Draft, contact_id: str, ref: Ref, request_print: str,
+          earlier: CreateIntent | None) -> tuple[FreshDocument, str | None]:
+    """The document: the one an interrupted identical run made (read fresh), or made
+    now (sent with the interrupted run's key within Xero's idempotency window)."""
+    from xerolink.services import approve as approving
+    from xerolink.xero.approval import FreshDocument
+
+    if earlier is not None and earlier.document_id:
+        fresh = approving.read(deps, earlier.document_id)
+        return fresh, (f"an identical {draft.kind} made at {earlier.created_at:%H:%M} UTC by "
+                       "an interrupted run is in Xero, so it was not made again; the rest "
+                       "of the command was done")
+    document, resumed = _created(deps, draft, contact_id, ref, request_print, earlier)
+    deps.store.apply_document_changes(deps.tenant, [document], [])
+    deps.store.record_create_made(deps.tenant, request_print, document.document_id)
+    return FreshDocument(document, ""), resumed
+
+
+def _created(deps: Deps, draft: Draft, contact_id: str, ref: Ref, request_print: str,
+             earlier: CreateIntent | None) -> tuple[CachedDocument, str | None]:
+    now = deps.now()
     document, resumed, key = None, None, deps.gateway.new_idempotency_key()
     if earlier is not None:
         sent = f"an identical {draft.kind} sent at {earlier.created_at:%H:%M} UTC was interrupted"
@@ -280,13 +368,100 @@ def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None) -> Create
         document = _send(deps, draft, contact_id, CreateIntent(
             deps.tenant, request_print, key, draft.kind, ref.id, contact_id, deps.user,
             earlier.created_at if earlier and key == earlier.idempotency_key else now))
-    deps.store.apply_document_changes(deps.tenant, [document], [])
-    deps.store.delete_create_intent(deps.tenant, request_print)
-    if deal_id is not None:
-        deps.store.attach_deal_documents(deps.tenant, deal_id,
-                                         [(document.document_id, document.kind)], deps.user,
-                                         now)
-    return Created(document, summary.link_for(deps, document), deal_id, resumed)
+    return document, resumed
+
+
+def _before_follow_ups(deps: Deps, ref: Ref, draft: Draft, contact_id: str, *,
+                       approve: bool, send: bool, confirm: Confirm | None
+                       ) -> Recipient | None:
+    """Before anything is created: who may (the same check ``approve`` makes), the
+    address Xero will email (one GET; none: refused), and the question."""
+    if not (approve or send):
+        return None
+    from xerolink.services.access import require_send_right
+
+    require_send_right(deps.store, deps.user)
+    recipient = None
+    if send:
+        from xerolink.xero.sending import recipient as read_recipient
+
+        recipient = read_recipient(deps.gateway, contact_id)
+        if not recipient.email:
+            raise XeroRefusedError(
+                f"the Xero contact {recipient.name or contact_id} linked to contact:{ref.id} "
+                "has no email address, and Xero emails an invoice to its contact's address: "
+                "add one to the contact in Xero first; nothing was created")
+    if confirm is not None:
+        subtotal = sum((line.quantity * line.unit_amount for line in draft.lines),
+                       Decimal(0))
+        confirm(Creating(draft.kind, f"{RecordKind.CONTACT}:{ref.id}", len(draft.lines),
+                         subtotal, draft.currency or deps.connection.base_currency or "",
+                         approve or send, recipient.email if recipient else None,
+                         recipient.cc if recipient else ()))
+    return recipient
+
+
+def _created_note(deps: Deps, document: CachedDocument, ref: Ref, deal_id: str | None,
+                  request_print: str, earlier: CreateIntent | None) -> tuple[bool, str]:
+    """"Created by xerolink from deal:... for contact:... by USER" in the document's
+    history (one PUT; once per create, a rerun does not add it again). A failure is
+    reported, not raised: the document is made by then."""
+    from xerolink.xero.approval import add_note
+
+    if earlier is not None and earlier.document_id and earlier.noted_at is not None:
+        return True, ""
+    source = f" from deal:{deal_id}" if deal_id else ""
+    try:
+        add_note(deps.gateway, document, f"Created by xerolink{source} for "
+                                         f"{RecordKind.CONTACT}:{ref.id} by {deps.user}")
+        result = True, ""
+    except XerolinkError as exc:
+        result = False, exc.message
+    deps.store.record_create_noted(deps.tenant, request_print, deps.now())
+    return result
+
+
+def _follow_ups(deps: Deps, created: Created, fresh: FreshDocument, request_print: str, *,
+                send: bool, recipient: Recipient | None) -> Created:
+    """Approve (a draft), then with ``send`` email it. A refusal by Xero ends the
+    create's intent (what was made stays, and the message names it); no answer keeps
+    it, so the same command goes on later."""
+    from xerolink.services import approve as approving
+    from xerolink.services import send as sending
+
+    try:
+        if send:
+            plan = sending.plan(deps, fresh.document.document_id, approve_first=True,
+                                again=False, fresh=fresh, recipient=recipient)
+            sent = sending.deliver(deps, plan)
+            return _with(created, sent.approved, sent=sent)
+        if fresh.document.status != Status.DRAFT:
+            return created
+        approval = approving.approval_of(deps, fresh)
+        return _with(created, approving.apply(deps, approval))
+    except sending.AlreadySent as exc:
+        return replace(created, already_sent=exc.message)
+    except XeroRefusedError as exc:
+        deps.store.delete_create_intent(deps.tenant, request_print)
+        doc = created.document
+        raise XeroRefusedError(f"{doc.kind} {doc.number or doc.document_id} was created "
+                               f"({created.link}), but not {'sent' if send else 'approved'}: "
+                               f"{exc.message}") from None
+
+
+def _with(created: Created, approved: Approved | None, *, sent: Sent | None = None
+          ) -> Created:
+    document = approved.changed if approved and approved.changed else created.document
+    return replace(created, document=document, approved=approved, sent=sent)
+
+
+def _no_send(kind: str) -> str:
+    if kind == DocumentKind.QUOTE:
+        return ("--send is for invoices: Xero has no email endpoint for quotes; create it "
+                "with --approve (it becomes SENT), then `xerolink pdf NUMBER` saves its PDF "
+                "to send yourself and `xerolink view NUMBER` gives its View in Xero link; "
+                "nothing was created")
+    return f"--send is for sales invoices: a {kind} is not emailed; nothing was created"
 
 
 def _send(deps: Deps, draft: Draft, contact_id: str, intent: CreateIntent

@@ -1,4 +1,4 @@
-"""Connections, creates under way, a team's shared tokens, and copying a whole store
+"""Connections, creates and sends under way, a team's shared tokens, and copying a whole store
 (team migrate)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from xerolink.store.base import (
 from xerolink.store.models import (
     Connection,
     CreateIntent,
+    SendIntent,
 )
 
 
@@ -82,17 +83,65 @@ class ConnectionTables(SqlBase):
     def get_create_intent(self, tenant_id: str, fingerprint: str) -> CreateIntent | None:
         row = self._db.execute(
             "SELECT tenant_id, fingerprint, idempotency_key, kind, crm_contact_id, "
-            "xero_contact_id, created_by, created_at FROM create_intents "
-            "WHERE tenant_id = ? AND fingerprint = ?", (tenant_id, fingerprint)).fetchone()
+            "xero_contact_id, created_by, created_at, document_id, noted_at FROM "
+            "create_intents WHERE tenant_id = ? AND fingerprint = ?",
+            (tenant_id, fingerprint)).fetchone()
         if row is None:
             return None
         return CreateIntent(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                            datetime.fromisoformat(row[7]))
+                            datetime.fromisoformat(row[7]), row[8], _when(row[9]))
+
+    def record_create_made(self, tenant_id: str, fingerprint: str, document_id: str) -> None:
+        """Xero made the document: a rerun goes on from it, it never makes another."""
+        with self.transaction() as db:
+            db.execute("UPDATE create_intents SET document_id = ? WHERE tenant_id = ? AND "
+                       "fingerprint = ?", (document_id, tenant_id, fingerprint))
+
+    def record_create_noted(self, tenant_id: str, fingerprint: str, at: datetime) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE create_intents SET noted_at = ? WHERE tenant_id = ? AND "
+                       "fingerprint = ?", (iso(at), tenant_id, fingerprint))
 
     def delete_create_intent(self, tenant_id: str, fingerprint: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM create_intents WHERE tenant_id = ? AND fingerprint = ?",
                        (tenant_id, fingerprint))
+
+    # -- sends under way and done ----------------------------------------------------------
+    def put_send_intent(self, intent: SendIntent) -> None:
+        """Before the email is asked of Xero: the key a rerun sends again."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO send_intents (tenant_id, idempotency_key, document_id, number, "
+                "to_address, requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (intent.tenant_id, intent.idempotency_key, intent.document_id, intent.number,
+                 intent.to_address, intent.requested_by, iso(intent.requested_at)))
+
+    def send_intents(self, tenant_id: str, document_id: str) -> list[SendIntent]:
+        """The document's sends, oldest first."""
+        rows = self._db.execute(
+            "SELECT tenant_id, idempotency_key, document_id, number, to_address, "
+            "requested_by, requested_at, sent_at, noted_at FROM send_intents "
+            "WHERE tenant_id = ? AND document_id = ? ORDER BY requested_at, idempotency_key",
+            (tenant_id, document_id)).fetchall()
+        return [SendIntent(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]),
+                           _when(r[7]), _when(r[8])) for r in rows]
+
+    def record_send(self, tenant_id: str, key: str, *, sent_at: datetime | None = None,
+                    noted_at: datetime | None = None) -> None:
+        """Mark the send emailed (Xero answered) or noted (its history note tried)."""
+        column, at = ("sent_at", sent_at) if sent_at is not None else ("noted_at", noted_at)
+        if at is None:
+            raise ValueError("record_send takes sent_at or noted_at")
+        with self.transaction() as db:
+            db.execute(f"UPDATE send_intents SET {column} = ? WHERE "  # noqa: S608 - fixed
+                       "tenant_id = ? AND idempotency_key = ?", (iso(at), tenant_id, key))
+
+    def delete_send_intent(self, tenant_id: str, key: str) -> None:
+        """Xero refused the email: nothing was sent, nothing to resume."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM send_intents WHERE tenant_id = ? AND idempotency_key = ?",
+                       (tenant_id, key))
 
     # -- a team's shared tokens (team mode) ----------------------------------------------
     def load_token(self, tenant_id: str) -> str | None:
@@ -120,7 +169,7 @@ class ConnectionTables(SqlBase):
     COPY_ORDER = ("settings", "crm_companies", "crm_contacts", "crm_deals",
                   "crm_deal_participants", "connections", "links", "access", "deal_documents",
                   "xero_documents", "contact_refreshes", "sync_state", "xero_contacts",
-                  "crm_source_records", "crm_pulls")
+                  "crm_source_records", "crm_pulls", "send_intents")
 
     def export_table(self, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         if table not in self.COPY_ORDER:
@@ -142,3 +191,6 @@ class ConnectionTables(SqlBase):
                     f"VALUES ({marks})", row).rowcount
         return added
 
+
+def _when(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)

@@ -223,6 +223,28 @@ MIGRATIONS: list[str] = [
     ALTER TABLE access ADD COLUMN may_send INTEGER NOT NULL DEFAULT 0
         CHECK (may_send IN (0, 1));
     """,
+    # 12: sends under way and done: each email of an invoice asked of Xero, written with
+    # its Idempotency-Key before the call, marked sent once Xero answered and noted once
+    # its history note was tried; so a rerun after an interruption never emails twice.
+    # A create also keeps the document it made and whether its note was added, so a
+    # create that goes on to approve and send is resumed, not made again.
+    """
+    CREATE TABLE send_intents (
+        tenant_id       TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        document_id     TEXT NOT NULL,
+        number          TEXT NOT NULL DEFAULT '',
+        to_address      TEXT NOT NULL,
+        requested_by    TEXT NOT NULL,
+        requested_at    TEXT NOT NULL,
+        sent_at         TEXT,
+        noted_at        TEXT,
+        PRIMARY KEY (tenant_id, idempotency_key)
+    );
+    CREATE INDEX send_intents_document ON send_intents (tenant_id, document_id);
+    ALTER TABLE create_intents ADD COLUMN document_id TEXT;
+    ALTER TABLE create_intents ADD COLUMN noted_at TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -307,5 +329,14 @@ POSTGRES_ONLY: dict[int, str] = {
             SELECT 1 FROM xerolink.access a WHERE a.tenant_id = tenant
             AND a.user_name = current_user AND a.may_send = 1)
     $$;
+    """,
+    12: """
+    -- The emails under way and sent: everyone who views may see them; only who may send
+    -- for that organisation writes one, so no other viewer forges a send (to block a
+    -- real one as already sent) or removes one (so that a rerun emails twice).
+    ALTER TABLE send_intents ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY send_intents_read ON send_intents FOR SELECT USING (true);
+    CREATE POLICY send_intents_senders ON send_intents FOR ALL
+        USING (team_may_send(tenant_id)) WITH CHECK (team_may_send(tenant_id));
     """,
 }

@@ -149,3 +149,20 @@ class CreateIntent:
     xero_contact_id: str
     created_by: str
     created_at: datetime
+    document_id: str | None = None  # once Xero made it: a rerun resumes, never remakes
+    noted_at: datetime | None = None  # when its "Created by" history note was tried
+
+
+@dataclass(frozen=True)
+class SendIntent:
+    """One email of an invoice asked of Xero: written before the call, with its key."""
+
+    tenant_id: str
+    idempotency_key: str
+    document_id: str
+    number: str
+    to_address: str
+    requested_by: str
+    requested_at: datetime
+    sent_at: datetime | None = None  # Xero answered 204
+    noted_at: datetime | None = None  # its history note was tried

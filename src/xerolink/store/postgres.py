@@ -369,6 +369,9 @@ def _viewer_grants(viewers: Any) -> list[Any]:
         "GRANT SELECT, INSERT, UPDATE, DELETE ON crm_companies, crm_contacts, crm_deals, "
         "crm_deal_participants, links, deal_documents, xero_documents, contact_refreshes, "
         "sync_state, xero_contacts, create_intents TO {}",
+        # The emails under way and sent: a viewer with the right to send writes them;
+        # the row policies of migration 12 keep every other viewer to reading.
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON send_intents TO {}",
         # What a pull and a push keep (watermarks, what the source holds), the
         # connection, the access list, the settings, the webhook events (the service
         # that receives and processes them runs a push: an admin's): read only.

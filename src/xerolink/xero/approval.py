@@ -27,6 +27,7 @@ class FreshDocument:
 
     document: CachedDocument
     contact_name: str
+    sent_to_contact: bool = False  # Xero's SentToContact: emailed (or marked sent)
 
 
 def read_fresh(gateway: XeroGateway, document_id: str, kind: str | None,
@@ -38,7 +39,7 @@ def read_fresh(gateway: XeroGateway, document_id: str, kind: str | None,
         if items:
             raw = items[0]
             return FreshDocument(models.invoice(raw, fetched_at, base_currency=base_currency),
-                                 _contact_name(raw))
+                                 _contact_name(raw), raw.get("SentToContact") is True)
         if kind is not None:
             raise NotFoundError(f"Xero has no invoice or bill {document_id}")
     raw = gateway.get_quote(document_id)

@@ -67,6 +67,9 @@ BUSY_FIRST_PAUSE, BUSY_MAX_PAUSE, BUSY_MAX_TRIES = 0.1, 1.0, 40
 # Waits for a minute window per call: more than one when other processes share it.
 MAX_WINDOW_WAITS = 5
 UNIT_DP = 4  # unit amounts to four decimal places, as xerolink accepts them
+# How long Xero is trusted to remember an Idempotency-Key: undocumented (third-party
+# notes say minutes), so the stricter reading (docs/xero-fidelity.md).
+IDEMPOTENCY_WINDOW = timedelta(minutes=5)
 
 
 class _BearerAuth:
