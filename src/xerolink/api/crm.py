@@ -15,8 +15,6 @@ from xerolink.errors import NotConnectedError, UsageError
 from xerolink.services.crmconnection import (
     PULLED_FROM,
     REFUSED_FIELDS,
-    SETTING,
-    SOURCES,
     secret_key,
     source_setting,
 )
@@ -110,52 +108,22 @@ class CrmSide:
                     url: str | None = None) -> CrmSourceState:
         """Check the account and token with one call, then keep the token in the token
         store (never printed) and the source in the store."""
-        from xerolink.config import server_url
         from xerolink.crmsource.salesmate import SalesmateSource
-        from xerolink.redact import register_secret
-        from xerolink.services.access import check_may_configure
+        from xerolink.services.crmconnection import connect
 
-        register_secret(token)
-        if source not in SOURCES:
-            raise UsageError(f"unknown CRM source {source[:40]!r}; xerolink knows: "
-                             f"{', '.join(SOURCES)}")
-        linkname = _linkname(linkname)
-        token = token.strip()
-        if not token or len(token) > 4096 or not token.isprintable() or " " in token:
-            raise UsageError("the Salesmate access token is empty or not a token (one line "
-                             "of printable characters)")
-        raw = url or self._w.env.get("XEROLINK_SALESMATE_URL")
-        try:
-            chosen_url = server_url(raw) if raw else None
-        except ValueError as exc:
-            raise UsageError(f"invalid --salesmate-url: {exc}") from None
-        check_may_configure(self._w.store, self._w.user)
-        pulled_from = self._w.store.get_setting(f"{PULLED_FROM}.{source}")
-        if pulled_from and pulled_from != linkname:
-            held = sum(c["live"] + c["gone"] for c in self._w.store.source_counts(source).values())
-            if held:
-                raise UsageError(
-                    f"this profile holds {held} records pulled from the {source} account "
-                    f"{pulled_from}; another account's ids would land on them (and on their "
-                    "links): use another profile (XEROLINK_PROFILE) for "
-                    f"{linkname}, or connect {pulled_from} again")
-        self._w.token_store.check()
-        client = SalesmateSource(linkname, token, base_url=chosen_url,
-                                 timeouts=self._w.timeouts(), max_wait=self._w.max_wait_seconds())
-        try:
-            contacts = client.check()
-        finally:
-            client.close()
-        previous = self._source_setting()
-        self._w.token_store.save_secret(secret_key(source, linkname), token)
-        if previous and (previous["source"], previous["account"]) != (source, linkname):
-            self._w.token_store.delete(secret_key(previous["source"], previous["account"]))
-        self._w.store.set_setting(SETTING, json.dumps({
-            "source": source, "account": linkname, "url": chosen_url,
-            "connected_by": self._w.user, "connected_at": self._w.clock.now().isoformat()}))
-        state = self.crm_source_state()
-        state.contacts_at_source = contacts
-        return state
+        def count_contacts(account: str, secret: str, base_url: str | None) -> int:
+            client = SalesmateSource(account, secret, base_url=base_url,
+                                     timeouts=self._w.timeouts(),
+                                     max_wait=self._w.max_wait_seconds())
+            try:
+                return client.check()
+            finally:
+                client.close()
+
+        return connect(self._w.store, self._w.token_store, self._w.user, self._w.clock.now,
+                       source, linkname=linkname, token=token,
+                       url=url or self._w.env.get("XEROLINK_SALESMATE_URL"),
+                       count_contacts=count_contacts)
 
     def crm_disconnect(self) -> CrmSourceState:
         """Forget the CRM token and source; pulled records (and their links) stay."""
@@ -301,15 +269,3 @@ def _refused_fields(text: str | None) -> list[str] | None:
         return data
     return None
 
-
-def _linkname(text: str) -> str:
-    """``acme``, or pasted as ``acme.salesmate.io`` or ``https://acme.salesmate.io``."""
-    import re
-
-    name = text.strip().lower()
-    name = re.sub(r"^https?://", "", name).rstrip("/")
-    name = name.removesuffix(".salesmate.io")
-    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", name):
-        raise UsageError(f"invalid --linkname {text[:60]!r}: the NAME of "
-                         "https://NAME.salesmate.io (letters, digits and hyphens)")
-    return name
