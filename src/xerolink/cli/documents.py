@@ -213,17 +213,31 @@ def details(
         "--status", metavar="S", help="Only this status (DRAFT, SENT, SUBMITTED, "
         "AUTHORISED).")] = None,
     refresh_first: Annotated[bool, typer.Option("--refresh", help="Fetch first.")] = False,
+    paid: Annotated[bool, typer.Option(
+        "--paid", help="Invoices and bills paid instead, with their payments (since "
+        "--since, or the last 90 days).")] = False,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="DATE", help="With --paid: payments dated from this day on "
+        "(YYYY-MM-DD).")] = None,
 ) -> Result:
     """The open documents behind the summary, with their View in Xero links.
 
     The cache keeps open quotes (DRAFT, SENT) and unpaid invoices and bills (DRAFT,
     SUBMITTED, AUTHORISED); paid, voided and declined documents are not listed.
+    With --paid: the invoices and bills paid from --since on (default: 90 days before
+    today), each with its payments' dates and amounts (Xero's Payments: one call
+    when the cache is current).
     """
+    kinds = {k for k, on in zip(DOCUMENT_KINDS, (quotes, invoices, bills), strict=True) if on}
+    if paid or since is not None:
+        return _paid(rt, ref, kinds, status, since, paid, refresh_first)
     allowed = OPEN_STATUSES
+    if status and status.upper() == "PAID":
+        raise UsageError("details lists open documents; for paid invoices and bills use "
+                         "--paid (and --since DATE)")
     if status and status.upper() not in allowed:
         raise UsageError(f"--status must be one of {', '.join(allowed)}: details lists open "
-                         "documents only")
-    kinds = {k for k, on in zip(DOCUMENT_KINDS, (quotes, invoices, bills), strict=True) if on}
+                         "documents only (paid ones: --paid)")
     found = rt.app.details(ref, kinds=kinds or ALL_KINDS, status=status,
                            refresh=refresh_first)
     rows = [_marked(_addressable(r)) for r in found.rows] if rt.out.is_human else found.rows
@@ -238,6 +252,56 @@ def details(
         rt.out.notice(f"warning: Xero could not be reached; listed from the cache "
                       f"({found.problem})")
     return found
+
+
+PAID_COLUMNS = [Column("type", "Type", drop=2),
+                Column("number", "Number", link_key="link"),
+                Column("paid_on", "Paid on", wrap=True),
+                Column("paid", "Paid", justify="right"),
+                Column("currency", "Currency"),
+                Column("link", "View in Xero", wide_only=True)]
+PAID_CSV = [Column("type", "Type"), Column("number", "Number"),
+            Column("last_paid_on", "Last paid on"), Column("payment_count", "Payments"),
+            Column("paid", "Paid"), Column("currency", "Currency"),
+            Column("link", "View in Xero")]
+
+
+def _paid(rt: Runtime, ref: str, kinds: set[str], status: str | None, since: str | None,
+          paid: bool, refresh_first: bool) -> Result:
+    """``details --paid``: refused with the options it does not take, before any call."""
+    if not paid:
+        raise UsageError("--since goes with --paid")
+    if status:
+        raise UsageError("--status is for open documents; --paid lists paid ones")
+    if DocumentKind.QUOTE in kinds:
+        raise UsageError("--quotes cannot go with --paid: quotes are never paid")
+    first = _day(since) if since is not None else None
+    found = rt.app.paid(ref, since=first, kinds=kinds or {DocumentKind.INVOICE,
+                                                          DocumentKind.BILL},
+                        refresh=refresh_first)
+    if rt.out.is_human:
+        rows = [{**r, "paid_on": ", ".join(f"{p['date']} ({p['amount']:,.2f})"
+                                           for p in r["payments"])} for r in found.rows]
+        columns = PAID_COLUMNS
+    else:
+        rows = [{**r, "payment_count": len(r["payments"])} for r in found.rows]
+        columns = PAID_CSV
+    rt.out.records(rows, columns if found.per_contact else [CONTACT, *columns],
+                   empty=f"Nothing was paid from {found.since} on.",
+                   json_data=found.to_json())
+    if found.stale:
+        rt.out.notice(f"warning: Xero could not be reached; listed from the cache "
+                      f"({found.problem})")
+    return found
+
+
+def _day(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--since {text[:30]!r} is not a date (YYYY-MM-DD)") from None
 
 
 def view(

@@ -367,7 +367,7 @@ def _viewer_grants(viewers: Any) -> list[Any]:
         # CRM records, links, deal documents, the caches, creates under way.
         "GRANT SELECT, INSERT, UPDATE, DELETE ON crm_companies, crm_contacts, crm_deals, "
         "crm_deal_participants, links, deal_documents, xero_documents, contact_refreshes, "
-        "sync_state, xero_contacts, create_intents TO {}",
+        "sync_state, xero_contacts, xero_payments, xero_credits, create_intents TO {}",
         # What a pull and a push keep (watermarks, what the source holds), the
         # connection, the access list, the settings, the webhook events (the service
         # that receives and processes them runs a push: an admin's): read only.
