@@ -13,7 +13,7 @@ from xerolink.cli._runtime import Runtime, command, examples_epilog
 from xerolink.errors import UsageError
 from xerolink.render import SHORT_ID, WIDE, Column, plural
 from xerolink.results import Result
-from xerolink.vocabulary import DOCUMENT_KINDS, OPEN_STATUSES, DocumentKind
+from xerolink.vocabulary import DOCUMENT_KINDS, OPEN_STATUSES, SETTLEMENT_KEYS, DocumentKind
 
 if TYPE_CHECKING:
     from xerolink.services.outcomes import DealChange, ViewLink
@@ -73,8 +73,9 @@ def summary(
     ref: REF,
     refresh: Annotated[bool, typer.Option("--refresh", help="Fetch from Xero first.")] = False,
 ) -> Result:
-    """Open quotes, overdue and outstanding invoices, overdue and outstanding bills:
-    each a count and a total in the organisation's base currency.
+    """Open quotes, overdue and outstanding invoices, overdue and outstanding bills,
+    invoices and bills paid in the last 90 days, and the credit customers and
+    suppliers have left: each a count and a total in the organisation's base currency.
 
     Figures come from the local cache when present (no Xero call); --refresh fetches.
     If Xero cannot be reached, cached figures are shown marked stale and the exit
@@ -93,8 +94,8 @@ def _summary_human(rt: Runtime, report: SummaryReport) -> None:
 
     base = report.base_currency
     rows: list[dict[str, Any]] = []
-    for name in definitions.FIGURES:
-        figure = report.figures[name]
+    for name in (*definitions.FIGURES, *SETTLEMENT_KEYS):
+        figure = report.figures[name] if name in report.figures else report.settled[name]
         if name in report.unavailable:
             rows.append({"figure": definitions.LABELS[name], "count": None,
                          "total": None, "by_currency": "unavailable"})
@@ -114,6 +115,9 @@ def _summary_human(rt: Runtime, report: SummaryReport) -> None:
     rt.out.records(rows, columns, row_style=lambda r: "bold red"
                    if r["figure"] in overdue and r["count"] else None)
     rt.out.line(_freshness(report))
+    if report.paid_since is not None:
+        rt.out.line(f"Paid: payments dated from {report.paid_since} on; credit: what is left "
+                    "of credit notes, overpayments and prepayments.")
     expired = report.expired
     if expired is not None and expired.count and "open_quotes" not in report.unavailable:
         verb = "has" if expired.count == 1 else "have"

@@ -423,7 +423,9 @@ def _settle(deps: Deps, scope: Scope, docs: list[CachedDocument], today: date,
     if scope.ref.kind == RecordKind.DEAL:
         payments = store.payments_for_documents(
             tenant, [d for d, _ in scope.deal_documents], since)
-        contacts = sorted({d.xero_contact_id for d in docs})
+        # the credit of the documents' contacts (a paid one may have left the cache)
+        contacts = sorted({d.xero_contact_id for d in docs}
+                          | {p.xero_contact_id for p in payments})
     else:
         contacts = scope.contact_ids
         payments = store.payments_for_contacts(tenant, contacts, since)
