@@ -269,6 +269,7 @@ def _known(key: str) -> Setting:
             f"unknown setting {key!r}; known settings: {', '.join(listed)}, and "
             "salesmate.fields.FIGURE, salesmate.company_fields.FIGURE, "
             "salesmate.deal_fields.FIGURE (FIGURE: xero_contact, xero_link, open_quotes, "
-            "overdue_invoices, outstanding_invoices, overdue_bills, outstanding_bills, or "
-            "one of those with _count)"
+            "overdue_invoices, outstanding_invoices, overdue_bills, outstanding_bills, "
+            "paid_invoices, paid_bills, customer_credit, supplier_credit, or one of "
+            "those with _count)"
         ) from None

@@ -109,9 +109,11 @@ FIGURES: tuple[Figure, ...] = (
 # (sales beside purchases), since money received and money paid out never add up.
 SETTLEMENT_FIGURES: tuple[Figure, ...] = (
     Figure("paid_invoices", "Invoices paid (90 days)", "sales invoices (ACCREC) with an "
-           "AUTHORISED payment dated in the last 90 days", "the payments' Amount"),
+           "AUTHORISED payment dated from 90 days before today to today, in the "
+           "organisation's timezone", "the payments' Amount"),
     Figure("paid_bills", "Bills paid (90 days)", "bills (ACCPAY) with an AUTHORISED payment "
-           "dated in the last 90 days", "the payments' Amount"),
+           "dated from 90 days before today to today, in the organisation's timezone",
+           "the payments' Amount"),
     Figure("customer_credit", "Customer credit", "sales credit notes, received overpayments "
            "and prepayments, AUTHORISED or PAID, RemainingCredit above 0", "RemainingCredit"),
     Figure("supplier_credit", "Supplier credit", "purchase credit notes, spent overpayments "

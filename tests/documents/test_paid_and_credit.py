@@ -42,7 +42,7 @@ def expected(raw: dict[str, Any], today: date, contacts: set[str] | None = None,
         invoice = p.get("Invoice") or {}
         mine = (invoice.get("InvoiceID") in documents if documents is not None
                 else invoice.get("Contact", {}).get("ContactID") in (contacts or set()))
-        if mine and p["Status"] == "AUTHORISED" and _day(p["Date"]) >= since:
+        if mine and p["Status"] == "AUTHORISED" and since <= _day(p["Date"]) <= today:
             paid.setdefault(invoice["InvoiceID"], []).append(p)
     for made in paid.values():
         invoice = made[0]["Invoice"]

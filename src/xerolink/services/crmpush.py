@@ -303,7 +303,7 @@ def _settled(deps: Deps, xero_ids: dict[str, list[str]], doc_ids: dict[str, list
         keys = doc_ids.get(record_id) or xs
         found[record_id] = summary.settlement_figures(
             [p for k in keys for p in paid_by.get(k, [])],
-            [c for x in xs for c in credit_by.get(x, [])])
+            [c for x in xs for c in credit_by.get(x, [])], today)
     return found
 
 

@@ -122,14 +122,16 @@ def figures(documents: list[CachedDocument], today: date) -> dict[str, Figure]:
     return result
 
 
-def settlement_figures(payments: list[CachedPayment], credits: list[CachedCredit]
-                       ) -> dict[str, Figure]:
-    """Paid (a document per figure's count, its payments' amounts) and credit left
-    (RemainingCredit), sales beside purchases (vocabulary.SETTLEMENT_FIGURES)."""
+def settlement_figures(payments: list[CachedPayment], credits: list[CachedCredit],
+                       today: date) -> dict[str, Figure]:
+    """Paid (a document per figure's count, its payments' amounts; a payment dated
+    after today is not yet paid) and credit left (RemainingCredit), sales beside
+    purchases (vocabulary.SETTLEMENT_FIGURES)."""
     result = {name: Figure() for name in SETTLEMENT_KEYS}
     by_document: dict[str, list[CachedPayment]] = {}
     for payment in payments:
-        by_document.setdefault(payment.document_id, []).append(payment)
+        if payment.paid_on <= today:
+            by_document.setdefault(payment.document_id, []).append(payment)
     for paid in by_document.values():
         result[PAID_KEYS[0] if paid[0].kind == DocumentKind.INVOICE else PAID_KEYS[1]
                ].add_paid(paid)
@@ -429,7 +431,8 @@ def _settle(deps: Deps, scope: Scope, docs: list[CachedDocument], today: date,
     else:
         contacts = scope.contact_ids
         payments = store.payments_for_contacts(tenant, contacts, since)
-    report.settled = settlement_figures(payments, store.credits_for_contacts(tenant, contacts))
+    report.settled = settlement_figures(payments, store.credits_for_contacts(tenant, contacts),
+                                        today)
     report.paid_since = since
     for resource, names in ((settlements.PAID_UNAVAILABLE, PAID_KEYS),
                             (settlements.CREDIT_UNAVAILABLE, CREDIT_KEYS)):

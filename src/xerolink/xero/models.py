@@ -129,7 +129,8 @@ CREDIT_SOURCES: dict[str, tuple[str, str]] = {
     "overpayment": ("OverpaymentID", "Reference"),
     "prepayment": ("PrepaymentID", "Reference"),
 }
-CUSTOMER_CREDIT_TYPES = frozenset({"ACCRECCREDIT", "RECEIVE-OVERPAYMENT", "RECEIVE-PREPAYMENT"})
+CUSTOMER_CREDIT_TYPES = frozenset({"ACCRECCREDIT", "RECEIVE-OVERPAYMENT", "RECEIVE-PREPAYMENT",
+                                   "AROVERPAYMENT", "ARPREPAYMENT"})  # the enums, AR side
 
 
 def payment(data: dict[str, Any], fetched_at: datetime, *,
