@@ -163,6 +163,14 @@ def test_the_paid_and_credit_figures_match_an_independent_computation(cli, world
         "the credit note is part-allocated: what is left counts"
     assert report["paid_invoices"]["count"] >= 1
     assert set(FIGURE_KEYS) < set(report), "the five are still there"
+    code, out, _ = cli("summary", world["ref"])
+    assert code == 0
+    for label in ("Invoices paid (90 days)", "Bills paid (90 days)", "Customer credit",
+                  "Supplier credit"):
+        assert label in out, out
+    assert f"payments dated from {want['paid_invoices']['since']} on" in out
+    code, out, _ = cli("details", world["ref"], "--paid")
+    assert code == 0 and world["today"].isoformat() in out, out
 
 
 def test_details_paid_lists_each_document_with_its_payments_and_since_bounds(
