@@ -75,3 +75,25 @@ def test_never_read_the_paid_and_credit_fields_are_not_written(salesmate, cli, h
     report = cli.json("crm", "push")
     assert {c["figure"] for c in report["changes"]} == {"outstanding_invoices"}
     assert any("never read from Xero" in n and "refresh --all" in n for n in report["notes"])
+
+
+def test_each_crm_update_pass_reads_what_was_paid_when_its_fields_are_chosen(
+        salesmate, cli) -> None:
+    """With a paid or credit field chosen, a pass reads the four lists (four calls), so
+    a payment made in Xero since the last pass reaches the CRM on the next."""
+    first = cli.json("crm", "update")
+    refresh = next(p for p in first["phases"] if p["phase"] == "refresh")
+    books = next(iter(salesmate.sandbox.tenants.values()))
+    linked = {r["xero_contact_id"]: r["crm"] for r in cli.json("links")}
+    invoice = next(i for i in books.invoices.values() if i["ContactID"] in linked
+                   and i["Type"] == "ACCREC" and i["Status"] == "AUTHORISED"
+                   and i["AmountDue"] > 1)
+    ref = linked[invoice["ContactID"]]
+    before = cli.json("summary", ref)["paid_invoices"]["count"]
+    sandbox_control(salesmate.base_url, "POST", "pay",
+                    {"tenant": books.tenant_id, "invoice_id": invoice["InvoiceID"],
+                     "amount": "1.00"})
+    again = cli.json("crm", "update")
+    held = control(salesmate, "GET", f"/records/contact/{ref.split(':')[1]}")
+    assert int(held["custom"][FIELDS["paid_invoices_count"]]) == before + 1, again["changes"]
+    assert refresh["xero_calls"] >= 4

@@ -36,10 +36,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from xerolink.crmsource.base import CrmSource
+from xerolink.formats import local_date
 from xerolink.results import Result
-from xerolink.services import budget, crmpull, crmpush, documents, linking, webhooks
+from xerolink.services import budget, crmpull, crmpush, documents, linking, settlements, webhooks
 from xerolink.services.context import Deps
-from xerolink.vocabulary import RecordKind
+from xerolink.vocabulary import SETTLEMENT_KEYS, RecordKind
 
 RECHECK = timedelta(hours=1)  # deletions looked for, unlinked contacts retried
 COUNTED_AT = "crm.update.counted_at"  # settings: when deletions were last looked for
@@ -155,7 +156,7 @@ def run(deps: Deps, parts: Parts, *, dry_run: bool, link: bool, force: bool) -> 
         check()
         _link(deps, report, pulled, started, link=link)
         check()
-        _refresh(deps, report)
+        _refresh(deps, report, settled=wants_settled(parts.mapping))
         check()
         _push(deps, parts, report)
     report.seconds = clock() - began
@@ -226,14 +227,26 @@ def _unlinked_with_email(deps: Deps) -> set[str]:
             if c.email and not c.gone}
 
 
-def _refresh(deps: Deps, report: UpdateReport) -> None:
+def wants_settled(mapping: Mapping[str, Mapping[str, str]]) -> bool:
+    """Whether a paid or credit figure is pushed: then each pass reads their four
+    organisation-wide lists too (none is chosen by default, so a pass costs as before)."""
+    return any(f.removesuffix("_count") in SETTLEMENT_KEYS
+               for fields in mapping.values() for f in fields)
+
+
+def _refresh(deps: Deps, report: UpdateReport, *, settled: bool = False) -> None:
     contacts = linked_contacts(deps)
     if report.dry_run or not contacts:
         report.phases.append(Phase("refresh", skipped="a dry run writes no cache"
                                    if report.dry_run else "no linked contact"))
         return
     stats = documents.refresh_contacts(deps, contacts)
-    report.phases.append(Phase("refresh", xero_calls=stats.calls, read=stats.contacts))
+    calls = stats.calls
+    if settled:
+        before = deps.calls_made()
+        settlements.refresh(deps, local_date(deps.now(), deps.connection.timezone))
+        calls += deps.calls_made() - before
+    report.phases.append(Phase("refresh", xero_calls=calls, read=stats.contacts))
 
 
 def _push(deps: Deps, parts: Parts, report: UpdateReport) -> None:
