@@ -11,6 +11,9 @@ AmountDue above 0 (amount AmountDue); overdue ones due before today in the
 organisation's timezone. Of the open quotes, those whose ExpiryDate is before that
 same today are also counted as expired (still open: Xero keeps them SENT). A deal's
 summary adds its CRM value beside what its attached quotes and sales invoices total.
+Beside the five: invoices and bills paid in the last 90 days and the credit customers
+and suppliers have left (vocabulary.SETTLEMENT_FIGURES), from the organisation's
+payments and credit (services/settlements.py), each payment at its own rate.
 A document's base-currency amount is amount / CurrencyRate,
 rounded half-up to the cent; totals add those. Per-currency totals add the
 documents' own amounts. All arithmetic is Decimal.
