@@ -130,6 +130,27 @@ def credit_note_pdf(ctx: Ctx) -> Any:
     return gateway.document_pdf("credit_note", note.credit_note_id)
 
 
+# What was paid, and credit (issue 27): a fixed first day, so the recorded URL (its
+# ``where`` on Date) is the one a replay asks for.
+PAID_SINCE = date(2026, 11, 20)
+
+
+def payments_since(ctx: Ctx) -> Any:
+    return _gw(ctx).payments_page(1, since=PAID_SINCE, status="AUTHORISED")
+
+
+def credit_notes_with_credit(ctx: Ctx) -> Any:
+    return _gw(ctx).credits_page("credit_note", 1, status="AUTHORISED")
+
+
+def overpayments_with_credit(ctx: Ctx) -> Any:
+    return _gw(ctx).credits_page("overpayment", 1, status="AUTHORISED")
+
+
+def prepayments_with_credit(ctx: Ctx) -> Any:
+    return _gw(ctx).credits_page("prepayment", 1, status="AUTHORISED")
+
+
 # -- each error shape ------------------------------------------------------------------
 def long_id_list(ctx: Ctx) -> Any:
     """60 GUIDs: past 2,048 characters Xero answers a plain-text 404."""
@@ -156,6 +177,15 @@ def scope_missing(ctx: Ctx) -> Any:
     gateway = _gw(ctx, "contacts_only", scopes="offline_access accounting.contacts.read")
     try:
         return gateway.invoices_page(1, contact_ids=ctx.contact_ids[:1])
+    finally:
+        ctx.slept.append(float(gateway.provider.refreshes))
+
+
+def payments_scope_missing(ctx: Ctx) -> Any:
+    """A connection made before accounting.payments.read was asked for."""
+    gateway = _gw(ctx, "contacts_only", scopes="offline_access accounting.contacts.read")
+    try:
+        return gateway.payments_page(1, since=PAID_SINCE, status="AUTHORISED")
     finally:
         ctx.slept.append(float(gateway.provider.refreshes))
 
@@ -225,6 +255,8 @@ SCENARIOS: dict[str, Callable[[Ctx], Any]] = {f.__name__: f for f in (
     unknown_id, concurrent_429, scope_missing, token_expired, bad_token, query_parse,
     validation, invoice_pdf, online_invoice, credit_note_by_number, credit_note_pdf,
     online_invoice_of_a_draft, pdf_of_an_unknown_id, email_invoice, email_of_a_draft,
-    email_of_an_unknown_id, invoice_history)}
+    email_of_an_unknown_id, invoice_history, payments_since,
+    credit_notes_with_credit, overpayments_with_credit, prepayments_with_credit,
+    payments_scope_missing)}
 # Errors that only the sandbox's control API can provoke on demand.
 SANDBOX_ONLY = {"concurrent_429", "token_expired"}

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from xerolink.errors import UsageError
 from xerolink.fileutil import atomic_write
-from xerolink.vocabulary import FIGURE_KEYS, RecordKind
+from xerolink.vocabulary import FIGURE_KEYS, SETTLEMENT_KEYS, RecordKind
 
 
 def _text(value: str) -> str:
@@ -92,7 +92,7 @@ def _crm_field(value: str) -> str:
 
 # What `crm push` can write into a CRM's fields: the linked Xero contact (contacts
 # only), and each summary figure's base-currency total and count.
-SUMMARY_FIGURES = FIGURE_KEYS
+SUMMARY_FIGURES = (*FIGURE_KEYS, *SETTLEMENT_KEYS)  # the five, then paid and credit
 PUSH_FIGURES: dict[str, tuple[str, ...]] = {
     RecordKind.CONTACT: ("xero_contact", "xero_link", *SUMMARY_FIGURES,
                          *(f"{f}_count" for f in SUMMARY_FIGURES)),
@@ -269,6 +269,7 @@ def _known(key: str) -> Setting:
             f"unknown setting {key!r}; known settings: {', '.join(listed)}, and "
             "salesmate.fields.FIGURE, salesmate.company_fields.FIGURE, "
             "salesmate.deal_fields.FIGURE (FIGURE: xero_contact, xero_link, open_quotes, "
-            "overdue_invoices, outstanding_invoices, overdue_bills, outstanding_bills, or "
-            "one of those with _count)"
+            "overdue_invoices, outstanding_invoices, overdue_bills, outstanding_bills, "
+            "paid_invoices, paid_bills, customer_credit, supplier_credit, or one of "
+            "those with _count)"
         ) from None

@@ -1,5 +1,6 @@
 """xerolink's words, each defined once: the CRM's record kinds, Xero's document kinds
-and the statuses that make a document open, and the five figures of a summary.
+and the statuses that make a document open, the five figures of a summary, and the
+four of what was paid and what credit is left.
 
 The CLI, completion, services, the store and the Xero gateway all take these from
 here (tests/foundation/test_vocabulary.py fails on a second definition). Stdlib only,
@@ -77,6 +78,11 @@ OWING_STATUS = Status.AUTHORISED  # an invoice or bill counts as owed only once 
 EMAILED_STATUSES: tuple[str, ...] = (Status.AUTHORISED, Status.PAID)
 # A deal's quoted and invoiced amounts leave out what was withdrawn (docs/guide/documents.md)
 WITHDRAWN_STATUSES: tuple[str, ...] = (Status.DECLINED, Status.DELETED, Status.VOIDED)
+# A payment counts while AUTHORISED (Xero's other is DELETED); credit counts while it has
+# RemainingCredit above 0 in either of these (docs/guide/documents.md, "Paid and credit").
+PAYMENT_STATUS = Status.AUTHORISED
+CREDIT_STATUSES: tuple[str, ...] = (Status.AUTHORISED, Status.PAID)
+PAID_WINDOW_DAYS = 90  # the summary's "paid" figures: payments dated this many days back
 
 
 # -- the five figures -------------------------------------------------------------------
@@ -102,5 +108,20 @@ FIGURES: tuple[Figure, ...] = (
     Figure("outstanding_bills", "Outstanding bills",
            "bills (ACCPAY), AUTHORISED, AmountDue above 0", "AmountDue"),
 )
+# -- what was paid, and credit: four figures beside the five, split as they are split
+# (sales beside purchases), since money received and money paid out never add up.
+SETTLEMENT_FIGURES: tuple[Figure, ...] = (
+    Figure("paid_invoices", "Invoices paid (90 days)", "sales invoices (ACCREC) with an "
+           "AUTHORISED payment dated from 90 days before today to today, in the "
+           "organisation's timezone", "the payments' Amount"),
+    Figure("paid_bills", "Bills paid (90 days)", "bills (ACCPAY) with an AUTHORISED payment "
+           "dated from 90 days before today to today, in the organisation's timezone",
+           "the payments' Amount"),
+    Figure("customer_credit", "Customer credit", "sales credit notes, received overpayments "
+           "and prepayments, AUTHORISED or PAID, RemainingCredit above 0", "RemainingCredit"),
+    Figure("supplier_credit", "Supplier credit", "purchase credit notes, spent overpayments "
+           "and prepayments, AUTHORISED or PAID, RemainingCredit above 0", "RemainingCredit"),
+)
 FIGURE_KEYS: tuple[str, ...] = tuple(f.key for f in FIGURES)
-FIGURE_LABELS: dict[str, str] = {f.key: f.label for f in FIGURES}
+SETTLEMENT_KEYS: tuple[str, ...] = tuple(f.key for f in SETTLEMENT_FIGURES)
+FIGURE_LABELS: dict[str, str] = {f.key: f.label for f in (*FIGURES, *SETTLEMENT_FIGURES)}

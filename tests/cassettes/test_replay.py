@@ -213,3 +213,39 @@ def test_cassettes_hold_no_secret_tenant_id_or_email() -> None:
         assert set(email.findall(text)) <= {"person@example.invalid"}, path
         assert set(guid.findall(text)) <= {TENANT}, path
         assert "127.0.0.1" not in text, path
+
+
+def test_payments_and_credit_are_read_with_where_on_date_and_status_1000_a_page() -> None:
+    """What was paid, and credit: one call each, 1,000 a page, every item readable."""
+    from datetime import UTC, datetime
+
+    from cassette_scenarios import PAID_SINCE
+    from xerolink.xero import models
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    (payments, pages), _, cassette = replay("payments_since")
+    query = unquote(cassette.requests[0].uri)
+    assert f"Date>=DateTime({PAID_SINCE.year},{PAID_SINCE.month},{PAID_SINCE.day})" in query
+    assert 'Status=="AUTHORISED"' in query and "pageSize=1000" in query
+    read = [models.payment(p, at, base_currency="NZD") for p in payments]
+    assert payments and pages == 1 and all(p is not None for p in read)
+    assert all(p.paid_on >= PAID_SINCE and isinstance(p.amount, Decimal)
+               for p in read if p is not None)
+    for name, source in (("credit_notes_with_credit", "credit_note"),
+                         ("overpayments_with_credit", "overpayment"),
+                         ("prepayments_with_credit", "prepayment")):
+        (items, _), _, cassette = replay(name)
+        assert 'Status=="AUTHORISED"' in unquote(cassette.requests[0].uri)
+        credits = [models.credit(source, c, at, base_currency="NZD") for c in items]
+        assert credits and all(c.status == "AUTHORISED" and c.remaining >= 0
+                               for c in credits), name
+
+
+def test_a_connection_without_the_payments_scope_is_told_to_reconnect() -> None:
+    error, ctx, _ = replay("payments_scope_missing")
+    assert isinstance(error, ScopeMissing)
+    assert error.scope == "accounting.payments.read"
+    assert "accounting.transactions.read" in str(error), "the broad scope is named too"
+    assert 'xerolink connect --scopes "offline_access accounting.contacts.read ' \
+           'accounting.payments.read"' in str(error)
+    assert ctx.slept == [0.0], "no refresh was attempted"

@@ -201,6 +201,8 @@ def test_custom_connection_reads_its_secret_from_stdin_and_renews(env, sandbox) 
     keys = json.loads(env.keyring.read_text())
     name, text = next(iter(keys.items()))
     tokens = json.loads(text)
+    # the sandbox's app was given what xerolink reads, what was paid included
+    assert "accounting.payments.read" in tokens["scope"].split()
     tokens["expires_at"] = 0
     keys[name] = json.dumps(tokens)
     env.keyring.write_text(json.dumps(keys))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -121,8 +122,12 @@ def test_two_processes_share_a_concurrency_limit_of_one(cli, connected, sandbox,
     results = [p.communicate(timeout=30) for p in procs]
     elapsed = time.monotonic() - started
     assert [p.returncode for p in procs] == [0, 0], results
-    assert elapsed < 10, elapsed
-    assert control(sandbox.base_url, "GET", "stats")["status_429"] >= 1, "the limit was met"
+    stats = control(sandbox.base_url, "GET", "stats")
+    assert stats["status_429"] >= 1, "the limit was met"
+    # one call at a time: the answered calls one after another, and a few seconds of
+    # waits at most (a refresh is 6 calls: its documents' 2, the paid and credit lists' 4)
+    answered = stats["total"] - stats["status_429"]
+    assert elapsed < answered * 1.5 + 4, (elapsed, answered)
 
 
 # -- unitdp --------------------------------------------------------------------------------
@@ -257,17 +262,20 @@ def test_a_bulk_job_larger_than_todays_allowance_is_refused_up_front(cli, home, 
         for _ in range(1000):  # another job of the same app spends today's allowance
             status, headers, _ = api(server.base_url, token, tenant, "GET", "/Currencies")
             assert status == 200
-            if int(headers["x-daylimit-remaining"]) <= 6:
+            if int(headers["x-daylimit-remaining"]) <= 10:
                 break
-        # A single contact's refresh: two calls, and the remainder they report is kept.
+        # A single contact's refresh: six calls (its open documents' two, the paid and
+        # credit lists' four), and the remainder they report is kept.
         assert cli("summary", links[0]["crm"], "--refresh")[0] == 0
         control(server.base_url, "POST", "stats/reset")
         code, _, err = cli("refresh", "--all")
         assert code == 6, err
-        assert "needs at least 1" in err and "only 4 of today's allowance" in err
+        asked = re.search(r"needs at least (\d+) Xero calls, but only (\d+) of today's "
+                          "allowance", err)
+        assert asked and int(asked[1]) > int(asked[2]), err
         assert control(server.base_url, "GET", "stats")["total"] == 0, "not one call made"
         code, out, _ = cli("status")
-        assert "4 today" in out
+        assert f"{asked[2]} today" in out
         code, _, err = cli("refresh", "--all", "--force")
         assert code == 6 and "daily call limit" in err  # Xero itself says no, fast
     finally:

@@ -135,9 +135,10 @@ def test_xero_field_names_are_found_in_xero() -> None:
 
 
 def test_the_docs_figures_table_is_the_vocabulary() -> None:
-    """The manual's table of the five figures (the README's, or the docs site's) says
-    what vocabulary.FIGURES says, row for row."""
+    """The manual's tables of the five figures and of the paid and credit ones (the
+    README's, or the docs site's) say what vocabulary.FIGURES and SETTLEMENT_FIGURES
+    say, row for row."""
     manual = "\n".join(p.read_text() for p in [ROOT / "README.md",
                                                *sorted((ROOT / "docs").rglob("*.md"))])
-    for figure in vocabulary.FIGURES:
+    for figure in (*vocabulary.FIGURES, *vocabulary.SETTLEMENT_FIGURES):
         assert f"| {figure.label} | {figure.documents} | {figure.amount} |" in manual

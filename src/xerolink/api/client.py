@@ -104,6 +104,7 @@ class Xerolink:
     refresh = _by("_xero", XeroSide.refresh)
     refresh_all = _by("_xero", XeroSide.refresh_all)
     details = _by("_xero", XeroSide.details)
+    paid = _by("_xero", XeroSide.paid)
     view = _by("_xero", XeroSide.view)
     online_invoice = _by("_xero", XeroSide.online_invoice)
     pdf = _by("_xero", XeroSide.pdf)

@@ -198,7 +198,8 @@ class CrmService:
             return watch.PassResult({"outcome": "skipped", "held_by": held}, 0, 0, remaining)
         deps = self._w.deps()
         return watch.PassResult(_log_fields(report), report.xero_calls,
-                                crmupdate.estimate(deps, link=link), remaining)
+                                crmupdate.estimate(deps, link=link, settled=report.settled),
+                                remaining)
 
     def _record_service(self, entry: dict[str, Any], receiving: Receiving | None = None
                         ) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xerolink.errors import UsageError
-from xerolink.vocabulary import DOCUMENT_KINDS, DocumentKind, RecordKind
+from xerolink.vocabulary import DOCUMENT_KINDS, INVOICE_KINDS, DocumentKind, RecordKind
 
 if TYPE_CHECKING:
     from xerolink.api.wiring import Wiring
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         DealSuggestions,
         Documents,
         Linked,
+        PaidDocuments,
         Refreshed,
         Rows,
         Unlinked,
@@ -110,6 +111,19 @@ class XeroSide:
 
         return summary.details(self._w.deps(), reference(ref), kinds=set(kinds or ALL_KINDS),
                                status=status, refresh=refresh)
+
+    def paid(self, ref: str, *, since: date | None = None,
+             kinds: frozenset[str] | set[str] = frozenset(INVOICE_KINDS),
+             refresh: bool = False) -> PaidDocuments:
+        """The invoices and bills paid from ``since`` on (default: 90 days before
+        today), each with its payments' dates and amounts."""
+        from xerolink.services import paid
+
+        wanted = set(kinds or INVOICE_KINDS)
+        if not wanted <= set(INVOICE_KINDS):
+            raise UsageError("paid documents are invoices and bills; quotes are never paid")
+        return paid.paid(self._w.deps(), reference(ref), since=since, kinds=wanted,
+                         refresh=refresh)
 
     def view(self, target: str) -> ViewLink:
         """The View in Xero link of a linked contact, or of a document (id, prefix or

@@ -15,7 +15,13 @@ from xerolink.cli._runtime import Runtime, command, confirm, examples_epilog
 from xerolink.errors import UsageError
 from xerolink.render import SHORT_ID, WIDE, Column, plural
 from xerolink.results import Result
-from xerolink.vocabulary import DOCUMENT_KINDS, OPEN_STATUSES, DocumentKind, Status
+from xerolink.vocabulary import (
+    DOCUMENT_KINDS,
+    OPEN_STATUSES,
+    SETTLEMENT_KEYS,
+    DocumentKind,
+    Status,
+)
 
 if TYPE_CHECKING:
     from xerolink.services.create import Created, Creating
@@ -76,8 +82,9 @@ def summary(
     ref: REF,
     refresh: Annotated[bool, typer.Option("--refresh", help="Fetch from Xero first.")] = False,
 ) -> Result:
-    """Open quotes, overdue and outstanding invoices, overdue and outstanding bills:
-    each a count and a total in the organisation's base currency.
+    """Open quotes, overdue and outstanding invoices, overdue and outstanding bills,
+    invoices and bills paid in the last 90 days, and the credit customers and
+    suppliers have left: each a count and a total in the organisation's base currency.
 
     Figures come from the local cache when present (no Xero call); --refresh fetches.
     If Xero cannot be reached, cached figures are shown marked stale and the exit
@@ -96,8 +103,8 @@ def _summary_human(rt: Runtime, report: SummaryReport) -> None:
 
     base = report.base_currency
     rows: list[dict[str, Any]] = []
-    for name in definitions.FIGURES:
-        figure = report.figures[name]
+    for name in (*definitions.FIGURES, *SETTLEMENT_KEYS):
+        figure = report.figures[name] if name in report.figures else report.settled[name]
         if name in report.unavailable:
             rows.append({"figure": definitions.LABELS[name], "count": None,
                          "total": None, "by_currency": "unavailable"})
@@ -117,6 +124,9 @@ def _summary_human(rt: Runtime, report: SummaryReport) -> None:
     rt.out.records(rows, columns, row_style=lambda r: "bold red"
                    if r["figure"] in overdue and r["count"] else None)
     rt.out.line(_freshness(report))
+    if report.paid_since is not None:
+        rt.out.line(f"Paid: payments dated from {report.paid_since} on; credit: what is left "
+                    "of credit notes, overpayments and prepayments.")
     expired = report.expired
     if expired is not None and expired.count and "open_quotes" not in report.unavailable:
         verb = "has" if expired.count == 1 else "have"
@@ -216,17 +226,31 @@ def details(
         "--status", metavar="S", help="Only this status (DRAFT, SENT, SUBMITTED, "
         "AUTHORISED).")] = None,
     refresh_first: Annotated[bool, typer.Option("--refresh", help="Fetch first.")] = False,
+    paid: Annotated[bool, typer.Option(
+        "--paid", help="Invoices and bills paid instead, with their payments (since "
+        "--since, or the last 90 days).")] = False,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="DATE", help="With --paid: payments dated from this day on "
+        "(YYYY-MM-DD).")] = None,
 ) -> Result:
     """The open documents behind the summary, with their View in Xero links.
 
     The cache keeps open quotes (DRAFT, SENT) and unpaid invoices and bills (DRAFT,
     SUBMITTED, AUTHORISED); paid, voided and declined documents are not listed.
+    With --paid: the invoices and bills paid from --since on (default: 90 days before
+    today), each with its payments' dates and amounts (Xero's Payments: one call
+    when the cache is current).
     """
+    kinds = {k for k, on in zip(DOCUMENT_KINDS, (quotes, invoices, bills), strict=True) if on}
+    if paid or since is not None:
+        return _paid(rt, ref, kinds, status, since, paid, refresh_first)
     allowed = OPEN_STATUSES
+    if status and status.upper() == "PAID":
+        raise UsageError("details lists open documents; for paid invoices and bills use "
+                         "--paid (and --since DATE)")
     if status and status.upper() not in allowed:
         raise UsageError(f"--status must be one of {', '.join(allowed)}: details lists open "
-                         "documents only")
-    kinds = {k for k, on in zip(DOCUMENT_KINDS, (quotes, invoices, bills), strict=True) if on}
+                         "documents only (paid ones: --paid)")
     found = rt.app.details(ref, kinds=kinds or ALL_KINDS, status=status,
                            refresh=refresh_first)
     rows = [_marked(_addressable(r)) for r in found.rows] if rt.out.is_human else found.rows
@@ -241,6 +265,56 @@ def details(
         rt.out.notice(f"warning: Xero could not be reached; listed from the cache "
                       f"({found.problem})")
     return found
+
+
+PAID_COLUMNS = [Column("type", "Type", drop=2),
+                Column("number", "Number", link_key="link"),
+                Column("paid_on", "Paid on", wrap=True),
+                Column("paid", "Paid", justify="right"),
+                Column("currency", "Currency"),
+                Column("link", "View in Xero", wide_only=True)]
+PAID_CSV = [Column("type", "Type"), Column("number", "Number"),
+            Column("last_paid_on", "Last paid on"), Column("payment_count", "Payments"),
+            Column("paid", "Paid"), Column("currency", "Currency"),
+            Column("link", "View in Xero")]
+
+
+def _paid(rt: Runtime, ref: str, kinds: set[str], status: str | None, since: str | None,
+          paid: bool, refresh_first: bool) -> Result:
+    """``details --paid``: refused with the options it does not take, before any call."""
+    if not paid:
+        raise UsageError("--since goes with --paid")
+    if status:
+        raise UsageError("--status is for open documents; --paid lists paid ones")
+    if DocumentKind.QUOTE in kinds:
+        raise UsageError("--quotes cannot go with --paid: quotes are never paid")
+    first = _day(since) if since is not None else None
+    found = rt.app.paid(ref, since=first, kinds=kinds or {DocumentKind.INVOICE,
+                                                          DocumentKind.BILL},
+                        refresh=refresh_first)
+    if rt.out.is_human:
+        rows = [{**r, "paid_on": ", ".join(f"{p['date']} ({p['amount']:,.2f})"
+                                           for p in r["payments"])} for r in found.rows]
+        columns = PAID_COLUMNS
+    else:
+        rows = [{**r, "payment_count": len(r["payments"])} for r in found.rows]
+        columns = PAID_CSV
+    rt.out.records(rows, columns if found.per_contact else [CONTACT, *columns],
+                   empty=f"Nothing was paid from {found.since} on.",
+                   json_data=found.to_json())
+    if found.stale:
+        rt.out.notice(f"warning: Xero could not be reached; listed from the cache "
+                      f"({found.problem})")
+    return found
+
+
+def _day(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--since {text[:30]!r} is not a date (YYYY-MM-DD)") from None
 
 
 def view(

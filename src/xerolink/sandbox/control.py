@@ -40,7 +40,9 @@ def _flag(data: dict[str, Any], name: str) -> bool:
 
 _EDITABLE = {"Status": str, "Reference": str, "EmailAddress": str, "SentToContact": bool,
              "Date": "date", "DueDate": "date", "ExpiryDate": "date",
-             "FullyPaidOnDate": "date", "AmountDue": "money", "RemainingCredit": "money"}
+             "FullyPaidOnDate": "date", "AmountDue": "money", "RemainingCredit": "money",
+             "Total": "money", "ContactID": "id", "CurrencyCode": "currency",
+             "CurrencyRate": "rate", "Type": "upper"}
 
 
 def _edit_value(name: str, value: Any) -> Any:
@@ -52,6 +54,13 @@ def _edit_value(name: str, value: Any) -> Any:
         return parse_date(value)
     if kind == "money":
         return Decimal(str(value))
+    if kind == "rate":
+        found = Decimal(str(value))
+        if not found > 0:
+            raise ValueError("CurrencyRate is above 0")
+        return found
+    if kind in ("id", "currency", "upper"):
+        return str(value).lower() if kind == "id" else str(value).upper()
     if kind is bool:
         if not isinstance(value, bool):
             raise ValueError(f"{name} is true or false")
@@ -212,14 +221,16 @@ class Controls:
     def _edit(self, data: dict[str, Any]) -> Response:
         """Set a document's or contact's fields directly, past Xero's rules (a test's
         way to make a state: an expired quote, a contact without an email, an invoice
-        already sent). Takes ``tenant``, one of ``invoice_id``, ``quote_id``,
-        ``credit_note_id``, ``contact_id``, and ``fields``."""
+        already sent, credit moved to another contact). Takes ``tenant``, one of
+        ``invoice_id``, ``quote_id``, ``credit_note_id``, ``overpayment_id``,
+        ``prepayment_id``, ``contact_id``, and ``fields``."""
         tenant = self.tenants.get(str(data.get("tenant") or "").lower())
         fields = data.get("fields")
         if tenant is None or not isinstance(fields, dict):
             return json_response(400, {"error": "edit takes tenant and fields"})
         books = {"invoice_id": tenant.invoices, "quote_id": tenant.quotes,
-                 "credit_note_id": tenant.credit_notes, "contact_id": tenant.contacts}
+                 "credit_note_id": tenant.credit_notes, "contact_id": tenant.contacts,
+                 "overpayment_id": tenant.overpayments, "prepayment_id": tenant.prepayments}
         key = next((k for k in books if data.get(k)), None)
         record = books[key].get(str(data[key]).lower()) if key else None
         if record is None:

@@ -221,10 +221,11 @@ class IdentityEndpoints:
             return _oauth_error("unauthorized_client", "not a custom connection app")
         grant = next((g for g in self.identity.grants.values()
                       if g.client_id == app.client_id and not g.revoked), None)
-        if grant is None:  # a Custom Connection's scopes are chosen on the app
+        if grant is None:  # a Custom Connection's scopes are chosen on the app: the
+            # sandbox's app has what xerolink asks for (payments too, for what was paid)
             grant = self.identity.new_grant(
                 app.client_id, "accounting.invoices accounting.contacts "
-                "accounting.settings.read", [app.custom_tenant_id])
+                "accounting.payments.read accounting.settings.read", [app.custom_tenant_id])
         return _json(200, self.identity.issue(grant, with_refresh=False))
 
     # -- revocation and connections -----------------------------------------------------------

@@ -46,7 +46,7 @@ from xerolink.services import summary
 from xerolink.services.context import Deps
 from xerolink.services.progress import CrmProgress
 from xerolink.store.models import CachedDocument
-from xerolink.vocabulary import RECORD_KINDS, RecordKind
+from xerolink.vocabulary import RECORD_KINDS, SETTLEMENT_KEYS, RecordKind
 from xerolink.xero import deeplinks
 from xerolink.xero.endpoints import Endpoints
 
@@ -118,6 +118,7 @@ def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]]
         mapping = {kind: {f: c for f, c in chosen.items() if not f.startswith("open_quotes")}
                    for kind, chosen in mapping.items()}
         report.notes.append(f"open quotes are not written: {why}")
+    mapping = _settled_or_not(deps, mapping, report)
     before = sum(source.calls.values())
     xero = _XeroSide(deps.store.contact_refresh_times(deps.tenant),
                      deps.store.linked_xero_contacts(deps.tenant))
@@ -128,6 +129,28 @@ def push(deps: Deps, source: CrmSource, mapping: Mapping[str, Mapping[str, str]]
                        _Run(progress, max(1, concurrency)))
     report.calls = sum(source.calls.values()) - before
     return report
+
+
+def _settled_or_not(deps: Deps, mapping: Mapping[str, Mapping[str, str]],
+                    report: PushReport) -> Mapping[str, Mapping[str, str]]:
+    """The paid and credit fields are left out (and why noted) when this connection
+    cannot read them, or they were never read (not written as zero)."""
+    from xerolink.services import settlements
+
+    for resource, names in ((settlements.PAID_UNAVAILABLE, summary.PAID_KEYS),
+                            (settlements.CREDIT_UNAVAILABLE, summary.CREDIT_KEYS)):
+        chosen = {f for fields in mapping.values() for f in fields
+                  if f.removesuffix("_count") in names}
+        if not chosen:
+            continue
+        why = settlements.unavailable(deps, resource)
+        if why is None and settlements.payments_floor(deps) is None:
+            why = "they were never read from Xero; run `xerolink refresh --all` first"
+        if why:
+            mapping = {kind: {f: c for f, c in fields.items() if f not in chosen}
+                       for kind, fields in mapping.items()}
+            report.notes.append(f"{', '.join(sorted(chosen))} are not written: {why}")
+    return mapping
 
 
 @dataclass(frozen=True)
@@ -220,6 +243,8 @@ def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], toda
         doc_ids = {i: [d for d, _ in store.deal_documents(tenant, i)] for i in ids}
         doc_ids = {i: d for i, d in doc_ids.items() if d}
     documents = _documents(deps, xero_ids, doc_ids)
+    settled = _settled(deps, xero_ids, doc_ids, documents, today) \
+        if any(f.removesuffix("_count") in SETTLEMENT_KEYS for f in chosen) else {}
     desired: dict[str, dict[str, str]] = {}
     not_read = 0
     for record_id in ids:
@@ -230,7 +255,8 @@ def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], toda
         if kind != RecordKind.DEAL and any(x not in refreshed for x in covered):
             not_read += 1
             continue
-        figures = summary.figures(documents.get(record_id, []), today)
+        figures = summary.figures(documents.get(record_id, []), today) \
+            | settled.get(record_id, {})
         values: dict[str, str] = {}
         for figure, crm_field in chosen.items():
             value = _value(deps, figure, figures, links.get(record_id), kind)
@@ -243,6 +269,42 @@ def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], toda
                             "documents were never read from Xero; run `xerolink refresh "
                             "--all` first")
     return desired
+
+
+def _settled(deps: Deps, xero_ids: dict[str, list[str]], doc_ids: dict[str, list[str]],
+             documents: dict[str, list[CachedDocument]], today: date
+             ) -> dict[str, dict[str, summary.Figure]]:
+    """Each record's paid and credit figures, from the store's copies: a contact's or a
+    company's members', a deal's documents' payments and their contacts' credit."""
+    from xerolink.services import settlements
+
+    store, tenant = deps.store, deps.tenant
+    since = settlements.window_start(today)
+    paid_by: dict[str, list[Any]] = defaultdict(list)  # by contact, or by document
+    if xero_ids:
+        for payment in store.payments_for_contacts(
+                tenant, sorted({x for xs in xero_ids.values() for x in xs}), since):
+            paid_by[payment.xero_contact_id].append(payment)
+    if doc_ids:
+        for payment in store.payments_for_documents(
+                tenant, sorted({d for ds in doc_ids.values() for d in ds}), since):
+            paid_by[payment.document_id].append(payment)
+    # a deal's credit: that of its documents' contacts (a paid one may have left the cache)
+    contacts = dict(xero_ids) | {r: sorted(
+        {d.xero_contact_id for d in documents.get(r, [])}
+        | {p.xero_contact_id for d in ds for p in paid_by.get(d, [])})
+        for r, ds in doc_ids.items()}
+    wanted = sorted({x for xs in contacts.values() for x in xs})
+    credit_by: dict[str, list[Any]] = defaultdict(list)
+    for credit in store.credits_for_contacts(tenant, wanted):
+        credit_by[credit.xero_contact_id].append(credit)
+    found = {}
+    for record_id, xs in contacts.items():
+        keys = doc_ids.get(record_id) or xs
+        found[record_id] = summary.settlement_figures(
+            [p for k in keys for p in paid_by.get(k, [])],
+            [c for x in xs for c in credit_by.get(x, [])], today)
+    return found
 
 
 def _documents(deps: Deps, xero_ids: dict[str, list[str]], doc_ids: dict[str, list[str]]

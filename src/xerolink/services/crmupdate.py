@@ -36,10 +36,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from xerolink.crmsource.base import CrmSource
+from xerolink.formats import local_date
 from xerolink.results import Result
-from xerolink.services import budget, crmpull, crmpush, documents, linking, webhooks
+from xerolink.services import budget, crmpull, crmpush, documents, linking, settlements, webhooks
 from xerolink.services.context import Deps
-from xerolink.vocabulary import RecordKind
+from xerolink.vocabulary import SETTLEMENT_KEYS, RecordKind
 
 RECHECK = timedelta(hours=1)  # deletions looked for, unlinked contacts retried
 COUNTED_AT = "crm.update.counted_at"  # settings: when deletions were last looked for
@@ -79,6 +80,7 @@ class UpdateReport(Result):
     notes: list[str] = field(default_factory=list)
     refused: list[dict[str, str]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
+    settled: bool = False  # a paid or credit figure is pushed: each pass reads their lists
 
     @property
     def xero_calls(self) -> int:
@@ -127,11 +129,14 @@ def linked_contacts(deps: Deps) -> list[str]:
     return sorted({v.link.xero_contact_id for v in deps.store.list_link_views(deps.tenant)})
 
 
-def estimate(deps: Deps, *, link: bool) -> int:
-    """The fewest Xero calls a pass makes: the refresh's estimate, and the contact
-    copy's read when unlinked contacts with an email are due to be tried again (the
-    pull may bring more: this is a lower bound, as every estimate is)."""
+def estimate(deps: Deps, *, link: bool, settled: bool = False) -> int:
+    """The fewest Xero calls a pass makes: the refresh's estimate, the paid and credit
+    lists' reads when one of their figures is pushed, and the contact copy's read when
+    unlinked contacts with an email are due to be tried again (the pull may bring more:
+    this is a lower bound, as every estimate is)."""
     calls = documents.estimate_calls(deps, linked_contacts(deps))
+    if settled and linked_contacts(deps):
+        calls += settlements.READS
     due = _due(deps.store.get_setting(LINKED_AT), deps.now())
     if link and due and _unlinked_with_email(deps):
         calls += linking.estimate_sync_calls(deps)
@@ -143,9 +148,11 @@ def run(deps: Deps, parts: Parts, *, dry_run: bool, link: bool, force: bool) -> 
     source = parts.source
     started, clock = deps.now(), parts.monotonic
     began = clock()
-    calls = estimate(deps, link=link) if not dry_run else 0
+    settled = wants_settled(parts.mapping)
+    calls = estimate(deps, link=link, settled=settled) if not dry_run else 0
     budget.check(deps.connection, JOB, calls, now=started, force=force)
-    report = UpdateReport(source.name, source.account, dry_run, started, calls)
+    report = UpdateReport(source.name, source.account, dry_run, started, calls,
+                          settled=settled)
     with parts.lease() as holding:
         check = getattr(holding, "check", None) or (lambda: None)
         if parts.webhook_events and not dry_run:
@@ -155,7 +162,7 @@ def run(deps: Deps, parts: Parts, *, dry_run: bool, link: bool, force: bool) -> 
         check()
         _link(deps, report, pulled, started, link=link)
         check()
-        _refresh(deps, report)
+        _refresh(deps, report, settled=settled)
         check()
         _push(deps, parts, report)
     report.seconds = clock() - began
@@ -226,14 +233,26 @@ def _unlinked_with_email(deps: Deps) -> set[str]:
             if c.email and not c.gone}
 
 
-def _refresh(deps: Deps, report: UpdateReport) -> None:
+def wants_settled(mapping: Mapping[str, Mapping[str, str]]) -> bool:
+    """Whether a paid or credit figure is pushed: then each pass reads their four
+    organisation-wide lists too (none is chosen by default, so a pass costs as before)."""
+    return any(f.removesuffix("_count") in SETTLEMENT_KEYS
+               for fields in mapping.values() for f in fields)
+
+
+def _refresh(deps: Deps, report: UpdateReport, *, settled: bool = False) -> None:
     contacts = linked_contacts(deps)
     if report.dry_run or not contacts:
         report.phases.append(Phase("refresh", skipped="a dry run writes no cache"
                                    if report.dry_run else "no linked contact"))
         return
     stats = documents.refresh_contacts(deps, contacts)
-    report.phases.append(Phase("refresh", xero_calls=stats.calls, read=stats.contacts))
+    calls = stats.calls
+    if settled:
+        before = deps.calls_made()
+        settlements.refresh(deps, local_date(deps.now(), deps.connection.timezone))
+        calls += deps.calls_made() - before
+    report.phases.append(Phase("refresh", xero_calls=calls, read=stats.contacts))
 
 
 def _push(deps: Deps, parts: Parts, report: UpdateReport) -> None:

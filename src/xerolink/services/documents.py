@@ -155,15 +155,21 @@ def _refresh_times(deps: Deps, ids: list[str]) -> dict[str, datetime]:
 
 def refresh_all(deps: Deps, *, force: bool, progress: XeroProgress | None = None
                 ) -> Refreshed:
-    """Every linked contact's documents, after checking the job fits in what is left
+    """Every linked contact's documents (and the organisation's payments and credit),
+    after checking the job fits in what is left
     of Xero's daily allowance (``--force`` skips the check)."""
-    from xerolink.services import budget
+    from xerolink.formats import local_date
+    from xerolink.services import budget, settlements
 
     contacts = sorted({v.link.xero_contact_id for v in deps.store.list_link_views(deps.tenant)})
     budget.check(deps.connection, f"refreshing {len(contacts)} linked contacts",
-                 estimate_calls(deps, contacts), now=deps.now(), force=force)
+                 estimate_calls(deps, contacts) + settlements.READS, now=deps.now(),
+                 force=force)
     stats = refresh_contacts(deps, contacts, progress=progress)
-    return Refreshed("all", stats.contacts, stats.documents, stats.calls)
+    # What was paid and what credit is left, for the summaries and `crm push`.
+    settlements.refresh(deps, local_date(deps.now(), deps.connection.timezone))
+    calls = deps.gateway.log.total - stats.calls_before
+    return Refreshed("all", stats.contacts, stats.documents, calls)
 
 
 def _refresh_one(deps: Deps, contact_id: str, started: datetime) -> None:

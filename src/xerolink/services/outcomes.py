@@ -9,6 +9,7 @@ are data, printed as table rows and JSON objects alike.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from xerolink.errors import ExitCode
@@ -249,3 +250,19 @@ class WebhookKeySaved(Result):
 
     def to_json(self) -> dict[str, Any]:
         return {"stored": True, "token_store": self.token_store}
+
+
+@dataclass(frozen=True)
+class PaidDocuments(Rows):
+    """Invoices and bills paid from ``since`` on (``details --paid``): one row per
+    document with its payments; stale when Xero could not be reached."""
+
+    since: date | None = None
+    per_contact: bool = True
+    stale: bool = False
+    problem: str | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """7 when Xero could not be reached and the list is the cache's."""
+        return ExitCode.XERO_UNREACHABLE if self.stale else ExitCode.OK

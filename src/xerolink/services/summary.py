@@ -11,6 +11,9 @@ AmountDue above 0 (amount AmountDue); overdue ones due before today in the
 organisation's timezone. Of the open quotes, those whose ExpiryDate is before that
 same today are also counted as expired (still open: Xero keeps them SENT). A deal's
 summary adds its CRM value beside what its attached quotes and sales invoices total.
+Beside the five: invoices and bills paid in the last 90 days and the credit customers
+and suppliers have left (vocabulary.SETTLEMENT_FIGURES), from the organisation's
+payments and credit (services/settlements.py), each payment at its own rate.
 A document's base-currency amount is amount / CurrencyRate,
 rounded half-up to the cent; totals add those. Per-currency totals add the
 documents' own amounts. All arithmetic is Decimal.
@@ -28,17 +31,18 @@ from xerolink.errors import ExitCode, NotFoundError, UsageError, XeroUnreachable
 from xerolink.formats import local_date, natural
 from xerolink.money import cents
 from xerolink.results import Result
-from xerolink.services import documents
+from xerolink.services import documents, settlements
 from xerolink.services.context import Deps
 from xerolink.services.crm import Ref
 from xerolink.services.ids import is_xero_id
 from xerolink.services.outcomes import Documents, Refreshed, ViewLink
-from xerolink.store.models import CachedDocument, CrmDeal
+from xerolink.store.models import CachedCredit, CachedDocument, CachedPayment, CrmDeal
 from xerolink.vocabulary import (
     FIGURE_KEYS,
     FIGURE_LABELS,
     OPEN_QUOTE_STATUSES,
     OWING_STATUS,
+    SETTLEMENT_KEYS,
     WITHDRAWN_STATUSES,
     DocumentKind,
     RecordKind,
@@ -52,6 +56,8 @@ KIND_NAMES: dict[str, str] = {kind: kind.capitalize() for kind in DocumentKind}
 # -- the five figures ----------------------------------------------------------------
 FIGURES = FIGURE_KEYS
 LABELS = FIGURE_LABELS
+PAID_KEYS = SETTLEMENT_KEYS[:2]  # paid_invoices, paid_bills
+CREDIT_KEYS = SETTLEMENT_KEYS[2:]  # customer_credit, supplier_credit
 
 def organisation_today(now: datetime, xero_timezone: str | None) -> date:
     """Today where the organisation is (UTC for a timezone xerolink does not know)."""
@@ -68,6 +74,15 @@ class Figure:
         self.count += 1
         self.total += to_base(amount, rate)
         self.by_currency[currency] = self.by_currency.get(currency, Decimal("0.00")) + amount
+
+    def add_paid(self, payments: list[CachedPayment]) -> None:
+        """One document's payments: counted once, each payment converted at its own
+        CurrencyRate (rounded to the cent), the document's currency summed as is."""
+        self.count += 1
+        for p in payments:
+            self.total += to_base(p.amount, p.currency_rate)
+            self.by_currency[p.currency] = self.by_currency.get(
+                p.currency, Decimal("0.00")) + p.amount
 
     def as_json(self, *, base_known: bool = True) -> dict[str, object]:
         """``total`` is in the base currency, so it is null when that is unknown (a
@@ -107,6 +122,26 @@ def figures(documents: list[CachedDocument], today: date) -> dict[str, Figure]:
         result[f"outstanding_{kind}"].add(doc.amount_due, doc.currency, doc.currency_rate)
         if doc.due_date is not None and doc.due_date < today:
             result[f"overdue_{kind}"].add(doc.amount_due, doc.currency, doc.currency_rate)
+    return result
+
+
+def settlement_figures(payments: list[CachedPayment], credits: list[CachedCredit],
+                       today: date) -> dict[str, Figure]:
+    """Paid (a document per figure's count, its payments' amounts; a payment dated
+    after today is not yet paid) and credit left (RemainingCredit), sales beside
+    purchases (vocabulary.SETTLEMENT_FIGURES)."""
+    result = {name: Figure() for name in SETTLEMENT_KEYS}
+    by_document: dict[str, list[CachedPayment]] = {}
+    for payment in payments:
+        if payment.paid_on <= today:
+            by_document.setdefault(payment.document_id, []).append(payment)
+    for paid in by_document.values():
+        result[PAID_KEYS[0] if paid[0].kind == DocumentKind.INVOICE else PAID_KEYS[1]
+               ].add_paid(paid)
+    for credit in credits:
+        if settlements.has_credit(credit):
+            name = CREDIT_KEYS[0] if credit.side == DocumentKind.INVOICE else CREDIT_KEYS[1]
+            result[name].add(credit.remaining, credit.currency, credit.currency_rate)
     return result
 
 
@@ -231,6 +266,9 @@ class SummaryReport(Result):
     tenant_name: str = ""  # for people; not part of the JSON
     expired: Figure | None = None  # the open quotes past their ExpiryDate
     deal: DealValue | None = None  # deals: the CRM value beside quoted and invoiced
+    settled: dict[str, Figure] = field(  # paid and credit left
+        default_factory=lambda: {name: Figure() for name in SETTLEMENT_KEYS})
+    paid_since: date | None = None  # the first day the paid figures count
 
     @property
     def notes(self) -> list[str]:
@@ -256,6 +294,15 @@ class SummaryReport(Result):
         return {**self.figures["open_quotes"].as_json(base_known=base_known),
                 **expired_json(self.expired or Figure(), base_known=base_known)}
 
+    def _paid_json(self, name: str, base_known: bool) -> dict[str, object]:
+        """A paid figure, with the first day it counts."""
+        since = self.paid_since
+        if name in self.unavailable:
+            return {**unavailable_json(self.unavailable[name]),
+                    "since": None if since is None else since.isoformat()}
+        return {**self.settled[name].as_json(base_known=base_known),
+                "since": None if since is None else since.isoformat()}
+
     def to_json(self) -> dict[str, Any]:
         now = self.now
         data: dict[str, Any] = {
@@ -274,6 +321,11 @@ class SummaryReport(Result):
                      self.figures[name].as_json(base_known=base_known)
                      for name in FIGURES})
         data["open_quotes"] = self._open_quotes_json(base_known)
+        data.update({name: self._paid_json(name, base_known) for name in PAID_KEYS})
+        data.update({name: unavailable_json(self.unavailable[name])
+                     if name in self.unavailable else
+                     self.settled[name].as_json(base_known=base_known)
+                     for name in CREDIT_KEYS})
         data["notes"] = self.notes
         if self.record.startswith("company:"):
             data["members"] = self.members
@@ -301,17 +353,24 @@ def _ensure(deps: Deps, scope: Scope, *, refresh: bool) -> tuple[bool, bool, str
         complete = not missing
         work = (lambda: documents.refresh_contacts(
             deps, wanted_contacts, single=len(wanted_contacts) == 1)) if wanted_contacts else None
-    if work is None:
+    today = organisation_today(deps.now(), deps.connection.timezone)
+    settled_known = settlements.payments_floor(deps) is not None or bool(
+        settlements.unavailable(deps, settlements.PAID_UNAVAILABLE))
+    settle = refresh or not settled_known  # organisation-wide: read once, then when asked
+    if work is None and not settle:
         return False, False, None
     try:
-        work()
+        if work is not None:
+            work()
+        if settle:
+            settlements.refresh(deps, today)  # four calls when current
     except XeroUnreachableError as exc:
         if complete and (scope.contact_ids or scope.deal_documents):
             return False, True, str(exc)
         raise XeroUnreachableError(
             f"Error fetching details from Xero ({exc}); check the connection and try again "
             f"with `xerolink refresh {scope.ref}`") from None
-    return True, False, None
+    return work is not None, False, None
 
 
 def scope_documents(deps: Deps, scope: Scope) -> list[CachedDocument]:
@@ -349,6 +408,7 @@ def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
     why = documents.quotes_unavailable(deps)
     if why:
         report.unavailable["open_quotes"] = why
+    _settle(deps, scope, docs, today, report)
     if ref.kind == RecordKind.DEAL:
         found = {d.document_id: d for d in docs}
         names = contact_names(deps)  # whose each document is, as details says
@@ -359,12 +419,40 @@ def summarize(deps: Deps, ref: Ref, *, refresh: bool) -> SummaryReport:
     return report
 
 
+def _settle(deps: Deps, scope: Scope, docs: list[CachedDocument], today: date,
+            report: SummaryReport) -> None:
+    """The paid and credit figures: a contact's or a company's members' payments and
+    credit; a deal's, the payments on its documents and the credit of their contacts."""
+    since = settlements.window_start(today)
+    store, tenant = deps.store, deps.tenant
+    if scope.ref.kind == RecordKind.DEAL:
+        payments = store.payments_for_documents(
+            tenant, [d for d, _ in scope.deal_documents], since)
+        # the credit of the documents' contacts (a paid one may have left the cache)
+        contacts = sorted({d.xero_contact_id for d in docs}
+                          | {p.xero_contact_id for p in payments})
+    else:
+        contacts = scope.contact_ids
+        payments = store.payments_for_contacts(tenant, contacts, since)
+    report.settled = settlement_figures(payments, store.credits_for_contacts(tenant, contacts),
+                                        today)
+    report.paid_since = since
+    for resource, names in ((settlements.PAID_UNAVAILABLE, PAID_KEYS),
+                            (settlements.CREDIT_UNAVAILABLE, CREDIT_KEYS)):
+        why = settlements.unavailable(deps, resource)
+        if why:
+            report.unavailable.update(dict.fromkeys(names, why))
+
+
 def _as_of(deps: Deps, scope: Scope, docs: list[CachedDocument]) -> datetime | None:
     if scope.ref.kind == RecordKind.DEAL:
         times = [d.fetched_at for d in docs]
     else:
         refreshed = deps.store.contact_refresh_times(deps.tenant, scope.contact_ids)
         times = [refreshed[c] for c in scope.contact_ids if c in refreshed]
+    settled = settlements.synced_at(deps)  # the paid and credit figures' read
+    if times and settled is not None:
+        times.append(settled)
     return min(times) if times else None
 
 

@@ -26,7 +26,8 @@ KEEP = 3
 WATCHED = ("links", "deal_documents", "access", "settings")  # what only the store holds
 # Re-read from Xero on the next refresh: kept only when every one of them read whole,
 # since a watermark in sync_state must not outlive the documents it vouches for.
-CACHE = ("xero_documents", "contact_refreshes", "sync_state", "xero_contacts")
+CACHE = ("xero_documents", "contact_refreshes", "sync_state", "xero_contacts",
+         "xero_payments", "xero_credits")
 # Re-read from the CRM source: filled from the copy, and a full pull is asked for
 # (the pull watermarks are dropped) when any of them lost rows.
 CRM = ("crm_companies", "crm_contacts", "crm_deals", "crm_deal_participants",

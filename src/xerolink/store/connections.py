@@ -169,6 +169,7 @@ class ConnectionTables(SqlBase):
     COPY_ORDER = ("settings", "crm_companies", "crm_contacts", "crm_deals",
                   "crm_deal_participants", "connections", "links", "access", "deal_documents",
                   "xero_documents", "contact_refreshes", "sync_state", "xero_contacts",
+                  "xero_payments", "xero_credits",
                   "crm_source_records", "crm_pulls", "send_intents")
 
     def export_table(self, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:

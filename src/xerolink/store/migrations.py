@@ -245,6 +245,48 @@ MIGRATIONS: list[str] = [
     ALTER TABLE create_intents ADD COLUMN document_id TEXT;
     ALTER TABLE create_intents ADD COLUMN noted_at TEXT;
     """,
+    # 13: what was paid and what credit is left: the organisation's payments (from the
+    # earliest date asked for) and its credit notes, overpayments and prepayments with
+    # credit remaining, each kept current like the open documents (sync_state).
+    """
+    CREATE TABLE xero_payments (
+        tenant_id       TEXT NOT NULL,
+        payment_id      TEXT NOT NULL,
+        document_id     TEXT NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('invoice', 'bill')),
+        number          TEXT NOT NULL DEFAULT '',
+        xero_contact_id TEXT NOT NULL,
+        paid_on         TEXT NOT NULL,
+        amount          TEXT NOT NULL,
+        currency        TEXT NOT NULL,
+        currency_rate   TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        updated_utc     TEXT,
+        fetched_at      TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, payment_id)
+    );
+    CREATE INDEX xero_payments_contact ON xero_payments (tenant_id, xero_contact_id);
+    CREATE INDEX xero_payments_document ON xero_payments (tenant_id, document_id);
+    CREATE TABLE xero_credits (
+        tenant_id       TEXT NOT NULL,
+        credit_id       TEXT NOT NULL,
+        source          TEXT NOT NULL CHECK (source IN ('credit_note', 'overpayment',
+                                                        'prepayment')),
+        side            TEXT NOT NULL CHECK (side IN ('invoice', 'bill')),
+        xero_contact_id TEXT NOT NULL,
+        number          TEXT NOT NULL DEFAULT '',
+        status          TEXT NOT NULL,
+        issued_on       TEXT,
+        currency        TEXT NOT NULL,
+        currency_rate   TEXT NOT NULL,
+        total           TEXT NOT NULL,
+        remaining       TEXT NOT NULL,
+        updated_utc     TEXT,
+        fetched_at      TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, credit_id)
+    );
+    CREATE INDEX xero_credits_contact ON xero_credits (tenant_id, xero_contact_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -166,3 +166,43 @@ class SendIntent:
     requested_at: datetime
     sent_at: datetime | None = None  # Xero answered 204
     noted_at: datetime | None = None  # its history note was tried
+
+
+@dataclass(frozen=True)
+class CachedPayment:
+    """A payment on an invoice or bill as last read from Xero (``Payments``); the
+    amount is in the document's currency, ``currency_rate`` the payment's own."""
+
+    payment_id: str
+    document_id: str
+    kind: str  # "invoice" (ACCREC) or "bill" (ACCPAY): what the payment settles
+    number: str  # the document's
+    xero_contact_id: str
+    paid_on: date
+    amount: Decimal
+    currency: str
+    currency_rate: Decimal
+    status: str
+    updated_utc: datetime | None
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class CachedCredit:
+    """A credit note, overpayment or prepayment with credit left, as last read from
+    Xero. ``side`` is the kind it is credit against: "invoice" (a customer's credit)
+    or "bill" (a supplier's)."""
+
+    credit_id: str
+    source: str  # "credit_note", "overpayment" or "prepayment"
+    side: str
+    xero_contact_id: str
+    number: str
+    status: str
+    issued_on: date | None
+    currency: str
+    currency_rate: Decimal
+    total: Decimal
+    remaining: Decimal
+    updated_utc: datetime | None
+    fetched_at: datetime

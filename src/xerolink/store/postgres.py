@@ -368,7 +368,7 @@ def _viewer_grants(viewers: Any) -> list[Any]:
         # CRM records, links, deal documents, the caches, creates under way.
         "GRANT SELECT, INSERT, UPDATE, DELETE ON crm_companies, crm_contacts, crm_deals, "
         "crm_deal_participants, links, deal_documents, xero_documents, contact_refreshes, "
-        "sync_state, xero_contacts, create_intents TO {}",
+        "sync_state, xero_contacts, xero_payments, xero_credits, create_intents TO {}",
         # The emails under way and sent: a viewer with the right to send writes them;
         # the row policies of migration 12 keep every other viewer to reading.
         "GRANT SELECT, INSERT, UPDATE, DELETE ON send_intents TO {}",

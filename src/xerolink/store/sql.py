@@ -11,12 +11,13 @@ from xerolink.store.cache import CacheTables
 from xerolink.store.connections import ConnectionTables
 from xerolink.store.crmsource import CrmSourceTables
 from xerolink.store.links import LinkTables
+from xerolink.store.settlements import SettlementTables
 from xerolink.store.webhooks import WebhookTables
 
 __all__ = ["BUSY_TIMEOUT_MS", "LastAdminError", "Row", "SqlStore", "StoreError"]
 
 
 class SqlStore(CrmSourceTables, ConnectionTables, LinkTables, CacheTables, AccessTables,
-               WebhookTables):
+               WebhookTables, SettlementTables):
     """The store's operations; see the engines (sqlite, postgres) for connections and
     transactions."""

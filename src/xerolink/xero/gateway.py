@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from xerolink.errors import NotFoundError, XeroUnreachableError
 from xerolink.money import cents
-from xerolink.store.models import CachedDocument, XeroContact
+from xerolink.store.models import CachedCredit, CachedDocument, CachedPayment, XeroContact
 from xerolink.vocabulary import OPEN_INVOICE_STATUSES, DocumentKind
 from xerolink.xero import drafts, models, outgoing
 from xerolink.xero.answers import (
@@ -51,6 +51,7 @@ __all__ = [
 CONTACTS_PAGE = 1000
 INVOICES_PAGE = 1000
 QUOTES_PAGE = 100
+SETTLEMENTS_PAGE = 1000  # Payments, CreditNotes, Overpayments, Prepayments: pageSize
 MAX_PAGES = 1000  # a bound on any paging loop: a million contacts or documents
 
 
@@ -180,6 +181,40 @@ class XeroGateway(Outgoing):
         data = self.call("GET Quotes", lambda: api.get_quotes(
             tenant, page=page, **self.raw, **extra), idempotent=True)
         return list(data.get("Quotes") or [])
+
+    def payments_page(self, page: int, *, since: date, status: str | None = None,
+                      modified_since: datetime | None = None
+                      ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of up to 1,000 payments dated ``since`` or later (``where`` on Date,
+        and on Status when given), oldest first."""
+        api, tenant = self.accounting_api(), self._tenant()
+        where = f"Date>=DateTime({since.year},{since.month},{since.day})"
+        if status:
+            where += f'&&Status=="{status}"'
+        extra: dict[str, Any] = {}
+        if modified_since is not None:
+            extra["if_modified_since"] = modified_since
+        data = self.call("GET Payments", lambda: api.get_payments(
+            tenant, where=where, order="Date", page=page, page_size=SETTLEMENTS_PAGE,
+            **self.raw, **extra), idempotent=True)
+        return list(data.get("Payments") or []), page_count(data)
+
+    def credits_page(self, source: str, page: int, *, status: str | None = None,
+                     modified_since: datetime | None = None
+                     ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of up to 1,000 credit notes, overpayments or prepayments
+        (``source``), with ``where`` on Status when given."""
+        api, tenant = self.accounting_api(), self._tenant()
+        read, key, label = CREDIT_READS[source]
+        extra: dict[str, Any] = {}
+        if status:
+            extra["where"] = f'Status=="{status}"'
+        if modified_since is not None:
+            extra["if_modified_since"] = modified_since
+        data = self.call(label, lambda: getattr(api, read)(
+            tenant, page=page, page_size=SETTLEMENTS_PAGE, **self.raw, **extra),
+            idempotent=True)
+        return list(data.get(key) or []), page_count(data)
 
     # -- paged reads: each page one call, bounded by MAX_PAGES ------------------------
     def contact_pages(self, *, start: int = 1, modified_since: datetime | None = None
@@ -361,6 +396,34 @@ class XeroGateway(Outgoing):
                     raw += items
         return [models.invoice(d, fetched_at, base_currency=base_currency) for d in raw]
 
+    def payments(self, fetched_at: datetime, base_currency: str | None, *, since: date,
+                 status: str | None = None, modified_since: datetime | None = None
+                 ) -> list[CachedPayment]:
+        """Every page of payments dated ``since`` or later, those that settle an
+        invoice or bill (a credit's refund settles none)."""
+        def read(number: int) -> XeroPage:
+            items, count = self.payments_page(number, since=since, status=status,
+                                              modified_since=modified_since)
+            return XeroPage(number, count, items)
+
+        found = (models.payment(p, fetched_at, base_currency=base_currency)
+                 for page in _all_pages(read, "PaymentID", "GET Payments") for p in page.items)
+        return [p for p in found if p is not None]
+
+    def credits(self, source: str, fetched_at: datetime, base_currency: str | None, *,
+                status: str | None = None, modified_since: datetime | None = None
+                ) -> list[CachedCredit]:
+        """Every page of one credit list, as cached credit."""
+        def read(number: int) -> XeroPage:
+            items, count = self.credits_page(source, number, status=status,
+                                             modified_since=modified_since)
+            return XeroPage(number, count, items)
+
+        id_key = models.CREDIT_SOURCES[source][0]
+        return [models.credit(source, c, fetched_at, base_currency=base_currency)
+                for page in _all_pages(read, id_key, CREDIT_READS[source][2])
+                for c in page.items]
+
     def allocated_invoices(self, credit_note_id: str) -> list[str]:
         """The InvoiceIDs one credit note is allocated to."""
         return models.allocated_invoices(self.get_credit_note(credit_note_id))
@@ -400,6 +463,23 @@ class XeroGateway(Outgoing):
                         else models.invoice(raw, fetched_at))
         return None
 
+
+
+# source -> (the SDK's list call, the answer's key, the call's label)
+CREDIT_READS: dict[str, tuple[str, str, str]] = {
+    "credit_note": ("get_credit_notes", "CreditNotes", "GET CreditNotes"),
+    "overpayment": ("get_overpayments", "Overpayments", "GET Overpayments"),
+    "prepayment": ("get_prepayments", "Prepayments", "GET Prepayments"),
+}
+
+
+def _all_pages(read: Callable[[int], XeroPage], key: str, label: str) -> Iterator[XeroPage]:
+    """Page 1, then on to Xero's page count or a short page (at most MAX_PAGES)."""
+    first = read(1)
+    yield first
+    if len(first.items) < SETTLEMENTS_PAGE or first.count == 1:
+        return
+    yield from _pages_until_short(read, 2, SETTLEMENTS_PAGE, first.items, key, label)
 
 
 def page_count(data: Any) -> int | None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from xerolink.errors import XeroUnreachableError
-from xerolink.store.models import CachedDocument, XeroContact
+from xerolink.store.models import CachedCredit, CachedDocument, CachedPayment, XeroContact
 from xerolink.vocabulary import ContactStatus
 from xerolink.xero.jsonutil import MalformedAnswer, amount, money, ms_date, ms_datetime, rate, text
 
@@ -120,6 +120,64 @@ def quote(data: dict[str, Any], fetched_at: datetime, *,
         updated_utc=_field(what, data, "UpdatedDateUTC", ms_datetime),
         fetched_at=fetched_at,
     )
+
+
+# What each credit list calls its id and number, and the Types that are a customer's
+# credit (against sales invoices); the others are a supplier's (against bills).
+CREDIT_SOURCES: dict[str, tuple[str, str]] = {
+    "credit_note": ("CreditNoteID", "CreditNoteNumber"),
+    "overpayment": ("OverpaymentID", "Reference"),
+    "prepayment": ("PrepaymentID", "Reference"),
+}
+CUSTOMER_CREDIT_TYPES = frozenset({"ACCRECCREDIT", "RECEIVE-OVERPAYMENT", "RECEIVE-PREPAYMENT",
+                                   "AROVERPAYMENT", "ARPREPAYMENT"})  # the enums, AR side
+
+
+def payment(data: dict[str, Any], fetched_at: datetime, *,
+            base_currency: str | None = None) -> CachedPayment | None:
+    """A payment on an invoice or bill; None for one that settles no invoice (a
+    refund of a credit note, overpayment or prepayment carries no ``Invoice``)."""
+    found = data.get("Invoice")
+    if not isinstance(found, dict) or not _guid(found.get("InvoiceID")):
+        return None
+    kind = "bill" if text(found.get("Type")).upper() == "ACCPAY" else "invoice"
+    number = text(found.get("InvoiceNumber"))
+    what = f"the payment {text(data.get('PaymentID'))[:40]!r} on {_label(kind, number, '')}"
+    currency = text(found.get("CurrencyCode")).upper() or (base_currency or "").upper()
+    paid_on = _field(what, data, "Date", ms_date)
+    if paid_on is None:
+        raise XeroUnreachableError(f"Xero's answer for {what} could not be read (it has no "
+                                   "Date); try again")
+    return CachedPayment(
+        payment_id=text(data.get("PaymentID")).lower(),
+        document_id=str(_guid(found.get("InvoiceID"))),
+        kind=kind, number=number, xero_contact_id=_contact_id(found), paid_on=paid_on,
+        amount=_field(what, data, "Amount", money), currency=currency,
+        currency_rate=_rate(what, {**data, "CurrencyCode": currency}, base_currency),
+        status=text(data.get("Status")).upper(),
+        updated_utc=_field(what, data, "UpdatedDateUTC", ms_datetime),
+        fetched_at=fetched_at)
+
+
+def credit(source: str, data: dict[str, Any], fetched_at: datetime, *,
+           base_currency: str | None = None) -> CachedCredit:
+    """A credit note, overpayment or prepayment (``source``) as cached credit."""
+    id_key, number_key = CREDIT_SOURCES[source]
+    number = text(data.get(number_key))
+    what = _label(source.replace("_", " "), number, text(data.get(id_key)))
+    kind = text(data.get("Type")).upper()
+    return CachedCredit(
+        credit_id=text(data.get(id_key)).lower(), source=source,
+        side="invoice" if kind in CUSTOMER_CREDIT_TYPES else "bill",
+        xero_contact_id=_contact_id(data), number=number,
+        status=text(data.get("Status")).upper(),
+        issued_on=_field(what, data, "Date", ms_date),
+        currency=text(data.get("CurrencyCode")).upper(),
+        currency_rate=_rate(what, data, base_currency),
+        total=_field(what, data, "Total", money),
+        remaining=_field(what, data, "RemainingCredit", money),
+        updated_utc=_field(what, data, "UpdatedDateUTC", ms_datetime),
+        fetched_at=fetched_at)
 
 
 def allocated_invoices(credit_note: dict[str, Any]) -> list[str]:

@@ -26,7 +26,10 @@ from xerolink.xero.http import (
     transport_errors,
 )
 
-DEFAULT_SCOPES = "offline_access accounting.contacts accounting.invoices accounting.settings.read"
+# accounting.payments.read: Payments, Overpayments and Prepayments (what was paid, and
+# credit); CreditNotes are under accounting.invoices (docs/xero-fidelity.md).
+DEFAULT_SCOPES = ("offline_access accounting.contacts accounting.invoices "
+                  "accounting.payments.read accounting.settings.read")
 
 
 class OAuthError(Exception):

@@ -17,18 +17,26 @@ _NEEDED = {
     "Invoices": ("accounting.invoices.read", "accounting.invoices"),
     "Quotes": ("accounting.invoices.read", "accounting.invoices"),
     "CreditNotes": ("accounting.invoices.read", "accounting.invoices"),
+    "Payments": ("accounting.payments.read", "accounting.payments"),
+    "Overpayments": ("accounting.payments.read", "accounting.payments"),
+    "Prepayments": ("accounting.payments.read", "accounting.payments"),
     "Organisation": ("accounting.settings.read", "accounting.settings"),
     "Currencies": ("accounting.settings.read", "accounting.settings"),
 }
 _BROAD = {"accounting.invoices.read": "accounting.transactions.read",
-          "accounting.invoices": "accounting.transactions"}
+          "accounting.invoices": "accounting.transactions",
+          "accounting.payments.read": "accounting.transactions.read",
+          "accounting.payments": "accounting.transactions"}
 # A scope that includes another: holding the key grants the values too.
 _INCLUDES = {"accounting.contacts": {"accounting.contacts.read"},
              "accounting.invoices": {"accounting.invoices.read"},
              "accounting.settings": {"accounting.settings.read"},
+             "accounting.payments": {"accounting.payments.read"},
              "accounting.transactions": {"accounting.invoices", "accounting.invoices.read",
+                                         "accounting.payments", "accounting.payments.read",
                                          "accounting.transactions.read"},
-             "accounting.transactions.read": {"accounting.invoices.read"}}
+             "accounting.transactions.read": {"accounting.invoices.read",
+                                              "accounting.payments.read"}}
 
 
 def needed_for(label: str) -> str | None:
