@@ -121,7 +121,8 @@ class FakeXero(XeroGateway):
         self.subtotals: dict[str, Decimal] = {}
         self.history: dict[str, list[str]] = {}
         self.answered: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> first answer
-        self.failing: dict[str, Exception] = {}  # SDK method -> raised once, then removed
+        self.failing: dict[str, list[Exception]] = {}  # SDK method -> raised in turn
+        self.asked: list[tuple[str, dict[str, Any]]] = []  # SDK method, its filters
         self.invoice_number, self.quote_number = 1, 1
         self._books = threading.Lock()
         self._api = _Api(self)
@@ -198,6 +199,11 @@ class FakeXero(XeroGateway):
 
     def reset_calls(self) -> None:
         self.log.calls.clear()
+        self.asked.clear()
+
+    def fail(self, method: str, status: int, *, times: int = 1, message: str = "") -> None:
+        """The SDK method's next ``times`` calls answer HTTP ``status``."""
+        self.failing[method] = [_refused(status, message) for _ in range(times)]
 
 
 class _Api:
@@ -209,11 +215,13 @@ class _Api:
         self.api_client = _Client(self)
 
     @contextmanager
-    def _books(self, method: str) -> Iterator[None]:
-        failure = self.xero.failing.pop(method, None)
-        if failure is not None:
-            raise failure
+    def _books(self, method: str, **filters: Any) -> Iterator[None]:
         with self.xero._books:
+            self.xero.asked.append((method, {k: v for k, v in filters.items()
+                                             if v is not None}))
+            failures = self.xero.failing.get(method)
+            if failures:
+                raise failures.pop(0)
             yield
 
     def _answer(self, key: str, items: list[dict[str, Any]],
@@ -228,7 +236,8 @@ class _Api:
                      page_size: int = CONTACTS_DEFAULT_PAGE, include_archived: bool = False,
                      i_ds: list[str] | None = None, search_term: str | None = None,
                      if_modified_since: datetime | None = None, **_raw: Any) -> _Answer:
-        with self._books("get_contacts"):
+        with self._books("get_contacts", page=page, ids=i_ds, search_term=search_term,
+                         if_modified_since=if_modified_since):
             ids = _ids(i_ds)
             books = self.xero.contacts_by_id
             items = [books[i] for i in ids if i in books] if ids is not None \
@@ -274,7 +283,9 @@ class _Api:
                      contact_i_ds: list[str] | None = None, statuses: list[str] | None = None,
                      i_ds: list[str] | None = None, if_modified_since: datetime | None = None,
                      **_raw: Any) -> _Answer:
-        with self._books("get_invoices"):
+        with self._books("get_invoices", page=page, ids=i_ds, contact_ids=contact_i_ds,
+                         statuses=statuses, numbers=invoice_numbers,
+                         if_modified_since=if_modified_since):
             ids, contacts = _ids(i_ds), _ids(contact_i_ds)
             unknown = [s for s in statuses or () if s not in INVOICE_TRANSITIONS]
             if unknown:
@@ -316,7 +327,8 @@ class _Api:
                    contact_id: str | None = None, status: str | None = None,
                    quote_number: str | None = None, if_modified_since: datetime | None = None,
                    **_raw: Any) -> _Answer:
-        with self._books("get_quotes"):
+        with self._books("get_quotes", page=page, contact_id=contact_id, status=status,
+                         quote_number=quote_number, if_modified_since=if_modified_since):
             items = [d for d in self.xero.documents.values() if d.kind == "quote"]
             if contact_id:
                 items = [d for d in items if d.xero_contact_id == contact_id.lower()]
