@@ -123,6 +123,9 @@ class FakeXero(XeroGateway):
         self.answered: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> first answer
         self.failing: dict[str, list[Exception]] = {}  # SDK method -> raised in turn
         self.asked: list[tuple[str, dict[str, Any]]] = []  # SDK method, its filters
+        # SDK methods whose next call does its work and then never answers: the caller
+        # is interrupted (Ctrl-C, a killed process) while Xero has the request done.
+        self.interrupt: set[str] = set()
         self.invoice_number, self.quote_number = 1, 1
         self._books = threading.Lock()
         self._api = _Api(self)
@@ -223,6 +226,9 @@ class _Api:
             if failures:
                 raise failures.pop(0)
             yield
+            if method in self.xero.interrupt:
+                self.xero.interrupt.discard(method)
+                raise KeyboardInterrupt
 
     def _answer(self, key: str, items: list[dict[str, Any]],
                 pagination: dict[str, int] | None = None) -> _Answer:
@@ -543,3 +549,82 @@ def world(*, base_currency: str | None = "NZD", timezone: str | None = "NEWZEALA
     deps = Deps(store, connection, user, clock,
                 (lambda: make_gateway(xero)) if make_gateway else (lambda: xero))
     return World(xero, store, deps, clock)
+
+
+# -- a CRM source ------------------------------------------------------------------------------
+class FakeCrm:
+    """A CRM source (``crmsource.base.CrmSource``) in memory: records with the fields
+    an update must repeat (``echo``) and the custom fields xerolink writes. Calls are
+    counted by kind of call, as Salesmate's are by endpoint."""
+
+    name = "salesmate"
+    account = "demo"
+    page_size = 100
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        self.calls: Counter[str] = Counter()
+        self.held: dict[tuple[str, str], dict[str, str]] = {}  # (kind, id) -> fields
+        self.echo: dict[tuple[str, str], dict[str, Any]] = {}
+        self.updates: list[tuple[str, str, dict[str, Any], dict[str, str]]] = []
+        self.refusing: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def add(self, kind: str, record_id: str, echo: dict[str, Any] | None = None,
+            **fields: str) -> None:
+        self.held[(kind, record_id)] = dict(fields)
+        self.echo[(kind, record_id)] = dict(echo or {"owner": "1"})
+
+    def check(self) -> int:
+        return sum(1 for kind, _ in self.held if kind == "contact")
+
+    def changed(self, kind: str, since: datetime | None, offset: int,
+                fields: Any = ()) -> Any:
+        raise AttributeError("FakeCrm is pushed to, not pulled from")
+
+    def count(self, kind: str) -> int:
+        return sum(1 for k, _ in self.held if k == kind)
+
+    def current(self, kind: str, record_id: str, fields: Any = ()) -> Any:
+        from xerolink.crmsource.base import Pulled
+
+        with self._lock:
+            self.calls[f"GET {kind}"] += 1
+            if (kind, record_id) not in self.held:
+                return None
+            held = self.held[(kind, record_id)]
+            return Pulled(kind, CrmContact(record_id), T0, dict(self.echo[(kind, record_id)]),
+                          {f: held[f] for f in fields if f in held})
+
+    def update(self, kind: str, record_id: str, echo: dict[str, Any],
+               values: dict[str, str]) -> None:
+        from xerolink.errors import CrmRecordRefusedError
+
+        with self._lock:
+            self.calls[f"PUT {kind}"] += 1
+            if (kind, record_id) in self.refusing:
+                raise CrmRecordRefusedError(f"{kind}:{record_id} was refused: a field is locked")
+            self.updates.append((kind, record_id, dict(echo), dict(values)))
+            self.held[(kind, record_id)].update(values)
+
+    def close(self) -> None:
+        pass
+
+    def pulled_into(self, store: SqliteStore, at: datetime = T0) -> None:
+        """What ``crm pull`` would leave in the store: the records, as live ones of this
+        source, with the fields and echo each held when read."""
+        from xerolink.store.crmsource import PullBatch, SourceRecord
+
+        batch = PullBatch(self.name)
+        for (kind, record_id), fields in sorted(self.held.items()):
+            known = {"contact": store.get_crm_contact, "company": store.get_crm_company,
+                     "deal": store.get_crm_deal}[kind](record_id)
+            record = replace(known, source=self.name) if known is not None else \
+                CrmContact(record_id, source=self.name)
+            {"contact": batch.contacts, "company": batch.companies,
+             "deal": batch.deals}[kind].append(record)
+            batch.records.append(SourceRecord(kind, record_id, at.isoformat(),
+                                              dict(self.echo[(kind, record_id)]),
+                                              dict(fields)))
+        store.apply_pull(batch, at)
