@@ -145,14 +145,16 @@ class FakeXero(XeroGateway):
                      status: str | None = None, due: date | None = None,
                      issued: date | None = None, currency: str | None = None,
                      rate: str | Decimal | None = None, amount_due: str | Decimal | None = None,
-                     number: str | None = None, reference: str = "") -> CachedDocument:
+                     number: str | None = None, reference: str = "",
+                     document_id: str | None = None) -> CachedDocument:
         """A quote, invoice or bill as Xero holds it (AUTHORISED or SENT unless said)."""
         contact_id = contact if isinstance(contact, str) else contact.contact_id
         amount = Decimal(total)
         currency = currency or self.base_currency
         opened = "SENT" if kind == "quote" else "AUTHORISED"
         document = CachedDocument(
-            str(uuid.uuid4()), kind, contact_id, number or self._number(kind), reference,
+            document_id or str(uuid.uuid4()), kind, contact_id,
+            number or self._number(kind), reference,
             status or opened, issued or self.clock().date(), due, currency,
             Decimal(rate) if rate is not None else self.rates.get(currency, Decimal("1")),
             amount, Decimal("0") if kind == "quote" else
