@@ -120,7 +120,7 @@ class _BuiltOnce:
     def __init__(self) -> None:
         self.apps: dict[str | None, Any] = {}
         self.commands: dict[int, tuple[Any, Any]] = {}  # id(app) -> (app, its command)
-        self.main = self
+        self.main = _TyperMain(self)
 
     def build_app(self, only: str | None = None) -> Any:
         if only not in self.apps:
@@ -134,6 +134,16 @@ class _BuiltOnce:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(typer, name)
+
+
+class _TyperMain:
+    """``typer.main`` with ``get_command`` built once per app."""
+
+    def __init__(self, built: _BuiltOnce) -> None:
+        self.get_command = built.get_command
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(typer.main, name)
 
 
 _built_once = _BuiltOnce()
