@@ -371,6 +371,12 @@ class _Api:
                              idempotency_key: str, **_raw: Any) -> _Answer:
         return self._note(quote_id, body, quote=True)
 
+    def get_resource_url(self, path: str) -> str:
+        return path
+
+    def get_model_finder(self) -> None:
+        return None
+
     def create_quote(self, fields: dict[str, Any], idempotency_key: str) -> _Answer:
         with self._books("create_quote"):
             return self._answer("Quotes", [self._create("quote", fields, idempotency_key)])
@@ -464,14 +470,6 @@ class _Client:
                  headers: dict[str, str], *, body: dict[str, Any], **_rest: Any) -> _Answer:
         assert (url, method) == ("/Quotes", "PUT"), (url, method)
         return self.api.create_quote(body["Quotes"][0], headers["Idempotency-Key"])
-
-
-def _resource(self: _Api, path: str) -> str:
-    return path
-
-
-_Api.get_resource_url = _resource  # type: ignore[attr-defined]
-_Api.get_model_finder = lambda self: None  # type: ignore[attr-defined]
 
 
 def _paginate(items: list[Any], page: int | None, size: int
