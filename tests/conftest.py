@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import typer
 
 import tiers
+import xerolink.cli
 from support import SANDBOX_DEFAULTS, connect_profile
+from xerolink.cli import build_app as _build_app
 from xerolink.cli import main
 from xerolink.sandbox import SandboxOptions, SandboxServer
 
@@ -108,6 +111,44 @@ def home(tmp_path, monkeypatch) -> object:
     return root
 
 
+class _BuiltOnce:
+    """``typer`` as ``xerolink.cli.main`` sees it in a CLI test, with each app's click
+    command built once per worker, not once per run: Typer reads every command's
+    signature to build it (3 to 25 ms a run, and a worker runs the CLI thousands of
+    times). A real process builds it once too; the command a test runs is the same."""
+
+    def __init__(self) -> None:
+        self.apps: dict[str | None, Any] = {}
+        self.commands: dict[int, tuple[Any, Any]] = {}  # id(app) -> (app, its command)
+        self.main = _TyperMain(self)
+
+    def build_app(self, only: str | None = None) -> Any:
+        if only not in self.apps:
+            self.apps[only] = _build_app(only)
+        return self.apps[only]
+
+    def get_command(self, app: Any) -> Any:
+        if id(app) not in self.commands:
+            self.commands[id(app)] = (app, typer.main.get_command(app))
+        return self.commands[id(app)][1]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(typer, name)
+
+
+class _TyperMain:
+    """``typer.main`` with ``get_command`` built once per app."""
+
+    def __init__(self, built: _BuiltOnce) -> None:
+        self.get_command = built.get_command
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(typer.main, name)
+
+
+_built_once = _BuiltOnce()
+
+
 @dataclass
 class Cli:
     capsys: Any
@@ -127,6 +168,8 @@ class Cli:
 @pytest.fixture
 def cli(home, capsys, monkeypatch) -> Cli:
     monkeypatch.setenv("XEROLINK_TOKEN_STORE", "file")
+    monkeypatch.setattr(xerolink.cli, "build_app", _built_once.build_app)
+    monkeypatch.setattr(xerolink.cli, "typer", _built_once)
     return Cli(capsys)
 
 

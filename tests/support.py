@@ -9,7 +9,7 @@ import http.client
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -164,13 +164,17 @@ def connect_profile(server: Any, home: Any, *, tenant_index: int = 0, user: str 
 
 
 def crm_csv_from_sandbox(server: Any, path: Any, *, tenant_index: int = 0, limit: int | None
-                         = None, email_every: int = 1) -> list[dict[str, Any]]:
-    """CRM contacts made from a sandbox organisation's contacts (so emails match)."""
+                         = None, email_every: int = 1, only: Collection[str] | None = None
+                         ) -> list[dict[str, Any]]:
+    """CRM contacts made from a sandbox organisation's contacts (so emails match);
+    ``only``: just these ContactIDs, each keeping the CRM id its place gives it."""
     import csv
 
     tenant = list(server.sandbox.tenants.values())[tenant_index]
     rows = []
     for number, contact in enumerate(list(tenant.contacts.values())[:limit], start=1):
+        if only is not None and contact["ContactID"] not in only:
+            continue
         email = contact.get("EmailAddress") or ""
         rows.append({"id": str(number), "first_name": contact.get("FirstName", ""),
                      "last_name": contact.get("LastName", ""),

@@ -7,6 +7,7 @@ xero-python's models and checks that no field the spec defines is lost on the wa
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -43,7 +44,10 @@ class Case:
     identity: bool = False
 
 
+@functools.cache
 def _load(name: str) -> Any:
+    """A spec, parsed once per worker (half a second each): the contract modules and
+    the credit-note test share it. Validation reads it and never changes it."""
     from openapi_core import Config, OpenAPI
 
     return OpenAPI.from_file_path(str(Path(SPEC_DIR or "", name)),

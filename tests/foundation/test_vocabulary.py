@@ -8,6 +8,7 @@ a kind written out, or a Xero field name outside its home is a second definition
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,73 +33,77 @@ KINDS = WORDS["record kinds"] | WORDS["document kinds"]
 NOT_XERO = {"POST", "DELETE", "PATCH"}  # HTTP methods
 
 
-def _strings(tree: ast.AST) -> Iterator[ast.Constant]:
-    """Every string literal but docstrings and a table column's header (words for
-    people, such as a "ContactID" column)."""
-    skipped = {id(node.body[0].value) for node in ast.walk(tree)
-               if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef |
-                             ast.AsyncFunctionDef)
-               and node.body and isinstance(node.body[0], ast.Expr)}
-    skipped |= {id(node.args[1]) for node in ast.walk(tree)
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id == "Column" and len(node.args) > 1}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                and id(node) not in skipped:
-            yield node
+class _Literals:
+    """What the check reads of one module, gathered in one walk of its tree (four
+    walks of every module took most of a second): its string literals but docstrings
+    and a table column's header (words for people, such as a "ContactID" column),
+    the ones a comparison tests against (``kind == "deal"``), and the string members
+    of each tuple, list, set or dict's keys. Each in the tree's walking order."""
+
+    def __init__(self, tree: ast.AST) -> None:
+        self.strings: list[ast.Constant] = []
+        self.compared: list[ast.Constant] = []
+        self.collections: list[tuple[int, set[str]]] = []
+        skipped: set[int] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef |
+                          ast.AsyncFunctionDef) and node.body \
+                    and isinstance(node.body[0], ast.Expr):
+                skipped.add(id(node.body[0].value))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id == "Column" and len(node.args) > 1:
+                skipped.add(id(node.args[1]))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                self.strings.append(node)
+            elif isinstance(node, ast.Compare):
+                self.compared += [side for side in (node.left, *node.comparators)
+                                  if isinstance(side, ast.Constant)
+                                  and isinstance(side.value, str)]
+            elif isinstance(node, ast.Tuple | ast.List | ast.Set | ast.Dict):
+                items = list(node.keys) if isinstance(node, ast.Dict) else list(node.elts)
+                members = {i.value for i in items if isinstance(i, ast.Constant)
+                           and isinstance(i.value, str)}
+                if members:
+                    self.collections.append((node.lineno, members))
+        # A docstring is met (as a Constant) after the node that holds it.
+        self.strings = [s for s in self.strings if id(s) not in skipped]
 
 
-def _collections(tree: ast.AST) -> Iterator[tuple[int, set[str]]]:
-    """The string members of each tuple, list, set or dict's keys."""
-    for node in ast.walk(tree):
-        items: list[ast.expr | None] = []
-        if isinstance(node, ast.Tuple | ast.List | ast.Set):
-            items = list(node.elts)
-        elif isinstance(node, ast.Dict):
-            items = list(node.keys)
-        members = {i.value for i in items if isinstance(i, ast.Constant)
-                   and isinstance(i.value, str)}
-        if members:
-            yield node.lineno, members
+@functools.cache
+def _read(path: Path, stamp: tuple[int, int]) -> _Literals:
+    """A module's literals, read once per run (xero/ is read twice by the check)."""
+    return _Literals(ast.parse(path.read_text()))
 
 
-def _compared(tree: ast.AST) -> Iterator[ast.Constant]:
-    """String literals a comparison tests against (``kind == "deal"``)."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Compare):
-            for side in (node.left, *node.comparators):
-                if isinstance(side, ast.Constant) and isinstance(side.value, str):
-                    yield side
-
-
-def _modules(package: Path) -> Iterator[tuple[Path, ast.AST]]:
+def _modules(package: Path) -> Iterator[tuple[Path, _Literals]]:
     """Each module of the package (but the home and the sandbox), by its path in it."""
     for path in sorted(package.rglob("*.py")):
         inside = path.relative_to(package)
         if str(inside) != HOME and inside.parts[0] not in OUTSIDE:
-            yield inside, ast.parse(path.read_text())
+            info = path.stat()
+            yield inside, _read(path, (info.st_mtime_ns, info.st_size))
 
 
 def xero_field_names(package: Path = SRC) -> set[str]:
     """The Xero words xero/ itself uses: the set a second home would repeat."""
-    return {s.value for _, tree in _modules(package / XERO) for s in _strings(tree)
+    return {s.value for _, module in _modules(package / XERO) for s in module.strings
             if XERO_SHAPE.fullmatch(s.value) and s.value not in NOT_XERO}
 
 
 def second_definitions(package: Path = SRC) -> list[str]:
     xero_words = xero_field_names(SRC)
     found = []
-    for inside, tree in _modules(package):
+    for inside, module in _modules(package):
         where, in_xero = f"{package.name}/{inside}", inside.parts[0] == XERO
-        for s in _strings(tree):
+        for s in module.strings:
             if s.value in PLURALS:
                 found.append(f"{where}:{s.lineno} the plural {s.value!r}")
             elif not in_xero and s.value in xero_words:
                 found.append(f"{where}:{s.lineno} Xero's {s.value!r}")
-        for s in _compared(tree):
+        for s in module.compared:
             if s.value in KINDS:
                 found.append(f"{where}:{s.lineno} compares with the kind {s.value!r}")
-        for line, members in _collections(tree):
+        for line, members in module.collections:
             for name, words in WORDS.items():
                 if len(members & words) >= 2:
                     found.append(f"{where}:{line} {name} {sorted(members & words)}")

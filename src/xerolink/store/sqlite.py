@@ -29,6 +29,7 @@ from xerolink.store.lease import FileLease, Lease
 from xerolink.store.migrations import MIGRATIONS
 from xerolink.store.sql import BUSY_TIMEOUT_MS, SqlStore, StoreError
 
+IN_MEMORY = Path(":memory:")  # SQLite's name for a private database in memory
 COPY_INTERVAL = 2.0  # seconds: changes closer together are copied once, at close
 _WATCH = [(t, op) for t in backup.WATCHED for op in ("INSERT", "UPDATE", "DELETE")] + [
     ("connections", "INSERT"), ("connections", "DELETE"), ("connections", "UPDATE OF active")]
@@ -162,7 +163,8 @@ class SqliteStore(SqlStore):
         self.path = path
         self._keep_copies, self._copy_due, self._copied_at = keep_copies, False, 0.0
         self._watching, self._changes_seen, self._closed = False, 0, False
-        _create_private(path)
+        if path != IN_MEMORY:
+            _create_private(path)
         try:
             raw = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -188,10 +190,19 @@ class SqliteStore(SqlStore):
                 f"cannot open the store {path}: {exc}; `xerolink doctor` checks it"
             ) from exc
 
+    @classmethod
+    def in_memory(cls) -> SqliteStore:
+        """The real schema, migrations and SQL on a private database in memory: the
+        fast tests' store. Nothing is on disk, so there are no copies to keep (and no
+        lease folder): it lives as long as this object."""
+        return cls(IN_MEMORY, keep_copies=False)
+
     def _use_wal(self) -> None:
         """Switch a new file to WAL (persistent). Two processes creating the same file
         can race here, and SQLite answers that race with an immediate "locked" rather
         than waiting, so it is retried, boundedly."""
+        if self.path == IN_MEMORY:  # its journal is in memory too: WAL does not apply
+            return
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         while True:
             try:
@@ -247,6 +258,8 @@ class SqliteStore(SqlStore):
 
     def take_copy(self) -> Path:
         """Copy the store now (what a change to links, access... does by itself)."""
+        if self.path == IN_MEMORY:
+            raise StoreError("a store in memory has no file to copy")
         self._copied_at = time.monotonic()
         try:
             made = backup.take_copy(self._db.raw, self.path)
@@ -312,6 +325,8 @@ class SqliteStore(SqlStore):
     def lease(self, name: str) -> Lease:
         """The profile's lease ``name``: a file lock in its lock folder (the profile's
         ``locks``, beside this file)."""
+        if self.path == IN_MEMORY:
+            raise StoreError("a store in memory has no lock folder")
         return FileLease(Path(self.path).parent / "locks", name)
 
     def durable_writes(self) -> None:

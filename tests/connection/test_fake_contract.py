@@ -1,0 +1,99 @@
+"""The fast tier's FakeXero answers as the sandbox does: the sandbox's organisation,
+copied into the fake through the real gateway, gives the same typed answers to the
+reads services make (filters, archived contacts, If-Modified-Since, paging, unknown
+ids). A fake that passed where the gateway fails would make the fast tests lie."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from fakes import Clock, FakeXero
+from support import sandbox_token
+from xerolink.errors import NotFoundError, XerolinkError
+from xerolink.vocabulary import OPEN_INVOICE_STATUSES
+from xerolink.xero.endpoints import Endpoints
+from xerolink.xero.gateway import XeroGateway
+from xerolink.xero.http import RetryPolicy
+
+AT = datetime(2026, 11, 2, tzinfo=UTC)
+UNKNOWN = "0c5c4c3e-1d1e-4b6f-9a52-0000000000ff"
+
+
+class _Token:
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def access_token(self, rejected: str | None = None) -> str:
+        return self.token
+
+
+@pytest.fixture
+def pair(sandbox) -> tuple[XeroGateway, FakeXero]:
+    """The sandbox through the real gateway, and a FakeXero holding the same books."""
+    tenant = next(iter(sandbox.sandbox.tenants))
+    real = XeroGateway(Endpoints.at(sandbox.base_url),
+                       _Token(sandbox_token(sandbox.base_url)["access_token"]),
+                       tenant_id=tenant, retry=RetryPolicy(base_delay=0.01, max_delay=0.05))
+    fake = FakeXero(Clock(AT), base_currency=real.organisation().base_currency,
+                    tenant_id=tenant)
+    for _, contacts in real.contact_copy_pages():
+        fake.contacts_by_id.update({c.contact_id: c for c in contacts})
+    for document in real.invoices(AT, None) + real.quotes(AT, None):
+        fake.documents[document.document_id] = document
+        fake.rates.setdefault(document.currency, document.currency_rate)
+    return real, fake
+
+
+def same(found: list[Any]) -> list[Any]:
+    return sorted((replace(d, fetched_at=AT) if hasattr(d, "fetched_at") else d
+                   for d in found), key=repr)
+
+
+def test_the_fake_reads_and_fails_as_the_sandbox_does(pair) -> None:
+    real, fake = pair
+    contacts = list(fake.contacts_by_id.values())
+    archived = [c for c in contacts if not c.active]
+    assert contacts and fake.documents and archived, "the seed has what is compared"
+    some = [contacts[0].contact_id, archived[0].contact_id, UNKNOWN]
+    term = contacts[3].name.split()[0][:4]
+    asked = [
+        lambda g: g.contacts(some),
+        lambda g: g.find_contacts(term),
+        lambda g: g.contact(contacts[1].contact_id),
+        lambda g: g.invoices(AT, None, contact_ids=[c.contact_id for c in contacts[:10]],
+                             statuses=OPEN_INVOICE_STATUSES),
+        lambda g: g.invoices(AT, None, statuses=("PAID",)),
+        lambda g: g.quotes(AT, None, status="SENT"),
+        lambda g: g.quotes(AT, None, contact_id=contacts[2].contact_id),
+        lambda g: g.open_invoices(AT, None, fewer_pages_than=5),
+    ]
+    for number, ask in enumerate(asked):
+        answer, expected = ask(fake), ask(real)
+        wrapped = expected if isinstance(expected, list) else [expected]
+        mine = answer if isinstance(answer, list) else [answer]
+        assert same(mine) == same(wrapped), f"read {number} differs"
+    # If-Modified-Since is "at or after" in both
+    stamps = sorted({d.updated_utc for d in fake.documents.values() if d.updated_utc})
+    middle = stamps[len(stamps) // 2]
+    assert same(fake.invoices(AT, None, modified_since=middle)) == \
+        same(real.invoices(AT, None, modified_since=middle))
+    assert same(fake.quotes(AT, None, modified_since=middle)) == \
+        same(real.quotes(AT, None, modified_since=middle))
+    # unknown ids fail alike
+    for ask in (lambda g: g.contact(UNKNOWN), lambda g: g.quote(UNKNOWN, AT, None)):
+        with pytest.raises(XerolinkError) as theirs:
+            ask(real)
+        with pytest.raises(XerolinkError) as mine:
+            ask(fake)
+        assert type(mine.value) is type(theirs.value) is NotFoundError
+        assert str(mine.value) == str(theirs.value)
+    # and the calls are counted alike
+    for gateway in (real, fake):
+        gateway.log.calls.clear()
+        gateway.quotes(AT, None)
+        gateway.invoices(AT, None, statuses=OPEN_INVOICE_STATUSES)
+    assert fake.log.calls == real.log.calls
