@@ -9,9 +9,12 @@ the HTTP below the SDK is replaced: each SDK call is answered from typed records
 semantics as the sandbox plays them (``src/xerolink/sandbox/accounting``): archived
 contacts only when asked for or asked by id, ``If-Modified-Since`` as "updated at or
 after", Quotes 100 a page without a page count, an Idempotency-Key answered with the
-first answer, status changes by Xero's transitions. So every call a service makes is
-counted in ``log.calls`` under the real gateway's label ("GET Invoices"), and a call
-the fake does not serve fails (AttributeError) rather than passing.
+first answer, status changes by Xero's transitions; Payments and the three credit lists
+with ``where`` in Xero's filter language (the sandbox's parser) and 100 a page unless
+``pageSize`` (up to 1,000); an invoice emailed once per Idempotency-Key, SentToContact
+true after. So every call a service makes is counted in ``log.calls`` under the real
+gateway's label ("GET Invoices"), and a call the fake does not serve fails
+(AttributeError) rather than passing.
 """
 
 from __future__ import annotations
@@ -30,12 +33,15 @@ from xero_python.exceptions import ApiException
 
 from xerolink.money import cents
 from xerolink.sandbox.accounting.validation import INVOICE_TRANSITIONS, QUOTE_TRANSITIONS
+from xerolink.sandbox.where import WhereError, compile_where
 from xerolink.sandbox.xerojson import date_string, dumps, ms_date
 from xerolink.services.context import Deps
 from xerolink.store import SqliteStore
 from xerolink.store.models import (
     AccessEntry,
+    CachedCredit,
     CachedDocument,
+    CachedPayment,
     Connection,
     CrmCompany,
     CrmContact,
@@ -51,6 +57,19 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday: the fast tests' "now"
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 CONTACTS_DEFAULT_PAGE = 100
 QUOTES_PER_PAGE = 100
+SETTLEMENTS_DEFAULT_PAGE = 100  # Payments and the credit lists: pageSize up to 1,000
+# A credit's side and source -> Xero's Type (the sandbox's CREDIT_FOR, read backwards)
+CREDIT_TYPES = {("credit_note", "invoice"): "ACCRECCREDIT",
+                ("credit_note", "bill"): "ACCPAYCREDIT",
+                ("overpayment", "invoice"): "RECEIVE-OVERPAYMENT",
+                ("overpayment", "bill"): "SPEND-OVERPAYMENT",
+                ("prepayment", "invoice"): "RECEIVE-PREPAYMENT",
+                ("prepayment", "bill"): "SPEND-PREPAYMENT"}
+# The credit lists: SDK method -> (source, the answer's key, its id key)
+CREDIT_LISTS = {"get_credit_notes": ("credit_note", "CreditNotes", "CreditNoteID"),
+                "get_overpayments": ("overpayment", "Overpayments", "OverpaymentID"),
+                "get_prepayments": ("prepayment", "Prepayments", "PrepaymentID")}
+EMAIL_STATUSES = ("SUBMITTED", "AUTHORISED", "PAID")  # as the sandbox's sending.py
 
 
 class Clock:
@@ -105,9 +124,11 @@ def _ids(values: Any) -> list[str] | None:
 
 
 class FakeXero(XeroGateway):
-    """An organisation's contacts, invoices, bills and quotes, in memory. Add records
-    with ``add_contact``/``add_document``, change them with ``update`` (which moves
-    their UpdatedDateUTC to the clock's now), read the calls in ``log.calls``."""
+    """An organisation's contacts, invoices, bills and quotes, payments and credit, in
+    memory. Add records with ``add_contact``/``add_document``, ``pay`` (a payment on a
+    document), ``add_credit_note``/``add_overpayment``/``add_prepayment`` and
+    ``allocate``; change them with ``update`` (which moves their UpdatedDateUTC to the
+    clock's now); read the calls in ``log.calls`` and the emails sent in ``outbox``."""
 
     def __init__(self, clock: Clock | None = None, *, base_currency: str = "NZD",
                  tenant_id: str = TENANT) -> None:
@@ -120,6 +141,11 @@ class FakeXero(XeroGateway):
         self.documents: dict[str, CachedDocument] = {}
         self.subtotals: dict[str, Decimal] = {}
         self.history: dict[str, list[str]] = {}
+        self.payments_by_id: dict[str, CachedPayment] = {}
+        self.credits_by_id: dict[str, CachedCredit] = {}
+        self.allocations: dict[str, list[tuple[str, Decimal, date]]] = {}  # credit -> ...
+        self.sent_to_contact: dict[str, datetime] = {}  # invoice -> when sent or marked
+        self.outbox: list[dict[str, Any]] = []  # the emails Xero sent, one a POST .../Email
         self.answered: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> first answer
         self.failing: dict[str, list[Exception]] = {}  # SDK method -> raised in turn
         self.asked: list[tuple[str, dict[str, Any]]] = []  # SDK method, its filters
@@ -176,6 +202,109 @@ class FakeXero(XeroGateway):
                           updated_utc=self._stamp())
         self.contacts_by_id[contact.contact_id] = changed
         return changed
+
+    # -- payments and credit -------------------------------------------------------------
+    def pay(self, document: CachedDocument | str, amount: str | Decimal, *,
+            on: date | None = None, rate: str | Decimal | None = None,
+            payment_id: str | None = None) -> CachedPayment:
+        """A payment on an AUTHORISED invoice or bill, as PUT Payments makes one: the
+        document owes less (AmountDue), and at nothing it is PAID."""
+        found = self.documents[document if isinstance(document, str) else
+                               document.document_id]
+        paid = Decimal(amount)
+        if found.kind == "quote" or found.status != "AUTHORISED" or \
+                not 0 < paid <= found.amount_due:
+            raise ValueError(f"Xero refuses a payment of {paid} on {found.status} "
+                             f"{found.kind} {found.number} owing {found.amount_due}")
+        payment = CachedPayment(
+            payment_id or str(uuid.uuid4()), found.document_id, found.kind, found.number,
+            found.xero_contact_id, on or self.clock().date(), paid, found.currency,
+            Decimal(rate) if rate is not None else found.currency_rate, "AUTHORISED",
+            self._stamp(), self.clock())
+        self.payments_by_id[payment.payment_id] = payment
+        owing = found.amount_due - paid
+        self.update(found, amount_due=owing,
+                    status="PAID" if owing == 0 else found.status)
+        return payment
+
+    def delete_payment(self, payment: CachedPayment | str) -> CachedPayment:
+        """Xero's PaymentDelete: listed as DELETED, and the document owes it again."""
+        found = self.payments_by_id[payment if isinstance(payment, str) else payment.payment_id]
+        deleted = replace(found, status="DELETED", updated_utc=self._stamp())
+        self.payments_by_id[found.payment_id] = deleted
+        document = self.documents[found.document_id]
+        self.update(document, amount_due=document.amount_due + found.amount,
+                    status="AUTHORISED" if document.status == "PAID" else document.status)
+        return deleted
+
+    def add_credit(self, source: str, contact: XeroContact | str, *, total: str | Decimal,
+                   remaining: str | Decimal | None = None, side: str = "invoice",
+                   status: str = "AUTHORISED", issued: date | None = None,
+                   currency: str | None = None, rate: str | Decimal | None = None,
+                   number: str = "", credit_id: str | None = None) -> CachedCredit:
+        """A credit note, overpayment or prepayment (``source``) of a customer
+        (``side`` "invoice") or a supplier ("bill"), all its credit left unless said."""
+        assert (source, side) in CREDIT_TYPES, (source, side)
+        currency = currency or self.base_currency
+        if source == "credit_note" and not number:
+            number = f"CN-{sum(c.source == source for c in self.credits_by_id.values()) + 1:05d}"
+        credit = CachedCredit(
+            credit_id or str(uuid.uuid4()), source, side,
+            contact if isinstance(contact, str) else contact.contact_id, number, status,
+            issued or self.clock().date(), currency,
+            Decimal(rate) if rate is not None else self.rates.get(currency, Decimal("1")),
+            Decimal(total), Decimal(total if remaining is None else remaining),
+            self._stamp(), self.clock())
+        self.credits_by_id[credit.credit_id] = credit
+        return credit
+
+    def add_credit_note(self, contact: XeroContact | str, **fields: Any) -> CachedCredit:
+        return self.add_credit("credit_note", contact, **fields)
+
+    def add_overpayment(self, contact: XeroContact | str, **fields: Any) -> CachedCredit:
+        return self.add_credit("overpayment", contact, **fields)
+
+    def add_prepayment(self, contact: XeroContact | str, **fields: Any) -> CachedCredit:
+        return self.add_credit("prepayment", contact, **fields)
+
+    def allocate(self, credit: CachedCredit | str, document: CachedDocument | str,
+                 amount: str | Decimal) -> CachedCredit:
+        """Credit applied to an invoice or bill, as PUT .../Allocations does: the
+        credit has less left (PAID at none), the document owes less (PAID at none)."""
+        found = self.credits_by_id[credit if isinstance(credit, str) else credit.credit_id]
+        target = self.documents[document if isinstance(document, str) else
+                                document.document_id]
+        applied = Decimal(amount)
+        if found.status != "AUTHORISED" or target.status != "AUTHORISED" or \
+                not 0 < applied <= min(found.remaining, target.amount_due) or \
+                found.xero_contact_id != target.xero_contact_id or \
+                found.currency != target.currency or found.side != target.kind:
+            label = found.number or found.source
+            raise ValueError(f"Xero refuses to allocate {applied} of {label} to "
+                             f"{target.kind} {target.number}")
+        left = found.remaining - applied
+        self.allocations.setdefault(found.credit_id, []).append(
+            (target.document_id, applied, self.clock().date()))
+        changed = replace(found, remaining=left, status="PAID" if left == 0 else found.status,
+                          updated_utc=self._stamp())
+        self.credits_by_id[found.credit_id] = changed
+        owing = target.amount_due - applied
+        self.update(target, amount_due=owing,
+                    status="PAID" if owing == 0 else target.status)
+        return changed
+
+    def update_credit(self, credit: CachedCredit | str, **changes: Any) -> CachedCredit:
+        """A change made in Xero (voided, say): its UpdatedDateUTC becomes now."""
+        key = credit if isinstance(credit, str) else credit.credit_id
+        changed = replace(self.credits_by_id[key], **changes, updated_utc=self._stamp())
+        self.credits_by_id[key] = changed
+        return changed
+
+    def mark_sent(self, document: CachedDocument | str) -> None:
+        """Marked sent in Xero (SentToContact), now, as a user does in Xero's screens."""
+        key = document if isinstance(document, str) else document.document_id
+        self.sent_to_contact[key] = self._stamp()
+        self.update(key)
 
     def _stamp(self) -> datetime:
         now = self.clock()
@@ -371,6 +500,119 @@ class _Api:
                              idempotency_key: str, **_raw: Any) -> _Answer:
         return self._note(quote_id, body, quote=True)
 
+    # -- payments and credit --------------------------------------------------------------
+    def get_payments(self, tenant: str, *, if_modified_since: datetime | None = None,
+                     where: str | None = None, order: str | None = None,
+                     page: int | None = None, page_size: int | None = None,
+                     **_raw: Any) -> _Answer:
+        with self._books("get_payments", where=where, order=order, page=page,
+                         page_size=page_size, if_modified_since=if_modified_since):
+            items = _settled(list(self.xero.payments_by_id.values()), if_modified_since, where,
+                             order, {"Date": "paid_on", "Status": "status",
+                                     "Amount": "amount"})
+            chosen, meta = _paginate(items, page, _page_size(page, page_size))
+            return self._answer("Payments", [self._payment_json(p) for p in chosen], meta)
+
+    def _credit_list(self, method: str, tenant: str, *,
+                     if_modified_since: datetime | None = None, where: str | None = None,
+                     order: str | None = None, page: int | None = None,
+                     page_size: int | None = None, **_raw: Any) -> _Answer:
+        source, key, id_key = CREDIT_LISTS[method]
+        with self._books(method, where=where, order=order, page=page, page_size=page_size,
+                         if_modified_since=if_modified_since):
+            items = _settled([c for c in self.xero.credits_by_id.values() if c.source == source],
+                             if_modified_since, where, order,
+                             {"Date": "issued_on", "Status": "status",
+                              "RemainingCredit": "remaining", "Total": "total"})
+            chosen, meta = _paginate(items, page, _page_size(page, page_size))
+            return self._answer(key, [self._credit_json(c, id_key) for c in chosen], meta)
+
+    def get_credit_notes(self, tenant: str, **filters: Any) -> _Answer:
+        return self._credit_list("get_credit_notes", tenant, **filters)
+
+    def get_overpayments(self, tenant: str, **filters: Any) -> _Answer:
+        return self._credit_list("get_overpayments", tenant, **filters)
+
+    def get_prepayments(self, tenant: str, **filters: Any) -> _Answer:
+        return self._credit_list("get_prepayments", tenant, **filters)
+
+    # -- email -----------------------------------------------------------------------------
+    def email_invoice(self, tenant: str, invoice_id: str, request_empty: Any, *,
+                      idempotency_key: str | None = None, **_raw: Any) -> _Answer:
+        """POST Invoices/{id}/Email: 204 and one email in the outbox; the same key
+        again is the same email (answered, not sent twice)."""
+        with self._books("email_invoice"):
+            if idempotency_key and idempotency_key in self.xero.answered:
+                return _Answer(b"", status=204, reason="No Content")
+            found = self.xero.documents.get(invoice_id.lower())
+            if found is None or found.kind == "quote":
+                raise _refused(404)
+            contact = self.xero.contacts_by_id.get(found.xero_contact_id)
+            if found.kind != "invoice":
+                raise _refused(400, "Only sales invoices (Type ACCREC) can be emailed; "
+                                    "this is a bill (ACCPAY)")
+            if found.status not in EMAIL_STATUSES:
+                raise _refused(400, f"An invoice with status {found.status} cannot be "
+                                    "emailed; it must be SUBMITTED, AUTHORISED or PAID")
+            if contact is None or not contact.email:
+                raise _refused(400, "The contact has no email address to send the "
+                                    "invoice to")
+            self.xero.outbox.append({"invoice_id": found.document_id, "to": contact.email,
+                                     "idempotency_key": idempotency_key,
+                                     "sent_at": self.xero.clock()})
+            self.xero.sent_to_contact[found.document_id] = self.xero._stamp()
+            self.xero.update(found)
+            if idempotency_key:
+                self.xero.answered[idempotency_key] = {}
+            return _Answer(b"", status=204, reason="No Content")
+
+    def get_invoice_history(self, tenant: str, invoice_id: str, **_raw: Any) -> _Answer:
+        """Newest first: "Sent" when it was emailed or marked sent, and the notes."""
+        with self._books("get_invoice_history"):
+            found = self.xero.documents.get(invoice_id.lower())
+            if found is None or found.kind == "quote":
+                raise _refused(404)
+            records = [{"Changes": "Note", "Details": d, "User": "System Generated"}
+                       for d in reversed(self.xero.history.get(found.document_id, []))]
+            sent = self.xero.sent_to_contact.get(found.document_id)
+            if sent is not None:
+                records.insert(0, {"Changes": "Sent", "DateUTC": sent,
+                                   "Details": "Marked as sent.", "User": "System Generated"})
+            return self._answer("HistoryRecords", records)
+
+    def _payment_json(self, payment: CachedPayment) -> dict[str, Any]:
+        contact = self.xero.contacts_by_id.get(payment.xero_contact_id)
+        return {"PaymentID": payment.payment_id, "Date": ms_date(payment.paid_on),
+                "Amount": payment.amount, "CurrencyRate": payment.currency_rate,
+                "PaymentType": "ACCPAYPAYMENT" if payment.kind == "bill" else "ACCRECPAYMENT",
+                "Status": payment.status, "UpdatedDateUTC": payment.updated_utc,
+                "Invoice": {"Type": "ACCPAY" if payment.kind == "bill" else "ACCREC",
+                            "InvoiceID": payment.document_id,
+                            "InvoiceNumber": payment.number,
+                            "CurrencyCode": payment.currency,
+                            "Contact": {"ContactID": payment.xero_contact_id,
+                                        "Name": contact.name if contact else ""}}}
+
+    def _credit_json(self, credit: CachedCredit, id_key: str) -> dict[str, Any]:
+        contact = self.xero.contacts_by_id.get(credit.xero_contact_id)
+        numbered = {"CreditNoteNumber": credit.number} if credit.source == "credit_note" \
+            else {"Reference": credit.number}
+        issued = {} if credit.issued_on is None else {
+            "Date": ms_date(credit.issued_on), "DateString": date_string(credit.issued_on)}
+        allocations = [{"Amount": amount, "Date": ms_date(on),
+                        "Invoice": {"InvoiceID": document_id, "InvoiceNumber":
+                                    self.xero.documents[document_id].number}}
+                       for document_id, amount, on in
+                       self.xero.allocations.get(credit.credit_id, [])]
+        return {id_key: credit.credit_id, **numbered,
+                "Type": CREDIT_TYPES[(credit.source, credit.side)],
+                "Contact": {"ContactID": credit.xero_contact_id,
+                            "Name": contact.name if contact else ""},
+                **issued, "Status": credit.status, "SubTotal": credit.total,
+                "Total": credit.total, "RemainingCredit": credit.remaining,
+                "CurrencyCode": credit.currency, "CurrencyRate": credit.currency_rate,
+                "Allocations": allocations, "UpdatedDateUTC": credit.updated_utc}
+
     def get_resource_url(self, path: str) -> str:
         return path
 
@@ -451,7 +693,8 @@ class _Api:
                 "InvoiceNumber": document.number, "Reference": document.reference,
                 "Status": document.status, "Contact": self._contact(document),
                 **self._dates(document, "DueDate"), **self._money(document),
-                "AmountDue": document.amount_due}
+                "AmountDue": document.amount_due,
+                "SentToContact": document.document_id in self.xero.sent_to_contact}
 
     def _quote_json(self, document: CachedDocument) -> dict[str, Any]:
         return {"QuoteID": document.document_id, "QuoteNumber": document.number,
@@ -470,6 +713,38 @@ class _Client:
                  headers: dict[str, str], *, body: dict[str, Any], **_rest: Any) -> _Answer:
         assert (url, method) == ("/Quotes", "PUT"), (url, method)
         return self.api.create_quote(body["Quotes"][0], headers["Idempotency-Key"])
+
+
+def _page_size(page: int | None, size: int | None) -> int:
+    """Xero's pageSize: 1 to 1,000 (100 unless said), and only with a page."""
+    if size is not None and not 1 <= size <= 1000:
+        raise _refused(400, "pageSize must be between 1 and 1000")
+    return size or SETTLEMENTS_DEFAULT_PAGE
+
+
+def _settled(items: list[Any], since: datetime | None, where: str | None,
+             order: str | None, fields: dict[str, str]) -> list[Any]:
+    """A list's records changed at or after ``since``, matching ``where`` (Xero's
+    filter language, as the sandbox reads it, on the fields named), ordered."""
+    if since is not None:
+        items = [r for r in items if r.updated_utc and r.updated_utc >= since]
+
+    def resolve(record: Any, path: list[str]) -> Any:
+        if len(path) != 1 or path[0] not in fields:
+            raise WhereError(f"unknown field {'.'.join(path)}")
+        return getattr(record, fields[path[0]])
+
+    if where:
+        try:
+            matches = compile_where(where, resolve)
+            items = [r for r in items if matches(r)]
+        except WhereError as exc:
+            raise _refused(400, str(exc)) from None
+    if order:
+        if order not in fields:
+            raise _refused(400, f"cannot order by {order!r}")
+        items = sorted(items, key=lambda r: getattr(r, fields[order]))
+    return items
 
 
 def _paginate(items: list[Any], page: int | None, size: int

@@ -6,7 +6,7 @@ ids). A fake that passed where the gateway fails would make the fast tests lie."
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,13 +14,15 @@ import pytest
 from fakes import Clock, FakeXero
 from support import sandbox_token
 from xerolink.errors import NotFoundError, XerolinkError
-from xerolink.vocabulary import OPEN_INVOICE_STATUSES
+from xerolink.services.settlements import CREDIT_SOURCES
+from xerolink.vocabulary import CREDIT_STATUSES, OPEN_INVOICE_STATUSES, PAYMENT_STATUS
 from xerolink.xero.endpoints import Endpoints
 from xerolink.xero.gateway import XeroGateway
 from xerolink.xero.http import RetryPolicy
 
 AT = datetime(2026, 11, 2, tzinfo=UTC)
 UNKNOWN = "0c5c4c3e-1d1e-4b6f-9a52-0000000000ff"
+EVER = date(2000, 1, 1)  # before any seeded payment
 
 
 class _Token:
@@ -45,6 +47,9 @@ def pair(sandbox) -> tuple[XeroGateway, FakeXero]:
     for document in real.invoices(AT, None) + real.quotes(AT, None):
         fake.documents[document.document_id] = document
         fake.rates.setdefault(document.currency, document.currency_rate)
+    fake.payments_by_id.update({p.payment_id: p for p in real.payments(AT, None, since=EVER)})
+    for source in CREDIT_SOURCES:
+        fake.credits_by_id.update({c.credit_id: c for c in real.credits(source, AT, None)})
     return real, fake
 
 
@@ -96,4 +101,38 @@ def test_the_fake_reads_and_fails_as_the_sandbox_does(pair) -> None:
         gateway.log.calls.clear()
         gateway.quotes(AT, None)
         gateway.invoices(AT, None, statuses=OPEN_INVOICE_STATUSES)
+    assert fake.log.calls == real.log.calls
+
+
+def test_the_fake_reads_payments_and_credit_as_the_sandbox_does(pair) -> None:
+    """The four settlement reads as refresh makes them: the first (``where`` on Date and
+    Status, on Status for credit), the incremental (If-Modified-Since, at or after, no
+    status filter), and counted alike."""
+    real, fake = pair
+    payments, credits = list(fake.payments_by_id.values()), list(fake.credits_by_id.values())
+    assert payments and {c.source for c in credits} == set(CREDIT_SOURCES), \
+        "the seed has payments and credit of each kind"
+    assert any(c.status != CREDIT_STATUSES[0] for c in credits), "some credit is not open"
+    days = sorted({p.paid_on for p in payments})
+    some_day = days[len(days) // 2]
+    stamps = sorted({p.updated_utc for p in payments if p.updated_utc})
+    middle = stamps[len(stamps) // 2]
+    credit_middle = sorted({c.updated_utc for c in credits if c.updated_utc})[len(credits) // 2]
+    asked = [
+        lambda g: g.payments(AT, None, since=some_day, status=PAYMENT_STATUS),
+        lambda g: g.payments(AT, None, since=EVER),
+        lambda g: g.payments(AT, None, since=some_day, modified_since=middle),
+        lambda g: g.payments(AT, None, since=AT.date() + timedelta(days=400)),
+        *(lambda g, s=source: g.credits(s, AT, None, status=CREDIT_STATUSES[0])
+          for source in CREDIT_SOURCES),
+        *(lambda g, s=source: g.credits(s, AT, None, modified_since=credit_middle)
+          for source in CREDIT_SOURCES),
+    ]
+    for number, ask in enumerate(asked):
+        assert same(ask(fake)) == same(ask(real)), f"settlement read {number} differs"
+    for gateway in (real, fake):
+        gateway.log.calls.clear()
+        gateway.payments(AT, None, since=EVER)
+        for source in CREDIT_SOURCES:
+            gateway.credits(source, AT, None, modified_since=credit_middle)
     assert fake.log.calls == real.log.calls
