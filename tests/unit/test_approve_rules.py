@@ -124,8 +124,11 @@ def test_a_viewer_is_refused_before_any_call() -> None:
     ann = w.linked("c1", "Ann Lee")
     invoice = w.xero.add_document("invoice", ann, total="1.00", status="DRAFT")
     w.xero.reset_calls()
-    with pytest.raises(PermissionDeniedError, match="only an admin"):
+    with pytest.raises(PermissionDeniedError) as refused:
         approve.approve(w.deps, invoice.document_id, dry_run=False, confirm=yes)
+    assert str(refused.value) == (
+        "you do not have the right to approve or send documents of Fake Books Ltd; ask an "
+        "admin (xerolink access grant alice --send)")
     assert w.xero.calls == {}
 
 

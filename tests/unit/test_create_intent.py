@@ -41,16 +41,21 @@ def test_a_create_makes_one_draft_caches_it_and_leaves_no_intent() -> None:
     w = setup()
     done = create.create(w.deps, parse_ref("contact:c1"), draft(), deal_id=None)
     assert (done.document.status, done.document.total) == ("DRAFT", Decimal("450.75"))
-    assert made(w) == ["INV-00001"] and w.xero.calls == {"PUT Invoices": 1}
+    assert made(w) == ["INV-00001"]
+    assert w.xero.calls == {"PUT Invoices": 1, "PUT Invoices/{id}/History": 1}
+    assert w.xero.history[done.document.document_id] == [
+        "Created by xerolink for contact:c1 by alice"]
     assert w.store.documents_by_ids(w.deps.tenant, [done.document.document_id])
     assert intents(w) == 0 and done.resumed is None
 
 
 @pytest.mark.parametrize(("kind", "label"), [("quote", "PUT Quotes"), ("bill", "PUT Invoices")])
 def test_quotes_and_bills_are_made_by_their_own_endpoint(kind: str, label: str) -> None:
+    """Each with its history note, on the endpoint of its own kind."""
     w = setup()
     done = create.create(w.deps, parse_ref("contact:c1"), draft(kind), deal_id=None)
-    assert done.document.kind == kind and w.xero.calls == {label: 1}
+    assert done.document.kind == kind and w.xero.calls == {label: 1,
+                                                           f"{label}/{{id}}/History": 1}
 
 
 def test_an_interrupted_create_rerun_at_once_sends_the_same_key_and_makes_no_second() -> None:
@@ -77,7 +82,8 @@ def test_a_rerun_after_the_window_finds_the_document_instead_of_creating_another
     again = create.create(w.deps, parse_ref("contact:c1"), draft(), deal_id=None)
     assert made(w) == ["INV-00001"]
     assert "was found in Xero" in (again.resumed or "")
-    assert w.xero.calls == {"GET Invoices": 1}  # the search, and no PUT
+    # the search, and no PUT of a document: only the note the interrupted run never wrote
+    assert w.xero.calls == {"GET Invoices": 1, "PUT Invoices/{id}/History": 1}
     assert intents(w) == 0
 
 
@@ -116,7 +122,8 @@ def test_an_interrupted_quote_is_found_after_the_window_too() -> None:
     w.xero.reset_calls()
     again = create.create(w.deps, parse_ref("contact:c1"),
                           draft("quote", expiry_date="2026-12-01"), deal_id=None)
-    assert made(w, "quote") == ["QU-0001"] and w.xero.calls == {"GET Quotes": 1}
+    assert made(w, "quote") == ["QU-0001"]
+    assert w.xero.calls == {"GET Quotes": 1, "PUT Quotes/{id}/History": 1}
     assert again.document.due_date == date(2026, 12, 1)
 
 

@@ -229,7 +229,8 @@ def test_refresh_of_a_record_reports_the_calls_it_made() -> None:
     w = world()
     linked(w, 1)
     first = summary.refresh(w.deps, parse_ref("contact:c1"))
-    assert (first.contacts, first.xero_calls) == (1, 2)
+    # its invoices and quotes, then the organisation's payments and three credit lists
+    assert (first.contacts, first.xero_calls) == (1, 6)
 
 
 def test_refresh_all_is_refused_when_it_would_not_fit_the_days_allowance() -> None:

@@ -19,6 +19,9 @@ from xerolink.services.crm import parse_ref
 from xerolink.store.models import CachedDocument
 
 TODAY = date(2026, 11, 2)
+# A summary's first read also reads the organisation's payments and credit: one call each
+SETTLEMENT_READS = {"GET Payments": 1, "GET CreditNotes": 1, "GET Overpayments": 1,
+                    "GET Prepayments": 1}
 YESTERDAY, TOMORROW = TODAY - timedelta(days=1), TODAY + timedelta(days=1)
 
 
@@ -200,7 +203,7 @@ def test_a_contacts_summary_reads_xero_once_then_answers_from_the_cache() -> Non
     again = summary.summarize(w.deps, parse_ref("contact:c1"), refresh=False)
     assert first.figures["overdue_invoices"].total == Decimal("100.00")
     assert (first.cached, again.cached) == (False, True)
-    assert w.xero.calls == calls == {"GET Invoices": 1, "GET Quotes": 1}
+    assert w.xero.calls == calls == {"GET Invoices": 1, "GET Quotes": 1, **SETTLEMENT_READS}
 
 
 def test_a_companys_summary_adds_its_linked_members_and_lists_the_unlinked() -> None:
@@ -238,7 +241,7 @@ def test_a_deals_summary_covers_its_documents_only_and_marks_a_missing_one() -> 
     report = summary.summarize(w.deps, parse_ref("deal:d1"), refresh=False)
     assert {row["document_id"]: row.get("missing") for row in report.documents} == {
         quote.document_id: None, invoice.document_id: None, gone: True}
-    assert w.xero.calls == {"GET Invoices": 1, "GET Quotes/{id}": 1}
+    assert w.xero.calls == {"GET Invoices": 1, "GET Quotes/{id}": 1, **SETTLEMENT_READS}
     assert report.figures["outstanding_invoices"].total == Decimal("250.00")
     assert report.deal is not None
     assert report.deal.quoted.total == Decimal("400.00")
