@@ -5,6 +5,7 @@ ids). A fake that passed where the gateway fails would make the fast tests lie."
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -13,12 +14,14 @@ import pytest
 
 from fakes import Clock, FakeXero
 from support import sandbox_token
-from xerolink.errors import NotFoundError, XerolinkError
+from xerolink.errors import NotFoundError, XerolinkError, XeroRefusedError
 from xerolink.services.settlements import CREDIT_SOURCES
 from xerolink.vocabulary import CREDIT_STATUSES, OPEN_INVOICE_STATUSES, PAYMENT_STATUS
+from xerolink.xero.approval import FreshDocument, read_fresh
 from xerolink.xero.endpoints import Endpoints
 from xerolink.xero.gateway import XeroGateway
 from xerolink.xero.http import RetryPolicy
+from xerolink.xero.sending import email_invoice
 
 AT = datetime(2026, 11, 2, tzinfo=UTC)
 UNKNOWN = "0c5c4c3e-1d1e-4b6f-9a52-0000000000ff"
@@ -135,4 +138,39 @@ def test_the_fake_reads_payments_and_credit_as_the_sandbox_does(pair) -> None:
         gateway.payments(AT, None, since=EVER)
         for source in CREDIT_SOURCES:
             gateway.credits(source, AT, None, modified_since=credit_middle)
+    assert fake.log.calls == real.log.calls
+
+
+def test_the_fake_emails_and_refuses_an_invoice_as_the_sandbox_does(pair, sandbox) -> None:
+    """POST Invoices/{id}/Email: one email for one Idempotency-Key however often it is
+    sent, SentToContact true after; a draft and a bill refused with the same words."""
+    real, fake = pair
+    tenant = sandbox.sandbox.tenants[real.tenant_id]
+
+    def fresh(gateway: XeroGateway, document_id: str) -> FreshDocument:
+        return read_fresh(gateway, document_id, "invoice", AT, None)
+
+    invoices = [d for d in fake.documents.values() if d.kind == "invoice"]
+    unsent = next(d for d in invoices if d.status == "AUTHORISED"
+                  and fake.contacts_by_id[d.xero_contact_id].email
+                  and not fresh(real, d.document_id).sent_to_contact)
+    draft = next(d for d in invoices if d.status == "DRAFT")
+    bill = next(d for d in fake.documents.values() if d.kind == "bill")
+    for refused in (draft, bill):
+        with pytest.raises(XerolinkError) as theirs:
+            email_invoice(real, refused.document_id, str(uuid.uuid4()))
+        with pytest.raises(XerolinkError) as mine:
+            email_invoice(fake, refused.document_id, str(uuid.uuid4()))
+        assert type(mine.value) is type(theirs.value) is XeroRefusedError
+        assert str(mine.value) == str(theirs.value)
+    outbox = len(tenant.outbox)
+    key = str(uuid.uuid4())
+    for gateway in (real, fake):
+        gateway.log.calls.clear()
+        assert not fresh(gateway, unsent.document_id).sent_to_contact
+        email_invoice(gateway, unsent.document_id, key)
+        email_invoice(gateway, unsent.document_id, key)  # a retry: the same email
+        assert fresh(gateway, unsent.document_id).sent_to_contact
+    assert len(tenant.outbox) == outbox + 1 and len(fake.outbox) == 1
+    assert tenant.outbox[-1]["to"] == fake.outbox[0]["to"]
     assert fake.log.calls == real.log.calls
