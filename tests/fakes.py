@@ -148,6 +148,7 @@ class FakeXero(XeroGateway):
         self.outbox: list[dict[str, Any]] = []  # the emails Xero sent, one a POST .../Email
         self.answered: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> first answer
         self.failing: dict[str, list[Exception]] = {}  # SDK method -> raised in turn
+        self.unscoped: set[str] = set()  # SDK methods the token lacks the scope of
         self.asked: list[tuple[str, dict[str, Any]]] = []  # SDK method, its filters
         # SDK methods whose next call does its work and then never answers: the caller
         # is interrupted (Ctrl-C, a killed process) while Xero has the request done.
@@ -335,6 +336,11 @@ class FakeXero(XeroGateway):
         self.log.calls.clear()
         self.asked.clear()
 
+    def lack_scope(self, *methods: str) -> None:
+        """The connection was made without the scope these SDK methods need: each call
+        answers 401 AuthorizationUnsuccessful, as Xero does, every time."""
+        self.unscoped.update(methods)
+
     def fail(self, method: str, status: int, *, times: int = 1, message: str = "") -> None:
         """The SDK method's next ``times`` calls answer HTTP ``status``."""
         self.failing[method] = [_refused(status, message) for _ in range(times)]
@@ -353,6 +359,10 @@ class _Api:
         with self.xero._books:
             self.xero.asked.append((method, {k: v for k, v in filters.items()
                                              if v is not None}))
+            if method in self.xero.unscoped:  # Xero's 401 for a scope not granted
+                raise ApiException(http_resp=_Answer(dumps({
+                    "Title": "Unauthorized", "Status": 401,
+                    "Detail": "AuthorizationUnsuccessful"}), status=401, reason="401"))
             failures = self.xero.failing.get(method)
             if failures:
                 raise failures.pop(0)

@@ -9,8 +9,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
 from fakes import T0, World, world
-from xerolink.services import paid, summary
+from xerolink.errors import NotConnectedError
+from xerolink.services import documents, paid, summary
 from xerolink.services.crm import parse_ref
 from xerolink.xero import gateway
 
@@ -169,6 +172,34 @@ def test_payments_past_a_page_are_read_page_by_page(monkeypatch) -> None:
     assert w.xero.calls["GET Payments"] == 2
     assert [(f["page"], f["page_size"]) for m, f in w.xero.asked if m == "get_payments"] == [
         (1, 10), (2, 10)]
+
+
+def test_refresh_all_reads_the_four_lists_once_for_every_contact() -> None:
+    w = books()
+    for n in (2, 3, 4):
+        w.linked(f"c{n}", f"Person {n}")
+    done = documents.refresh_all(w.deps, force=False)
+    assert done.contacts == 4
+    # the invoices in one id batch, each contact's quotes, and the four lists once
+    assert w.xero.calls == {"GET Invoices": 1, "GET Quotes": 4, **SETTLEMENT_READS}
+    assert done.xero_calls == 9
+
+
+def test_a_connection_without_the_payments_scope_keeps_the_five_and_says_how_to_reconnect(
+        ) -> None:
+    w = books()
+    w.xero.lack_scope("get_payments", "get_overpayments", "get_prepayments")
+    report = summary.summarize(w.deps, parse_ref("contact:c1"), refresh=False)
+    assert report.figures["outstanding_invoices"].total == Decimal("445.00")
+    why = report.unavailable["paid_invoices"]
+    assert "lacks the accounting.payments.read scope" in why and "xerolink connect" in why
+    assert set(report.unavailable) == {"paid_invoices", "paid_bills", "customer_credit",
+                                       "supplier_credit"}
+    assert report.to_json()["paid_bills"]["available"] is False
+    with pytest.raises(NotConnectedError) as refused:
+        listed(w)
+    assert str(refused.value).startswith(
+        "payments cannot be read: this connection lacks the accounting.payments.read scope")
 
 
 # -- details --paid ----------------------------------------------------------------------------
