@@ -23,12 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench import Bench
+from benchmarks.curve import LISTS
 from benchmarks.data import SCALES, build
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {  # full scale, from the issues
-    "contact": {"calls": 2}, "company_cold": {"calls": 15}, "company_warm": {"calls": 3},
-    "refresh_all_warm": {"calls": 4}, "auto_link": {"calls": 11, "peak_mb": 250},
+# Full scale, from the issues; each refresh also reads the organisation's paid and credit
+# lists since issue 27 (Payments, CreditNotes, Overpayments, Prepayments: LISTS calls,
+# at once), for the four figures they give, so the refresh targets carry them.
+TARGETS = {
+    "contact": {"calls": 2 + LISTS}, "company_cold": {"calls": 15 + LISTS},
+    "company_warm": {"calls": 3}, "refresh_all_warm": {"calls": 4 + LISTS},
+    "auto_link": {"calls": 11, "peak_mb": 250},
 }
 # refresh --all cold is held to its floor instead of a number: one Invoices call per
 # 45 contacts (Xero answers 404 past ~2,048 URL characters, ~50 GUIDs) and one Quotes

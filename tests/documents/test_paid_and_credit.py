@@ -6,6 +6,7 @@ sum their members and documents. "Today" is the injected clock's (XEROLINK_NOW).
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -208,7 +209,13 @@ def test_paid_refusals_and_the_status_paid_pointer(cli, world) -> None:
     assert not calls(world["base"]), "refused before any call"
 
 
-def test_calls_a_second_refresh_costs_the_five_plus_four(cli, world) -> None:
+def a_minute_later(monkeypatch) -> None:
+    """xerolink's pinned clock moved past the lists' FRESH_FOR (a minute)."""
+    at = datetime.fromisoformat(os.environ["XEROLINK_NOW"].replace("Z", "+00:00"))
+    monkeypatch.setenv("XEROLINK_NOW", (at + timedelta(seconds=61)).isoformat())
+
+
+def test_calls_a_second_refresh_costs_the_five_plus_four(cli, world, monkeypatch) -> None:
     base, ref = world["base"], world["ref"]
     control(base, "POST", "stats/reset")
     cli.json("summary", ref)
@@ -224,9 +231,12 @@ def test_calls_a_second_refresh_costs_the_five_plus_four(cli, world) -> None:
     assert calls(base) == {"GET /api.xro/2.0/Invoices": 1, "GET /api.xro/2.0/Quotes": 1}, \
         "another contact read for the first time: the organisation's lists are cached"
     control(base, "POST", "stats/reset")
+    assert cli.json("refresh", ref)["xero_calls"] == 2, \
+        "the organisation's lists were read within the minute: the five's 2 only"
+    a_minute_later(monkeypatch)
     control(base, "POST", "stats/reset")
     assert cli.json("refresh", ref)["xero_calls"] == 6
-    assert sum(calls(base).values()) == 6, "the five's 2, and one per list"
+    assert sum(calls(base).values()) == 6, "a minute on: the five's 2, and one per list"
     control(base, "POST", "stats/reset")
     cli.json("details", ref, "--paid")
     assert sum(calls(base).values()) == 0, "the 90 days are cached"
@@ -243,7 +253,8 @@ def test_calls_a_second_refresh_costs_the_five_plus_four(cli, world) -> None:
     assert sum(calls(base).values()) == 0, "within what is cached"
 
 
-def test_a_deleted_payment_leaves_the_figures_on_the_next_refresh(cli, world) -> None:
+def test_a_deleted_payment_leaves_the_figures_on_the_next_refresh(cli, world,
+                                                                 monkeypatch) -> None:
     base, tenant, ref = world["base"], world["tenant"], world["ref"]
     before = cli.json("summary", ref, "--refresh")
     books = world["books"]
@@ -255,6 +266,7 @@ def test_a_deleted_payment_leaves_the_figures_on_the_next_refresh(cli, world) ->
     status, _, _ = api(base, token, tenant, "POST", f"/Payments/{mine[-1]['PaymentID']}",
                        {"Payments": [{"Status": "DELETED"}]})
     assert status == 200
+    a_minute_later(monkeypatch)  # the lists are read again once a minute old
     after = cli.json("summary", ref, "--refresh")
     raw = control(base, "GET", f"data?tenant={tenant}")
     want = expected(raw, world["today"], contacts={world["contact"]})

@@ -97,9 +97,11 @@ def test_processes_sharing_the_minute_limit_each_wait_a_window_not_exit_6(proc, 
     single wait longer than --max-wait is refused. Summing the waits, it exited 6
     ("waiting 2 s more would pass --max-wait (2 s)") where waiting a window would do."""
     control(sandbox.base_url, "POST", "limits", {"minute": 8, "minute_window": 2})
+    # 18 calls for 8 a window: three refreshes of six (the contact's documents' two, the
+    # paid and credit lists' four), the four at once
     jobs = [proc.start("--max-wait", "2", "summary", row["crm"], "--refresh", "--json")
-            for row in linked[:9]]
+            for row in linked[:3]]
     results = [(job, *job.communicate(timeout=120)) for job in jobs]
     assert [job.returncode for job, _, _ in results] == [0] * len(jobs), \
-        [err for _, _, err in results]
+        [err[-600:] for job, _, err in results if job.returncode]
     assert control(sandbox.base_url, "GET", "stats")["status_429"] >= 3, "the limit was met"

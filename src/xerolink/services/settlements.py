@@ -45,6 +45,11 @@ CREDIT_SOURCES = ("credit_note", "overpayment", "prepayment")
 PAID_UNAVAILABLE = "paid-unavailable"  # sync_state: why payments cannot be read
 CREDIT_UNAVAILABLE = "credit-unavailable"  # ... or credit
 READS = 1 + len(CREDIT_SOURCES)  # what a refresh with nothing changed costs
+# The lists are the organisation's, not a contact's: a contact's refresh reads them again
+# once they are this old (Xero's rate window), so a burst of refreshes costs READS calls a
+# minute for them, not READS each. refresh --all, details --paid --refresh and each
+# crm update pass read them whatever their age.
+FRESH_FOR = timedelta(seconds=60)
 
 
 def window_start(today: date) -> date:
@@ -70,6 +75,12 @@ def synced_at(deps: Deps) -> datetime | None:
     """When the payments were last read (the paid and credit figures' age)."""
     state = deps.store.get_sync_state(deps.tenant, PAYMENTS)
     return datetime.fromisoformat(state[1]) if state else None
+
+
+def read_lately(deps: Deps) -> bool:
+    """Whether the lists were read less than FRESH_FOR ago (a clock set back: not)."""
+    at = synced_at(deps)
+    return at is not None and timedelta(0) <= deps.now() - at < FRESH_FOR
 
 
 def payments_floor(deps: Deps) -> date | None:

@@ -356,7 +356,8 @@ def _ensure(deps: Deps, scope: Scope, *, refresh: bool) -> tuple[bool, bool, str
     today = organisation_today(deps.now(), deps.connection.timezone)
     settled_known = settlements.payments_floor(deps) is not None or bool(
         settlements.unavailable(deps, settlements.PAID_UNAVAILABLE))
-    settle = refresh or not settled_known  # organisation-wide: read once, then when asked
+    # organisation-wide: read once, then when a refresh is asked and they are a minute old
+    settle = not settled_known or (refresh and not settlements.read_lately(deps))
     if work is None and not settle:
         return False, False, None
     try:
