@@ -35,6 +35,7 @@ def _together(work: Callable[[int], Any], count: int = THREADS) -> list[Any]:
 
 def test_threads_sharing_one_instance_refresh_and_summarise_at_once(linked) -> None:
     with xerolink.open() as xl:
+        xl.refresh(linked)  # the organisation's paid and credit lists: read, for a minute
         alone = xl.refresh(linked).xero_calls
         results = _together(lambda i: xl.refresh(linked) if i % 2 else
                             xl.summary(linked, refresh=i % 4 == 0))
