@@ -41,3 +41,24 @@ def test_a_reset_forgets_books_tokens_faults_limits_clock_and_stats() -> None:
         fresh = sandbox_token(base)
         assert _names(base, fresh, tenant) == seeded  # the same seed, nothing added
 
+
+
+def test_each_reset_seeds_the_books_a_new_server_would_and_shares_none_of_them() -> None:
+    """Resets copy the day's books, seeded once: a copy equal to a new server's seeding
+    (the same documents, contacts and amounts), and each reset's its own, so a change
+    made after one reset never shows after the next."""
+    options = SandboxOptions(seed=7, contacts=20)
+    with SandboxServer(options) as server, SandboxServer(options) as fresh:
+        server.reset()
+        first = next(iter(server.sandbox.tenants.values()))
+        theirs = next(iter(fresh.sandbox.tenants.values()))
+        assert first.invoices.keys() == theirs.invoices.keys()
+        assert {i: (d["Total"], d["Status"], d["DueDate"]) for i, d in first.invoices.items()} \
+            == {i: (d["Total"], d["Status"], d["DueDate"]) for i, d in theirs.invoices.items()}
+        assert first.contacts.keys() == theirs.contacts.keys()
+        some = next(iter(first.invoices))
+        first.invoices[some]["Status"] = "VOIDED"  # a test's change, straight to the books
+        server.reset()
+        second = next(iter(server.sandbox.tenants.values()))
+        assert second is not first
+        assert second.invoices[some]["Status"] == theirs.invoices[some]["Status"] != "VOIDED"

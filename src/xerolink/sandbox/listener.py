@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import pickle  # only ever loads what this process dumped, never input
 import threading
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from xerolink.sandbox.answers import too_long
+from xerolink.sandbox.seed import build_tenants
 from xerolink.sandbox.server import Sandbox, is_loopback
 from xerolink.sandbox.state import Response, SandboxOptions
 
@@ -105,6 +108,7 @@ class SandboxServer:
         self._server = _Server((host, port), _Handler)
         self._server.sandbox = self.sandbox  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
+        self._seeded: tuple[date, bytes] | None = None  # the day's books, for reset()
 
     @property
     def base_url(self) -> str:
@@ -129,9 +133,25 @@ class SandboxServer:
         forgotten. Tests share one server this way instead of starting one each."""
         if self.sandbox.webhooks is not None:
             self.sandbox.webhooks.stop()
-        self.sandbox = Sandbox(dataclasses.replace(self._options), copy.deepcopy(self._tenants))
+        self.sandbox = Sandbox(dataclasses.replace(self._options), self._fresh_tenants())
         self._server.sandbox = self.sandbox  # type: ignore[attr-defined]
         self._start_webhooks()
+
+    def _fresh_tenants(self) -> list[Any] | None:
+        """The books a new server would seed: the same seed gives the same books on the
+        same day, so the day's are seeded once and each reset takes a copy (a third of
+        the seeding's time). Another day, or a clock that runs faster than real time,
+        seeds afresh."""
+        if self._tenants is not None:
+            return copy.deepcopy(self._tenants)
+        if self._options.clock_speed != 1:
+            return None
+        now = datetime.now(UTC)
+        if self._seeded is None or self._seeded[0] != now.date():
+            seeded = build_tenants(self._options.seed, self._options.contacts, now.date(), now)
+            self._seeded = (now.date(), pickle.dumps(seeded))
+        tenants: list[Any] = pickle.loads(self._seeded[1])  # noqa: S301 - our own dump
+        return tenants
 
     def serve_forever(self) -> None:
         self._start_webhooks()
