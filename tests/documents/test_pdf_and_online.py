@@ -161,6 +161,10 @@ def test_dash_takes_no_json_and_a_missing_folder_is_refused(cli, linked, tmp_pat
     assert code == 2 and out == "" and "no --json" in err
     code, _, err = cli("pdf", doc["number"], "-o", str(tmp_path / "nowhere" / "x.pdf"))
     assert code == 2 and "there is no folder" in err
+    # a trailing slash names a folder: one that is not there is refused, not made a file
+    code, _, err = cli("pdf", doc["number"], "-o", str(tmp_path / "sub") + "/")
+    assert code == 2 and "there is no folder" in err
+    assert not (tmp_path / "sub").exists()
     assert calls(linked)["total"] == 0
 
 

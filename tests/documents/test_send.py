@@ -107,6 +107,36 @@ def test_create_approve_send_goes_from_the_crm_record_to_the_inbox(cli, linked,
     assert len(outbox(sandbox, tenant, invoices[0]["InvoiceID"])) == 1
 
 
+def test_the_same_create_and_send_run_again_at_once_sends_nothing_more(
+        cli, linked, sandbox, monkeypatch) -> None:
+    """A run killed as it ended (every step done, its answer lost) leaves what a finished
+    run leaves: the same command run again within Xero's idempotency window is
+    answered with the invoice made, and nothing is made, approved or emailed again.
+    After the window it is a new, deliberate invoice and email."""
+    from datetime import UTC, datetime
+
+    tenant, ref = linked["tenant"], linked["ref"]
+    at = datetime.now(UTC).replace(microsecond=0)
+    monkeypatch.setenv("XEROLINK_NOW", at.isoformat())
+    first = cli.json("create-invoice", ref, *LINE, "--approve", "--send", "--yes")
+    reset(sandbox)
+    monkeypatch.setenv("XEROLINK_NOW", (at + timedelta(minutes=4)).isoformat())
+    again = cli.json("create-invoice", ref, *LINE, "--approve", "--send", "--yes")
+    assert again["number"] == first["number"] and again["status"] == "AUTHORISED"
+    assert "nothing was made, approved or sent again" in again["resumed"]
+    # the address said before the question, and the invoice read fresh: no write
+    assert calls(sandbox) == {"GET /api.xro/2.0/Contacts/{id}": 1,
+                              "GET /api.xro/2.0/Invoices": 1}
+    invoices = made(sandbox, tenant, linked["xero"])
+    assert len(invoices) == 1 and len(outbox(sandbox, tenant, invoices[0]["InvoiceID"])) == 1
+    monkeypatch.setenv("XEROLINK_NOW", (at + timedelta(minutes=6)).isoformat())
+    later = cli.json("create-invoice", ref, *LINE, "--approve", "--send", "--yes")
+    assert later["number"] != first["number"] and later["resumed"] is None
+    assert len(made(sandbox, tenant, linked["xero"])) == 2
+    assert sum(len(outbox(sandbox, tenant, i["InvoiceID"]))
+               for i in made(sandbox, tenant, linked["xero"])) == 2
+
+
 def test_a_created_document_notes_the_deal_and_contact(cli, linked, sandbox,
                                                        tmp_path) -> None:
     tenant, ref = linked["tenant"], linked["ref"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -371,6 +372,9 @@ def pdf(
                              "-o FILE")
         rt.out.binary(rt.app.pdf(document).data)
         return
+    if output and output.endswith(("/", os.sep)) and not Path(output).is_dir():
+        # a trailing slash names a folder, which Path() forgets: never a file named so
+        raise UsageError(f"there is no folder {output}; nothing was written")
     saved = rt.app.save_pdf(document, Path(output) if output else None, force=force)
     rt.out.result(saved, lambda: rt.out.line(saved.path))
 

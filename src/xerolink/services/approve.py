@@ -103,7 +103,7 @@ def approval_of(deps: Deps, fresh: FreshDocument) -> Approval:
     if doc.status != Status.DRAFT:
         raise XeroRefusedError(
             f"{approval.label} is {doc.status} in Xero, not DRAFT: only a draft is approved "
-            f"(a {doc.kind} becomes {approval.to_status}); nothing was changed")
+            f"(a draft {doc.kind} becomes {approval.to_status}); nothing was changed")
     return approval
 
 

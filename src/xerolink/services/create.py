@@ -315,7 +315,9 @@ def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None,
     recipient = _before_follow_ups(deps, ref, draft, contact_id, approve=approve, send=send,
                                    confirm=confirm)
     request_print = fingerprint(draft.kind, drafts.payload(draft, contact_id))
-    earlier = deps.store.get_create_intent(deps.tenant, request_print)
+    earlier = _earlier_intent(deps, request_print)
+    if earlier is not None and earlier.done_at is not None and earlier.document_id:
+        return _done_already(deps, draft, earlier, deal_id)
     fresh, resumed = _made(deps, draft, contact_id, ref, request_print, earlier)
     document = fresh.document
     noted, problem = _created_note(deps, document, ref, deal_id, request_print, earlier)
@@ -328,8 +330,50 @@ def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None,
     if approve or send:
         created = _follow_ups(deps, created, fresh, request_print, send=send,
                               recipient=recipient)
-    deps.store.delete_create_intent(deps.tenant, request_print)
+    _finish(deps, request_print, follow_ups=approve or send)
     return created
+
+
+def _finish(deps: Deps, request_print: str, *, follow_ups: bool) -> None:
+    """A plain create forgets its intent: the same command once more is a new draft, as
+    it always was. One that approved or emailed keeps it, marked done, for Xero's
+    idempotency window: the same command rerun in it (after a kill as the run ended,
+    its answer lost) is answered with what was done, and no customer gets a second
+    invoice or email."""
+    if not follow_ups:
+        deps.store.delete_create_intent(deps.tenant, request_print)
+        return
+    now = deps.now()
+    deps.store.record_create_done(deps.tenant, request_print, now, now - IDEMPOTENCY_WINDOW)
+
+
+def _earlier_intent(deps: Deps, request_print: str) -> CreateIntent | None:
+    """The same command's intent: one under way, or one done within Xero's idempotency
+    window (a done one older than that is over: the command makes a new document)."""
+    earlier = deps.store.get_create_intent(deps.tenant, request_print)
+    if earlier is not None and earlier.done_at is not None and \
+            not timedelta(0) <= deps.now() - earlier.done_at <= IDEMPOTENCY_WINDOW:
+        deps.store.delete_create_intent(deps.tenant, request_print)
+        return None
+    return earlier
+
+
+def _done_already(deps: Deps, draft: Draft, earlier: CreateIntent,
+                  deal_id: str | None) -> Created:
+    """The same command finished moments ago (its answer may have been lost to a kill
+    as it ended): answered with the document it made, read fresh; nothing is made,
+    approved or sent again."""
+    from xerolink.services import approve as approving
+
+    done_at, document_id = earlier.done_at or deps.now(), earlier.document_id or ""
+    document = approving.read(deps, document_id).document
+    until = done_at + IDEMPOTENCY_WINDOW
+    resumed = (f"an identical {draft.kind} was made by a run that finished at "
+               f"{done_at:%H:%M:%S} UTC (its answer may not have reached you), so "
+               f"nothing was made, approved or sent again; run it after {until:%H:%M:%S} "
+               "UTC to make another")
+    return Created(document, summary.link_for(deps, document), deal_id, resumed,
+                   earlier.noted_at is not None, "")
 
 
 def _made(deps: Deps, draft: Draft, contact_id: str, ref: Ref, request_print: str,

@@ -201,5 +201,6 @@ def _check_online(deps: Deps, target: Target) -> None:
         when = f" (read {target.read_at:%Y-%m-%d %H:%M} UTC)" if target.read_at else ""
         raise XeroRefusedError(
             f"{target.name} is a draft{when}: Xero has no online invoice link for a draft "
-            "invoice, only once it is approved; approve it in Xero first (if it was "
-            "approved since, `xerolink refresh` on its contact updates the cache)")
+            f"invoice, only once it is approved: `xerolink approve {target.name}` approves "
+            "it (if it was approved since, `xerolink refresh` on its contact updates the "
+            "cache)")

@@ -83,13 +83,14 @@ class ConnectionTables(SqlBase):
     def get_create_intent(self, tenant_id: str, fingerprint: str) -> CreateIntent | None:
         row = self._db.execute(
             "SELECT tenant_id, fingerprint, idempotency_key, kind, crm_contact_id, "
-            "xero_contact_id, created_by, created_at, document_id, noted_at FROM "
+            "xero_contact_id, created_by, created_at, document_id, noted_at, done_at FROM "
             "create_intents WHERE tenant_id = ? AND fingerprint = ?",
             (tenant_id, fingerprint)).fetchone()
         if row is None:
             return None
         return CreateIntent(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                            datetime.fromisoformat(row[7]), row[8], _when(row[9]))
+                            datetime.fromisoformat(row[7]), row[8], _when(row[9]),
+                            _when(row[10]))
 
     def record_create_made(self, tenant_id: str, fingerprint: str, document_id: str) -> None:
         """Xero made the document: a rerun goes on from it, it never makes another."""
@@ -101,6 +102,16 @@ class ConnectionTables(SqlBase):
         with self.transaction() as db:
             db.execute("UPDATE create_intents SET noted_at = ? WHERE tenant_id = ? AND "
                        "fingerprint = ?", (iso(at), tenant_id, fingerprint))
+
+    def record_create_done(self, tenant_id: str, fingerprint: str, at: datetime,
+                           forget_before: datetime) -> None:
+        """Every step of the create was done; done ones older than ``forget_before``
+        are forgotten (their window is over)."""
+        with self.transaction() as db:
+            db.execute("UPDATE create_intents SET done_at = ? WHERE tenant_id = ? AND "
+                       "fingerprint = ?", (iso(at), tenant_id, fingerprint))
+            db.execute("DELETE FROM create_intents WHERE tenant_id = ? AND done_at IS NOT "
+                       "NULL AND done_at < ?", (tenant_id, iso(forget_before)))
 
     def delete_create_intent(self, tenant_id: str, fingerprint: str) -> None:
         with self.transaction() as db:

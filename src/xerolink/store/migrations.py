@@ -287,6 +287,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX xero_credits_contact ON xero_credits (tenant_id, xero_contact_id);
     """,
+    # 14: a create whose every step was done keeps its intent for Xero's idempotency
+    # window, marked done: the same command run again in it (its answer lost to a kill
+    # as the run ended) is answered with what was made, not made again.
+    """
+    ALTER TABLE create_intents ADD COLUMN done_at TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -151,6 +151,7 @@ class CreateIntent:
     created_at: datetime
     document_id: str | None = None  # once Xero made it: a rerun resumes, never remakes
     noted_at: datetime | None = None  # when its "Created by" history note was tried
+    done_at: datetime | None = None  # every step done: kept for the idempotency window
 
 
 @dataclass(frozen=True)
