@@ -312,12 +312,15 @@ def create(deps: Deps, ref: Ref, draft: Draft, *, deal_id: str | None,
     if deal_id is not None and deps.store.get_crm_deal(deal_id) is None:
         raise NotFoundError(f"no CRM deal deal:{deal_id}")
     contact_id = scope.contact_ids[0]
+    request_print = fingerprint(draft.kind, drafts.payload(draft, contact_id))
+    earlier = _earlier_intent(deps, request_print, follow_ups=approve or send)
+    if earlier is not None and earlier.done_at is not None and earlier.document_id:
+        from xerolink.services.access import require_send_right
+
+        require_send_right(deps.store, deps.user)  # before saying what was sent
+        return _done_already(deps, draft, earlier, deal_id)
     recipient = _before_follow_ups(deps, ref, draft, contact_id, approve=approve, send=send,
                                    confirm=confirm)
-    request_print = fingerprint(draft.kind, drafts.payload(draft, contact_id))
-    earlier = _earlier_intent(deps, request_print)
-    if earlier is not None and earlier.done_at is not None and earlier.document_id:
-        return _done_already(deps, draft, earlier, deal_id)
     fresh, resumed = _made(deps, draft, contact_id, ref, request_print, earlier)
     document = fresh.document
     noted, problem = _created_note(deps, document, ref, deal_id, request_print, earlier)
@@ -347,12 +350,14 @@ def _finish(deps: Deps, request_print: str, *, follow_ups: bool) -> None:
     deps.store.record_create_done(deps.tenant, request_print, now, now - IDEMPOTENCY_WINDOW)
 
 
-def _earlier_intent(deps: Deps, request_print: str) -> CreateIntent | None:
-    """The same command's intent: one under way, or one done within Xero's idempotency
-    window (a done one older than that is over: the command makes a new document)."""
+def _earlier_intent(deps: Deps, request_print: str, *, follow_ups: bool
+                    ) -> CreateIntent | None:
+    """The same command's intent: one under way, or, for a command that approves or
+    emails, one done within Xero's idempotency window (a done one older than that is
+    over, and a plain create is always a new draft: the command makes a new document)."""
     earlier = deps.store.get_create_intent(deps.tenant, request_print)
-    if earlier is not None and earlier.done_at is not None and \
-            not timedelta(0) <= deps.now() - earlier.done_at <= IDEMPOTENCY_WINDOW:
+    if earlier is not None and earlier.done_at is not None and (not follow_ups or not
+            timedelta(0) <= deps.now() - earlier.done_at <= IDEMPOTENCY_WINDOW):
         deps.store.delete_create_intent(deps.tenant, request_print)
         return None
     return earlier
@@ -361,12 +366,14 @@ def _earlier_intent(deps: Deps, request_print: str) -> CreateIntent | None:
 def _done_already(deps: Deps, draft: Draft, earlier: CreateIntent,
                   deal_id: str | None) -> Created:
     """The same command finished moments ago (its answer may have been lost to a kill
-    as it ended): answered with the document it made, read fresh; nothing is made,
-    approved or sent again."""
+    as it ended): answered with the document it made, as that run left it in the cache
+    (read from Xero only if the cache lost it); nothing is made, approved or sent
+    again, and no call is needed."""
     from xerolink.services import approve as approving
 
     done_at, document_id = earlier.done_at or deps.now(), earlier.document_id or ""
-    document = approving.read(deps, document_id).document
+    cached = deps.store.documents_by_ids(deps.tenant, [document_id])
+    document = cached[0] if cached else approving.read(deps, document_id).document
     until = done_at + IDEMPOTENCY_WINDOW
     resumed = (f"an identical {draft.kind} was made by a run that finished at "
                f"{done_at:%H:%M:%S} UTC (its answer may not have reached you), so "
