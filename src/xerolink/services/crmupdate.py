@@ -134,8 +134,9 @@ def estimate(deps: Deps, *, link: bool, settled: bool = False) -> int:
     lists' reads when one of their figures is pushed, and the contact copy's read when
     unlinked contacts with an email are due to be tried again (the pull may bring more:
     this is a lower bound, as every estimate is)."""
-    calls = documents.estimate_calls(deps, linked_contacts(deps))
-    if settled and linked_contacts(deps):
+    contacts = linked_contacts(deps)
+    calls = documents.estimate_calls(deps, contacts)
+    if settled and contacts:
         calls += settlements.READS
     due = _due(deps.store.get_setting(LINKED_AT), deps.now())
     if link and due and _unlinked_with_email(deps):
