@@ -74,6 +74,19 @@ def test_sdk_filters_invoices_by_contact_ids_and_statuses(sandbox) -> None:
     assert Decimal(str(model.amount_due)) == one["AmountDue"]
 
 
+def test_the_raw_records_come_whole_or_in_the_parts_named(sandbox) -> None:
+    from support import request
+
+    base = sandbox.base_url
+    tenant = next(iter(sandbox.sandbox.tenants))
+    whole = control(base, "GET", f"data?tenant={tenant}")
+    part = control(base, "GET", f"data?tenant={tenant}&only=contacts,quotes")
+    assert set(part) == {"contacts", "quotes"}
+    assert part["contacts"] == whole["contacts"] and part["quotes"] == whole["quotes"]
+    status, _, body = request(base, "GET", f"/_sandbox/data?tenant={tenant}&only=bills")
+    assert status == 400 and b"no part bills" in body
+
+
 def test_sdk_creates_a_quote_and_an_invoice_with_computed_totals(sandbox) -> None:
     from xero_python.accounting.models import Contact, Invoice, Invoices, LineItem, Quote, Quotes
 

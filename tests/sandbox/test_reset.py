@@ -62,3 +62,43 @@ def test_each_reset_seeds_the_books_a_new_server_would_and_shares_none_of_them()
         second = next(iter(server.sandbox.tenants.values()))
         assert second is not first
         assert second.invoices[some]["Status"] == theirs.invoices[some]["Status"] != "VOIDED"
+
+
+def test_books_only_read_since_the_last_reset_are_kept_and_any_write_is_copied_away() -> None:
+    """A reset after nothing but reads (GETs, sign-ins and token exchanges, a helper's
+    look at ``tenants``) keeps the books, which are still as seeded; a write through
+    the Accounting or the control API, or anybody holding ``sandbox``, and the next
+    reset copies them afresh. Reads never change the books: a seeded document's history,
+    read, is made for the answer and not kept."""
+    import pickle
+
+    options = SandboxOptions(seed=7, contacts=20)
+    with SandboxServer(options) as server:
+        server.reset()  # the day's books, seeded and copied
+        base, books = server.base_url, server.tenants
+        tenant = books[0].tenant_id
+        pristine = pickle.dumps(books)
+        token = sandbox_token(base, tenants=[tenant])
+        invoice = next(iter(books[0].invoices))
+        assert api(base, token, tenant, "GET", f"/Invoices/{invoice}/History")[0] == 200
+        assert _names(base, token, tenant)
+        control(base, "GET", f"data?tenant={tenant}")
+        server.reset()
+        assert server.tenants[0] is books[0], "only read: kept"
+        assert pickle.dumps(server.tenants) == pristine, "and as seeded"
+
+        token = sandbox_token(base, tenants=[tenant])
+        assert _contact(base, token, tenant, "A Write") == 200
+        server.reset()
+        assert server.tenants[0] is not books[0]
+        assert "A Write" not in {c["Name"] for c in server.tenants[0].contacts.values()}
+
+        kept = server.tenants[0]
+        server.sandbox.tenants[tenant].contacts.clear()  # straight to the books
+        server.reset()
+        assert server.tenants[0] is not kept and server.tenants[0].contacts
+
+        kept = server.tenants[0]
+        control(base, "POST", "limits", {"minute": 100})  # any control write: copied
+        server.reset()
+        assert server.tenants[0] is not kept

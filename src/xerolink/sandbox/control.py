@@ -114,7 +114,8 @@ class Controls:
         if path == "/_sandbox/faults" and method == "GET":
             return json_response(200, vars(self.faults))
         if path == "/_sandbox/data" and method == "GET":
-            return self._data((query.get("tenant") or [""])[0].lower())
+            return self._data((query.get("tenant") or [""])[0].lower(),
+                              (query.get("only") or [""])[0])
         if path == "/_sandbox/apps" and method == "GET":
             return self._apps()
         if path == "/_sandbox/clock" and method == "POST":
@@ -139,12 +140,18 @@ class Controls:
                                 else {})
         return json_response(404, {"error": f"no control route {method} {path}"})
 
-    def _data(self, tenant: str) -> Response:
-        """``GET /_sandbox/data?tenant=``: an organisation's raw records, as Xero's JSON."""
+    def _data(self, tenant: str, only: str = "") -> Response:
+        """``GET /_sandbox/data?tenant=[&only=contacts,invoices]``: an organisation's raw
+        records, as Xero's JSON; all of them, or just the parts named."""
         if tenant not in self.tenants:
             return json_response(404, {"error": "unknown tenant", "tenants": list(self.tenants)})
+        parts = [part for part in only.split(",") if part] or None
+        unknown = sorted(set(parts or ()) - set(self.accounting.RAW_PARTS))
+        if unknown:
+            return json_response(400, {"error": f"no part {', '.join(unknown)}",
+                                       "parts": list(self.accounting.RAW_PARTS)})
         with self.lock:
-            payload = self.accounting.raw(tenant)
+            payload = self.accounting.raw(tenant, parts)
         from xerolink.sandbox.xerojson import dumps
 
         return 200, dumps(payload), {"Content-Type": "application/json; charset=utf-8"}

@@ -5,12 +5,13 @@ the envelope's ``DateTimeUTC`` without an offset."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
@@ -66,9 +67,16 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+# Dates and times go through _default (Xero's /Date(ms+0000)/), not orjson's ISO form.
+# orjson writes what json.dumps(indent=2) or its compact form writes, byte for byte,
+# about four times as fast; but text as UTF-8, not \u escapes (both are JSON, and the
+# answers say charset=utf-8). The pretty answers were most of the sandbox's time.
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
 def dumps(data: Any) -> bytes:
     """Compact JSON, for the control API and internal records."""
-    return json.dumps(data, default=_default, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(data, default=_default, option=_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,8 @@ _WIRE_DATE = re.compile(rb'"/Date\((-?\d+)([+-]\d{4})?\)/"')
 def wire(data: Any, forms: Forms) -> bytes:
     """An Accounting API answer as live Xero writes it."""
     if forms.pretty:
-        body = json.dumps(data, default=_default, indent=2).replace("\n", "\r\n").encode()
+        body = orjson.dumps(data, default=_default, option=_OPTIONS | orjson.OPT_INDENT_2
+                            ).replace(b"\n", b"\r\n")
     else:
         body = dumps(data)
 

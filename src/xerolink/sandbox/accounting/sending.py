@@ -86,27 +86,31 @@ class Sending(Settlements):
             tenant.tenant_id, invoice["InvoiceID"])}])
 
     # -- history ----------------------------------------------------------------------------
-    def history_of(self, tenant: Tenant, document: dict[str, Any]) -> list[dict[str, Any]]:
+    def history_of(self, tenant: Tenant, document: dict[str, Any], *, keep: bool = False
+                   ) -> list[dict[str, Any]]:
         """A document's history, oldest first; a seeded document's starts with its
-        creation, dated at the start of its Date."""
+        creation, dated at the start of its Date. ``keep``: the list is the books' own,
+        to add to; otherwise a seeded document's is made for the answer and not kept, so
+        that reading never changes the books."""
         key = _document_id(document)
-        if key not in tenant.history:
-            issued = document["Date"]
-            start = datetime(issued.year, issued.month, issued.day, tzinfo=UTC)
-            tenant.history[key] = [{"Changes": "Created", "User": SYSTEM_USER,
-                                    "DateUTC": start,
-                                    "Details": f"{_kind(document)} {_number(document)} "
-                                               "created."}]
-            if document.get("SentToContact"):  # seeded as sent: say when, as Xero would
-                tenant.history[key].append({
-                    "Changes": "Sent", "User": SYSTEM_USER,
-                    "DateUTC": min(start + timedelta(hours=12), document["UpdatedDateUTC"]),
-                    "Details": "Marked as sent."})
-        return tenant.history[key]
+        if key in tenant.history:
+            return tenant.history[key]
+        issued = document["Date"]
+        start = datetime(issued.year, issued.month, issued.day, tzinfo=UTC)
+        records = [{"Changes": "Created", "User": SYSTEM_USER, "DateUTC": start,
+                    "Details": f"{_kind(document)} {_number(document)} created."}]
+        if document.get("SentToContact"):  # seeded as sent: say when, as Xero would
+            records.append({
+                "Changes": "Sent", "User": SYSTEM_USER,
+                "DateUTC": min(start + timedelta(hours=12), document["UpdatedDateUTC"]),
+                "Details": "Marked as sent."})
+        if keep:
+            tenant.history[key] = records
+        return records
 
     def add_history(self, tenant: Tenant, document: dict[str, Any], changes: str,
                     details: str) -> None:
-        self.history_of(tenant, document).append(
+        self.history_of(tenant, document, keep=True).append(
             {"Changes": changes, "User": SYSTEM_USER, "DateUTC": self.now(),
              "Details": details})
 
@@ -129,7 +133,7 @@ class Sending(Settlements):
             raise BadRequest(["validation failed"], elements=[
                 {**e, "ValidationErrors": [{"Message": m} for m in errs]}
                 for errs, _, e in staged])
-        now, records = self.now(), self.history_of(tenant, document)
+        now, records = self.now(), self.history_of(tenant, document, keep=True)
         made = []
         for _, details, _ in staged:
             record = {"Changes": "Note", "User": SYSTEM_USER, "DateUTC": now,
