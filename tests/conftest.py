@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,14 @@ from support import SANDBOX_DEFAULTS, connect_profile
 from xerolink.cli import build_app as _build_app
 from xerolink.cli import main
 from xerolink.sandbox import SandboxOptions, SandboxServer
+
+# pytest rewrites each test module's asserts at import, and keeps the result as bytecode
+# unless told not to write any: where PYTHONDONTWRITEBYTECODE is set (this project's CI
+# machines set it), every worker of every run rewrote all 200 modules again, four
+# seconds before the first test. The suite writes them (under __pycache__, ignored by
+# git); XEROLINK_TESTS_NO_BYTECODE=1 keeps to the environment's choice.
+if not os.environ.get("XEROLINK_TESTS_NO_BYTECODE"):
+    sys.dont_write_bytecode = False
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

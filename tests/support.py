@@ -144,9 +144,10 @@ def connect_profile(server: Any, home: Any, *, tenant_index: int = 0, user: str 
     from xerolink.store.sqlite import SqliteStore
 
     now = datetime.now(UTC)
-    tenant = list(server.sandbox.tenants.values())[tenant_index]
+    tenant = server.tenants[tenant_index]
     answer = sandbox_token(server.base_url, tenants=[tenant.tenant_id], scopes=scopes)
     folder = Path(home) / "profiles" / profile
+    _new_store_file(folder / "xerolink.db")
     FileTokenStore(folder / "tokens.json").save(tenant.tenant_id, TokenSet(
         "pkce", PKCE_CLIENT_ID, answer["access_token"], now + timedelta(seconds=1800),
         refresh_token=answer["refresh_token"], refresh_issued_at=now))
@@ -163,6 +164,36 @@ def connect_profile(server: Any, home: Any, *, tenant_index: int = 0, user: str 
     return tenant.tenant_id
 
 
+_migrated: list[bytes] = []  # a new store, migrated once per process
+
+
+def _new_store_file(path: Any) -> None:
+    """Put an empty store with every migration applied where a profile's store goes, as
+    the first command run there would leave it: copied, not migrated again for each of
+    the hundreds of tests that connect a profile (fourteen migrations, ten
+    milliseconds a test). Opening a new file runs the migrations in tests of their
+    own (tests/team, tests/foundation)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from xerolink.store.sqlite import SqliteStore
+
+    if not _migrated:
+        with tempfile.TemporaryDirectory() as folder:
+            template = Path(folder) / "xerolink.db"
+            store = SqliteStore(template, keep_copies=False)
+            store.close()
+            _migrated.append(template.read_bytes())
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists():
+        return  # a profile connected again keeps its store
+    descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(_migrated[0])
+
+
 def crm_csv_from_sandbox(server: Any, path: Any, *, tenant_index: int = 0, limit: int | None
                          = None, email_every: int = 1, only: Collection[str] | None = None
                          ) -> list[dict[str, Any]]:
@@ -170,7 +201,7 @@ def crm_csv_from_sandbox(server: Any, path: Any, *, tenant_index: int = 0, limit
     ``only``: just these ContactIDs, each keeping the CRM id its place gives it."""
     import csv
 
-    tenant = list(server.sandbox.tenants.values())[tenant_index]
+    tenant = server.tenants[tenant_index]
     rows = []
     for number, contact in enumerate(list(tenant.contacts.values())[:limit], start=1):
         if only is not None and contact["ContactID"] not in only:

@@ -157,13 +157,63 @@ SERIAL = frozenset({
 
 
 def mark_tiers(items: list[pytest.Item]) -> None:
+    verdicts = _known_verdicts()
+    learnt = False
     for item in items:
-        if is_e2e(item):
+        if item.nodeid not in verdicts:
+            verdicts[item.nodeid], learnt = is_e2e(item), True
+        if verdicts[item.nodeid]:
             item.add_marker(pytest.mark.e2e)
         if item.nodeid in SERIAL:
             item.add_marker(pytest.mark.serial)
     collected["all"] = len(items)
     collected["e2e"] = sum(1 for item in items if item.get_closest_marker("e2e"))
+    if learnt:
+        _keep_verdicts(verdicts)
+
+
+# The verdicts of the last collection, kept while no file under tests/ has changed:
+# reading the sources is two seconds of each worker's collection, and every worker of
+# every run came to the same answer. Kept outside the checkout, one file per checkout.
+def _fingerprint() -> str:
+    import hashlib
+
+    digest = hashlib.sha256(str(TESTS).encode())
+    for path in sorted(TESTS.rglob("*")):
+        if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+            stat = path.stat()
+            digest.update(f"{path.relative_to(TESTS)}:{stat.st_mtime_ns}:{stat.st_size};"
+                          .encode())
+    return digest.hexdigest()
+
+
+def _verdicts_file() -> Path:
+    import hashlib
+    import tempfile
+
+    name = hashlib.sha256(str(TESTS).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"xerolink-tiers-{name}.json"
+
+
+def _known_verdicts() -> dict[str, bool]:
+    try:
+        kept = json.loads(_verdicts_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(kept, dict) or kept.get("fingerprint") != _fingerprint():
+        return {}
+    verdicts = kept.get("verdicts")
+    return verdicts if isinstance(verdicts, dict) else {}
+
+
+def _keep_verdicts(verdicts: dict[str, bool]) -> None:
+    target = _verdicts_file()
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(json.dumps({"fingerprint": _fingerprint(), "verdicts": verdicts}))
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a read-only temp folder: read again next time
 
 
 def spread_slow(items: list[pytest.Item]) -> None:
