@@ -165,6 +165,51 @@ def test_a_company_gets_its_linked_members_figures_added() -> None:
     assert crm.held[("company", "k1")] == {"cf_overdue": "12.50", "cf_n": "2"}
 
 
+def test_a_push_of_contacts_and_their_companies_reads_each_contacts_documents_once(
+        monkeypatch) -> None:
+    """The companies' figures add up the members' documents the contacts' pass has just
+    read: each Xero contact's documents come from the store once a push, and the
+    figures are those of reading them apart."""
+    w, crm = setup("c1", "c2")
+    w.crm_company("k1", "Acme")
+    crm.add("company", "k1")
+    ann, bob = w.xero.add_contact("Ann Lee"), w.xero.add_contact("Bob Ng")
+    w.link(w.crm_contact("c1", "Ann", "Lee", company="k1"), ann)
+    w.link(w.crm_contact("c2", "Bob", "Ng", company="k1"), bob)
+    w.xero.add_document("invoice", ann, total="10.00", due=YESTERDAY)
+    w.xero.add_document("invoice", bob, total="2.50", due=YESTERDAY)
+    w.xero.add_document("bill", bob, total="7.00", due=YESTERDAY)
+    refreshed(w, ann.contact_id, bob.contact_id)
+    asked: list[list[str]] = []
+    reads = w.store.documents_for_contacts
+
+    def counted(tenant: str, ids: list[str]) -> list:
+        asked.append(sorted(ids))
+        return reads(tenant, ids)
+
+    monkeypatch.setattr(w.store, "documents_for_contacts", counted)
+    push(w, crm, {"contact": {"overdue_invoices": "cf_overdue"},
+                  "company": {"overdue_invoices": "cf_overdue", "overdue_bills": "cf_bills"}})
+    assert asked == [sorted([ann.contact_id, bob.contact_id])]
+    assert crm.held[("contact", "c1")] == {"cf_overdue": "10.00"}
+    assert crm.held[("contact", "c2")] == {"cf_overdue": "2.50"}
+    assert crm.held[("company", "k1")] == {"cf_overdue": "12.50", "cf_bills": "7.00"}
+
+
+def test_a_refresh_counts_the_documents_it_holds_without_reading_them() -> None:
+    w, _ = setup()
+    ids = []
+    for n in range(3):
+        contact = w.xero.add_contact(f"Person {n}")
+        for _ in range(n + 1):
+            w.xero.add_document("invoice", contact, total="1.00")
+        ids.append(contact.contact_id)
+    stats = documents.refresh_contacts(w.deps, ids)
+    assert stats.documents == 6 == len(w.store.documents_for_contacts(w.deps.tenant, ids))
+    many = ids + [f"00000000-0000-4000-8000-{n:012d}" for n in range(1200)]  # 3 chunks
+    assert w.store.count_documents_for_contacts(w.deps.tenant, many) == 6
+
+
 def test_a_deal_gets_its_own_documents_figures() -> None:
     w, crm = setup()
     w.crm_deal("d1", "Fit-out")

@@ -162,10 +162,13 @@ class _Run:
 @dataclass(frozen=True)
 class _XeroSide:
     """What the store knows of Xero, read once a push: when each Xero contact's
-    documents were read, and each CRM contact's link (Xero ContactID, name)."""
+    documents were read, each CRM contact's link (Xero ContactID, name), and each Xero
+    contact's documents once a kind has needed them (contacts, then the companies they
+    belong to)."""
 
     refreshed: Mapping[str, object]
     links: Mapping[str, tuple[str, str]]
+    documents: dict[str, list[CachedDocument]] = field(default_factory=dict)
 
 
 def _push_kind(deps: Deps, source: CrmSource, kind: str, chosen: dict[str, str],
@@ -242,7 +245,7 @@ def _desired(deps: Deps, kind: str, ids: list[str], chosen: dict[str, str], toda
     else:
         doc_ids = {i: [d for d, _ in store.deal_documents(tenant, i)] for i in ids}
         doc_ids = {i: d for i, d in doc_ids.items() if d}
-    documents = _documents(deps, xero_ids, doc_ids)
+    documents = _documents(deps, xero_ids, doc_ids, xero.documents)
     settled = _settled(deps, xero_ids, doc_ids, documents, today) \
         if any(f.removesuffix("_count") in SETTLEMENT_KEYS for f in chosen) else {}
     desired: dict[str, dict[str, str]] = {}
@@ -307,14 +310,18 @@ def _settled(deps: Deps, xero_ids: dict[str, list[str]], doc_ids: dict[str, list
     return found
 
 
-def _documents(deps: Deps, xero_ids: dict[str, list[str]], doc_ids: dict[str, list[str]]
+def _documents(deps: Deps, xero_ids: dict[str, list[str]], doc_ids: dict[str, list[str]],
+               by_contact: dict[str, list[CachedDocument]]
                ) -> dict[str, list[CachedDocument]]:
+    """Each record's documents; ``by_contact``: the Xero contacts' read so far this push,
+    added to (the store is read for each contact once a push, not once a kind)."""
     store, tenant = deps.store, deps.tenant
     found: dict[str, list[CachedDocument]] = {}
     if xero_ids:
-        wanted = sorted({x for xs in xero_ids.values() for x in xs})
-        by_contact: dict[str, list[CachedDocument]] = defaultdict(list)
-        for doc in store.documents_for_contacts(tenant, wanted):
+        wanted = sorted({x for xs in xero_ids.values() for x in xs} - set(by_contact))
+        for contact in wanted:
+            by_contact[contact] = []
+        for doc in store.documents_for_contacts(tenant, wanted) if wanted else ():
             by_contact[doc.xero_contact_id].append(doc)
         for record_id, xs in xero_ids.items():
             found[record_id] = [d for x in xs for d in by_contact.get(x, [])]

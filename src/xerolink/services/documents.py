@@ -86,7 +86,7 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
         cold = [c for c in ids if c not in current]
     if single and len(ids) == 1:
         _refresh_one(deps, ids[0], started)
-        stats.documents = len(deps.store.documents_for_contacts(deps.tenant, ids))
+        stats.documents = deps.store.count_documents_for_contacts(deps.tenant, ids)
         stats.calls = deps.gateway.log.total - stats.calls_before
         return stats
     done = 0
@@ -124,7 +124,7 @@ def refresh_contacts(deps: Deps, contact_ids: list[str], *, single: bool = False
     _refresh_quotes(deps, ids, started)
     if progress:
         progress(1, 1, "Open quotes")
-    stats.documents = len(deps.store.documents_for_contacts(deps.tenant, ids))
+    stats.documents = deps.store.count_documents_for_contacts(deps.tenant, ids)
     stats.calls = deps.gateway.log.total - stats.calls_before
     return stats
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from xerolink.errors import StoreDamagedError, UsageError, XerolinkError
@@ -188,9 +189,6 @@ def put_documents(db: Any, tenant_id: str,
 
 
 def document_row(row: Row) -> CachedDocument:
-    from datetime import date
-    from decimal import Decimal
-
     return CachedDocument(
         document_id=row["document_id"], kind=row["kind"], xero_contact_id=row["xero_contact_id"],
         number=row["number"], reference=row["reference"], status=row["status"],

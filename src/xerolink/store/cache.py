@@ -162,6 +162,18 @@ class CacheTables(SqlBase):
         return sorted(found, key=lambda d: (d.kind, d.issue_date or datetime.min.date(),
                                             d.number))
 
+    def count_documents_for_contacts(self, tenant_id: str, contact_ids: list[str]) -> int:
+        """How many documents ``documents_for_contacts`` would give, without reading them
+        (a refresh reports the number; building each was a third of a service pass)."""
+        count = 0
+        for start in range(0, len(contact_ids), 500):
+            chunk = contact_ids[start:start + 500]
+            count += self._db.execute(
+                "SELECT COUNT(*) FROM xero_documents WHERE tenant_id = ? AND "  # noqa: S608
+                f"xero_contact_id IN ({','.join('?' * len(chunk))})",  # placeholders only
+                (tenant_id, *chunk)).fetchone()[0]
+        return int(count)
+
     def documents_by_ids(self, tenant_id: str, ids: list[str]) -> list[CachedDocument]:
         return self._documents_where(tenant_id, "document_id", ids)
 
