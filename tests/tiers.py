@@ -157,7 +157,8 @@ SERIAL = frozenset({
 
 
 def mark_tiers(items: list[pytest.Item]) -> None:
-    verdicts = _known_verdicts()
+    fingerprint = _fingerprint()  # taken before reading any source for a verdict
+    verdicts = _known_verdicts(fingerprint)
     learnt = False
     for item in items:
         if item.nodeid not in verdicts:
@@ -169,7 +170,7 @@ def mark_tiers(items: list[pytest.Item]) -> None:
     collected["all"] = len(items)
     collected["e2e"] = sum(1 for item in items if item.get_closest_marker("e2e"))
     if learnt:
-        _keep_verdicts(verdicts)
+        _keep_verdicts(verdicts, fingerprint)
 
 
 # The verdicts of the last collection, kept while no file under tests/ has changed:
@@ -181,7 +182,10 @@ def _fingerprint() -> str:
     digest = hashlib.sha256(str(TESTS).encode())
     for path in sorted(TESTS.rglob("*")):
         if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
-            stat = path.stat()
+            try:
+                stat = path.stat()
+            except OSError:  # gone since listed, or a dangling link (an editor's lock)
+                continue
             digest.update(f"{path.relative_to(TESTS)}:{stat.st_mtime_ns}:{stat.st_size};"
                           .encode())
     return digest.hexdigest()
@@ -195,22 +199,22 @@ def _verdicts_file() -> Path:
     return Path(tempfile.gettempdir()) / f"xerolink-tiers-{name}.json"
 
 
-def _known_verdicts() -> dict[str, bool]:
+def _known_verdicts(fingerprint: str) -> dict[str, bool]:
     try:
         kept = json.loads(_verdicts_file().read_text())
     except (OSError, ValueError):
         return {}
-    if not isinstance(kept, dict) or kept.get("fingerprint") != _fingerprint():
+    if not isinstance(kept, dict) or kept.get("fingerprint") != fingerprint:
         return {}
     verdicts = kept.get("verdicts")
     return verdicts if isinstance(verdicts, dict) else {}
 
 
-def _keep_verdicts(verdicts: dict[str, bool]) -> None:
+def _keep_verdicts(verdicts: dict[str, bool], fingerprint: str) -> None:
     target = _verdicts_file()
     temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(json.dumps({"fingerprint": _fingerprint(), "verdicts": verdicts}))
+        temporary.write_text(json.dumps({"fingerprint": fingerprint, "verdicts": verdicts}))
         os.replace(temporary, target)
     except OSError:
         temporary.unlink(missing_ok=True)  # a read-only temp folder: read again next time

@@ -272,3 +272,24 @@ def test_a_negative_invoice_may_be_a_draft_but_not_approved(sandbox) -> None:
     assert "must not be negative" in body["Elements"][0]["ValidationErrors"][0]["Message"]
     widgets = {**refund, "Description": "Widgets", "UnitAmount": 20}
     assert put("AUTHORISED", [widgets, refund])[0] == 200
+
+
+def test_what_orjson_cannot_write_is_answered_as_before(sandbox) -> None:
+    """A lone surrogate in a name and an integer past 64 bits in a phone are JSON the
+    sandbox accepts: its answers (then and later) are written, never a dropped line."""
+    from support import request
+
+    base = sandbox.base_url
+    token = sandbox_token(base)
+    tenant = sandbox.tenants[0].tenant_id
+    headers = {"Authorization": f"Bearer {token['access_token']}", "xero-tenant-id": tenant,
+               "Accept": "application/json", "Content-Type": "application/json"}
+    for body in (b'{"Contacts":[{"Name":"Bad \\ud800 name"}]}',
+                 b'{"Contacts":[{"Name":"Big Phone","Phones":[{"PhoneNumber":'
+                 b'123456789012345678901234567890}]}]}'):
+        status, _, answer = request(base, "PUT", "/api.xro/2.0/Contacts", body=body,
+                                    headers=headers)
+        assert status == 200, answer
+    status, _, _ = request(base, "GET", "/api.xro/2.0/Contacts?page=1", headers=headers)
+    assert status == 200
+    assert control(base, "GET", f"data?tenant={tenant}&only=contacts")["contacts"]

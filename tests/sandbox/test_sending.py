@@ -151,10 +151,25 @@ def test_a_note_joins_the_history_of_an_invoice_and_of_a_quote(world) -> None:
 
 
 def test_a_seeded_sent_invoice_says_when_it_was_sent(world) -> None:
-    invoice = pick(world, "ACCREC", "AUTHORISED", SentToContact=True)
+    emailed = {m["invoice_id"] for m in outbox(world)}  # by this module's other tests
+    invoice = next(i for i in world["books"].invoices.values() if i["Type"] == "ACCREC"
+                   and i["Status"] == "AUTHORISED" and i.get("SentToContact")
+                   and i["InvoiceID"] not in emailed)
     _, _, read = call(world, "GET", f"/Invoices/{invoice['InvoiceID']}/History")
     changes = [r["Changes"] for r in read["HistoryRecords"]]
     assert changes[-2:] == ["Sent", "Created"]
+
+
+def test_an_invoice_emailed_after_its_history_was_read_was_never_marked_sent(world) -> None:
+    """Its history is the seeded one (created, not sent) and then the email: reading it
+    first made no difference."""
+    invoice = pick(world, "ACCREC", "AUTHORISED", SentToContact=False)
+    path = f"/Invoices/{invoice['InvoiceID']}"
+    assert [r["Changes"] for r in call(world, "GET", f"{path}/History")[2]
+            ["HistoryRecords"]] == ["Created"]
+    assert call(world, "POST", f"{path}/Email", {})[0] == 204
+    assert [r["Changes"] for r in call(world, "GET", f"{path}/History")[2]
+            ["HistoryRecords"]] == ["Emailed", "Created"]
 
 
 # -- status transitions ------------------------------------------------------------------------

@@ -30,6 +30,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         sandbox: Sandbox = self.server.sandbox  # type: ignore[attr-defined]
+        if self.command not in ("GET", "HEAD") and \
+                self.path.lower().startswith(("/api.xro", "/_sandbox")):
+            # marked now, not once the body is in: a reset while it arrives copies the
+            # books afresh rather than keep the ones this write will change
+            sandbox.books_written = True
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:

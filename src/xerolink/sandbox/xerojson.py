@@ -5,6 +5,7 @@ the envelope's ``DateTimeUTC`` without an offset."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -68,15 +69,19 @@ def _default(value: Any) -> Any:
 
 
 # Dates and times go through _default (Xero's /Date(ms+0000)/), not orjson's ISO form.
-# orjson writes what json.dumps(indent=2) or its compact form writes, byte for byte,
-# about four times as fast; but text as UTF-8, not \u escapes (both are JSON, and the
+# orjson writes what json.dumps(indent=2) or its compact form writes, byte for byte
+# for the books' usual values (amounts within 15 digits, dates, ASCII text), about
+# four times as fast; but text as UTF-8, not \u escapes (both are JSON, and the
 # answers say charset=utf-8). The pretty answers were most of the sandbox's time.
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
 def dumps(data: Any) -> bytes:
     """Compact JSON, for the control API and internal records."""
-    return orjson.dumps(data, default=_default, option=_OPTIONS)
+    try:
+        return orjson.dumps(data, default=_default, option=_OPTIONS)
+    except TypeError:  # what orjson refuses and json writes: a lone surrogate, a huge int
+        return json.dumps(data, default=_default, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,11 @@ _WIRE_DATE = re.compile(rb'"/Date\((-?\d+)([+-]\d{4})?\)/"')
 def wire(data: Any, forms: Forms) -> bytes:
     """An Accounting API answer as live Xero writes it."""
     if forms.pretty:
-        body = orjson.dumps(data, default=_default, option=_OPTIONS | orjson.OPT_INDENT_2
-                            ).replace(b"\n", b"\r\n")
+        try:
+            body = orjson.dumps(data, default=_default, option=_OPTIONS | orjson.OPT_INDENT_2
+                                ).replace(b"\n", b"\r\n")
+        except TypeError:  # as in dumps
+            body = json.dumps(data, default=_default, indent=2).replace("\n", "\r\n").encode()
     else:
         body = dumps(data)
 

@@ -63,6 +63,7 @@ class Sending(Settlements):
             "cc": copies if to else copies[1:], "contact_id": invoice["ContactID"],
             "sent_at": now.isoformat(), "idempotency_key": headers.get("idempotency-key"),
             "subject": f"Invoice {invoice['InvoiceNumber']} from {tenant.name}"})
+        self.history_of(tenant, invoice, keep=True)  # as seeded: before it was sent
         invoice["SentToContact"] = True
         invoice["UpdatedDateUTC"] = now
         to_all = ", ".join(filter(None, [to, *copies]))
