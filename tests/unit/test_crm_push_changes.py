@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from fakes import FakeCrm, World, world
 from xerolink.services import crmpush, documents
@@ -150,8 +151,10 @@ def test_a_record_deleted_in_the_crm_since_the_pull_is_refused_with_the_fix() ->
     assert "crm pull" in report.refused[0]["reason"]
 
 
-def test_a_company_gets_its_linked_members_figures_added() -> None:
-    w, crm = setup()
+def acme(*crm_contacts: str) -> tuple[World, FakeCrm, Any, Any]:
+    """Company k1, Acme, with its linked members Ann (c1, an overdue 10.00) and Bob
+    (c2, an overdue 2.50); ``crm_contacts``: the contacts the CRM holds too."""
+    w, crm = setup(*crm_contacts)
     w.crm_company("k1", "Acme")
     crm.add("company", "k1")
     ann, bob = w.xero.add_contact("Ann Lee"), w.xero.add_contact("Bob Ng")
@@ -159,6 +162,11 @@ def test_a_company_gets_its_linked_members_figures_added() -> None:
     w.link(w.crm_contact("c2", "Bob", "Ng", company="k1"), bob)
     w.xero.add_document("invoice", ann, total="10.00", due=YESTERDAY)
     w.xero.add_document("invoice", bob, total="2.50", due=YESTERDAY)
+    return w, crm, ann, bob
+
+
+def test_a_company_gets_its_linked_members_figures_added() -> None:
+    w, crm, ann, bob = acme()
     refreshed(w, ann.contact_id, bob.contact_id)
     push(w, crm, {"company": {"overdue_invoices": "cf_overdue",
                               "overdue_invoices_count": "cf_n"}})
@@ -170,14 +178,7 @@ def test_a_push_of_contacts_and_their_companies_reads_each_contacts_documents_on
     """The companies' figures add up the members' documents the contacts' pass has just
     read: each Xero contact's documents come from the store once a push, and the
     figures are those of reading them apart."""
-    w, crm = setup("c1", "c2")
-    w.crm_company("k1", "Acme")
-    crm.add("company", "k1")
-    ann, bob = w.xero.add_contact("Ann Lee"), w.xero.add_contact("Bob Ng")
-    w.link(w.crm_contact("c1", "Ann", "Lee", company="k1"), ann)
-    w.link(w.crm_contact("c2", "Bob", "Ng", company="k1"), bob)
-    w.xero.add_document("invoice", ann, total="10.00", due=YESTERDAY)
-    w.xero.add_document("invoice", bob, total="2.50", due=YESTERDAY)
+    w, crm, ann, bob = acme("c1", "c2")
     w.xero.add_document("bill", bob, total="7.00", due=YESTERDAY)
     refreshed(w, ann.contact_id, bob.contact_id)
     asked: list[list[str]] = []

@@ -62,6 +62,7 @@ class Sandbox(Controls):
     def __init__(self, options: SandboxOptions, tenants: list[Any] | None = None) -> None:
         self.options = options
         self.books_written = False  # a write to the Accounting or control API since
+        # (set by the listener as a write's headers arrive: what its reset must know)
         self.clock = SandboxClock(options.clock_speed)
         self.lock = threading.RLock()
         now = datetime.fromtimestamp(self.clock.now(), UTC)
@@ -104,8 +105,6 @@ class Sandbox(Controls):
         """Answer one request; None means: drop the connection without answering."""
         parts = urlsplit(target)
         path = parts.path.rstrip("/") or "/"
-        if method not in ("GET", "HEAD") and path.lower().startswith(("/api.xro", "/_sandbox")):
-            self.books_written = True  # perhaps: what the server's reset must know
         query = parse_qs(parts.query, keep_blank_values=True)
         if path.startswith("/_sandbox"):
             return self.control(method, path, query, body)
