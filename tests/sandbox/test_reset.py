@@ -3,8 +3,32 @@ the tests share one server per worker on that promise (tests/conftest.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
 from support import api, control, sandbox_token
 from xerolink.sandbox import SandboxOptions, SandboxServer
+from xerolink.sandbox.listener import _Frozen
+
+IMMUTABLE = (str, int, float, bool, type(None), Decimal, date, datetime, timezone)
+
+
+def _mutable_ids(obj: Any, found: dict[int, Any]) -> dict[int, Any]:
+    """Every object reachable from ``obj`` that could be changed in place, by id."""
+    if isinstance(obj, IMMUTABLE) or id(obj) in found:
+        return found
+    found[id(obj)] = obj
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            _mutable_ids(key, found)
+            _mutable_ids(value, found)
+    elif isinstance(obj, list | tuple | set):
+        for value in obj:
+            _mutable_ids(value, found)
+    elif hasattr(obj, "__dict__"):
+        _mutable_ids(vars(obj), found)
+    return found
 
 
 def _contact(base: str, token: dict, tenant: str, name: str) -> int:
@@ -62,6 +86,28 @@ def test_each_reset_seeds_the_books_a_new_server_would_and_shares_none_of_them()
         second = next(iter(server.sandbox.tenants.values()))
         assert second is not first
         assert second.invoices[some]["Status"] == theirs.invoices[some]["Status"] != "VOIDED"
+        server.reset()
+        third = next(iter(server.sandbox.tenants.values()))
+        assert not _mutable_ids(second, {}).keys() & _mutable_ids(third, {}).keys()
+
+
+def test_a_copy_of_the_books_keeps_each_amount_and_time_as_written() -> None:
+    """The copies share amounts, dates and times (immutable), never what they sit in;
+    amounts equal in value but written differently, and one instant in two zones, stay
+    as they were."""
+    auckland = timezone(timedelta(hours=13))
+    noon = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    books = {"amounts": [Decimal("1.0"), Decimal("1.00"), Decimal("-0"), Decimal("0")],
+             "times": [noon, noon.astimezone(auckland)], "day": date(2026, 3, 1),
+             "nested": {"lines": [{"Amount": Decimal("10.50")}]}}
+    frozen = _Frozen(books)
+    one, two = frozen.thaw(), frozen.thaw()
+    assert repr(one) == repr(two) == repr(books)
+    assert [t.utcoffset() for t in one["times"]] == [timedelta(0), timedelta(hours=13)]
+    assert not _mutable_ids(one, {}).keys() & _mutable_ids(two, {}).keys()
+    assert not _mutable_ids(one, {}).keys() & _mutable_ids(books, {}).keys()
+    one["nested"]["lines"][0]["Amount"] = Decimal("0")
+    assert two["nested"]["lines"][0]["Amount"] == Decimal("10.50")
 
 
 def test_books_only_read_since_the_last_reset_are_kept_and_any_write_is_copied_away() -> None:

@@ -5,6 +5,7 @@ the envelope's ``DateTimeUTC`` without an offset."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -19,10 +20,21 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 def ms_date(value: date | datetime) -> str:
     """``/Date(1700000000000+0000)/``; a plain date is midnight UTC of that day."""
+    if isinstance(value, datetime) and value.tzinfo is None:  # local time: not cached
+        return _ms_date(value)
+    return _cached_ms_date(value)
+
+
+def _ms_date(value: date | datetime) -> str:
     if not isinstance(value, datetime):
         value = datetime.combine(value, time(0), tzinfo=UTC)
     millis = int(value.timestamp() * 1000)
     return f"/Date({millis}+0000)/"
+
+
+# The books' dates repeat (days, due dates) in every answer; an aware time and a date
+# each stand for one instant, so equal keys have the same text.
+_cached_ms_date = functools.lru_cache(maxsize=8192)(_ms_date)
 
 
 def date_string(value: date) -> str:
@@ -52,6 +64,9 @@ def parse_date(value: Any) -> date | None:
 def decimal_number(value: Decimal) -> float:
     """An amount as a JSON number. Safe because amounts carry at most 15 significant
     digits, where the shortest float repr round-trips to the same decimal text."""
+    text = str(value)
+    if len(text) <= 15:  # no more than 15 digits, then: ``float(value)`` reads this text
+        return float(text)
     digits = len(value.as_tuple().digits)
     if digits > 15:
         raise ValueError(f"amount {value} has too many digits to send as a JSON number")

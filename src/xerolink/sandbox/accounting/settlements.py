@@ -121,8 +121,11 @@ class Settlements(CreditNotes):
         records, id_key, _ = CREDITS[kind]
         out = []
         for credit in getattr(tenant, records).values():
-            applied = sum((a["Amount"] for a in credit["Allocations"]
-                           if a["InvoiceID"] == invoice_id), Decimal("0"))
+            allocations = [a["Amount"] for a in credit["Allocations"]
+                           if a["InvoiceID"] == invoice_id]
+            if not allocations:
+                continue
+            applied = sum(allocations, Decimal("0"))
             if applied:
                 shown = {id_key: credit[id_key], "Total": credit["Total"],
                          "AppliedAmount": applied, "Date": ms_date(credit["Date"])}
