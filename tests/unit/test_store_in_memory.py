@@ -20,6 +20,8 @@ def test_it_has_the_latest_schema_and_every_table(tmp_path) -> None:
         assert memory.schema_version() == len(MIGRATIONS)
         assert set(memory.table_counts()) == set(on_disk.table_counts())
         assert memory.integrity_check() == "ok"
+        schema = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        assert memory._db.execute(schema).fetchall() == on_disk._db.execute(schema).fetchall()
     finally:
         memory.close()
         on_disk.close()
