@@ -4,6 +4,7 @@ sandbox. The tiers and the network guard are in tiers.py."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -36,6 +37,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
     tiers.mark_tiers(items)  # before -m chooses by the marks
     yield
     tiers.spread_slow(items)  # what -m chose, in the order the workers will take it
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The collector's full passes, over a worker's whole heap, were a sixth of its time:
+    what collection built (modules, test items, the apps) lives to the end, so it is
+    set aside from every pass (``gc.freeze``), and the full passes over what the tests
+    make come a tenth as often. Only this test process: xerolink's own are untouched."""
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 100)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -46,12 +46,34 @@ class Case:
 
 @functools.cache
 def _load(name: str) -> Any:
-    """A spec, parsed once per worker (half a second each): the contract modules and
-    the credit-note test share it. Validation reads it and never changes it."""
+    """A spec, parsed once per worker: the contract modules and the credit-note test
+    share it, and validation reads it and never changes it. The YAML's parse (half a
+    second) is kept as JSON beside the tiers' verdicts, under the YAML's own digest, so
+    a changed spec is parsed again; this is what ``OpenAPI.from_file_path`` reads."""
+    import hashlib
+    import tempfile
+
     from openapi_core import Config, OpenAPI
 
-    return OpenAPI.from_file_path(str(Path(SPEC_DIR or "", name)),
-                                  config=Config(spec_validator_cls=None))
+    path = Path(SPEC_DIR or "", name).resolve()
+    text = path.read_bytes()
+    kept = Path(tempfile.gettempdir()) / (
+        f"xerolink-openapi-{hashlib.sha256(text).hexdigest()[:32]}.json")
+    try:
+        data = json.loads(kept.read_bytes())
+    except (OSError, ValueError):
+        import yaml
+        from jsonschema_path.loaders import JsonschemaSafeLoader
+
+        data = json.loads(json.dumps(yaml.load(text, JsonschemaSafeLoader)))  # noqa: S506
+        temporary = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_text(json.dumps(data))
+            os.replace(temporary, kept)
+        except OSError:
+            temporary.unlink(missing_ok=True)  # a read-only temp folder: parsed each time
+    return OpenAPI.from_dict(data, config=Config(spec_validator_cls=None),
+                             base_uri=path.as_uri())
 
 
 @pytest.fixture(scope="module")

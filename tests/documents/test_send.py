@@ -75,7 +75,7 @@ def linked(cli, connected, sandbox, tmp_path) -> dict[str, str]:
 
 
 def made(sandbox, tenant: str, contact: str) -> list[dict[str, Any]]:
-    return [i for i in raw(sandbox, tenant)["invoices"]
+    return [i for i in raw(sandbox, tenant, "invoices")["invoices"]
             if i["Contact"]["ContactID"] == contact
             and i["LineItems"][0]["Description"] == "Sent widgets"]
 
@@ -190,13 +190,13 @@ def test_a_quote_created_and_approved_is_sent_and_noted(cli, linked, sandbox) ->
 
 def test_create_quote_send_is_refused_before_anything(cli, linked, sandbox) -> None:
     tenant, ref = linked["tenant"], linked["ref"]
-    before = len(raw(sandbox, tenant)["quotes"])
+    before = len(raw(sandbox, tenant, "quotes")["quotes"])
     reset(sandbox)
     code, out, err = cli("create-quote", ref, "--line", "Quoted;1;99", "--send", "--yes")
     assert code == 2 and out == ""
     assert "no email endpoint for quotes" in err and "xerolink pdf" in err
     assert "nothing was created" in err
-    assert calls(sandbox) == {} and len(raw(sandbox, tenant)["quotes"]) == before
+    assert calls(sandbox) == {} and len(raw(sandbox, tenant, "quotes")["quotes"]) == before
 
 
 def test_create_send_without_a_terminal_or_yes_creates_nothing(cli, linked, sandbox) -> None:
@@ -249,7 +249,7 @@ def test_an_authorised_invoice_is_sent_once_then_again_on_request(cli, connected
 
 
 def test_an_invoice_xero_marks_sent_is_refused_with_when(cli, connected, sandbox) -> None:
-    data = raw(sandbox, connected)
+    data = raw(sandbox, connected, "invoices")
     invoice = next(i for i in data["invoices"] if i["Type"] == "ACCREC"
                    and i["Status"] == "AUTHORISED" and i.get("SentToContact"))
     reset(sandbox)
@@ -273,13 +273,13 @@ def test_a_draft_needs_approve_then_is_approved_and_sent(cli, connected, sandbox
                                 "history_note": True}
     assert done["document"]["status"] == "AUTHORISED", "as Xero answered the approval"
     assert len(outbox(sandbox, connected, invoice["InvoiceID"])) == 1
-    status = next(i["Status"] for i in raw(sandbox, connected)["invoices"]
+    status = next(i["Status"] for i in raw(sandbox, connected, "invoices")["invoices"]
                   if i["InvoiceID"] == invoice["InvoiceID"])
     assert status == "AUTHORISED"
 
 
 def test_a_quote_is_refused_offering_its_pdf_and_link(cli, connected, sandbox) -> None:
-    quote = next(q for q in raw(sandbox, connected)["quotes"] if q["Status"] == "SENT")
+    quote = next(q for q in raw(sandbox, connected, "quotes")["quotes"] if q["Status"] == "SENT")
     code, out, err = cli("send", quote["QuoteID"], "--yes")
     assert code == 6 and out == ""
     assert "no email endpoint for quotes" in err
@@ -289,7 +289,7 @@ def test_a_quote_is_refused_offering_its_pdf_and_link(cli, connected, sandbox) -
 
 
 def test_a_bill_is_refused(cli, connected, sandbox) -> None:
-    bill = next(i for i in raw(sandbox, connected)["invoices"]
+    bill = next(i for i in raw(sandbox, connected, "invoices")["invoices"]
                 if i["Type"] == "ACCPAY" and i["Status"] == "AUTHORISED")
     code, _, err = cli("send", bill["InvoiceID"], "--yes")
     assert code == 6 and "only sales invoices are emailed" in err

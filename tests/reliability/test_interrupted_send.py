@@ -42,14 +42,14 @@ def _setup(proc, sandbox, tmp_path) -> tuple[str, str, str]:
     crm_csv_from_sandbox(sandbox, tmp_path / "crm.csv", limit=6)
     assert proc.run("crm", "import", str(tmp_path / "crm.csv")).returncode == 0
     assert proc.run("link", "--auto").returncode == 0
-    data = control(sandbox.base_url, "GET", f"data?tenant={tenant}")
+    data = control(sandbox.base_url, "GET", f"data?tenant={tenant}&only=contacts")
     addressed = {c["ContactID"] for c in data["contacts"] if c.get("EmailAddress")}
     link = next(x for x in proc.json("links") if x["xero_contact_id"] in addressed)
     return tenant, link["crm"], link["xero_contact_id"]
 
 
 def _made(sandbox, tenant: str, contact: str) -> list[dict[str, Any]]:
-    data = control(sandbox.base_url, "GET", f"data?tenant={tenant}")
+    data = control(sandbox.base_url, "GET", f"data?tenant={tenant}&only=invoices")
     return [i for i in data["invoices"] if i["Contact"]["ContactID"] == contact
             and i["LineItems"][0]["Description"] == "Killed widgets"]
 

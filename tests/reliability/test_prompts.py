@@ -127,7 +127,8 @@ def test_the_refusal_quotes_the_question_literally(cli, tmp_path) -> None:
 
 def test_send_at_a_terminal_says_the_address_and_the_answer_decides(cli, connected,
                                                                     sandbox) -> None:
-    data = control(sandbox.base_url, "GET", f"data?tenant={connected}")
+    data = control(sandbox.base_url, "GET",
+                   f"data?tenant={connected}&only=contacts,invoices")
     emails = {c["ContactID"]: c.get("EmailAddress") for c in data["contacts"]}
     invoice = next(i for i in data["invoices"] if i["Type"] == "ACCREC"
                    and i["Status"] == "AUTHORISED" and not i.get("SentToContact")

@@ -17,14 +17,14 @@ SEND_HINT = "ask an admin (xerolink access grant {user} --send)\n"
 
 def _draft_invoice(sandbox, tenant: str) -> str:
     """A sales invoice the sandbox would approve: a draft with a due date and accounts."""
-    data = control(sandbox.base_url, "GET", f"data?tenant={tenant}")
+    data = control(sandbox.base_url, "GET", f"data?tenant={tenant}&only=invoices")
     return next(i["InvoiceID"] for i in data["invoices"] if i["Type"] == "ACCREC"
                 and i["Status"] == "DRAFT" and i.get("DueDate")
                 and all(line.get("AccountCode") for line in i["LineItems"]))
 
 
 def _status(sandbox, tenant: str, invoice_id: str) -> str:
-    data = control(sandbox.base_url, "GET", f"data?tenant={tenant}")
+    data = control(sandbox.base_url, "GET", f"data?tenant={tenant}&only=invoices")
     return next(i["Status"] for i in data["invoices"] if i["InvoiceID"] == invoice_id)
 
 

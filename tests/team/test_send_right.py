@@ -30,7 +30,7 @@ def sending_team(pg, team_db, sandbox, tmp_path):
 
 
 def _draft(sandbox, tenant: str) -> str:
-    data = control(sandbox.base_url, "GET", f"data?tenant={tenant}")
+    data = control(sandbox.base_url, "GET", f"data?tenant={tenant}&only=invoices")
     return next(i["InvoiceID"] for i in data["invoices"] if i["Type"] == "ACCREC"
                 and i["Status"] == "DRAFT" and i.get("DueDate")
                 and all(line.get("AccountCode") for line in i["LineItems"]))

@@ -39,7 +39,7 @@ def test_serve_sends_the_intent_then_a_signed_delivery_for_a_payment(tmp_path):
             assert time.monotonic() < deadline
             time.sleep(0.05)
         tenant = started["tenants"][0]["tenant_id"]
-        raw = control(base, "GET", f"data?tenant={tenant}")
+        raw = control(base, "GET", f"data?tenant={tenant}&only=invoices")
         invoice = next(i for i in raw["invoices"] if i["Status"] == "AUTHORISED")
         control(base, "POST", "pay", {"tenant": tenant, "invoice_id": invoice["InvoiceID"]})
         assert wake.wait(10)
