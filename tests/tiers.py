@@ -74,14 +74,46 @@ def _requested(function: Any) -> frozenset[str]:
 
 
 @functools.cache
+def _module_functions(filename: str) -> dict[int, ast.AST]:
+    """A module's functions by their first line (a decorator's, if any: where their
+    code object starts), the module parsed once, not each function's source found and
+    parsed again (most of a collection without kept verdicts)."""
+    try:
+        tree = ast.parse(Path(filename).read_bytes(), filename=filename)
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    found: dict[int, ast.AST] = {}
+    bodies = [tree.body]  # the module's and its classes': what a verdict asks about
+    while bodies:
+        for node in bodies.pop():
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                found[min([node.lineno, *(d.lineno for d in node.decorator_list)])] = node
+            elif isinstance(node, ast.ClassDef):
+                bodies.append(node.body)
+    return found
+
+
+def _tree(code: Any) -> ast.AST | None:
+    """A function's syntax, decorators included: from its module's parse for the
+    suite's own code, or from its own source (a lambda, a fixture of pytest's)."""
+    filename, first = getattr(code, "co_filename", None), getattr(code, "co_firstlineno", 0)
+    ours = filename is not None and TESTS in Path(filename).parents  # pytest's own: by itself
+    node = _module_functions(filename).get(first) if ours else None
+    if node is not None:
+        return node
+    try:
+        return ast.parse(textwrap.dedent(inspect.getsource(code)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+
+
+@functools.cache
 def _requested_in(code: Any) -> frozenset[str]:
     """Read once per function, not once per test that uses it (a fixture's source was
     parsed again for each of its hundreds of users: seconds of every collection)."""
-    function = code
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError):
-        return set()
+    tree = _tree(code)
+    if tree is None:
+        return frozenset()
     return frozenset(node.args[0].value for node in ast.walk(tree)
                      if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                      and node.func.attr == "getfixturevalue" and node.args
@@ -125,11 +157,9 @@ def _names(function: Any) -> frozenset[str]:
 
 @functools.cache
 def _names_in(code: Any) -> frozenset[str]:
-    function = code
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError):
-        return set()
+    tree = _tree(code)
+    if tree is None:
+        return frozenset()
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
