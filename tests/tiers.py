@@ -221,17 +221,41 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _verdicts_file() -> Path:
-    import hashlib
+def kept_between_runs() -> Path | None:
+    """This user's own folder in the temp folder, for what the suite keeps from one run
+    to the next (the tiers' verdicts, the OpenAPI spec's parse): made 0700, and used
+    only while it is a folder of this user's that nobody else can write to. Otherwise
+    nothing is kept: what is found there decides what tests run and what they hold
+    Xero's answers to."""
+    import stat
     import tempfile
 
+    uid = os.getuid()
+    folder = Path(tempfile.gettempdir()) / f"xerolink-tests-{uid}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or info.st_mode & 0o077:
+        return None
+    return folder
+
+
+def _verdicts_file() -> Path | None:
+    import hashlib
+
+    folder = kept_between_runs()
     name = hashlib.sha256(str(TESTS).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"xerolink-tiers-{name}.json"
+    return None if folder is None else folder / f"tiers-{name}.json"
 
 
 def _known_verdicts(fingerprint: str) -> dict[str, bool]:
+    path = _verdicts_file()
+    if path is None:
+        return {}
     try:
-        kept = json.loads(_verdicts_file().read_text())
+        kept = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
     if not isinstance(kept, dict) or kept.get("fingerprint") != fingerprint:
@@ -242,6 +266,8 @@ def _known_verdicts(fingerprint: str) -> dict[str, bool]:
 
 def _keep_verdicts(verdicts: dict[str, bool], fingerprint: str) -> None:
     target = _verdicts_file()
+    if target is None:
+        return
     temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     try:
         temporary.write_text(json.dumps({"fingerprint": fingerprint, "verdicts": verdicts}))

@@ -48,30 +48,38 @@ class Case:
 def _load(name: str) -> Any:
     """A spec, parsed once per worker: the contract modules and the credit-note test
     share it, and validation reads it and never changes it. The YAML's parse (half a
-    second) is kept as JSON beside the tiers' verdicts, under the YAML's own digest, so
-    a changed spec is parsed again; this is what ``OpenAPI.from_file_path`` reads."""
+    second) is kept as JSON in the suite's own folder (``tiers.kept_between_runs``),
+    under a digest of the YAML and the versions of the parsers that read it, so a
+    changed spec or parser is parsed again; this is what ``OpenAPI.from_file_path``
+    reads."""
     import hashlib
-    import tempfile
+    from importlib.metadata import version
 
+    import yaml
+    from jsonschema_path.loaders import JsonschemaSafeLoader
     from openapi_core import Config, OpenAPI
+
+    import tiers
 
     path = Path(SPEC_DIR or "", name).resolve()
     text = path.read_bytes()
-    kept = Path(tempfile.gettempdir()) / (
-        f"xerolink-openapi-{hashlib.sha256(text).hexdigest()[:32]}.json")
+    digest = hashlib.sha256(text)
+    digest.update(f"{yaml.__version__} {version('jsonschema-path')}".encode())
+    folder = tiers.kept_between_runs()
+    kept = None if folder is None else folder / f"openapi-{digest.hexdigest()[:32]}.json"
     try:
-        data = json.loads(kept.read_bytes())
+        data = json.loads(kept.read_bytes()) if kept else None
     except (OSError, ValueError):
-        import yaml
-        from jsonschema_path.loaders import JsonschemaSafeLoader
-
+        data = None
+    if data is None:
         data = json.loads(json.dumps(yaml.load(text, JsonschemaSafeLoader)))  # noqa: S506
-        temporary = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
-        try:
-            temporary.write_text(json.dumps(data))
-            os.replace(temporary, kept)
-        except OSError:
-            temporary.unlink(missing_ok=True)  # a read-only temp folder: parsed each time
+        if kept is not None:
+            temporary = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+            try:
+                temporary.write_text(json.dumps(data))
+                os.replace(temporary, kept)
+            except OSError:
+                temporary.unlink(missing_ok=True)  # a full disk: parsed again next time
     return OpenAPI.from_dict(data, config=Config(spec_validator_cls=None),
                              base_uri=path.as_uri())
 

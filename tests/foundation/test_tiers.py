@@ -63,3 +63,23 @@ def test_in_the_fast_tier_starting_a_process_fails_and_says_how_to_mark_it() -> 
             subprocess.run(["true"], check=False)
     finally:
         undo()
+
+
+def test_what_runs_keep_is_kept_only_in_a_folder_of_this_users_own(tmp_path,
+                                                                   monkeypatch) -> None:
+    """The verdicts and the spec's parse decide which tests run and what Xero's answers
+    are held to: they are kept in a 0700 folder of this user's, and not at all where
+    that folder is open to others or is not a folder."""
+    import os
+    import stat
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    folder = tiers.kept_between_runs()
+    assert folder == tmp_path / f"xerolink-tests-{os.getuid()}"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    folder.chmod(0o777)
+    assert tiers.kept_between_runs() is None
+    folder.rmdir()
+    folder.write_text("not a folder")
+    assert tiers.kept_between_runs() is None

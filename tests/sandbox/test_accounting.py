@@ -293,3 +293,28 @@ def test_what_orjson_cannot_write_is_answered_as_before(sandbox) -> None:
     status, _, _ = request(base, "GET", "/api.xro/2.0/Contacts?page=1", headers=headers)
     assert status == 200
     assert control(base, "GET", f"data?tenant={tenant}&only=contacts")["contacts"]
+
+
+def test_dates_and_amounts_are_written_as_each_value_says() -> None:
+    """The wire forms that are kept or taken short (an amount's text, a date's
+    ``/Date()/``) match the long way for every value, the hour a clock goes back
+    included: two times in one zone that compare equal but are an hour apart."""
+    from zoneinfo import ZoneInfo
+
+    from xerolink.sandbox.xerojson import _ms_date, decimal_number, ms_date
+
+    auckland = ZoneInfo("Pacific/Auckland")
+    first = datetime(2026, 4, 5, 2, 30, tzinfo=auckland)  # the clocks go back at 3:00
+    second = first.replace(fold=1)
+    assert first == second and ms_date(first) != ms_date(second)
+    for moment in (first, second, date(2026, 1, 1), datetime(2026, 1, 1, tzinfo=UTC),
+                   datetime(2026, 1, 1, 13, tzinfo=auckland), datetime(2026, 1, 1, 9)):
+        assert ms_date(moment) == ms_date(moment) == _ms_date(moment), moment
+    for text in ("10.50", "-0", "0.00001", "1E+3", "123456789012.34", "NaN"):
+        value = Decimal(text)
+        shown = decimal_number(value)
+        assert str(shown) == str(float(value)), text
+    with pytest.raises(ValueError, match="signaling NaN"):
+        decimal_number(Decimal("sNaN"))
+    with pytest.raises(ValueError, match="too many digits"):
+        decimal_number(Decimal("1234567890.1234567"))

@@ -20,9 +20,11 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 def ms_date(value: date | datetime) -> str:
     """``/Date(1700000000000+0000)/``; a plain date is midnight UTC of that day."""
-    if isinstance(value, datetime) and value.tzinfo is None:  # local time: not cached
-        return _ms_date(value)
-    return _cached_ms_date(value)
+    if type(value) is date or (type(value) is datetime and value.tzinfo is UTC):
+        return _cached_ms_date(value)
+    # Not cached: a local time, or a zone's, where two equal keys can be different
+    # instants (``fold``: the hour a clock goes back is lived twice).
+    return _ms_date(value)
 
 
 def _ms_date(value: date | datetime) -> str:
@@ -32,8 +34,8 @@ def _ms_date(value: date | datetime) -> str:
     return f"/Date({millis}+0000)/"
 
 
-# The books' dates repeat (days, due dates) in every answer; an aware time and a date
-# each stand for one instant, so equal keys have the same text.
+# The books' dates repeat (days, due dates) in every answer; a date, or a time in UTC,
+# stands for one instant, so equal keys have the same text.
 _cached_ms_date = functools.lru_cache(maxsize=8192)(_ms_date)
 
 
@@ -65,8 +67,8 @@ def decimal_number(value: Decimal) -> float:
     """An amount as a JSON number. Safe because amounts carry at most 15 significant
     digits, where the shortest float repr round-trips to the same decimal text."""
     text = str(value)
-    if len(text) <= 15:  # no more than 15 digits, then: ``float(value)`` reads this text
-        return float(text)
+    if len(text) <= 15 and value.is_finite():  # then at most 15 digits: ``float(value)``
+        return float(text)                      # reads this same text
     digits = len(value.as_tuple().digits)
     if digits > 15:
         raise ValueError(f"amount {value} has too many digits to send as a JSON number")
