@@ -48,7 +48,8 @@ def _temporary_files_in_memory() -> None:
         info = os.statvfs(MEMORY_TEMP)
     except OSError:
         return
-    if not os.access(MEMORY_TEMP, os.W_OK) or info.f_bavail * info.f_frsize < MEMORY_TEMP_FREE:
+    if not os.access(MEMORY_TEMP, os.W_OK) or info.f_bavail * info.f_frsize < MEMORY_TEMP_FREE \
+            or info.f_flag & os.ST_NOEXEC:  # libffi may map code from files in TMPDIR
         return
     os.environ["TMPDIR"] = MEMORY_TEMP
     tempfile.tempdir = None  # pytest's capture has already asked; ask again
