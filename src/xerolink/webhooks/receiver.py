@@ -12,6 +12,7 @@ wrongly signed one 401, as every delivery does.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -192,8 +193,26 @@ class ReceiverHandle:
             for dispatcher in list(server._map.values()):
                 dispatcher.close()
 
+        def close_all_but_the_pipe() -> None:
+            """From this thread, the pipe's numbers left alone: they may name another
+            file by now. The loop ends at its next turn, on an empty map."""
+            from waitress import wasyncore
+
+            for dispatcher in list(server._map.values()):
+                if dispatcher is server.trigger:
+                    continue
+                with contextlib.suppress(OSError):
+                    if dispatcher is server:  # its socket, not (as its close does) the pipe
+                        wasyncore.dispatcher.close(dispatcher)
+                    else:
+                        dispatcher.close()
+            server._map.clear()
+
         if self._thread.is_alive():
-            server.trigger.pull_trigger(close_all)
+            try:
+                server.trigger.pull_trigger(close_all)
+            except OSError:  # its wake-up pipe was closed under it (EBADF)
+                close_all_but_the_pipe()
             self._thread.join(timeout=STOP_SECONDS)
         server.task_dispatcher.shutdown(timeout=STOP_SECONDS)
 
