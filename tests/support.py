@@ -130,6 +130,12 @@ def control(base: str, method: str, path: str, body: Any = None) -> Any:
     return json.loads(data, parse_float=Decimal)
 
 
+def raw_records(sandbox: Any, tenant: str, *parts: str) -> Any:
+    """An organisation's raw records from the sandbox, just the parts named (contacts,
+    invoices, quotes, ...; the invoices are most of the time of a whole answer)."""
+    return control(sandbox.base_url, "GET", f"data?tenant={tenant}&only={','.join(parts)}")
+
+
 def connect_profile(server: Any, home: Any, *, tenant_index: int = 0, user: str = "alice",
                     profile: str = "default", scopes: str = SCOPES) -> str:
     """A profile connected to a sandbox organisation without the browser dance (the

@@ -242,38 +242,46 @@ def kept_between_runs() -> Path | None:
     return folder
 
 
-def _verdicts_file() -> Path | None:
+def kept(name: str) -> Any:
+    """What ``keep`` kept under ``name`` (JSON), or None."""
+    folder = kept_between_runs()
+    try:
+        return None if folder is None else json.loads((folder / name).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def keep(name: str, data: Any) -> None:
+    """Keep ``data`` as JSON under ``name``, whole or not at all (a full disk, or no
+    folder of the user's own: worked out again next time)."""
+    folder = kept_between_runs()
+    if folder is None:
+        return
+    target = folder / name
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(json.dumps(data))
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+
+
+def _verdicts_name() -> str:
     import hashlib
 
-    folder = kept_between_runs()
-    name = hashlib.sha256(str(TESTS).encode()).hexdigest()[:16]
-    return None if folder is None else folder / f"tiers-{name}.json"
+    return f"tiers-{hashlib.sha256(str(TESTS).encode()).hexdigest()[:16]}.json"
 
 
 def _known_verdicts(fingerprint: str) -> dict[str, bool]:
-    path = _verdicts_file()
-    if path is None:
+    kept_verdicts = kept(_verdicts_name())
+    if not isinstance(kept_verdicts, dict) or kept_verdicts.get("fingerprint") != fingerprint:
         return {}
-    try:
-        kept = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(kept, dict) or kept.get("fingerprint") != fingerprint:
-        return {}
-    verdicts = kept.get("verdicts")
+    verdicts = kept_verdicts.get("verdicts")
     return verdicts if isinstance(verdicts, dict) else {}
 
 
 def _keep_verdicts(verdicts: dict[str, bool], fingerprint: str) -> None:
-    target = _verdicts_file()
-    if target is None:
-        return
-    temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(json.dumps({"fingerprint": fingerprint, "verdicts": verdicts}))
-        os.replace(temporary, target)
-    except OSError:
-        temporary.unlink(missing_ok=True)  # a read-only temp folder: read again next time
+    keep(_verdicts_name(), {"fingerprint": fingerprint, "verdicts": verdicts})
 
 
 def spread_slow(items: list[pytest.Item]) -> None:

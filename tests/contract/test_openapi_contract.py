@@ -48,7 +48,7 @@ class Case:
 def _load(name: str) -> Any:
     """A spec, parsed once per worker: the contract modules and the credit-note test
     share it, and validation reads it and never changes it. The YAML's parse (half a
-    second) is kept as JSON in the suite's own folder (``tiers.kept_between_runs``),
+    second) is kept as JSON in the suite's own folder (``tiers.keep``),
     under a digest of the YAML and the versions of the parsers that read it, so a
     changed spec or parser is parsed again; this is what ``OpenAPI.from_file_path``
     reads."""
@@ -65,21 +65,11 @@ def _load(name: str) -> Any:
     text = path.read_bytes()
     digest = hashlib.sha256(text)
     digest.update(f"{yaml.__version__} {version('jsonschema-path')}".encode())
-    folder = tiers.kept_between_runs()
-    kept = None if folder is None else folder / f"openapi-{digest.hexdigest()[:32]}.json"
-    try:
-        data = json.loads(kept.read_bytes()) if kept else None
-    except (OSError, ValueError):
-        data = None
+    name = f"openapi-{digest.hexdigest()[:32]}.json"
+    data = tiers.kept(name)
     if data is None:
         data = json.loads(json.dumps(yaml.load(text, JsonschemaSafeLoader)))  # noqa: S506
-        if kept is not None:
-            temporary = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
-            try:
-                temporary.write_text(json.dumps(data))
-                os.replace(temporary, kept)
-            except OSError:
-                temporary.unlink(missing_ok=True)  # a full disk: parsed again next time
+        tiers.keep(name, data)
     return OpenAPI.from_dict(data, config=Config(spec_validator_cls=None),
                              base_uri=path.as_uri())
 

@@ -6,23 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from support import api, control, crm_csv_from_sandbox, sandbox_token
-
-
-def raw(sandbox, tenant: str, *only: str) -> dict[str, Any]:
-    """The organisation's records: just the parts named (the invoices are most of the
-    time of a whole answer)."""
-    return control(sandbox.base_url, "GET", f"data?tenant={tenant}&only={','.join(only)}")
+from support import api, control, crm_csv_from_sandbox, raw_records, sandbox_token
 
 
 def draft_invoice(sandbox, tenant: str, kind: str = "ACCREC") -> dict[str, Any]:
-    return next(i for i in raw(sandbox, tenant, "invoices")["invoices"] if i["Type"] == kind
+    return next(i for i in raw_records(sandbox, tenant, "invoices")["invoices"] if i["Type"] == kind
                 and i["Status"] == "DRAFT" and i.get("DueDate")
                 and all(line.get("AccountCode") for line in i["LineItems"]))
 
 
 def status_of(sandbox, tenant: str, document_id: str) -> str:
-    data = raw(sandbox, tenant, "invoices", "quotes")
+    data = raw_records(sandbox, tenant, "invoices", "quotes")
     return next(d["Status"] for d in data["invoices"] + data["quotes"]
                 if document_id in (d.get("InvoiceID"), d.get("QuoteID")))
 
@@ -78,7 +72,8 @@ def test_a_draft_bill_is_authorised(cli, connected, sandbox) -> None:
 
 
 def test_a_draft_quote_is_sent_and_noted(cli, connected, sandbox) -> None:
-    quote = next(q for q in raw(sandbox, connected, "quotes")["quotes"] if q["Status"] == "DRAFT")
+    quote = next(q for q in raw_records(sandbox, connected, "quotes")["quotes"]
+                 if q["Status"] == "DRAFT")
     reset(sandbox)
     done = cli.json("approve", quote["QuoteNumber"], "--yes")
     assert done["from_status"] == "DRAFT" and done["to_status"] == "SENT"
@@ -91,7 +86,7 @@ def test_a_draft_quote_is_sent_and_noted(cli, connected, sandbox) -> None:
 
 
 def test_an_authorised_invoice_is_refused_after_one_read(cli, connected, sandbox) -> None:
-    invoice = next(i for i in raw(sandbox, connected, "invoices")["invoices"]
+    invoice = next(i for i in raw_records(sandbox, connected, "invoices")["invoices"]
                    if i["Status"] == "AUTHORISED")
     reset(sandbox)
     code, out, err = cli("approve", invoice["InvoiceID"], "--yes")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from support import api, control, crm_csv_from_sandbox, sandbox_token
+from support import api, control, crm_csv_from_sandbox, raw_records, sandbox_token
 
 # Due four weeks on: relative to today (the organisation's may be a day ahead of UTC's),
 # never a date of the calendar's, so the tests pass on any day.
@@ -20,12 +20,6 @@ LINE = ("--line", "Sent widgets;2;10.50;200", "--due-date",
         (date.today() + timedelta(days=28)).isoformat())
 EMAIL = "POST /api.xro/2.0/Invoices/{id}/Email"
 HISTORY = "PUT /api.xro/2.0/Invoices/{id}/History"
-
-
-def raw(sandbox, tenant: str, *only: str) -> dict[str, Any]:
-    """The organisation's records; ``only``: just these parts (the invoices are most of
-    the time of a whole answer)."""
-    return control(sandbox.base_url, "GET", f"data?tenant={tenant}&only={','.join(only)}")
 
 
 def outbox(sandbox, tenant: str, invoice_id: str | None = None) -> list[dict[str, Any]]:
@@ -49,13 +43,13 @@ def notes(sandbox, tenant: str, path: str) -> list[str]:
 
 
 def contact_email(sandbox, tenant: str, contact_id: str) -> str:
-    return next(c.get("EmailAddress") or "" for c in raw(sandbox, tenant, "contacts")["contacts"]
-                if c["ContactID"] == contact_id)
+    contacts = raw_records(sandbox, tenant, "contacts")["contacts"]
+    return next(c.get("EmailAddress") or "" for c in contacts if c["ContactID"] == contact_id)
 
 
 def unsent(sandbox, tenant: str, status: str = "AUTHORISED") -> dict[str, Any]:
     """A sales invoice of ``status``, not sent, whose contact has an address."""
-    data = raw(sandbox, tenant, "contacts", "invoices")
+    data = raw_records(sandbox, tenant, "contacts", "invoices")
     addressed = {c["ContactID"] for c in data["contacts"] if c.get("EmailAddress")}
     return next(i for i in data["invoices"] if i["Type"] == "ACCREC"
                 and i["Status"] == status and not i.get("SentToContact")
@@ -75,7 +69,7 @@ def linked(cli, connected, sandbox, tmp_path) -> dict[str, str]:
 
 
 def made(sandbox, tenant: str, contact: str) -> list[dict[str, Any]]:
-    return [i for i in raw(sandbox, tenant, "invoices")["invoices"]
+    return [i for i in raw_records(sandbox, tenant, "invoices")["invoices"]
             if i["Contact"]["ContactID"] == contact
             and i["LineItems"][0]["Description"] == "Sent widgets"]
 
@@ -190,13 +184,13 @@ def test_a_quote_created_and_approved_is_sent_and_noted(cli, linked, sandbox) ->
 
 def test_create_quote_send_is_refused_before_anything(cli, linked, sandbox) -> None:
     tenant, ref = linked["tenant"], linked["ref"]
-    before = len(raw(sandbox, tenant, "quotes")["quotes"])
+    before = len(raw_records(sandbox, tenant, "quotes")["quotes"])
     reset(sandbox)
     code, out, err = cli("create-quote", ref, "--line", "Quoted;1;99", "--send", "--yes")
     assert code == 2 and out == ""
     assert "no email endpoint for quotes" in err and "xerolink pdf" in err
     assert "nothing was created" in err
-    assert calls(sandbox) == {} and len(raw(sandbox, tenant, "quotes")["quotes"]) == before
+    assert calls(sandbox) == {} and len(raw_records(sandbox, tenant, "quotes")["quotes"]) == before
 
 
 def test_create_send_without_a_terminal_or_yes_creates_nothing(cli, linked, sandbox) -> None:
@@ -249,7 +243,7 @@ def test_an_authorised_invoice_is_sent_once_then_again_on_request(cli, connected
 
 
 def test_an_invoice_xero_marks_sent_is_refused_with_when(cli, connected, sandbox) -> None:
-    data = raw(sandbox, connected, "invoices")
+    data = raw_records(sandbox, connected, "invoices")
     invoice = next(i for i in data["invoices"] if i["Type"] == "ACCREC"
                    and i["Status"] == "AUTHORISED" and i.get("SentToContact"))
     reset(sandbox)
@@ -273,13 +267,14 @@ def test_a_draft_needs_approve_then_is_approved_and_sent(cli, connected, sandbox
                                 "history_note": True}
     assert done["document"]["status"] == "AUTHORISED", "as Xero answered the approval"
     assert len(outbox(sandbox, connected, invoice["InvoiceID"])) == 1
-    status = next(i["Status"] for i in raw(sandbox, connected, "invoices")["invoices"]
+    status = next(i["Status"] for i in raw_records(sandbox, connected, "invoices")["invoices"]
                   if i["InvoiceID"] == invoice["InvoiceID"])
     assert status == "AUTHORISED"
 
 
 def test_a_quote_is_refused_offering_its_pdf_and_link(cli, connected, sandbox) -> None:
-    quote = next(q for q in raw(sandbox, connected, "quotes")["quotes"] if q["Status"] == "SENT")
+    quote = next(q for q in raw_records(sandbox, connected, "quotes")["quotes"]
+                 if q["Status"] == "SENT")
     code, out, err = cli("send", quote["QuoteID"], "--yes")
     assert code == 6 and out == ""
     assert "no email endpoint for quotes" in err
@@ -289,7 +284,7 @@ def test_a_quote_is_refused_offering_its_pdf_and_link(cli, connected, sandbox) -
 
 
 def test_a_bill_is_refused(cli, connected, sandbox) -> None:
-    bill = next(i for i in raw(sandbox, connected, "invoices")["invoices"]
+    bill = next(i for i in raw_records(sandbox, connected, "invoices")["invoices"]
                 if i["Type"] == "ACCPAY" and i["Status"] == "AUTHORISED")
     code, _, err = cli("send", bill["InvoiceID"], "--yes")
     assert code == 6 and "only sales invoices are emailed" in err

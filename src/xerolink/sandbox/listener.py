@@ -108,39 +108,44 @@ class _Frozen:
     aside once and shared by every copy (they are immutable; building them again was
     half of a copy's time)."""
 
-    _SHARED = (Decimal, date, datetime)
-
     def __init__(self, books: Any) -> None:
-        self._values: list[Any] = []
-        index: dict[str, int] = {}
-        values = self._values
-        shared = self._SHARED
-
-        class Pickler(pickle.Pickler):
-            def persistent_id(self, obj: Any) -> int | None:
-                if type(obj) not in shared:
-                    return None
-                # Not the value: 1.0 equals 1.00, and a time equals the same instant in
-                # another zone; the repr tells them apart.
-                key = repr(obj)
-                if key not in index:
-                    index[key] = len(values)
-                    values.append(obj)
-                return index[key]
-
         buffer = io.BytesIO()
-        Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(books)
-        self._dump = buffer.getvalue()
+        pickler = _SetAside(buffer)
+        pickler.dump(books)
+        self._dump, self._values = buffer.getvalue(), pickler.values
 
     def thaw(self) -> Any:
         """A copy that shares nothing mutable with the books or any other copy."""
-        values = self._values
+        return _TakeBack(self._dump, self._values).load()  # our own dump, never input
 
-        class Unpickler(pickle.Unpickler):
-            def persistent_load(self, pid: Any) -> Any:
-                return values[pid]
 
-        return Unpickler(io.BytesIO(self._dump)).load()  # our own dump, never input
+class _SetAside(pickle.Pickler):
+    SHARED = (Decimal, date, datetime)
+
+    def __init__(self, buffer: io.BytesIO) -> None:
+        super().__init__(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        self.values: list[Any] = []
+        self._index: dict[str, int] = {}
+
+    def persistent_id(self, obj: Any) -> int | None:
+        if type(obj) not in self.SHARED:
+            return None
+        # Not the value: 1.0 equals 1.00, and a time equals the same instant in another
+        # zone; the repr tells them apart.
+        key = repr(obj)
+        if key not in self._index:
+            self._index[key] = len(self.values)
+            self.values.append(obj)
+        return self._index[key]
+
+
+class _TakeBack(pickle.Unpickler):
+    def __init__(self, dump: bytes, values: list[Any]) -> None:
+        super().__init__(io.BytesIO(dump))
+        self._values = values
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self._values[pid]
 
 
 class SandboxServer:

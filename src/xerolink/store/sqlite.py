@@ -61,8 +61,8 @@ class _MigratedInMemory:
     def copy_into(self, target: sqlite3.Connection) -> None:
         with self._lock:
             if self._template is None:
-                store = SqliteStore(IN_MEMORY, keep_copies=False, migrations=MIGRATIONS,
-                                    from_template=False)
+                # Not MIGRATIONS itself (a copy of it): this one runs them.
+                store = SqliteStore(IN_MEMORY, keep_copies=False, migrations=tuple(MIGRATIONS))
                 self._template = store._db.raw
             self._template.backup(target)
 
@@ -181,7 +181,7 @@ class SqliteStore(SqlStore):
     engine = "sqlite"
 
     def __init__(self, path: Path, *, migrations: Sequence[str] = MIGRATIONS,
-                 keep_copies: bool = True, from_template: bool = True) -> None:
+                 keep_copies: bool = True) -> None:
         self.path = path
         self._keep_copies, self._copy_due, self._copied_at = keep_copies, False, 0.0
         self._watching, self._changes_seen, self._closed = False, 0, False
@@ -200,7 +200,7 @@ class SqliteStore(SqlStore):
             self._use_wal()
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
-            if path == IN_MEMORY and migrations is MIGRATIONS and from_template:
+            if path == IN_MEMORY and migrations is MIGRATIONS:
                 _MIGRATED_IN_MEMORY.copy_into(raw)  # then there is nothing left to migrate
             self._migrate(migrations)
             if keep_copies:
