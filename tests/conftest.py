@@ -62,7 +62,7 @@ _temporary_files_in_memory()
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
     tiers.mark_tiers(items)  # before -m chooses by the marks
     yield
-    tiers.spread_slow(items)  # what -m chose, in the order the workers will take it
+    tiers.spread_longest(items)  # what -m chose, in the order the workers will take it
 
 
 @pytest.hookimpl(trylast=True)

@@ -284,25 +284,63 @@ def _keep_verdicts(verdicts: dict[str, bool], fingerprint: str) -> None:
     keep(_verdicts_name(), {"fingerprint": fingerprint, "verdicts": verdicts})
 
 
-def spread_slow(items: list[pytest.Item]) -> None:
-    """Put the slow tests first in each worker's share, one worker after another:
-    pytest-xdist (--dist worksteal) hands each worker a contiguous range and lets the
-    idle ones take from the others' ends, so a slow test started early never ends a
-    parallel run alone, nor waits behind another slow one."""
+def spread_longest(items: list[pytest.Item]) -> None:
+    """Share the longest tests out among the workers before anything else, by what the
+    last whole run measured (schedule.json, scripts/tier_durations.py --schedule).
+    pytest-xdist (--dist worksteal) hands each worker an equal, contiguous range of the
+    tests and lets an idle one take the second half of the longest queue left. So each
+    worker's range starts with its share of the long tests, dealt longest first to the
+    worker with the least so far, and is filled up with the short ones, in the order
+    collected: the long tests all start at once, none waits behind another, and the
+    short ones balance the end. Tests that share a fixture set up once per module,
+    class or package go to one worker together: on two, each would set it up again (the
+    benchmark runner's small run is twenty seconds of processes)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    if workers < 2 or not slow:
+    if workers < 2:
         return
-    rest = [item for item in items if not item.get_closest_marker("slow")]
-    starts, left = [], len(items)
+    measured = _measured()
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        units.setdefault(_unit(item), []).append(item)
+    took = {key: sum(measured.get(i.nodeid, 0.0) for i in unit) for key, unit in units.items()}
+    sizes, left = [], len(items)
     for node in range(workers):  # worksteal's split: what is left, shared evenly
-        starts.append(len(items) - left)
-        left -= left // (workers - node)
-    places = {starts[j % workers] + j // workers: item for j, item in enumerate(slow)}
-    if len(places) < len(slow) or max(places) >= len(items):
-        return  # shares too small to hold them: as collected
-    others = iter(rest)
-    items[:] = [places[i] if i in places else next(others) for i in range(len(items))]
+        sizes.append(left // (workers - node))
+        left -= sizes[-1]
+    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    dealt: set[str] = set()
+    for key in sorted((k for k in units if took[k] > 0), key=lambda k: -took[k]):
+        room = [w for w in range(workers) if len(shares[w]) + len(units[key]) <= sizes[w]]
+        if room:
+            worker = min(room, key=lambda w: loads[w])
+            shares[worker] += units[key]
+            loads[worker] += took[key]
+            dealt.add(key)
+    rest = iter([item for item in items if _unit(item) not in dealt])
+    for worker in range(workers):
+        shares[worker] += [next(rest) for _ in range(sizes[worker] - len(shares[worker]))]
+    items[:] = [item for share in shares for item in share]
+
+
+def _unit(item: pytest.Item) -> str:
+    """What must run on one worker with this test: the module (or package) whose
+    fixture it shares with others, or the test alone."""
+    info = getattr(item, "_fixtureinfo", None)
+    for definitions in (info.name2fixturedefs.values() if info else ()):
+        scope = definitions[-1].scope if definitions else "function"
+        if scope in ("class", "module"):
+            return item.nodeid.split("::")[0]
+        if scope == "package":
+            return definitions[-1].baseid
+    return item.nodeid
+
+
+@functools.cache
+def _measured() -> dict[str, float]:
+    path = TESTS / "schedule.json"
+    found: dict[str, float] = json.loads(path.read_text()) if path.exists() else {}
+    return found
 
 
 # -- guards ------------------------------------------------------------------------

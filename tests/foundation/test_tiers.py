@@ -83,3 +83,34 @@ def test_what_runs_keep_is_kept_only_in_a_folder_of_this_users_own(tmp_path,
     folder.rmdir()
     folder.write_text("not a folder")
     assert tiers.kept_between_runs() is None
+
+
+class _Item:
+    """What spread_longest reads of a test: its id, and the fixtures it uses."""
+
+    def __init__(self, nodeid: str, shared: str | None = None) -> None:
+        self.nodeid = nodeid
+        definition = type("Definition", (), {"scope": "module", "baseid": ""})()
+        self._fixtureinfo = type("Info", (), {
+            "name2fixturedefs": {"shared": [definition]} if shared else {}})()
+
+
+def test_the_longest_tests_start_first_on_the_least_loaded_worker(monkeypatch) -> None:
+    """Each worker's range (worksteal's even split) starts with its share of the long
+    tests, dealt longest first to the worker with the least; a module's shared fixture
+    keeps its tests on one worker; the short ones fill the ranges in collected order."""
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    monkeypatch.setattr(tiers, "_measured", lambda: {
+        "a.py::long": 100.0, "b.py::mid": 60.0, "c.py::one": 30.0, "c.py::two": 30.0,
+        "d.py::short": 1.0})
+    items = [_Item(f"s.py::quick{n}") for n in range(4)] + [
+        _Item("d.py::short"), _Item("c.py::one", shared="c"), _Item("a.py::long"),
+        _Item("c.py::two", shared="c"), _Item("b.py::mid")]
+    tiers.spread_longest(items)  # type: ignore[arg-type]
+    order = [i.nodeid for i in items]
+    assert order[:4] == ["a.py::long", "d.py::short", "s.py::quick0", "s.py::quick1"]
+    assert order[4:] == ["c.py::one", "c.py::two", "b.py::mid", "s.py::quick2",
+                         "s.py::quick3"]
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "1")
+    tiers.spread_longest(items)  # type: ignore[arg-type]
+    assert [i.nodeid for i in items] == order, "one process: as collected"
