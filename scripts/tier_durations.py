@@ -9,10 +9,11 @@ Tests already listed stay listed (the file only grows, until it is made afresh w
 
 With --schedule, write tests/schedule.json instead, from a report of a whole parallel
 run as CI makes it: every test that took half a second or more, made afresh each time.
-A parallel run starts the longest first by it (tests/tiers.py, ``longest_first``).
+A parallel run deals the longest out first by it (tests/tiers.py, ``spread_longest``).
 
     PYTEST_ADDOPTS="-n 4 -m 'not serial'" pytest --junitxml=/tmp/all.xml
-    python scripts/tier_durations.py --schedule /tmp/all.xml
+    PYTEST_ADDOPTS="" pytest -n0 -m serial --junitxml=/tmp/serial.xml
+    python scripts/tier_durations.py --schedule /tmp/all.xml /tmp/serial.xml
 """
 
 from __future__ import annotations
@@ -41,20 +42,23 @@ def durations(report: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("report", type=Path)
+    parser.add_argument("report", type=Path, nargs="+",
+                        help="JUnit reports (with --schedule, the main run's and the serial run's)")
     parser.add_argument("--limit", type=float, default=0.7, help="seconds (default 0.7)")
     parser.add_argument("--fresh", action="store_true", help="forget the tests listed")
     parser.add_argument("--schedule", action="store_true",
                         help="write tests/schedule.json from a whole parallel run")
     args = parser.parse_args()
     if args.schedule:
-        timed = {k: v for k, v in durations(args.report).items() if v >= SCHEDULE_LIMIT}
+        timed = {k: v for report in args.report for k, v in durations(report).items()
+                 if v >= SCHEDULE_LIMIT}
         SCHEDULE.write_text(json.dumps(dict(sorted(timed.items())), indent=1) + "\n")
         print(f"{len(timed)} tests of {SCHEDULE_LIMIT} s or more in "
               f"{SCHEDULE.relative_to(ROOT)}")
         return
     kept = {} if args.fresh or not TARGET.exists() else json.loads(TARGET.read_text())
-    kept.update({k: v for k, v in durations(args.report).items() if v > args.limit})
+    for report in args.report:
+        kept.update({k: v for k, v in durations(report).items() if v > args.limit})
     TARGET.write_text(json.dumps(dict(sorted(kept.items())), indent=1) + "\n")
     print(f"{len(kept)} tests over {args.limit} s in {TARGET.relative_to(ROOT)}")
 

@@ -18,11 +18,6 @@ import pytest
 import typer
 
 import tiers
-import xerolink.cli
-from support import SANDBOX_DEFAULTS, connect_profile
-from xerolink.cli import build_app as _build_app
-from xerolink.cli import main
-from xerolink.sandbox import SandboxOptions, SandboxServer
 
 # pytest rewrites each test module's asserts at import, and keeps the result as bytecode
 # unless told not to write any: where PYTHONDONTWRITEBYTECODE is set (this project's CI
@@ -31,6 +26,13 @@ from xerolink.sandbox import SandboxOptions, SandboxServer
 # git); XEROLINK_TESTS_NO_BYTECODE=1 keeps to the environment's choice.
 if not os.environ.get("XEROLINK_TESTS_NO_BYTECODE"):
     sys.dont_write_bytecode = False
+
+_first = tiers.collect_first()  # before xerolink's modules and the tests' are compiled
+import xerolink.cli  # noqa: E402
+from support import SANDBOX_DEFAULTS, connect_profile  # noqa: E402
+from xerolink.cli import build_app as _build_app  # noqa: E402
+from xerolink.cli import main  # noqa: E402
+from xerolink.sandbox import SandboxOptions, SandboxServer  # noqa: E402
 
 MEMORY_TEMP = "/dev/shm"  # Linux's shared-memory tmpfs, checked below
 MEMORY_TEMP_FREE = 2 << 30  # bytes: a whole run's temporary files, with room to spare
@@ -71,6 +73,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     what collection built (modules, test items, the apps) lives to the end, so it is
     set aside from every pass (``gc.freeze``), and the full passes over what the tests
     make come a tenth as often. Only this test process: xerolink's own are untouched."""
+    tiers.done_collecting(_first)
     gc.collect()
     gc.freeze()
     young, middle, _ = gc.get_threshold()

@@ -174,7 +174,7 @@ collected = {"all": 0, "e2e": 0}  # before -m chooses: the whole collection's ti
 
 # Tests whose wall-clock budgets (ready in 10 s, a signal within a window, a minute
 # limit waited out) broke under a parallel run's own load in CI rehearsals: marked
-# ``serial``; CI runs them after the rest, in one process.
+# ``serial``; CI runs them after the rest, two at a time (.ci/run says why that is safe).
 SERIAL = frozenset({
     "tests/sandbox/test_serve_command.py::"
     "test_serve_10000_contacts_is_ready_in_10s_and_pages_1000_in_half_a_second",
@@ -240,6 +240,45 @@ def kept_between_runs() -> Path | None:
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or info.st_mode & 0o077:
         return None
     return folder
+
+
+def collect_first() -> int | None:
+    """In a parallel run, let one worker collect before the others. They start together,
+    and in a new clone each would rewrite every test module's asserts, compile xerolink
+    and learn the tiers on its own: four times the same five seconds on two cores. The
+    first holds a lock (the descriptor returned, for ``done_collecting``) while it
+    collects; the others wait for it, a minute at most, then read what it wrote."""
+    import fcntl
+    import hashlib
+    import time
+
+    folder = kept_between_runs() if os.environ.get("PYTEST_XDIST_WORKER") else None
+    if folder is None:
+        return None
+    name = f"collecting-{hashlib.sha256(str(TESTS).encode()).hexdigest()[:16]}.lock"
+    try:
+        descriptor = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return descriptor
+    except OSError:
+        pass
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            break
+        except OSError:
+            time.sleep(0.05)
+    os.close(descriptor)
+    return None
+
+
+def done_collecting(descriptor: int | None) -> None:
+    if descriptor is not None:
+        os.close(descriptor)  # and with it the lock
 
 
 def kept(name: str) -> Any:
