@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,16 @@ from xerolink.vocabulary import RecordKind
 
 TABLES: dict[str, str] = {RecordKind.CONTACT: "crm_contacts", RecordKind.COMPANY: "crm_companies",
           RecordKind.DEAL: "crm_deals"}  # each kind's table
+
+
+CHUNK = 1000  # records a statement: one call into the database, the memory of a chunk
+
+
+def _chunks(records: Iterable[Any]) -> Iterator[list[Any]]:
+    """A stream of records (an import's, read as it goes) in lists of ``CHUNK``."""
+    stream = iter(records)
+    while chunk := list(itertools.islice(stream, CHUNK)):
+        yield chunk
 
 
 class CrmTables(SqlBase):
@@ -42,18 +53,18 @@ class CrmTables(SqlBase):
     def _upsert(self, db: Any, contacts: Iterable[CrmContact], companies: Iterable[CrmCompany],
                 deals: Iterable[CrmDeal], stamp: str) -> int:
         written = 0
-        for company in companies:
-            db.execute(
+        for chunk in _chunks(companies):
+            db.executemany(
                 "INSERT INTO crm_companies (id, name, updated_at, source, gone_at) "
                 "VALUES (?, ?, ?, ?, NULL) "
                 "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
                 "updated_at = excluded.updated_at, source = excluded.source, "
                 "gone_at = NULL",
-                (company.id, company.name, stamp, company.source),
+                [(company.id, company.name, stamp, company.source) for company in chunk],
             )
-            written += 1
-        for c in contacts:
-            db.execute(
+            written += len(chunk)
+        for chunk in _chunks(contacts):
+            db.executemany(
                 "INSERT INTO crm_contacts "
                 "(id, first_name, last_name, email, phone, company_id, updated_at, source, "
                 "gone_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE "
@@ -61,10 +72,10 @@ class CrmTables(SqlBase):
                 "email = excluded.email, phone = excluded.phone, "
                 "company_id = excluded.company_id, updated_at = excluded.updated_at, "
                 "source = excluded.source, gone_at = NULL",
-                (c.id, c.first_name, c.last_name, c.email, c.phone, c.company_id, stamp,
-                 c.source),
+                [(c.id, c.first_name, c.last_name, c.email, c.phone, c.company_id, stamp,
+                  c.source) for c in chunk],
             )
-            written += 1
+            written += len(chunk)
         for deal in deals:
             db.execute(
                 "INSERT INTO crm_deals "
