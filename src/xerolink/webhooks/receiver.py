@@ -171,10 +171,12 @@ class Receiver:
 class ReceiverHandle:
     """A running receiver: its address, its health, and ``stop()``."""
 
-    def __init__(self, server: Any, receiver: Receiver, thread: threading.Thread) -> None:
+    def __init__(self, server: Any, receiver: Receiver, thread: threading.Thread,
+                 closing: threading.Event) -> None:
         self._server = server
         self.receiver = receiver
         self._thread = thread
+        self._closing = closing
         self.host, self.port = str(server.effective_host), int(server.effective_port)
 
     @property
@@ -212,6 +214,7 @@ class ReceiverHandle:
             try:
                 server.trigger.pull_trigger(close_all)
             except OSError:  # its wake-up pipe was closed under it (EBADF)
+                self._closing.set()  # the loop may meet a socket closed mid-turn: its end
                 close_all_but_the_pipe()
             self._thread.join(timeout=STOP_SECONDS)
         server.task_dispatcher.shutdown(timeout=STOP_SECONDS)
@@ -229,9 +232,22 @@ def start_receiver(host: str, port: int, key: str, store: Store, wake: threading
     server = create_server(receiver, host=host, port=port, threads=4, ident="",
                            max_request_body_size=MAX_BODY + 1, channel_timeout=30,
                            clear_untrusted_proxy_headers=True)
-    thread = threading.Thread(target=server.run, name="xerolink-webhooks", daemon=True)
+    closing = threading.Event()
+    thread = threading.Thread(target=_serve, args=(server, closing), name="xerolink-webhooks",
+                              daemon=True)
     thread.start()
-    return ReceiverHandle(server, receiver, thread)
+    return ReceiverHandle(server, receiver, thread, closing)
+
+
+def _serve(server: Any, closing: threading.Event) -> None:
+    """The server's loop. Sockets closed from another thread while it waits in select
+    (``stop()`` without the wake-up pipe) end it with EBADF: that is its end, not an
+    error; any other time, the error stands."""
+    try:
+        server.run()
+    except OSError:
+        if not closing.is_set():
+            raise
 
 
 def _is_loopback(host: str) -> bool:
