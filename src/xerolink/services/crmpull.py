@@ -122,7 +122,6 @@ def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ..
                batch: PullBatch, progress: CrmProgress | None, stop: _Deadline, *,
                now: datetime, full: bool, count: bool = True) -> KindPulled:
     watermark = _watermark(store.source_watermark(source.name, kind), now)
-    known = store.source_records(source.name, kind)
     live = store.live_source_ids(source.name, kind)
     since = None if watermark is None or full else watermark - MARGIN
     result = KindPulled(kind, full=since is None)
@@ -139,6 +138,7 @@ def _pull_kind(store: Store, source: CrmSource, kind: str, fields: tuple[str, ..
                                                         stop)
     result.read = len(seen)
     stored = _stored(store, kind)
+    known = store.source_records(source.name, kind, seen.keys())  # what was read, as kept
     verdicts = {r.id: _change(r, known.get(r.id), live, fields, stored) for r in seen.values()}
     changed = [r for r in seen.values() if verdicts[r.id] == CHANGED]
     result.written = len(changed)

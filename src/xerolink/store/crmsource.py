@@ -9,7 +9,7 @@ was; a push records each record's new values as soon as the source has accepted 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,10 +54,22 @@ class CrmSourceTables(CrmTables):
                                (source,)).fetchone()
         return None if row is None or row[0] is None else datetime.fromisoformat(row[0])
 
-    def source_records(self, source: str, kind: str) -> dict[str, SourceRecord]:
-        """Every record of a kind the source has given, gone ones included."""
-        return {r["record_id"]: _record(r) for r in self._db.execute(
-            "SELECT * FROM crm_source_records WHERE source = ? AND kind = ?", (source, kind))}
+    def source_records(self, source: str, kind: str, ids: Collection[str] | None = None
+                       ) -> dict[str, SourceRecord]:
+        """Every record of a kind the source has given, gone ones included; or only those
+        of ``ids`` (a pull's, in chunks under SQLite's parameter limit)."""
+        if ids is None:
+            return {r["record_id"]: _record(r) for r in self._db.execute(
+                "SELECT * FROM crm_source_records WHERE source = ? AND kind = ?",
+                (source, kind))}
+        wanted, found = sorted(ids), {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            found.update({r["record_id"]: _record(r) for r in self._db.execute(
+                "SELECT * FROM crm_source_records WHERE source = ? AND kind = ? AND "  # noqa: S608
+                f"record_id IN ({','.join('?' * len(chunk))})",  # placeholders only
+                (source, kind, *chunk))})
+        return found
 
     def source_record(self, source: str, kind: str, record_id: str) -> SourceRecord | None:
         row = self._db.execute("SELECT * FROM crm_source_records WHERE source = ? AND "
