@@ -181,6 +181,7 @@ SERIAL = frozenset({
     "tests/reliability/test_ctrl_c_at_start.py::"
     "test_ctrl_c_during_start_up_prints_interrupted_not_a_traceback",
     "tests/reliability/test_faults.py::test_minute_and_concurrent_limits_are_waited_out",
+    "tests/reliability/test_concurrency.py::test_refresh_all_reads_its_id_batches_at_once",
     "tests/reliability/test_interrupted_create.py::"
     "test_ctrl_c_says_interrupted_and_a_rerun_after_the_window_finds_the_invoice",
 })
