@@ -45,3 +45,46 @@ def test_ctrl_c_during_start_up_prints_interrupted_not_a_traceback(tmp_path) -> 
                 assert err.strip().endswith("interrupted"), err
                 interrupted += 1
     assert interrupted, "some SIGINT landed while xerolink was running"
+
+
+class _SetNameInterrupted:
+    """Ctrl-C while Python calls a class attribute's __set_name__ (a dataclass field is
+    one): Python 3.11 raises it as a RuntimeError, the KeyboardInterrupt its cause."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        raise KeyboardInterrupt
+
+
+def _a_class_made_under_ctrl_c() -> None:
+    type("Made", (), {"field": _SetNameInterrupted()})
+
+
+def test_a_ctrl_c_wrapped_by_python_in_a_command_is_interrupted_not_a_bug(
+        monkeypatch, capsys) -> None:
+    """Seen in CI: the start-up test's SIGINT at 0.16 s gave "unexpected RuntimeError:
+    Error calling __set_name__ on 'Field' instance" and exit 1."""
+    import xerolink.cli as cli
+
+    def build(*args: object) -> None:
+        _a_class_made_under_ctrl_c()
+
+    monkeypatch.setattr(cli, "build_app", build)
+    assert cli.main(["status"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip().endswith("interrupted") and "unexpected" not in err, err
+
+
+def test_a_ctrl_c_wrapped_by_python_during_the_first_import_is_interrupted(
+        monkeypatch, capsys) -> None:
+    import types
+
+    from xerolink import entry
+
+    class Importing(types.ModuleType):
+        def __getattr__(self, name: str) -> object:
+            _a_class_made_under_ctrl_c()
+            raise AttributeError(name)
+
+    monkeypatch.setitem(sys.modules, "xerolink.cli", Importing("xerolink.cli"))
+    assert entry.main() == 130
+    assert capsys.readouterr().err == "error: interrupted\n"
