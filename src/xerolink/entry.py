@@ -21,21 +21,12 @@ def main() -> int:
     except Exception as exc:
         # Python 3.11 wraps what a class's __set_name__ raises in a RuntimeError, a
         # KeyboardInterrupt too: a Ctrl-C while one of the imports makes a dataclass.
+        from xerolink.interrupts import came_from_ctrl_c
+
         if not came_from_ctrl_c(exc):
             raise
         _say_interrupted()
         return INTERRUPTED
-
-
-def came_from_ctrl_c(exc: BaseException) -> bool:
-    """Whether a KeyboardInterrupt is behind ``exc``, within ten links of its chain of
-    causes and contexts (the CLI asks too: a command's own lazy imports)."""
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None or isinstance(seen, KeyboardInterrupt):
-            return seen is not None
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _say_interrupted() -> None:

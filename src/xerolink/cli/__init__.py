@@ -18,8 +18,8 @@ import typer
 
 from xerolink import __version__
 from xerolink.cli._runtime import Runtime
-from xerolink.entry import came_from_ctrl_c
 from xerolink.errors import ExitCode, UsageError, XerolinkError
+from xerolink.interrupts import came_from_ctrl_c
 from xerolink.redact import redact
 from xerolink.render import CSV, JSON, Renderer
 

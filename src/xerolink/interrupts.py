@@ -1,0 +1,17 @@
+"""Ctrl-C behind another error. Python 3.11 raises what a class's ``__set_name__``
+raises (a KeyboardInterrupt too) as a RuntimeError, so a Ctrl-C while an import makes a
+dataclass arrives wrapped. Standard library only: the console entry point asks before
+its guard has imported anything of xerolink's."""
+
+from __future__ import annotations
+
+
+def came_from_ctrl_c(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is behind ``exc``, within ten links of its chain of
+    causes and contexts."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None or isinstance(seen, KeyboardInterrupt):
+            return seen is not None
+        seen = seen.__cause__ or seen.__context__
+    return False
