@@ -88,3 +88,23 @@ def test_a_ctrl_c_wrapped_by_python_during_the_first_import_is_interrupted(
     monkeypatch.setitem(sys.modules, "xerolink.cli", Importing("xerolink.cli"))
     assert entry.main() == 130
     assert capsys.readouterr().err == "error: interrupted\n"
+
+
+def test_an_error_raised_on_purpose_while_handling_ctrl_c_is_that_error() -> None:
+    """``raise ... from None`` sets the KeyboardInterrupt aside: not read as Ctrl-C."""
+    from xerolink.interrupts import came_from_ctrl_c
+
+    def raised(cut: bool) -> BaseException:
+        try:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                if cut:
+                    raise ValueError("on purpose") from None
+                raise ValueError("while handling it")  # noqa: B904
+        except ValueError as exc:
+            return exc
+        raise AssertionError("unreachable")
+
+    assert not came_from_ctrl_c(raised(cut=True))
+    assert came_from_ctrl_c(raised(cut=False))

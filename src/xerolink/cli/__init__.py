@@ -249,12 +249,16 @@ def main(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> i
                 message += " Run 'xerolink --help' to see the commands."
             _report(rt, exc, message, show_trace=False)
             return int(ExitCode.USAGE) if exc.exit_code == 2 else int(exc.exit_code)
-        if type(exc).__name__ == "Abort" or came_from_ctrl_c(exc):
-            # Ctrl-C reaches here as click's Abort, raised from the KeyboardInterrupt, or
-            # wrapped by Python itself (3.11 wraps what a class's __set_name__ raises,
+        if type(exc).__name__ == "Abort":
+            # Ctrl-C reaches here as click's Abort, raised from the KeyboardInterrupt.
+            interrupted = isinstance(exc.__context__, KeyboardInterrupt)
+            _renderer(rt).error("interrupted" if interrupted else "aborted")
+            return int(ExitCode.INTERRUPTED)
+        if came_from_ctrl_c(exc):
+            # or wrapped by Python itself (3.11 wraps what a class's __set_name__ raises,
             # KeyboardInterrupt too, in a RuntimeError: a Ctrl-C while a dataclass of a
-            # command's lazy import is being made).
-            _renderer(rt).error("interrupted" if came_from_ctrl_c(exc) else "aborted")
+            # command's lazy import is being made)
+            _renderer(rt).error("interrupted")
             return int(ExitCode.INTERRUPTED)
         _report(
             rt,
