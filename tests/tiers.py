@@ -250,13 +250,12 @@ def collect_first() -> int | None:
     first holds a lock (the descriptor returned, for ``done_collecting``) while it
     collects; the others wait for it, a minute at most, then read what it wrote."""
     import fcntl
-    import hashlib
     import time
 
     folder = kept_between_runs() if os.environ.get("PYTEST_XDIST_WORKER") else None
     if folder is None:
         return None
-    name = f"collecting-{hashlib.sha256(str(TESTS).encode()).hexdigest()[:16]}.lock"
+    name = f"collecting-{_checkout()}.lock"
     try:
         descriptor = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:
@@ -306,10 +305,15 @@ def keep(name: str, data: Any) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _verdicts_name() -> str:
+def _checkout() -> str:
+    """This checkout's name among the kept files: a digest of its tests folder's path."""
     import hashlib
 
-    return f"tiers-{hashlib.sha256(str(TESTS).encode()).hexdigest()[:16]}.json"
+    return hashlib.sha256(str(TESTS).encode()).hexdigest()[:16]
+
+
+def _verdicts_name() -> str:
+    return f"tiers-{_checkout()}.json"
 
 
 def _known_verdicts(fingerprint: str) -> dict[str, bool]:
