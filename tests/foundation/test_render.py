@@ -151,3 +151,64 @@ def test_lines_wrap_between_words_at_the_console_width(monkeypatch) -> None:
     lines = out.getvalue().splitlines()
     assert "https://go.xero.com/app/invoicing/view/0123456789abcdef" in lines
     assert all(len(line) <= 30 for line in lines if "https" not in line)
+
+
+# Values as data brings them: letters and spaces (leading, trailing, doubled), digits,
+# wide characters (two cells), a combining accent (none), private-use characters (the
+# fast path's own placeholders), and empty values; long enough that some must wrap.
+_CELL = st.text(st.sampled_from([*"ab Z9 -.", "\u6f22", "\u00e9", "\u0301", "\ue000",
+                                  "\uf8ff"]), max_size=24)
+
+
+@st.composite
+def _tables(draw: st.DrawFn) -> tuple[list[dict[str, str]], list[Column], int, bool]:
+    count = draw(st.integers(1, 5))
+    columns = [Column(f"k{i}", draw(st.sampled_from(["Name", "Amount due", "Id", "A long header"])),
+                      justify=draw(st.sampled_from(["left", "right"])),
+                      style=draw(st.sampled_from([None, "bold", "red"])),
+                      wrap=draw(st.booleans()), drop=draw(st.sampled_from([0, 0, 1, 2])))
+               for i in range(count)]
+    rows = draw(st.lists(st.fixed_dictionaries({c.key: _CELL for c in columns}),
+                         min_size=1, max_size=6))
+    return rows, columns, draw(st.integers(20, 210)), draw(st.booleans())
+
+
+@given(_tables())
+def test_plain_tables_are_the_characters_rich_draws(table) -> None:
+    """Output that is not a terminal draws fitting tables a line a row (_PlainGrid);
+    each is, character for character, what Rich's own table draws."""
+    import os
+    from unittest import mock
+
+    from xerolink import render
+
+    rows, columns, width, wide = table
+    drawn: dict[bool, str] = {}
+    for plain in (True, False):
+        out, err = io.StringIO(), io.StringIO()
+        with mock.patch.dict(os.environ, {"COLUMNS": str(width)}), \
+                mock.patch.object(render, "_fits", render._fits if plain else lambda *_: False):
+            Renderer(stdout=out, stderr=err, wide=wide).records(rows, columns, title="Things")
+        drawn[plain] = out.getvalue()
+    assert drawn[True] == drawn[False]
+
+
+def test_a_fitting_table_is_drawn_without_rich_laying_out_its_rows(monkeypatch) -> None:
+    from rich.table import Table
+
+    monkeypatch.setenv("COLUMNS", "120")
+    rows = [{"ref": f"contact:{n}", "name": f"Person {n}", "due": f"{n}.00"} for n in range(500)]
+    columns = [Column("ref", "Reference"), Column("name", "Name", wrap=True),
+               Column("due", "Due", justify="right")]
+    laid_out: list[int] = []
+    real = Table.add_row
+    monkeypatch.setattr(Table, "add_row", lambda self, *a, **k: (laid_out.append(1),
+                                                                 real(self, *a, **k)))
+    out = io.StringIO()
+    Renderer(stdout=out, stderr=io.StringIO()).records(rows, columns)
+    lines = out.getvalue().splitlines()
+    assert len(laid_out) == 1, "one row of placeholders, not 500 rows"
+    assert len(lines) == 4 + 500, "boxed: the top rule, the header, its rule, the bottom"
+    assert [cell.strip() for cell in lines[3].split("\u2502")] == ["", "contact:0",
+                                                                  "Person 0", "0.00", ""]
+    assert lines[-2].endswith("499.00 \u2502") and not any("\ue000" in x for x in lines)
