@@ -9,8 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
+from pathlib import Path
 
 from xerolink.sandbox.seed import build_tenants
 
@@ -103,6 +105,41 @@ def test_the_kept_demos_next_commands_run_as_written(tmp_path) -> None:
         assert "Open quotes" in ran.stdout
     finally:
         os.kill(pid, signal.SIGTERM)
+
+
+def _marked(mark: str) -> list[int]:
+    """Processes (not yet ended) whose environment holds this mark."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if f"DEMO_TEST_MARK={mark}".encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_kept_demo_whose_step_fails_stops_its_sandbox(tmp_path) -> None:
+    """--keep leaves the sandbox running for a demo that printed how to reach it; one
+    that fails part way (here its profile cannot be written) stops it, not leaving a
+    server nobody was told of."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "profiles").write_text("a file where the profiles' folder goes")
+    mark = uuid.uuid4().hex
+    try:
+        result = _run("demo", "--keep", "--home", str(home), env={"DEMO_TEST_MARK": mark})
+        assert result.returncode == 1, result.stderr
+        assert "the demo's step `xerolink connect" in result.stderr
+        assert "Traceback" not in result.stderr
+        deadline = time.monotonic() + 10
+        while _marked(mark) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _marked(mark), "the kept sandbox is still running"
+    finally:
+        for pid in _marked(mark):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_the_sandbox_answers_without_a_delayed_ack_stall() -> None:

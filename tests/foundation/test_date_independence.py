@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -44,10 +45,24 @@ def test_the_date_sensitive_folders_pass_400_days_from_now() -> None:
         pytest.skip("faketime (Debian's package) is not installed")
     # The run's own settings stay out of it: xdist's worker identity, CI's options.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "FAKETIME"))}
-    done = subprocess.run(
+    # A session of its own: faketime forks the pytest it runs (and that, its workers), so
+    # a timeout ends them all, not faketime alone with the run going on beneath it.
+    process = subprocess.Popen(
         [faketime, *SWITCHES, SHIFT, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "-n", "2", "-m", CHOSEN, *FOLDERS],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=540)
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=540)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        pytest.fail(f"under faketime '{SHIFT}': not done in 540 s\n{out[-6000:]}")
+    finally:
+        if process.poll() is None:  # this test itself timed out, or was interrupted
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     assert done.returncode == 0, f"under faketime '{SHIFT}':\n{done.stdout[-6000:]}" \
                                  f"\n{_crash_first(done.stderr)}"

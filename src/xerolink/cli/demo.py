@@ -10,6 +10,7 @@ read back from Salesmate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -52,7 +53,6 @@ def demo(
     from xerolink.services.outcomes import Transcript
 
     chosen_home = home.resolve() if home else Path(tempfile.mkdtemp(prefix="xerolink-demo-"))
-    sandbox, base, pid = _start_sandbox(keep)
     env = {k: v for k, v in rt.env.items() if not k.startswith("XEROLINK_")}
     env.update({"XEROLINK_HOME": str(chosen_home), "XEROLINK_PROFILE": PROFILE,
                 "XEROLINK_USER": current_user(rt.env)})
@@ -63,6 +63,8 @@ def demo(
         notes.append("No OS keyring on this machine: the demo keeps its tokens in a private "
                      "file in its temporary home (XEROLINK_TOKEN_STORE=file).")
     steps = _Steps(rt, env, play_browser=follow_in_background)
+    sandbox, base, pid = _start_sandbox(keep)  # nothing between here and the try can fail
+    shown = False
     try:
         for note in notes:
             rt.out.notice(note)
@@ -80,9 +82,20 @@ def demo(
                     rt.out.line(line)
 
         rt.out.result(Transcript(result), human)
+        shown = True
     finally:
         if not keep:
             _clean_up(env, sandbox, chosen_home, created=home is None)
+        elif not shown and pid is not None:  # nobody was told of it: it would run on unseen
+            _stop_kept(pid)
+
+
+def _stop_kept(pid: int) -> None:
+    import os
+    import signal
+
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
 
 
 def _needs_file_store(env: dict[str, str]) -> bool:
