@@ -136,3 +136,29 @@ def test_a_crm_source_pull_marks_gone_and_keeps_field_values(store) -> None:
     assert store.get_crm_contact("2").gone and not store.get_crm_contact("1").gone
     assert store.source_counts("salesmate")["contact"] == {"live": 1, "gone": 1}
     assert store.source_pulled_at("salesmate") == NOW
+
+
+def test_reads_and_deletes_by_id_lists_longer_than_one_statement_binds(store) -> None:
+    """1,201 ids: three statements of at most 500 each (store.base.chunks_in), every
+    row found once, on both engines."""
+    from xerolink.store.base import IN_CHUNK, chunks_in
+    from xerolink.store.crmsource import PullBatch, SourceRecord
+
+    contacts = [f"c{n}" for n in range(1201)]
+    assert [len(chunk) for _, chunk in chunks_in(contacts)] == [500, 500, 201] \
+        and IN_CHUNK == 500 and list(chunks_in([])) == []
+    assert next(chunks_in(["a", "b"]))[0] == "?,?"
+    store.replace_contact_documents("t1", contacts, ("invoice",),
+                                    [_doc(f"d{c}", c) for c in contacts], refreshed_at=NOW)
+    assert len(store.documents_for_contacts("t1", contacts)) == 1201
+    assert store.count_documents_for_contacts("t1", contacts) == 1201
+    assert len(store.documents_by_ids("t1", [f"d{c}" for c in contacts])) == 1201
+    assert len(store.contact_refresh_times("t1", contacts)) == 1201
+    store.replace_contact_documents("t1", contacts[1:], ("invoice",), [], refreshed_at=None)
+    assert [d.document_id for d in store.documents_for_contacts("t1", contacts)] == ["dc0"]
+    store.apply_pull(PullBatch("salesmate", contacts=[CrmContact(c, c, source="salesmate")
+                                                      for c in contacts],
+                               records=[SourceRecord("contact", c, "2026-11-01T00:00:00+00:00")
+                                        for c in contacts]),
+                     NOW)
+    assert len(store.source_records("salesmate", "contact", set(contacts[:1100]))) == 1100

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,7 @@ from xerolink.store.models import (
 )
 
 BUSY_TIMEOUT_MS = 30_000
+IN_CHUNK = 500  # values bound in one IN (...) list: under SQLite's parameter limit
 Row = Any  # a row that answers by column name and by position, in either engine
 
 
@@ -43,6 +44,14 @@ class DamagedStore(StoreDamagedError):
             "rebuild it from what is readable and its last copy (the damaged file is kept "
             "aside)")
         self.path, self.reason = path, reason
+
+
+def chunks_in(values: Sequence[str]) -> Iterator[tuple[str, Sequence[str]]]:
+    """``values`` a chunk at a time for an ``IN (...)`` list: the chunk's placeholders
+    (``?,?,?``) and its values. A statement per chunk, never one past the limit."""
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start:start + IN_CHUNK]
+        yield ",".join("?" * len(chunk)), chunk
 
 
 def iso(at: datetime) -> str:

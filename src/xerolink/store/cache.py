@@ -8,6 +8,7 @@ from datetime import datetime
 
 from xerolink.store.base import (
     SqlBase,
+    chunks_in,
     document_row,
     iso,
     put_documents,
@@ -100,12 +101,10 @@ class CacheTables(SqlBase):
         """The contacts' documents of these kinds are now exactly ``documents``."""
         with self.transaction() as db:
             marks = ",".join("?" * len(kinds))
-            for start in range(0, len(contact_ids), 500):
-                chunk = contact_ids[start:start + 500]
+            for ids, chunk in chunks_in(contact_ids):
                 db.execute(
                     f"DELETE FROM xero_documents WHERE tenant_id = ? AND kind IN ({marks}) "  # noqa: S608
-                    f"AND xero_contact_id IN ({','.join('?' * len(chunk))})",
-                    (tenant_id, *kinds, *chunk))
+                    f"AND xero_contact_id IN ({ids})", (tenant_id, *kinds, *chunk))
             put_documents(db, tenant_id, documents)
             if refreshed_at is not None:
                 db.executemany(
@@ -141,9 +140,7 @@ class CacheTables(SqlBase):
         those (a summary needs one contact's, not the organisation's)."""
         if contact_ids is not None:
             found: dict[str, datetime] = {}
-            for start in range(0, len(contact_ids), 500):
-                chunk = contact_ids[start:start + 500]
-                marks = ",".join("?" * len(chunk))
+            for marks, chunk in chunks_in(contact_ids):
                 sql = ("SELECT xero_contact_id, refreshed_at FROM contact_refreshes "  # noqa: S608
                        f"WHERE tenant_id = ? AND xero_contact_id IN ({marks})")
                 found.update({r[0]: datetime.fromisoformat(r[1])
@@ -166,12 +163,10 @@ class CacheTables(SqlBase):
         """How many documents ``documents_for_contacts`` would give, without reading them
         (a refresh reports the number; building each was a third of a service pass)."""
         count = 0
-        for start in range(0, len(contact_ids), 500):
-            chunk = contact_ids[start:start + 500]
+        for marks, chunk in chunks_in(contact_ids):
             count += self._db.execute(
                 "SELECT COUNT(*) FROM xero_documents WHERE tenant_id = ? AND "  # noqa: S608
-                f"xero_contact_id IN ({','.join('?' * len(chunk))})",  # placeholders only
-                (tenant_id, *chunk)).fetchone()[0]
+                f"xero_contact_id IN ({marks})", (tenant_id, *chunk)).fetchone()[0]
         return int(count)
 
     def documents_by_ids(self, tenant_id: str, ids: list[str]) -> list[CachedDocument]:
@@ -182,11 +177,10 @@ class CacheTables(SqlBase):
         """Documents whose ``column`` (a fixed name, never input) is one of ``values``,
         in chunks that stay under SQLite's parameter limit."""
         found: list[CachedDocument] = []
-        for start in range(0, len(values), 500):
-            chunk = values[start:start + 500]
+        for marks, chunk in chunks_in(values):
             found += [document_row(r) for r in self._db.execute(
                 f"SELECT * FROM xero_documents WHERE tenant_id = ? AND {column} IN "  # noqa: S608
-                f"({','.join('?' * len(chunk))})", (tenant_id, *chunk))]
+                f"({marks})", (tenant_id, *chunk))]
         return found
 
     # -- deal documents -------------------------------------------------------------------

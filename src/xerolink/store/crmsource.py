@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from xerolink.store.base import iso
+from xerolink.store.base import chunks_in, iso
 from xerolink.store.crm import TABLES, CrmTables
 from xerolink.store.models import CrmCompany, CrmContact, CrmDeal
 
@@ -63,12 +63,10 @@ class CrmSourceTables(CrmTables):
                 "SELECT * FROM crm_source_records WHERE source = ? AND kind = ?",
                 (source, kind))}
         wanted, found = sorted(ids), {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+        for marks, chunk in chunks_in(wanted):
             found.update({r["record_id"]: _record(r) for r in self._db.execute(
                 "SELECT * FROM crm_source_records WHERE source = ? AND kind = ? AND "  # noqa: S608
-                f"record_id IN ({','.join('?' * len(chunk))})",  # placeholders only
-                (source, kind, *chunk))})
+                f"record_id IN ({marks})", (source, kind, *chunk))})
         return found
 
     def source_record(self, source: str, kind: str, record_id: str) -> SourceRecord | None:

@@ -7,10 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from xerolink.store.base import Row, SqlBase, iso
+from xerolink.store.base import Row, SqlBase, chunks_in, iso
 from xerolink.store.models import CachedCredit, CachedPayment
-
-CHUNK = 500  # ids to one IN (...): under SQLite's parameter limit
 
 
 def _when(value: str | None) -> datetime | None:
@@ -80,12 +78,10 @@ class SettlementTables(SqlBase):
         """Payments dated ``since`` or later whose ``column`` (a fixed name, never
         input) is one of ``values``."""
         found: list[CachedPayment] = []
-        for start in range(0, len(values), CHUNK):
-            chunk = values[start:start + CHUNK]
+        for marks, chunk in chunks_in(values):
             found += [payment_row(r) for r in self._db.execute(
                 f"SELECT * FROM xero_payments WHERE tenant_id = ? AND paid_on >= ? AND "  # noqa: S608
-                f"{column} IN ({','.join('?' * len(chunk))})",
-                (tenant_id, since.isoformat(), *chunk))]
+                f"{column} IN ({marks})", (tenant_id, since.isoformat(), *chunk))]
         return sorted(found, key=lambda p: (p.paid_on, p.number, p.payment_id))
 
     # -- credit ---------------------------------------------------------------------------
@@ -120,9 +116,8 @@ class SettlementTables(SqlBase):
     def credits_for_contacts(self, tenant_id: str, contact_ids: list[str]
                              ) -> list[CachedCredit]:
         found: list[CachedCredit] = []
-        for start in range(0, len(contact_ids), CHUNK):
-            chunk = contact_ids[start:start + CHUNK]
+        for marks, chunk in chunks_in(contact_ids):
             found += [credit_row(r) for r in self._db.execute(
                 "SELECT * FROM xero_credits WHERE tenant_id = ? AND xero_contact_id IN "  # noqa: S608
-                f"({','.join('?' * len(chunk))})", (tenant_id, *chunk))]
+                f"({marks})", (tenant_id, *chunk))]
         return sorted(found, key=lambda c: (c.issued_on or date.min, c.number, c.credit_id))
