@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,7 +29,7 @@ def world() -> Iterator[dict[str, Any]]:
         tenant = next(iter(server.sandbox.tenants))
         token = sandbox_token(base, tenants=[tenant])
         yield {"server": server, "base": base, "tenant": tenant, "token": token,
-               "books": server.sandbox.tenants[tenant]}
+               "books": server.sandbox.tenants[tenant], "taken": set()}
 
 
 def call(w: dict[str, Any], method: str, path: str, body: Any = None,
@@ -37,16 +37,23 @@ def call(w: dict[str, Any], method: str, path: str, body: Any = None,
     return api(w["base"], w["token"], w["tenant"], method, path, body, headers)
 
 
-def pick(w: dict[str, Any], kind: str, status: str, *, untouched: bool = False,
-         **extra: Any) -> dict[str, Any]:
-    """The first such invoice with a contact who has an email address; ``untouched``:
-    one whose history no test has added to (this module's tests share one sandbox, and
-    a parallel run gives a worker any of them, in any order)."""
+def take(w: dict[str, Any], wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The first invoice ``wanted`` that no other test has been given: this module's
+    tests share one sandbox and change what they take, and a parallel run gives a
+    worker any of them, in any order."""
+    chosen = next(i for i in w["books"].invoices.values()
+                  if i["InvoiceID"] not in w["taken"] and wanted(i))
+    w["taken"].add(chosen["InvoiceID"])
+    return chosen
+
+
+def pick(w: dict[str, Any], kind: str, status: str, **extra: Any) -> dict[str, Any]:
+    """An invoice of this type and status (and ``extra`` values), whose contact has an
+    email address."""
     books = w["books"]
-    return next(i for i in books.invoices.values() if i["Type"] == kind
-                and i["Status"] == status and all(i.get(k) == v for k, v in extra.items())
-                and books.contacts[i["ContactID"]]["EmailAddress"]
-                and not (untouched and i["InvoiceID"] in books.history))
+    return take(w, lambda i: i["Type"] == kind and i["Status"] == status
+                and all(i.get(k) == v for k, v in extra.items())
+                and books.contacts[i["ContactID"]]["EmailAddress"])
 
 
 def outbox(w: dict[str, Any]) -> list[dict[str, Any]]:
@@ -157,9 +164,8 @@ def test_a_note_joins_the_history_of_an_invoice_and_of_a_quote(world) -> None:
 
 def test_a_seeded_sent_invoice_says_when_it_was_sent(world) -> None:
     emailed = {m["invoice_id"] for m in outbox(world)}  # by this module's other tests
-    invoice = next(i for i in world["books"].invoices.values() if i["Type"] == "ACCREC"
-                   and i["Status"] == "AUTHORISED" and i.get("SentToContact")
-                   and i["InvoiceID"] not in emailed)
+    invoice = take(world, lambda i: i["Type"] == "ACCREC" and i["Status"] == "AUTHORISED"
+                   and i.get("SentToContact") and i["InvoiceID"] not in emailed)
     _, _, read = call(world, "GET", f"/Invoices/{invoice['InvoiceID']}/History")
     changes = [r["Changes"] for r in read["HistoryRecords"]]
     assert changes[-2:] == ["Sent", "Created"]
@@ -168,7 +174,7 @@ def test_a_seeded_sent_invoice_says_when_it_was_sent(world) -> None:
 def test_an_invoice_emailed_after_its_history_was_read_was_never_marked_sent(world) -> None:
     """Its history is the seeded one (created, not sent) and then the email: reading it
     first made no difference."""
-    invoice = pick(world, "ACCREC", "AUTHORISED", untouched=True, SentToContact=False)
+    invoice = pick(world, "ACCREC", "AUTHORISED", SentToContact=False)
     path = f"/Invoices/{invoice['InvoiceID']}"
     assert [r["Changes"] for r in call(world, "GET", f"{path}/History")[2]
             ["HistoryRecords"]] == ["Created"]
@@ -201,8 +207,7 @@ def test_a_draft_without_a_due_date_is_not_approved(world) -> None:
 
 
 def test_an_invoice_with_a_payment_is_not_voided(world) -> None:
-    invoice = next(i for i in world["books"].invoices.values()
-                   if i["Status"] == "AUTHORISED" and i["AmountPaid"] > 0)
+    invoice = take(world, lambda i: i["Status"] == "AUTHORISED" and i["AmountPaid"] > 0)
     status, _, refused = call(world, "POST", f"/Invoices/{invoice['InvoiceID']}",
                               {"Invoices": [{"Status": "VOIDED"}]})
     assert status == 400 and "payments or credit" in messages(refused)[0]
@@ -255,8 +260,7 @@ def test_a_payment_settles_an_invoice_and_is_listed(world) -> None:
 
 
 def test_a_deleted_payment_is_owed_again(world) -> None:
-    invoice = next(i for i in world["books"].invoices.values() if i["Status"] == "PAID"
-                   and i["AmountCredited"] == 0)
+    invoice = take(world, lambda i: i["Status"] == "PAID" and i["AmountCredited"] == 0)
     [first, *_] = world["books"].payments_by_invoice[invoice["InvoiceID"]]
     amount = world["books"].payments[first]["Amount"]
     status, _, answer = call(world, "POST", f"/Payments/{first}",

@@ -67,7 +67,10 @@ def test_a_login_the_server_does_not_know_exits_12_with_the_create_role_to_paste
 
 def test_a_nologin_role_and_a_missing_database_exit_12_with_their_fixes(pg, team_db,
                                                                        tmp_path) -> None:
-    pg.sql("CREATE ROLE auditors NOLOGIN")
+    # The server is the session's, and roles are the whole server's: another test may
+    # have made this one already (a parallel run gives a worker tests in any order).
+    pg.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'auditors') "
+           "THEN CREATE ROLE auditors NOLOGIN; END IF; END $$")
     code, _, err = Member(pg, team_db, "auditors", tmp_path / "a").run("status")
     assert code == 12 and "cannot log in" in err and 'ALTER ROLE "auditors" LOGIN;' in err
     code, _, err = Member(pg, "nowhere", "alice", tmp_path / "b").run("status")
