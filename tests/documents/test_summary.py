@@ -3,6 +3,7 @@ in the calls the issue allows, and from the cache with no call at all."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -11,12 +12,19 @@ import pytest
 from support import connect_profile, control, crm_csv_from_sandbox
 from xerolink.sandbox import SandboxOptions, SandboxServer
 from xerolink.vocabulary import FIGURE_KEYS as FIGURES  # the keys; each sum is our own
+from xerolink.xero import http
 
 # What was paid, and credit: one organisation-wide read a list (Payments, CreditNotes,
 # Overpayments, Prepayments) on a refresh; the figures are tested in test_paid_and_credit.
 SETTLEMENT_ENDPOINTS = {f"GET /api.xro/2.0/{name}" for name in
                         ("Payments", "CreditNotes", "Overpayments", "Prepayments")}
 SETTLEMENT_READS = len(SETTLEMENT_ENDPOINTS)
+
+
+@dataclass
+class QuickRetries(http.RetryPolicy):
+    base_delay: float = 0.01
+    max_delay: float = 0.02
 
 
 FIGURE_PARTS = "today,quotes,invoices"  # the raw records expected_figures reads
@@ -142,7 +150,10 @@ def test_an_unlinked_contact_is_not_found(cli, connected, tmp_path) -> None:
 
 @pytest.mark.slow
 def test_when_xero_is_down_a_cached_summary_is_stale_and_exit_7(cli, connected, sandbox,
-                                                                tmp_path) -> None:
+                                                                tmp_path, monkeypatch) -> None:
+    # Every try answered 500: the seven tries' backoff in hundredths of a second rather
+    # than seconds (the pauses themselves: tests/unit/test_retry_pauses.py)
+    monkeypatch.setattr(http, "RetryPolicy", QuickRetries)
     _link_all(cli, sandbox, tmp_path, limit=12)
     linked = cli.json("links")
     cached = cli.json("summary", linked[0]["crm"])
