@@ -10,6 +10,7 @@ import json
 import secrets
 import threading
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -120,6 +121,64 @@ def running_sandbox(**options: Any) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+@dataclass(frozen=True)
+class ServedTenant:
+    """An organisation of a sandbox in another process, as ``GET /_sandbox/apps`` lists it."""
+
+    tenant_id: str
+    name: str
+    short_code: str
+    base_currency: str
+    country_code: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class ServedSandbox:
+    """``xerolink sandbox serve`` in a process of its own: what connect_profile and the
+    control helpers need of a server (its base URL, its organisations)."""
+
+    base_url: str
+    tenants: list[ServedTenant]
+
+    def advance_clock(self, seconds: float) -> None:
+        control(self.base_url, "POST", "clock", {"advance_seconds": seconds})
+
+
+@contextlib.contextmanager
+def served_sandbox(*args: str) -> Iterator[ServedSandbox]:
+    """``xerolink sandbox serve --port 0 --json`` and ``args`` (seed 7 and 60 contacts
+    unless told otherwise) for the length of a block, stopped with SIGINT as a person
+    at its terminal would."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    defaults = [f"--{name}={value}" for name, value in SANDBOX_DEFAULTS.items()
+                if not any(a.startswith(f"--{name}") for a in args)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xerolink", "sandbox", "serve", "--port", "0", "--json",
+         *defaults, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "NO_COLOR": "1"})
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # the server is listening once it is printed
+        assert first, f"sandbox serve exited {process.wait(timeout=10)} before it served"
+        base = json.loads(first)["base_url"]
+        tenants = [ServedTenant(**t) for t in control(base, "GET", "apps")["tenants"]]
+        yield ServedSandbox(base, tenants)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def control(base: str, method: str, path: str, body: Any = None) -> Any:

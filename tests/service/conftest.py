@@ -15,7 +15,7 @@ FIELDS = (("xero_contact", "textCustomField1"), ("outstanding_invoices", "decima
           ("outstanding_invoices_count", "numberCustomField1"))
 
 
-def salesmate_control(server: SandboxServer, method: str, path: str,
+def salesmate_control(server: Any, method: str, path: str,
                       data: dict[str, Any] | None = None) -> Any:
     return sandbox_control(server.base_url, method, f"salesmate{path}",
                            data if method == "POST" else None)
@@ -46,12 +46,18 @@ def crm_sandbox(request, shared_sandboxes) -> Any:
 def salesmate(crm_sandbox, home, monkeypatch, cli) -> SandboxServer:
     """A profile connected to the sandbox's organisation and its Salesmate slice, with
     three push fields chosen."""
-    connect_profile(crm_sandbox, home)
-    token = salesmate_control(crm_sandbox, "GET", "")["access_token"]
+    connect_both(crm_sandbox, home, monkeypatch, cli)
+    return crm_sandbox
+
+
+def connect_both(server: Any, home: Any, monkeypatch: Any, cli: Any) -> None:
+    """The profile at ``home`` connected to the server's first organisation and to its
+    Salesmate slice, with the three push fields chosen."""
+    connect_profile(server, home)
+    token = salesmate_control(server, "GET", "")["access_token"]
     monkeypatch.setenv("XEROLINK_SALESMATE_TOKEN", token)
     code, _, err = cli("crm", "connect", "salesmate", "--linkname", "demo",
-                       "--salesmate-url", crm_sandbox.base_url)
+                       "--salesmate-url", server.base_url)
     assert code == 0, err
     for figure, field in FIELDS:
         assert cli("config", "set", f"salesmate.fields.{figure}", field)[0] == 0
-    return crm_sandbox

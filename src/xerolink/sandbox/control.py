@@ -165,7 +165,8 @@ class Controls:
                                   "client_secret": custom.secret,
                                   "tenant_id": custom.custom_tenant_id},
             "tenants": [{"tenant_id": t.tenant_id, "name": t.name,
-                         "short_code": t.short_code, "base_currency": t.base_currency}
+                         "short_code": t.short_code, "base_currency": t.base_currency,
+                         "country_code": t.country_code, "timezone": t.timezone}
                         for t in self.tenants.values()],
         })
 
