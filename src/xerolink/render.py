@@ -315,11 +315,14 @@ class Renderer:
                                  else r for r in renderables))
 
     def heading(self, text: str, style: str = "bold") -> None:
-        """A styled line whose text (which may hold data) is shown literally."""
+        """A styled line whose text (which may hold data) is shown literally, wrapped
+        between words where the console is narrower (no line ends in a space)."""
+        from rich.console import Group
         from rich.text import Text
 
         if self.mode == HUMAN:
-            self.console.print(Text(printable(text), style=style))
+            self.emit(Group(*(Text(line, style=style)
+                              for line in wrap_words(printable(text), self.console.width))))
 
     def line(self, text: str) -> None:
         """A plain line on stdout in human mode, with no markup interpretation and no

@@ -38,11 +38,14 @@ class Env:
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def connect(self, base: str, *args: str, user: str = "alice", tenants: list[str] | None
-                = None, allow: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run `xerolink connect --no-browser`, follow the printed link with an HTTP
-        client (consent page, then the redirect to the callback), and wait for it."""
+                = None, allow: bool = True, name_url: bool = True
+                ) -> subprocess.CompletedProcess[str]:
+        """Run `xerolink connect --no-browser` (with ``--xero-url base`` unless
+        ``name_url`` is false), follow the printed link with an HTTP client (consent
+        page, then the redirect to the callback), and wait for it."""
         port = free_port()
-        proc = self.start("connect", "--xero-url", base, "--no-browser", "--port", str(port),
+        where = ("--xero-url", base) if name_url else ()
+        proc = self.start("connect", *where, "--no-browser", "--port", str(port),
                           "--timeout", "30", *args, user=user)
         seen: list[str] = []
         url = _read_url(proc, seen)

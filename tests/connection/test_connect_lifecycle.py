@@ -91,20 +91,26 @@ def test_twenty_status_processes_after_expiry_refresh_once_and_keep_the_newest(e
         server.stop()
 
 
-def test_a_dead_refresh_token_ends_in_expired_and_exit_3_without_looping(env, sandbox) -> None:
-    base = sandbox.base_url
-    assert env.connect(base, "--tenant", KAURI).returncode == 0
-    keys = json.loads(env.keyring.read_text())
-    name, text = next(iter(keys.items()))
-    tokens = json.loads(text)
+def _kill_the_tokens(env, base: str) -> None:
+    """Revoke the profile's refresh token at the sandbox and mark its access token
+    expired, as a long absence leaves them."""
     from support import form
     from xerolink.sandbox import PKCE_CLIENT_ID
 
+    keys = json.loads(env.keyring.read_text())
+    name, text = next(iter(keys.items()))
+    tokens = json.loads(text)
     form(base, "/connect/revocation", {"token": tokens["refresh_token"],
                                        "client_id": PKCE_CLIENT_ID})
     tokens["expires_at"] = 0  # make xerolink want a refresh
     keys[name] = json.dumps(tokens)
     env.keyring.write_text(json.dumps(keys))
+
+
+def test_a_dead_refresh_token_ends_in_expired_and_exit_3_without_looping(env, sandbox) -> None:
+    base = sandbox.base_url
+    assert env.connect(base, "--tenant", KAURI).returncode == 0
+    _kill_the_tokens(env, base)
     control(base, "POST", "stats/reset")
     result = env.run("status")
     assert result.returncode == 3
@@ -112,6 +118,23 @@ def test_a_dead_refresh_token_ends_in_expired_and_exit_3_without_looping(env, sa
     assert control(base, "GET", "stats")["invalid_grant"] == 1
     summary = env.run("remove")
     assert summary.returncode == 0, "an admin can still remove an expired connection"
+
+
+def test_connect_run_again_as_told_reconnects_where_the_connection_was_made(env, sandbox
+                                                                            ) -> None:
+    """Expired, status says "run xerolink connect": run as written, with no --xero-url,
+    it connects to the server the connection was made with (a sandbox here), as the
+    same app, and the links stay."""
+    base = sandbox.base_url
+    assert env.connect(base, "--tenant", KAURI).returncode == 0
+    _kill_the_tokens(env, base)
+    assert env.run("status").returncode == 3
+    again = env.connect(base, "--tenant", KAURI, name_url=False)
+    assert again.returncode == 0, again.stderr
+    assert f"connecting to {base}, where this profile's connection was made" in again.stderr
+    status = env.run("status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["xero_url"] == base
 
 
 def test_access_settings_guard_every_command(env, sandbox) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from support import connect_profile, control, crm_csv_from_sandbox
+from support import connect_profile, control, crm_csv_from_sandbox, raw_records
 from xerolink.sandbox import SandboxOptions, SandboxServer
 from xerolink.vocabulary import FIGURE_KEYS as FIGURES  # the keys; each sum is our own
 from xerolink.xero import http
@@ -436,6 +436,30 @@ def test_each_create_says_it_made_a_draft(cli, connected, sandbox, tmp_path, kin
     assert code == 0, err
     assert out.startswith(f"Created draft {kind} "), out
     assert cli.json("details", ref, f"--{kind}s", "--status", "DRAFT"), "and it is one"
+
+
+@pytest.mark.parametrize("kind", ["quote", "invoice", "bill"])
+def test_each_create_takes_its_date_and_reference(cli, connected, sandbox, tmp_path,
+                                                  kind) -> None:
+    """--date and --reference on every create command reach Xero as given (a bill's
+    options were once --date- with no help: its signature, rebuilt without --approve
+    and --send, had lost their metadata)."""
+    import re
+    from datetime import UTC, date, datetime, timedelta
+
+    _link_all(cli, sandbox, tmp_path, limit=3)
+    ref = cli.json("links")[0]["crm"]
+    part = "quotes" if kind == "quote" else "invoices"
+    day = date.fromisoformat(raw_records(sandbox, connected, "today")["today"]) \
+        - timedelta(days=3)
+    made = cli.json(f"create-{kind}", ref, "--line", "Design;1;100", "--date",
+                    day.isoformat(), "--reference", "PO-77")
+    key = "QuoteID" if kind == "quote" else "InvoiceID"
+    record = next(r for r in raw_records(sandbox, connected, part)[part]
+                  if r[key] == made["document_id"])
+    assert record["Reference"] == "PO-77"
+    ms = int(re.search(r"-?\d+", record["Date"]).group())  # type: ignore[union-attr]
+    assert datetime.fromtimestamp(ms / 1000, UTC).date() == day, record["Date"]
 
 
 def test_a_negative_line_is_a_discount_and_a_negative_total_is_refused_before_xero(

@@ -8,8 +8,10 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -95,3 +97,30 @@ def test_the_site_builds_strictly(tmp_path) -> None:
          str(tmp_path / "site")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "site" / "reference" / "cli" / "index.html").exists()
+
+
+def test_every_visible_option_says_what_it_is_and_is_named_as_its_parameter() -> None:
+    """An option with no help reads as an empty line in the reference; a name ending in
+    "-" is Typer's name for ``date_`` when the option's Annotated metadata was lost (as
+    create-bill's rebuilt signature once lost it: ``--date-``, and no help at all)."""
+    import typer
+
+    from xerolink.cli import build_app
+
+    def commands(group: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+        for name, command in getattr(group, "commands", {}).items():
+            if getattr(command, "commands", None):
+                yield from commands(command, (*path, name))
+            else:
+                yield (*path, name), command
+
+    found = []
+    every = list(commands(typer.main.get_command(build_app()), ()))
+    assert len(every) > 40
+    for path, command in every:
+        for param in command.params:
+            if param.param_type_name != "option" or param.hidden:
+                continue
+            if not param.help or any(o.endswith("-") for o in param.opts):
+                found.append((" ".join(path), param.opts, param.help))
+    assert found == []

@@ -105,7 +105,7 @@ COMMANDS = [("crm", "list", "contacts"), ("crm", "list", "companies"), ("crm", "
             ("link", "--auto", "--dry-run")]
 
 
-@pytest.mark.parametrize("columns", [None, 80])
+@pytest.mark.parametrize("columns", [None, 80, 40])
 def test_no_line_ends_in_padding_when_piped(world, monkeypatch, columns) -> None:
     if columns:
         _at(monkeypatch, columns)

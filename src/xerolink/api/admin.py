@@ -36,13 +36,20 @@ class Administration:
                         port: int = 8742, timeout: float = 300.0,
                         notice: Callable[[str], None] | None = None) -> ConnectOptions:
         """Where and as which app to connect: arguments, else XEROLINK_XERO_URL /
-        XEROLINK_CLIENT_ID, else the config; a sandbox on this machine names its app."""
+        XEROLINK_CLIENT_ID, else the config, else where the profile's connection (an
+        expired one, say) was made and as which app; a sandbox on this machine names
+        its app."""
         from xerolink.config import SETTINGS
         from xerolink.services.connection import ConnectOptions
         from xerolink.xero.endpoints import Endpoints
         from xerolink.xero.oauth import DEFAULT_SCOPES
 
         raw = xero_url or self._w.env.get("XEROLINK_XERO_URL") or self._w.config.get("xero_url")
+        remembered = self._w.store.active_connection()
+        if not raw and remembered is not None and remembered.xero_url:
+            raw = remembered.xero_url
+            (notice or self._w.notice)(f"connecting to {raw}, where this profile's "
+                                       "connection was made")
         try:
             url = str(SETTINGS["xero_url"].parse(raw)) if raw else None
         except ValueError as exc:
@@ -50,6 +57,10 @@ class Administration:
         endpoints = Endpoints.at(url)
         chosen = (client_id or self._w.env.get("XEROLINK_CLIENT_ID")
                   or self._w.config.get("client_id"))
+        if not chosen and remembered is not None and remembered.auth_kind == "pkce" \
+                and remembered.client_id \
+                and Endpoints.at(remembered.xero_url).base_url == endpoints.base_url:
+            chosen = remembered.client_id
         if not chosen and endpoints.is_loopback:
             from xerolink.xero.discovery import sandbox_client_id
 

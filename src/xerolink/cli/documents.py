@@ -406,7 +406,9 @@ def _creator(kind: str) -> Any:
         expiry_date: Annotated[str | None, typer.Option(
             "--expiry-date", help="YYYY-MM-DD (quotes).")] = None,
         title: Annotated[str | None, typer.Option("--title", help="Quote title.")] = None,
-        reference: Annotated[str | None, typer.Option("--reference")] = None,
+        reference: Annotated[str | None, typer.Option(
+            "--reference", help="Your reference on it: a purchase order number, say.")
+        ] = None,
         currency: Annotated[str | None, typer.Option("--currency", help="e.g. USD.")] = None,
         deal: Annotated[str | None, typer.Option(
             "--deal", help="Also attach the new document to this deal (deal:ID or ID).")
@@ -431,10 +433,7 @@ def _creator(kind: str) -> Any:
         rt.out.result(created, lambda: _created_human(rt, created))
 
     if kind == DocumentKind.BILL:  # a bill is approved in Xero, and never emailed
-        signature = inspect.signature(create_document)
-        create_document.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=[p for p in signature.parameters.values()
-                        if p.name not in ("approve", "send", "yes")])
+        _leave_out(create_document, ("approve", "send", "yes"))
     create_document.__name__ = f"create_{kind}"
     create_document.__doc__ = CREATE_HELP[DocumentKind(kind)] + (
                "\n\n    Lines from --line or --file; amounts are decimals (at most 4 places); "
@@ -446,6 +445,16 @@ def _creator(kind: str) -> Any:
                   "it to the contact through Xero. Either asks first (--yes to skip); a "
                   "rerun after an interruption makes no second document or email."))
     return create_document
+
+
+def _leave_out(function: Any, names: tuple[str, ...]) -> None:
+    """The command without these options: its signature, as Typer reads it, less
+    them. eval_str: this module's annotations are strings (``from __future__ import
+    annotations``); a signature of strings loses each option's Annotated metadata,
+    and Typer made ``date_`` into ``--date-``, with no help on any option."""
+    signature = inspect.signature(function, eval_str=True)
+    function.__signature__ = signature.replace(
+        parameters=[p for p in signature.parameters.values() if p.name not in names])
 
 
 def _create_question(rt: Runtime, yes: bool) -> Callable[[Creating], None]:

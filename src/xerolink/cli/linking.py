@@ -164,10 +164,14 @@ def create_contact(
     ref: REF,
     name: Annotated[str | None, typer.Option("--name", help="Xero contact name (unique "
                                              "in Xero).")] = None,
-    first_name: Annotated[str | None, typer.Option("--first-name")] = None,
-    last_name: Annotated[str | None, typer.Option("--last-name")] = None,
-    email: Annotated[str | None, typer.Option("--email")] = None,
-    phone: Annotated[str | None, typer.Option("--phone")] = None,
+    first_name: Annotated[str | None, typer.Option(
+        "--first-name", help="First name (default: the CRM record's).")] = None,
+    last_name: Annotated[str | None, typer.Option(
+        "--last-name", help="Last name (default: the CRM record's).")] = None,
+    email: Annotated[str | None, typer.Option(
+        "--email", help="Email address (default: the CRM record's).")] = None,
+    phone: Annotated[str | None, typer.Option(
+        "--phone", help="Phone number (default: the CRM record's).")] = None,
     replace: Annotated[bool, typer.Option(
         "--replace", help="Link the new contact even if one is linked already.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
