@@ -67,6 +67,8 @@ class Profile:
 def resolve_profile(name: str | None, env: Mapping[str, str] | None = None) -> Profile:
     """The profile named on the command line, else ``XEROLINK_PROFILE``, else default."""
     env = os.environ if env is None else env
+    if name is not None and not name.strip():  # `--profile ''`: a name left out by mistake
+        raise UsageError("--profile needs a name: letters, digits, '.', '_' or '-'")
     chosen = name or env.get("XEROLINK_PROFILE") or DEFAULT_PROFILE
     if not _PROFILE_NAME.match(chosen):
         raise UsageError(

@@ -129,12 +129,15 @@ def test_connect_run_again_as_told_reconnects_where_the_connection_was_made(env,
     assert env.connect(base, "--tenant", KAURI).returncode == 0
     _kill_the_tokens(env, base)
     assert env.run("status").returncode == 3
-    again = env.connect(base, "--tenant", KAURI, name_url=False)
+    again = env.connect(base, "--tenant", KAURI, "--json", name_url=False)
     assert again.returncode == 0, again.stderr
     assert f"connecting to {base}, where this profile's connection was made" in again.stderr
     status = env.run("status", "--json")
     assert status.returncode == 0, status.stderr
-    assert json.loads(status.stdout)["xero_url"] == base
+    shown = json.loads(status.stdout)
+    assert shown["xero_url"] == base
+    assert json.loads(again.stdout)["connected_at"] == shown["connected_at"], "one time, "\
+        "to the second, in both"
 
 
 def test_access_settings_guard_every_command(env, sandbox) -> None:

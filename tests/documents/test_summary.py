@@ -252,6 +252,9 @@ def test_a_document_file_is_checked_like_lines(cli, connected, sandbox, tmp_path
     assert cli("create-quote", ref, "--file", str(path))[0] == 2
     path.write_text('{"lines": [], "bogus": 1}')
     assert cli("create-quote", ref, "--file", str(path))[0] == 2
+    path.write_text('{"lines": [{"description": "Plan", "quantity": true, "unit_amount": 1}]}')
+    code, _, err = cli("create-quote", ref, "--file", str(path))
+    assert code == 2 and "quantity must be a number, not true" in err, err
 
 
 def test_a_deal_summary_counts_exactly_the_attached_documents(cli, connected, sandbox,

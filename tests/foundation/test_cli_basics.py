@@ -79,6 +79,10 @@ def test_profiles_are_isolated(home, capsys) -> None:
     finally:
         del os.environ["XEROLINK_PROFILE"]
     assert main(["--profile", "../evil", "config", "list"]) == 2
+    capsys.readouterr()
+    for blank in ("", " "):  # not the default profile in silence
+        assert main(["--profile", blank, "config", "list"]) == 2
+        assert "--profile needs a name" in capsys.readouterr().err
 
 
 def test_csv_output_of_a_list(home, capsys) -> None:

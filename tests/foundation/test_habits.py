@@ -15,6 +15,15 @@ def test_csv_on_a_command_without_a_list_is_refused(home, capsys) -> None:
         assert main(args) == 2
         assert "--csv is for commands that print a list" in capsys.readouterr().err
     assert main(["--csv", "crm", "list"]) == 0
+    assert main(["config", "get", "sales_account", "--csv"]) == 2
+    assert "and `config get` does not" in capsys.readouterr().err, "the whole command named"
+
+
+def test_refresh_asks_for_a_record_or_all_and_refuses_both(home, capsys) -> None:
+    assert main(["refresh"]) == 2
+    assert "give a record to refresh, or --all" in capsys.readouterr().err
+    assert main(["refresh", "contact:c1", "--all"]) == 2
+    assert "give a record to refresh or --all, not both" in capsys.readouterr().err
 
 
 def test_config_list_shows_the_value_in_force_and_where_it_comes_from(home, capsys,

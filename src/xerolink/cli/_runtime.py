@@ -198,7 +198,8 @@ def command(
             ctx = kwargs.pop("ctx")
             rt: Runtime = ctx.find_root().obj
             if not lists and (rt.output == CSV or kwargs.pop("csv_output")):
-                raise UsageError(f"--csv is for commands that print a list, and `{name}` "
+                called = " ".join(ctx.command_path.split()[1:]) or name  # `config get`
+                raise UsageError(f"--csv is for commands that print a list, and `{called}` "
                                  "does not; use --json")
             if kwargs.pop("wide_output", False):
                 rt.wide = True

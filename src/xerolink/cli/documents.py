@@ -201,7 +201,9 @@ def refresh(
     of today's allowance (from Xero's X-DayLimit-Remaining), it stops before the first
     call with exit 6.
     """
-    if all_records == bool(ref):
+    if all_records and ref:
+        raise UsageError("give a record to refresh or --all, not both")
+    if not all_records and not ref:
         raise UsageError("give a record to refresh, or --all")
     if force and not all_records:
         raise UsageError("--force goes with --all")

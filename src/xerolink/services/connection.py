@@ -262,7 +262,7 @@ def _connection(tenant: TenantInfo, org: OrganisationInfo, options: ConnectOptio
         tenant_name=org.name or tenant.tenant_name,
         auth_kind=tokens.kind,
         connected_by=user,
-        connected_at=now,
+        connected_at=now.replace(microsecond=0),  # as the store keeps it, and status shows
         short_code=org.short_code,
         base_currency=org.base_currency,
         timezone=org.timezone,

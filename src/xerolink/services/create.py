@@ -60,7 +60,9 @@ _CODE = re.compile(r"^[A-Za-z0-9._-]{1,30}$")
 
 def amount(text: Any, label: str) -> Decimal:
     """A Decimal from text, refusing floats' surprises: NaN, inf, 1e309, > 4 places."""
-    if isinstance(text, bool | float):
+    if isinstance(text, bool):  # JSON's true and false
+        raise UsageError(f"{label} must be a number, not {str(text).lower()}")
+    if isinstance(text, float):
         raise UsageError(f"{label} must be written as a decimal number in quotes, not {text!r}")
     parsed = validation.decimal(str(text))
     if parsed is None and str(text).strip().lstrip("+-").lower() in ("nan", "snan", "inf",
