@@ -94,6 +94,17 @@ def test_skip_invalid_imports_the_rest_and_reports_rows(cli, home, tmp_path) -> 
                                                       "email"}]
 
 
+def test_a_row_is_named_by_its_first_line_when_a_quoted_field_spans_more(cli, home, tmp_path
+                                                                        ) -> None:
+    """Rows are counted as the file's lines, as an editor shows them: a record whose
+    quoted field holds a line break is named by the line it starts on."""
+    path = _write(tmp_path / "c.csv", 'id,first_name,email\n1,Ann,a@example.com\n'
+                  '2,"Bea\nLine two",b@example.com\n3,,\n4,"Di\nx",d@example.com\n5,,\n')
+    report = cli.json("crm", "import", str(path), "--skip-invalid")
+    assert report["imported"] == 1  # a line break in a name is refused too
+    assert [s["row"] for s in report["skipped"]] == [3, 5, 6, 8]
+
+
 def test_references_and_missing_records(cli, home) -> None:
     assert cli("crm", "show", "invoice:3")[0] == 2
     assert cli("crm", "show", "contact:")[0] == 2

@@ -134,6 +134,7 @@ def csv_rows(sample: str, stream: io.TextIOWrapper, name: str) -> tuple[list[str
 
     def rows() -> Rows:
         while True:
+            start = reader.line_num + 1  # a record's first line: a quoted field may span more
             try:
                 values = next(reader)
             except StopIteration:
@@ -147,10 +148,10 @@ def csv_rows(sample: str, stream: io.TextIOWrapper, name: str) -> tuple[list[str
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(columns):
-                yield reader.line_num, {"__error__": f"has {len(values)} fields, the header "
-                                                     f"has {len(columns)}"}
+                yield start, {"__error__": f"has {len(values)} fields, the header "
+                                          f"has {len(columns)}"}
                 continue
-            yield reader.line_num, dict(zip(columns, values, strict=True))
+            yield start, dict(zip(columns, values, strict=True))
 
     return columns, rows()
 
