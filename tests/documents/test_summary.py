@@ -307,7 +307,9 @@ def test_details_lists_open_documents_with_filters(cli, connected, sandbox, tmp_
     code, out, _ = cli("details", ref, "--csv")
     assert code == 0
     assert out.splitlines()[0] == ("type,number,date,due_date,status,total,amount_due,"
-                                   "currency,link,expired")
+                                   "currency,link,expired,document_id")
+    ids = [line.rsplit(",", 1)[1] for line in out.splitlines()[1:]]
+    assert ids == [d["document_id"] for d in everything], "whole ids, in the JSON's order"
 
 
 @pytest.fixture(scope="module")

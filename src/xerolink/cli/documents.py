@@ -49,6 +49,7 @@ DOC_COLUMNS = [Column("type", "Type", drop=2),
                Column("currency", "Currency"),
                Column("link", "View in Xero", wide_only=True)]
 EXPIRED = Column("expired", "Expired")  # CSV's; a table marks the status instead
+CSV_DOC_ID = Column("document_id", "Document")  # whole, as --json gives it
 
 deal_app = typer.Typer(no_args_is_help=True)
 
@@ -257,7 +258,9 @@ def details(
     found = rt.app.details(ref, kinds=kinds or ALL_KINDS, status=status,
                            refresh=refresh_first)
     rows = [_marked(_addressable(r)) for r in found.rows] if rt.out.is_human else found.rows
-    columns = DOC_COLUMNS if rt.out.is_human else [*DOC_COLUMNS, EXPIRED]
+    # CSV's last: the id, which names a document without a number (a bill), kept after
+    # the columns scripts already read by position
+    columns = DOC_COLUMNS if rt.out.is_human else [*DOC_COLUMNS, EXPIRED, CSV_DOC_ID]
     rt.out.records(rows, columns if found.per_contact else
                    [CONTACT, *columns])  # whose each document is
     if found.rows and rt.out.is_human and rt.out.console.width < WIDE:
