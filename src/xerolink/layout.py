@@ -25,6 +25,9 @@ class Column:
     justify: str = "left"  # "right" for amounts and counts: never wrapped or clipped
     style: str | None = None
     wrap: bool = False  # free text may wrap between words; anything else stays whole
+    # with wrap: wrap only where this separates a value's parts (", " between
+    # "1,040.00 EUR" and "10.50 NZD"), so that no part is split across lines
+    keep: str | None = None
     wide_only: bool = False  # shown in a table only when the console has room
     link_key: str | None = None  # cell becomes a terminal hyperlink to row[link_key]
     short_id: bool = False  # a 36-character Xero id: its first 8 characters unless wide
@@ -72,8 +75,25 @@ def overhead(style: str, columns: int) -> int:
             "tight": columns - 1}[style]
 
 
-def _longest_word(text: str) -> int:
-    return max((len(word) for word in text.split()), default=0)
+def _longest_word(text: str, keep: str | None = None) -> int:
+    parts = text.split(keep) if keep else text.split()
+    return max((len(part) + len(keep or "") for part in parts), default=0)
+
+
+def wrap_parts(text: str, keep: str, width: int) -> str:
+    """``text`` wrapped only between the parts ``keep`` separates, each line at most
+    ``width`` (a part longer than that on a line of its own); ``keep`` stays at the end
+    of the line it ends."""
+    lines: list[str] = []
+    for part in text.split(keep):
+        if lines and len(lines[-1]) + len(keep) + len(part) <= width:
+            lines[-1] += keep + part
+        elif lines:
+            lines[-1] += keep.rstrip()
+            lines.append(part)
+        else:
+            lines.append(part)
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -89,7 +109,7 @@ def _measure(col: Column, cells: Sequence[str]) -> _Measure:
     if not col.wrap:
         hard = max([header, *(len(c) for c in cells)])
         return _Measure(natural, hard, hard)
-    hard = max([header, *(_longest_word(c) for c in cells)])
+    hard = max([header, *(_longest_word(c, col.keep) for c in cells)])
     return _Measure(natural, hard, max(hard, min(natural, COMFORTABLE)))
 
 
@@ -152,12 +172,20 @@ def wrap_words(text: str, width: int, *, indent: str = "") -> list[str]:
                          break_long_words=False, break_on_hyphens=False) or [text]
 
 
-def labelled(pairs: Sequence[tuple[str, str]], width: int) -> list[str]:
+def labelled(pairs: Sequence[tuple[str, str]], width: int,
+             keeps: Mapping[str, str] | None = None) -> list[str]:
     """``Label:  value`` lines, labels padded to one column and each value wrapped
-    between words under itself."""
+    between words under itself (between the parts ``keeps`` names for its label)."""
     label = max((len(name) for name, _ in pairs), default=0) + 3
-    return [line for name, value in pairs
-            for line in wrap_words(f"{name + ':':<{label}}{value}", width, indent=" " * label)]
+    lines: list[str] = []
+    for name, value in pairs:
+        keep = (keeps or {}).get(name)
+        if keep is None:
+            lines += wrap_words(f"{name + ':':<{label}}{value}", width, indent=" " * label)
+            continue
+        parts = wrap_parts(value, keep, max(1, width - label)).split("\n")
+        lines += [f"{name + ':':<{label}}{parts[0]}", *(" " * label + p for p in parts[1:])]
+    return lines
 
 
 def stacked(columns: Sequence[Column], cells: Mapping[str, Sequence[str]], count: int,
@@ -169,5 +197,6 @@ def stacked(columns: Sequence[Column], cells: Mapping[str, Sequence[str]], count
         if number:
             lines.append("")
         lines += labelled([(c.header, cells[c.key][number]) for c in columns
-                           if cells[c.key][number]], width)
+                           if cells[c.key][number]], width,
+                          {c.header: c.keep for c in columns if c.keep})
     return lines

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Literal, TextIO
 
 from xerolink.layout import Column as Column  # re-exported: commands describe columns
-from xerolink.layout import Layout, choose, labelled, stacked, wrap_words
+from xerolink.layout import Layout, choose, labelled, stacked, wrap_parts, wrap_words
 from xerolink.layout import timestamp as timestamp
 from xerolink.money import grouped, plain
 from xerolink.redact import redact
@@ -263,8 +263,10 @@ class Renderer:
             table = frame()
             for number, row in enumerate(rows):
                 texts: list[Text] = []
-                for col in layout.columns:
+                for col, width in zip(layout.columns, layout.widths, strict=True):
                     text = cells[col.key][number]
+                    if col.keep and width and len(text) > width:
+                        text = wrap_parts(text, col.keep, width)
                     url = row.get(col.link_key) if col.link_key else None
                     texts.append(Text(text, style=f"link {url}") if url and _safe_url(url)
                                  else Text(text))

@@ -6,11 +6,13 @@ people and the company it refers to. Each runs the real command on the sample da
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from importlib.resources import files
 
 import pytest
 
 from support import connect_profile, running_sandbox
+from xerolink.vocabulary import FIGURE_KEYS
 
 SAMPLE = files("xerolink").joinpath("sample_data")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -136,3 +138,20 @@ def test_crm_show_names_the_company_and_the_deals_people(world) -> None:
     assert re.search(r"Company:\s+harbour \(Harbour Collective\)$", out, re.M), out
     data = world.json("crm", "show", "deal:d1")
     assert data["primary_contact_id"] == "c1" and data["participant_ids"] == ["c2", "c4"]
+
+
+@pytest.mark.parametrize("columns", [40, 60])
+def test_an_amount_keeps_its_currency_on_its_line(world, monkeypatch, columns) -> None:
+    """By currency wraps between the amounts, never between an amount and its code."""
+    assert world("refresh", "contact:c1")[0] == 0
+    figures = world.json("summary", "contact:c1")
+    mixed = [f for f in FIGURE_KEYS  # shown only where a currency is not the base's
+             if set(figures[f]["by_currency"]) - {figures["base_currency"]}]
+    wanted = {f"{Decimal(v):,.2f} {c}" for f in mixed
+              for c, v in figures[f]["by_currency"].items()}
+    assert len({w.split()[1] for w in wanted}) > 1, "more than one currency to show"
+    _at(monkeypatch, columns)
+    _, out, _ = world("summary", "contact:c1")
+    lines = out.splitlines()
+    for pair in wanted:
+        assert any(pair in line for line in lines), (pair, out)

@@ -122,7 +122,7 @@ def _summary_human(rt: Runtime, report: SummaryReport) -> None:
     columns = [Column("figure", "Summary"), Column("count", "Count", justify="right"),
                Column("total", f"Total {base}" if base else "Total (base unknown)",
                       justify="right"),
-               Column("by_currency", "By currency", wrap=True)]
+               Column("by_currency", "By currency", wrap=True, keep=", ")]
     rt.out.records(rows, columns, row_style=lambda r: "bold red"
                    if r["figure"] in overdue and r["count"] else None)
     rt.out.line(_freshness(report))
