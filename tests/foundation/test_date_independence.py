@@ -11,10 +11,12 @@ is set (CI sets it), it fails instead."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,23 +39,45 @@ SWITCHES = ("-m",)
 
 
 @pytest.mark.timeout(600)
-def test_the_date_sensitive_folders_pass_400_days_from_now() -> None:
+def test_the_date_sensitive_folders_pass_400_days_from_now(tmp_path) -> None:
     faketime = shutil.which("faketime")
     if faketime is None:
         if os.environ.get("XEROLINK_TESTS_NEED_FAKETIME"):
             pytest.fail("faketime is missing: the date-independence run cannot be made")
         pytest.skip("faketime (Debian's package) is not installed")
+    deadline = time.monotonic() + 540
+    report = tmp_path / "report.xml"
+    done = _under_faketime(faketime, ["-n", "2", "-m", CHOSEN, f"--junitxml={report}",
+                                      *FOLDERS], deadline)
+    failed, crashed = _failures(report)
+    if done.returncode != 0 and crashed and len(crashed) == failed:
+        # Every failure a worker that crashed, none a test that failed: libfaketime's
+        # interposition segfaulted a sandbox thread's socket read (once in a CI run of
+        # its synchronised build, on a loaded machine). Those tests alone, once more,
+        # still 400 days on; a failure there, or any real one above, fails.
+        print(f"\nlibfaketime crashed a worker in {', '.join(crashed)}; run again:\n"
+              f"{_crash_first(done.stderr)[:1500]}")
+        done = _under_faketime(faketime, ["-n0", *crashed], deadline)
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    assert done.returncode == 0, f"under faketime '{SHIFT}':\n{done.stdout[-6000:]}" \
+                                 f"\n{_crash_first(done.stderr)}"
+    assert " passed" in summary and "failed" not in summary, summary
+
+
+def _under_faketime(faketime: str, args: list[str], deadline: float
+                    ) -> subprocess.CompletedProcess[str]:
+    """pytest with ``args`` under faketime, ended (with all it started) at ``deadline``."""
     # The run's own settings stay out of it: xdist's worker identity, CI's options.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "FAKETIME"))}
     # A session of its own: faketime forks the pytest it runs (and that, its workers), so
     # a timeout ends them all, not faketime alone with the run going on beneath it.
     process = subprocess.Popen(
-        [faketime, *SWITCHES, SHIFT, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "-n", "2", "-m", CHOSEN, *FOLDERS],
+        [faketime, *SWITCHES, SHIFT, sys.executable, "-m", "pytest", "-q", "-p",
+         "no:cacheprovider", *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
     try:
-        out, err = process.communicate(timeout=540)
+        out, err = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         out, err = process.communicate()
@@ -62,11 +86,24 @@ def test_the_date_sensitive_folders_pass_400_days_from_now() -> None:
         if process.poll() is None:  # this test itself timed out, or was interrupted
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
-    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-    assert done.returncode == 0, f"under faketime '{SHIFT}':\n{done.stdout[-6000:]}" \
-                                 f"\n{_crash_first(done.stderr)}"
-    assert " passed" in summary and "failed" not in summary, summary
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def _failures(report: Path) -> tuple[int, list[str]]:
+    """How many tests a JUnit report lists as failed or in error, and the ids of those
+    whose worker crashed (xdist reports "worker 'gw0' crashed while running 'ID'")."""
+    import xml.etree.ElementTree as ET
+
+    if not report.exists():
+        return 0, []
+    failed, crashed = 0, set()
+    for case in ET.parse(report).iter("testcase"):  # noqa: S314 - pytest's own report
+        problems = [*case.iter("failure"), *case.iter("error")]
+        failed += bool(problems)
+        for problem in problems:
+            crashed.update(re.findall(r"crashed while running '([^']+)'",
+                                      problem.get("message") or ""))
+    return failed, sorted(crashed)
 
 
 def _crash_first(stderr: str) -> str:
@@ -74,3 +111,20 @@ def _crash_first(stderr: str) -> str:
     rather than only its last lines, the main thread's frames."""
     start = stderr.find("Fatal Python error")
     return stderr[start:start + 8000] if start >= 0 else stderr[-2000:]
+
+
+def test_a_crashed_worker_is_told_apart_from_a_failed_test(tmp_path) -> None:
+    """What the run is rerun on: tests whose worker crashed, only when no other failed
+    (the report's form as pytest-xdist 3.8 writes it for a segfaulted worker)."""
+    report = tmp_path / "r.xml"
+    crash = ('<error message="failed on setup with &quot;worker \'gw1\' crashed while '
+             'running \'tests/x/test_a.py::test_b[text]\'&quot;">worker crashed</error>')
+    case = '<testcase classname="tests.x.test_a" name="{}" time="0">{}</testcase>'
+    report.write_text('<testsuites><testsuite>' + case.format("test_ok", "")
+                      + case.format("test_b[text]", crash) + '</testsuite></testsuites>')
+    assert _failures(report) == (1, ["tests/x/test_a.py::test_b[text]"])
+    report.write_text('<testsuites><testsuite>' + case.format("test_b[text]", crash)
+                      + case.format("test_c", '<failure message="assert 1 == 2"/>')
+                      + '</testsuite></testsuites>')
+    assert _failures(report) == (2, ["tests/x/test_a.py::test_b[text]"]), "not rerun: 2 > 1"
+    assert _failures(tmp_path / "none.xml") == (0, [])
