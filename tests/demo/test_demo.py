@@ -181,3 +181,15 @@ def test_the_sample_organisations_ids_and_numbers_hold_at_any_time() -> None:
     books = _books(now)
     for later in (timedelta(minutes=4), timedelta(hours=7, seconds=13), timedelta(days=400)):
         assert _books(now + later) == books, later
+
+
+def test_a_home_that_is_a_file_is_refused_before_the_sandbox_starts(cli, tmp_path) -> None:
+    """--home names the folder, and the refusal says so (not XEROLINK_HOME, which the
+    user did not set); nothing is started, nothing written."""
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    code, out, err = cli("demo", "--home", str(afile))
+    assert code == 2 and out == "", err
+    assert err == f"error: --home {afile} is not a folder; name a folder (it is created if " \
+                  "missing)\n"
+    assert afile.read_text() == "mine"

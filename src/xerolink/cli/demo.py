@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from xerolink.cli._runtime import Runtime, command
-from xerolink.errors import XerolinkError
+from xerolink.errors import UsageError, XerolinkError
 from xerolink.render import Renderer
 
 ORGANISATION = "Kauri Bay Trading Ltd"
@@ -52,6 +52,9 @@ def demo(
     from xerolink.sandbox.browser import follow_in_background
     from xerolink.services.outcomes import Transcript
 
+    if home is not None and home.exists() and not home.is_dir():
+        raise UsageError(f"--home {home} is not a folder; name a folder (it is created if "
+                         "missing)")
     chosen_home = home.resolve() if home else Path(tempfile.mkdtemp(prefix="xerolink-demo-"))
     env = {k: v for k, v in rt.env.items() if not k.startswith("XEROLINK_")}
     env.update({"XEROLINK_HOME": str(chosen_home), "XEROLINK_PROFILE": PROFILE,
@@ -61,7 +64,8 @@ def demo(
     if file_store:
         env["XEROLINK_TOKEN_STORE"] = "file"  # noqa: S105 - a setting, not a secret
         notes.append("No OS keyring on this machine: the demo keeps its tokens in a private "
-                     "file in its temporary home (XEROLINK_TOKEN_STORE=file).")
+                     f"file in {'its temporary home' if home is None else chosen_home} "
+                     "(XEROLINK_TOKEN_STORE=file).")
     steps = _Steps(rt, env, play_browser=follow_in_background)
     sandbox, base, pid = _start_sandbox(keep)  # nothing between here and the try can fail
     shown = False

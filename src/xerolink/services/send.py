@@ -169,8 +169,9 @@ def refuse_kind(deps: Deps, doc: CachedDocument) -> None:
         raise XeroRefusedError(quote_refusal(doc.number or doc.document_id,
                                              summary.link_for(deps, doc)))
     if doc.kind != DocumentKind.INVOICE:
-        raise XeroRefusedError(f"{_label(doc)} is a {doc.kind}: only sales invoices are "
-                               "emailed to a customer; nothing was sent")
+        raise XeroRefusedError(f"{_label(doc)} cannot be emailed: only sales invoices are "
+                               "emailed to a customer, and a bill is one a supplier sent "
+                               "you; nothing was sent")
 
 
 def quote_refusal(number: str, link: str | None) -> str:
