@@ -182,3 +182,11 @@ def test_progress_shows_phases_and_waits_on_the_bar(cli, connected, sandbox, tmp
 def test_every_group_help_shows_examples() -> None:
     for group in ("access", "crm", "deal", "team", "config", "sandbox"):
         assert "$ xerolink" in subprocess_output([group, "--help"]), group
+
+
+def test_a_negative_value_is_told_to_come_after_double_dash(home, capsys) -> None:
+    assert main(["config", "set", "max_wait", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "No such option: -1" in err and "`xerolink config set -- KEY -1`" in err, err
+    assert main(["config", "set", "--", "max_wait", "-1"]) == 2
+    assert "must be a whole number of seconds" in capsys.readouterr().err

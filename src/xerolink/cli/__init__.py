@@ -247,6 +247,9 @@ def main(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> i
             message = exc.format_message()
             if "No such command" in message:
                 message += " Run 'xerolink --help' to see the commands."
+            elif (option := str(getattr(exc, "option_name", None) or ""))[1:2].isdigit():
+                message += (" (a value that starts with '-' goes after `--`, as in "  # "-1"
+                            f"`xerolink config set -- KEY {option}`)")
             _report(rt, exc, message, show_trace=False)
             return int(ExitCode.USAGE) if exc.exit_code == 2 else int(exc.exit_code)
         if type(exc).__name__ == "Abort":
