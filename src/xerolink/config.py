@@ -81,12 +81,18 @@ class Setting:
 
 
 def _crm_field(value: str) -> str:
+    """A custom field's API name: what push writes is only ever xerolink's own field.
+    Salesmate names custom fields by type and number (``textCustomField1``,
+    ``decimalCustomField2``: docs/salesmate-fidelity.md); a standard field (firstName,
+    email, owner) would have push overwrite what people keep there."""
     import re
 
     value = value.strip()
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", value):
-        raise ValueError("must be a field's API name, such as textCustomField1 (letters, "
-                         "digits and _, at most 64)")
+    if not re.fullmatch(r"[a-z][A-Za-z]{0,30}CustomField[0-9]{1,4}", value):
+        shown = value[:40] + ("..." if len(value) > 40 else "")
+        raise ValueError(f"{shown!r} is not a custom field: give a custom field's API name, "
+                         "such as textCustomField1 or decimalCustomField2 (push never writes "
+                         "Salesmate's standard fields)")
     return value
 
 

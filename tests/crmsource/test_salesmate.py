@@ -305,12 +305,17 @@ def test_push_skips_contacts_never_read_from_xero(salesmate, cli):
 
 @pytest.mark.parametrize("key,value", [
     ("salesmate.fields.open_quotes", "not a field!"),
+    ("salesmate.fields.open_quotes", "firstName"),  # a standard field: people's data
+    ("salesmate.fields.open_quotes", "email"),
+    ("salesmate.deal_fields.open_quotes", "owner"),
+    ("salesmate.fields.open_quotes", "nosuchField9"),
     ("salesmate.fields.no_such_figure", "textCustomField1"),
     ("salesmate.company_fields.xero_link", "urlCustomField1"),
 ])
 def test_push_field_settings_are_checked(cli, key, value):
     code, _, err = cli("config", "set", key, value)
     assert code == 2 and len(err.strip().splitlines()) == 1
+    assert key not in {r["key"] for r in cli.json("config", "list")}, "nothing was set"
 
 
 def test_two_figures_in_one_field_are_refused(salesmate, cli):
