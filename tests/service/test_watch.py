@@ -72,14 +72,26 @@ def test_passes_run_on_the_interval_and_a_failing_pass_backs_off_until_one_succe
                   XeroUnreachableError("down"), ok(), ok()], time, every=60, max_passes=6)
     assert [line["outcome"] for line in lines] == ["ok", "failed", "failed", "failed",
                                                   "ok", "ok"]
-    assert time.waits == [60, 60, 120, 240, 60, 60]
+    assert time.waits == [60, 120, 240, 480, 60, 60]  # twice as long, then doubling
     assert lines[3]["exit_code"] == 7 and lines[3]["widened"].startswith("backing off")
 
 
 def test_backoff_is_capped():
-    assert watch.backoff(900, 1) == 900 and watch.backoff(900, 3) == 3600
+    assert watch.backoff(900, 1) == 1800 and watch.backoff(900, 2) == 3600
     assert watch.backoff(900, 40) == 3600
     assert watch.backoff(7200, 5) == 7200  # never shorter than the interval
+
+
+def test_a_failing_pass_waits_longer_than_the_budget_widened_interval():
+    """With --every 60 widened by the budget to 1,383 s a pass, a failure waits twice
+    that, not twice 60 (which came round sooner than a healthy pass)."""
+    time = FakeTime()
+    lines = loop([ok(calls=40, remaining=5000), XeroUnreachableError("down"), ok()], time,
+                 every=60, budget=Decimal("0.5"), max_passes=3)
+    healthy = time.waits[0]
+    assert healthy > 60, lines[0]
+    assert healthy < watch.BACKOFF_CAP / 2, healthy
+    assert time.waits[1] == 2 * healthy, time.waits
 
 
 def test_what_no_wait_can_fix_stops_the_service_with_its_error():

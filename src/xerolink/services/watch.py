@@ -103,10 +103,12 @@ def _span(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def backoff(every: float, failures: int) -> float:
-    """The wait after ``failures`` failing passes in a row."""
-    cap = max(BACKOFF_CAP, every)
-    return float(min(cap, every * 2 ** min(failures - 1, 32)))
+def backoff(interval: float, failures: int) -> float:
+    """The wait after ``failures`` failing passes in a row: twice the interval in force
+    (``--every``, or what the budget widened it to), doubling with each failure, up to
+    an hour or the interval if longer. Never shorter than a healthy pass's wait."""
+    cap = max(BACKOFF_CAP, interval)
+    return float(min(cap, interval * 2 ** min(failures, 32)))
 
 
 @dataclass
@@ -147,6 +149,7 @@ def watch(one_pass: Callable[[], PassResult], schedule: Schedule, signals: Signa
     """Run passes until ``signals.stop`` (returns) or a fatal error (raised, after its
     log line). ``log`` gets one record a pass."""
     failures = 0
+    in_force = schedule.every  # the last healthy pass's wait: the budget may widen it
     for number in range(1, max_passes + 1):
         if signals.stop.is_set():
             return
@@ -160,12 +163,13 @@ def watch(one_pass: Callable[[], PassResult], schedule: Schedule, signals: Signa
             if is_fatal(exc):
                 log({**entry, "outcome": "stopped"})
                 raise
-            wait = Planned(backoff(schedule.every, failures),
+            wait = Planned(backoff(max(schedule.every, in_force), failures),
                            f"backing off after {failures} failing pass(es)")
         else:
             failures = 0
             per_pass = max(result.xero_calls, result.next_estimate)
             wait = plan(schedule.every, schedule.budget, per_pass, result.remaining)
+            in_force = wait.seconds
             entry = {"pass": number, "at": started.isoformat(), "outcome": "ok",
                      **result.fields}
         next_at = schedule.now() + timedelta(seconds=wait.seconds)
