@@ -345,3 +345,13 @@ def test_a_text_log_line_is_one_line_however_long():
              "next_at": "2026-12-01T10:30:00+00:00", "widened": "backing off " * 20}
     renderer.log_line(_log_text(entry))
     assert out.getvalue().count("\n") == 1 and out.getvalue().startswith("pass 7 failed")
+
+
+@pytest.mark.parametrize("args", [["--every", "5m"], ["--budget", "10%"],
+                                  ["--log-format", "json"], ["--every", "abc"]])
+def test_service_options_without_watch_are_refused(cli, args):
+    """One pass would ignore them: `crm update --every 5m` in a unit file is a mistake
+    to say, not a pass and a silent exit."""
+    code, out, err = cli("crm", "update", *args)
+    assert code == 2 and out == "", err
+    assert f"{args[0]} is for the service: use with --watch" in err, err

@@ -35,16 +35,18 @@ _Force = Annotated[bool, typer.Option(
     "left of today's allowance.")]
 _Watch = Annotated[bool, typer.Option(
     "--watch", help="Keep running: a pass every --every, until SIGTERM or SIGINT.")]
-_Every = Annotated[str, typer.Option(
-    "--every", help="With --watch: the interval between passes (30s, 15m, 1h).")]
-_LogFormat = Annotated[str, typer.Option(
-    "--log-format", help="With --watch: one line a pass, as text or json.")]
+_Every = Annotated[str | None, typer.Option(
+    "--every", help="With --watch: the interval between passes (30s, 15m, 1h; default "
+    "15m).")]
+_LogFormat = Annotated[str | None, typer.Option(
+    "--log-format", help="With --watch: one line a pass, as text (the default) or json.")]
 _Wait = Annotated[bool, typer.Option(
     "--wait", help="If another runner's pass holds the organisation, wait for it "
     "instead of exiting 0 at once.")]
-_Budget = Annotated[str, typer.Option(
+_Budget = Annotated[str | None, typer.Option(
     "--budget", help="With --watch: the share of the Xero calls left today the service "
-    "may use; the interval widens to stay within it (100% to use them all).")]
+    "may use; the interval widens to stay within it (default 50%; 100% to use them "
+    "all).")]
 _Webhooks = Annotated[str | None, typer.Option(
     "--webhooks", metavar="HOST:PORT", help="With --watch: receive Xero's webhooks on "
     "this loopback address (behind a TLS reverse proxy); the key comes from "
@@ -57,10 +59,10 @@ def update(
     dry_run: _DryRun = False,
     force: _Force = False,
     watch: _Watch = False,
-    every: _Every = "15m",
-    log_format: _LogFormat = "text",
+    every: _Every = None,
+    log_format: _LogFormat = None,
     wait: _Wait = False,
-    budget: _Budget = "50%",
+    budget: _Budget = None,
     webhooks: _Webhooks = None,
 ) -> None:
     """Bring the CRM's Xero fields up to date in one pass (admins): pull the CRM's
@@ -82,15 +84,20 @@ def update(
     service runs: a delivery wakes the service, and each pass first re-reads what the
     events name, so a paid invoice reaches the CRM within seconds.
     """
-    if log_format not in LOG_FORMATS:
+    if log_format is not None and log_format not in LOG_FORMATS:
         raise UsageError(f"invalid --log-format {log_format[:20]!r}: text or json")
     if webhooks is not None and not watch:
         raise UsageError("--webhooks runs a receiver for the service: use it with --watch")
+    given = [f"--{n}" for n, v in (("every", every), ("budget", budget),
+                                   ("log-format", log_format)) if v is not None]
+    if given and not watch:  # one pass would ignore them: a unit file's mistake, say
+        raise UsageError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for "
+                         "the service: use with --watch (one pass takes no schedule)")
     if watch:
         if dry_run:
             raise UsageError("--dry-run is for one pass; it cannot be combined with --watch")
-        _watch(rt, every=every, budget=budget, link=not no_link, webhooks=webhooks,
-               as_json=log_format == "json" or not rt.out.is_human)
+        _watch(rt, every=every or "15m", budget=budget or "50%", link=not no_link,
+               webhooks=webhooks, as_json=log_format == "json" or not rt.out.is_human)
         return
     from xerolink.api.update import held_elsewhere
 
