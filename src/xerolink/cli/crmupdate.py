@@ -53,6 +53,19 @@ _Webhooks = Annotated[str | None, typer.Option(
     "XEROLINK_WEBHOOK_KEY or `xerolink webhooks key --stdin`.")]
 
 
+def _check_service_options(watch: bool, every: str | None, budget: str | None,
+                           log_format: str | None, webhooks: str | None) -> None:
+    if log_format is not None and log_format not in LOG_FORMATS:
+        raise UsageError(f"invalid --log-format {log_format[:20]!r}: text or json")
+    if webhooks is not None and not watch:
+        raise UsageError("--webhooks runs a receiver for the service: use it with --watch")
+    given = [f"--{n}" for n, v in (("every", every), ("budget", budget),
+                                   ("log-format", log_format)) if v is not None]
+    if given and not watch:  # one pass would ignore them: a unit file's mistake, say
+        raise UsageError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for "
+                         "the service: use with --watch (one pass takes no schedule)")
+
+
 def update(
     rt: Runtime,
     no_link: _NoLink = False,
@@ -84,15 +97,7 @@ def update(
     service runs: a delivery wakes the service, and each pass first re-reads what the
     events name, so a paid invoice reaches the CRM within seconds.
     """
-    if log_format is not None and log_format not in LOG_FORMATS:
-        raise UsageError(f"invalid --log-format {log_format[:20]!r}: text or json")
-    if webhooks is not None and not watch:
-        raise UsageError("--webhooks runs a receiver for the service: use it with --watch")
-    given = [f"--{n}" for n, v in (("every", every), ("budget", budget),
-                                   ("log-format", log_format)) if v is not None]
-    if given and not watch:  # one pass would ignore them: a unit file's mistake, say
-        raise UsageError(f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for "
-                         "the service: use with --watch (one pass takes no schedule)")
+    _check_service_options(watch, every, budget, log_format, webhooks)
     if watch:
         if dry_run:
             raise UsageError("--dry-run is for one pass; it cannot be combined with --watch")
