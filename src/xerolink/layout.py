@@ -76,8 +76,11 @@ def overhead(style: str, columns: int) -> int:
 
 
 def _longest_word(text: str, keep: str | None = None) -> int:
-    parts = text.split(keep) if keep else text.split()
-    return max((len(part) + len(keep or "") for part in parts), default=0)
+    """The longest word, or with ``keep`` the longest part and the separator's mark that
+    ends its line (wrap_parts)."""
+    if keep is None:
+        return max((len(word) for word in text.split()), default=0)
+    return max((len(part) + len(keep.rstrip()) for part in text.split(keep)), default=0)
 
 
 def wrap_parts(text: str, keep: str, width: int) -> str:

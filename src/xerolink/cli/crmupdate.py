@@ -101,8 +101,8 @@ def update(
     if watch:
         if dry_run:
             raise UsageError("--dry-run is for one pass; it cannot be combined with --watch")
-        _watch(rt, every=every or "15m", budget=budget or "50%", link=not no_link,
-               webhooks=webhooks, as_json=log_format == "json" or not rt.out.is_human)
+        _watch(rt, every=every, budget=budget, link=not no_link, webhooks=webhooks,
+               as_json=log_format == "json" or not rt.out.is_human)
         return
     from xerolink.api.update import held_elsewhere
 
@@ -142,8 +142,8 @@ def _human(rt: Runtime, report: Any) -> None:
                 f"{plural(report.crm_calls, 'CRM call')}")
 
 
-def _watch(rt: Runtime, *, every: str, budget: str, link: bool, webhooks: str | None,
-           as_json: bool) -> None:
+def _watch(rt: Runtime, *, every: str | None, budget: str | None, link: bool,
+           webhooks: str | None, as_json: bool) -> None:
     from xerolink.services.watch import Signals
 
     signals = Signals()
@@ -163,8 +163,12 @@ def _watch(rt: Runtime, *, every: str, budget: str, link: bool, webhooks: str | 
             rt.out.log_line(_log_text(entry))
 
     try:
-        rt.app.crm_watch(every=every, budget=budget.strip(), link=link, signals=signals,
-                         log=log, webhooks=webhooks)
+        chosen: dict[str, Any] = {}  # what is not given keeps the API's default
+        if every is not None:
+            chosen["every"] = every
+        if budget is not None:
+            chosen["budget"] = budget.strip()
+        rt.app.crm_watch(link=link, signals=signals, log=log, webhooks=webhooks, **chosen)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
